@@ -1,0 +1,1 @@
+"""Offline benchmarking: leakage-free protocols, baselines, metrics and reports (`eegaffect bench seed`)."""

@@ -1,0 +1,22 @@
+"""Which schema validates each packaged config (``configs/{name}.yaml``).
+
+Values are zero-argument callables returning the schema class, so importing this module stays light.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from eegaffect.config import ConfigModel
+
+
+def _pipeline() -> type[ConfigModel]:
+    from eegaffect.pipeline import PipelineConfig
+
+    return PipelineConfig
+
+
+#: config name -> callable returning its schema class.
+SCHEMAS: dict[str, Callable[[], type[ConfigModel]]] = {
+    "pipeline": _pipeline,
+}

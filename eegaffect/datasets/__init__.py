@@ -1,0 +1,1 @@
+"""Dataset readers (SEED, SEED-IV, DREAMER, recordings), label tables, feature extraction and the feature cache."""

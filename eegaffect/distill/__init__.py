@@ -1,0 +1,1 @@
+"""Topographic-map teachers, valence/arousal prototype export and distillation into face models."""

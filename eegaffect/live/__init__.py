@@ -1,0 +1,1 @@
+"""The live session: acquisition -> kernels -> Predictor.step -> prediction outlet, with latency and health accounting."""

@@ -1,0 +1,79 @@
+"""Shared pytest setup.
+
+- Warnings are errors (``filterwarnings`` in pyproject.toml holds the commented ignore list).
+- Every test has a timeout (pyproject ``timeout``); live tests set a tighter one with ``@pytest.mark.timeout``.
+- LSL discovery stays on this machine, in a session private to this test process (and the subprocesses it
+  starts), configured before any other LSL call.
+- Figures are closed after each test.
+- The legacy global ``np.random`` functions are banned in eegaffect and test code: use
+  ``np.random.default_rng(seed)``. (Third-party libraries such as stable-baselines3 seed the global state
+  themselves; calls from their modules are let through.)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import uuid
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("EEGAFFECT_PROGRESS", "0")
+os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(tempfile.gettempdir(), "eegaffect-numba-cache"))
+
+from eegaffect.acquisition.lsl_config import use_local_lsl  # noqa: E402
+
+LSL_SESSION_ID = f"eegaffect-test-{uuid.uuid4().hex[:12]}"
+LSL_CONFIG_PATH = use_local_lsl(LSL_SESSION_ID)
+
+_BANNED_RANDOM = ["seed", "rand", "randn", "randint", "random", "random_sample", "normal", "uniform", "choice",
+                  "permutation", "shuffle", "standard_normal", "integers"]
+
+
+def _ban_from_our_code(name: str, original):
+    def guarded(*args, **kwargs):
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        if caller.startswith(("eegaffect", "test_", "tests", "conftest")):
+            raise RuntimeError(f"np.random.{name} (global random state) is banned in eegaffect and its tests; "
+                               "use a seeded np.random.default_rng(seed) Generator")
+        return original(*args, **kwargs)
+
+    guarded.__wrapped__ = original
+    return guarded
+
+
+@pytest.fixture(autouse=True)
+def _no_global_numpy_random(monkeypatch):
+    for name in _BANNED_RANDOM:
+        original = getattr(np.random, name, None)
+        if original is not None:
+            monkeypatch.setattr(np.random, name, _ban_from_our_code(name, original))
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    """A seeded Generator, fresh for each test."""
+    return np.random.default_rng(20261125)
+
+
+@pytest.fixture(scope="session")
+def lsl_session_id() -> str:
+    """The private LSL session of this test process (subprocesses inherit it through ``LSLAPICFG``)."""
+    return LSL_SESSION_ID
+
+
+@pytest.fixture
+def unique_name(request) -> str:
+    """A stream name / source_id unique to this test invocation."""
+    return f"{request.node.name[:40]}-{uuid.uuid4().hex[:8]}"

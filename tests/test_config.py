@@ -1,0 +1,93 @@
+"""Config loading: every packaged config validates, and bad input names the file, key and what is allowed."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pytest
+from pydantic import Field
+
+from eegaffect.config import ConfigError, ConfigModel, apply_overrides, load_config, packaged_config_names
+
+
+class _Inner(ConfigModel):
+    window_s: float = Field(1.0, gt=0)
+    bands: list[float] = [1.0, 4.0]
+
+
+class _Schema(ConfigModel):
+    name: str = "x"
+    mode: Literal["fast", "exact"] = "fast"
+    n: int = Field(3, ge=1, le=10)
+    features: _Inner = _Inner()
+
+
+def test_defaults_when_no_file():
+    cfg = load_config(_Schema)
+    assert cfg.n == 3 and cfg.features.window_s == 1.0
+
+
+def test_file_and_overrides(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("n: 4\nfeatures:\n  window_s: 2.5\n")
+    cfg = load_config(_Schema, path, ["features.bands=[8, 13]", "mode=exact"])
+    assert cfg.n == 4 and cfg.features.window_s == 2.5 and cfg.features.bands == [8, 13] and cfg.mode == "exact"
+
+
+def test_unknown_key_names_file_key_and_allowed(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("features:\n  windw_s: 2\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(_Schema, path)
+    msg = str(info.value)
+    assert str(path) in msg and "features.windw_s" in msg and "['bands', 'window_s']" in msg
+
+
+@pytest.mark.parametrize("text, key, hint", [
+    ("n: many\n", "'n'", "valid integer"),
+    ("n: 11\n", "'n'", "less than or equal to 10"),
+    ("mode: slow\n", "'mode'", "'fast' or 'exact'"),
+    ("features:\n  window_s: -1\n", "'features.window_s'", "greater than 0"),
+])
+def test_wrong_type_or_range(tmp_path, text, key, hint):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(_Schema, path)
+    msg = str(info.value)
+    assert str(path) in msg and key in msg and hint in msg
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(_Schema, tmp_path / "nope.yaml")
+    path = tmp_path / "broken.yaml"
+    path.write_text("n: [1, 2\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(_Schema, path)
+    path.write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        load_config(_Schema, path)
+
+
+def test_override_errors():
+    with pytest.raises(ConfigError, match="key.sub=value"):
+        apply_overrides({}, ["novalue"])
+    with pytest.raises(ConfigError, match="not a mapping"):
+        apply_overrides({"n": 3}, ["n.x=1"])
+    assert apply_overrides({"a": {"b": 1}}, ["a.c=null"]) == {"a": {"b": 1, "c": None}}
+
+
+def test_unknown_packaged_config():
+    with pytest.raises(ConfigError, match="no packaged config named 'nope'"):
+        load_config(_Schema, default="nope")
+
+
+def test_every_packaged_config_validates():
+    """Each configs/NAME.yaml validates against the schema its command registers."""
+    from eegaffect.config_schemas import SCHEMAS
+
+    names = packaged_config_names()
+    assert set(names) == set(SCHEMAS), "every packaged config needs a schema and vice versa"
+    for name in names:
+        load_config(SCHEMAS[name](), default=name)
