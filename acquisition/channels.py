@@ -1,0 +1,42 @@
+"""Channel sets eegaffect knows by name (no positions here; see :mod:`eegaffect.montage` for those).
+
+Names are given exactly as the datasets and headsets spell them; matching to montages is case-insensitive.
+"""
+
+from __future__ import annotations
+
+__all__ = ["SEED_CHANNELS", "DREAMER_CHANNELS", "STANDARD_32", "STANDARD_64", "CHANNEL_SETS"]
+
+#: The 62 channels of SEED and SEED-IV, in file order (CB1/CB2 are cerebellar, below O1/O2).
+SEED_CHANNELS: tuple[str, ...] = tuple(
+    "FP1 FPZ FP2 AF3 AF4 F7 F5 F3 F1 FZ F2 F4 F6 F8 FT7 FC5 FC3 FC1 FCZ FC2 FC4 FC6 FT8 T7 C5 C3 C1 CZ C2 C4 C6 T8 "
+    "TP7 CP5 CP3 CP1 CPZ CP2 CP4 CP6 TP8 P7 P5 P3 P1 PZ P2 P4 P6 P8 PO7 PO5 PO3 POZ PO4 PO6 PO8 CB1 O1 OZ O2 CB2"
+    .split()
+)
+
+#: The 14 Emotiv EPOC channels of DREAMER, in file order.
+DREAMER_CHANNELS: tuple[str, ...] = tuple("AF3 F7 F3 FC5 T7 P7 O1 O2 P8 T8 FC6 F4 F8 AF4".split())
+
+#: A common 32-channel 10-20 layout (actiCAP / BioSemi-style naming).
+STANDARD_32: tuple[str, ...] = tuple(
+    "Fp1 Fp2 AF3 AF4 F7 F3 Fz F4 F8 FC5 FC1 FC2 FC6 T7 C3 Cz C4 T8 CP5 CP1 CP2 CP6 P7 P3 Pz P4 P8 PO3 PO4 O1 Oz O2"
+    .split()
+)
+
+#: A common 64-channel 10-10 layout.
+STANDARD_64: tuple[str, ...] = tuple(
+    "Fp1 Fpz Fp2 AF7 AF3 AFz AF4 AF8 F7 F5 F3 F1 Fz F2 F4 F6 F8 FT7 FC5 FC3 FC1 FCz FC2 FC4 FC6 FT8 T7 C5 C3 C1 "
+    "Cz C2 C4 C6 T8 TP7 CP5 CP3 CP1 CPz CP2 CP4 CP6 TP8 P7 P5 P3 P1 Pz P2 P4 P6 P8 PO7 PO3 POz PO4 PO8 O1 Oz O2 "
+    "Iz TP9 TP10".split()
+)
+
+#: Named channel sets, for configs and the simulator (``montage: seed62``).
+CHANNEL_SETS: dict[str, tuple[str, ...]] = {
+    "seed62": SEED_CHANNELS,
+    "dreamer14": DREAMER_CHANNELS,
+    "standard32": STANDARD_32,
+    "standard64": STANDARD_64,
+}
+
+assert len(SEED_CHANNELS) == 62 and len(DREAMER_CHANNELS) == 14
+assert len(STANDARD_32) == 32 and len(STANDARD_64) == 64
