@@ -19,4 +19,5 @@ def _pipeline() -> type[ConfigModel]:
 #: config name -> callable returning its schema class.
 SCHEMAS: dict[str, Callable[[], type[ConfigModel]]] = {
     "pipeline": _pipeline,
+    "labels": lambda: __import__("eegaffect.datasets.labels", fromlist=["LabelMapConfig"]).LabelMapConfig,
 }

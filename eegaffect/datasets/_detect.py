@@ -1,0 +1,63 @@
+"""Which dataset a folder holds, from its layout (see :func:`eegaffect.datasets.detect_dataset`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eegaffect.datasets.base import DatasetFormatError
+
+#: File suffixes read as generic recordings (our HDF5, XDF, and MNE-readable formats).
+RECORDING_SUFFIXES: tuple[str, ...] = (".h5", ".hdf5", ".xdf", ".xdfz", ".edf", ".bdf", ".gdf", ".fif", ".fif.gz",
+                                       ".vhdr", ".set")
+
+_SESSION_RE = r"^\d+_\d{8}\.mat$"
+
+
+def is_recording_file(path: Path) -> bool:
+    """Whether a file name has one of :data:`RECORDING_SUFFIXES`."""
+    name = path.name.lower()
+    return any(name.endswith(s) for s in RECORDING_SUFFIXES)
+
+
+def _has_session_files(folder: Path) -> bool:
+    import re
+
+    pattern = re.compile(_SESSION_RE)
+    return folder.is_dir() and any(pattern.match(p.name) for p in folder.iterdir() if p.is_file())
+
+
+def detect(root: Path) -> str:
+    """Dataset name for ``root``; raises :class:`DatasetFormatError` when unknown or mixed."""
+    if root.is_file():
+        if root.name.lower() == "dreamer.mat":
+            return "dreamer"
+        if is_recording_file(root):
+            return "recording"
+        raise DatasetFormatError(f"{root}: a single file must be DREAMER.mat or a recording "
+                                 f"({', '.join(RECORDING_SUFFIXES)}); found {root.name!r}")
+    found: dict[str, str] = {}
+    if (root / "DREAMER.mat").is_file():
+        found["dreamer"] = "DREAMER.mat"
+    for marker in ("eeg_raw_data", "eeg_feature_smooth", "SEED_IV", "SEED-IV"):
+        if (root / marker).is_dir():
+            found.setdefault("seed-iv", marker + "/")
+    if any(_has_session_files(root / s) for s in ("1", "2", "3")):
+        found.setdefault("seed-iv", "session folders 1/2/3")
+    for marker in ("Preprocessed_EEG", "ExtractedFeatures", "SEED_EEG", "ExtractedFeatures_1s"):
+        if (root / marker).is_dir():
+            found.setdefault("seed", marker + "/")
+    if _has_session_files(root):
+        found.setdefault("seed", "{subject}_{YYYYMMDD}.mat files")
+    recordings = [p.name for p in root.iterdir() if p.is_file() and is_recording_file(p)]
+    if recordings:
+        found["recording"] = f"{len(recordings)} recording file(s), e.g. {sorted(recordings)[0]!r}"
+    if len(found) > 1:
+        raise DatasetFormatError(f"{root}: mixed folder: it holds markers of several datasets "
+                                 f"({'; '.join(f'{k}: {v}' for k, v in sorted(found.items()))}); point at one "
+                                 "dataset's folder or pass name=...")
+    if not found:
+        listing = sorted(p.name for p in root.iterdir())[:12]
+        raise DatasetFormatError(f"{root}: no known dataset layout (expected Preprocessed_EEG/ or SEED_EEG/ for "
+                                 "SEED, eeg_raw_data/ for SEED-IV, DREAMER.mat, or recording files); found "
+                                 f"{listing}")
+    return next(iter(found))

@@ -1,0 +1,535 @@
+"""Dataset objects shared by every reader: trial metadata, lazy trials, the dataset container and the entry points.
+
+A dataset is a list of :class:`Trial` objects. Building it reads only metadata (file names, MAT-file variable
+headers, label tables); the EEG of a trial is read from disk by :meth:`Trial.load`, one trial at a time, and
+nothing is cached, so a full SEED copy (~15 GB of float64) never has to fit in memory. Arrays come out in the
+kernel layout, ``(n_times, n_chans)`` float64 (the MAT files store ``(n_chans, n_times)``).
+
+Readers (one module each): :mod:`~eegaffect.datasets.seed` (SEED), :mod:`~eegaffect.datasets.seed_iv` (SEED-IV),
+:mod:`~eegaffect.datasets.dreamer` (DREAMER) and :mod:`~eegaffect.datasets.recording` (our HDF5 recordings, XDF
+and any MNE-readable file). :func:`load_dataset` picks one by name, :func:`detect_dataset` from the folder layout.
+
+Continuous annotations
+----------------------
+Where a trial has a continuous valence/arousal annotation it is a CSV file with the header
+``time_s,valence,arousal`` (time in seconds from the start of the trial, valence and arousal in [-1, 1]) placed
+beside the data file:
+
+- a single-trial file ``rec.h5`` (recordings): ``rec.csv``;
+- a multi-trial session file ``1_20131027.mat`` (SEED, SEED-IV): ``1_20131027_{key}.csv`` per trial, e.g.
+  ``1_20131027_djc_eeg3.csv``.
+
+Malformed input never crashes with a bare traceback: it raises :class:`DatasetFormatError` naming the file and
+what was expected versus found.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+__all__ = [
+    "DatasetFormatError",
+    "TrialInfo",
+    "Trial",
+    "EEGDataset",
+    "DATASET_NAMES",
+    "load_dataset",
+    "detect_dataset",
+    "load_extracted_features",
+    "read_annotation_csv",
+]
+
+logger = logging.getLogger("eegaffect.datasets")
+
+#: Names accepted by :func:`load_dataset`.
+DATASET_NAMES: tuple[str, ...] = ("seed", "seed-iv", "dreamer", "recording")
+
+ANNOTATION_COLUMNS: tuple[str, str, str] = ("time_s", "valence", "arousal")
+
+
+class DatasetFormatError(ValueError):
+    """A dataset file or folder is not in the expected layout; the message names the file, what was expected
+    and what was found."""
+
+
+@dataclass(frozen=True)
+class TrialInfo:
+    """Metadata of one trial (no signal data).
+
+    Attributes
+    ----------
+    dataset : str
+        Dataset name (``"seed"``, ``"seed-iv"``, ``"dreamer"``, ``"recording"``).
+    subject : int
+        Subject number as the dataset numbers them (1-based).
+    session : int
+        Session number, 1-based (SEED: date order within the subject; SEED-IV: the session folder).
+    trial : int
+        Trial number within the session, 1-based (the ``k`` of ``{prefix}_eeg{k}``).
+    label : int | None
+        Class index in ``0 .. n_classes - 1`` (the dataset's own code mapped, see :mod:`eegaffect.datasets.labels`),
+        or None when the dataset has no discrete classes.
+    label_name : str | None
+        Class name, e.g. ``"positive"``.
+    valence, arousal : float | None
+        Trial-level target in [-1, 1] from the label table (or the rating), None when unknown.
+    sfreq : float
+        Sampling rate in Hz of the arrays :meth:`Trial.load` returns (for extracted features, the window rate).
+    ch_names : tuple of str
+        Channel names in column order.
+    n_times : int
+        Number of samples (rows) of the trial.
+    source : Path
+        The file the trial is stored in.
+    key : str
+        Where the trial is inside that file (MAT variable name, ``"s/t"`` struct index, stream name).
+    """
+
+    dataset: str
+    subject: int
+    session: int
+    trial: int
+    label: int | None
+    label_name: str | None
+    valence: float | None
+    arousal: float | None
+    sfreq: float
+    ch_names: tuple[str, ...]
+    n_times: int
+    source: Path
+    key: str
+
+    @property
+    def n_chans(self) -> int:
+        """Number of channels."""
+        return len(self.ch_names)
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the trial in seconds (``n_times / sfreq``)."""
+        return self.n_times / self.sfreq
+
+
+class Trial:
+    """One trial: metadata plus a lazy reader of its signal.
+
+    Parameters
+    ----------
+    info : TrialInfo
+        The trial's metadata.
+    loader : callable
+        Zero-argument callable returning the trial's data, shape ``(n_times, n_chans)``. Use a picklable callable
+        (a module-level function wrapped in :func:`functools.partial`) so trials can be sent to worker processes.
+    annotation : Path | None
+        A continuous annotation CSV (``time_s,valence,arousal``), if the trial has one.
+    baseline_loader : callable | None
+        Zero-argument callable returning a baseline recording ``(n_baseline_times, n_chans)`` (DREAMER).
+    """
+
+    __slots__ = ("info", "_loader", "annotation", "_baseline_loader")
+
+    def __init__(self, info: TrialInfo, loader: Callable[[], np.ndarray], annotation: Path | None = None,
+                 baseline_loader: Callable[[], np.ndarray] | None = None) -> None:
+        if not isinstance(info, TrialInfo):
+            raise TypeError(f"info must be a TrialInfo, got {type(info).__name__}")
+        if not callable(loader):
+            raise TypeError(f"loader must be callable, got {type(loader).__name__}")
+        self.info = info
+        self._loader = loader
+        self.annotation = None if annotation is None else Path(annotation)
+        self._baseline_loader = baseline_loader
+
+    def __repr__(self) -> str:
+        i = self.info
+        return (f"<Trial {i.dataset} subject={i.subject} session={i.session} trial={i.trial} label={i.label_name} "
+                f"{i.n_chans}ch x {i.n_times} @ {i.sfreq:g} Hz from {i.source.name}:{i.key}>")
+
+    def __getstate__(self) -> dict:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __setstate__(self, state: dict) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+
+    def load(self) -> np.ndarray:
+        """Read this trial's signal from disk (nothing is cached).
+
+        Returns
+        -------
+        data : ndarray, shape (n_times, n_chans)
+            float64, C-contiguous, time first.
+
+        Raises
+        ------
+        DatasetFormatError
+            When the file cannot be read or the array does not have the shape the metadata announced.
+        """
+        data = self._loader()
+        return _check_loaded(data, self.info, what="trial")
+
+    @property
+    def has_baseline(self) -> bool:
+        """Whether :meth:`load_baseline` returns data."""
+        return self._baseline_loader is not None
+
+    def load_baseline(self) -> np.ndarray | None:
+        """The trial's baseline (resting) recording, where the dataset has one and it was requested.
+
+        Returns
+        -------
+        baseline : ndarray, shape (n_baseline_times, n_chans) | None
+            float64, time first; None when there is no baseline.
+        """
+        if self._baseline_loader is None:
+            return None
+        data = np.ascontiguousarray(self._baseline_loader(), dtype=np.float64)
+        if data.ndim != 2 or data.shape[1] != self.info.n_chans:
+            raise DatasetFormatError(f"{self.info.source}: baseline of {self.info.key} should have shape "
+                                     f"(n_times, {self.info.n_chans}), found {data.shape}")
+        return data
+
+    def mne_info(self):
+        """MNE measurement info of this trial, with electrode positions (SEED's CB1/CB2 included).
+
+        Returns
+        -------
+        info : mne.Info
+            EEG channels named as in :attr:`TrialInfo.ch_names`, at :attr:`TrialInfo.sfreq`, montage set.
+        """
+        from eegaffect.montage import create_info
+
+        return create_info(self.info.ch_names, self.info.sfreq, "eeg")
+
+    def continuous_targets(self) -> np.ndarray | None:
+        """The continuous valence/arousal annotation of this trial, if a CSV is present.
+
+        Returns
+        -------
+        targets : ndarray, shape (n, 3) | None
+            Columns ``time_s, valence, arousal`` (float64, time increasing), or None without an annotation file.
+        """
+        if self.annotation is None or not self.annotation.is_file():
+            return None
+        return read_annotation_csv(self.annotation)
+
+
+def _check_loaded(data: Any, info: TrialInfo, what: str) -> np.ndarray:
+    data = np.asarray(data)
+    expected = (info.n_times, info.n_chans)
+    if data.shape != expected:
+        raise DatasetFormatError(f"{info.source}: {what} {info.key!r} should have shape (n_times, n_chans) = "
+                                 f"{expected}, found {data.shape}")
+    if not np.issubdtype(data.dtype, np.number) or np.iscomplexobj(data):
+        raise DatasetFormatError(f"{info.source}: {what} {info.key!r} should hold real numbers, found dtype "
+                                 f"{data.dtype}")
+    return np.ascontiguousarray(data, dtype=np.float64)
+
+
+class EEGDataset:
+    """A list of lazily loaded trials with their class names.
+
+    Parameters
+    ----------
+    name : str
+        Dataset name (``"seed"``, ...).
+    trials : sequence of Trial
+        The trials, in dataset order (subject, session, trial).
+    class_names : sequence of str
+        Class names indexed by :attr:`TrialInfo.label` (empty when the dataset has no discrete classes).
+    root : Path | None
+        Folder or file the dataset was read from.
+    """
+
+    def __init__(self, name: str, trials: Sequence[Trial], class_names: Sequence[str] = (),
+                 root: str | Path | None = None) -> None:
+        trials = list(trials)
+        bad = [type(t).__name__ for t in trials if not isinstance(t, Trial)]
+        if bad:
+            raise TypeError(f"trials must be Trial objects, got {sorted(set(bad))}")
+        self.name = str(name)
+        self.trials: list[Trial] = trials
+        self.class_names: tuple[str, ...] = tuple(class_names)
+        self.root = None if root is None else Path(root)
+        n = len(self.class_names)
+        wrong = [t.info for t in trials if t.info.label is not None and not 0 <= t.info.label < n]
+        if wrong:
+            raise ValueError(f"trial labels must lie in 0..{n - 1} (class_names={self.class_names}); "
+                             f"found label {wrong[0].label} for {wrong[0].source}:{wrong[0].key}")
+
+    @property
+    def n_classes(self) -> int:
+        """Number of discrete classes (0 for rating-only datasets such as DREAMER without a class target)."""
+        return len(self.class_names)
+
+    def __len__(self) -> int:
+        return len(self.trials)
+
+    def __iter__(self) -> Iterator[Trial]:
+        return iter(self.trials)
+
+    def __getitem__(self, index: int) -> Trial:
+        return self.trials[index]
+
+    def __repr__(self) -> str:
+        return (f"<EEGDataset {self.name}: {len(self.subjects())} subjects, {len(self.sessions())} sessions, "
+                f"{len(self)} trials, classes={list(self.class_names)}>")
+
+    @property
+    def infos(self) -> list[TrialInfo]:
+        """Metadata of every trial, in order."""
+        return [t.info for t in self.trials]
+
+    def subjects(self) -> list[int]:
+        """Subject numbers present, sorted numerically."""
+        return sorted({t.info.subject for t in self.trials})
+
+    def sessions(self) -> list[tuple[int, int]]:
+        """``(subject, session)`` pairs present, sorted."""
+        return sorted({(t.info.subject, t.info.session) for t in self.trials})
+
+    def source_files(self) -> list[Path]:
+        """Every file holding trials, once each, in dataset order (a cache can be built and resumed per file)."""
+        return list(dict.fromkeys(t.info.source for t in self.trials))
+
+    def trials_in(self, source: str | Path) -> list[Trial]:
+        """The trials stored in one source file, in order.
+
+        Parameters
+        ----------
+        source : str | Path
+            One of :meth:`source_files`.
+
+        Returns
+        -------
+        trials : list of Trial
+        """
+        source = Path(source)
+        found = [t for t in self.trials if t.info.source == source]
+        if not found:
+            raise ValueError(f"{source} holds no trial of this dataset; its files are "
+                             f"{[str(p) for p in self.source_files()][:5]}{' ...' if len(self.source_files()) > 5 else ''}")
+        return found
+
+    def select(self, subjects: Iterable[int] | int | None = None, sessions: Iterable[int] | int | None = None,
+               trials: Iterable[int] | int | None = None) -> "EEGDataset":
+        """A dataset restricted to some subjects, sessions and trial numbers (None keeps all).
+
+        Parameters
+        ----------
+        subjects, sessions, trials : int | iterable of int | None
+            Subject numbers, session numbers (1-based) and trial numbers (1-based) to keep.
+
+        Returns
+        -------
+        dataset : EEGDataset
+            A new dataset sharing the trial objects.
+
+        Raises
+        ------
+        ValueError
+            When a requested subject, session or trial number does not exist.
+        """
+        keep_sub = _as_int_set(subjects, "subjects")
+        keep_ses = _as_int_set(sessions, "sessions")
+        keep_tri = _as_int_set(trials, "trials")
+        for wanted, present, label in ((keep_sub, {t.info.subject for t in self.trials}, "subject"),
+                                       (keep_ses, {t.info.session for t in self.trials}, "session"),
+                                       (keep_tri, {t.info.trial for t in self.trials}, "trial")):
+            if wanted is not None and not wanted <= present:
+                raise ValueError(f"{self.name}: no {label} {sorted(wanted - present)}; available: {sorted(present)}")
+        kept = [t for t in self.trials
+                if (keep_sub is None or t.info.subject in keep_sub)
+                and (keep_ses is None or t.info.session in keep_ses)
+                and (keep_tri is None or t.info.trial in keep_tri)]
+        return EEGDataset(self.name, kept, self.class_names, self.root)
+
+
+def _as_int_set(values: Iterable[int] | int | None, what: str) -> set[int] | None:
+    if values is None:
+        return None
+    if isinstance(values, (int, np.integer)):
+        values = [values]
+    out = set()
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{what} must be integers, got {v!r}")
+        out.add(int(v))
+    return out
+
+
+def read_annotation_csv(path: str | Path) -> np.ndarray:
+    """Read a continuous valence/arousal annotation CSV.
+
+    Parameters
+    ----------
+    path : str | Path
+        CSV with the header ``time_s,valence,arousal`` (extra columns ignored) and one row per time point.
+
+    Returns
+    -------
+    targets : ndarray, shape (n, 3)
+        Columns ``time_s, valence, arousal``, float64.
+
+    Raises
+    ------
+    DatasetFormatError
+        On a missing column, a non-numeric or non-finite value, decreasing time, or values outside [-1, 1].
+    """
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            header = [h.strip() for h in (reader.fieldnames or [])]
+            missing = [c for c in ANNOTATION_COLUMNS if c not in header]
+            if missing:
+                raise DatasetFormatError(f"{path}: annotation CSV needs the columns {list(ANNOTATION_COLUMNS)}, "
+                                         f"found header {header} (missing {missing})")
+            reader.fieldnames = header
+            rows = []
+            for line_no, row in enumerate(reader, start=2):
+                try:
+                    rows.append([float(row[c]) for c in ANNOTATION_COLUMNS])
+                except (TypeError, ValueError):
+                    raise DatasetFormatError(f"{path}: line {line_no}: expected numbers in "
+                                             f"{list(ANNOTATION_COLUMNS)}, found {[row.get(c) for c in ANNOTATION_COLUMNS]}"
+                                             ) from None
+    except UnicodeDecodeError as exc:
+        raise DatasetFormatError(f"{path}: annotation CSV is not UTF-8 text ({exc})") from None
+    targets = np.asarray(rows, dtype=np.float64).reshape(-1, 3)
+    if targets.shape[0] == 0:
+        raise DatasetFormatError(f"{path}: annotation CSV has a header but no rows")
+    if not np.isfinite(targets).all():
+        raise DatasetFormatError(f"{path}: annotation CSV holds NaN or infinite values")
+    if np.any(np.diff(targets[:, 0]) <= 0):
+        raise DatasetFormatError(f"{path}: time_s must increase strictly from row to row")
+    if np.abs(targets[:, 1:]).max() > 1.0:
+        raise DatasetFormatError(f"{path}: valence and arousal must lie in [-1, 1], found range "
+                                 f"[{targets[:, 1:].min():g}, {targets[:, 1:].max():g}]")
+    return targets
+
+
+def load_dataset(root: str | Path, name: str | None = "seed", label_map=None, **options) -> EEGDataset:
+    """Open a dataset folder (metadata only; trials load lazily).
+
+    Parameters
+    ----------
+    root : str | Path
+        The dataset folder (or file, for DREAMER and recordings). For SEED: the folder holding
+        ``Preprocessed_EEG/`` (or ``SEED_EEG/``), or ``Preprocessed_EEG/`` itself.
+    name : {"seed", "seed-iv", "dreamer", "recording"} | None
+        Which reader; None detects it with :func:`detect_dataset`.
+    label_map : LabelMapConfig | dict | str | Path | None
+        Label -> valence/arousal table (see :mod:`eegaffect.datasets.labels`); None uses the packaged
+        ``configs/labels.yaml``.
+    **options
+        Reader options, e.g. ``baseline=True`` for DREAMER, ``ch_names=...`` / ``pattern=...`` for recordings.
+
+    Returns
+    -------
+    dataset : EEGDataset
+
+    Raises
+    ------
+    DatasetFormatError
+        When the folder does not hold the named dataset in its known layout.
+    """
+    root = Path(root)
+    if not root.exists():
+        raise FileNotFoundError(f"dataset root {root} does not exist")
+    if name is None:
+        name = detect_dataset(root)
+    name = _check_name(name)
+    from eegaffect.datasets.labels import resolve_label_map
+
+    labels = resolve_label_map(label_map)
+    reader = _reader(name)
+    return reader.read_dataset(root, label_map=labels, **options)
+
+
+def load_extracted_features(root: str | Path, name: str = "seed", family: str = "de_LDS",
+                            **options) -> list[tuple[TrialInfo, np.ndarray]]:
+    """Read the providers' precomputed features (SEED ``ExtractedFeatures``, SEED-IV ``eeg_feature_smooth``).
+
+    Parameters
+    ----------
+    root : str | Path
+        Dataset folder (or the features folder itself).
+    name : {"seed", "seed-iv"}
+        Which dataset.
+    family : str
+        Feature family as in the variable names without the trial number: ``de_LDS``, ``de_movingAve``,
+        ``psd_LDS``, ``psd_movingAve`` (also ``dasm_*``, ``rasm_*``, ``asm_*``, ``dcau_*`` where present).
+    **options
+        ``subjects`` (iterable of int) to read only some subjects; for SEED ``window="1s"|"4s"`` picks
+        ``ExtractedFeatures_1s`` / ``_4s`` in the newer ``SEED_EEG`` layout; ``label_map`` as in
+        :func:`load_dataset`.
+
+    Returns
+    -------
+    features : list of (TrialInfo, ndarray, shape (n_windows, n_chans, n_bands))
+        One entry per trial, sorted by subject, session, trial. ``TrialInfo.sfreq`` is the window rate (1 Hz for
+        1-s windows), ``n_times`` the number of windows, ``key`` the variable name (``de_LDS3``). The files store
+        ``(n_chans, n_windows, n_bands)``; the arrays are transposed to time first. For asymmetry families the
+        "channels" are electrode pairs and ``ch_names`` is empty.
+    """
+    name = _check_name(name)
+    if name not in ("seed", "seed-iv"):
+        raise ValueError(f"extracted features exist for 'seed' and 'seed-iv' only, got {name!r}")
+    if not isinstance(family, str) or not family or family[-1].isdigit():
+        raise ValueError(f"family must be a variable-name prefix such as 'de_LDS', got {family!r}")
+    root = Path(root)
+    if not root.exists():
+        raise FileNotFoundError(f"dataset root {root} does not exist")
+    from eegaffect.datasets.labels import resolve_label_map
+
+    labels = resolve_label_map(options.pop("label_map", None))
+    return _reader(name).read_extracted_features(root, family=family, label_map=labels, **options)
+
+
+def detect_dataset(root: str | Path) -> str:
+    """Tell which dataset a folder (or file) holds, from its layout.
+
+    Parameters
+    ----------
+    root : str | Path
+        Folder or file.
+
+    Returns
+    -------
+    name : {"seed", "seed-iv", "dreamer", "recording"}
+
+    Raises
+    ------
+    DatasetFormatError
+        When no known layout matches, or when markers of several datasets are mixed in one folder.
+    """
+    root = Path(root)
+    if not root.exists():
+        raise FileNotFoundError(f"dataset root {root} does not exist")
+    from eegaffect.datasets import _detect
+
+    return _detect.detect(root)
+
+
+def _check_name(name: str) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"dataset name must be a string, got {type(name).__name__}")
+    key = name.lower().replace("_", "-")
+    if key == "seediv":
+        key = "seed-iv"
+    if key not in DATASET_NAMES:
+        raise ValueError(f"unknown dataset {name!r}; expected one of {list(DATASET_NAMES)}")
+    return key
+
+
+def _reader(name: str):
+    import importlib
+
+    module = {"seed": "seed", "seed-iv": "seed_iv", "dreamer": "dreamer", "recording": "recording"}[name]
+    return importlib.import_module(f"eegaffect.datasets.{module}")
