@@ -1,0 +1,212 @@
+"""Benchmark metrics: classification (accuracy, macro-F1, balanced accuracy) and continuous valence/arousal
+(RMSE, Pearson r, concordance correlation coefficient), per fold and summarised per model.
+
+Metrics that do not apply (no class predictions, or a constant target for which Pearson r and CCC are
+undefined) are ``None``, which :mod:`json` writes as ``null``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+__all__ = [
+    "CLASSIFICATION_METRICS",
+    "REGRESSION_METRICS",
+    "METRIC_NAMES",
+    "ccc",
+    "pearson",
+    "rmse",
+    "classification_metrics",
+    "regression_metrics",
+    "summarise",
+]
+
+CLASSIFICATION_METRICS = ("accuracy", "macro_f1", "balanced_accuracy")
+REGRESSION_METRICS = tuple(f"{dim}_{m}" for dim in ("valence", "arousal") for m in ("ccc", "rmse", "pearson"))
+#: Every metric column of ``results.json`` rows, in order.
+METRIC_NAMES = CLASSIFICATION_METRICS + REGRESSION_METRICS
+
+
+def _pair(y_true, y_pred, name: str) -> tuple[np.ndarray, np.ndarray]:
+    t = np.asarray(y_true, dtype=np.float64).reshape(-1)
+    p = np.asarray(y_pred, dtype=np.float64).reshape(-1)
+    if t.shape != p.shape:
+        raise ValueError(f"{name}: expected y_true and y_pred of equal length, got {t.size} and {p.size}")
+    if t.size == 0:
+        raise ValueError(f"{name}: expected at least one value, got empty arrays")
+    if not (np.all(np.isfinite(t)) and np.all(np.isfinite(p))):
+        raise ValueError(f"{name}: expected finite values, got NaN or inf")
+    return t, p
+
+
+def ccc(y_true, y_pred) -> float:
+    """Lin's concordance correlation coefficient.
+
+    ``2 cov(t, p) / (var(t) + var(p) + (mean(t) - mean(p))**2)`` with population (1/n) moments.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like, shape (n,)
+        Targets and predictions.
+
+    Returns
+    -------
+    ccc : float
+        In [-1, 1]; NaN when both series are constant and equal-variance zero (undefined).
+    """
+    t, p = _pair(y_true, y_pred, "ccc")
+    return _ccc(t, p)
+
+
+def _ccc(t: np.ndarray, p: np.ndarray) -> float:
+    mt, mp = t.mean(), p.mean()
+    vt, vp = t.var(), p.var()
+    cov = np.mean((t - mt) * (p - mp))
+    denom = vt + vp + (mt - mp) ** 2
+    return float(2 * cov / denom) if denom > 0 else math.nan
+
+
+def pearson(y_true, y_pred) -> float:
+    """Pearson correlation coefficient; NaN when either series is constant.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like, shape (n,)
+        Targets and predictions.
+
+    Returns
+    -------
+    r : float
+        In [-1, 1] or NaN.
+    """
+    t, p = _pair(y_true, y_pred, "pearson")
+    st, sp = t.std(), p.std()
+    if st == 0 or sp == 0:
+        return math.nan
+    return float(np.clip(np.mean((t - t.mean()) * (p - p.mean())) / (st * sp), -1.0, 1.0))
+
+
+def rmse(y_true, y_pred) -> float:
+    """Root mean squared error.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like, shape (n,)
+        Targets and predictions.
+
+    Returns
+    -------
+    rmse : float
+        Non-negative.
+    """
+    t, p = _pair(y_true, y_pred, "rmse")
+    return float(np.sqrt(np.mean((t - p) ** 2)))
+
+
+def _none_if_nan(value: float) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def classification_metrics(y_true, y_pred, n_classes: int | None = None) -> dict[str, float | None]:
+    """Accuracy, macro-F1 and balanced accuracy (scikit-learn) over all steps.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of int, shape (n,)
+        True and predicted class per step.
+    n_classes : int | None
+        Number of classes; macro-F1 averages over the classes present in ``y_true`` or ``y_pred``.
+
+    Returns
+    -------
+    metrics : dict
+        ``{"accuracy", "macro_f1", "balanced_accuracy"}``.
+    """
+    import warnings
+
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+
+    t = np.asarray(y_true).reshape(-1).astype(np.int64)
+    p = np.asarray(y_pred).reshape(-1).astype(np.int64)
+    if t.shape != p.shape or t.size == 0:
+        raise ValueError(f"classification_metrics: expected equal, non-zero lengths, got {t.size} and {p.size}")
+    if n_classes is not None and (t.max() >= n_classes or t.min() < 0):
+        raise ValueError(f"classification_metrics: expected labels in 0..{n_classes - 1}, got "
+                         f"{sorted(set(t.tolist()))}")
+    with warnings.catch_warnings():
+        # balanced accuracy warns when a predicted class is absent from y_true (a test fold may lack a class)
+        warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
+        bal = balanced_accuracy_score(t, p)
+    return {
+        "accuracy": float(accuracy_score(t, p)),
+        "macro_f1": float(f1_score(t, p, average="macro", zero_division=0)),
+        "balanced_accuracy": float(bal),
+    }
+
+
+def regression_metrics(va_true, va_pred) -> dict[str, float | None]:
+    """CCC, RMSE and Pearson r for valence (column 0) and arousal (column 1).
+
+    Parameters
+    ----------
+    va_true, va_pred : array-like, shape (n, 2)
+        True and predicted valence/arousal per step.
+
+    Returns
+    -------
+    metrics : dict
+        ``{"valence_ccc", "valence_rmse", "valence_pearson", "arousal_ccc", ...}``; an undefined value
+        (constant series) is None.
+    """
+    t = np.asarray(va_true, dtype=np.float64)
+    p = np.asarray(va_pred, dtype=np.float64)
+    if t.ndim != 2 or t.shape[1] != 2 or t.shape != p.shape:
+        raise ValueError(f"regression_metrics: expected two (n, 2) arrays, got {t.shape} and {p.shape}")
+    out: dict[str, float | None] = {}
+    for col, dim in enumerate(("valence", "arousal")):
+        out[f"{dim}_ccc"] = _none_if_nan(ccc(t[:, col], p[:, col]))
+        out[f"{dim}_rmse"] = _none_if_nan(rmse(t[:, col], p[:, col]))
+        out[f"{dim}_pearson"] = _none_if_nan(pearson(t[:, col], p[:, col]))
+    return out
+
+
+def summarise(rows: Sequence[Mapping], metrics: Iterable[str] = METRIC_NAMES) -> list[dict]:
+    """Mean ± std of every metric per model, over subjects.
+
+    Rows of one subject (several sessions or folds) are first averaged, then the mean and population standard
+    deviation are taken across subjects, so every subject weighs the same. A protocol whose rows have no subject
+    (``None``) averages over rows directly. Missing (None) values are skipped; a metric with no value is None.
+
+    Parameters
+    ----------
+    rows : sequence of mapping
+        Result rows with ``"model"``, ``"subject"`` and metric keys.
+    metrics : iterable of str
+        Metric names to summarise.
+
+    Returns
+    -------
+    summary : list of dict
+        One ``{"model", "n_subjects", "<metric>_mean", "<metric>_std", ...}`` per model, in first-seen order.
+    """
+    metrics = list(metrics)
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    out = []
+    for model in models:
+        mine = [r for r in rows if r["model"] == model]
+        subjects = list(dict.fromkeys(r.get("subject") for r in mine))
+        entry: dict = {"model": model, "n_subjects": len(subjects)}
+        for metric in metrics:
+            per_subject = []
+            for subject in subjects:
+                vals = [r.get(metric) for r in mine if r.get("subject") == subject]
+                vals = [float(v) for v in vals if v is not None and math.isfinite(float(v))]
+                if vals:
+                    per_subject.append(float(np.mean(vals)))
+            entry[f"{metric}_mean"] = float(np.mean(per_subject)) if per_subject else None
+            entry[f"{metric}_std"] = float(np.std(per_subject)) if per_subject else None
+        out.append(entry)
+    return out

@@ -1,0 +1,86 @@
+"""Benchmark metrics against hand computations and scikit-learn / SciPy references."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+
+from eegaffect.benchmark.metrics import (METRIC_NAMES, ccc, classification_metrics, pearson, regression_metrics,
+                                         rmse, summarise)
+
+
+def test_ccc_matches_hand_computation():
+    t = np.array([1.0, 2.0, 3.0, 4.0])
+    p = np.array([2.0, 2.0, 4.0, 6.0])
+    # means 2.5 and 3.5; population variances 1.25 and 2.75; covariance (−1.5·−1.5 + −.5·−1.5 + .5·.5 + 1.5·2.5)/4
+    cov = (2.25 + 0.75 + 0.25 + 3.75) / 4
+    expected = 2 * cov / (1.25 + 2.75 + (2.5 - 3.5) ** 2)
+    assert ccc(t, p) == pytest.approx(expected, rel=1e-12)
+    assert expected == pytest.approx(0.7)
+
+
+def test_ccc_properties(rng):
+    t = rng.normal(size=200)
+    t -= t.mean()  # with a zero mean, -t is perfectly discordant
+    assert ccc(t, t) == pytest.approx(1.0)
+    assert ccc(t, -t) == pytest.approx(-1.0)
+    # a shifted or scaled copy is perfectly correlated but not concordant
+    assert pearson(t, t + 3) == pytest.approx(1.0)
+    assert ccc(t, t + 3) < 0.2
+    assert ccc(t, 2 * t) < 1.0
+    assert math.isnan(ccc(np.ones(5), np.ones(5)))
+
+
+def test_pearson_and_rmse_match_scipy(rng):
+    t, p = rng.normal(size=100), rng.normal(size=100)
+    assert pearson(t, p) == pytest.approx(stats.pearsonr(t, p).statistic, rel=1e-10)
+    assert rmse(t, p) == pytest.approx(np.sqrt(np.mean((t - p) ** 2)))
+    assert math.isnan(pearson(t, np.zeros(100)))
+
+
+def test_metric_input_errors():
+    with pytest.raises(ValueError, match="equal length"):
+        ccc([1, 2], [1, 2, 3])
+    with pytest.raises(ValueError, match="finite"):
+        rmse([1, np.nan], [1, 2])
+    with pytest.raises(ValueError, match=r"\(n, 2\)"):
+        regression_metrics(np.zeros((3, 3)), np.zeros((3, 3)))
+
+
+def test_classification_metrics_match_sklearn(rng):
+    t = rng.integers(0, 3, 300)
+    p = np.where(rng.random(300) < 0.6, t, rng.integers(0, 3, 300))
+    m = classification_metrics(t, p, n_classes=3)
+    assert m["accuracy"] == pytest.approx(accuracy_score(t, p))
+    assert m["macro_f1"] == pytest.approx(f1_score(t, p, average="macro"))
+    assert m["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(t, p))
+    with pytest.raises(ValueError, match="0..1"):
+        classification_metrics([0, 2], [0, 1], n_classes=2)
+
+
+def test_regression_metrics_null_for_constant_target(rng):
+    t = np.column_stack([rng.normal(size=50), np.full(50, 0.5)])
+    p = t + rng.normal(scale=0.1, size=t.shape)
+    m = regression_metrics(t, p)
+    assert set(m) == {n for n in METRIC_NAMES if n.startswith(("valence", "arousal"))}
+    assert m["valence_ccc"] > 0.9 and m["arousal_rmse"] == pytest.approx(rmse(t[:, 1], p[:, 1]))
+    assert m["arousal_pearson"] is None  # constant target: undefined, not a number
+
+
+def test_summarise_averages_per_subject_first():
+    rows = [
+        {"model": "a", "subject": 1, "accuracy": 0.5},
+        {"model": "a", "subject": 1, "accuracy": 0.7},  # subject 1 mean 0.6
+        {"model": "a", "subject": 2, "accuracy": 1.0},
+        {"model": "b", "subject": 1, "accuracy": None},
+    ]
+    s = summarise(rows, ["accuracy"])
+    assert [e["model"] for e in s] == ["a", "b"]
+    assert s[0]["accuracy_mean"] == pytest.approx(0.8)
+    assert s[0]["accuracy_std"] == pytest.approx(0.2)
+    assert s[0]["n_subjects"] == 2
+    assert s[1]["accuracy_mean"] is None and s[1]["accuracy_std"] is None

@@ -1,0 +1,136 @@
+"""Protocols split by trial or subject only, and models fit normalisation on training data only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from eegaffect.benchmark.interface import SplitData, get_model
+from eegaffect.benchmark.protocols import PROTOCOLS, Fold, check_folds, make_folds, trial_key
+
+
+@dataclass(frozen=True)
+class Info:
+    subject: int
+    session: int
+    trial: int
+    label: int
+
+
+SEED_LABELS = [1, 0, -1, -1, 0, 1, -1, 0, 1, 1, 0, -1, 0, 1, -1]
+
+
+def seed_like(n_subjects=3, n_sessions=3):
+    return [Info(s, ses, t, SEED_LABELS[t - 1] + 1) for s in range(1, n_subjects + 1)
+            for ses in range(1, n_sessions + 1) for t in range(1, 16)]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_no_trial_or_subject_on_both_sides(protocol):
+    infos = seed_like()
+    folds = make_folds(infos, protocol, dataset="seed", k=3, seed=1)
+    assert folds
+    for fold in folds:
+        train = {trial_key(infos[j]) for j in fold.train}
+        test = {trial_key(infos[j]) for j in fold.test}
+        assert train and test and not train & test
+        if protocol == "loso":
+            assert not {infos[j].subject for j in fold.train} & {infos[j].subject for j in fold.test}
+        if protocol in ("subject-dependent", "cross-session", "kfold"):
+            # within-subject protocols never train on another subject
+            assert {infos[j].subject for j in fold.train + fold.test} == {fold.subject}
+    if protocol in ("loso", "cross-session", "kfold"):
+        # every trial is tested exactly once
+        tested = sorted(j for f in folds for j in f.test)
+        assert tested == list(range(len(infos)))
+
+
+def test_subject_dependent_standard_splits():
+    infos = seed_like(2, 3)
+    folds = make_folds(list(reversed(infos)), "subject-dependent", dataset="seed")
+    assert len(folds) == 6
+    rev = list(reversed(infos))
+    for fold in folds:
+        assert sorted(rev[j].trial for j in fold.train) == list(range(1, 10))
+        assert sorted(rev[j].trial for j in fold.test) == list(range(10, 16))
+    iv = [Info(1, 1, t, t % 4) for t in range(1, 25)]
+    (fold,) = make_folds(iv, "subject-dependent", dataset="seed-iv")
+    assert len(fold.train) == 16 and len(fold.test) == 8
+    # DREAMER: no standard split -> k-fold by trial inside each subject
+    dreamer = [Info(s, 1, t, t % 2) for s in (1, 2) for t in range(1, 19)]
+    folds = make_folds(dreamer, "subject-dependent", dataset="dreamer", k=6)
+    assert len(folds) == 12 and all(len(f.test) == 3 for f in folds)
+
+
+def test_kfold_is_seeded_and_stratified():
+    infos = seed_like(1, 3)
+    a = make_folds(infos, "kfold", k=5, seed=3)
+    b = make_folds(infos, "kfold", k=5, seed=3)
+    c = make_folds(infos, "kfold", k=5, seed=4)
+    assert a == b and a != c
+    for fold in a:
+        labels = [infos[j].label for j in fold.test]
+        assert sorted(set(labels)) == [0, 1, 2]
+
+
+def test_protocol_errors():
+    with pytest.raises(ValueError, match="protocol must be one of"):
+        make_folds(seed_like(1, 1), "random-windows")
+    with pytest.raises(ValueError, match="at least 2 subjects"):
+        make_folds(seed_like(1, 1), "loso")
+    with pytest.raises(ValueError, match="at least 2"):
+        make_folds(seed_like(2, 1), "cross-session")
+    with pytest.raises(ValueError, match="duplicates"):
+        make_folds(seed_like(1, 1) * 2, "kfold")
+    with pytest.raises(ValueError, match="n_train=15"):
+        make_folds(seed_like(1, 1), "subject-dependent", n_train=15)
+
+
+def test_check_folds_catches_leaks():
+    infos = seed_like(2, 1)
+    with pytest.raises(AssertionError, match="in train and test"):
+        check_folds([Fold("kfold", "x", 1, None, 0, (0, 1), (1, 2))], infos)
+    with pytest.raises(AssertionError, match="subjects"):
+        check_folds([Fold("loso", "x", 1, None, 0, (0, 1), (2, 16))], infos)
+
+
+def _split(infos, idx, rng, shift=0.0):
+    labels = np.array([infos[j].label for j in idx])
+    feats = [rng.normal(size=(4, 3, 5)) + labels[i] + shift for i in range(len(idx))]
+    wins = [rng.normal(size=(4, 3, 32)) + shift for _ in idx]
+    va = [np.tile([labels[i] - 1.0, 0.2 * labels[i]], (4, 1)) for i in range(len(idx))]
+    return SplitData([infos[j] for j in idx], labels, va, feats, wins, sfreq=32.0, class_names=["n", "z", "p"])
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("model_name", ["de-svm", "de-logreg", "de-ridge"])
+def test_normalisation_statistics_come_from_training_data_only(protocol, model_name):
+    infos = seed_like(3, 2)
+    fold = make_folds(infos, protocol, dataset="seed", k=3, seed=0)[0]
+    train = _split(infos, fold.train, np.random.default_rng(0))
+    model = get_model(model_name)
+    model.fit(train, seed=0)
+    x = train.stacked("features").reshape(sum(train.n_steps), -1)
+    np.testing.assert_allclose(model.scaler_.mean_, x.mean(axis=0))
+    np.testing.assert_allclose(model.scaler_.scale_, x.std(axis=0))
+    before = model.scaler_.mean_.copy()
+    # wildly shifted test data: predicting on it must not touch the fitted statistics
+    model.predict(_split(infos, fold.test, np.random.default_rng(1), shift=1000.0)).check(
+        _split(infos, fold.test, np.random.default_rng(1)))
+    np.testing.assert_array_equal(model.scaler_.mean_, before)
+
+
+def test_raw_model_standardises_with_training_statistics():
+    infos = seed_like(2, 1)
+    fold = make_folds(infos, "loso")[0]
+    train = _split(infos, fold.train, np.random.default_rng(0))
+    model = get_model("shallow", epochs=1, batch_size=16)
+    model.fit(train, seed=0)
+    x = train.stacked("raw")
+    np.testing.assert_allclose(model.mean_, x.mean(axis=(0, 2)))
+    np.testing.assert_allclose(model.std_, x.std(axis=(0, 2)))
+    test = _split(infos, fold.test, np.random.default_rng(1), shift=500.0)
+    model.predict(test).check(test)
+    np.testing.assert_allclose(model.mean_, x.mean(axis=(0, 2)))
