@@ -1,0 +1,514 @@
+"""Stateful second-order-section (SOS) IIR filtering and Butterworth / notch design.
+
+The filter is a cascade of biquads in direct form II transposed, the same recursion as
+:func:`scipy.signal.sosfilt`, applied to ``(n_times, n_chans)`` C-contiguous blocks. The kernel walks the rows
+(time) and, inside each row, runs every section over all channels with the channel loop innermost, so LLVM
+vectorises it across channels (SIMD). The per-channel state is padded to a multiple of
+:data:`CHANNEL_PAD` so the vector loop has no scalar remainder.
+
+Numerics
+    Coefficients and state are always float64 and every sample is computed in float64, whatever the input or
+    output dtype (float32 input is widened on read; float32 output is rounded once on write). Results equal
+    ``scipy.signal.sosfilt`` to rounding (same operation order).
+NaN / inf policy
+    Non-finite input is rejected: :func:`sosfilt` and :meth:`SOSFilter.step` raise :class:`ValueError` naming
+    the first bad sample and channel, and leave the filter state as it was before the call. The check is fused
+    into the filtering pass (one multiply-add per value). ``check_finite=False`` skips it; non-finite values then
+    propagate into the output and the state, as in scipy.
+Initial state
+    ``init="zeros"`` starts from rest. ``init="steady"`` uses :func:`scipy.signal.sosfilt_zi` scaled per channel
+    by the first sample seen (the first call with at least one row), i.e. the filter starts as if the signal had
+    been constant at that value forever, which removes the start-up transient of a DC offset.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import scipy.signal
+
+from eegaffect.kernels._jit import jit
+
+__all__ = [
+    "CHANNEL_PAD",
+    "design_bandpass",
+    "design_highpass",
+    "design_lowpass",
+    "design_notch",
+    "cascade",
+    "SOSFilter",
+    "sosfilt",
+    "warmup",
+]
+
+#: The state of every channel row is padded to a multiple of this many values (one 512-bit vector of float64
+#: times two), so the vectorised channel loop runs without a scalar remainder.
+CHANNEL_PAD = 16
+
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_INITS = ("zeros", "steady")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# design helpers (thin validated wrappers over scipy.signal)
+# ----------------------------------------------------------------------------------------------------------------
+def design_bandpass(low_hz: float, high_hz: float, sfreq: float, order: int = 4) -> np.ndarray:
+    """Design a Butterworth band-pass filter as second-order sections.
+
+    Parameters
+    ----------
+    low_hz, high_hz : float
+        Pass-band edges in Hz (-3 dB points), ``0 < low_hz < high_hz < sfreq / 2``.
+    sfreq : float
+        Sampling frequency in Hz.
+    order : int
+        Butterworth order of the low-pass prototype (the band-pass has ``2 * order`` poles, ``order`` sections).
+
+    Returns
+    -------
+    sos : ndarray, shape (order, 6)
+        Second-order sections, as ``scipy.signal.butter(order, [low_hz, high_hz], "bandpass", fs=sfreq,
+        output="sos")``.
+    """
+    sfreq = _check_positive(sfreq, "sfreq")
+    order = _check_order(order)
+    low_hz = _check_edge(low_hz, sfreq, "low_hz")
+    high_hz = _check_edge(high_hz, sfreq, "high_hz")
+    if low_hz >= high_hz:
+        raise ValueError(f"expected low_hz < high_hz for a band-pass, got low_hz={low_hz} >= high_hz={high_hz}")
+    return _butter(order, [low_hz, high_hz], "bandpass", sfreq)
+
+
+def design_highpass(cutoff_hz: float, sfreq: float, order: int = 4) -> np.ndarray:
+    """Design a Butterworth high-pass filter as second-order sections.
+
+    Parameters
+    ----------
+    cutoff_hz : float
+        Cut-off (-3 dB) in Hz, ``0 < cutoff_hz < sfreq / 2``.
+    sfreq : float
+        Sampling frequency in Hz.
+    order : int
+        Filter order.
+
+    Returns
+    -------
+    sos : ndarray, shape (ceil(order / 2), 6)
+        Second-order sections.
+    """
+    sfreq = _check_positive(sfreq, "sfreq")
+    return _butter(_check_order(order), _check_edge(cutoff_hz, sfreq, "cutoff_hz"), "highpass", sfreq)
+
+
+def design_lowpass(cutoff_hz: float, sfreq: float, order: int = 4) -> np.ndarray:
+    """Design a Butterworth low-pass filter as second-order sections.
+
+    Parameters
+    ----------
+    cutoff_hz : float
+        Cut-off (-3 dB) in Hz, ``0 < cutoff_hz < sfreq / 2``.
+    sfreq : float
+        Sampling frequency in Hz.
+    order : int
+        Filter order.
+
+    Returns
+    -------
+    sos : ndarray, shape (ceil(order / 2), 6)
+        Second-order sections.
+    """
+    sfreq = _check_positive(sfreq, "sfreq")
+    return _butter(_check_order(order), _check_edge(cutoff_hz, sfreq, "cutoff_hz"), "lowpass", sfreq)
+
+
+def design_notch(line_hz: float, sfreq: float, harmonics: int = 1, q: float = 30.0) -> np.ndarray:
+    """Design a notch at the line frequency and its harmonics (one :func:`scipy.signal.iirnotch` each).
+
+    Harmonics at or above Nyquist are skipped; the fundamental itself must lie below Nyquist.
+
+    Parameters
+    ----------
+    line_hz : float
+        Line frequency in Hz (50 or 60).
+    sfreq : float
+        Sampling frequency in Hz.
+    harmonics : int
+        Number of frequencies notched: ``line_hz * k`` for ``k = 1 .. harmonics`` (those below Nyquist).
+    q : float
+        Quality factor of each notch (centre frequency / -3 dB bandwidth).
+
+    Returns
+    -------
+    sos : ndarray, shape (n_notches, 6)
+        One second-order section per notched frequency.
+    """
+    sfreq = _check_positive(sfreq, "sfreq")
+    line_hz = _check_edge(line_hz, sfreq, "line_hz")
+    q = _check_positive(q, "q")
+    if isinstance(harmonics, bool) or not isinstance(harmonics, numbers.Integral) or harmonics < 1:
+        raise ValueError(f"expected harmonics to be an integer >= 1, got {harmonics!r}")
+    return _notch_sections(line_hz, sfreq, int(harmonics), q)
+
+
+def cascade(*sos_arrays: np.ndarray) -> np.ndarray:
+    """Chain SOS filters into one (the sections are applied in the order given).
+
+    Parameters
+    ----------
+    *sos_arrays : ndarray, shape (n_sections_i, 6)
+        Filters to chain, e.g. ``cascade(design_bandpass(...), design_notch(...))``.
+
+    Returns
+    -------
+    sos : ndarray, shape (sum of n_sections_i, 6)
+        The combined filter.
+    """
+    if not sos_arrays:
+        raise ValueError("cascade() needs at least one sos array, got none")
+    return np.ascontiguousarray(np.concatenate([_validate_sos(s, f"sos_arrays[{i}]")
+                                                for i, s in enumerate(sos_arrays)], axis=0))
+
+
+def _butter(order: int, wn, btype: str, sfreq: float) -> np.ndarray:
+    return np.ascontiguousarray(scipy.signal.butter(order, wn, btype=btype, fs=sfreq, output="sos"))
+
+
+def _notch_sections(line_hz: float, sfreq: float, harmonics: int, q: float) -> np.ndarray:
+    nyquist = sfreq / 2
+    rows = []
+    for k in range(1, harmonics + 1):
+        freq = k * line_hz
+        if freq >= nyquist:
+            break
+        b, a = scipy.signal.iirnotch(freq, q, fs=sfreq)
+        rows.append(np.concatenate([b / a[0], a / a[0]]))
+    return np.ascontiguousarray(np.vstack(rows))
+
+
+def _check_positive(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"expected {name} to be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def _check_order(order) -> int:
+    if isinstance(order, bool) or not isinstance(order, numbers.Integral) or order < 1:
+        raise ValueError(f"expected order to be an integer >= 1, got {order!r}")
+    return int(order)
+
+
+def _check_edge(freq, sfreq: float, name: str) -> float:
+    freq = _check_positive(freq, name)
+    if freq >= sfreq / 2:
+        raise ValueError(f"expected {name} below Nyquist ({sfreq / 2:g} Hz for sfreq={sfreq:g}), got {freq:g} Hz")
+    return freq
+
+
+def _validate_sos(sos, name: str = "sos") -> np.ndarray:
+    arr = np.asarray(sos)
+    if arr.ndim != 2 or arr.shape[1] != 6 or arr.shape[0] < 1:
+        raise ValueError(f"expected {name} of shape (n_sections, 6) with n_sections >= 1, got shape {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.floating) and not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"expected {name} to hold real numbers, got dtype {arr.dtype}")
+    arr = np.array(arr, dtype=np.float64, order="C", copy=True)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"expected {name} to be finite, got non-finite coefficients in sections "
+                         f"{sorted(set(np.nonzero(~np.isfinite(arr))[0].tolist()))}")
+    if not np.all(arr[:, 3] == 1.0):
+        bad = np.nonzero(arr[:, 3] != 1.0)[0].tolist()
+        raise ValueError(f"expected {name}[:, 3] (a0 of every section) to be 1 as in scipy's sos format, "
+                         f"got {arr[bad, 3].tolist()} in sections {bad}")
+    return arr
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the kernel
+# ----------------------------------------------------------------------------------------------------------------
+@jit
+def _sos_kernel(sos, z, saved, x, y, buf, check_finite):  # pragma: no cover - compiled
+    """Run the DF-II-T cascade over the rows of ``x`` into ``y``; return -1, or the flat index of the first
+    non-finite value of ``x`` (then ``z`` is restored to its value on entry and ``y`` is undefined).
+
+    sos (n_sections, 6) f8; z (n_sections, 2, n_pad) f8, updated; saved like z, scratch; x (n_times, n_chans) f4/f8;
+    y (n_times, n_chans) f4/f8; buf (2, n_pad) f8 scratch: row 0 the working row, row 1 the finiteness
+    accumulator (x * 0 summed per channel is 0 unless some value is nan/inf).
+    """
+    n_times, n_chans = x.shape
+    n_sections = sos.shape[0]
+    n_pad = z.shape[2]
+    row = buf[0]
+    acc = buf[1]
+    if check_finite:
+        saved[...] = z
+    for c in range(n_pad):
+        row[c] = 0.0
+        acc[c] = 0.0
+    for t in range(n_times):
+        xr = x[t]
+        if check_finite:
+            for c in range(n_chans):
+                v = np.float64(xr[c])
+                row[c] = v
+                acc[c] += v * 0.0
+        else:
+            for c in range(n_chans):
+                row[c] = xr[c]
+        for s in range(n_sections):
+            b0 = sos[s, 0]
+            b1 = sos[s, 1]
+            b2 = sos[s, 2]
+            a1 = sos[s, 4]
+            a2 = sos[s, 5]
+            z0 = z[s, 0]
+            z1 = z[s, 1]
+            for c in range(n_pad):
+                xc = row[c]
+                yc = b0 * xc + z0[c]
+                z0[c] = b1 * xc - a1 * yc + z1[c]
+                z1[c] = b2 * xc - a2 * yc
+                row[c] = yc
+        yr = y[t]
+        for c in range(n_chans):
+            yr[c] = row[c]
+    if check_finite:
+        for c in range(n_chans):
+            if acc[c] != 0.0:
+                z[...] = saved
+                for t in range(n_times):
+                    for k in range(n_chans):
+                        if not np.isfinite(x[t, k]):
+                            return t * n_chans + k
+    return -1
+
+
+def _padded(n_chans: int) -> int:
+    return -(-n_chans // CHANNEL_PAD) * CHANNEL_PAD
+
+
+def _aligned_zeros(shape: tuple, align: int = 64) -> np.ndarray:
+    """float64 zeros whose first element sits on an ``align``-byte boundary (vector loads/stores of the padded
+    channel rows then never straddle a cache line)."""
+    n = int(np.prod(shape))
+    raw = np.zeros(n + align // 8)
+    start = (-raw.ctypes.data % align) // 8
+    return raw[start: start + n].reshape(shape)
+
+
+def _check_x(x, name: str, n_chans: int | None) -> np.ndarray:
+    """Full validation of a data block (the slow path, also used to build error messages)."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"expected {name} to be a numpy ndarray of shape (n_times, n_chans), got {type(x).__name__}")
+    if x.ndim != 2:
+        hint = " (a single channel needs shape (n_times, 1): use x[:, None])" if x.ndim == 1 else ""
+        raise ValueError(f"expected {name} of shape (n_times, n_chans), got {x.ndim}-D shape {x.shape}{hint}")
+    if n_chans is not None and x.shape[1] != n_chans:
+        raise ValueError(f"expected {name} with {n_chans} channels (shape (n_times, {n_chans})), "
+                         f"got shape {x.shape}")
+    if x.dtype not in _FLOAT_DTYPES:
+        raise TypeError(f"expected {name} of dtype float32 or float64, got {x.dtype}")
+    if not x.flags.c_contiguous:
+        raise ValueError(f"expected {name} to be C-contiguous (n_times, n_chans) with channels adjacent in "
+                         f"memory, got strides {x.strides}; pass np.ascontiguousarray({name})")
+    return x
+
+
+def _raise_nonfinite(x: np.ndarray, flat: int, name: str, offset: int = 0) -> None:
+    n_chans = x.shape[1]
+    t, c = divmod(flat, n_chans)
+    raise ValueError(f"expected finite values in {name}, got {float(x[t, c])!r} at sample {t + offset} "
+                     f"(row {t} of this block), channel {c}; the filter state is unchanged "
+                     "(clean the data first, or pass check_finite=False to let it propagate)")
+
+
+def _check_dtype_arg(dtype) -> np.dtype:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"expected dtype float32 or float64, got {dtype!r}") from None
+    if dt not in _FLOAT_DTYPES:
+        raise TypeError(f"expected dtype float32 or float64, got {dt}")
+    return dt
+
+
+def _check_n_chans(n_chans) -> int:
+    if isinstance(n_chans, bool) or not isinstance(n_chans, numbers.Integral) or n_chans < 1:
+        raise ValueError(f"expected n_chans to be an integer >= 1, got {n_chans!r}")
+    return int(n_chans)
+
+
+def _check_init(init) -> str:
+    if init not in _INITS:
+        raise ValueError(f"expected init to be one of {list(_INITS)}, got {init!r}")
+    return init
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# public stateful filter and offline function
+# ----------------------------------------------------------------------------------------------------------------
+class SOSFilter:
+    """A causal IIR filter (cascade of biquads) with state carried across calls, for live and offline use.
+
+    Feeding a recording chunk by chunk through :meth:`step` gives the same output as one call on the whole
+    recording, and as ``scipy.signal.sosfilt`` (float64: to rounding).
+
+    Parameters
+    ----------
+    sos : ndarray, shape (n_sections, 6)
+        Second-order sections in scipy's format (``a0 == 1``), e.g. from :func:`design_bandpass` and
+        :func:`cascade`.
+    n_chans : int
+        Number of channels (columns) of every chunk.
+    dtype : float32 | float64
+        dtype of the output chunks. Input chunks may be float32 or float64 either way; the computation is always
+        float64.
+    init : {"zeros", "steady"}
+        Initial state: rest, or :func:`scipy.signal.sosfilt_zi` scaled per channel by the first sample seen.
+
+    Attributes
+    ----------
+    sos : ndarray, shape (n_sections, 6)
+        The coefficients (float64, read-only).
+    n_chans : int
+    dtype : numpy.dtype
+    init : str
+    n_samples_seen : int
+        Rows processed since construction or the last :meth:`reset`.
+
+    Examples
+    --------
+    >>> sos = cascade(design_bandpass(1.0, 50.0, 200.0), design_notch(50.0, 200.0))
+    >>> filt = SOSFilter(sos, n_chans=62, init="steady")
+    >>> y = filt.step(chunk)  # chunk: (n_times, 62) float32/float64, C-contiguous  # doctest: +SKIP
+    """
+
+    def __init__(self, sos: np.ndarray, n_chans: int, dtype=np.float64, init: str = "zeros"):
+        self._sos = _validate_sos(sos)
+        self._sos.flags.writeable = False
+        self.n_chans = _check_n_chans(n_chans)
+        self.dtype = _check_dtype_arg(dtype)
+        self.init = _check_init(init)
+        n_sections = self._sos.shape[0]
+        n_pad = _padded(self.n_chans)
+        self._z = _aligned_zeros((n_sections, 2, n_pad))
+        self._saved = _aligned_zeros((n_sections, 2, n_pad))
+        self._buf = _aligned_zeros((2, n_pad))
+        self._zi_unit = scipy.signal.sosfilt_zi(self._sos)[:, :, None] if self.init == "steady" else None
+        self._primed = self.init == "zeros"
+        self.n_samples_seen = 0
+
+    @property
+    def sos(self) -> np.ndarray:
+        return self._sos
+
+    @property
+    def n_sections(self) -> int:
+        return self._sos.shape[0]
+
+    @property
+    def state(self) -> np.ndarray:
+        """Copy of the filter state, shape (n_sections, 2, n_chans), in the layout of ``sosfilt(..., zi=)`` with
+        ``axis=0``. Before a ``"steady"`` filter has seen its first sample this is all zeros."""
+        return self._z[:, :, : self.n_chans].copy()
+
+    @state.setter
+    def state(self, zi: np.ndarray) -> None:
+        zi = np.asarray(zi)
+        expected = (self.n_sections, 2, self.n_chans)
+        if zi.shape != expected:
+            raise ValueError(f"expected state of shape {expected} (n_sections, 2, n_chans), got {zi.shape}")
+        if not np.isfinite(zi).all():
+            raise ValueError("expected a finite state, got non-finite values")
+        self._z[:, :, : self.n_chans] = zi
+        self._primed = True
+
+    def reset(self) -> "SOSFilter":
+        """Return to the initial state (a ``"steady"`` filter re-initialises on the next sample). Returns self."""
+        self._z[...] = 0.0
+        self._primed = self.init == "zeros"
+        self.n_samples_seen = 0
+        return self
+
+    def step(self, x: np.ndarray, out: np.ndarray | None = None, check_finite: bool = True) -> np.ndarray:
+        """Filter the next chunk, carrying the state.
+
+        Parameters
+        ----------
+        x : ndarray, shape (n_times, n_chans)
+            C-contiguous float32 or float64; ``n_times`` may be 0.
+        out : ndarray, shape (n_times, n_chans) | None
+            C-contiguous array of the filter's ``dtype`` to write into (may be ``x`` itself when dtypes match);
+            allocated when None.
+        check_finite : bool
+            Reject nan/inf with a :class:`ValueError` naming the first bad sample and channel (state unchanged).
+
+        Returns
+        -------
+        y : ndarray, shape (n_times, n_chans)
+            Filtered chunk, dtype ``self.dtype``.
+        """
+        # fast path: one combined check; the detailed checks below only run to build an error message
+        if not (type(x) is np.ndarray and x.ndim == 2 and x.shape[1] == self.n_chans
+                and x.dtype in _FLOAT_DTYPES and x.flags.c_contiguous):
+            _check_x(x, "x", self.n_chans)
+        if out is None:
+            out = np.empty(x.shape, self.dtype)
+        elif not (type(out) is np.ndarray and out.shape == x.shape and out.dtype == self.dtype
+                  and out.flags.c_contiguous and out.flags.writeable):
+            raise ValueError(f"expected out to be a writeable C-contiguous {self.dtype} array of shape {x.shape}, "
+                             f"got {getattr(out, 'dtype', type(out).__name__)} "
+                             f"of shape {getattr(out, 'shape', None)}")
+        n_times = x.shape[0]
+        if n_times == 0:
+            return out
+        priming = not self._primed
+        if priming:
+            self._z[:, :, : self.n_chans] = self._zi_unit * x[0].astype(np.float64)
+        bad = _sos_kernel(self._sos, self._z, self._saved, x, out, self._buf, bool(check_finite))
+        if bad >= 0:
+            if priming:
+                self._z[...] = 0.0
+            _raise_nonfinite(x, bad, "x", offset=self.n_samples_seen)
+        self._primed = True
+        self.n_samples_seen += n_times
+        return out
+
+    def __repr__(self) -> str:
+        return (f"SOSFilter(n_sections={self.n_sections}, n_chans={self.n_chans}, dtype={self.dtype.name}, "
+                f"init={self.init!r}, n_samples_seen={self.n_samples_seen})")
+
+
+def sosfilt(sos: np.ndarray, x: np.ndarray, init: str = "zeros", check_finite: bool = True) -> np.ndarray:
+    """Filter a whole recording with the same kernel as :class:`SOSFilter` (causal, one pass).
+
+    Parameters
+    ----------
+    sos : ndarray, shape (n_sections, 6)
+        Second-order sections (``a0 == 1``).
+    x : ndarray, shape (n_times, n_chans)
+        C-contiguous float32 or float64.
+    init : {"zeros", "steady"}
+        Initial state (see :class:`SOSFilter`).
+    check_finite : bool
+        Reject nan/inf with a :class:`ValueError` naming the first bad sample and channel.
+
+    Returns
+    -------
+    y : ndarray, shape (n_times, n_chans)
+        Filtered data, same dtype as ``x`` (computed in float64). Equals
+        ``scipy.signal.sosfilt(sos, x, axis=0)`` (with ``zi=sosfilt_zi(sos)[:, :, None] * x[0]`` for
+        ``init="steady"``).
+    """
+    _check_x(x, "x", None)
+    filt = SOSFilter(sos, x.shape[1], dtype=x.dtype, init=_check_init(init))
+    return filt.step(x, check_finite=check_finite)
+
+
+def warmup() -> None:
+    """Compile the filtering kernel for float32 and float64 input/output on tiny arrays."""
+    sos = design_lowpass(10.0, 100.0, order=2)
+    for dt_in in _FLOAT_DTYPES:
+        for dt_out in _FLOAT_DTYPES:
+            filt = SOSFilter(sos, 2, dtype=dt_out)
+            filt.step(np.zeros((2, 2), dt_in))
+            filt.step(np.zeros((2, 2), dt_in), check_finite=False)
