@@ -19,5 +19,8 @@ def _pipeline() -> type[ConfigModel]:
 #: config name -> callable returning its schema class.
 SCHEMAS: dict[str, Callable[[], type[ConfigModel]]] = {
     "pipeline": _pipeline,
+    "bench_seed": lambda: __import__("eegaffect.benchmark.runner", fromlist=["BenchSeedConfig"]).BenchSeedConfig,
     "labels": lambda: __import__("eegaffect.datasets.labels", fromlist=["LabelMapConfig"]).LabelMapConfig,
+    "teacher": lambda: __import__("eegaffect.distill.teacher", fromlist=["TeacherConfig"]).TeacherConfig,
+    "distil": lambda: __import__("eegaffect.distill.student", fromlist=["DistilConfig"]).DistilConfig,
 }

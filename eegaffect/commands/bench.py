@@ -9,7 +9,9 @@ import argparse
 import importlib
 
 #: bench name -> module that registers it.
-BENCH_MODULES: dict[str, str] = {}
+BENCH_MODULES: dict[str, str] = {
+    "seed": "eegaffect.commands.bench_seed",
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -1,0 +1,209 @@
+"""Write benchmark results: ``results.csv``, ``results.json``, ``results.md`` and ``plots/*.png``.
+
+``results.json`` has exactly the shape::
+
+    {"dataset": str, "protocol": str,
+     "rows": [{"model", "subject", "session", "fold", "accuracy", "macro_f1", "balanced_accuracy",
+               "valence_ccc", "valence_rmse", "valence_pearson", "arousal_ccc", "arousal_rmse",
+               "arousal_pearson"}],
+     "summary": [{"model", "n_subjects", "<metric>_mean", "<metric>_std", ...}]}
+
+Metrics that do not apply (a classifier's CCC, a regressor's accuracy, a constant target's Pearson r) are
+``null``. ``results.csv`` holds the rows (empty cells for null).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from eegaffect.benchmark.metrics import METRIC_NAMES
+
+__all__ = ["write_report", "results_document", "markdown_table", "write_results_json", "write_results_csv"]
+
+_ROW_KEYS = ("model", "subject", "session", "fold") + METRIC_NAMES
+
+
+def results_document(dataset: str, protocol: str, rows: Sequence[Mapping], summary: Sequence[Mapping]) -> dict:
+    """The ``results.json`` document (NaN and inf become None).
+
+    Parameters
+    ----------
+    dataset, protocol : str
+        What was run.
+    rows : sequence of mapping
+        Result rows.
+    summary : sequence of mapping
+        Per-model summary.
+
+    Returns
+    -------
+    doc : dict
+        JSON-serialisable, strict (no NaN).
+    """
+    return {"dataset": dataset, "protocol": protocol,
+            "rows": [{k: _clean(r.get(k)) for k in _ROW_KEYS} for r in rows],
+            "summary": [{k: _clean(v) for k, v in s.items()} for s in summary]}
+
+
+def _clean(value):
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _atomic_text(path: Path, text: str) -> Path:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def write_results_json(path: str | Path, doc: Mapping) -> Path:
+    """Write ``doc`` as strict JSON (``allow_nan=False``), atomically."""
+    return _atomic_text(Path(path), json.dumps(doc, indent=2, allow_nan=False) + "\n")
+
+
+def write_results_csv(path: str | Path, rows: Sequence[Mapping]) -> Path:
+    """Write the rows as CSV with the :data:`ROW_KEYS` columns (empty cell for None), atomically."""
+    import io
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(_ROW_KEYS)
+    for r in rows:
+        writer.writerow(["" if _clean(r.get(k)) is None else _clean(r.get(k)) for k in _ROW_KEYS])
+    return _atomic_text(Path(path), buf.getvalue())
+
+
+def markdown_table(dataset: str, protocol: str, rows: Sequence[Mapping], summary: Sequence[Mapping]) -> str:
+    """A Markdown report: mean ± std per model for every metric that applies, then per-subject figures.
+
+    Returns
+    -------
+    text : str
+        Markdown.
+    """
+    metrics = [m for m in METRIC_NAMES if any(s.get(f"{m}_mean") is not None for s in summary)]
+    lines = [f"# Benchmark: {dataset}, {protocol}", "",
+             f"Mean ± std over subjects (each subject's folds averaged first); {len(rows)} fold results.", "",
+             "| model | subjects | " + " | ".join(m.replace("_", " ") for m in metrics) + " |",
+             "|---|---:|" + "---:|" * len(metrics)]
+    for s in summary:
+        cells = []
+        for m in metrics:
+            mean, std = s.get(f"{m}_mean"), s.get(f"{m}_std")
+            cells.append("–" if mean is None else f"{mean:.3f} ± {std:.3f}")
+        lines.append(f"| {s['model']} | {s.get('n_subjects', '')} | " + " | ".join(cells) + " |")
+    primary = [m for m in ("accuracy", "valence_ccc", "arousal_ccc") if m in metrics]
+    for metric in primary:
+        models = [s["model"] for s in summary if s.get(f"{metric}_mean") is not None]
+        subjects = sorted({r["subject"] for r in rows}, key=lambda v: (str(type(v)), v))
+        lines += ["", f"## {metric.replace('_', ' ')} per subject", "",
+                  "| subject | " + " | ".join(models) + " |", "|---|" + "---:|" * len(models)]
+        for subject in subjects:
+            cells = []
+            for model in models:
+                vals = [r[metric] for r in rows if r["model"] == model and r["subject"] == subject
+                        and r.get(metric) is not None]
+                cells.append(f"{np.mean(vals):.3f}" if vals else "–")
+            lines.append(f"| {subject} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(result, out_dir: str | Path, *, store=None, class_names: Sequence[str] = (), hop_s: float = 1.0,
+                 plots: bool = True, trajectory_plots: int = 3) -> dict[str, Path]:
+    """Write every output of a benchmark run.
+
+    Parameters
+    ----------
+    result : BenchmarkResult
+        Rows and summary.
+    out_dir : str | Path
+        Output folder.
+    store : object | None
+        The run's partial-results store (gives each fold's predictions for the plots); None skips the
+        confusion matrices and trajectories.
+    class_names : sequence of str
+        Class names for the confusion matrices.
+    hop_s : float
+        Seconds between steps (time axis of the trajectories).
+    plots : bool
+        Write the plots.
+    trajectory_plots : int
+        Predicted-vs-true trajectory plots per valence/arousal model (first test trials of the first fold).
+
+    Returns
+    -------
+    files : dict of str to Path
+        ``csv``, ``json``, ``markdown`` and one key per plot.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    doc = results_document(result.dataset, result.protocol, result.rows, result.summary)
+    files = {
+        "json": write_results_json(out / "results.json", doc),
+        "csv": write_results_csv(out / "results.csv", doc["rows"]),
+        "markdown": _atomic_text(out / "results.md", markdown_table(result.dataset, result.protocol, doc["rows"],
+                                                                    doc["summary"])),
+    }
+    if plots and doc["rows"]:
+        files.update(_plots(doc["rows"], out / "plots", store, list(class_names), hop_s, trajectory_plots))
+    return files
+
+
+def _plots(rows, folder: Path, store, class_names, hop_s: float, n_traj: int) -> dict[str, Path]:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from eegaffect.viz.benchmark import plot_confusion_matrix, plot_subject_bars, plot_trajectory
+
+    folder.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+
+    def save(fig, name):
+        path = folder / f"{name}.png"
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        files[f"plot:{name}"] = path
+
+    for metric in ("accuracy", "valence_ccc", "arousal_ccc"):
+        if any(r.get(metric) is not None for r in rows):
+            save(plot_subject_bars(rows, metric), f"subjects-{metric}")
+    if store is None:
+        return files
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    for model in models:
+        mine = [r for r in rows if r["model"] == model]
+        preds = [store.predictions(model, r["fold"]) for r in mine]
+        if class_names and all("pred_labels" in p for p in preds):
+            n = len(class_names)
+            cm = np.zeros((n, n), dtype=np.int64)
+            for p in preds:
+                true = np.repeat(p["true_labels"], p["n_steps"])
+                ok = (true >= 0) & (p["pred_labels"] >= 0) & (p["pred_labels"] < n)
+                np.add.at(cm, (true[ok], p["pred_labels"][ok]), 1)
+            save(plot_confusion_matrix(cm, class_names, title=f"{model}: confusion (all folds)"),
+                 f"confusion-{model}")
+        if n_traj and preds and "pred_va" in preds[0]:
+            p, fold = preds[0], mine[0]["fold"]
+            bounds = np.concatenate([[0], np.cumsum(p["n_steps"])])
+            for i in range(min(n_traj, len(p["n_steps"]))):
+                sl = slice(bounds[i], bounds[i + 1])
+                subject, session, trial = p["trials"][i]
+                times = np.arange(bounds[i + 1] - bounds[i]) * hop_s
+                save(plot_trajectory(times, p["true_va"][sl], p["pred_va"][sl],
+                                     title=f"{model}, fold {fold}: subject {subject} session {session} "
+                                           f"trial {trial}"),
+                     f"trajectory-{model}-{fold}-t{trial}")
+    return files

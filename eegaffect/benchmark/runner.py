@@ -1,0 +1,370 @@
+"""Run the offline benchmark: featurise (cached), split by protocol, fit/predict every model per fold, score.
+
+:func:`run_benchmark` is what ``eegaffect bench seed`` calls. It is seeded and resumable: every finished
+``(model, fold)`` is appended to ``OUTDIR/partial/rows.jsonl`` (with its predictions in
+``OUTDIR/partial/pred-*.npz``) as soon as it is scored, and a rerun with the same settings skips those.
+Results go to ``results.csv``, ``results.json``, ``results.md`` and ``plots/`` (see
+:mod:`eegaffect.benchmark.report`).
+
+Targets per step: where a trial has a continuous annotation (``Trial.continuous_targets()``), the valence/arousal
+of step ``k`` is the annotation interpolated at the centre of window ``k``; otherwise the trial's label-derived
+valence/arousal repeated over its steps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import resource
+import sys
+import time
+import tracemalloc
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field
+
+from eegaffect._logging import logger
+from eegaffect.benchmark.metrics import METRIC_NAMES, classification_metrics, regression_metrics, summarise
+from eegaffect.benchmark.protocols import PROTOCOLS, Fold, make_folds
+from eegaffect.config import ConfigModel
+from eegaffect.pipeline import PipelineConfig
+
+__all__ = ["BenchSeedConfig", "BenchmarkResult", "run_benchmark", "ROW_KEYS", "DEFAULT_MODELS"]
+
+DEFAULT_MODELS = ["de-svm", "de-logreg", "de-ridge", "eegnet", "shallow"]
+#: Keys of every row of ``results.json`` / columns of ``results.csv``, in order.
+ROW_KEYS = ("model", "subject", "session", "fold") + METRIC_NAMES
+
+
+def _default_model_params() -> dict[str, dict[str, Any]]:
+    return {
+        "de-svm": {"C": 0.01},
+        "de-logreg": {"C": 0.1},
+        "de-ridge": {"alpha": 10.0},
+        "eegnet": {"epochs": 20, "batch_size": 64, "lr": 1e-3},
+        "shallow": {"epochs": 20, "batch_size": 64, "lr": 1e-3},
+    }
+
+
+class BenchSeedConfig(ConfigModel):
+    """Settings of ``eegaffect bench seed`` (``configs/bench_seed.yaml``)."""
+
+    dataset: Literal["seed", "seed-iv", "dreamer"] = "seed"
+    protocol: Literal["subject-dependent", "loso", "cross-session", "kfold"] = "subject-dependent"
+    models: list[str] = Field(default_factory=lambda: list(DEFAULT_MODELS), min_length=1)
+    subjects: list[int] | None = Field(None, description="subject numbers to include; null = all")
+    seed: int = Field(0, ge=0)
+    n_train: int | None = Field(None, ge=1, description="subject-dependent training trials per session; "
+                                                          "null = the dataset's standard (SEED 9, SEED-IV 16)")
+    k: int = Field(5, ge=2, description="folds of the kfold protocol (and the DREAMER subject-dependent fallback)")
+    pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
+    cache_dir: str | None = Field(None, description="feature cache root; null = the user cache folder")
+    model_params: dict[str, dict[str, Any]] = Field(default_factory=_default_model_params)
+    plots: bool = True
+    trajectory_plots: int = Field(3, ge=0, description="predicted-vs-true trajectory plots per regression model")
+
+
+@dataclass
+class BenchmarkResult:
+    """What :func:`run_benchmark` produced.
+
+    Attributes
+    ----------
+    dataset, protocol : str
+        What was run.
+    rows : list of dict
+        One row per (model, fold) with :data:`ROW_KEYS`.
+    summary : list of dict
+        Mean ± std per model (see :func:`eegaffect.benchmark.metrics.summarise`).
+    files : dict of str to Path
+        Written outputs (``csv``, ``json``, ``markdown``, plots...).
+    feature_seconds : float
+        Seconds of EEG featurised in this run (0 when the cache held everything).
+    feature_wall_s : float
+        Wall time of that featurisation.
+    feature_peak_mb : float
+        Peak traced memory (MiB) during featurisation.
+    peak_rss_mb : float
+        Peak resident memory of the process (MiB) at the end.
+    folds_run, folds_skipped : int
+        (model, fold) pairs computed now / reused from a previous partial run.
+    """
+
+    dataset: str
+    protocol: str
+    rows: list[dict]
+    summary: list[dict]
+    files: dict[str, Path] = field(default_factory=dict)
+    feature_seconds: float = 0.0
+    feature_wall_s: float = 0.0
+    feature_peak_mb: float = 0.0
+    peak_rss_mb: float = 0.0
+    folds_run: int = 0
+    folds_skipped: int = 0
+
+    @property
+    def feature_throughput(self) -> float:
+        """Seconds of EEG featurised per second of wall time (NaN when nothing was featurised)."""
+        return self.feature_seconds / self.feature_wall_s if self.feature_wall_s > 0 else math.nan
+
+
+def run_benchmark(root: str | Path, config: BenchSeedConfig, out_dir: str | Path, *,
+                  show_progress: bool = True) -> BenchmarkResult:
+    """Run the benchmark and write its outputs.
+
+    Parameters
+    ----------
+    root : str | Path
+        Dataset folder (or ``DREAMER.mat``).
+    config : BenchSeedConfig
+        What to run.
+    out_dir : str | Path
+        Output folder (created); holds the partial results that make a rerun resume.
+    show_progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    result : BenchmarkResult
+        Rows, summary, written files and featurisation figures.
+    """
+    from eegaffect.benchmark.interface import get_model, requested_models
+    from eegaffect.datasets import load_dataset
+
+    if not isinstance(config, BenchSeedConfig):
+        raise TypeError(f"config must be a BenchSeedConfig, got {type(config).__name__}")
+    root = Path(root)
+    if not root.exists():
+        raise FileNotFoundError(f"dataset root {root} does not exist")
+    names = requested_models(config.models)
+    if config.protocol not in PROTOCOLS:  # pragma: no cover - the schema already restricts it
+        raise ValueError(f"protocol must be one of {PROTOCOLS}, got {config.protocol!r}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    full = load_dataset(root, config.dataset)
+    data = full.select(subjects=config.subjects) if config.subjects else full
+    if len(data) == 0:
+        raise ValueError(f"{root}: no trials to benchmark in dataset {config.dataset!r}")
+    probes = {n: get_model(n, **config.model_params.get(n, {})) for n in names}
+    kinds = sorted({m.input_kind for m in probes.values()})
+    names = _drop_inapplicable(names, probes, data)
+
+    result = BenchmarkResult(dataset=full.name, protocol=config.protocol, rows=[], summary=[])
+    caches = _build_caches(full, data, config, kinds, result, show_progress)
+    steps = {kind: caches[kind] for kind in kinds}
+
+    infos = [t.info for t in data.trials]
+    folds = make_folds(infos, config.protocol, dataset=full.name, n_train=config.n_train, k=config.k,
+                       seed=config.seed)
+    store = _PartialStore(out_dir / "partial", _run_signature(config, full.name, caches))
+    va_cache: dict[int, np.ndarray] = {}
+
+    from eegaffect._progress import progress
+
+    todo = [(fold, name) for fold in folds for name in names]
+    bar = progress(total=len(todo), desc=f"{config.protocol} folds", unit="fit")
+    if not show_progress:
+        bar.disable = True
+    for fold in folds:
+        pending = [n for n in names if not store.has(n, fold.name)]
+        result.folds_skipped += len(names) - len(pending)
+        bar.update(len(names) - len(pending))
+        if not pending:
+            continue
+        need = sorted({probes[n].input_kind for n in pending})
+        train = _split(data, fold.train, {k: steps[k] for k in need}, va_cache, config)
+        test = _split(data, fold.test, {k: steps[k] for k in need}, va_cache, config)
+        for name in pending:
+            model = get_model(name, **config.model_params.get(name, {}))
+            t0 = time.perf_counter()
+            model.fit(train, seed=config.seed)
+            pred = model.predict(test).check(test)
+            row = _score(name, model, fold, test, pred)
+            logger.info("%s %s: %s (%.1f s)", name, fold.name, _brief(row), time.perf_counter() - t0)
+            store.add(row, test, pred)
+            result.folds_run += 1
+            bar.update(1)
+    bar.close()
+
+    result.rows = [r for r in store.rows() if r["model"] in names and r["fold"] in {f.name for f in folds}]
+    order = {(n, f.name): i for i, (f, n) in enumerate(todo)}
+    result.rows.sort(key=lambda r: order[(r["model"], r["fold"])])
+    result.summary = summarise(result.rows)
+    result.peak_rss_mb = _peak_rss_mb()
+
+    from eegaffect.benchmark.report import write_report
+
+    result.files = write_report(result, out_dir, store=store, class_names=list(full.class_names),
+                                hop_s=config.pipeline.features.hop_s, plots=config.plots,
+                                trajectory_plots=config.trajectory_plots)
+    return result
+
+
+# ----------------------------------------------------------------------------------------------------------------
+def _drop_inapplicable(names: list[str], probes: dict, data) -> list[str]:
+    has_labels = data.class_names and all(t.info.label is not None for t in data.trials)
+    has_va = all(t.info.valence is not None and t.info.arousal is not None for t in data.trials)
+    kept = []
+    for name in names:
+        task = probes[name].task
+        if task == "classification" and not has_labels:
+            logger.warning("skipping %s: dataset %s has no class labels for every trial", name, data.name)
+        elif task == "regression" and not has_va:
+            logger.warning("skipping %s: dataset %s lacks valence/arousal targets", name, data.name)
+        else:
+            kept.append(name)
+    if not kept:
+        raise ValueError(f"none of the models {names} applies to dataset {data.name!r} (labels: "
+                         f"{bool(has_labels)}, valence/arousal: {has_va})")
+    return kept
+
+
+def _build_caches(full, data, config: BenchSeedConfig, kinds, result: BenchmarkResult, show_progress: bool):
+    from eegaffect.datasets.features import FeatureCache
+
+    caches = {}
+    for kind in kinds:
+        cache = FeatureCache(full, config.pipeline, kind, cache_dir=config.cache_dir)
+        tracing = tracemalloc.is_tracing()
+        if not tracing:
+            tracemalloc.start()
+        tracemalloc.reset_peak()
+        stats = cache.build(data.trials, show_progress=show_progress)
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        if not tracing:
+            tracemalloc.stop()
+        if kind == "features":  # throughput is reported for the band features, the target of the issue
+            result.feature_seconds += stats.eeg_seconds
+            result.feature_wall_s += stats.wall_s
+        result.feature_peak_mb = max(result.feature_peak_mb, peak)
+        caches[kind] = cache
+    return caches
+
+
+def _step_va(trial, n_steps: int, config: BenchSeedConfig) -> np.ndarray:
+    info = trial.info
+    feats = config.pipeline.features
+    centres = np.arange(n_steps) * feats.hop_s + feats.window_s / 2
+    ann = trial.continuous_targets()
+    if ann is not None:
+        return np.column_stack([np.interp(centres, ann[:, 0], ann[:, 1]),
+                                np.interp(centres, ann[:, 0], ann[:, 2])])
+    v = np.nan if info.valence is None else float(info.valence)
+    a = np.nan if info.arousal is None else float(info.arousal)
+    return np.tile(np.array([v, a]), (n_steps, 1))
+
+
+def _split(data, indices, caches: dict, va_cache: dict, config: BenchSeedConfig):
+    from eegaffect.benchmark.interface import SplitData
+
+    trials = [data.trials[j] for j in indices]
+    arrays = {kind: [cache.load(t) for t in trials] for kind, cache in caches.items()}
+    first = next(iter(arrays.values()))
+    va = []
+    for j, t, arr in zip(indices, trials, first):
+        if j not in va_cache:
+            va_cache[j] = _step_va(t, arr.shape[0], config)
+        va.append(va_cache[j])
+    labels = np.array([-1 if t.info.label is None else t.info.label for t in trials], dtype=np.int64)
+    info0 = trials[0].info
+    return SplitData(trial_infos=[t.info for t in trials], labels=labels, va=va,
+                     features=arrays.get("features"), windows=arrays.get("raw"), sfreq=config.pipeline.sfreq,
+                     ch_names=list(info0.ch_names), band_names=[b.name for b in config.pipeline.features.bands],
+                     class_names=list(data.class_names))
+
+
+def _score(name: str, model, fold: Fold, test, pred) -> dict:
+    row: dict[str, Any] = {"model": name, "subject": _plain(fold.subject), "session": _plain(fold.session),
+                           "fold": fold.name}
+    row.update({m: None for m in METRIC_NAMES})
+    if pred.labels is not None and np.all(test.labels >= 0):
+        row.update(classification_metrics(test.step_labels(), np.concatenate(pred.labels),
+                                          n_classes=test.n_classes or None))
+    true_va = test.step_va()
+    if pred.va is not None and np.all(np.isfinite(true_va)):
+        row.update(regression_metrics(true_va, np.concatenate(pred.va)))
+    return row
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _brief(row: dict) -> str:
+    shown = [f"{k}={row[k]:.3f}" for k in ("accuracy", "valence_ccc", "arousal_ccc") if row.get(k) is not None]
+    return ", ".join(shown) or "no applicable metric"
+
+
+def _run_signature(config: BenchSeedConfig, dataset: str, caches: dict) -> str:
+    doc = {"dataset": dataset, "protocol": config.protocol, "seed": config.seed, "n_train": config.n_train,
+           "k": config.k, "model_params": config.model_params, "subjects": config.subjects,
+           "caches": sorted(c.key for c in caches.values())}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _peak_rss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+class _PartialStore:
+    """Append-only record of finished (model, fold) results, for resuming.
+
+    A run with different settings (another seed, protocol, feature config, hyper-parameters...) has another
+    signature; its folder is kept apart so results never mix.
+    """
+
+    def __init__(self, folder: Path, signature: str):
+        self.folder = folder / signature
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.rows_path = self.folder / "rows.jsonl"
+        self._rows: dict[tuple[str, str], dict] = {}
+        if self.rows_path.is_file():
+            for line in self.rows_path.read_text(encoding="utf-8").splitlines():
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:  # a line cut short by an interruption
+                    continue
+                if self.pred_path(row["model"], row["fold"]).is_file():
+                    self._rows[(row["model"], row["fold"])] = row
+
+    def pred_path(self, model: str, fold: str) -> Path:
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{model}__{fold}")
+        return self.folder / f"pred-{safe}.npz"
+
+    def has(self, model: str, fold: str) -> bool:
+        return (model, fold) in self._rows
+
+    def add(self, row: dict, test, pred) -> None:
+        payload: dict[str, np.ndarray] = {
+            "n_steps": test.n_steps,
+            "trials": np.array([[i.subject, i.session, i.trial] for i in test.trial_infos], dtype=np.int64),
+            "true_labels": test.labels,
+            "true_va": test.step_va(),
+        }
+        if pred.labels is not None:
+            payload["pred_labels"] = np.concatenate(pred.labels).astype(np.int64)
+        if pred.va is not None:
+            payload["pred_va"] = np.concatenate(pred.va).astype(np.float64)
+        path = self.pred_path(row["model"], row["fold"])
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, **payload)
+        tmp.replace(path)
+        with self.rows_path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(row) + "\n")
+            fh.flush()
+        self._rows[(row["model"], row["fold"])] = row
+
+    def rows(self) -> list[dict]:
+        return list(self._rows.values())
+
+    def predictions(self, model: str, fold: str) -> dict[str, np.ndarray]:
+        with np.load(self.pred_path(model, fold)) as z:
+            return {k: z[k] for k in z.files}
