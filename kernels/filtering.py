@@ -463,7 +463,8 @@ class SOSFilter:
             return out
         priming = not self._primed
         if priming:
-            self._z[:, :, : self.n_chans] = self._zi_unit * x[0].astype(np.float64)
+            with np.errstate(invalid="ignore", over="ignore"):  # a non-finite x[0] is reported by the kernel
+                self._z[:, :, : self.n_chans] = self._zi_unit * x[0].astype(np.float64)
         bad = _sos_kernel(self._sos, self._z, self._saved, x, out, self._buf, bool(check_finite))
         if bad >= 0:
             if priming:
