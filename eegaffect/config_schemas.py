@@ -21,6 +21,7 @@ SCHEMAS: dict[str, Callable[[], type[ConfigModel]]] = {
     "pipeline": _pipeline,
     "bench_seed": lambda: __import__("eegaffect.benchmark.runner", fromlist=["BenchSeedConfig"]).BenchSeedConfig,
     "labels": lambda: __import__("eegaffect.datasets.labels", fromlist=["LabelMapConfig"]).LabelMapConfig,
+    "acquisition": lambda: __import__("eegaffect.acquisition_config", fromlist=["AcquisitionConfig"]).AcquisitionConfig,
     "teacher": lambda: __import__("eegaffect.distill.teacher", fromlist=["TeacherConfig"]).TeacherConfig,
     "distil": lambda: __import__("eegaffect.distill.student", fromlist=["DistilConfig"]).DistilConfig,
 }
