@@ -182,3 +182,75 @@ def dreamer_struct(n_subjects: int = 3, n_clips: int = 18, rng: np.random.Genera
     top[0, 0]["Version"] = "1.0.0"
     top[0, 0]["Acknowledgement"] = "none"
     return {"DREAMER": top}, scores
+
+
+def write_xdf(path: Path, streams: list[dict]) -> None:
+    """A minimal XDF 1.0 file (FileHeader, StreamHeader, Samples, ClockOffset, StreamFooter chunks), as LabRecorder writes them.
+
+    Each stream dict: ``name, type, sfreq, ch_names, ch_types, data (n_times, n_chans) float32 or list of str,
+    t0``; string streams use channel_format ``string``.
+    """
+    import struct
+
+    def chunk(tag: int, content: bytes) -> bytes:
+        body = struct.pack("<H", tag) + content
+        return struct.pack("<BQ", 8, len(body)) + body
+
+    def varlen(n: int) -> bytes:
+        return struct.pack("<BQ", 8, n)
+
+    out = [b"XDF:", chunk(1, b'<?xml version="1.0"?><info><version>1.0</version></info>')]
+    for sid, s in enumerate(streams, start=1):
+        is_str = isinstance(s["data"], list)
+        fmt = "string" if is_str else "float32"
+        n_chans = 1 if is_str else s["data"].shape[1]
+        channels = "".join(f"<channel><label>{c}</label><type>{t}</type><unit>microvolts</unit></channel>"
+                           for c, t in zip(s.get("ch_names", []), s.get("ch_types", [])))
+        header = (f'<?xml version="1.0"?><info><name>{s["name"]}</name><type>{s["type"]}</type>'
+                  f"<channel_count>{n_chans}</channel_count><nominal_srate>{s['sfreq']}</nominal_srate>"
+                  f"<channel_format>{fmt}</channel_format><source_id>{s['name']}-id</source_id>"
+                  f"<desc><channels>{channels}</channels></desc></info>")
+        out.append(chunk(2, struct.pack("<I", sid) + header.encode()))
+        n = len(s["data"])
+        rate = s["sfreq"] or 1.0
+        samples = bytearray(struct.pack("<I", sid) + varlen(n))
+        for i in range(n):
+            samples += struct.pack("<Bd", 8, s.get("t0", 100.0) + i / rate)
+            if is_str:
+                text = s["data"][i].encode()
+                samples += varlen(len(text)) + text
+            else:
+                samples += np.asarray(s["data"][i], dtype="<f4").tobytes()
+        out.append(chunk(3, bytes(samples)))
+        for when in (s.get("t0", 100.0), s.get("t0", 100.0) + 5.0):  # ClockOffset chunks, as LabRecorder writes
+            out.append(chunk(4, struct.pack("<Idd", sid, when, 0.0)))
+        t_last = s.get("t0", 100.0) + (n - 1) / rate
+        footer = (f'<?xml version="1.0"?><info><first_timestamp>{s.get("t0", 100.0)}</first_timestamp>'
+                  f"<last_timestamp>{t_last}</last_timestamp><sample_count>{n}</sample_count></info>")
+        out.append(chunk(6, struct.pack("<I", sid) + footer.encode()))
+    Path(path).write_bytes(b"".join(out))
+
+
+def write_eegaffect_h5(path: Path, streams: list[dict]) -> None:
+    """An HDF5 file in the eegaffect recording layout (issue 3), written directly with h5py."""
+    import h5py
+
+    with h5py.File(path, "w") as fh:
+        fh.attrs.update({"format": "eegaffect-recording", "format_version": 1, "created_at": "2026-01-01T00:00:00",
+                         "eegaffect_version": "test"})
+        for s in streams:
+            g = fh.create_group(f"streams/{s['name']}")
+            data = s["data"]
+            if isinstance(data, list):
+                g.create_dataset("data", data=np.array(data, dtype=object).reshape(-1, 1),
+                                 dtype=h5py.string_dtype("utf-8"))
+            else:
+                g.create_dataset("data", data=data, maxshape=(None, data.shape[1]), chunks=True)
+            g.create_dataset("timestamps", data=s.get("t0", 100.0) + np.arange(len(data)) / (s["sfreq"] or 1.0))
+            g.create_dataset("clock_offsets", data=np.zeros((0, 2)))
+            g.create_dataset("gaps", data=np.zeros((0, 4)))
+            n = 1 if isinstance(data, list) else data.shape[1]
+            g.attrs.update({"name": s["name"], "type": s["type"], "sfreq": float(s["sfreq"]),
+                            "source_id": s["name"] + "-id", "ch_names": s.get("ch_names", [f"m{i}" for i in range(n)]),
+                            "ch_types": s.get("ch_types", ["misc"] * n), "ch_units": ["uV"] * n,
+                            "created_at": "2026-01-01T00:00:00", "eegaffect_version": "test"})

@@ -251,10 +251,17 @@ def _hdf5_load(path: Path, meta: _Meta) -> np.ndarray:
 def _xdf_read(path: Path, wanted: str | None) -> tuple[_Meta, np.ndarray]:
     import pyxdf
 
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    if magic != b"XDF:" and not path.name.lower().endswith(".xdfz"):
+        raise DatasetFormatError(f"{path}: expected an XDF file starting 'XDF:', found {magic!r}")
     try:
         streams, _ = pyxdf.load_xdf(str(path), verbose=False)
     except Exception as exc:  # pyxdf raises many kinds on corrupt files
         raise DatasetFormatError(f"{path}: cannot read the XDF file ({type(exc).__name__}: {exc})") from None
+    if not streams:  # pyxdf logs and returns what it could read from a truncated file
+        raise DatasetFormatError(f"{path}: the XDF file holds no stream (expected at least an EEG stream; the file "
+                                 "is empty or truncated)")
     described = []
     for s in streams:
         info = s["info"]
