@@ -19,6 +19,10 @@ __all__ = ["warmup", "WARMUP_MODULES"]
 #: adds itself here.
 WARMUP_MODULES: tuple[str, ...] = (
     "filtering",
+    "resample",
+    "features",
+    "standardize",
+    "smoothing",
 )
 
 
