@@ -131,17 +131,44 @@ def featurise_trial(x: np.ndarray, sfreq: float, config, kind: Kind = "features"
 
 
 def _featurise(x: np.ndarray, sfreq: float, config, kind: str) -> np.ndarray:
-    from eegaffect.pipeline import SignalPipeline
-
-    pipe = SignalPipeline(config, n_chans=x.shape[1], sfreq_in=sfreq)
     if kind == "features":
+        from eegaffect.pipeline import SignalPipeline
+
+        pipe = SignalPipeline(config, n_chans=x.shape[1], sfreq_in=sfreq)
         return np.asarray(pipe.process(x), dtype=np.float64)
-    filtered = pipe.filter(x)
+    filtered = _prefilter(x, sfreq, config)
     window, _ = _window_hop(config)
     starts = window_starts(filtered.shape[0], config)
     idx = starts[:, None] + np.arange(window)[None, :]
     # (n_steps, window, n_chans) -> (n_steps, n_chans, window)
     return np.ascontiguousarray(filtered[idx].transpose(0, 2, 1), dtype=np.float32)
+
+
+def _prefilter(x: np.ndarray, sfreq: float, config) -> np.ndarray:
+    """The pipeline's causal front end offline: resampling to ``config.sfreq`` (when the trial's rate differs),
+    then the band-pass/high-/low-pass and notch of ``config.filters``."""
+    from eegaffect.kernels.filtering import (cascade, design_bandpass, design_highpass, design_lowpass,
+                                             design_notch, sosfilt)
+
+    if not np.isclose(sfreq, config.sfreq):
+        # the live path's causal resampler, run over the whole trial (same samples as the feature path sees)
+        from eegaffect.kernels.resample import StreamingResampler
+
+        x = StreamingResampler(sfreq, config.sfreq, x.shape[1]).step(x)
+    sfreq = float(config.sfreq)
+    f = config.filters
+    parts = []
+    if f.highpass_hz is not None and f.lowpass_hz is not None:
+        parts.append(design_bandpass(f.highpass_hz, f.lowpass_hz, sfreq, f.order))
+    elif f.highpass_hz is not None:
+        parts.append(design_highpass(f.highpass_hz, sfreq, f.order))
+    elif f.lowpass_hz is not None:
+        parts.append(design_lowpass(f.lowpass_hz, sfreq, f.order))
+    if f.line_hz is not None and f.line_hz < sfreq / 2:
+        parts.append(design_notch(f.line_hz, sfreq, f.notch_harmonics, f.notch_q))
+    if not parts:
+        return x
+    return sosfilt(cascade(*parts), x, init=f.init)
 
 
 @dataclass
