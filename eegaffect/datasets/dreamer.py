@@ -112,11 +112,11 @@ class _DreamerStore:
 
     def stimulus(self, s: int, t: int) -> np.ndarray:
         self._ensure()
-        return self._stimuli[(s, t)].copy()
+        return np.array(self._stimuli[(s, t)], dtype=np.float64, order="C")
 
     def baseline(self, s: int, t: int) -> np.ndarray:
         self._ensure()
-        return self._baselines[(s, t)].copy()
+        return np.array(self._baselines[(s, t)], dtype=np.float64, order="C")
 
     def _ensure(self) -> None:
         if self._stimuli is None:
@@ -204,4 +204,4 @@ def _eeg_array(path: Path, value: Any, n_chans: int, where: str) -> np.ndarray:
         hint = " (transposed? DREAMER stores time x channels)" if arr.ndim == 2 and arr.shape[0] == n_chans else ""
         raise DatasetFormatError(f"{path}: expected {where} to be a numeric (n_samples, {n_chans}) array, found "
                                  f"{arr.dtype} {arr.shape}{hint}")
-    return np.ascontiguousarray(arr, dtype=np.float64)
+    return arr  # kept as parsed (no copy while the whole struct is still in memory); copied per access
