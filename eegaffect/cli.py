@@ -20,6 +20,9 @@ from eegaffect._logging import logger, set_log_level
 COMMAND_MODULES: list[str] = [
     "bench",
     "configs",
+    "teacher",
+    "prototypes",
+    "distil",
 ]
 
 

@@ -187,8 +187,12 @@ def _consolidate(emb, iv, ia, g, min_count, sigma):
     cv, ca = np.meshgrid(np.arange(g), np.arange(g), indexing="ij")
     cells = np.stack([cv.ravel(), ca.ravel()], axis=1).astype(float)
     dist2 = ((cells[:, None, :] - cells[None, :, :]) ** 2).sum(-1)
-    weights = np.exp(-dist2 / (2 * sigma ** 2))  # (g*g, g*g)
     flat_sums = sums.reshape(g * g, d)
+    populated = counts.ravel() > 0
+    # Subtracting each row's distance to the nearest populated cell rescales that row only (the prototype is
+    # normalised afterwards) and keeps far-away cells of large grids from underflowing to all-zero weights.
+    dist2 = dist2 - dist2[:, populated].min(axis=1, keepdims=True)
+    weights = np.exp(-dist2 / (2 * sigma ** 2))  # (g*g, g*g)
     dense = (counts >= min_count).ravel()
     protos = np.where(dense[:, None], flat_sums / np.maximum(counts.ravel(), 1)[:, None], weights @ flat_sums)
     norms = np.linalg.norm(protos, axis=1, keepdims=True)
