@@ -79,7 +79,8 @@ def check_bands(bands, sfreq: float) -> np.ndarray:
     return arr
 
 
-def check_chunk(x, n_chans: int, dtype: np.dtype, name: str = "x", allow_nan: bool = False) -> np.ndarray:
+def check_chunk(x, n_chans: int, dtype: np.dtype, name: str = "x", allow_nan: bool = False,
+                columns: str = "channels") -> np.ndarray:
     """Validate a ``(n_times, n_chans)`` chunk and return it C-contiguous in ``dtype``.
 
     Parameters
@@ -94,6 +95,8 @@ def check_chunk(x, n_chans: int, dtype: np.dtype, name: str = "x", allow_nan: bo
         Name used in error messages.
     allow_nan : bool
         Let NaN through (inf is always rejected).
+    columns : str
+        What the columns are, for error messages (``"channels"``, ``"features"``).
 
     Returns
     -------
@@ -104,9 +107,9 @@ def check_chunk(x, n_chans: int, dtype: np.dtype, name: str = "x", allow_nan: bo
     if arr.dtype not in _FLOAT_DTYPES:
         raise TypeError(f"{name} must be float32 or float64, got {arr.dtype}")
     if arr.ndim != 2:
-        raise ValueError(f"{name} must have shape (n_times, n_chans) with n_chans={n_chans}, got shape {arr.shape}")
+        raise ValueError(f"{name} must be 2-D (n_times, {columns}) with {n_chans} {columns}, got shape {arr.shape}")
     if arr.shape[1] != n_chans:
-        raise ValueError(f"{name} must have {n_chans} channels (shape (n_times, {n_chans})), got shape {arr.shape}")
+        raise ValueError(f"{name} must have {n_chans} {columns} (shape (n_times, {n_chans})), got shape {arr.shape}")
     check_finite(arr, name, allow_nan=allow_nan)
     return np.ascontiguousarray(arr, dtype=dtype)
 

@@ -179,7 +179,8 @@ class KalmanSmoother:
         smoothed : ndarray, shape (n_steps, n_features)
             Causal estimates ``E[z_t | y_0..y_t]``, float64.
         """
-        return self._run(check_chunk(frames, self.n_features, np.float64, name="frames", allow_nan=True))[0]
+        return self._run(check_chunk(frames, self.n_features, np.float64, name="frames", allow_nan=True,
+                                     columns="features"))[0]
 
     def _run(self, y: np.ndarray):
         shape = y.shape
@@ -195,7 +196,7 @@ def _check_seq(seq) -> np.ndarray:
     arr = np.asarray(seq)
     if arr.ndim != 2:
         raise ValueError(f"seq must have shape (n_steps, n_features), got shape {arr.shape}")
-    return check_chunk(arr, arr.shape[1], np.float64, name="seq", allow_nan=True)
+    return check_chunk(arr, arr.shape[1], np.float64, name="seq", allow_nan=True, columns="features")
 
 
 def kalman_filter(seq, process_var=1e-2, obs_var=1.0, transition=1.0, initial_mean=None, initial_var=None,

@@ -262,7 +262,7 @@ def test_bad_chunks_rejected(make):
     obj = make()
     with pytest.raises(ValueError, match=r"4 channels.*got shape \(10, 3\)"):
         obj.step(np.zeros((10, 3)))
-    with pytest.raises(ValueError, match="n_times, n_chans"):
+    with pytest.raises(ValueError, match=r"2-D \(n_times, channels\)"):
         obj.step(np.zeros(10))
     with pytest.raises(TypeError, match="float32 or float64, got int64"):
         obj.step(np.zeros((10, 4), dtype=np.int64))
