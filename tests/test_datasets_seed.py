@@ -6,6 +6,7 @@ import logging
 import pickle
 import shutil
 import sys
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -87,8 +88,15 @@ def test_building_reads_no_arrays_and_load_reads_one(seed_root, monkeypatch):
         return real(path, names, **kw)
 
     monkeypatch.setattr(_matfile, "read_variables", counting)
-    ds = load_dataset(seed_root, "seed")
+    tracemalloc.start()
+    try:
+        ds = load_dataset(seed_root, "seed")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
     assert [c for c in calls if c[0] != "label.mat"] == []
+    data_bytes = sum(t.info.n_times * t.info.n_chans * 8 for t in ds)
+    assert peak < data_bytes / 10, (peak, data_bytes)  # headers only (measured ~3% here)
     trial = ds.select(subjects=3, sessions=1, trials=4)[0]
     trial.load()
     assert [c for c in calls if c[0] != "label.mat"] == [(trial.info.source.name, (f"{PREFIXES[2]}_eeg4",))]
@@ -104,6 +112,11 @@ def test_new_layout_float_labels_and_root_variants(tmp_path):
     assert detect_dataset(root) == "seed"
     feats = load_extracted_features(root, "seed", "de_LDS")
     assert len(feats) == 30 and feats[0][1].shape == (1, 62, 5)
+
+
+def test_name_none_detects(seed_root):
+    ds = load_dataset(seed_root, None, subjects=[3])
+    assert ds.name == "seed" and ds.subjects() == [3]
 
 
 def test_stray_files_skipped_with_debug_log(seed_root, caplog):
@@ -316,18 +329,22 @@ def test_mat_v73_files_are_read_through_h5py(one_session):
 
 
 def test_synthetic_seed_from_sim_reads_like_the_fixture(tmp_path):
+    """SIM's writer (eegaffect.datasets.synth) and this reader agree on the layout, labels and annotations."""
     synth = pytest.importorskip("eegaffect.datasets.synth")
-    if not hasattr(synth, "write_synthetic_seed"):
-        pytest.skip("eegaffect.datasets.synth.write_synthetic_seed not available yet")
-    root = synth.write_synthetic_seed(tmp_path / "synth", subjects=2, sessions=1, trial_seconds=2, seed=3)
-    root = Path(root) if root is not None else tmp_path / "synth"
-    ds = load_dataset(root, "seed")
-    assert detect_dataset(root) == "seed"
-    assert ds.subjects() == [1, 2] and len(ds) == 2 * 15
-    assert [t.info.label for t in ds.select(subjects=1)] == [c + 1 for c in SEED_LABELS]
-    x = ds[0].load()
-    assert x.shape == (ds[0].info.n_times, 62) and np.isfinite(x).all() and x.std() > 0
-    assert ds[0].info.n_times == 200 * 2 + 1
+    summary = synth.write_synthetic_seed(tmp_path / "synth", subjects=2, sessions=2, trial_seconds=2, seed=3,
+                                         features=False, show_progress=False)
+    ds = load_dataset(summary.root, None)
+    assert ds.name == "seed" and ds.sessions() == [(1, 1), (1, 2), (2, 1), (2, 2)] and len(ds) == 4 * 15
+    assert ds.source_files() == list(summary.session_files)
+    assert [t.info.label for t in ds.select(subjects=2, sessions=2)] == [c + 1 for c in SEED_LABELS]
+    for t in ds.select(subjects=2, trials=[1, 15]):
+        assert t.info.key == f"{summary.prefixes[2]}_eeg{t.info.trial}" and t.info.n_times == 401
+        x = t.load()
+        np.testing.assert_array_equal(x, scipy.io.loadmat(t.info.source)[t.info.key].T)
+        assert np.isfinite(x).all() and x.std() > 0
+        targets = t.continuous_targets()
+        assert targets is not None and targets.shape[1] == 3 and targets[0, 0] == 0.0
+        assert np.abs(targets[:, 1:]).max() <= 1.0
 
 
 def test_copy_of_fixture_in_other_folder_reads_identically(seed_root, tmp_path):
