@@ -1,0 +1,462 @@
+"""Replay: stream an array or a recording file as an LSL outlet at real-time pace (or a speed factor).
+
+:class:`Player` pushes ``(n_times, n_chans)`` data in chunks of ``chunk_size`` samples, each chunk when its last
+sample is due, with per-sample timestamps on the push timeline ``t_start + t_rel / speed`` (``t_rel`` = the file's
+own relative timestamps when known, else ``k / sfreq``), so a real-time replay carries the recording's spacing
+and a fast replay stays monotonic and never runs ahead of the clock. It can loop, and can append a
+``sample_index`` channel (the running sample count, continuing across loops) that lets a receiver align every
+sample exactly. Marker streams of a recording are replayed on a second, irregular outlet.
+
+:func:`read_xdf` reads LabRecorder's XDF files (pyxdf) into the same :class:`RecordedStream` objects that
+:func:`~eegaffect.acquisition.recorder.load_recording` returns for our HDF5 recordings;
+:meth:`Player.from_file` plays either. Other formats (EDF, BDF, FIF, BrainVision, EEGLAB) are read by
+:func:`eegaffect.recordings.read_recording` and played with :class:`Player` directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pylsl
+
+from eegaffect.acquisition.lsl import INDEX_CHANNEL_NAME
+from eegaffect.acquisition.outlet import Outlet
+from eegaffect.acquisition.recorder import RecordedStream, load_recording
+
+__all__ = ["Player", "read_xdf", "read_recording_streams", "pick_streams"]
+
+logger = logging.getLogger("eegaffect.acquisition.player")
+
+
+class _PacedPusher:
+    """Base of the players: a worker thread that emits chunks when they are due.
+
+    Subclasses implement ``_plan(i) -> (m, rel_times) | None`` (the next ``m`` samples starting at global
+    sample ``i`` and their relative times in seconds, or None when done) and ``_emit(i, m, timestamps)``.
+    """
+
+    def __init__(self, speed: float):
+        if not speed > 0:
+            raise ValueError(f"speed must be > 0 (1 = real time), got {speed}")
+        self._speed = float(speed)
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._n_pushed = 0
+        self._t_start = float("nan")
+        self.error: BaseException | None = None
+
+    @property
+    def n_pushed(self) -> int:
+        """Samples pushed so far."""
+        return self._n_pushed
+
+    @property
+    def t_start(self) -> float:
+        """:func:`pylsl.local_clock` time of sample 0 (NaN before start)."""
+        return self._t_start
+
+    @property
+    def is_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, wait_for_consumers: float | None = None) -> "_PacedPusher":
+        """Start pushing in a background thread.
+
+        Parameters
+        ----------
+        wait_for_consumers : float | None
+            First wait up to this many seconds for an inlet to connect (so a test's inlet sees sample 0).
+        """
+        if self.is_alive:
+            raise RuntimeError("already playing")
+        self._stop.clear()
+        self._done.clear()
+        self._thread = threading.Thread(target=self._guarded_run, args=(wait_for_consumers,),
+                                        name=f"eegaffect-{type(self).__name__.lower()}", daemon=True)
+        self._thread.start()
+        return self
+
+    def run(self, duration: float | None = None, wait_for_consumers: float | None = None) -> int:
+        """Push in the calling thread until done, ``duration`` seconds of wall time passed, or :meth:`stop`.
+
+        Returns
+        -------
+        n_pushed : int
+            Samples pushed.
+        """
+        self.start(wait_for_consumers)
+        try:
+            self._thread.join(timeout=duration)
+        finally:
+            self.stop()
+        return self._n_pushed
+
+    def stop(self) -> None:
+        """Stop pushing (the outlets stay open until :meth:`close`)."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until everything was pushed; return whether it finished."""
+        return self._done.wait(timeout)
+
+    def close(self) -> None:
+        """Stop and destroy the outlets."""
+        self.stop()
+        self._close_outlets()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _guarded_run(self, wait_for_consumers: float | None) -> None:
+        try:
+            if wait_for_consumers:
+                self._wait_consumers(float(wait_for_consumers))
+            self._run()
+        except BaseException as exc:  # keep the error for the owner; a thread cannot raise to it
+            self.error = exc
+            logger.error("%s stopped: %s", type(self).__name__, exc)
+        finally:
+            self._done.set()
+
+    def _run(self) -> None:
+        self._t_start = pylsl.local_clock()
+        i = 0
+        while not self._stop.is_set():
+            plan = self._plan(i)
+            if plan is None:
+                break
+            m, rel = plan
+            stamps = self._t_start + np.asarray(rel, dtype=np.float64) / self._speed
+            delay = stamps[-1] - pylsl.local_clock()
+            if delay > 0 and self._stop.wait(delay):
+                break
+            self._emit(i, m, stamps)
+            i += m
+            self._n_pushed = i
+
+    # subclass hooks
+    def _plan(self, i: int):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _emit(self, i: int, m: int, timestamps: np.ndarray) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _wait_consumers(self, timeout: float) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _close_outlets(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class Player(_PacedPusher):
+    """Stream an array as an LSL outlet at real-time pace or a speed factor.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_times, n_chans)
+        Samples.
+    sfreq : float
+        Nominal rate in Hz (> 0).
+    ch_names : sequence of str
+        Channel names.
+    name, type : str
+        Stream name and content type.
+    ch_types, ch_units : str | sequence of str | None
+        Channel metadata (see :func:`~eegaffect.acquisition.outlet.make_stream_info`).
+    source_id : str | None
+        Outlet source id (unique when None; give a fixed one to let inlets recover across restarts).
+    chunk_size : int
+        Samples per push.
+    speed : float
+        Replay speed (1 = real time, 10 = ten times faster).
+    loop : bool
+        Start again at the beginning when the data end (until :meth:`stop`).
+    index_channel : bool
+        Append a ``sample_index`` channel holding the running sample count (0, 1, 2, ... across loops).
+    channel_format : str
+        Outlet format (``"float32"`` default; ``"float64"`` keeps an index channel exact beyond 2**24 samples).
+    timestamps : ndarray, shape (n_times,) | None
+        The data's own timestamps (seconds); their spacing is replayed. ``None``: ``k / sfreq``.
+    markers : tuple of (ndarray, sequence of str) | None
+        ``(times, values)``: marker times in the same clock as ``timestamps`` (or seconds from the first sample)
+        and their strings, replayed on an irregular ``Markers`` outlet named ``{name}-markers``.
+    """
+
+    def __init__(self, data: np.ndarray, sfreq: float, ch_names: Sequence[str], *, name: str = "eegaffect-player",
+                 type: str = "EEG", ch_types: str | Sequence[str] | None = None,
+                 ch_units: str | Sequence[str] | None = None, source_id: str | None = None, chunk_size: int = 32,
+                 speed: float = 1.0, loop: bool = False, index_channel: bool = False,
+                 channel_format: str = "float32", timestamps: np.ndarray | None = None,
+                 markers: tuple[np.ndarray, Sequence[str]] | None = None):
+        super().__init__(speed)
+        data = np.asarray(data)
+        ch_names = [str(c) for c in ch_names]
+        if data.ndim != 2 or data.shape[0] == 0:
+            raise ValueError(f"expected data of shape (n_times > 0, n_chans), got {data.shape}")
+        if data.shape[1] != len(ch_names):
+            raise ValueError(f"expected {data.shape[1]} channel names for data of shape {data.shape}, got "
+                             f"{len(ch_names)}")
+        if not sfreq > 0:
+            raise ValueError(f"sfreq must be > 0 for a player, got {sfreq}")
+        if int(chunk_size) < 1:
+            raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+        if index_channel and INDEX_CHANNEL_NAME in ch_names:
+            raise ValueError(f"data already have a {INDEX_CHANNEL_NAME!r} channel; pass index_channel=False")
+        n = data.shape[0]
+        if timestamps is not None:
+            timestamps = np.asarray(timestamps, dtype=np.float64)
+            if timestamps.shape != (n,):
+                raise ValueError(f"expected {n} timestamps, got shape {timestamps.shape}")
+            if n > 1 and np.any(np.diff(timestamps) < 0):
+                raise ValueError("timestamps must be non-decreasing")
+            origin = float(timestamps[0])
+            rel = timestamps - origin
+        else:
+            origin = 0.0
+            rel = np.arange(n, dtype=np.float64) / float(sfreq)
+        self._data = data
+        self._rel = rel
+        self._period = float(rel[-1] + 1.0 / sfreq)
+        self._chunk = int(chunk_size)
+        self._loop = bool(loop)
+        self._index = bool(index_channel)
+        self._sfreq = float(sfreq)
+        names = ch_names + ([INDEX_CHANNEL_NAME] if index_channel else [])
+        types = ch_types
+        if index_channel and ch_types is not None:
+            types = ([ch_types] * len(ch_names) if isinstance(ch_types, str) else list(ch_types)) + ["misc"]
+        elif index_channel:
+            types = [type.lower() or "misc"] * len(ch_names) + ["misc"]
+        units = ch_units
+        if index_channel:
+            base = ch_units if ch_units is not None else ("microvolts" if type.upper() == "EEG" else "unknown")
+            units = ([base] * len(ch_names) if isinstance(base, str) else list(base)) + ["samples"]
+        self.outlet = Outlet(name, type, names, sfreq, ch_types=types, ch_units=units, source_id=source_id,
+                             channel_format=channel_format, desc={"manufacturer": "eegaffect",
+                                                                 "model": "Player"})
+        self._dtype = np.dtype(channel_format)
+        self._buf = np.empty((self._chunk, len(names)), dtype=self._dtype)
+        self.marker_outlet: Outlet | None = None
+        self._markers = None
+        if markers is not None:
+            mt, mv = markers
+            mt = np.asarray(mt, dtype=np.float64) - origin
+            mv = [str(v) for v in mv]
+            if mt.shape != (len(mv),):
+                raise ValueError(f"expected one marker time per marker value, got {mt.shape} and {len(mv)}")
+            order = np.argsort(mt, kind="stable")
+            self._markers = (mt[order], [mv[k] for k in order])
+            self.marker_outlet = Outlet(f"{name}-markers", "Markers", ["marker"], 0.0, ch_types="marker",
+                                        ch_units="none", channel_format="string",
+                                        source_id=f"{self.outlet.source_id}-markers")
+        self._next_marker = 0
+
+    @classmethod
+    def from_file(cls, path: str | Path, stream: str | None = None, **kwargs) -> "Player":
+        """A player for an eegaffect HDF5 recording (``.h5``/``.hdf5``) or an XDF file (``.xdf``/``.xdfz``).
+
+        Parameters
+        ----------
+        path : str | Path
+            The file.
+        stream : str | None
+            Name of the stream to play; default the first regularly sampled numeric stream.
+        **kwargs
+            Passed to :class:`Player` (``name`` defaults to the recorded stream's name).
+
+        Returns
+        -------
+        player : Player
+            Not started yet.
+        """
+        streams = read_recording_streams(path)
+        main, markers = pick_streams(streams, stream, path)
+        kwargs.setdefault("name", main.name)
+        kwargs.setdefault("type", main.type or "EEG")
+        if markers is not None and "markers" not in kwargs:
+            kwargs["markers"] = (markers.timestamps, [str(v) for v in markers.data[:, 0]])
+        return cls(main.data, main.sfreq, main.ch_names, ch_types=main.ch_types, ch_units=main.ch_units,
+                   timestamps=main.timestamps, **kwargs)
+
+    @property
+    def source_id(self) -> str:
+        return self.outlet.source_id
+
+    @property
+    def name(self) -> str:
+        return self.outlet.name
+
+    @property
+    def n_times(self) -> int:
+        return self._data.shape[0]
+
+    def _plan(self, i: int):
+        n = self._data.shape[0]
+        if not self._loop and i >= n:
+            return None
+        j0 = i % n
+        m = min(self._chunk, n - j0)
+        rel = self._rel[j0:j0 + m] + (i // n) * self._period
+        return m, rel
+
+    def _emit(self, i: int, m: int, timestamps: np.ndarray) -> None:
+        n = self._data.shape[0]
+        j0 = i % n
+        buf = self._buf[:m]
+        n_data = self._data.shape[1]
+        buf[:, :n_data] = self._data[j0:j0 + m]
+        if self._index:
+            buf[:, n_data] = np.arange(i, i + m)
+        self.outlet.push(buf, timestamps)
+        if self._markers is not None:
+            self._emit_markers(i, m, timestamps)
+
+    def _emit_markers(self, i: int, m: int, timestamps: np.ndarray) -> None:
+        times, values = self._markers
+        n = self._data.shape[0]
+        loop_i = i // n
+        if i % n == 0:
+            self._next_marker = 0
+        end_rel = self._rel[(i % n) + m - 1] + 0.5 / self._sfreq
+        k0 = self._next_marker
+        k1 = int(np.searchsorted(times, end_rel, side="right"))
+        for k in range(k0, k1):
+            ts = self._t_start + (times[k] + loop_i * self._period) / self._speed
+            self.marker_outlet.push([[values[k]]], ts)
+        self._next_marker = k1
+
+    def _wait_consumers(self, timeout: float) -> None:
+        self.outlet.wait_for_consumers(timeout)
+
+    def _close_outlets(self) -> None:
+        self.outlet.close()
+        if self.marker_outlet is not None:
+            self.marker_outlet.close()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# files
+# ---------------------------------------------------------------------------------------------------------------
+def read_recording_streams(path: str | Path) -> dict[str, RecordedStream]:
+    """Every stream of an eegaffect HDF5 recording or an XDF file.
+
+    Parameters
+    ----------
+    path : str | Path
+        ``.h5``/``.hdf5`` (eegaffect recording) or ``.xdf``/``.xdfz``.
+
+    Returns
+    -------
+    streams : dict of str to RecordedStream
+        Stream (group) name -> stream.
+    """
+    path = Path(path)
+    suffix = "".join(path.suffixes[-1:]).lower()
+    if suffix in {".h5", ".hdf5"}:
+        return load_recording(path)
+    if suffix in {".xdf", ".xdfz"}:
+        return read_xdf(path)
+    raise ValueError(f"expected an eegaffect recording (.h5/.hdf5) or an XDF file (.xdf/.xdfz), got {path.name!r}")
+
+
+def pick_streams(streams: dict[str, RecordedStream], stream: str | None,
+                 path: str | Path = "") -> tuple[RecordedStream, RecordedStream | None]:
+    """Choose the stream to play (by name, or the first regular numeric one) and the first marker stream.
+
+    Returns
+    -------
+    main : RecordedStream
+        The stream to play.
+    markers : RecordedStream | None
+        The first marker (string) stream, if any.
+    """
+    markers = next((s for s in streams.values() if s.is_marker and len(s.timestamps)), None)
+    if stream is not None:
+        hits = [s for key, s in streams.items() if stream in (key, s.name)]
+        if not hits:
+            raise ValueError(f"{path}: no stream named {stream!r}; streams: {sorted(streams)}")
+        return hits[0], markers
+    regular = [s for s in streams.values() if not s.is_marker and s.sfreq > 0 and len(s.timestamps)]
+    if not regular:
+        raise ValueError(f"{path}: no regularly sampled numeric stream with data to play; streams: "
+                         f"{sorted(streams)}")
+    return regular[0], markers
+
+
+def read_xdf(path: str | Path) -> dict[str, RecordedStream]:
+    """Read an XDF file (LabRecorder's format) with pyxdf.
+
+    Timestamps are synchronised across streams with the recorded clock offsets (pyxdf's default) but not
+    dejittered. Channel metadata come from each stream's ``desc/channels/channel``; missing entries get the
+    defaults of :func:`~eegaffect.acquisition.lsl.read_channel_info` (``ch1``.., the stream type, ``unknown``).
+
+    Parameters
+    ----------
+    path : str | Path
+        The ``.xdf`` / ``.xdfz`` file.
+
+    Returns
+    -------
+    streams : dict of str to RecordedStream
+        Stream name (suffixed with the stream id when names repeat) -> stream, in file order.
+    """
+    import pyxdf
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"XDF file {path} does not exist")
+    raw, _header = pyxdf.load_xdf(str(path), dejitter_timestamps=False)
+    out: dict[str, RecordedStream] = {}
+    for s in raw:
+        info = s["info"]
+        name = _first(info.get("name"), "stream")
+        n_chans = int(_first(info.get("channel_count"), "1"))
+        sfreq = float(_first(info.get("nominal_srate"), "0"))
+        fmt = _first(info.get("channel_format"), "float32")
+        names, types, units = _xdf_channels(info, n_chans, _first(info.get("type"), ""))
+        ts = np.asarray(s.get("time_stamps", []), dtype=np.float64)
+        series = s.get("time_series", [])
+        if fmt == "string":
+            data = np.empty((len(series), n_chans), dtype=object)
+            for k, row in enumerate(series):
+                data[k, :] = [str(v) for v in row]
+        else:
+            data = np.asarray(series).reshape(len(ts), n_chans)
+        key = name if name not in out else f"{name}@{info.get('stream_id', len(out))}"
+        clock = s.get("clock_times", [])
+        offsets = np.column_stack([clock, s.get("clock_values", [])]) if len(clock) else np.zeros((0, 2))
+        out[key] = RecordedStream(name=name, type=_first(info.get("type"), ""), sfreq=sfreq,
+                                  source_id=_first(info.get("source_id"), ""), ch_names=names, ch_types=types,
+                                  ch_units=units, data=data, timestamps=ts, clock_offsets=offsets)
+    return out
+
+
+def _first(value, default: str) -> str:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return default if value in (None, "") else str(value)
+
+
+def _xdf_channels(info: dict, n_chans: int, stype: str) -> tuple[list[str], list[str], list[str]]:
+    names = [f"ch{k + 1}" for k in range(n_chans)]
+    types = [stype.lower() or "misc"] * n_chans
+    units = ["unknown"] * n_chans
+    try:
+        chans = info["desc"][0]["channels"][0]["channel"]
+    except (KeyError, IndexError, TypeError):
+        chans = []
+    for k, ch in enumerate(chans[:n_chans]):
+        names[k] = _first(ch.get("label"), names[k])
+        types[k] = _first(ch.get("type"), types[k])
+        units[k] = _first(ch.get("unit"), units[k])
+    return names, types, units

@@ -1,0 +1,345 @@
+"""Record LSL streams into one HDF5 file that survives a crash, and read such files back.
+
+File layout (one group per stream; ``{stream_name}`` is the LSL name with ``/`` replaced by ``_``, suffixed with
+the source_id when two recorded streams share a name)::
+
+    /                                   attrs: format="eegaffect-recording", format_version=1, created_at,
+                                               eegaffect_version
+    /streams/{stream_name}/data         (n_times, n_chans), resizable, chunked; float32 or the stream's format
+                                        (variable-length UTF-8 strings for marker streams)
+    /streams/{stream_name}/timestamps   (n_times,) float64 LSL time (this machine's clock, clock-synchronised)
+    /streams/{stream_name}/clock_offsets (n, 2) float64: [local_clock, offset] as liblsl estimated it
+    /streams/{stream_name}/gaps         (n, 4) float64: [timestamp, n_samples, seconds, reconnect (0/1)]
+    attrs on the group: name, type, sfreq, source_id, ch_names, ch_types, ch_units, created_at,
+                        eegaffect_version
+
+The file is written in HDF5's single-writer/multiple-reader (SWMR) mode and flushed at least once a second, so a
+recorder killed with SIGKILL leaves a consistent file holding every sample up to the last flush;
+:func:`load_recording` opens such a file (it retries in SWMR-read mode when the file is still marked open).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import threading
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Sequence
+
+import h5py
+import numpy as np
+
+from eegaffect.acquisition.lsl import Stream
+
+__all__ = ["Recorder", "RecorderError", "RecordedStream", "load_recording", "FORMAT_NAME", "FORMAT_VERSION"]
+
+logger = logging.getLogger("eegaffect.acquisition.recorder")
+
+FORMAT_NAME = "eegaffect-recording"
+FORMAT_VERSION = 1
+_GAP_COLUMNS = ("timestamp", "n_samples", "seconds", "reconnect")
+
+
+class RecorderError(OSError):
+    """The recording file cannot be created or written (exists, unwritable path, disk full)."""
+
+
+def _version() -> str:
+    try:
+        return metadata.version("eegaffect")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+        return "unknown"
+
+
+@dataclass
+class RecordedStream:
+    """One stream read back from a recording (our HDF5 layout or XDF).
+
+    Attributes
+    ----------
+    name, type, source_id : str
+        Stream identity.
+    sfreq : float
+        Nominal rate in Hz (0 for irregular / marker streams).
+    ch_names, ch_types, ch_units : list of str
+        Channel metadata.
+    data : ndarray, shape (n_times, n_chans)
+        Samples (object array of str for marker streams).
+    timestamps : ndarray, shape (n_times,)
+        LSL timestamps in seconds.
+    clock_offsets : ndarray, shape (n, 2)
+        ``[local_clock, offset]`` pairs.
+    gaps : ndarray, shape (n, 4)
+        ``[timestamp, n_samples, seconds, reconnect]`` rows.
+    attrs : dict
+        Any other stored attributes.
+    """
+
+    name: str
+    type: str
+    sfreq: float
+    source_id: str
+    ch_names: list[str]
+    ch_types: list[str]
+    ch_units: list[str]
+    data: np.ndarray
+    timestamps: np.ndarray
+    clock_offsets: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    gaps: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    attrs: dict = field(default_factory=dict)
+
+    @property
+    def is_marker(self) -> bool:
+        """Whether the stream holds strings (markers)."""
+        return self.data.dtype == object
+
+
+class Recorder:
+    """Record connected :class:`~eegaffect.acquisition.lsl.Stream` objects into one HDF5 file.
+
+    Parameters
+    ----------
+    path : str | Path
+        Output ``.h5`` file.
+    streams : sequence of Stream
+        Connected streams. The recorder *consumes* them (it calls ``read_new``); open separate streams for other
+        consumers. Give them a ring buffer of a few seconds at least (``bufsize``); ``dejitter=False`` keeps the
+        raw clock-synchronised timestamps, which is what recordings usually want.
+    overwrite : bool
+        Replace an existing file; otherwise an existing path is an error.
+    flush_interval : float
+        Seconds between writes/flushes, at most 1.
+
+    Notes
+    -----
+    A write error (disk full, file removed) stops the recording, logs it and keeps it in :attr:`error`; the
+    streams keep acquiring into their ring buffers. Use as a context manager, or :meth:`start` / :meth:`stop`.
+    """
+
+    def __init__(self, path: str | Path, streams: Sequence[Stream], *, overwrite: bool = False,
+                 flush_interval: float = 0.5):
+        streams = list(streams)
+        if not streams:
+            raise ValueError("expected at least one stream to record, got none")
+        for s in streams:
+            if not isinstance(s, Stream):
+                raise TypeError(f"expected eegaffect.acquisition.lsl.Stream objects, got {type(s).__name__}")
+            if not s.connected:
+                raise ValueError(f"stream {s!r} is not connected; connect it before recording")
+        if not 0 < flush_interval <= 1.0:
+            raise ValueError(f"flush_interval must be in (0, 1] seconds, got {flush_interval}")
+        self._path = Path(path)
+        self._streams = streams
+        self._overwrite = bool(overwrite)
+        self._flush_interval = float(flush_interval)
+        self._file: h5py.File | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self.error: BaseException | None = None
+        self._n_written: dict[str, int] = {}
+        self._n_flushes = 0
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def n_written(self) -> dict[str, int]:
+        """Samples written per stream group name."""
+        return dict(self._n_written)
+
+    @property
+    def n_flushes(self) -> int:
+        return self._n_flushes
+
+    @property
+    def recording(self) -> bool:
+        """Whether the writer thread runs."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> "Recorder":
+        """Create the file and start writing.
+
+        Raises
+        ------
+        RecorderError
+            When the file exists (and ``overwrite`` is False) or cannot be created.
+        """
+        if self._file is not None:
+            raise RuntimeError(f"recorder for {self._path} already started")
+        self._file, self._groups = _create_file(self._path, self._streams, self._overwrite)
+        self._n_written = {g: 0 for g in self._groups}
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="eegaffect-recorder", daemon=True)
+        self._thread.start()
+        logger.info("recording %d stream(s) to %s", len(self._streams), self._path)
+        return self
+
+    def stop(self) -> None:
+        """Write what is left, flush and close the file (idempotent)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        with self._lock:
+            if self._file is not None:
+                try:
+                    if self.error is None:
+                        self._write_all()
+                    self._file.close()
+                except OSError as exc:  # already failing disk: keep the first error
+                    self.error = self.error or exc
+                finally:
+                    self._file = None
+
+    def __enter__(self) -> "Recorder":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._flush_interval):
+            with self._lock:
+                if self._file is None:
+                    return
+                try:
+                    self._write_all()
+                except (OSError, RuntimeError) as exc:
+                    self.error = RecorderError(f"writing {self._path} failed: {exc}; recording stopped, the "
+                                               "streams keep acquiring into their ring buffers")
+                    logger.error("%s", self.error)
+                    return
+
+    def _write_all(self) -> None:
+        for stream, gname in zip(self._streams, self._groups):
+            group = self._file["streams"][gname]
+            data, ts = stream.read_new()
+            n = len(ts)
+            if n:
+                _append(group["data"], data)
+                _append(group["timestamps"], ts)
+                self._n_written[gname] += n
+            gaps = stream.gaps
+            if len(gaps) > group["gaps"].shape[0]:
+                new = gaps[group["gaps"].shape[0]:]
+                _append(group["gaps"], np.array([[g.timestamp, g.n_samples, g.seconds, float(g.reconnect)]
+                                                 for g in new], dtype=np.float64))
+            offsets = stream.clock_offsets
+            if len(offsets) > group["clock_offsets"].shape[0]:
+                _append(group["clock_offsets"], np.asarray(offsets[group["clock_offsets"].shape[0]:],
+                                                           dtype=np.float64))
+        self._file.flush()
+        self._n_flushes += 1
+
+
+def _append(dset: h5py.Dataset, values: np.ndarray) -> None:
+    n0 = dset.shape[0]
+    dset.resize(n0 + len(values), axis=0)
+    dset[n0:] = values
+
+
+def _group_names(streams: Sequence[Stream]) -> list[str]:
+    names = [s.name.replace("/", "_") or "stream" for s in streams]
+    out = []
+    for s, name in zip(streams, names):
+        out.append(f"{name}@{s.source_id.replace('/', '_')}" if names.count(name) > 1 else name)
+    return out
+
+
+def _create_file(path: Path, streams: Sequence[Stream], overwrite: bool) -> tuple[h5py.File, list[str]]:
+    if path.exists() and not overwrite:
+        raise RecorderError(f"{path} already exists; refusing to overwrite it (choose another file or pass "
+                            "overwrite=True / --overwrite)")
+    if not path.parent.is_dir():
+        raise RecorderError(f"cannot create {path}: directory {path.parent} does not exist")
+    try:
+        f = h5py.File(path, "w", libver="latest")
+    except OSError as exc:
+        raise RecorderError(f"cannot create {path}: {exc}") from None
+    now = _dt.datetime.now(_dt.timezone.utc).isoformat()
+    version = _version()
+    f.attrs.update({"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "created_at": now,
+                    "eegaffect_version": version})
+    root = f.create_group("streams")
+    names = _group_names(streams)
+    for stream, gname in zip(streams, names):
+        g = root.create_group(gname)
+        n_chans = stream.n_chans
+        if stream.dtype == object:
+            dtype, rows = h5py.string_dtype("utf-8"), 64
+        else:
+            dtype = stream.dtype
+            rows = int(np.clip(2 ** 16 // max(1, n_chans * dtype.itemsize), 16, 4096))
+        g.create_dataset("data", shape=(0, n_chans), maxshape=(None, n_chans), chunks=(rows, n_chans),
+                         dtype=dtype)
+        g.create_dataset("timestamps", shape=(0,), maxshape=(None,), chunks=(max(rows, 512),), dtype=np.float64)
+        g.create_dataset("clock_offsets", shape=(0, 2), maxshape=(None, 2), chunks=(64, 2), dtype=np.float64)
+        gaps = g.create_dataset("gaps", shape=(0, 4), maxshape=(None, 4), chunks=(64, 4), dtype=np.float64)
+        gaps.attrs["columns"] = list(_GAP_COLUMNS)
+        g.attrs.update({"name": stream.name, "type": stream.type, "sfreq": float(stream.sfreq),
+                        "source_id": stream.source_id, "ch_names": stream.ch_names, "ch_types": stream.ch_types,
+                        "ch_units": stream.ch_units, "created_at": now, "eegaffect_version": version})
+    f.flush()
+    f.swmr_mode = True  # from here on the file stays consistent at every flush
+    return f, names
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# reading back
+# ---------------------------------------------------------------------------------------------------------------
+def load_recording(path: str | Path) -> dict[str, RecordedStream]:
+    """Read every stream of an eegaffect HDF5 recording.
+
+    Parameters
+    ----------
+    path : str | Path
+        A file written by :class:`Recorder` (also one whose recorder was killed).
+
+    Returns
+    -------
+    streams : dict of str to RecordedStream
+        Group name -> stream, in file order.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"recording {path} does not exist")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        if "already open for write" not in str(exc) and "SWMR" not in str(exc):
+            raise OSError(f"{path} is not a readable HDF5 file: {exc}") from None
+        f = h5py.File(path, "r", swmr=True)  # a recorder was killed: the file is still marked open for SWMR
+    with f:
+        if f.attrs.get("format") != FORMAT_NAME or "streams" not in f:
+            raise ValueError(f"{path} is HDF5 but not an eegaffect recording (expected attribute "
+                             f"format={FORMAT_NAME!r} and a /streams group)")
+        return {name: _read_group(g) for name, g in f["streams"].items()}
+
+
+def _read_group(g: h5py.Group) -> RecordedStream:
+    attrs = {k: _plain(v) for k, v in g.attrs.items()}
+    data = g["data"][()]
+    if h5py.check_string_dtype(g["data"].dtype) is not None:
+        data = np.vectorize(lambda b: b.decode("utf-8") if isinstance(b, bytes) else str(b),
+                            otypes=[object])(data) if data.size else data.astype(object)
+    n = min(len(data), g["timestamps"].shape[0])  # a killed recorder may have flushed one before the other
+    return RecordedStream(
+        name=str(attrs.pop("name")), type=str(attrs.pop("type")), sfreq=float(attrs.pop("sfreq")),
+        source_id=str(attrs.pop("source_id")), ch_names=list(attrs.pop("ch_names")),
+        ch_types=list(attrs.pop("ch_types")), ch_units=list(attrs.pop("ch_units")), data=data[:n],
+        timestamps=g["timestamps"][:n], clock_offsets=g["clock_offsets"][()], gaps=g["gaps"][()], attrs=attrs)
+
+
+def _plain(value):
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, np.ndarray) and value.dtype.kind in "OSU":
+        return [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
