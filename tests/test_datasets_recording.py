@@ -136,3 +136,34 @@ def test_bad_recordings(tmp_path, rng):
     write_xdf(markers_only, [{"name": "mk", "type": "Markers", "sfreq": 0, "data": ["a"]}])
     with pytest.raises(DatasetFormatError, match=r"m\.xdf: expected exactly one EEG stream.*mk \(type Markers"):
         load_dataset(markers_only, "recording")
+
+
+def _truth_stream(values, sfreq, name="eeg-truth", t0=100.0):
+    return {"name": name, "type": "AffectTruth", "sfreq": sfreq, "ch_names": ["valence", "arousal"],
+            "ch_types": ["valence", "arousal"], "data": values.astype(np.float32), "t0": t0}
+
+
+@pytest.mark.parametrize("fmt", ["h5", "xdf"])
+def test_recorded_ground_truth_stream_gives_continuous_targets(tmp_path, rng, fmt):
+    """A simulated session recorded with its {name}-truth stream (type AffectTruth) carries its own targets."""
+    eeg = _eeg(rng, 200)
+    va = np.column_stack([np.linspace(-0.5, 0.5, 200), np.full(200, 0.25)])
+    prediction = {"name": "model", "type": "Affect", "sfreq": 200.0, "ch_names": ["valence", "arousal"],
+                  "ch_types": ["misc", "misc"], "data": np.full((200, 2), 0.9, dtype=np.float32)}
+    streams = [prediction, _index_stream(eeg, 200.0), _truth_stream(va[:100], 200.0, t0=100.25)]
+    path = tmp_path / f"sim.{fmt}"
+    (write_eegaffect_h5 if fmt == "h5" else write_xdf)(path, streams)
+    (t,) = load_dataset(path, "recording")
+    targets = t.continuous_targets()
+    assert targets.shape == (100, 3)
+    np.testing.assert_allclose(targets[:, 0], 0.25 + np.arange(100) / 200.0, atol=1e-6)  # relative to EEG start
+    np.testing.assert_allclose(targets[:, 1:], va[:100], atol=1e-6)  # float32 in the files
+    assert t.info.valence == pytest.approx(va[:100, 0].mean(), abs=1e-6) and t.info.arousal == pytest.approx(0.25)
+    # a CSV beside the file takes precedence; a prediction stream (type Affect) is never taken as ground truth
+    path.with_suffix(".csv").write_text("time_s,valence,arousal\n0,0.1,0.2\n")
+    (t,) = load_dataset(path, "recording")
+    np.testing.assert_array_equal(t.continuous_targets(), [[0, 0.1, 0.2]])
+    path.with_suffix(".csv").unlink()
+    (write_eegaffect_h5 if fmt == "h5" else write_xdf)(path, streams[:2])
+    (t,) = load_dataset(path, "recording")
+    assert t.continuous_targets() is None and t.info.valence is None

@@ -43,6 +43,7 @@ __all__ = [
     "detect_dataset",
     "load_extracted_features",
     "read_annotation_csv",
+    "check_targets",
 ]
 
 logger = logging.getLogger("eegaffect.datasets")
@@ -130,12 +131,16 @@ class Trial:
         A continuous annotation CSV (``time_s,valence,arousal``), if the trial has one.
     baseline_loader : callable | None
         Zero-argument callable returning a baseline recording ``(n_baseline_times, n_chans)`` (DREAMER).
+    targets_loader : callable | None
+        Zero-argument callable returning the continuous targets ``(n, 3)`` ``[time_s, valence, arousal]`` when
+        they are stored inside the data file (a recorded ground-truth stream); an annotation CSV takes precedence.
     """
 
-    __slots__ = ("info", "_loader", "annotation", "_baseline_loader")
+    __slots__ = ("info", "_loader", "annotation", "_baseline_loader", "_targets_loader")
 
     def __init__(self, info: TrialInfo, loader: Callable[[], np.ndarray], annotation: Path | None = None,
-                 baseline_loader: Callable[[], np.ndarray] | None = None) -> None:
+                 baseline_loader: Callable[[], np.ndarray] | None = None,
+                 targets_loader: Callable[[], np.ndarray] | None = None) -> None:
         if not isinstance(info, TrialInfo):
             raise TypeError(f"info must be a TrialInfo, got {type(info).__name__}")
         if not callable(loader):
@@ -144,6 +149,7 @@ class Trial:
         self._loader = loader
         self.annotation = None if annotation is None else Path(annotation)
         self._baseline_loader = baseline_loader
+        self._targets_loader = targets_loader
 
     def __repr__(self) -> str:
         i = self.info
@@ -207,16 +213,19 @@ class Trial:
         return create_info(self.info.ch_names, self.info.sfreq, "eeg")
 
     def continuous_targets(self) -> np.ndarray | None:
-        """The continuous valence/arousal annotation of this trial, if a CSV is present.
+        """The continuous valence/arousal annotation of this trial: its CSV, else a recorded ground-truth stream.
 
         Returns
         -------
         targets : ndarray, shape (n, 3) | None
-            Columns ``time_s, valence, arousal`` (float64, time increasing), or None without an annotation file.
+            Columns ``time_s, valence, arousal`` (float64, seconds from the trial start, time increasing), or
+            None when the trial has no continuous annotation.
         """
-        if self.annotation is None or not self.annotation.is_file():
-            return None
-        return read_annotation_csv(self.annotation)
+        if self.annotation is not None and self.annotation.is_file():
+            return read_annotation_csv(self.annotation)
+        if self._targets_loader is not None:
+            return check_targets(self._targets_loader(), f"{self.info.source} ({self.info.key})")
+        return None
 
 
 def _check_loaded(data: Any, info: TrialInfo, what: str) -> np.ndarray:
@@ -402,14 +411,35 @@ def read_annotation_csv(path: str | Path) -> np.ndarray:
     except UnicodeDecodeError as exc:
         raise DatasetFormatError(f"{path}: annotation CSV is not UTF-8 text ({exc})") from None
     targets = np.asarray(rows, dtype=np.float64).reshape(-1, 3)
+    return check_targets(targets, str(path))
+
+
+def check_targets(targets: np.ndarray, where: str) -> np.ndarray:
+    """Validate continuous targets ``(n, 3)`` ``[time_s, valence, arousal]``; return them as float64.
+
+    Parameters
+    ----------
+    targets : ndarray, shape (n, 3)
+        The annotation.
+    where : str
+        Where it came from, for error messages.
+
+    Returns
+    -------
+    targets : ndarray, shape (n, 3)
+    """
+    targets = np.asarray(targets, dtype=np.float64)
+    if targets.ndim != 2 or targets.shape[1] != 3:
+        raise DatasetFormatError(f"{where}: continuous targets should have shape (n, 3) [time_s, valence, arousal], "
+                                 f"found {targets.shape}")
     if targets.shape[0] == 0:
-        raise DatasetFormatError(f"{path}: annotation CSV has a header but no rows")
+        raise DatasetFormatError(f"{where}: the annotation has no rows")
     if not np.isfinite(targets).all():
-        raise DatasetFormatError(f"{path}: annotation CSV holds NaN or infinite values")
+        raise DatasetFormatError(f"{where}: the annotation holds NaN or infinite values")
     if np.any(np.diff(targets[:, 0]) <= 0):
-        raise DatasetFormatError(f"{path}: time_s must increase strictly from row to row")
+        raise DatasetFormatError(f"{where}: time_s must increase strictly from row to row")
     if np.abs(targets[:, 1:]).max() > 1.0:
-        raise DatasetFormatError(f"{path}: valence and arousal must lie in [-1, 1], found range "
+        raise DatasetFormatError(f"{where}: valence and arousal must lie in [-1, 1], found range "
                                  f"[{targets[:, 1:].min():g}, {targets[:, 1:].max():g}]")
     return targets
 

@@ -18,8 +18,10 @@ Stream choice (HDF5, XDF): ``stream=NAME`` picks a stream by name; by default th
 are ``eeg``, only those are kept (a sample-index or ``misc`` channel is dropped).
 
 Annotations: a CSV ``{file stem}.csv`` beside the file (``time_s,valence,arousal``) gives the continuous target of
-:meth:`Trial.continuous_targets`; the trial-level ``valence``/``arousal`` are its means. Recordings have no
-discrete classes.
+:meth:`Trial.continuous_targets`. Without a CSV, a recorded ground-truth stream is used: a stream of type
+``AffectTruth`` (what ``eegaffect simulate`` publishes as ``{name}-truth``, channels ``valence`` and ``arousal``),
+its LSL timestamps taken relative to the EEG stream's first sample. The trial-level ``valence``/``arousal`` are
+the means of the annotation. Recordings have no discrete classes.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from eegaffect.datasets._detect import RECORDING_SUFFIXES, is_recording_file
-from eegaffect.datasets.base import DatasetFormatError, EEGDataset, Trial, TrialInfo, read_annotation_csv
+from eegaffect.datasets.base import DatasetFormatError, EEGDataset, Trial, TrialInfo, check_targets, read_annotation_csv
 from eegaffect.datasets.labels import LabelMapConfig
 
 __all__ = ["read_dataset", "annotation_path"]
@@ -43,6 +45,8 @@ logger = logging.getLogger("eegaffect.datasets")
 NAME = "recording"
 _SUB_RE = re.compile(r"sub-(\d+)")
 _SES_RE = re.compile(r"ses-(\d+)")
+#: LSL stream type of a recorded valence/arousal ground truth (see eegaffect.acquisition.simulate).
+TRUTH_TYPE = "AffectTruth"
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class _Meta:
     n_times: int
     key: str
     picks: tuple[int, ...] | None  # column indices kept (HDF5 / XDF), None = all
+    truth: str | None = None  # HDF5 group / XDF stream name of a recorded ground truth
 
 
 def read_dataset(root: Path, *, label_map: LabelMapConfig, stream: str | None = None) -> EEGDataset:
@@ -88,14 +93,18 @@ def read_dataset(root: Path, *, label_map: LabelMapConfig, stream: str | None = 
         counters[(subject, session)] = trial = counters.get((subject, session), 0) + 1
         meta = _read_meta(path, stream)
         csv_path = annotation_path(path)
+        truth = partial(_truth, path, meta) if meta.truth is not None else None
         valence = arousal = None
-        if csv_path.is_file():
-            targets = read_annotation_csv(csv_path)
+        targets = read_annotation_csv(csv_path) if csv_path.is_file() else None
+        if targets is None and truth is not None:
+            targets = check_targets(truth(), f"{path} (stream {meta.truth!r})")
+        if targets is not None:
             valence, arousal = float(targets[:, 1].mean()), float(targets[:, 2].mean())
         info = TrialInfo(dataset=NAME, subject=subject, session=session, trial=trial, label=None, label_name=None,
                          valence=valence, arousal=arousal, sfreq=meta.sfreq, ch_names=meta.ch_names,
                          n_times=meta.n_times, source=path, key=meta.key)
-        trials.append(Trial(info, partial(_load, path, meta), annotation=csv_path if csv_path.is_file() else None))
+        trials.append(Trial(info, partial(_load, path, meta), annotation=csv_path if csv_path.is_file() else None,
+                            targets_loader=truth))
     return EEGDataset(NAME, trials, (), root)
 
 
@@ -168,6 +177,44 @@ def _choose(path: Path, streams: list[dict], wanted: str | None) -> dict:
                              f"{described}; choose one with stream=NAME")
 
 
+def _find_truth(streams: list[dict], eeg: dict) -> dict | None:
+    truths = [s for s in streams if str(s["type"]).lower() == TRUTH_TYPE.lower() and s is not eeg]
+    named = [s for s in truths if s["name"] == f"{eeg['name']}-truth"]
+    if len(named) == 1:
+        return named[0]
+    if len(truths) == 1:
+        return truths[0]
+    if truths:
+        logger.debug("several %s streams (%s) and none named %s-truth: no ground truth used", TRUTH_TYPE,
+                     [s["name"] for s in truths], eeg["name"])
+    return None
+
+
+def _truth_columns(path: Path, ch_names: list[str] | None, n_chans: int) -> list[int]:
+    names = [c.lower() for c in (ch_names or [])]
+    if "valence" in names and "arousal" in names:
+        return [names.index("valence"), names.index("arousal")]
+    if n_chans == 2:
+        return [0, 1]
+    raise DatasetFormatError(f"{path}: the {TRUTH_TYPE} stream should have channels 'valence' and 'arousal', "
+                             f"found {ch_names}")
+
+
+def _as_targets(t0: float, timestamps: np.ndarray, values: np.ndarray) -> np.ndarray:
+    n = min(len(timestamps), len(values))
+    return np.column_stack([np.asarray(timestamps[:n], dtype=np.float64) - t0,
+                            np.asarray(values[:n], dtype=np.float64)])
+
+
+def _truth(path: Path, meta: _Meta) -> np.ndarray:
+    if _kind(path) == "hdf5":
+        with _open_h5(path) as fh:
+            eeg, truth = fh["streams"][meta.key], fh["streams"][meta.truth]
+            cols = _truth_columns(path, _text_list(truth.attrs.get("ch_names")), truth["data"].shape[1])
+            return _as_targets(float(eeg["timestamps"][0]), truth["timestamps"][()], truth["data"][()][:, cols])
+    return _xdf_read(path, meta.key)[2]
+
+
 def _eeg_picks(ch_types: list[str] | None, n_chans: int) -> tuple[int, ...] | None:
     if not ch_types or len(ch_types) != n_chans:
         return None
@@ -231,8 +278,13 @@ def _hdf5_meta(path: Path, wanted: str | None) -> _Meta:
         n_times = g["data"].shape[0]
         if "timestamps" in g:
             n_times = min(n_times, g["timestamps"].shape[0])  # a killed recorder may have flushed one first
+        truth = _find_truth(streams, chosen)
+        if truth is not None and (n_times == 0 or "timestamps" not in g
+                                  or "timestamps" not in groups[truth["group"]]):
+            truth = None
     names = tuple(ch_names[i] for i in picks) if picks else tuple(ch_names)
-    return _Meta(chosen["sfreq"], names, int(n_times), chosen["group"], picks)
+    return _Meta(chosen["sfreq"], names, int(n_times), chosen["group"], picks,
+                 None if truth is None else truth["group"])
 
 
 def _hdf5_load(path: Path, meta: _Meta) -> np.ndarray:
@@ -248,7 +300,7 @@ def _hdf5_load(path: Path, meta: _Meta) -> np.ndarray:
 # XDF
 
 
-def _xdf_read(path: Path, wanted: str | None) -> tuple[_Meta, np.ndarray]:
+def _xdf_read(path: Path, wanted: str | None) -> tuple[_Meta, np.ndarray, np.ndarray | None]:
     import pyxdf
 
     with open(path, "rb") as fh:
@@ -283,8 +335,17 @@ def _xdf_read(path: Path, wanted: str | None) -> tuple[_Meta, np.ndarray]:
     if picks is not None:
         data = data[:, list(picks)]
         ch_names = [ch_names[i] for i in picks]
-    meta = _Meta(chosen["sfreq"], tuple(ch_names), int(data.shape[0]), chosen["name"], picks)
-    return meta, np.ascontiguousarray(data)
+    truth = _find_truth(described, chosen)
+    targets = None
+    if truth is not None and len(s["time_stamps"]):
+        t = truth["stream"]
+        n_truth = int(t["info"]["channel_count"][0])
+        values = np.asarray(t["time_series"], dtype=np.float64).reshape(-1, n_truth)
+        cols = _truth_columns(path, _xdf_channels(t["info"], n_truth)[0], n_truth)
+        targets = _as_targets(float(s["time_stamps"][0]), np.asarray(t["time_stamps"]), values[:, cols])
+    meta = _Meta(chosen["sfreq"], tuple(ch_names), int(data.shape[0]), chosen["name"], picks,
+                 None if targets is None else truth["name"])
+    return meta, np.ascontiguousarray(data), targets
 
 
 def _xdf_channels(info: dict, n_chans: int) -> tuple[list[str], list[str] | None]:
