@@ -185,7 +185,7 @@ def dreamer_struct(n_subjects: int = 3, n_clips: int = 18, rng: np.random.Genera
 
 
 def write_xdf(path: Path, streams: list[dict]) -> None:
-    """A minimal XDF 1.0 file (FileHeader, StreamHeader, Samples, ClockOffset, StreamFooter chunks), as LabRecorder writes them.
+    """A minimal XDF 1.0 file as LabRecorder writes it (FileHeader, StreamHeader, Samples, ClockOffset, StreamFooter).
 
     Each stream dict: ``name, type, sfreq, ch_names, ch_types, data (n_times, n_chans) float32 or list of str,
     t0``; string streams use channel_format ``string``.

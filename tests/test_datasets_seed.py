@@ -194,6 +194,9 @@ def test_annotation_csv_beside_session_file(one_session):
     csv.write_text("time_s,valence,arousal\n1,0.1,0.2\n0.5,0.3,0.4\n")
     with pytest.raises(DatasetFormatError, match="increase"):
         ds[2].continuous_targets()
+    csv.write_text("time_s,valence,arousal\n0,0.1,0.2\n1,high,0.2\n")
+    with pytest.raises(DatasetFormatError, match=r"line 3: expected numbers.*found \['1', 'high', '0.2'\]"):
+        ds[2].continuous_targets()
     csv.write_text("time_s,valence,arousal\n0,1.5,0.2\n")
     with pytest.raises(DatasetFormatError, match=r"\[-1, 1\]"):
         ds[2].continuous_targets()

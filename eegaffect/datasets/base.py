@@ -321,8 +321,9 @@ class EEGDataset:
         source = Path(source)
         found = [t for t in self.trials if t.info.source == source]
         if not found:
-            raise ValueError(f"{source} holds no trial of this dataset; its files are "
-                             f"{[str(p) for p in self.source_files()][:5]}{' ...' if len(self.source_files()) > 5 else ''}")
+            files = [str(p) for p in self.source_files()]
+            raise ValueError(f"{source} holds no trial of this dataset; its files are {files[:5]}"
+                             f"{' ...' if len(files) > 5 else ''}")
         return found
 
     def select(self, subjects: Iterable[int] | int | None = None, sessions: Iterable[int] | int | None = None,
@@ -405,9 +406,9 @@ def read_annotation_csv(path: str | Path) -> np.ndarray:
                 try:
                     rows.append([float(row[c]) for c in ANNOTATION_COLUMNS])
                 except (TypeError, ValueError):
+                    found = [row.get(c) for c in ANNOTATION_COLUMNS]
                     raise DatasetFormatError(f"{path}: line {line_no}: expected numbers in "
-                                             f"{list(ANNOTATION_COLUMNS)}, found {[row.get(c) for c in ANNOTATION_COLUMNS]}"
-                                             ) from None
+                                             f"{list(ANNOTATION_COLUMNS)}, found {found}") from None
     except UnicodeDecodeError as exc:
         raise DatasetFormatError(f"{path}: annotation CSV is not UTF-8 text ({exc})") from None
     targets = np.asarray(rows, dtype=np.float64).reshape(-1, 3)

@@ -254,8 +254,9 @@ def _trial_variables(path: Path, variables: dict, n_trials: int) -> tuple[str, l
     if numbers != list(range(1, n_trials + 1)):
         missing = sorted(set(range(1, n_trials + 1)) - set(numbers))
         extra = sorted(set(numbers) - set(range(1, n_trials + 1)))
-        raise DatasetFormatError(f"{path}: expected {n_trials} trial variables {expected.replace('{prefix}', prefixes[0])}"
-                                 f" (one per label), found {len(numbers)}; missing trials {missing}, unexpected {extra}")
+        names = expected.replace("{prefix}", prefixes[0])
+        raise DatasetFormatError(f"{path}: expected {n_trials} trial variables {names} (one per label), found "
+                                 f"{len(numbers)}; missing trials {missing}, unexpected {extra}")
     return prefixes[0], numbers
 
 
@@ -269,7 +270,7 @@ def _load_channels_first(path: Path, key: str) -> np.ndarray:
 
 def session_features(sf: SessionFile, dataset: str, family: str, labels: Sequence[tuple[int, str]],
                      label_map: LabelMapConfig, window_rate: float) -> list[tuple[TrialInfo, np.ndarray]]:
-    """Read one family of extracted features from one session file; arrays come out ``(n_windows, n_chans, n_bands)``."""
+    """Read one feature family from one session file; arrays come out ``(n_windows, n_chans, n_bands)``."""
     path = sf.path
     variables = _matfile.list_variables(path)
     n = len(labels)
