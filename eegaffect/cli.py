@@ -23,6 +23,11 @@ COMMAND_MODULES: list[str] = [
     "teacher",
     "prototypes",
     "distil",
+    "streams",
+    "simulate",
+    "play",
+    "record",
+    "train",
 ]
 
 

@@ -11,6 +11,7 @@ import importlib
 #: bench name -> module that registers it.
 BENCH_MODULES: dict[str, str] = {
     "seed": "eegaffect.commands.bench_seed",
+    "acquisition": "eegaffect.commands.bench_acquisition",
 }
 
 

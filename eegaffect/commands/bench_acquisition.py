@@ -1,0 +1,232 @@
+"""``eegaffect bench acquisition``: inlet latency and CPU cost against mne-lsl's ``StreamLSL`` on the same outlet.
+
+A separate process pushes ``n_chans`` x 1 kHz float32 data in chunks (each chunk stamped with
+:func:`pylsl.local_clock` at push time). In this process eegaffect's :class:`~eegaffect.acquisition.lsl.Stream`
+and mne-lsl's ``StreamLSL`` read the same outlet side by side.
+
+- Latency: one consumer thread polls both every ~0.2 ms; each time a reader exposes new samples (ours through
+  ``read_new()``, mne-lsl through ``n_new_samples`` + ``get_data``), the age of the newest sample
+  (``local_clock() - timestamp``) is recorded. Median and p99 in ms; both readers keep their timestamps raw
+  (clock-synchronised, no dejitter) so the age is the one-way push-to-available latency plus the polling step.
+- CPU: each reader alone (the other disconnected), the main thread asleep; the process CPU time over the window,
+  as a share of one core. It includes liblsl's receiver threads, which both readers have alike (mne-lsl starts a
+  new acquisition thread per poll, so per-thread accounting cannot see all of its work).
+
+Cases: ``latency-p99-64x1000``, ``latency-p99-256x1000`` (ms, ratio = mne-lsl / ours) and ``cpu-64x1000``
+(% of one core, ratio = mne-lsl / ours); ratio > 1 means eegaffect is better.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from eegaffect.commands import add_config_options, config_from_args
+
+_PUSHER = r"""
+import sys, time
+import numpy as np, pylsl
+name, sid, n_chans, sfreq, chunk, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), \
+    int(sys.argv[5]), float(sys.argv[6])
+info = pylsl.StreamInfo(name, "EEG", n_chans, sfreq, pylsl.cf_float32, sid)
+chs = info.desc().append_child("channels")
+for k in range(n_chans):
+    ch = chs.append_child("channel")
+    ch.append_child_value("label", f"E{k + 1}"); ch.append_child_value("type", "eeg")
+    ch.append_child_value("unit", "microvolts")
+out = pylsl.StreamOutlet(info, chunk_size=0, max_buffered=30)
+data = np.random.default_rng(0).standard_normal((chunk, n_chans)).astype(np.float32)
+print("ready", flush=True)
+t0 = pylsl.local_clock(); k = 0
+while pylsl.local_clock() - t0 < seconds:
+    due = t0 + (k + 1) * chunk / sfreq
+    delay = due - pylsl.local_clock()
+    if delay > 0:
+        time.sleep(delay)
+    out.push_chunk(data, pylsl.local_clock())
+    k += 1
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "acquisition", help="LSL inlet latency and CPU share against mne-lsl's StreamLSL",
+        description="Measure push-to-read_new latency (median, p99) for 64 ch and 256 ch at 1 kHz and the "
+                    "acquisition CPU share at 64 ch / 1 kHz, side by side with mne-lsl reading the same outlet.")
+    parser.add_argument("--duration", type=float, default=None, metavar="S",
+                        help="seconds measured per phase (default: bench.duration_s of the config, 10)")
+    parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the cases as JSON")
+    add_config_options(parser, "acquisition")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from eegaffect.acquisition_config import AcquisitionConfig
+    from eegaffect.perf import format_cases, write_bench_json
+
+    config = config_from_args(args, AcquisitionConfig)
+    if "LSLAPICFG" not in os.environ:  # keep the benchmark's streams on this machine, in a private session
+        from eegaffect.acquisition.lsl_config import use_local_lsl
+
+        use_local_lsl()
+    duration = args.duration if args.duration is not None else config.bench.duration_s
+    cases, details = run_benchmark(duration, config.bench.chunk_size)
+    print(format_cases(cases))
+    for line in details["notes"]:
+        print(line)
+    if args.json is not None:
+        write_bench_json(args.json, cases, extra={"details": details})
+        print(f"wrote {args.json}")
+    return 0
+
+
+def run_benchmark(duration: float, chunk_size: int = 32) -> tuple[list, dict]:
+    """Run every case; return the :class:`~eegaffect.perf.BenchCase` rows and a details dict.
+
+    Parameters
+    ----------
+    duration : float
+        Seconds per measured phase (latency per width; CPU per reader).
+    chunk_size : int
+        Samples per push.
+
+    Returns
+    -------
+    cases : list of BenchCase
+        ``latency-p99-64x1000``, ``latency-p99-256x1000``, ``cpu-64x1000``.
+    details : dict
+        Medians, p99s, CPU shares and notes.
+    """
+    from eegaffect.perf import BenchCase
+
+    if not duration > 0:
+        raise ValueError(f"duration must be > 0 seconds, got {duration}")
+    details: dict = {"duration_s": duration, "chunk_size": chunk_size, "sfreq": 1000.0, "notes": []}
+    cases = []
+    for n_chans in (64, 256):
+        lat = _latency_phase(n_chans, 1000.0, chunk_size, duration)
+        details[f"latency_{n_chans}x1000"] = lat
+        cases.append(BenchCase.duration(f"latency-p99-{n_chans}x1000", "ms", lat["ours"]["p99_ms"],
+                                        lat["mne_lsl"]["p99_ms"], "mne_lsl.stream.StreamLSL"))
+        details["notes"].append(
+            f"{n_chans}x1000 latency ms: eegaffect median {lat['ours']['median_ms']:.3f} / p99 "
+            f"{lat['ours']['p99_ms']:.3f}; mne-lsl median {lat['mne_lsl']['median_ms']:.3f} / p99 "
+            f"{lat['mne_lsl']['p99_ms']:.3f} ({lat['ours']['n']} / {lat['mne_lsl']['n']} updates)")
+    cpu = _cpu_phase(64, 1000.0, chunk_size, duration)
+    details["cpu_64x1000"] = cpu
+    cases.append(BenchCase.duration("cpu-64x1000", "% of one core", cpu["ours_pct"], cpu["mne_lsl_pct"],
+                                    "mne_lsl.stream.StreamLSL"))
+    details["notes"].append(f"64x1000 CPU: eegaffect {cpu['ours_pct']:.2f}% of a core (worker thread alone "
+                            f"{cpu['ours_worker_pct']:.2f}%), mne-lsl {cpu['mne_lsl_pct']:.2f}%")
+    return cases, details
+
+
+def _start_pusher(n_chans: int, sfreq: float, chunk: int, seconds: float) -> tuple[subprocess.Popen, str, str]:
+    name = f"bench-acq-{n_chans}-{uuid.uuid4().hex[:6]}"
+    sid = f"{name}-src"
+    proc = subprocess.Popen([sys.executable, "-c", _PUSHER, name, sid, str(n_chans), str(sfreq), str(chunk),
+                             str(seconds)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = proc.stdout.readline()
+    if "ready" not in line:
+        proc.kill()
+        raise RuntimeError(f"benchmark outlet process did not start (said {line!r})")
+    return proc, name, sid
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _percentiles(ages: list[float]) -> dict:
+    import numpy as np
+
+    arr = np.asarray(ages, dtype=np.float64) * 1e3
+    if arr.size == 0:
+        return {"n": 0, "median_ms": float("nan"), "p99_ms": float("nan")}
+    return {"n": int(arr.size), "median_ms": float(np.median(arr)), "p99_ms": float(np.percentile(arr, 99))}
+
+
+def _open_both(name: str, sid: str):
+    from mne_lsl.stream import StreamLSL
+
+    from eegaffect.acquisition.lsl import Stream
+
+    ours = Stream(name=name, source_id=sid, bufsize=5.0, dejitter=False, timeout=10.0).connect()
+    theirs = StreamLSL(5.0, name=name, source_id=sid).connect(acquisition_delay=0.001,
+                                                              processing_flags=["clocksync", "monotonize"])
+    return ours, theirs
+
+
+def _latency_phase(n_chans: int, sfreq: float, chunk: int, duration: float) -> dict:
+    import pylsl
+
+    proc, name, sid = _start_pusher(n_chans, sfreq, chunk, duration + 15.0)
+    ours = theirs = None
+    try:
+        ours, theirs = _open_both(name, sid)
+        time.sleep(1.0)  # let both settle (first clock-offset estimates, initial backlog)
+        ours.read_new()
+        ours_ages, their_ages = [], []
+        end = time.perf_counter() + duration
+        while time.perf_counter() < end:
+            data, ts = ours.read_new()
+            if len(ts):
+                ours_ages.append(pylsl.local_clock() - ts[-1])
+            if theirs.n_new_samples:
+                _, tts = theirs.get_data(winsize=chunk / sfreq)
+                their_ages.append(pylsl.local_clock() - tts[-1])
+            time.sleep(0.0002)
+        return {"ours": _percentiles(ours_ages), "mne_lsl": _percentiles(their_ages)}
+    finally:
+        if theirs is not None:
+            theirs.disconnect()
+        if ours is not None:
+            ours.disconnect()
+        _stop(proc)
+
+
+def _cpu_phase(n_chans: int, sfreq: float, chunk: int, duration: float) -> dict:
+    import psutil
+    from mne_lsl.stream import StreamLSL
+
+    from eegaffect.acquisition.lsl import Stream
+
+    proc, name, sid = _start_pusher(n_chans, sfreq, chunk, 2 * duration + 20.0)
+    me = psutil.Process()
+    try:
+        ours = Stream(name=name, source_id=sid, bufsize=5.0, dejitter=False, timeout=10.0).connect()
+        time.sleep(1.0)
+        worker0, cpu0, t0 = ours.health.worker_cpu_s, _cpu(me), time.perf_counter()
+        time.sleep(duration)
+        cpu1, t1, worker1 = _cpu(me), time.perf_counter(), ours.health.worker_cpu_s
+        ours.disconnect()
+        ours_pct = 100 * (cpu1 - cpu0) / (t1 - t0)
+        worker_pct = 100 * (worker1 - worker0) / (t1 - t0)
+
+        theirs = StreamLSL(5.0, name=name, source_id=sid).connect(acquisition_delay=0.001,
+                                                                  processing_flags=["clocksync", "monotonize"])
+        time.sleep(1.0)
+        cpu0, t0 = _cpu(me), time.perf_counter()
+        time.sleep(duration)
+        cpu1, t1 = _cpu(me), time.perf_counter()
+        theirs.disconnect()
+        return {"ours_pct": ours_pct, "ours_worker_pct": worker_pct,
+                "mne_lsl_pct": 100 * (cpu1 - cpu0) / (t1 - t0)}
+    finally:
+        _stop(proc)
+
+
+def _cpu(process) -> float:
+    t = process.cpu_times()
+    return t.user + t.system

@@ -1,0 +1,71 @@
+"""``eegaffect play FILE``: replay a recording (HDF5, XDF, EDF, BDF, FIF, BrainVision, EEGLAB) as an LSL stream."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from eegaffect.commands import add_config_options, config_from_args
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "play", help="replay a recording file as an LSL stream",
+        description="Stream a recording as an LSL outlet at real-time pace (or --speed times faster), in chunks, "
+                    "optionally looping; its markers/annotations go to a second outlet '{name}-markers'.")
+    parser.add_argument("file", type=Path, metavar="FILE",
+                        help="eegaffect .h5 recording, .xdf, .edf, .bdf, .fif, .vhdr or .set")
+    parser.add_argument("--stream", default=None, help="stream to play from a multi-stream file (HDF5, XDF)")
+    parser.add_argument("--name", default=None, help="LSL stream name (default: the recorded name / file stem)")
+    parser.add_argument("--type", default=None, help="LSL content type (default EEG)")
+    parser.add_argument("--source-id", default=None, help="outlet source_id (default: unique)")
+    parser.add_argument("--speed", type=float, default=None, help="replay speed factor (default 1 = real time)")
+    parser.add_argument("--chunk-size", type=int, default=None, help="samples per push (default 32)")
+    parser.add_argument("--loop", action="store_true", default=None, help="start over at the end, until Ctrl-C")
+    parser.add_argument("--index-channel", action="store_true", default=None,
+                        help="append a sample_index channel (running sample count)")
+    parser.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
+    parser.add_argument("--wait-for-consumer", type=float, default=0.0, metavar="S",
+                        help="wait up to S seconds for an inlet before the first push")
+    add_config_options(parser, "acquisition")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from eegaffect.acquisition.player import Player
+    from eegaffect.acquisition_config import AcquisitionConfig
+    from eegaffect.commands._signals import sigterm_as_interrupt
+    from eegaffect.recordings import read_recording
+
+    config = config_from_args(args, AcquisitionConfig)
+    play = config.play
+    for key, value in {"speed": args.speed, "chunk_size": args.chunk_size, "loop": args.loop,
+                       "index_channel": args.index_channel}.items():
+        if value is not None:
+            setattr(play, key, value)
+    rec = read_recording(args.file, stream=args.stream)
+    markers = None
+    if rec.markers:
+        m = rec.markers[0]
+        markers = (m.timestamps, m.values)
+    player = Player(rec.data, rec.sfreq, rec.ch_names, name=args.name or rec.name or args.file.stem,
+                    type=args.type or "EEG", ch_types=rec.ch_types, ch_units=rec.ch_units, source_id=args.source_id,
+                    chunk_size=play.chunk_size, speed=play.speed, loop=play.loop, index_channel=play.index_channel,
+                    timestamps=rec.timestamps, markers=markers)
+    print(f"playing {args.file.name}: {rec.n_chans} channels at {rec.sfreq:g} Hz, {rec.duration:.1f} s, as "
+          f"stream {player.name!r} (source_id {player.source_id!r}) at {play.speed:g}x"
+          f"{', looping' if play.loop else ''}", flush=True)
+    t0 = time.perf_counter()
+    with sigterm_as_interrupt():
+        try:
+            player.start(wait_for_consumers=args.wait_for_consumer or None)
+            player.join(timeout=args.duration)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            player.close()
+    if player.error is not None:
+        raise player.error
+    print(f"pushed {player.n_pushed} samples in {time.perf_counter() - t0:.1f} s")
+    return 0

@@ -1,0 +1,71 @@
+"""``eegaffect record``: record LSL streams into one crash-safe HDF5 file."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from eegaffect.commands import add_config_options, config_from_args
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "record", help="record LSL streams (EEG, physiology, markers) into an HDF5 file",
+        description="Record one or more LSL streams into one HDF5 file (/streams/{name}/data, timestamps, "
+                    "clock_offsets, gaps), flushed at least once a second. Stops after --duration or on "
+                    "Ctrl-C, closing the file cleanly.")
+    parser.add_argument("--stream", dest="streams", action="append", required=True, metavar="NAME",
+                        help="name of a stream to record (repeatable)")
+    parser.add_argument("--out", required=True, type=Path, metavar="FILE.h5", help="output file")
+    parser.add_argument("--duration", type=float, default=None, metavar="S", help="seconds to record")
+    parser.add_argument("--overwrite", action="store_true", help="replace FILE.h5 if it exists")
+    add_config_options(parser, "acquisition")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from eegaffect.acquisition.lsl import Stream
+    from eegaffect.acquisition.recorder import Recorder, RecorderError
+    from eegaffect.acquisition_config import AcquisitionConfig
+    from eegaffect.commands._signals import sigterm_as_interrupt
+
+    config = config_from_args(args, AcquisitionConfig)
+    if args.out.exists() and not args.overwrite:
+        print(f"eegaffect record: {args.out} already exists; pass --overwrite to replace it")
+        return 2
+    streams = []
+    with sigterm_as_interrupt():
+        try:
+            for name in args.streams:
+                streams.append(Stream(name=name, bufsize=config.lsl.bufsize_s, timeout=config.lsl.resolve_timeout_s,
+                                      dejitter=False, jitter_tolerance_s=config.lsl.jitter_tolerance_s).connect())
+            recorder = Recorder(args.out, streams, overwrite=args.overwrite,
+                                flush_interval=config.record.flush_interval_s)
+            try:
+                recorder.start()
+            except RecorderError as exc:
+                print(f"eegaffect record: {exc}")
+                return 2
+            print(f"recording {', '.join(repr(s.name) for s in streams)} to {args.out}; "
+                  f"{'Ctrl-C to stop' if args.duration is None else f'{args.duration:g} s'}", flush=True)
+            t0 = time.perf_counter()
+            try:
+                while recorder.recording and (args.duration is None or time.perf_counter() - t0 < args.duration):
+                    time.sleep(0.1)
+            except KeyboardInterrupt:
+                pass
+            finally:
+                recorder.stop()
+        finally:
+            for s in streams:
+                s.disconnect()
+    for s in streams:
+        h = s.health
+        print(f"{s.name}: {h.n_received} samples received, {h.n_lost} lost, {h.n_overrun} overwritten, "
+              f"{h.n_reconnects} reconnects")
+    print(f"wrote {args.out} ({sum(recorder.n_written.values())} samples)")
+    if recorder.error is not None:
+        print(f"eegaffect record: {recorder.error}")
+        return 1
+    return 0

@@ -1,0 +1,205 @@
+"""The HDF5 recorder over real LSL: layout, overwrite protection, SIGKILL safety, clean stop, zero loss at 10x."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+import pytest
+
+from eegaffect.acquisition.lsl import Stream
+from eegaffect.acquisition.player import Player
+from eegaffect.acquisition.recorder import FORMAT_NAME, Recorder, RecorderError, load_recording
+
+pytestmark = pytest.mark.live
+
+
+def _wait(predicate, timeout: float) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return bool(predicate())
+
+
+@pytest.mark.timeout(60)
+def test_recording_has_the_documented_layout(tmp_path, unique_name, rng):
+    sfreq, n = 500.0, 1000
+    source = rng.standard_normal((n, 4)).astype(np.float32)
+    names = ["Fz", "Cz", "Pz", "ECG"]
+    path = tmp_path / "rec.h5"
+    player = Player(source, sfreq, names, name=unique_name, ch_types=["eeg", "eeg", "eeg", "ecg"], chunk_size=25,
+                    speed=4, index_channel=True, markers=(np.array([0.1, 0.9, 1.5]), ["go", "stop é", "end"]))
+    with player:
+        eeg = Stream(name=unique_name, timeout=5, dejitter=False).connect()
+        markers = Stream(name=f"{unique_name}-markers", timeout=5).connect()
+        try:
+            with Recorder(path, [eeg, markers], flush_interval=0.2) as recorder:
+                player.start(wait_for_consumers=5)
+                assert player.join(10)
+                assert _wait(lambda: eeg.health.n_received == n and markers.health.n_received == 3, 10)
+                time.sleep(0.3)
+            assert recorder.error is None and recorder.n_flushes >= 2
+        finally:
+            eeg.disconnect()
+            markers.disconnect()
+    with h5py.File(path, "r") as f:
+        assert f.attrs["format"] == FORMAT_NAME and f.attrs["format_version"] == 1
+        g = f["streams"][unique_name]
+        assert g["data"].dtype == np.float32 and g["data"].shape == (n, 5) and g["data"].maxshape == (None, 5)
+        assert g["data"].chunks is not None and g["timestamps"].dtype == np.float64
+        assert g["clock_offsets"].shape[1] == 2 and g["gaps"].shape == (0, 4)
+        for key in ("name", "type", "sfreq", "source_id", "ch_names", "ch_types", "ch_units", "created_at",
+                    "eegaffect_version"):
+            assert key in g.attrs, key
+        assert list(g.attrs["ch_names"]) == names + ["sample_index"]
+        assert list(g.attrs["ch_types"]) == ["eeg", "eeg", "eeg", "ecg", "misc"]
+        assert g.attrs["sfreq"] == sfreq and g.attrs["source_id"] == player.source_id
+        m = f["streams"][f"{unique_name}-markers"]
+        assert h5py.check_string_dtype(m["data"].dtype) is not None
+    streams = load_recording(path)
+    rec = streams[unique_name]
+    idx = rec.data[:, -1].astype(int)
+    np.testing.assert_array_equal(idx, np.arange(n))
+    np.testing.assert_array_equal(rec.data[:, :4], source)
+    assert np.all(np.diff(rec.timestamps) > 0)
+    mk = streams[f"{unique_name}-markers"]
+    assert mk.is_marker and mk.data[:, 0].tolist() == ["go", "stop é", "end"]
+    # marker times sit on the EEG timeline where the player meant them (0.1 s, 0.9 s, 1.5 s at 4x)
+    np.testing.assert_allclose(mk.timestamps - rec.timestamps[0], np.array([0.1, 0.9, 1.5]) / 4, atol=0.01)
+
+
+@pytest.mark.timeout(30)
+def test_refuses_to_overwrite_and_reports_unwritable_paths(tmp_path, unique_name):
+    with Player(np.zeros((10, 1), np.float32), 100.0, ["x"], name=unique_name):
+        with Stream(name=unique_name, timeout=5) as stream:
+            existing = tmp_path / "exists.h5"
+            existing.write_bytes(b"keep me")
+            with pytest.raises(RecorderError, match="already exists; refusing to overwrite"):
+                Recorder(existing, [stream]).start()
+            assert existing.read_bytes() == b"keep me"
+            with pytest.raises(RecorderError, match="does not exist"):
+                Recorder(tmp_path / "missing" / "r.h5", [stream]).start()
+            with pytest.raises(RecorderError, match="cannot create"):
+                Recorder(tmp_path, [stream], overwrite=True).start()  # a directory is not a writable file
+            with Recorder(existing, [stream], overwrite=True):
+                pass
+            assert load_recording(existing)[unique_name].data.shape == (0, 1)
+            with pytest.raises(ValueError, match="flush_interval"):
+                Recorder(tmp_path / "x.h5", [stream], flush_interval=2.0)
+    with pytest.raises(ValueError, match="not connected"):
+        Recorder(tmp_path / "x.h5", [stream])
+    with pytest.raises(ValueError, match="at least one stream"):
+        Recorder(tmp_path / "x.h5", [])
+
+
+def _record_cli(name: str, out, *extra) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "eegaffect", "record", "--stream", name, "--out", str(out),
+                             "--set", "record.flush_interval_s=0.2", *extra], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.timeout(90)
+def test_sigkilled_recorder_leaves_a_readable_file(tmp_path, unique_name):
+    sfreq = 500.0
+    path = tmp_path / "killed.h5"
+    source = np.arange(2000, dtype=np.float32)[:, None]
+    with Player(source, sfreq, ["x"], name=unique_name, chunk_size=10, loop=True, index_channel=True) as player:
+        player.start()
+        proc = _record_cli(unique_name, path)
+        try:
+            def enough():
+                try:
+                    return path.exists() and len(load_recording(path)[unique_name].timestamps) >= 1000
+                except (OSError, KeyError, ValueError):  # not created / not flushed yet
+                    return False
+
+            assert _wait(enough, 40), proc.stderr.read() if proc.poll() is not None else "no data"
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    rec = load_recording(path)[unique_name]
+    idx = rec.data[:, 1].astype(np.int64)
+    assert len(idx) >= 1000
+    np.testing.assert_array_equal(np.diff(idx), 1)  # every sample up to the last flush, none missing
+    np.testing.assert_array_equal(rec.data[:, 0], source[idx % 2000, 0])
+    assert np.all(np.diff(rec.timestamps) > 0) and rec.sfreq == sfreq and rec.ch_names == ["x", "sample_index"]
+
+
+@pytest.mark.timeout(90)
+def test_ctrl_c_stops_the_record_command_cleanly(tmp_path, unique_name):
+    path = tmp_path / "interrupted.h5"
+    with Player(np.zeros((500, 2), np.float32), 250.0, ["a", "b"], name=unique_name, loop=True) as player:
+        player.start()
+        proc = _record_cli(unique_name, path)
+        try:
+            assert _wait(lambda: path.exists(), 40)
+            time.sleep(1.0)
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == 0, err
+    assert "samples received" in out and "wrote" in out
+    with h5py.File(path, "r") as f:  # closed properly: opens without SWMR
+        assert f["streams"][unique_name]["data"].shape[0] > 0
+    again = _record_cli(unique_name, path)
+    out, _ = again.communicate(timeout=60)
+    assert again.returncode == 2 and "already exists" in out
+
+
+_PLAYER_10X = r"""
+import sys, numpy as np
+from eegaffect.acquisition.player import Player
+name, n_times, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+data = np.random.default_rng(seed).standard_normal((n_times, 64), dtype=np.float32)
+p = Player(data, 1000.0, [f"E{k}" for k in range(64)], name=name, chunk_size=32, speed=10.0, index_channel=True)
+print("ready", flush=True)
+p.run(wait_for_consumers=30)
+print("done", p.n_pushed, flush=True)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_zero_loss_over_five_minutes_of_64ch_1khz_replayed_at_10x(tmp_path, unique_name):
+    n_times, seed = 300_000, 7
+    path = tmp_path / "long.h5"
+    proc = subprocess.Popen([sys.executable, "-c", _PLAYER_10X, unique_name, str(n_times), str(seed)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        with Stream(name=unique_name, timeout=20, bufsize=30.0, dejitter=False) as stream:
+            with Recorder(path, [stream], flush_interval=0.5) as recorder:
+                assert _wait(lambda: stream.health.n_received == n_times, 120), stream.health
+                time.sleep(0.6)
+            health = stream.health
+        assert proc.stdout.readline().split() == ["done", str(n_times)]
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert recorder.error is None
+    assert (health.n_lost, health.n_overrun, health.n_reconnects) == (0, 0, 0)
+    rec = load_recording(path)[unique_name]
+    assert rec.data.shape == (n_times, 65)
+    np.testing.assert_array_equal(rec.data[:, -1], np.arange(n_times))
+    expected = np.random.default_rng(seed).standard_normal((n_times, 64), dtype=np.float32)
+    np.testing.assert_array_equal(rec.data[:, :64], expected)
