@@ -7,13 +7,15 @@ The path is: (resample to ``sfreq``) -> band-pass / notch filters -> filter bank
 
 from __future__ import annotations
 
+import numbers
 from typing import Literal
 
+import numpy as np
 from pydantic import Field, model_validator
 
 from eegaffect.config import ConfigModel
 
-__all__ = ["BandConfig", "FilterConfig", "FeatureConfig", "PipelineConfig", "DEFAULT_BANDS"]
+__all__ = ["BandConfig", "FilterConfig", "FeatureConfig", "PipelineConfig", "DEFAULT_BANDS", "SignalPipeline"]
 
 
 class BandConfig(ConfigModel):
@@ -61,6 +63,8 @@ class FeatureConfig(ConfigModel):
     window_s: float = Field(1.0, gt=0)
     hop_s: float = Field(1.0, gt=0)
     smoothing: Literal["none", "kalman", "rts"] = Field("none", description="LDS smoothing of feature sequences")
+    smoothing_process_var: float = Field(0.01, gt=0, description="LDS: variance of a feature's step per window")
+    smoothing_obs_var: float = Field(1.0, gt=0, description="LDS: observation noise variance (smaller ratio: smoother)")
 
 
 class PipelineConfig(ConfigModel):
@@ -79,3 +83,218 @@ class PipelineConfig(ConfigModel):
         if self.filters.lowpass_hz is not None and self.filters.lowpass_hz >= nyq:
             raise ValueError(f"filters.lowpass_hz {self.filters.lowpass_hz} must be below Nyquist ({nyq} Hz)")
         return self
+
+
+class SignalPipeline:
+    """The signal path of one stream: (resample) -> band-pass/notch -> band features -> (LDS smoothing).
+
+    Every stage is a stateful kernel object, so :meth:`step` processes a live stream chunk by chunk and
+    :meth:`process` runs the very same stages over a whole recording: for any chunking, the concatenated
+    outputs of :meth:`step` equal :meth:`process` of the concatenated input.
+
+    Parameters
+    ----------
+    config : PipelineConfig
+        The signal path (``sfreq``, ``filters``, ``features``).
+    n_chans : int
+        Number of channels of the input.
+    sfreq_in : float | None
+        Rate of the input in Hz; when it differs from ``config.sfreq`` a causal
+        :class:`~eegaffect.kernels.resample.StreamingResampler` converts it first. ``None`` means the input is
+        already at ``config.sfreq``.
+
+    Notes
+    -----
+    Stages, in order:
+
+    1. resampling ``sfreq_in -> config.sfreq`` (only when the rates differ; it delays the signal by the
+       resampler's ``delay_samples``);
+    2. :class:`~eegaffect.kernels.filtering.SOSFilter` with a Butterworth band-pass (``highpass_hz`` to
+       ``lowpass_hz``; a high- or low-pass when one edge is ``null``) and a notch at ``line_hz`` and its
+       harmonics below Nyquist (skipped when ``line_hz`` is ``null`` or not below Nyquist), initial state
+       ``filters.init``; no filter when everything is off;
+    3. windowed band features of ``features.kind``: ``"de"`` / ``"band_power"`` through
+       :class:`~eegaffect.kernels.features.BandFeatures` (band-pass filter bank of ``filter_order``, initial state
+       ``filters.init``), ``"psd_de"`` through :class:`~eegaffect.kernels.features.PSDFeatures` (SEED's Hann
+       window, FFT of the window length); ``window = round(window_s * sfreq)``, ``hop = round(hop_s * sfreq)``
+       samples at ``config.sfreq``; window ``k`` covers samples ``[k * hop, k * hop + window)`` of the
+       (resampled) stream;
+    4. smoothing of every (channel, band) feature sequence: ``"kalman"`` with
+       :class:`~eegaffect.kernels.smoothing.KalmanSmoother` (causal, live and offline), ``"rts"`` with
+       :func:`~eegaffect.kernels.smoothing.rts_smooth` (uses future windows, so only :meth:`process` allows it),
+       both with ``smoothing_process_var`` / ``smoothing_obs_var`` and a diffuse prior.
+
+    Inputs must be finite (NaN/inf raise a ``ValueError`` and leave the state unchanged).
+    """
+
+    def __init__(self, config: PipelineConfig, n_chans: int, sfreq_in: float | None = None):
+        if not isinstance(config, PipelineConfig):
+            raise TypeError(f"config must be a PipelineConfig, got {type(config).__name__}")
+        if isinstance(n_chans, bool) or not isinstance(n_chans, numbers.Integral) or n_chans < 1:
+            raise ValueError(f"n_chans must be an integer >= 1, got {n_chans!r}")
+        if sfreq_in is not None and (isinstance(sfreq_in, bool) or not isinstance(sfreq_in, numbers.Real)
+                                     or not np.isfinite(sfreq_in) or sfreq_in <= 0):
+            raise ValueError(f"sfreq_in must be a finite number > 0 (Hz) or None, got {sfreq_in!r}")
+        self.config = config
+        self.n_chans = int(n_chans)
+        self.sfreq = float(config.sfreq)
+        self.sfreq_in = self.sfreq if sfreq_in is None else float(sfreq_in)
+        self._window, self._hop = _window_hop(config)
+        self._stages = _build_stages(config, self.n_chans, self.sfreq_in, self._window, self._hop)
+
+    @property
+    def band_names(self) -> list[str]:
+        """Names of the bands, in feature order."""
+        return [band.name for band in self.config.features.bands]
+
+    @property
+    def n_bands(self) -> int:
+        """Number of bands."""
+        return len(self.config.features.bands)
+
+    @property
+    def window(self) -> int:
+        """Window length in samples at ``sfreq``."""
+        return self._window
+
+    @property
+    def hop(self) -> int:
+        """Samples at ``sfreq`` between window starts."""
+        return self._hop
+
+    @property
+    def resampler(self):
+        """The :class:`~eegaffect.kernels.resample.StreamingResampler`, or ``None`` when the rates agree."""
+        return self._stages["resampler"]
+
+    @property
+    def prefilter_sos(self) -> np.ndarray | None:
+        """The band-pass/notch sections of stage 2, shape (n_sections, 6), or ``None`` when no filter is on."""
+        filt = self._stages["prefilter"]
+        return None if filt is None else filt.sos.copy()
+
+    def reset(self) -> "SignalPipeline":
+        """Start a new stream: every stage forgets its state. Returns ``self``."""
+        for stage in self._stages.values():
+            if stage is not None:
+                stage.reset()
+        return self
+
+    def step(self, chunk) -> np.ndarray:
+        """Process the next chunk of the stream.
+
+        Parameters
+        ----------
+        chunk : ndarray, shape (n_times, n_chans)
+            Float32 or float64 samples at ``sfreq_in``, finite; ``n_times`` may be 0.
+
+        Returns
+        -------
+        features : ndarray, shape (n_windows, n_chans, n_bands)
+            Float64 features of the windows completed by this chunk (often 0 windows).
+        """
+        if self.config.features.smoothing == "rts":
+            raise RuntimeError("features.smoothing='rts' (Rauch-Tung-Striebel) uses future windows and only works "
+                               "offline with SignalPipeline.process(); use smoothing='kalman' for streaming")
+        return _run_stages(self._stages, self._check(chunk))
+
+    def process(self, x) -> np.ndarray:
+        """Process a whole recording with fresh stages (this object's streaming state is left as it is).
+
+        Parameters
+        ----------
+        x : ndarray, shape (n_times, n_chans)
+            Float32 or float64 samples at ``sfreq_in``, finite.
+
+        Returns
+        -------
+        features : ndarray, shape (n_windows, n_chans, n_bands)
+            Float64 features; equal to the concatenated :meth:`step` outputs of a new stream fed ``x`` in any
+            chunks (with ``"rts"`` smoothing, the smoothed sequence).
+        """
+        x = self._check(x)
+        stages = _build_stages(self.config, self.n_chans, self.sfreq_in, self._window, self._hop)
+        feats = _run_stages(stages, x)
+        if self.config.features.smoothing == "rts":
+            from eegaffect.kernels.smoothing import rts_smooth
+
+            f = self.config.features
+            flat = feats.reshape(feats.shape[0], feats.shape[1] * feats.shape[2])
+            feats = rts_smooth(flat, f.smoothing_process_var, f.smoothing_obs_var).reshape(feats.shape)
+        return feats
+
+    def _check(self, x) -> np.ndarray:
+        from eegaffect.kernels._checks import check_chunk
+
+        return check_chunk(x, self.n_chans, np.float64)
+
+    def __repr__(self) -> str:
+        f = self.config.features
+        return (f"SignalPipeline(n_chans={self.n_chans}, sfreq_in={self.sfreq_in:g}, sfreq={self.sfreq:g}, "
+                f"kind={f.kind!r}, bands={self.band_names}, window={self.window}, hop={self.hop}, "
+                f"smoothing={f.smoothing!r})")
+
+
+def _window_hop(config: PipelineConfig) -> tuple[int, int]:
+    """Window and hop in samples at ``config.sfreq`` (rounded to the nearest sample)."""
+    window = int(round(config.features.window_s * config.sfreq))
+    hop = int(round(config.features.hop_s * config.sfreq))
+    if window < 1 or hop < 1:
+        raise ValueError(f"features.window_s and features.hop_s must span at least one sample at {config.sfreq} "
+                         f"Hz, got window_s={config.features.window_s}, hop_s={config.features.hop_s}")
+    return window, hop
+
+
+def _prefilter_sos(config: PipelineConfig) -> np.ndarray | None:
+    """Band-pass (or high-/low-pass) then notch sections of ``config.filters`` at ``config.sfreq``."""
+    from eegaffect.kernels.filtering import cascade, design_bandpass, design_highpass, design_lowpass, design_notch
+
+    f, sfreq = config.filters, float(config.sfreq)
+    parts = []
+    if f.highpass_hz is not None and f.lowpass_hz is not None:
+        parts.append(design_bandpass(f.highpass_hz, f.lowpass_hz, sfreq, f.order))
+    elif f.highpass_hz is not None:
+        parts.append(design_highpass(f.highpass_hz, sfreq, f.order))
+    elif f.lowpass_hz is not None:
+        parts.append(design_lowpass(f.lowpass_hz, sfreq, f.order))
+    if f.line_hz is not None and f.line_hz < sfreq / 2:
+        parts.append(design_notch(f.line_hz, sfreq, f.notch_harmonics, f.notch_q))
+    return cascade(*parts) if parts else None
+
+
+def _build_stages(config: PipelineConfig, n_chans: int, sfreq_in: float, window: int, hop: int) -> dict:
+    from eegaffect.kernels.features import BandFeatures, PSDFeatures
+    from eegaffect.kernels.filtering import SOSFilter
+    from eegaffect.kernels.smoothing import KalmanSmoother
+
+    sfreq = float(config.sfreq)
+    resampler = None
+    if not np.isclose(sfreq_in, sfreq, rtol=0, atol=1e-9):
+        from eegaffect.kernels.resample import StreamingResampler
+
+        resampler = StreamingResampler(sfreq_in, sfreq, n_chans)
+    sos = _prefilter_sos(config)
+    prefilter = None if sos is None else SOSFilter(sos, n_chans, init=config.filters.init)
+    f = config.features
+    bands = [(b.low_hz, b.high_hz) for b in f.bands]
+    if f.kind == "psd_de":
+        features = PSDFeatures(bands, sfreq, n_chans, window, hop, kind="de")
+    else:
+        features = BandFeatures(bands, sfreq, n_chans, window, hop, kind=f.kind, order=f.filter_order,
+                                init=config.filters.init)
+    smoother = None
+    if f.smoothing == "kalman":
+        smoother = KalmanSmoother(n_chans * len(bands), f.smoothing_process_var, f.smoothing_obs_var)
+    return {"resampler": resampler, "prefilter": prefilter, "features": features, "smoother": smoother}
+
+
+def _run_stages(stages: dict, x: np.ndarray) -> np.ndarray:
+    if stages["resampler"] is not None:
+        x = stages["resampler"].step(x)
+    if stages["prefilter"] is not None:
+        x = stages["prefilter"].step(x)
+    feats = stages["features"].step(x)
+    if stages["smoother"] is not None:
+        flat = feats.reshape(feats.shape[0], feats.shape[1] * feats.shape[2])
+        feats = stages["smoother"].step(flat).reshape(feats.shape)
+    return feats
