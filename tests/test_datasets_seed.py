@@ -111,7 +111,19 @@ def test_new_layout_float_labels_and_root_variants(tmp_path):
         assert [t.info.label for t in ds.select(subjects=1)] == [c + 1 for c in SEED_LABELS]
     assert detect_dataset(root) == "seed"
     feats = load_extracted_features(root, "seed", "de_LDS")
-    assert len(feats) == 30 and feats[0][1].shape == (1, 62, 5)
+    assert len(feats) == 30 and feats[0][1].shape == (1, 62, 5) and feats[0][0].sfreq == 1.0
+    # the 4-s variant of the newer release, with an asymmetry family (27 electrode pairs, no channel names)
+    four = root / "SEED_EEG" / "ExtractedFeatures_4s"
+    shutil.copytree(root / "SEED_EEG" / "ExtractedFeatures_1s", four)
+    for path in four.glob("*_*.mat"):
+        if path.name != "label.mat":
+            _rewrite(path, **{f"dasm_LDS{k}": np.full((27, 3, 5), float(k)) for k in range(1, 16)})
+    feats = load_extracted_features(root, "seed", "dasm_LDS", window="4s", subjects=[2])
+    info, x = feats[6]
+    assert info.sfreq == 0.25 and x.shape == (3, 27, 5) and (x == 7.0).all()
+    assert info.ch_names == tuple(f"pair{i}" for i in range(1, 28)) and info.subject == 2
+    with pytest.raises(ValueError, match=r"window must be one of \['1s', '4s'\]"):
+        load_extracted_features(root, "seed", window="2s")
 
 
 def test_name_none_detects(seed_root):
