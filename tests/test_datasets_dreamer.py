@@ -103,3 +103,28 @@ def test_bad_files(tmp_path):
     path.unlink()
     with pytest.raises(DatasetFormatError, match="expected the file DREAMER.mat"):
         load_dataset(tmp_path, "dreamer")
+
+
+def test_struct_array_variant_and_single_parse(tmp_path, monkeypatch):
+    """``Data`` saved as a 1 x n struct array (not a cell) and electrodes as a char matrix read the same; the file
+    is parsed once however many trials are loaded."""
+    from eegaffect.datasets import _matfile
+
+    mdict, scores = dreamer_struct(2, n_clips=3)
+    top = mdict["DREAMER"]
+    cells = top[0, 0]["Data"]
+    as_struct = np.zeros((1, 2), dtype=cells[0, 0].dtype)
+    for s in range(2):
+        as_struct[0, s] = cells[0, s][0, 0]
+    top[0, 0]["Data"] = as_struct
+    top[0, 0]["EEG_Electrodes"] = np.array(DREAMER_CHANNELS)  # saved as a 14 x 3 char matrix
+    scipy.io.savemat(tmp_path / "DREAMER.mat", mdict, do_compression=True)
+    calls = []
+    real = _matfile.read_variables
+    monkeypatch.setattr(_matfile, "read_variables", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+    ds = load_dataset(tmp_path, "dreamer")
+    assert len(ds) == 6 and ds[0].info.ch_names == DREAMER_CHANNELS
+    for t in ds:
+        np.testing.assert_array_equal(t.load(), trial_array(t.info.subject, 1, t.info.trial, t.info.n_times, 14).T)
+        assert t.info.valence == (scores["valence"][t.info.subject - 1, t.info.trial - 1] - 3) / 2
+    assert calls == [["DREAMER"]]

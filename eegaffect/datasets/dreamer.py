@@ -150,6 +150,21 @@ def _cell0(value: Any) -> Any:
     return value
 
 
+def _cells(value: Any) -> list:
+    """The elements of a MATLAB cell array (or of a struct array), however scipy wrapped it."""
+    while (isinstance(value, np.ndarray) and value.dtype == object and value.size == 1
+           and isinstance(value.reshape(-1)[0], np.ndarray) and value.reshape(-1)[0].dtype == object):
+        value = value.reshape(-1)[0]
+    items = list(value.ravel()) if isinstance(value, np.ndarray) and value.dtype == object else [value]
+    out = []
+    for item in items:
+        if isinstance(item, np.ndarray) and item.size > 1 and (item.dtype.names or item.dtype.kind == "U"):
+            out.extend(item.reshape(-1)[i:i + 1] for i in range(item.size))  # struct array / char matrix rows
+        else:
+            out.append(item)
+    return out
+
+
 def _struct0(path: Path, value: Any, where: str) -> Any:
     value = _cell0(value)
     if not (isinstance(value, np.ndarray) and value.dtype.names and value.size == 1):
@@ -161,20 +176,19 @@ def _struct0(path: Path, value: Any, where: str) -> Any:
 def _parse(path: Path, top: Any, keep_baseline: bool):
     root = _struct0(path, top, "DREAMER")
     sfreq = float(np.asarray(_cell0(_field(path, root, "EEG_SamplingRate", "DREAMER"))).squeeze())
-    electrodes = np.asarray(_cell0(_field(path, root, "EEG_Electrodes", "DREAMER")), dtype=object).ravel()
-    ch_names = tuple(str(np.asarray(e).squeeze()) for e in electrodes)
+    electrodes = _cells(_field(path, root, "EEG_Electrodes", "DREAMER"))
+    ch_names = tuple(str(np.asarray(e).squeeze()).strip() for e in electrodes)
     if len(ch_names) != len(DREAMER_CHANNELS):
         raise DatasetFormatError(f"{path}: expected {len(DREAMER_CHANNELS)} EEG_Electrodes {list(DREAMER_CHANNELS)}, "
                                  f"found {len(ch_names)}: {list(ch_names)}")
-    data = np.asarray(_field(path, root, "Data", "DREAMER"))
-    cells = np.asarray(data, dtype=object).ravel()
+    cells = _cells(_field(path, root, "Data", "DREAMER"))
     subjects, stimuli, baselines = [], {}, {}
     n_chans = len(ch_names)
     for s, cell in enumerate(cells, start=1):
         where = f"DREAMER.Data{{1,{s}}}"
         subj = _struct0(path, cell, where)
         eeg = _struct0(path, _field(path, subj, "EEG", where), where + ".EEG")
-        clips = np.asarray(_cell0(_field(path, eeg, "stimuli", where + ".EEG")), dtype=object).ravel()
+        clips = _cells(_field(path, eeg, "stimuli", where + ".EEG"))
         entry: dict[str, Any] = {"lengths": []}
         for key, field in _SCORE_FIELDS.items():
             scores = np.asarray(_cell0(_field(path, subj, field, where)), dtype=np.float64).ravel()
@@ -186,7 +200,7 @@ def _parse(path: Path, top: Any, keep_baseline: bool):
             stimuli[(s, t)] = _eeg_array(path, clip, n_chans, f"{where}.EEG.stimuli{{{t}}}")
             entry["lengths"].append(stimuli[(s, t)].shape[0])
         if keep_baseline:
-            base = np.asarray(_cell0(_field(path, eeg, "baseline", where + ".EEG")), dtype=object).ravel()
+            base = _cells(_field(path, eeg, "baseline", where + ".EEG"))
             if len(base) != len(clips):
                 raise DatasetFormatError(f"{path}: expected {len(clips)} baselines in {where}.EEG.baseline, "
                                          f"found {len(base)}")
