@@ -66,6 +66,8 @@ def _walk_v5_tags(path: Path) -> None:
             fh.seek(pos)
             tag = fh.read(8)
             if len(tag) < 8:
+                if not tag.strip(b"\0"):
+                    break  # zero padding at the end of the file
                 raise DatasetFormatError(f"{path}: truncated MAT file: data element {index + 1} starts at byte {pos} "
                                          f"but the file ends at {size}")
             mdtype, nbytes = struct.unpack(order + "II", tag)
