@@ -139,6 +139,16 @@ def test_band_features_equal_numpy_reference(eeg, kind, window, hop):
         np.testing.assert_allclose(ours, ref, rtol=1e-9, atol=0)
 
 
+def test_de_session_setting_equals_reference_on_continuously_filtered_data(rng):
+    # the bench's de-session setting (62 channels, five bands, order 5, 1-s windows) on 12 s of signal: values
+    # equal the NumPy reference on the same continuously filtered data
+    x = rng.standard_normal((2400, 62)) * 20.0
+    ours = band_features(x, BANDS, SFREQ, 200, 200, kind="de", order=5)
+    ref = _ref_band_features(x, BANDS, SFREQ, 200, 200, "de", order=5)
+    assert ours.shape == (12, 62, 5)
+    np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-10)
+
+
 def test_de_uses_natural_log_and_matches_gaussian_entropy(rng):
     # white noise of variance s2 through an all-pass-ish wide band keeps DE close to 0.5 ln(2 pi e s2 * fraction)
     x = rng.standard_normal((4000, 2)) * 3.0
