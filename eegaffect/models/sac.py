@@ -194,13 +194,15 @@ class TrajectoryOptimizer:
         """Forget the previous output (start of a new sequence)."""
         self._prev = None
 
-    def step(self, context: np.ndarray, base: np.ndarray) -> np.ndarray:
-        """Correct one step.
+    def act(self, context: np.ndarray, base: np.ndarray, prev: np.ndarray | None) -> np.ndarray:
+        """Corrected output for one step, without touching state.
 
         Parameters
         ----------
         context : ndarray, shape (d_ctx,)
         base : ndarray, shape (2,)
+        prev : ndarray, shape (2,) | None
+            Previous output (None at the start of a sequence: ``base`` is used, as in the environment).
 
         Returns
         -------
@@ -209,14 +211,17 @@ class TrajectoryOptimizer:
         import torch
 
         base = np.asarray(base, np.float32).reshape(2)
-        prev = base if self._prev is None else self._prev
+        prev = base if prev is None else np.asarray(prev, np.float32).reshape(2)
         obs = np.clip(np.concatenate([np.asarray(context, np.float32).ravel(), base, prev]),
                       -self.obs_clip, self.obs_clip).astype(np.float32)
         with torch.no_grad():
             a = self.model.policy.actor(torch.as_tensor(obs[None]), deterministic=True)[0].numpy()
-        y = np.clip(base + self.action_scale * np.clip(a, -1, 1), -1.0, 1.0).astype(np.float32)
-        self._prev = y
-        return y
+        return np.clip(base + self.action_scale * np.clip(a, -1, 1), -1.0, 1.0).astype(np.float32)
+
+    def step(self, context: np.ndarray, base: np.ndarray) -> np.ndarray:
+        """Correct one step with the previous output carried (see :meth:`act`)."""
+        self._prev = self.act(context, base, self._prev)
+        return self._prev
 
     def run(self, contexts: np.ndarray, base: np.ndarray) -> np.ndarray:
         """Correct a whole sequence from a fresh start; contexts (n, d_ctx), base (n, 2) -> (n, 2)."""

@@ -215,6 +215,14 @@ class MaskedTemporalTransformer(nn.Module):
             loss = loss + F.cross_entropy(self.code_head(h), codes[mask])
         return loss
 
+    def pretrain_loss_nocodes(self, latents: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """:meth:`pretrain_loss` without code targets (latents that are not quantised)."""
+        return self.pretrain_loss(latents, None, mask)
+
+    def finetune_loss(self, latents: torch.Tensor, va: torch.Tensor, labels: torch.Tensor | None = None):
+        """:meth:`regression_loss` with the default class weight."""
+        return self.regression_loss(latents, va, labels)
+
     def regression_loss(self, latents: torch.Tensor, va: torch.Tensor, labels: torch.Tensor | None = None,
                         class_weight: float = 0.2) -> torch.Tensor:
         """MSE + (1 - CCC) on V/A, Gaussian NLL of the log-variance head, optional class cross-entropy.

@@ -383,6 +383,10 @@ class CausalVQVAE(nn.Module):
         rec = F.mse_loss(out["recon"], x)
         return rec + out["commit_loss"], {**out, "recon_loss": rec}
 
+    def loss_only(self, x: torch.Tensor) -> torch.Tensor:
+        """The training loss of :meth:`loss` alone."""
+        return self.loss(x)[0]
+
     def init_state(self, batch: int = 1) -> list[torch.Tensor]:
         """Streaming state: zero buffers of every encoder convolution."""
         p = self.chan_mix.weight

@@ -1,0 +1,73 @@
+"""The chain and its ablations as benchmark models of ``eegaffect bench seed``.
+
+Registered names: ``eegdancer`` (VQ-VAE -> masked transformer -> SAC), ``eegdancer-novq`` (no quantiser: plain
+causal autoencoder latents), ``eegdancer-nomask`` (no masked pretraining), ``eegdancer-nosac`` (transformer
+output without the SAC optimiser). Each uses the packaged ``configs/train.yaml`` (seeded per fold) with the one
+part switched off; normalisation statistics are fitted inside :meth:`EEGDancerBenchmarkModel.fit` on the
+training split only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from eegaffect.benchmark.interface import Predictions, SplitData, register_model
+
+__all__ = ["EEGDancerBenchmarkModel", "VARIANTS"]
+
+#: variant name -> config overrides (``--set`` syntax) relative to configs/train.yaml.
+VARIANTS: dict[str, list[str]] = {
+    "eegdancer": [],
+    "eegdancer-novq": ["vqvae.quantize=false"],
+    "eegdancer-nomask": ["transformer.mask_pretrain=false"],
+    "eegdancer-nosac": ["sac.enabled=false"],
+}
+
+
+class EEGDancerBenchmarkModel:
+    """Adapter from :class:`~eegaffect.benchmark.interface.SplitData` to :func:`~eegaffect.models.training.fit_chain`.
+
+    Parameters
+    ----------
+    variant : str
+        One of :data:`VARIANTS`.
+    overrides : list of str
+        Extra ``key=value`` config overrides (e.g. fewer steps in tests).
+    """
+
+    input_kind = "features"
+    task = "both"
+
+    def __init__(self, variant: str = "eegdancer", overrides: list[str] | None = None):
+        if variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
+        self.name = variant
+        self.overrides = [*VARIANTS[variant], *(overrides or [])]
+        self.chain = None
+        self.report: dict = {}
+
+    def fit(self, train: SplitData, *, seed: int) -> None:
+        from eegaffect.config import load_config
+        from eegaffect.models.training import Sequences, TrainConfig, fit_chain
+
+        if train.features is None:
+            raise ValueError("eegdancer models need band features (input_kind='features')")
+        config = load_config(TrainConfig, None, [*self.overrides, f"seed={int(seed)}", "device=cpu"],
+                             default="train")
+        seqs = Sequences([np.asarray(f, np.float64) for f in train.features],
+                         [np.asarray(v, np.float32) for v in train.va], train.labels, train.n_classes)
+        self.chain, self.report = fit_chain(seqs, config, progress_bar=False)
+
+    def predict(self, test: SplitData) -> Predictions:
+        if self.chain is None:
+            raise RuntimeError(f"{self.name}: fit() must be called before predict()")
+        if test.features is None:
+            raise ValueError("eegdancer models need band features (input_kind='features')")
+        runs = [self.chain.run(f) for f in test.features]
+        has_labels = self.chain.model.transformer.class_head is not None
+        return Predictions(labels=[r["label"] for r in runs] if has_labels else None,
+                           va=[r["va"].astype(np.float64) for r in runs])
+
+
+for _name in VARIANTS:
+    register_model(_name, lambda _n=_name, **kw: EEGDancerBenchmarkModel(_n, **kw))

@@ -1,0 +1,201 @@
+"""The assembled chain: normalisation -> causal VQ-VAE -> masked temporal transformer -> SAC optimiser.
+
+:class:`EEGDancer` is the torch part (VQ-VAE encoder + transformer) with braindecode's conventions
+(``n_chans, n_outputs, n_times, sfreq, chs_info``; input ``(batch, n_chans, n_bands, n_times)`` of feature
+frames). :class:`EEGDancerChain` adds the normalisation statistics (fitted on training data) and the optional
+SAC :class:`~eegaffect.models.sac.TrajectoryOptimizer`, and runs the chain offline (:meth:`~EEGDancerChain.run`,
+whole sequences) or live (:meth:`~EEGDancerChain.stream` then :meth:`ChainStream.step`, frame by frame with
+carried state). Confidence per step is ``1 / (1 + mean_d sigma_d)`` with ``sigma`` from the transformer's
+log-variance head, in (0, 1].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from eegaffect.models.transformer import MaskedTemporalTransformer
+from eegaffect.models.vqvae import CausalVQVAE
+
+__all__ = ["EEGDancer", "EEGDancerChain", "ChainStream"]
+
+
+class EEGDancer(nn.Module):
+    """Causal VQ-VAE encoder followed by the masked temporal transformer.
+
+    Parameters
+    ----------
+    n_chans, n_bands : int
+        Feature frame shape.
+    n_outputs : int
+        Regression outputs (2: valence, arousal).
+    sfreq : float
+        Frame rate in Hz.
+    chs_info : list of dict | None
+        MNE-style channel descriptions.
+    n_classes : int | None
+        Size of the optional class head.
+    vqvae : dict
+        Keyword arguments of :class:`CausalVQVAE` (``quantize=False`` for the ablation).
+    transformer : dict
+        Keyword arguments of :class:`MaskedTemporalTransformer` (``d_model, n_heads, n_layers, context,
+        drop_prob``).
+    """
+
+    def __init__(self, n_chans: int, n_bands: int, n_outputs: int = 2, sfreq: float = 1.0,
+                 chs_info: list | None = None, n_classes: int | None = None, vqvae: dict | None = None,
+                 transformer: dict | None = None):
+        super().__init__()
+        self.n_chans, self.n_bands, self.n_outputs, self.sfreq = n_chans, n_bands, n_outputs, sfreq
+        self.chs_info = chs_info
+        self.vqvae = CausalVQVAE(n_chans, n_bands, sfreq=sfreq, chs_info=chs_info, **(vqvae or {}))
+        self.transformer = MaskedTemporalTransformer(
+            d_in=self.vqvae.d_model, n_outputs=n_outputs,
+            n_codes=self.vqvae.n_codes if self.vqvae.quantize else None, n_classes=n_classes,
+            **(transformer or {}))
+
+    def forward(self, x: torch.Tensor) -> dict:
+        """x : Tensor, shape (batch, n_chans, n_bands, n_times) (normalised) -> transformer outputs + codes."""
+        enc = self.vqvae.encode(x)
+        out = self.transformer(enc["latent"])
+        out["codes"] = enc["codes"]
+        return out
+
+    def init_state(self, batch: int = 1) -> dict:
+        """Streaming state of both parts."""
+        return {"vq": self.vqvae.init_state(batch), "tr": self.transformer.init_cache(batch)}
+
+    def step(self, frame: torch.Tensor, state: dict) -> tuple[dict, dict]:
+        """frame : Tensor, shape (batch, n_chans, n_bands) -> (outputs for this step, new state)."""
+        latent, codes, vq_state = self.vqvae.step(frame, state["vq"])
+        out, cache = self.transformer.step(latent, state["tr"])
+        out["codes"] = codes
+        return out, {"vq": vq_state, "tr": cache}
+
+
+class EEGDancerChain:
+    """A trained chain ready for inference (offline and live give the same outputs).
+
+    Parameters
+    ----------
+    model : EEGDancer
+        The torch part (put in eval mode).
+    mean, std : ndarray, shape (n_chans, n_bands)
+        Feature normalisation fitted on the training data.
+    optimizer : TrajectoryOptimizer | None
+        The SAC trajectory optimiser, or None (the "no SAC" ablation).
+    """
+
+    def __init__(self, model: EEGDancer, mean: np.ndarray, std: np.ndarray, optimizer=None):
+        shape = (model.n_chans, model.n_bands)
+        mean, std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
+        if mean.shape != shape or std.shape != shape:
+            raise ValueError(f"expected normalisation statistics of shape {shape}, got {mean.shape} and {std.shape}")
+        if not np.all(std > 0):
+            raise ValueError("normalisation std must be positive everywhere")
+        self.model = model.eval()
+        self.mean, self.std = mean, std
+        self._scale = (1.0 / std).astype(np.float32)
+        self._shift = mean.astype(np.float32)
+        self.optimizer = optimizer
+
+    @property
+    def n_chans(self) -> int:
+        return self.model.n_chans
+
+    @property
+    def n_bands(self) -> int:
+        return self.model.n_bands
+
+    def normalise(self, features: np.ndarray) -> np.ndarray:
+        """(…, n_chans, n_bands) features -> float32 normalised, non-finite values replaced by 0."""
+        z = (np.asarray(features, np.float32) - self._shift) * self._scale
+        return np.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0)
+
+    def _check(self, features: np.ndarray) -> np.ndarray:
+        features = np.asarray(features)
+        if features.ndim != 3 or features.shape[1:] != (self.n_chans, self.n_bands):
+            raise ValueError(f"expected features of shape (n_steps, {self.n_chans}, {self.n_bands}), "
+                             f"got {features.shape}")
+        return features
+
+    def run(self, features: np.ndarray) -> dict:
+        """Whole sequence through the full-sequence forward (fast offline path).
+
+        Parameters
+        ----------
+        features : ndarray, shape (n_steps, n_chans, n_bands)
+
+        Returns
+        -------
+        out : dict
+            ``va`` (n_steps, 2) final output, ``base_va`` (n_steps, 2) transformer output, ``confidence``
+            (n_steps,), ``code`` (n_steps,) int (-1 without quantiser), ``label`` (n_steps,) class
+            index (-1 without class head), ``context`` (n_steps, d_model).
+        """
+        features = self._check(features)
+        x = torch.from_numpy(self.normalise(features)).permute(1, 2, 0)[None]
+        with torch.no_grad():
+            out = self.model(x)
+        res = self._collect({k: (v[0] if v is not None else None) for k, v in out.items()})
+        if self.optimizer is not None:
+            res["va"] = self.optimizer.run(res["context"], res["base_va"])
+        return res
+
+    def stream(self) -> "ChainStream":
+        """A new live stream with its own state (see :class:`ChainStream`)."""
+        return ChainStream(self)
+
+    @staticmethod
+    def _collect(out: dict) -> dict:
+        va = out["va"].float().numpy()
+        sigma = torch.exp(0.5 * out["logvar"].float()).mean(-1).numpy()
+        codes = out.get("codes")
+        code = codes.numpy().astype(np.int64) if codes is not None else np.full(va.shape[0], -1, np.int64)
+        logits = out.get("class_logits")
+        label = (logits.argmax(-1).numpy().astype(np.int64) if logits is not None
+                 else np.full(va.shape[0], -1, np.int64))
+        return {"va": va.copy(), "base_va": va, "confidence": (1.0 / (1.0 + sigma)).astype(np.float32),
+                "code": code, "label": label, "context": out["context"].float().numpy()}
+
+
+class ChainStream:
+    """Frame-by-frame inference with carried state (VQ-VAE conv buffers, transformer KV cache, previous output).
+
+    Parameters
+    ----------
+    chain : EEGDancerChain
+        The trained chain (shared, not copied).
+    """
+
+    def __init__(self, chain: EEGDancerChain):
+        self.chain = chain
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new sequence."""
+        self._state = self.chain.model.init_state(1)
+        self._prev: np.ndarray | None = None
+
+    def step(self, features: np.ndarray) -> dict:
+        """Process frames (n, n_chans, n_bands) one at a time; returns the same dict as
+        :meth:`EEGDancerChain.run` for these ``n`` steps."""
+        chain = self.chain
+        features = chain._check(features)
+        outs = []
+        z = torch.from_numpy(chain.normalise(features))
+        with torch.no_grad():
+            for i in range(features.shape[0]):
+                out, self._state = chain.model.step(z[i:i + 1], self._state)
+                res = chain._collect(out)
+                if chain.optimizer is not None:
+                    self._prev = chain.optimizer.act(res["context"][0], res["base_va"][0], self._prev)
+                    res["va"] = self._prev[None].copy()
+                outs.append(res)
+        if not outs:
+            d = chain.model.transformer.d_model
+            return {"va": np.zeros((0, 2), np.float32), "base_va": np.zeros((0, 2), np.float32),
+                    "confidence": np.zeros(0, np.float32), "code": np.zeros(0, np.int64),
+                    "label": np.zeros(0, np.int64), "context": np.zeros((0, d), np.float32)}
+        return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}

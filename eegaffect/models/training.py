@@ -1,0 +1,697 @@
+"""Staged, seeded, resumable training of the chain, and bundles from datasets or the simulator.
+
+Stages (each one checkpointed to ``{out}/checkpoints/``, resumable with ``resume=True``):
+
+1. ``vqvae``: the causal VQ-VAE on random crops of normalised feature sequences (reconstruction + commitment);
+2. ``transformer``: masked-step pretraining on the frozen VQ-VAE latents (skipped when
+   ``transformer.mask_pretrain`` is false), then V/A (+ class) fine-tuning;
+3. ``sac``: the SAC trajectory optimiser on held-out training trials (``sac.holdout_fraction`` of the training
+   trials are kept out of fine-tuning so the policy learns to correct the transformer's *generalisation*
+   errors, not its near-perfect fit on the trials it was trained on); skipped when ``sac.enabled`` is false.
+
+Everything is seeded (torch, crop sampling, SAC) and, with ``deterministic: true`` on CPU, runs under
+``torch.use_deterministic_algorithms``: a seeded run repeats exactly. The device is CUDA when present
+(``device: auto``); ``amp: true`` runs the forward passes under bfloat16 autocast. Under ``torchrun`` (or any
+initialised ``torch.distributed`` group) the VQ-VAE and transformer train with DistributedDataParallel: every
+rank samples its own crops (seed + rank), gradients are averaged, the EMA codebook statistics are all-reduced;
+rank 0 trains SAC and writes checkpoints and the bundle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Literal, Sequence
+
+import numpy as np
+from pydantic import Field
+
+from eegaffect._logging import logger
+from eegaffect._progress import progress
+from eegaffect.config import ConfigModel
+from eegaffect.pipeline import PipelineConfig
+
+__all__ = ["VQVAEConfig", "TransformerConfig", "SACConfig", "DataConfig", "TrainConfig", "Sequences",
+           "fit_chain", "load_sequences", "train_bundle", "train_demo_bundle", "STAGES"]
+
+#: Stage names accepted by ``eegaffect train --stage``.
+STAGES = ("all", "vqvae", "transformer", "sac")
+
+
+class VQVAEConfig(ConfigModel):
+    """Causal VQ-VAE sizes and its training stage."""
+
+    quantize: bool = Field(True, description="false = 'no quantiser' ablation (plain causal autoencoder)")
+    d_model: int = Field(32, ge=2)
+    band_filters: int = Field(4, ge=1)
+    kernel_size: int = Field(3, ge=1)
+    dilations: list[int] = Field(default_factory=lambda: [1, 2, 4], min_length=1)
+    n_codes: int = Field(32, ge=2)
+    residual_dim: int = Field(4, ge=0)
+    commitment: float = Field(0.25, ge=0)
+    decay: float = Field(0.9, gt=0, lt=1)
+    dead_threshold: float = Field(0.05, ge=0)
+    kmeans_init: bool = True
+    drop_prob: float = Field(0.1, ge=0, lt=1)
+    steps: int = Field(300, ge=0, description="gradient steps")
+    lr: float = Field(2e-3, gt=0)
+    batch_size: int = Field(16, ge=1)
+    crop: int = Field(32, ge=2, description="steps per training crop")
+
+
+class TransformerConfig(ConfigModel):
+    """Masked temporal transformer sizes and its two training phases."""
+
+    d_model: int = Field(32, ge=2)
+    n_heads: int = Field(4, ge=1)
+    n_layers: int = Field(2, ge=1)
+    context: int = Field(16, ge=1, description="attention window in steps")
+    drop_prob: float = Field(0.1, ge=0, lt=1)
+    class_head: bool = True
+    class_weight: float = Field(0.2, ge=0)
+    mask_pretrain: bool = Field(True, description="false = 'no masking pretraining' ablation")
+    mask_prob: float = Field(0.3, gt=0, lt=1)
+    pretrain_steps: int = Field(200, ge=0)
+    finetune_steps: int = Field(400, ge=0)
+    lr: float = Field(2e-3, gt=0)
+    weight_decay: float = Field(1e-2, ge=0)
+    batch_size: int = Field(16, ge=1)
+    crop: int = Field(48, ge=2)
+
+
+class SACConfig(ConfigModel):
+    """SAC trajectory optimiser (see :mod:`eegaffect.models.sac` for the environment and reward)."""
+
+    enabled: bool = Field(True, description="false = 'no SAC' ablation")
+    total_steps: int = Field(3000, ge=1)
+    action_scale: float = Field(0.3, gt=0, le=2)
+    w_error: float = Field(1.0, ge=0)
+    w_smooth: float = Field(0.5, ge=0)
+    w_ccc: float = Field(1.0, ge=0)
+    episode_len: int | None = Field(32, ge=1)
+    net_arch: list[int] = Field(default_factory=lambda: [64, 64], min_length=1)
+    learning_starts: int = Field(300, ge=0)
+    batch_size: int = Field(64, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    holdout_fraction: float = Field(0.25, ge=0, lt=1)
+
+
+class DataConfig(ConfigModel):
+    """Which part of a dataset trains the bundle."""
+
+    dataset: Literal["seed", "seed-iv", "dreamer"] = "seed"
+    subjects: list[int] | None = None
+    sessions: list[int] | None = None
+    trials: list[int] | None = Field(None, description="trial numbers used for training (null: all)")
+
+
+class TrainConfig(ConfigModel):
+    """Everything ``eegaffect train`` needs (``configs/train.yaml``)."""
+
+    seed: int = 0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    amp: bool = Field(False, description="bfloat16 autocast in forward passes")
+    deterministic: bool = Field(True, description="torch.use_deterministic_algorithms during training")
+    checkpoint_every: int = Field(100, ge=1, description="gradient steps between checkpoints")
+    num_threads: int | None = Field(1, ge=1, description="torch intra-op CPU threads while training (the models "
+                                    "are small: one thread is fastest, and robust on a busy machine); null keeps "
+                                    "torch's setting")
+    data: DataConfig = Field(default_factory=DataConfig)
+    pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
+    vqvae: VQVAEConfig = Field(default_factory=VQVAEConfig)
+    transformer: TransformerConfig = Field(default_factory=TransformerConfig)
+    sac: SACConfig = Field(default_factory=SACConfig)
+
+
+@dataclass
+class Sequences:
+    """Training sequences kept per trial.
+
+    Attributes
+    ----------
+    features : list of ndarray, shape (n_steps_i, n_chans, n_bands)
+    va : list of ndarray, shape (n_steps_i, 2)
+    labels : ndarray of int, shape (n_trials,)
+        Class per trial (-1 when unknown).
+    n_classes : int
+        Number of classes (0: no class head).
+    """
+
+    features: list[np.ndarray]
+    va: list[np.ndarray]
+    labels: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    n_classes: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.features:
+            raise ValueError("expected at least one training sequence, got none")
+        if len(self.labels) == 0:
+            self.labels = np.full(len(self.features), -1, np.int64)
+        self.labels = np.asarray(self.labels, np.int64)
+        if not (len(self.features) == len(self.va) == len(self.labels)):
+            raise ValueError(f"expected as many va arrays and labels as feature sequences ({len(self.features)}), "
+                             f"got {len(self.va)} and {len(self.labels)}")
+        shape = self.features[0].shape[1:]
+        for i, (f, v) in enumerate(zip(self.features, self.va)):
+            if f.ndim != 3 or f.shape[1:] != shape or v.shape != (f.shape[0], 2) or f.shape[0] < 2:
+                raise ValueError(f"sequence {i}: expected features (n_steps >= 2, {shape[0]}, {shape[1]}) and va "
+                                 f"(n_steps, 2), got {f.shape} and {v.shape}")
+
+    def subset(self, idx: Sequence[int]) -> "Sequences":
+        return Sequences([self.features[i] for i in idx], [self.va[i] for i in idx], self.labels[list(idx)],
+                         self.n_classes)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# fitting
+
+
+@dataclass
+class _Ctx:
+    config: TrainConfig
+    device: object
+    rank: int
+    world: int
+    ckpt_dir: Path | None
+    resume: bool
+    progress: bool
+    report: dict
+
+
+def fit_chain(train: Sequences, config: TrainConfig, *, stages: Sequence[str] = ("vqvae", "transformer", "sac"),
+              checkpoint_dir: str | Path | None = None, resume: bool = False, progress_bar: bool = True):
+    """Fit normalisation, VQ-VAE, transformer and SAC on training sequences.
+
+    Parameters
+    ----------
+    train : Sequences
+        Training trials (features, per-step V/A, trial labels).
+    config : TrainConfig
+        Sizes, steps and seeds.
+    stages : sequence of str
+        Stages to run now ("vqvae", "transformer", "sac"); earlier stages not listed are loaded from
+        ``checkpoint_dir`` (which must then hold them).
+    checkpoint_dir : str | Path | None
+        Where stage checkpoints go (None: none are written).
+    resume : bool
+        Continue from checkpoints in ``checkpoint_dir`` instead of starting over.
+    progress_bar : bool
+        Show progress bars.
+
+    Returns
+    -------
+    chain : EEGDancerChain
+        The trained chain.
+    report : dict
+        Losses, codebook health, timings.
+    """
+    if not isinstance(train, Sequences):
+        raise TypeError(f"train must be Sequences, got {type(train).__name__}")
+    bad = [s for s in stages if s not in STAGES[1:]]
+    if bad:
+        raise ValueError(f"unknown stage(s) {bad}; allowed: {list(STAGES[1:])}")
+    if checkpoint_dir is None and list(stages) != ["vqvae", "transformer", "sac"]:
+        raise ValueError("running only some stages needs a checkpoint_dir holding the earlier ones")
+    return _fit_chain(train, config, list(stages), None if checkpoint_dir is None else Path(checkpoint_dir),
+                      resume, progress_bar)
+
+
+def _fit_chain(train, config, stages, ckpt_dir, resume, progress_bar):
+    import torch
+
+    from eegaffect.models.chain import EEGDancer, EEGDancerChain
+
+    rank, world = _dist_rank_world()
+    device = _pick_device(config.device)
+    ctx = _Ctx(config, device, rank, world, ckpt_dir, resume, progress_bar and rank == 0, {})
+    if ckpt_dir is not None and rank == 0:
+        ckpt_dir.mkdir(parents=True, exist_ok=True)
+    feats = np.concatenate(train.features, axis=0)
+    mean, std = feats.mean(0), feats.std(0)
+    std = np.where(std > 1e-6, std, 1.0)
+    n_classes = train.n_classes if (config.transformer.class_head and train.n_classes > 1) else None
+    torch.manual_seed(config.seed)
+    model = _build_model(config, train.features[0].shape[1], train.features[0].shape[2], n_classes).to(device)
+    chain = EEGDancerChain(model.cpu(), mean, std)
+    norm = [chain.normalise(f) for f in train.features]
+    model.to(device)
+    t0 = time.perf_counter()
+    with _deterministic(config.deterministic and device.type == "cpu"), _threads(config.num_threads):
+        _stage_vqvae(model, norm, ctx, run="vqvae" in stages)
+        holdout, fit_idx = _holdout_split(train, config)
+        latents, codes = _encode_all(model, norm, device)
+        _stage_transformer(model, latents, codes, train, fit_idx, ctx, run="transformer" in stages)
+    model.cpu().eval()
+    chain = EEGDancerChain(model, mean, std)
+    if config.sac.enabled:
+        with _threads(config.num_threads):
+            chain.optimizer = _stage_sac(chain, train, holdout if holdout else fit_idx, ctx, run="sac" in stages)
+    if world > 1:
+        torch.distributed.barrier()
+    ctx.report["train_seconds"] = time.perf_counter() - t0
+    if model.vqvae.quantizer is not None:
+        ctx.report["codebook"] = model.vqvae.quantizer.codebook_stats()
+    ctx.report["holdout_trials"] = holdout
+    return chain, ctx.report
+
+
+def _build_model(config: TrainConfig, n_chans: int, n_bands: int, n_classes: int | None, chs_info=None):
+    from eegaffect.models.chain import EEGDancer
+
+    v, t = config.vqvae, config.transformer
+    return EEGDancer(n_chans, n_bands, n_outputs=2, sfreq=1.0 / config.pipeline.features.hop_s, chs_info=chs_info,
+                     n_classes=n_classes, vqvae=model_vqvae_kwargs(v, config.seed),
+                     transformer=model_transformer_kwargs(t))
+
+
+def model_vqvae_kwargs(v: VQVAEConfig, seed: int) -> dict:
+    """Keyword arguments of :class:`~eegaffect.models.vqvae.CausalVQVAE` from the config."""
+    return dict(d_model=v.d_model, band_filters=v.band_filters, kernel_size=v.kernel_size,
+                dilations=tuple(v.dilations), n_codes=v.n_codes, residual_dim=v.residual_dim, quantize=v.quantize,
+                commitment=v.commitment, decay=v.decay, dead_threshold=v.dead_threshold,
+                kmeans_init=v.kmeans_init, drop_prob=v.drop_prob, seed=seed)
+
+
+def model_transformer_kwargs(t: TransformerConfig) -> dict:
+    """Keyword arguments of :class:`~eegaffect.models.transformer.MaskedTemporalTransformer` from the config."""
+    return dict(d_model=t.d_model, n_heads=t.n_heads, n_layers=t.n_layers, context=t.context,
+                drop_prob=t.drop_prob)
+
+
+def _holdout_split(train: Sequences, config: TrainConfig) -> tuple[list[int], list[int]]:
+    n = len(train.features)
+    if not config.sac.enabled or config.sac.holdout_fraction == 0 or n < 2:
+        return [], list(range(n))
+    k = min(n - 1, max(1, int(round(config.sac.holdout_fraction * n))))
+    perm = np.random.default_rng(config.seed).permutation(n)
+    holdout = sorted(int(i) for i in perm[:k])
+    return holdout, [i for i in range(n) if i not in holdout]
+
+
+def _crops(seqs, batch: int, crop: int, gen, extra=None):
+    """Random crops (seeded by ``gen``): stacked (batch, crop, ...) arrays of the sequences (and extras)."""
+    import torch
+
+    crop = min(crop, min(s.shape[0] for s in seqs))
+    idx = torch.randint(len(seqs), (batch,), generator=gen).tolist()
+    starts = [int(torch.randint(seqs[i].shape[0] - crop + 1, (1,), generator=gen)) for i in idx]
+    out = [np.stack([seqs[i][s:s + crop] for i, s in zip(idx, starts)])]
+    for arrays in extra or ():
+        out.append(np.stack([arrays[i][s:s + crop] for i, s in zip(idx, starts)]))
+    return out
+
+
+class _LossModule:
+    """Wraps a module's loss method in an nn.Module so DistributedDataParallel sees the forward."""
+
+    def __new__(cls, module, method: str):
+        import torch
+
+        class _Wrapped(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.inner = module
+
+            def forward(self, *args):
+                return getattr(self.inner, method)(*args)
+
+        return _Wrapped()
+
+
+def _optimise(name: str, module, loss_method: str, make_batch: Callable, n_steps: int, lr: float, ctx: _Ctx,
+              weight_decay: float = 0.0, extra_state=None) -> list[float]:
+    """Seeded, checkpointed optimisation loop shared by the stages; returns the loss history."""
+    import torch
+
+    cfg = ctx.config
+    wrapped = _LossModule(module, loss_method)
+    if ctx.world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        wrapped = DistributedDataParallel(wrapped, find_unused_parameters=True,
+                                          device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
+    params = [p for p in module.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    gen = torch.Generator().manual_seed(cfg.seed * 1009 + ctx.rank * 7919 + sum(map(ord, name)))
+    ckpt = ctx.ckpt_dir / f"{name}.pt" if ctx.ckpt_dir is not None else None
+    start, history = 0, []
+    if ctx.resume and ckpt is not None and ckpt.is_file():
+        state = torch.load(ckpt, map_location=ctx.device, weights_only=False)
+        module.load_state_dict(state["model"])
+        opt.load_state_dict(state["optim"])
+        gen.set_state(state["gen"])
+        torch.set_rng_state(state["torch_rng"])
+        if extra_state is not None:
+            extra_state[1](state.get("extra"))
+        start, history = state["step"], state["history"]
+        logger.info("resuming stage %s at step %d/%d", name, start, n_steps)
+    module.train()
+    amp = (torch.autocast(ctx.device.type, dtype=torch.bfloat16) if cfg.amp else contextlib.nullcontext())
+    bar = progress(total=n_steps, desc=f"train {name}", unit="step") if ctx.progress else None
+    if bar is not None:
+        bar.update(start)
+    for step in range(start, n_steps):
+        batch = [torch.as_tensor(b).to(ctx.device) for b in make_batch(gen)]
+        with amp:
+            loss = wrapped(*batch)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        history.append(float(loss.detach()))
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{history[-1]:.4f}", refresh=False)
+        if ckpt is not None and ctx.rank == 0 and ((step + 1) % cfg.checkpoint_every == 0 or step + 1 == n_steps):
+            _atomic_save({"model": module.state_dict(), "optim": opt.state_dict(), "gen": gen.get_state(),
+                          "torch_rng": torch.get_rng_state(), "step": step + 1, "history": history,
+                          "extra": extra_state[0]() if extra_state is not None else None}, ckpt)
+    if bar is not None:
+        bar.close()
+    module.eval()
+    return history
+
+
+def _atomic_save(obj, path: Path) -> None:
+    import torch
+
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _load_done(ctx: _Ctx, name: str, module) -> None:
+    import torch
+
+    ckpt = ctx.ckpt_dir / f"{name}.pt" if ctx.ckpt_dir is not None else None
+    if ckpt is None or not ckpt.is_file():
+        raise FileNotFoundError(f"stage {name!r} is not being run and has no checkpoint at {ckpt}; run it first "
+                                "(--stage all, or the earlier stage)")
+    state = torch.load(ckpt, map_location=ctx.device, weights_only=False)
+    module.load_state_dict(state["model"])
+    if state.get("extra") is not None and hasattr(module, "quantizer") and module.quantizer is not None:
+        module.quantizer._generator.set_state(state["extra"])
+    module.eval()
+
+
+def _stage_vqvae(model, norm: list[np.ndarray], ctx: _Ctx, run: bool) -> None:
+    v = ctx.config.vqvae
+    vq = model.vqvae
+    q = vq.quantizer
+    extra = (lambda: q._generator.get_state(), lambda s: s is not None and q._generator.set_state(s)) if q else None
+    if not run:
+        _load_done(ctx, "vqvae", vq)
+        return
+    # frames as (n_steps, n_chans, n_bands); model wants (batch, n_chans, n_bands, n_times)
+    make = lambda gen: [_crops(norm, v.batch_size, v.crop, gen)[0].transpose(0, 2, 3, 1).copy()]
+    hist = _optimise("vqvae", vq, "loss_only", make, v.steps, v.lr, ctx, extra_state=extra)
+    ctx.report["vqvae_loss"] = [hist[0], hist[-1]] if hist else None
+
+
+def _encode_all(model, norm: list[np.ndarray], device):
+    import torch
+
+    latents, codes = [], []
+    with torch.no_grad():
+        for f in norm:
+            enc = model.vqvae.encode(torch.as_tensor(f).permute(1, 2, 0)[None].to(device))
+            latents.append(enc["latent"][0].float().cpu().numpy())
+            codes.append(None if enc["codes"] is None else enc["codes"][0].cpu().numpy())
+    return latents, codes
+
+
+def _stage_transformer(model, latents, codes, train: Sequences, fit_idx: list[int], ctx: _Ctx, run: bool) -> None:
+    t = ctx.config.transformer
+    tr = model.transformer
+    if not run:
+        _load_done(ctx, "finetune", tr)
+        return
+    for p in model.vqvae.parameters():
+        p.requires_grad_(False)
+    has_codes = codes[0] is not None
+    if t.mask_pretrain and t.pretrain_steps:
+        def make_pre(gen):
+            import torch
+
+            extra = [codes] if has_codes else []
+            out = _crops(latents, t.batch_size, t.crop, gen, extra)
+            mask = (torch.rand(out[0].shape[:2], generator=gen) < t.mask_prob).numpy()
+            return [out[0], out[1] if has_codes else None, mask] if has_codes else [out[0], mask]
+
+        method = "pretrain_loss" if has_codes else "pretrain_loss_nocodes"
+        hist = _optimise("pretrain", tr, method, make_pre, t.pretrain_steps, t.lr, ctx, t.weight_decay)
+        ctx.report["pretrain_loss"] = [hist[0], hist[-1]]
+    lat = [latents[i] for i in fit_idx]
+    va = [train.va[i].astype(np.float32) for i in fit_idx]
+    use_cls = tr.class_head is not None
+    lab = [np.full(len(train.va[i]), train.labels[i], np.int64) for i in fit_idx]
+
+    def make_ft(gen):
+        out = _crops(lat, t.batch_size, t.crop, gen, [va, lab] if use_cls else [va])
+        return out
+
+    hist = _optimise("finetune", tr, "finetune_loss", make_ft, t.finetune_steps, t.lr, ctx, t.weight_decay)
+    ctx.report["finetune_loss"] = [hist[0], hist[-1]] if hist else None
+    for p in model.vqvae.parameters():
+        p.requires_grad_(True)
+
+
+def _stage_sac(chain, train: Sequences, idx: list[int], ctx: _Ctx, run: bool):
+    from eegaffect.models.sac import TrajectoryEnv, TrajectoryOptimizer, train_sac
+
+    s = ctx.config.sac
+    path = ctx.ckpt_dir / "sac_policy.zip" if ctx.ckpt_dir is not None else None
+    if not run:
+        if path is None or not path.is_file():
+            raise FileNotFoundError(f"stage 'sac' has no checkpoint at {path}; run it first")
+        return TrajectoryOptimizer.load(path, s.action_scale)
+    if ctx.resume and path is not None and path.is_file():
+        logger.info("stage sac already done (%s); reusing it", path)
+        return TrajectoryOptimizer.load(path, s.action_scale)
+    if ctx.rank != 0:
+        return None
+    runs = [chain.run(train.features[i]) for i in idx]
+    env = TrajectoryEnv([r["context"] for r in runs], [r["base_va"] for r in runs], [train.va[i] for i in idx],
+                        episode_len=s.episode_len, action_scale=s.action_scale, w_error=s.w_error,
+                        w_smooth=s.w_smooth, w_ccc=s.w_ccc)
+    t0 = time.perf_counter()
+    with _deterministic(ctx.config.deterministic):
+        model = train_sac(env, s.total_steps, seed=ctx.config.seed, net_arch=s.net_arch,
+                          learning_starts=s.learning_starts, batch_size=s.batch_size, learning_rate=s.lr,
+                          device="cpu")
+    ctx.report["sac_seconds"] = time.perf_counter() - t0
+    opt = TrajectoryOptimizer(model, s.action_scale)
+    if path is not None:
+        opt.save(path)
+    return opt
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# environment helpers
+
+
+def _dist_rank_world() -> tuple[int, int]:
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and dist.is_available():
+        import torch
+
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _pick_device(name: str):
+    import torch
+
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was requested but CUDA is not available; use 'auto' or 'cpu'")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and int(os.environ.get("LOCAL_RANK", "-1")) >= 0:
+        return torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+    return torch.device(name)
+
+
+@contextlib.contextmanager
+def _threads(n: int | None):
+    import torch
+
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@contextlib.contextmanager
+def _deterministic(enabled: bool):
+    import torch
+
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(enabled or before)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# data, bundles
+
+
+def load_sequences(root: str | Path, config: TrainConfig, progress_bar: bool = True):
+    """Featurise the configured trials of a dataset through :class:`~eegaffect.pipeline.SignalPipeline`.
+
+    Targets per step are the continuous annotation (``Trial.continuous_targets``) interpolated at each frame's end
+    time ``(k * hop + window) / sfreq`` when there is one, else the trial's valence/arousal from the label table.
+
+    Returns
+    -------
+    train : Sequences
+    meta : dict
+        ``ch_names``, ``sfreq`` (input rate), ``band_names``, ``class_names``, ``trials``.
+    """
+    from eegaffect.datasets import load_dataset
+    from eegaffect.datasets.features import featurise_trial
+
+    d = config.data
+    ds = load_dataset(root, d.dataset).select(subjects=d.subjects, sessions=d.sessions)
+    trials = [t for t in ds if d.trials is None or t.info.trial in d.trials]
+    if not trials:
+        raise ValueError(f"no trials of {root} match subjects={d.subjects}, sessions={d.sessions}, "
+                         f"trials={d.trials}")
+    feats, vas, labels = [], [], []
+    for trial in progress(trials, desc="featurise", unit="trial", leave=False) if progress_bar else trials:
+        f = featurise_trial(trial.load(), trial.info.sfreq, config.pipeline, "features")
+        feats.append(f)
+        vas.append(frame_targets(trial, len(f), config.pipeline))
+        labels.append(-1 if trial.info.label is None else int(trial.info.label))
+    info = trials[0].info
+    meta = {"ch_names": list(info.ch_names), "sfreq": float(info.sfreq),
+            "band_names": [b.name for b in config.pipeline.features.bands],
+            "class_names": list(getattr(ds, "class_names", [])),
+            "trials": [f"s{t.info.subject}/sess{t.info.session}/t{t.info.trial}" for t in trials]}
+    return Sequences(feats, vas, np.asarray(labels), len(meta["class_names"])), meta
+
+
+def frame_targets(trial, n_steps: int, pipeline: PipelineConfig) -> np.ndarray:
+    """Per-frame V/A targets of a dataset trial, shape (n_steps, 2) (see :func:`load_sequences`)."""
+    hop, win = pipeline.features.hop_s, pipeline.features.window_s
+    t_end = np.arange(n_steps) * hop + win
+    ann = trial.continuous_targets()
+    if ann is not None:
+        return np.stack([np.interp(t_end, ann[:, 0], ann[:, 1]), np.interp(t_end, ann[:, 0], ann[:, 2])], 1)
+    v = 0.0 if trial.info.valence is None else trial.info.valence
+    a = 0.0 if trial.info.arousal is None else trial.info.arousal
+    return np.tile(np.array([v, a], float), (n_steps, 1))
+
+
+def train_bundle(data_dir: str | Path, out: str | Path, config: TrainConfig | None = None, stage: str = "all",
+                 resume: bool = False, progress_bar: bool = True) -> Path:
+    """Train on a dataset and write a bundle (see :mod:`eegaffect.models.bundle`).
+
+    Parameters
+    ----------
+    data_dir : str | Path
+        Dataset root.
+    out : str | Path
+        Bundle directory (checkpoints go to ``out/checkpoints``).
+    config : TrainConfig | None
+        Training config (None: the packaged ``configs/train.yaml``).
+    stage : {"all", "vqvae", "transformer", "sac"}
+        Stage to run; a single stage needs the earlier ones' checkpoints. The bundle is written once the last
+        stage is available.
+    resume : bool
+        Continue from the checkpoints in ``out/checkpoints``.
+    progress_bar : bool
+        Show progress bars.
+
+    Returns
+    -------
+    out : Path
+        The bundle directory.
+    """
+    from eegaffect.config import load_config
+
+    if stage not in STAGES:
+        raise ValueError(f"stage must be one of {list(STAGES)}, got {stage!r}")
+    config = config if config is not None else load_config(TrainConfig, default="train")
+    out = Path(out)
+    train, meta = load_sequences(data_dir, config, progress_bar)
+    return _train_and_save(train, meta, config, out, stage, resume, progress_bar)
+
+
+def _train_and_save(train, meta, config, out: Path, stage: str, resume: bool, progress_bar: bool) -> Path:
+    from eegaffect.models.bundle import save_bundle
+
+    stages = ["vqvae", "transformer", "sac"] if stage == "all" else [stage]
+    chain, report = fit_chain(train, config, stages=stages, checkpoint_dir=out / "checkpoints", resume=resume,
+                              progress_bar=progress_bar)
+    rank, _ = _dist_rank_world()
+    if rank == 0 and (stage in ("all", "sac") or (stage == "transformer" and not config.sac.enabled)):
+        save_bundle(out, chain, config=config, ch_names=meta["ch_names"], sfreq=meta["sfreq"],
+                    class_names=meta.get("class_names", []), report=report)
+        logger.info("bundle written to %s", out)
+    return out
+
+
+def train_demo_bundle(out_dir: str | Path, seed: int = 0, progress: bool = True, duration_s: float = 480.0) -> Path:
+    """Train a small demo bundle on the simulated headset (SEED 62 ch @ 200 Hz), in well under 2 minutes.
+
+    The simulator (:class:`eegaffect.acquisition.simulator.SimulatedEEG`) generates ``duration_s`` seconds with a
+    seeded random-walk valence/arousal trajectory; the signal is cut into 60-s pseudo-trials, featurised through
+    :class:`~eegaffect.pipeline.SignalPipeline` (the live path) and a small chain is trained on them.
+
+    Parameters
+    ----------
+    out_dir : str | Path
+        Bundle directory.
+    seed : int
+        Seed of the simulation and the training.
+    progress : bool
+        Show progress bars.
+    duration_s : float
+        Simulated seconds.
+
+    Returns
+    -------
+    out_dir : Path
+    """
+    from eegaffect.acquisition.channels import SEED_CHANNELS
+    from eegaffect.acquisition.simulator import SimulatedEEG
+    from eegaffect.pipeline import SignalPipeline
+
+    sfreq = 200.0
+    config = demo_config(seed)
+    sim = SimulatedEEG(SEED_CHANNELS, sfreq, seed=seed)
+    eeg, va = sim.generate(int(duration_s * sfreq))
+    per = int(60 * sfreq)
+    feats, vas = [], []
+    for k in range(0, eeg.shape[0] - per + 1, per):
+        pipe = SignalPipeline(config.pipeline, n_chans=len(SEED_CHANNELS), sfreq_in=sfreq)
+        f = pipe.process(eeg[k:k + per])
+        hop = int(round(config.pipeline.features.hop_s * sfreq))
+        win = int(round(config.pipeline.features.window_s * sfreq))
+        ends = k + np.arange(len(f)) * hop + win - 1
+        feats.append(np.asarray(f))
+        vas.append(va[ends])
+    train = Sequences(feats, vas)
+    meta = {"ch_names": list(SEED_CHANNELS), "sfreq": sfreq, "class_names": []}
+    return _train_and_save(train, meta, config, Path(out_dir), "all", False, progress)
+
+
+def demo_config(seed: int = 0) -> TrainConfig:
+    """The small, fast config of :func:`train_demo_bundle`."""
+    return TrainConfig(seed=seed, device="cpu", vqvae=VQVAEConfig(steps=120, n_codes=16, batch_size=8),
+                       transformer=TransformerConfig(pretrain_steps=60, finetune_steps=200, batch_size=8,
+                                                     class_head=False),
+                       sac=SACConfig(total_steps=600, learning_starts=100, net_arch=[32, 32]))
