@@ -19,6 +19,7 @@ def _pipeline() -> type[ConfigModel]:
 #: config name -> callable returning its schema class.
 SCHEMAS: dict[str, Callable[[], type[ConfigModel]]] = {
     "pipeline": _pipeline,
+    "train": lambda: __import__("eegaffect.models.training", fromlist=["TrainConfig"]).TrainConfig,
     "bench_seed": lambda: __import__("eegaffect.benchmark.runner", fromlist=["BenchSeedConfig"]).BenchSeedConfig,
     "labels": lambda: __import__("eegaffect.datasets.labels", fromlist=["LabelMapConfig"]).LabelMapConfig,
     "acquisition": lambda: __import__("eegaffect.acquisition_config", fromlist=["AcquisitionConfig"]).AcquisitionConfig,

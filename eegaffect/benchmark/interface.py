@@ -207,6 +207,7 @@ class BenchmarkModel(Protocol):
 #: Add one line per module that calls :func:`register_model`.
 MODEL_MODULES: list[str] = [
     "eegaffect.benchmark.baselines",
+    "eegaffect.models.benchmark",
 ]
 
 _REGISTRY: dict[str, Callable[..., BenchmarkModel]] = {}
