@@ -12,6 +12,7 @@ import importlib
 BENCH_MODULES: dict[str, str] = {
     "seed": "eegaffect.commands.bench_seed",
     "acquisition": "eegaffect.commands.bench_acquisition",
+    "kernels": "eegaffect.commands.bench_kernels",
     "model": "eegaffect.commands.bench_model",
 }
 
