@@ -122,7 +122,9 @@ def _window_stats(ring, kind, out_row):  # pragma: no cover - compiled
                     d = row[c] - mean[c]
                     acc[c] += d * d
             for c in range(n_chans):
-                out_row[c, b] = 0.5 * (log_2pie + np.log(acc[c] / window))
+                var = acc[c] / window
+                # explicit -inf for a constant window (same value as log(0), without a warning in pure Python)
+                out_row[c, b] = 0.5 * (log_2pie + np.log(var)) if var > 0.0 else -np.inf
         else:
             for k in range(window):
                 row = ring[k, b]
@@ -483,7 +485,8 @@ class PSDFeatures:
         for b, idx in enumerate(self._bins):
             out[:, :, b] = power[:, :, idx].mean(axis=-1)
         if self.kind == "de":
-            out = 0.5 * (_LOG_2PIE + np.log(out))
+            with np.errstate(divide="ignore"):  # zero power in a band (a flat window) gives -inf, as BandFeatures
+                out = 0.5 * (_LOG_2PIE + np.log(out))
         return out
 
 

@@ -180,6 +180,7 @@ def test_band_features_short_input_gives_zero_windows(eeg):
 def test_band_features_constant_band_signal_is_minus_inf():
     out = band_features(np.zeros((40, 3)), BANDS[:1], SFREQ, 20, 20)
     assert out.shape == (2, 3, 1) and np.all(np.isneginf(out))
+    assert np.all(np.isneginf(psd_de(np.zeros((400, 2)), BANDS, SFREQ, 200)))
 
 
 @settings(max_examples=20, deadline=None)
