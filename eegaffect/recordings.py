@@ -158,9 +158,9 @@ def _read_mne(path: Path) -> Recording:
 
     try:
         raw = mne.io.read_raw(path, preload=True, verbose="error")
-    except ValueError as exc:
+    except Exception as exc:  # MNE's readers fail in reader-specific ways (ValueError, AssertionError, ...)
         raise ValueError(f"{path.name}: not a recording format eegaffect or MNE can read "
-                         f"(known: {', '.join(RECORDING_SUFFIXES)}): {exc}") from None
+                         f"(known: {', '.join(RECORDING_SUFFIXES)}): {type(exc).__name__}: {exc}") from None
     data = raw.get_data().T.astype(np.float64, copy=False)
     types = raw.get_channel_types()
     units = []

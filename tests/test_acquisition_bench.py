@@ -1,0 +1,30 @@
+"""``eegaffect bench acquisition``: a short run checks the JSON shape shared by every bench command."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from eegaffect.cli import main
+
+pytestmark = pytest.mark.live
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_bench_acquisition_json_shape(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "acquisition", "--duration", "0.5", "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert {"machine", "cases"} <= set(doc)
+    names = [c["name"] for c in doc["cases"]]
+    assert names == ["latency-p99-64x1000", "latency-p99-256x1000", "cpu-64x1000"]
+    for case in doc["cases"]:
+        assert set(case) == {"name", "unit", "ours", "reference", "reference_name", "ratio"}
+        assert case["reference_name"] == "mne_lsl.stream.StreamLSL"
+        assert math.isfinite(case["ours"]) and case["ours"] > 0 and math.isfinite(case["reference"])
+        assert case["ratio"] == pytest.approx(case["reference"] / case["ours"])
+    assert doc["details"]["latency_64x1000"]["ours"]["n"] > 0
+    assert "latency-p99-64x1000" in capsys.readouterr().out
