@@ -310,3 +310,19 @@ def test_psd_features_bad_arguments():
 def test_warmup_registered_and_runs():
     warmup()
     assert "features" in kernels.WARMUP_MODULES
+
+
+def test_de_session_bench_case_quick():
+    # the quick run of the ``de-session`` case of ``eegaffect bench kernels``: shape of the row, orientation of the
+    # ratio (durations: reference / ours) and agreement with the NumPy reference (no timing assertions)
+    from eegaffect.commands.bench_kernels import BenchKernelsConfig, _de_session
+
+    cases, info = _de_session(BenchKernelsConfig(), quick=True)
+    (case,) = cases
+    assert case.name == "de-session-62x4000" and case.unit == "s/session"
+    assert case.ours > 0 and case.reference > 0
+    assert case.ratio == pytest.approx(case.reference / case.ours)
+    assert "TorchEEG" in case.reference_name
+    details = info[case.name]
+    assert details["n_windows"] == 20 and details["order"] == 5
+    assert details["max_abs_diff_vs_numpy_reference"] < 1e-10
