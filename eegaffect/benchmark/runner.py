@@ -167,13 +167,12 @@ def run_benchmark(root: str | Path, config: BenchSeedConfig, out_dir: str | Path
     from eegaffect._progress import progress
 
     todo = [(fold, name) for fold in folds for name in names]
-    bar = progress(total=len(todo), desc=f"{config.protocol} folds", unit="fit")
-    if not show_progress:
-        bar.disable = True
+    bar = progress(total=len(todo), desc=f"{config.protocol} folds", unit="fit") if show_progress else None
     for fold in folds:
         pending = [n for n in names if not store.has(n, fold.name)]
         result.folds_skipped += len(names) - len(pending)
-        bar.update(len(names) - len(pending))
+        if bar is not None:
+            bar.update(len(names) - len(pending))
         if not pending:
             continue
         need = sorted({probes[n].input_kind for n in pending})
@@ -188,8 +187,10 @@ def run_benchmark(root: str | Path, config: BenchSeedConfig, out_dir: str | Path
             logger.info("%s %s: %s (%.1f s)", name, fold.name, _brief(row), time.perf_counter() - t0)
             store.add(row, test, pred)
             result.folds_run += 1
-            bar.update(1)
-    bar.close()
+            if bar is not None:
+                bar.update(1)
+    if bar is not None:
+        bar.close()
 
     result.rows = [r for r in store.rows() if r["model"] in names and r["fold"] in {f.name for f in folds}]
     order = {(n, f.name): i for i, (f, n) in enumerate(todo)}

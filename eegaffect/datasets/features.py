@@ -131,44 +131,54 @@ def featurise_trial(x: np.ndarray, sfreq: float, config, kind: Kind = "features"
 
 
 def _featurise(x: np.ndarray, sfreq: float, config, kind: str) -> np.ndarray:
-    if kind == "features":
+    return _Featuriser(config, kind)(x, sfreq)
+
+
+class _Featuriser:
+    """Featurises trial after trial, reusing one :class:`~eegaffect.pipeline.SignalPipeline` per input shape.
+
+    Designing the filters costs more than filtering a short trial, so the pipeline is built once and
+    :meth:`~eegaffect.pipeline.SignalPipeline.reset` before each trial: ``reset().step(x)`` equals
+    ``process(x)`` (the pipeline's chunk-invariance contract); RTS smoothing, which needs the whole sequence,
+    goes through ``process``.
+    """
+
+    def __init__(self, config, kind: str):
+        self.config, self.kind = config, kind
+        self._pipes: dict = {}
+
+    def _pipe(self, n_chans: int, sfreq: float):
         from eegaffect.pipeline import SignalPipeline
 
-        pipe = SignalPipeline(config, n_chans=x.shape[1], sfreq_in=sfreq)
-        return np.asarray(pipe.process(x), dtype=np.float64)
-    filtered = _prefilter(x, sfreq, config)
-    window, _ = _window_hop(config)
-    starts = window_starts(filtered.shape[0], config)
-    idx = starts[:, None] + np.arange(window)[None, :]
-    # (n_steps, window, n_chans) -> (n_steps, n_chans, window)
-    return np.ascontiguousarray(filtered[idx].transpose(0, 2, 1), dtype=np.float32)
+        key = (n_chans, sfreq)
+        if key not in self._pipes:
+            self._pipes[key] = SignalPipeline(self.config, n_chans=n_chans, sfreq_in=sfreq)
+        return self._pipes[key].reset()
+
+    def __call__(self, x: np.ndarray, sfreq: float) -> np.ndarray:
+        pipe = self._pipe(x.shape[1], float(sfreq))
+        if self.kind == "features":
+            out = pipe.process(x) if self.config.features.smoothing == "rts" else pipe.step(x)
+            return np.asarray(out, dtype=np.float64)
+        filtered = _prefilter(pipe, x)
+        window, _ = _window_hop(self.config)
+        starts = window_starts(filtered.shape[0], self.config)
+        idx = starts[:, None] + np.arange(window)[None, :]
+        # (n_steps, window, n_chans) -> (n_steps, n_chans, window)
+        return np.ascontiguousarray(filtered[idx].transpose(0, 2, 1), dtype=np.float32)
 
 
-def _prefilter(x: np.ndarray, sfreq: float, config) -> np.ndarray:
-    """The pipeline's causal front end offline: resampling to ``config.sfreq`` (when the trial's rate differs),
-    then the band-pass/high-/low-pass and notch of ``config.filters``."""
-    from eegaffect.kernels.filtering import (cascade, design_bandpass, design_highpass, design_lowpass,
-                                             design_notch, sosfilt)
+def _prefilter(pipe, x: np.ndarray) -> np.ndarray:
+    """Stages 1-2 of a freshly reset :class:`~eegaffect.pipeline.SignalPipeline` over a whole trial: its causal
+    resampler (when the rates differ) and its band-pass/notch sections, with the pipeline's initial state."""
+    from eegaffect.kernels.filtering import sosfilt
 
-    if not np.isclose(sfreq, config.sfreq):
-        # the live path's causal resampler, run over the whole trial (same samples as the feature path sees)
-        from eegaffect.kernels.resample import StreamingResampler
-
-        x = StreamingResampler(sfreq, config.sfreq, x.shape[1]).step(x)
-    sfreq = float(config.sfreq)
-    f = config.filters
-    parts = []
-    if f.highpass_hz is not None and f.lowpass_hz is not None:
-        parts.append(design_bandpass(f.highpass_hz, f.lowpass_hz, sfreq, f.order))
-    elif f.highpass_hz is not None:
-        parts.append(design_highpass(f.highpass_hz, sfreq, f.order))
-    elif f.lowpass_hz is not None:
-        parts.append(design_lowpass(f.lowpass_hz, sfreq, f.order))
-    if f.line_hz is not None and f.line_hz < sfreq / 2:
-        parts.append(design_notch(f.line_hz, sfreq, f.notch_harmonics, f.notch_q))
-    if not parts:
+    if pipe.resampler is not None:
+        x = pipe.resampler.step(x)
+    sos = pipe.prefilter_sos
+    if sos is None:
         return x
-    return sosfilt(cascade(*parts), x, init=f.init)
+    return sosfilt(sos, np.ascontiguousarray(x), init=pipe.config.filters.init)
 
 
 @dataclass
@@ -275,10 +285,8 @@ class FeatureCache:
             logger.info("feature cache %s: reusing %d of %d file(s)", self.path, stats.files_reused, len(needed))
         if not todo:
             return stats
-        bar = progress(todo, desc=f"featurising {self.dataset.name} ({self.kind})", unit="file",
-                       leave=show_progress)
-        if not show_progress:
-            bar.disable = True
+        bar = progress(todo, desc=f"featurising {self.dataset.name} ({self.kind})", unit="file") \
+            if show_progress else todo
         for source in bar:
             t0 = time.perf_counter()
             stats.eeg_seconds += self._build_file(source)
@@ -338,13 +346,14 @@ class FeatureCache:
         final = self.file_for(source)
         tmp = final.with_name(f".{final.name}{_PARTIAL}{os.getpid()}-{uuid.uuid4().hex[:8]}")
         seconds = 0.0
+        featurise = _Featuriser(self.config, self.kind)
         try:
             with h5py.File(tmp, "w") as h5:
                 h5.attrs["complete"] = False
                 for trial in self.dataset.trials_in(source):
                     info = trial.info
                     x = trial.load()
-                    out = _featurise(x, float(info.sfreq), self.config, self.kind)
+                    out = featurise(x, float(info.sfreq))
                     del x
                     ds = h5.create_dataset(info.key, data=out)
                     ds.attrs["subject"], ds.attrs["session"], ds.attrs["trial"] = info.subject, info.session, \

@@ -1,0 +1,140 @@
+"""``eegaffect bench seed`` end to end on a real-layout SEED miniature: outputs, schema, resume, determinism."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from eegaffect.benchmark.metrics import METRIC_NAMES
+from eegaffect.benchmark.runner import ROW_KEYS, BenchSeedConfig, run_benchmark
+from eegaffect.cli import main
+
+from test_feature_cache import write_tiny_seed
+
+CLASSIFICATION = {"accuracy", "macro_f1", "balanced_accuracy"}
+
+
+@pytest.fixture(scope="module")
+def tiny_seed(tmp_path_factory) -> Path:
+    return write_tiny_seed(tmp_path_factory.mktemp("seed"), n_subjects=2, n_sessions=2, seconds=6.0, seed=3)
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory) -> Path:
+    """One feature cache for the module's runs (keyed, so runs with other settings never collide)."""
+    return tmp_path_factory.mktemp("cache")
+
+
+def test_cli_writes_every_output_with_the_documented_schema(tiny_seed, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["bench", "seed", "--root", str(tiny_seed), "--models", "de-svm,de-logreg,de-ridge",
+                 "--cache-dir", str(tmp_path / "cache"), "--out", str(out)])  # its own cache: built and timed
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "s of EEG per second" in printed and "peak" in printed
+    assert "| de-svm |" in printed
+
+    doc = json.loads((out / "results.json").read_text())
+    assert set(doc) == {"dataset", "protocol", "rows", "summary"}
+    assert doc["dataset"] == "seed" and doc["protocol"] == "subject-dependent"
+    assert len(doc["rows"]) == 3 * 4  # models x (subject, session) folds
+    for row in doc["rows"]:
+        assert tuple(row) == ROW_KEYS
+        assert row["subject"] in (1, 2) and row["session"] in (1, 2)
+        if row["model"] == "de-ridge":
+            assert all(row[m] is None for m in CLASSIFICATION)
+            assert row["valence_rmse"] is not None and row["valence_ccc"] is not None
+            assert all(row[m] is not None for m in METRIC_NAMES if m not in CLASSIFICATION)
+        else:
+            assert all(row[m] is not None for m in CLASSIFICATION)
+            assert all(row[m] is None for m in METRIC_NAMES if m not in CLASSIFICATION)
+    by_model = {s["model"]: s for s in doc["summary"]}
+    assert set(by_model) == {"de-svm", "de-logreg", "de-ridge"}
+    for m in METRIC_NAMES:
+        assert f"{m}_mean" in by_model["de-svm"] and f"{m}_std" in by_model["de-svm"]
+    # the classes differ in alpha power: DE features separate them far above chance (1/3)
+    assert by_model["de-logreg"]["accuracy_mean"] > 0.8
+    assert by_model["de-ridge"]["valence_ccc_mean"] > 0.5
+
+    with (out / "results.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["model"] for r in rows] == [r["model"] for r in doc["rows"]]
+    assert rows[0]["valence_ccc"] == "" and float(rows[0]["accuracy"]) == pytest.approx(doc["rows"][0]["accuracy"])
+    assert (out / "results.md").read_text().startswith("# Benchmark: seed, subject-dependent")
+    plots = sorted(p.name for p in (out / "plots").glob("*.png"))
+    assert "subjects-accuracy.png" in plots and "subjects-valence_ccc.png" in plots
+    assert "confusion-de-svm.png" in plots and any(p.startswith("trajectory-de-ridge") for p in plots)
+
+
+def _config(cache_dir, **kw) -> BenchSeedConfig:
+    base = dict(cache_dir=str(cache_dir), plots=False,
+                model_params={"eegnet": {"epochs": 1, "batch_size": 16, "model_kwargs": {"F1": 4, "D": 1}},
+                              "shallow": {"epochs": 1, "batch_size": 16,
+                                          "model_kwargs": {"n_filters_time": 8, "n_filters_spat": 8}}})
+    base.update(kw)
+    return BenchSeedConfig(**base)
+
+
+@pytest.mark.slow
+def test_resume_skips_finished_folds_and_reproduces_the_rest(tiny_seed, tmp_path, cache_dir):
+    config = _config(tmp_path / "own-cache", models=["de-svm", "de-ridge", "eegnet", "shallow"], subjects=[1])
+    first = run_benchmark(tiny_seed, config, tmp_path / "out", show_progress=False)
+    assert (first.folds_run, first.folds_skipped) == (8, 0)
+    assert first.feature_seconds > 0 and first.feature_throughput > 0
+
+    # an interrupted run: only the first three (model, fold) results reached the partial file
+    (rows_file,) = (tmp_path / "out" / "partial").glob("*/rows.jsonl")
+    lines = rows_file.read_text().splitlines()
+    rows_file.write_text("\n".join(lines[:3]) + "\n" + lines[3][: len(lines[3]) // 2])
+    second = run_benchmark(tiny_seed, config, tmp_path / "out", show_progress=False)
+    assert (second.folds_run, second.folds_skipped) == (5, 3)
+    assert second.feature_seconds == 0  # every feature file came from the cache
+    # seeded: the refitted folds (torch models included) give exactly the first run's numbers
+    assert second.rows == first.rows
+
+    # another seed is another run: nothing is reused from the first
+    third = run_benchmark(tiny_seed, config.model_copy(update={"seed": 1}), tmp_path / "out",
+                          show_progress=False)
+    assert third.folds_skipped == 0
+
+
+def test_loso_rows_are_per_held_out_subject(tiny_seed, tmp_path, cache_dir):
+    config = _config(cache_dir, models=["de-logreg"], protocol="loso")
+    result = run_benchmark(tiny_seed, config, tmp_path / "out", show_progress=False)
+    assert [(r["subject"], r["session"], r["fold"]) for r in result.rows] == [(1, None, "loso-s1"),
+                                                                            (2, None, "loso-s2")]
+    assert all(r["accuracy"] is not None for r in result.rows)
+
+
+def test_bad_requests_fail_clearly(tiny_seed, tmp_path, cache_dir, capsys):
+    with pytest.raises(ValueError, match="unknown benchmark model"):
+        run_benchmark(tiny_seed, _config(cache_dir, models=["nope"]), tmp_path / "o")
+    with pytest.raises(ValueError, match="at least 2"):
+        run_benchmark(tiny_seed, _config(cache_dir, models=["de-svm"], protocol="loso", subjects=[1]),
+                      tmp_path / "o")
+    assert main(["bench", "seed", "--root", str(tiny_seed), "--out", str(tmp_path / "o"),
+                 "--set", "protocol=random"]) == 2
+    assert "protocol" in capsys.readouterr().err
+
+
+def test_step_targets_follow_continuous_annotations(tmp_path):
+    from eegaffect.benchmark.runner import _step_va
+    from eegaffect.datasets import load_dataset
+
+    root = write_tiny_seed(tmp_path / "seed", n_subjects=1, n_sessions=1, seconds=4.0)
+    ds = load_dataset(root, "seed")
+    trial = ds.trials[0]
+    config = BenchSeedConfig()
+    constant = _step_va(trial, 4, config)
+    assert constant.shape == (4, 2) and np.all(constant == [trial.info.valence, trial.info.arousal])
+    # a continuous annotation beside the session file: linear ramps, sampled at the window centres
+    csv_path = trial.info.source.with_name(f"{trial.info.source.stem}_{trial.info.key}.csv")
+    csv_path.write_text("time_s,valence,arousal\n0,-1,0\n4,1,0.8\n")
+    trial = load_dataset(root, "seed").trials[0]
+    va = _step_va(trial, 4, config)
+    np.testing.assert_allclose(va[:, 0], [-0.75, -0.25, 0.25, 0.75])
+    np.testing.assert_allclose(va[:, 1], [0.1, 0.3, 0.5, 0.7])
