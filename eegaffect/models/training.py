@@ -194,7 +194,7 @@ def fit_chain(train: Sequences, config: TrainConfig, *, stages: Sequence[str] = 
         Sizes, steps and seeds.
     stages : sequence of str
         Stages to run now ("vqvae", "transformer", "sac"); earlier stages not listed are loaded from
-        ``checkpoint_dir`` (which must then hold them).
+        ``checkpoint_dir`` (which must then hold them), later ones are left untrained.
     checkpoint_dir : str | Path | None
         Where stage checkpoints go (None: none are written).
     resume : bool
@@ -227,6 +227,7 @@ def _fit_chain(train, config, stages, ckpt_dir, resume, progress_bar):
 
     rank, world = _dist_rank_world()
     device = _pick_device(config.device)
+    last = max(STAGES[1:].index(s) for s in stages)  # later stages are not run (nor loaded)
     ctx = _Ctx(config, device, rank, world, ckpt_dir, resume, progress_bar and rank == 0, {})
     if ckpt_dir is not None and rank == 0:
         ckpt_dir.mkdir(parents=True, exist_ok=True)
@@ -243,11 +244,12 @@ def _fit_chain(train, config, stages, ckpt_dir, resume, progress_bar):
     with _deterministic(config.deterministic and device.type == "cpu"), _threads(config.num_threads):
         _stage_vqvae(model, norm, ctx, run="vqvae" in stages)
         holdout, fit_idx = _holdout_split(train, config)
-        latents, codes = _encode_all(model, norm, device)
-        _stage_transformer(model, latents, codes, train, fit_idx, ctx, run="transformer" in stages)
+        if last >= 1:
+            latents, codes = _encode_all(model, norm, device)
+            _stage_transformer(model, latents, codes, train, fit_idx, ctx, run="transformer" in stages)
     model.cpu().eval()
     chain = EEGDancerChain(model, mean, std)
-    if config.sac.enabled:
+    if config.sac.enabled and last >= 2:
         with _threads(config.num_threads):
             chain.optimizer = _stage_sac(chain, train, holdout if holdout else fit_idx, ctx, run="sac" in stages)
     if world > 1:
