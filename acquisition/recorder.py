@@ -190,7 +190,7 @@ class Recorder:
                     if self.error is None:
                         self._write_all()
                     self._file.close()
-                except OSError as exc:  # already failing disk: keep the first error
+                except (OSError, RuntimeError) as exc:  # already failing disk: keep the first error
                     self.error = self.error or exc
                 finally:
                     self._file = None
@@ -212,7 +212,16 @@ class Recorder:
                     self.error = RecorderError(f"writing {self._path} failed: {exc}; recording stopped, the "
                                                "streams keep acquiring into their ring buffers")
                     logger.error("%s", self.error)
+                    self._abandon_file()
                     return
+
+    def _abandon_file(self) -> None:
+        """Release a file that can no longer be written (whatever was flushed before stays readable)."""
+        file, self._file = self._file, None
+        try:
+            file.close()
+        except (OSError, RuntimeError):  # the failing disk also fails the close; nothing more to save
+            pass
 
     def _write_all(self) -> None:
         for stream, gname in zip(self._streams, self._groups):
