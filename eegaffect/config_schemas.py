@@ -19,6 +19,7 @@ def _pipeline() -> type[ConfigModel]:
 #: config name -> callable returning its schema class.
 SCHEMAS: dict[str, Callable[[], type[ConfigModel]]] = {
     "pipeline": _pipeline,
+    "synth_seed": lambda: __import__("eegaffect.datasets.synth", fromlist=["SynthSeedConfig"]).SynthSeedConfig,
     "train": lambda: __import__("eegaffect.models.training", fromlist=["TrainConfig"]).TrainConfig,
     "bench_seed": lambda: __import__("eegaffect.benchmark.runner", fromlist=["BenchSeedConfig"]).BenchSeedConfig,
     "labels": lambda: __import__("eegaffect.datasets.labels", fromlist=["LabelMapConfig"]).LabelMapConfig,
