@@ -104,6 +104,14 @@ def test_ablation_switches():
     np.testing.assert_array_equal(out["va"], out["base_va"])
 
 
+def test_mixed_precision_runs_and_learns():
+    seqs = tiny_sequences(n_trials=3)
+    chain, report = fit_chain(seqs, tiny_config("amp=true", "sac.enabled=false", "transformer.finetune_steps=30"),
+                              progress_bar=False)
+    assert np.isfinite(report["finetune_loss"]).all() and report["finetune_loss"][1] < report["finetune_loss"][0]
+    assert np.all(np.isfinite(chain.run(seqs.features[0])["va"]))
+
+
 def test_sequences_validation():
     with pytest.raises(ValueError, match="at least one training sequence"):
         Sequences([], [])
@@ -301,3 +309,18 @@ def test_torchrun_ddp_two_cpu_processes(tmp_path):
     # and the replicas really trained on different crops than a single process would (the run is distributed)
     single, _ = fit_chain(tiny_sequences(), tiny_config("sac.enabled=false"), progress_bar=False)
     assert any(not torch.equal(v, r0[k]) for k, v in single.model.state_dict().items() if v.is_floating_point())
+
+
+@pytest.mark.slow
+def test_demo_bundle_from_the_simulator(tmp_path):
+    from eegaffect.acquisition.channels import SEED_CHANNELS
+    from eegaffect.acquisition.simulator import SimulatedEEG
+    from eegaffect.models.training import train_demo_bundle
+
+    out = train_demo_bundle(tmp_path / "demo", seed=0, progress=False, duration_s=120)
+    doc = json.loads((out / "bundle.json").read_text())
+    assert doc["ch_names"] == list(SEED_CHANNELS) and doc["sfreq"] == 200.0 and doc["sac"] is not None
+    pred = Predictor.load(out, ch_names=SEED_CHANNELS, sfreq=200.0)
+    eeg, _ = SimulatedEEG(SEED_CHANNELS, 200.0, seed=5).generate(200 * 6)
+    p = pred.predict(eeg)
+    assert len(p) == 6 and np.all(np.isfinite(p.va)) and np.all(p.code >= 0)

@@ -429,6 +429,7 @@ def _encode_all(model, norm: list[np.ndarray], device):
 def _stage_transformer(model, latents, codes, train: Sequences, fit_idx: list[int], ctx: _Ctx, run: bool) -> None:
     t = ctx.config.transformer
     tr = model.transformer
+    tr.class_weight = t.class_weight
     if not run:
         _load_done(ctx, "finetune", tr)
         return

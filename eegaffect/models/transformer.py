@@ -127,6 +127,7 @@ class MaskedTemporalTransformer(nn.Module):
             raise ValueError(f"context must be >= 1 step, got {context}")
         self.d_in, self.n_outputs, self.n_codes, self.n_classes = d_in, n_outputs, n_codes, n_classes
         self.d_model, self.context = d_model, context
+        self.class_weight = 0.2
         self.mask_token = nn.Parameter(torch.zeros(d_in))
         self.inp = nn.Linear(d_in, d_model)
         self.blocks = nn.ModuleList(_Block(d_model, n_heads, context, drop_prob) for _ in range(n_layers))
@@ -220,8 +221,8 @@ class MaskedTemporalTransformer(nn.Module):
         return self.pretrain_loss(latents, None, mask)
 
     def finetune_loss(self, latents: torch.Tensor, va: torch.Tensor, labels: torch.Tensor | None = None):
-        """:meth:`regression_loss` with the default class weight."""
-        return self.regression_loss(latents, va, labels)
+        """:meth:`regression_loss` with the class weight in ``self.class_weight`` (set by the trainer)."""
+        return self.regression_loss(latents, va, labels, self.class_weight)
 
     def regression_loss(self, latents: torch.Tensor, va: torch.Tensor, labels: torch.Tensor | None = None,
                         class_weight: float = 0.2) -> torch.Tensor:
