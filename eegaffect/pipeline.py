@@ -1,8 +1,15 @@
-"""Configuration of the signal path shared by the live session, dataset featurisation and the demo.
+"""The signal path shared by the live session, dataset featurisation and the demo: its configuration
+(:class:`PipelineConfig`) and the object that runs it (:class:`SignalPipeline`).
 
 The path is: (resample to ``sfreq``) -> band-pass / notch filters -> filter bank -> windowed band features
-(differential entropy or band power) -> optional smoothing. Every stage is a stateful kernel object from
-:mod:`eegaffect.kernels` with ``step(chunk)``, so the same code runs live and offline.
+(differential entropy, band power or SEED-style PSD-DE) -> optional LDS smoothing. Every stage is a stateful
+kernel object from :mod:`eegaffect.kernels` with ``step(chunk)``, so the same code runs live and offline.
+
+Examples
+--------
+>>> pipe = SignalPipeline(PipelineConfig(), n_chans=62, sfreq_in=1000.0)
+>>> frames = pipe.step(chunk)  # chunk: (n_times, 62) at 1 kHz -> (n_windows, 62, 5)  # doctest: +SKIP
+>>> features = SignalPipeline(PipelineConfig(), n_chans=62).process(recording)  # doctest: +SKIP
 """
 
 from __future__ import annotations
