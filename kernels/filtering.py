@@ -259,8 +259,7 @@ def _sos_kernel(sos, z, saved, row, x, y, check_finite):  # pragma: no cover - c
                 dst = saved[s, k]
                 for c in range(n_pad):
                     dst[c] = src[c]
-    for c in range(n_chans, n_pad):
-        row[c] = 0.0
+    # row[n_chans:] and the state's padded lanes start at zero and stay zero (b * 0 + 0), so they need no reset
     for t in range(n_times):
         xr = x[t]
         for c in range(n_chans):

@@ -279,16 +279,16 @@ def test_shipped_kernel_vectorises_across_channels():
     be inspected) must use SIMD vectors of float64."""
     import numba
 
-    from eegaffect.kernels._jit import JIT_OPTIONS
-
-    fresh = numba.jit(**{**JIT_OPTIONS, "cache": False})(F._sos_kernel.py_func)
+    fresh = numba.jit(**{**F._sos_kernel.targetoptions, "cache": False})(F._sos_kernel.py_func)
     f8 = numba.float64
     sig = (f8[:, ::1], f8[:, :, ::1], f8[:, :, ::1], f8[::1], f8[:, ::1], f8[:, ::1], numba.boolean)
     fresh.compile(sig)
     llvm = fresh.inspect_llvm(sig)
     # only the biquad update subtracts (b1*x - a1*y, b2*x - a2*y): vector fsub means that loop is SIMD
-    widths = [int(n) for n in re.findall(r"fsub <(\d+) x double>", llvm)]
+    widths = [int(n) for n in re.findall(r"fsub(?: [a-z]+)* <(\d+) x double>", llvm)]
     assert len(widths) >= 2 and min(widths) >= 2, "the biquad channel loop is not vectorised"
+    # ... with contiguous vector loads/stores, not gathers/scatters (what a lost contiguity proof looks like)
+    assert not re.findall(r"llvm\.masked\.(?:gather|scatter)", llvm)
 
 
 def test_nonfinite_state_from_unchecked_input_is_reported_and_reset_recovers(rng):
