@@ -4,10 +4,11 @@ A separate process pushes ``n_chans`` x 1 kHz float32 data in chunks (each chunk
 :func:`pylsl.local_clock` at push time). In this process eegaffect's :class:`~eegaffect.acquisition.lsl.Stream`
 and mne-lsl's ``StreamLSL`` read the same outlet side by side.
 
-- Latency: one consumer thread polls both every ~0.2 ms; each time a reader exposes new samples (ours through
-  ``read_new()``, mne-lsl through ``n_new_samples`` + ``get_data``), the age of the newest sample
-  (``local_clock() - timestamp``) is recorded. Median and p99 in ms; both readers keep their timestamps raw
-  (clock-synchronised, no dejitter) so the age is the one-way push-to-available latency plus the polling step.
+- Latency: one consumer thread polls both every ~0.2 ms; each time a reader exposes the last sample of a pushed
+  chunk (ours through ``read_new()``, mne-lsl through ``n_new_samples`` + ``get_data``), its age
+  ``local_clock() - timestamp`` is recorded: the outlet stamps that sample with the push time, so this is the
+  one-way push-to-available latency plus the polling step. A counter in channel 0 identifies chunk ends. Median
+  and p99 in ms; both readers keep raw clock-synchronised timestamps (no dejitter).
 - CPU: each reader alone (the other disconnected), the main thread asleep; the process CPU time
   (:func:`time.process_time`, all threads) over the window as a share of one core. It includes liblsl's receiver
   threads, which both readers have alike (mne-lsl starts a new acquisition thread per poll, so per-thread
@@ -49,6 +50,7 @@ while pylsl.local_clock() - t0 < seconds:
     delay = due - pylsl.local_clock()
     if delay > 0:
         time.sleep(delay)
+    data[:, 0] = np.arange(k * chunk, (k + 1) * chunk)  # sample counter: chunk ends are recognisable
     out.push_chunk(data, pylsl.local_clock())
     k += 1
 """
@@ -172,6 +174,22 @@ def _open_both(name: str, sid: str):
     return ours, theirs
 
 
+def _chunk_end_ages(index, ts, last_seen: int, chunk: int, now: float, ages: list) -> int:
+    """Append ``now - timestamp`` of every newly seen chunk-end sample; return the newest index seen.
+
+    The outlet stamps each pushed chunk with the push time, which is the timestamp of the chunk's *last*
+    sample (earlier samples are back-dated at the nominal rate), so the age of a chunk end is the one-way
+    push-to-available latency. Partial chunks (liblsl hands samples over as they are deserialised) are not
+    counted until their last sample is there.
+    """
+    import numpy as np
+
+    index = np.asarray(index).astype(np.int64)
+    ends = np.flatnonzero((index % chunk == chunk - 1) & (index > last_seen))
+    ages.extend((now - np.asarray(ts)[ends]).tolist())
+    return int(index.max()) if len(index) else last_seen
+
+
 def _latency_phase(n_chans: int, sfreq: float, chunk: int, duration: float) -> dict:
     import pylsl
 
@@ -180,16 +198,21 @@ def _latency_phase(n_chans: int, sfreq: float, chunk: int, duration: float) -> d
     try:
         ours, theirs = _open_both(name, sid)
         time.sleep(min(1.0, duration))  # let both settle (first clock-offset estimates, initial backlog)
-        ours.read_new()
+        window = 4 * chunk / sfreq
+        data, _ = ours.read_new()
+        tdata, _ = theirs.get_data(winsize=window, picks=[0])
+        # only chunks that end after this point count (what both already hold is history)
+        seen = {"ours": int(data[:, 0].max()) if len(data) else -1, "theirs": int(tdata[0].max())}
         ours_ages, their_ages = [], []
         end = time.perf_counter() + duration
         while time.perf_counter() < end:
             data, ts = ours.read_new()
             if len(ts):
-                ours_ages.append(pylsl.local_clock() - ts[-1])
+                seen["ours"] = _chunk_end_ages(data[:, 0], ts, seen["ours"], chunk, pylsl.local_clock(), ours_ages)
             if theirs.n_new_samples:
-                _, tts = theirs.get_data(winsize=chunk / sfreq)
-                their_ages.append(pylsl.local_clock() - tts[-1])
+                tdata, tts = theirs.get_data(winsize=window, picks=[0])
+                seen["theirs"] = _chunk_end_ages(tdata[0], tts, seen["theirs"], chunk, pylsl.local_clock(),
+                                                 their_ages)
             time.sleep(0.0002)
         return {"ours": _percentiles(ours_ages), "mne_lsl": _percentiles(their_ages)}
     finally:
