@@ -372,8 +372,8 @@ def _train_teacher(data: TopomapData, config: TeacherConfig) -> TeacherBundle:
     is_val = np.isin(data.trial_index, list(val_trials))
     train_idx, val_idx = np.flatnonzero(~is_val), np.flatnonzero(is_val)
     head = data.maps[train_idx].transpose(1, 0, 2, 3)[:, :, data.mask]  # (n_bands, n, n_pix)
-    band_mean = head.reshape(head.shape[0], -1).mean(axis=1)
-    band_std = np.maximum(head.reshape(head.shape[0], -1).std(axis=1), 1e-8)
+    band_mean = head.reshape(head.shape[0], -1).mean(axis=1, dtype=np.float64)
+    band_std = np.maximum(head.reshape(head.shape[0], -1).std(axis=1, dtype=np.float64), 1e-8)
     bundle = TeacherBundle(TopomapTeacher(data.maps.shape[1], data.maps.shape[2], mc.channels, mc.embedding_dim,
                                           mc.drop_prob), config, band_mean, band_std)
     x = torch.from_numpy(bundle.standardise(data.maps, data.mask))

@@ -1,0 +1,132 @@
+"""Face student: losses against by-hand formulas, metrics against sklearn, config validation, model shapes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from eegaffect.config import ConfigError, load_config
+from eegaffect.distill.faces import EMOTIONS
+from eegaffect.distill.prototypes import build_prototypes
+from eegaffect.distill.student import (DistilConfig, FaceStudent, LossesConfig, PrototypeTargets, dgeo_ramp,
+                                       distillation_losses, face_metrics)
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """One intra-op thread: on the shared 2-core CI machines torch's thread pool slows small nets ~30x."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture
+def targets(rng):
+    n = 400
+    val, aro = rng.uniform(-1, 1, n), rng.uniform(-1, 1, n)
+    grid = build_prototypes(np.c_[val, aro, rng.normal(0, 0.3, (n, 6))], val, aro, grid_size=5)
+    return PrototypeTargets.from_grid(grid, DistilConfig().class_va, ["happiness", "surprise"]), grid
+
+
+def _log_softmax(z):
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def test_losses_match_the_documented_formulas(targets, rng):
+    t, _ = targets
+    logits = rng.standard_normal((6, 8))
+    emb = rng.standard_normal((6, 8))
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    y = np.array([0, 1, 2, 1, 5, 7])
+    cfg = LossesConfig.model_validate({"dgeo": {"ramp_start": 0, "ramp_end": 10}})
+    got = distillation_losses(torch.tensor(logits, dtype=torch.float32), torch.tensor(emb, dtype=torch.float32),
+                              torch.tensor(y), t, cfg, epoch=5)
+    P, C, U = (x.double().numpy() for x in (t.class_protos, t.cosines, t.axes))
+    eps, T, tau = 0.055, 5.0, 0.9
+    onehot = np.eye(8)[y]
+    ce = -(((1 - eps) * onehot + eps / 8) * _log_softmax(logits)).sum(1).mean()
+    kd = ((logits - 5.0 * C[y]) ** 2).mean()
+    soft = np.exp(_log_softmax(T * C[y]))
+    proto = -((tau * onehot + (1 - tau) * soft) * _log_softmax(T * emb @ P.T)).sum(1).mean()
+    pos = np.isin(y, [1, 2])
+    dgeo = ((((emb[pos] - P[y[pos]]) @ U.T) ** 2).sum(1)).mean()
+    ramp = 0.5 * (1 - np.cos(np.pi * 5 / 10))
+    expected = {"ce": ce, "kd": 0.30 * kd, "proto_kd": 0.12 * proto, "dgeo": 0.012 * ramp * dgeo}
+    for key, value in expected.items():
+        assert float(got[key]) == pytest.approx(value, rel=1e-5), key
+    assert float(got["total"]) == pytest.approx(sum(expected.values()), rel=1e-5)
+
+
+def test_switches_and_ramp(targets, rng):
+    t, _ = targets
+    logits = torch.randn(4, 8, generator=torch.Generator().manual_seed(0))
+    emb = torch.nn.functional.normalize(torch.randn(4, 8, generator=torch.Generator().manual_seed(1)), dim=1)
+    y = torch.tensor([1, 1, 2, 3])
+    cfg = LossesConfig.model_validate({"kd": {"enabled": False}, "proto_kd": {"enabled": False}})
+    got = distillation_losses(logits, emb, y, t, cfg, epoch=0)
+    assert set(got) == {"ce", "dgeo", "total"} and float(got["dgeo"]) == 0.0  # before the ramp starts
+    assert dgeo_ramp(19, 20, 60) == 0.0 and dgeo_ramp(40, 20, 60) == pytest.approx(0.5)
+    assert dgeo_ramp(60, 20, 60) == 1.0 and dgeo_ramp(5, 5, 5) == 1.0
+    # the class prototypes are unit vectors and C their cosine matrix
+    np.testing.assert_allclose(np.linalg.norm(t.class_protos.numpy(), axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(t.cosines.numpy(), t.class_protos.numpy() @ t.class_protos.numpy().T, atol=1e-6)
+    assert t.positive.tolist() == [e in ("happiness", "surprise") for e in EMOTIONS]
+
+
+def test_metrics_match_sklearn(rng):
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+
+    y = rng.choice([0, 1, 3, 4], size=60)
+    logits = rng.standard_normal((60, 8)) + 2.0 * np.eye(8)[y] * (rng.random(60) < 0.6)[:, None]
+    m = face_metrics(y, logits)
+    pred = logits.argmax(1)
+    assert m["8way"]["acc"] == pytest.approx(accuracy_score(y, pred))
+    assert m["8way"]["macro_f1"] == pytest.approx(f1_score(y, pred, labels=range(8), average="macro",
+                                                           zero_division=0))
+    # 8-way balanced accuracy: absent classes count 0, so it is 4/8 of the present-class mean recall
+    present = np.array([0, 1, 3, 4])
+    pred_p = present[logits[:, present].argmax(1)]
+    assert m["present_only"]["bacc"] == pytest.approx(balanced_accuracy_score(y, pred_p))
+    assert m["present_only"]["acc"] == pytest.approx(accuracy_score(y, pred_p))
+    assert m["present_only"]["macro_f1"] == pytest.approx(f1_score(y, pred_p, average="macro"))
+    recall = [np.mean(pred[y == k] == k) for k in present]
+    assert m["8way"]["bacc"] == pytest.approx(np.sum(recall) / 8)
+    assert m["present_only"]["present_names"] == ["neutral", "happiness", "sadness", "anger"]
+    with pytest.raises(ValueError, match=r"shape \(60, 8\)"):
+        face_metrics(y, logits[:, :7])
+
+
+@pytest.mark.parametrize("arch, size", [("resnet18", 32), ("resnet50", 32)])
+def test_student_shapes(arch, size):
+    torch.manual_seed(0)
+    model = FaceStudent(8, 12, arch=arch, projection_hidden=16).eval()
+    with torch.no_grad():
+        logits, emb = model(torch.rand(3, 1, size, size))
+    assert logits.shape == (3, 8) and emb.shape == (3, 12)
+    np.testing.assert_allclose(emb.norm(dim=1).numpy(), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("override, match", [
+    ("losses.dgeo.ramp_end=10", "ramp_end"),
+    ("losses.dgeo.positive_classes=[joy]", "unknown emotion 'joy'"),
+    ("class_va={happy: [0.5, 0.5]}", "missing"),
+    ("losses.proto_kd.tau=1.5", "tau"),
+])
+def test_config_errors(override, match):
+    with pytest.raises(ConfigError, match=match):
+        load_config(DistilConfig, overrides=[override], default="distil")
+    off = [f"losses.{k}.enabled=false" for k in ("ce", "kd", "proto_kd", "dgeo")]
+    with pytest.raises(ConfigError, match="at least one loss"):
+        load_config(DistilConfig, overrides=off, default="distil")
+
+
+def test_packaged_config_has_the_paper_settings():
+    cfg = load_config(DistilConfig, default="distil")
+    lc = cfg.losses
+    assert (lc.ce.label_smoothing, lc.kd.weight, lc.proto_kd.weight, lc.proto_kd.temperature, lc.proto_kd.tau,
+            lc.dgeo.weight, lc.dgeo.ramp_start, lc.dgeo.ramp_end) == (0.055, 0.30, 0.12, 5.0, 0.90, 0.012, 20, 60)
+    assert lc.dgeo.positive_classes == ["happiness", "surprise"] and cfg.train.epochs == 100
+    assert cfg == DistilConfig()  # the YAML and the schema defaults agree
