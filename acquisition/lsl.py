@@ -342,7 +342,9 @@ class Stream:
         Sample-counter channel used to count losses exactly: a channel name, an index, ``"auto"`` (use
         :data:`INDEX_CHANNEL_NAME` when present) or ``None``.
     dejitter : bool
-        Replace raw timestamps of regular streams by the dejittered line (see module docstring).
+        Replace raw timestamps of regular streams by the dejittered line (see module docstring). The line
+        assumes the stream delivers at its nominal rate: turn it off for replays faster than real time, and
+        for recordings (which keep raw timestamps plus clock offsets).
     dejitter_halflife_s : float
         Half-life of the dejitter offset estimate.
     jitter_tolerance_s : float
