@@ -125,3 +125,18 @@ def test_emotion_table_is_ferplus_order():
     assert EMOTIONS == ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt")
     with pytest.raises(ValueError, match="n_per_class"):
         synth_faces(0)
+
+
+def test_synth_faces_command(tmp_path, capsys):
+    from eegaffect.cli import main
+
+    out = tmp_path / "faces"
+    assert main(["datasets", "synth-faces", str(out), "--n-per-class", "2", "--image-size", "24", "--seed", "1",
+                 "--set", "synth_faces.test_fraction=0.5"]) == 0
+    assert "16 synthetic faces" in capsys.readouterr().out
+    faces = load_faces(out / "manifest.csv", image_size=24)
+    direct = synth_faces(2, image_size=24, seed=1)
+    np.testing.assert_array_equal(faces.images, direct.images)
+    np.testing.assert_array_equal(faces.labels, direct.labels)
+    assert (faces.split == "test").sum() == 8
+    assert main(["datasets", "synth-faces", str(out), "--set", "synth_faces.n_per_class=0"]) == 2

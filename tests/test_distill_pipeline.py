@@ -41,7 +41,6 @@ def _sha(path):
 def test_eeg_to_face_student_through_the_cli(tmp_path, capsys):
     from eegaffect.datasets import load_dataset
     from eegaffect.datasets.synth import write_synthetic_seed
-    from eegaffect.distill.faces import write_synth_faces
     from eegaffect.distill.prototypes import load_prototypes
 
     seed_dir, teacher_dir = tmp_path / "seed", tmp_path / "teacher"
@@ -64,7 +63,8 @@ def test_eeg_to_face_student_through_the_cli(tmp_path, capsys):
     held_out = [t for t in load_dataset(seed_dir, "seed") if trial_id(t.info) in meta["val_trials"]]
     assert len(held_out) == 6 and int(a.counts.sum()) == 6 * 4
 
-    manifest = write_synth_faces(tmp_path / "faces", 4, image_size=32, seed=0)
+    assert main(["datasets", "synth-faces", str(tmp_path / "faces"), "--n-per-class", "4", "--image-size", "32"]) == 0
+    manifest = tmp_path / "faces" / "manifest.csv"
     before = _sha(h5)
     out = tmp_path / "student"
     capsys.readouterr()

@@ -17,6 +17,7 @@ from eegaffect.commands import add_config_options, config_from_args
 #: sub-subcommand name -> ``"module:function"`` (or ``"module"``, function ``register``) that adds its parser.
 DATASETS_COMMANDS: dict[str, str] = {
     "synth-seed": "eegaffect.commands.datasets:register_synth_seed",
+    "synth-faces": "eegaffect.commands.distil:register_synth_faces",
 }
 
 

@@ -31,3 +31,34 @@ def run(args: argparse.Namespace) -> int:
     metrics = run_distillation(args.faces, args.prototypes, args.out, config)
     print(json.dumps({k: metrics[k] for k in ("8way", "present_only", "seed")}, indent=2))
     return 0
+
+
+def register_synth_faces(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``eegaffect datasets synth-faces OUT`` (registered in :data:`eegaffect.commands.datasets`)."""
+    parser = subparsers.add_parser(
+        "synth-faces", help="draw synthetic expressive faces (8 FERPlus emotions) as class folders + manifest",
+        description="Draw grey faces whose mouth curvature follows valence, mouth and eye opening follow arousal "
+                    "and brows follow valence plus a per-class cue; write OUT/{emotion}/*.png and "
+                    "OUT/manifest.csv (path, label, split). Flags override the 'synth_faces' section of the "
+                    "distil config.")
+    parser.add_argument("out", type=Path, help="folder to create")
+    parser.add_argument("--n-per-class", type=int, default=None, metavar="N", help="images per emotion (config: 100)")
+    parser.add_argument("--image-size", type=int, default=None, metavar="PX", help="image side (config: 48)")
+    parser.add_argument("--seed", type=int, default=None, metavar="N", help="generator seed (config: 0)")
+    add_config_options(parser, "distil")
+    parser.set_defaults(func=run_synth_faces)
+
+
+def run_synth_faces(args: argparse.Namespace) -> int:
+    from eegaffect.distill.faces import write_synth_faces
+    from eegaffect.distill.student import DistilConfig
+
+    for name in ("n_per_class", "image_size", "seed"):
+        if getattr(args, name) is not None:
+            args.overrides.append(f"synth_faces.{name}={getattr(args, name)}")
+    sc = config_from_args(args, DistilConfig).synth_faces
+    manifest = write_synth_faces(args.out, sc.n_per_class, image_size=sc.image_size, seed=sc.seed,
+                                 test_fraction=sc.test_fraction)
+    print(f"wrote {8 * sc.n_per_class} synthetic faces ({sc.image_size}x{sc.image_size}) to {args.out}; "
+          f"manifest {manifest}")
+    return 0
