@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numbers
 
+import numba
 import numpy as np
 import scipy.signal
 
@@ -296,6 +297,22 @@ def _sos_kernel(sos, z, saved, row, x, y, check_finite):  # pragma: no cover - c
     return _OK
 
 
+def _quiet_when_interpreted(kernel):
+    """Under ``NUMBA_DISABLE_JIT=1`` kernels run as plain Python on NumPy scalars, which warn on ``inf - inf``
+    where compiled code computes nan silently (the NaN policy above handles the result); silence that there."""
+    if not numba.config.DISABLE_JIT:
+        return kernel
+
+    def quiet(*args):
+        with np.errstate(all="ignore"):
+            return kernel(*args)
+
+    return quiet
+
+
+_sos_kernel_call = _quiet_when_interpreted(_sos_kernel)
+
+
 def _padded(n_chans: int) -> int:
     return -(-n_chans // CHANNEL_PAD) * CHANNEL_PAD
 
@@ -479,7 +496,7 @@ class SOSFilter:
         if priming:
             with np.errstate(invalid="ignore", over="ignore"):  # a non-finite x[0] is reported by the kernel
                 self._z[:, :, : self.n_chans] = self._zi_unit * x[0].astype(np.float64)
-        bad = _sos_kernel(self._sos, self._z, self._saved, self._row, x, out, bool(check_finite))
+        bad = _sos_kernel_call(self._sos, self._z, self._saved, self._row, x, out, bool(check_finite))
         if bad != _OK:
             if priming:
                 self._z[...] = 0.0

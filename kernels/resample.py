@@ -39,7 +39,8 @@ import numpy as np
 import scipy.signal
 
 from eegaffect.kernels._jit import jit
-from eegaffect.kernels.filtering import _FLOAT_DTYPES, _aligned_zeros, _check_dtype_arg, _check_n_chans, _check_x, _padded
+from eegaffect.kernels.filtering import (_FLOAT_DTYPES, _aligned_zeros, _check_dtype_arg, _check_n_chans, _check_x,
+                                        _padded, _quiet_when_interpreted)
 
 __all__ = ["StreamingResampler", "resample", "rational_ratio", "design_resample_filter", "warmup"]
 
@@ -172,6 +173,9 @@ def _resample_kernel(taps, down, ring, counters, x, y, buf, check_finite):  # pr
     return -1
 
 
+_resample_kernel_call = _quiet_when_interpreted(_resample_kernel)
+
+
 class StreamingResampler:
     """Causal rational resampler with carried state: ``step(chunk)`` returns every output sample now due.
 
@@ -259,7 +263,7 @@ class StreamingResampler:
         out = np.empty((n_out, self.n_chans), self.dtype)
         if n_times == 0:
             return out
-        bad = _resample_kernel(self._taps, self.down, self._ring, self._counters, x, out, self._buf,
+        bad = _resample_kernel_call(self._taps, self.down, self._ring, self._counters, x, out, self._buf,
                                bool(check_finite))
         if bad >= 0:
             t, c = divmod(bad, self.n_chans)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+import numba
 import numpy as np
 import pytest
 import scipy.signal as ss
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 from eegaffect.kernels import filtering as F
 
 SFREQ = 200.0
+needs_jit = pytest.mark.skipif(numba.config.DISABLE_JIT, reason="inspects compiled kernels")
 
 
 def _bandpass_notch(sfreq=SFREQ):
@@ -267,6 +269,7 @@ def test_check_finite_false_propagates_like_scipy(rng):
 
 
 # ---------------------------------------------------------------------------------------- compilation
+@needs_jit
 def test_warmup_compiles_all_dtype_combinations():
     F.warmup()
     sigs = {(str(s[4].dtype), str(s[5].dtype)) for s in F._sos_kernel.signatures}
@@ -274,6 +277,7 @@ def test_warmup_compiles_all_dtype_combinations():
             ("float64", "float64")} <= sigs
 
 
+@needs_jit
 def test_shipped_kernel_vectorises_across_channels():
     """The channel loop of the kernel as shipped (same body and flags, compiled without the disk cache so it can
     be inspected) must use SIMD vectors of float64."""

@@ -7,6 +7,7 @@ differs); float32 input is computed in float64 and rounded once, so it matches s
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pytest
 import scipy.signal as ss
@@ -14,6 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eegaffect.kernels import resample as R
+
+needs_jit = pytest.mark.skipif(numba.config.DISABLE_JIT, reason="inspects compiled kernels")
 
 CASES = [(1000.0, 200.0, 1, 5), (500.0, 250.0, 1, 2), (256.0, 200.0, 25, 32)]
 
@@ -157,6 +160,7 @@ def test_nonfinite_rejected_with_location_and_state_unchanged(bad, rng):
     assert nan_rows.size > 0 and nan_rows.min() >= 50 and nan_rows.max() <= 50 + 21
 
 
+@needs_jit
 def test_warmup_compiles_all_dtype_combinations():
     R.warmup()
     sigs = {(str(s[4].dtype), str(s[5].dtype)) for s in R._resample_kernel.signatures}
