@@ -225,3 +225,14 @@ def test_featurise_trial_errors():
         featurise_trial(np.zeros(400), 200.0, PipelineConfig())
     with pytest.raises(TypeError, match="PipelineConfig"):
         featurise_trial(np.zeros((400, 2)), 200.0, {"sfreq": 200})
+
+
+def test_measure_session_reports_consistent_figures():
+    from eegaffect.datasets.features import SEED_TRIAL_SAMPLES, measure_session
+
+    assert sum(SEED_TRIAL_SAMPLES) == 3394 * 200 + 15  # one full session, N = 200 T + 1 per trial
+    m = measure_session(n_chans=4, trial_samples=(401, 601), seed=1)
+    assert m["n_windows"] == 2 + 3 and m["eeg_seconds"] == pytest.approx(1002 / 200)
+    assert m["wall_s"] > 0 and m["throughput"] == pytest.approx(m["eeg_seconds"] / m["wall_s"])
+    with pytest.raises(ValueError, match="kind"):
+        measure_session(kind="psd")

@@ -133,6 +133,18 @@ def _quiet_convergence():
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
+def _braindecode_models():
+    """Import braindecode's EEGNet and ShallowFBCSPNet without the import-time notices of its other modules
+    (a deprecated MNE montage name in ``eegpt``, a pandas deprecation in ``wfdb``) reaching our users."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Montage name 'standard_10", category=FutureWarning)
+        warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.set_index")
+        from braindecode.models import EEGNet, ShallowFBCSPNet
+    return EEGNet, ShallowFBCSPNet
+
+
 @contextlib.contextmanager
 def _deterministic_torch(seed: int):
     import torch
@@ -187,7 +199,7 @@ class BraindecodeModel:
         self.std_: np.ndarray | None = None
 
     def _build(self, n_chans: int, n_outputs: int, n_times: int, sfreq: float):
-        from braindecode.models import EEGNet, ShallowFBCSPNet
+        EEGNet, ShallowFBCSPNet = _braindecode_models()
 
         cls = EEGNet if self.architecture == "eegnet" else ShallowFBCSPNet
         kwargs: dict[str, Any] = dict(self.model_kwargs)
