@@ -46,22 +46,18 @@ _LOG_2PIE = float(np.log(2 * np.pi * np.e))
 _BLOCK = 64  # samples filtered per band before moving to the next band (keeps the block in L1 cache)
 
 
-@jit
+@jit(fastmath={"contract"})  # fused multiply-adds only (like the SOS kernel): ~10 % faster, same accuracy class
 def _bank_block(x, t0, m, sos, zi, tmp):  # pragma: no cover - compiled
-    """Filter samples ``x[t0:t0 + m]`` through every band into ``tmp[:, :m]`` (shape (n_bands, block, n_chans)).
+    """Filter samples ``x[t0:t0 + m]`` through every band into ``tmp[:, :m]`` (shape (n_bands, block, n_pad)).
 
     Section by section over the block, channels innermost: each biquad's coefficients stay in registers and the
-    channel loop vectorises.
+    channel loop vectorises. The first section reads ``x`` directly; later sections run over the padded channel
+    width (``tmp`` and ``zi`` are zero in the padding, which therefore stays zero).
     """
     n_chans = x.shape[1]
     n_bands, n_sec, n_pad = sos.shape[0], sos.shape[1], zi.shape[3]
     for b in range(n_bands):
         blk = tmp[b]
-        for t in range(m):
-            for c in range(n_chans):
-                blk[t, c] = x[t0 + t, c]
-            for c in range(n_chans, n_pad):
-                blk[t, c] = 0.0
         for s in range(n_sec):
             b0 = sos[b, s, 0]
             b1 = sos[b, s, 1]
@@ -70,10 +66,12 @@ def _bank_block(x, t0, m, sos, zi, tmp):  # pragma: no cover - compiled
             a2 = sos[b, s, 5]
             z0 = zi[b, s, 0]
             z1 = zi[b, s, 1]
+            width = n_chans if s == 0 else n_pad
             for t in range(m):
                 row = blk[t]
-                for c in range(n_pad):
-                    xi = row[c]
+                src = x[t0 + t] if s == 0 else row
+                for c in range(width):
+                    xi = src[c]
                     y = b0 * xi + z0[c]
                     z0[c] = b1 * xi - a1 * y + z1[c]
                     z1[c] = b2 * xi - a2 * y
@@ -85,7 +83,7 @@ def _filter_bank_kernel(x, sos, zi, out):  # pragma: no cover - compiled
     """Filter ``x`` (n_times, n_chans) through every band's SOS cascade; ``out`` is (n_times, n_chans, n_bands)."""
     n_times, n_chans = x.shape
     n_bands = sos.shape[0]
-    tmp = np.empty((n_bands, _BLOCK, zi.shape[3]), dtype=zi.dtype)
+    tmp = np.zeros((n_bands, _BLOCK, zi.shape[3]), dtype=zi.dtype)
     for t0 in range(0, n_times, _BLOCK):
         m = min(_BLOCK, n_times - t0)
         _bank_block(x, t0, m, sos, zi, tmp)
@@ -147,7 +145,7 @@ def _band_features_kernel(x, sos, zi, ring, pos, until, hop, kind, out):  # prag
     n_times, n_chans = x.shape
     n_bands = sos.shape[0]
     window = ring.shape[0]
-    tmp = np.empty((n_bands, _BLOCK, zi.shape[3]), dtype=zi.dtype)
+    tmp = np.zeros((n_bands, _BLOCK, zi.shape[3]), dtype=zi.dtype)
     n_out = 0
     for t0 in range(0, n_times, _BLOCK):
         m = min(_BLOCK, n_times - t0)
