@@ -15,9 +15,9 @@ Every sample is the sum of (all amplitudes in µV; the output is in volts unless
   the table below; alpha sits at the subject's individual alpha frequency (IAF, 9-11.5 Hz). Their amplitudes are
   modulated sample by sample by the valence/arousal trajectory;
 - **artifacts**: eye blinks (frontopolar, 60-150 µV, a fast-rise/slow-fall wave of 0.25-0.45 s, Poisson events
-  whose rate rises with arousal), muscle bursts (temporal sites, broadband high-frequency noise with a Hann
-  envelope of 0.2-1.2 s, rate rising with arousal -- so EMG contaminates gamma exactly where the affect effects
-  are, as in real recordings), line noise (``line_hz``, per-channel amplitude and phase, plus the third harmonic
+  at a rate x exp(0.4 * arousal)), muscle bursts (temporal sites, broadband high-frequency noise with a Hann
+  envelope of 0.2-1.2 s, rate x exp(0.7 * arousal) -- so EMG contaminates gamma exactly where the affect
+  effects are, as in real recordings), line noise (``line_hz``, per-channel amplitude and phase, plus the third harmonic
   below Nyquist), slow drift (per-channel Catmull-Rom spline through random knots every 5 s) and white sensor
   noise;
 - **subject traits** (from ``subject``): IAF, 1/f exponent, background level, per-source gains and topography
@@ -55,8 +55,9 @@ gamma-prefrontal        35         FP1 FP2  2.5    -1.0     +1.0     -
 largely coherent, so asymmetry indices cancel most of their shared fluctuation, as in real recordings).
 
 At the electrodes the effects are smaller, because the background and neighbouring sources share each band.
-Measured on 10 minutes of a fast random walk (2-s windows, mean of four subjects; see
-``tests/test_simulator.py``), per unit valence / arousal: F4-F3 alpha asymmetry +1.4 / -0.0 dB, O1/O2/PO7/PO8
+Measured by ``scripts/simulator_effects.py`` (10 minutes of a fast random walk per subject, all artifacts on,
+Welch band power of 2-s windows regressed on valence and arousal, mean of four subjects), per unit valence /
+arousal: F4-F3 alpha asymmetry +1.4 / -0.0 dB, O1/O2/PO7/PO8
 alpha -0.0 / -1.6 dB, FZ/FCZ/CZ beta -0.0 / +0.8 dB, temporal beta +0.6 / +0.6 dB, temporal gamma +0.8 / +0.8 dB,
 frontopolar gamma -0.2 / +0.4 dB, FZ/FCZ theta +0.3 / +0.4 dB, PZ/POZ delta -0.5 / -0.1 dB; per 2-s window these
 features correlate with the driving value at r = 0.1-0.5, so single windows are weak evidence and trials need many.
@@ -660,7 +661,8 @@ class SimulatedEEG:
     unit : {"V", "uV"}
         Unit of the generated EEG: volts (MNE's convention) or microvolts (SEED's files, many LSL devices).
     effect_scale : float
-        Factor on every affect effect in dB (1 = the table, 0 = no affect signal).
+        Factor on every affect effect in dB and on the arousal dependence of blink and muscle-burst rates
+        (1 = the table, 0 = the EEG carries no affect information at all).
     blinks, muscle, drift : bool
         Include eye blinks, muscle bursts, slow drift.
     line_hz : float | None
@@ -805,9 +807,9 @@ class SimulatedEEG:
 
         carry = self._carry
         if self.blinks:
-            model.add_blinks(carry, rng, b, va[0, 1])
+            model.add_blinks(carry, rng, b, self.effect_scale * va[0, 1])
         if self.muscle:
-            model.add_muscle(carry, rng, b, va[0, 1])
+            model.add_muscle(carry, rng, b, self.effect_scale * va[0, 1])
         out = brain + carry[:b]
         carry[:-b] = carry[b:].copy()
         carry[-b:] = 0.0

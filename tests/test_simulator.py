@@ -60,7 +60,8 @@ def test_unknown_channel_is_named_and_ch_pos_fills_in():
 
 # --- streaming and determinism -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("chans, sfreq", [(SEED_CHANNELS, 200.0), (STANDARD_32, 250.0), (STANDARD_64, 1000.0)])
+@pytest.mark.parametrize("chans, sfreq", [(SEED_CHANNELS, 200.0), (STANDARD_32, 250.0), (STANDARD_64, 500.0),
+                                          (STANDARD_64, 1000.0)])
 def test_any_chunking_gives_identical_output(chans, sfreq, rng):
     n_total = int(3.7 * sfreq)
     whole, va_whole = SimulatedEEG(chans, sfreq, seed=3).generate(n_total)
