@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 
 import pytest
 
-from eegaffect.cli import main
+from eegaffect.commands import bench_acquisition
+
+
+def _run(argv: list[str]) -> int:
+    """Parse and run ``eegaffect bench acquisition ARGV`` through the command's own registration."""
+    parser = argparse.ArgumentParser(prog="eegaffect bench")
+    bench_acquisition.register(parser.add_subparsers(dest="bench"))
+    args = parser.parse_args(["acquisition", *argv])
+    return args.func(args)
 
 pytestmark = pytest.mark.live
 
@@ -16,7 +25,7 @@ pytestmark = pytest.mark.live
 @pytest.mark.timeout(120)
 def test_bench_acquisition_json_shape(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    assert main(["bench", "acquisition", "--duration", "0.5", "--json", str(out)]) == 0
+    assert _run(["--duration", "0.5", "--json", str(out)]) == 0
     doc = json.loads(out.read_text())
     assert {"machine", "cases"} <= set(doc)
     names = [c["name"] for c in doc["cases"]]

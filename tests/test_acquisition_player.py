@@ -61,7 +61,7 @@ def test_real_time_pace_speed_factor_and_timestamps(unique_name):
                 elapsed = time.perf_counter() - t0
                 data, ts = _collect(stream, n, 5)
         np.testing.assert_array_equal(data[:, 0], np.arange(n))
-        assert expected_s * 0.9 < elapsed < expected_s + 0.5
+        assert expected_s * 0.9 < elapsed < expected_s + 1.5  # never ahead of the clock; slack for a busy CI
         # the push timeline: sample k stamped t_start + k / (sfreq * speed)
         np.testing.assert_allclose(ts, player.t_start + np.arange(n) / (sfreq * speed), atol=1e-6)
 
