@@ -32,6 +32,7 @@ Every :class:`Stream` keeps counters (:class:`StreamHealth`) and an event queue 
 from __future__ import annotations
 
 import collections
+import logging
 import threading
 import time
 import warnings
@@ -42,6 +43,8 @@ import numpy as np
 import pylsl
 
 from eegaffect.acquisition.ringbuffer import RingBuffer
+
+logger = logging.getLogger("eegaffect.acquisition.lsl")
 
 __all__ = [
     "StreamDescription",
@@ -643,6 +646,7 @@ class Stream:
         self._worker_cpu = 0.0
         self._worker_wall0 = 0.0
         self._worker_wall_end = 0.0
+        self._last_overrun_log = -float("inf")
 
     def _open(self, desc: StreamDescription) -> None:
         _validate_description(desc, self._expect, self._sfreq_tol)
@@ -701,7 +705,8 @@ class Stream:
                     resumed = stalled
                     if stalled:
                         stalled = False
-                        self._emit("resume", seconds=now - last_data, message="data flows again")
+                        self._emit("resume", seconds=now - last_data,
+                                   message=f"data flow again after {now - last_data:.1f} s")
                     last_data = now
                     self._ingest(data, ts, resumed)
                 elif regular and not stalled and now - last_data > self._stall_timeout:
@@ -831,7 +836,14 @@ class Stream:
         return self._seg_offset + k / sfreq
 
     def _emit(self, kind: str, **fields) -> None:
-        self._events.append(StreamEvent(kind=kind, time=pylsl.local_clock(), **fields))
+        event = StreamEvent(kind=kind, time=pylsl.local_clock(), **fields)
+        self._events.append(event)
+        if kind == "overrun":  # can repeat every chunk while a consumer stalls: log at most every 5 s
+            if event.time - self._last_overrun_log < 5.0:
+                return
+            self._last_overrun_log = event.time
+        level = logging.INFO if kind == "resume" else logging.WARNING
+        logger.log(level, "stream %r: %s", self._description.name, event.message or kind)
 
 
 def _find_index_channel(request, names: list[str]) -> int | None:
