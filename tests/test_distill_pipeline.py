@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from eegaffect.cli import main
-from eegaffect.distill.teacher import (TeacherConfig, TopomapData, load_teacher, save_teacher, train_teacher,
-                                       trial_id)
+from eegaffect.distill.teacher import (TeacherConfig, TopomapData, dataset_topomaps, load_teacher, save_teacher,
+                                       train_teacher, trial_id)
 
 _TINY_TEACHER = ["topomap.grid_size=16", "model.channels=[8, 16]", "model.embedding_dim=16", "train.epochs=3"]
 
@@ -65,6 +65,17 @@ def test_eeg_to_face_student_through_the_cli(tmp_path, capsys):
 
     assert main(["datasets", "synth-faces", str(tmp_path / "faces"), "--n-per-class", "4", "--image-size", "32"]) == 0
     manifest = tmp_path / "faces" / "manifest.csv"
+
+    # window targets: the continuous annotation at window centres ('auto'), or the trial's label point ('trial')
+    trials = list(load_dataset(seed_dir, "seed"))[:2]
+    small = TeacherConfig.model_validate({"topomap": {"grid_size": 8}})
+    cont = dataset_topomaps(trials, small)
+    label = dataset_topomaps(trials, small.model_copy(update={"targets": "trial"}))
+    ann = trials[1].continuous_targets()
+    np.testing.assert_allclose(cont.valence[4:], np.interp(np.arange(4) + 0.5, ann[:, 0], ann[:, 1]))
+    np.testing.assert_allclose(cont.arousal[4:], np.interp(np.arange(4) + 0.5, ann[:, 0], ann[:, 2]))
+    np.testing.assert_array_equal(label.valence[4:], trials[1].info.valence)
+    np.testing.assert_array_equal(cont.maps, label.maps)
     before = _sha(h5)
     out = tmp_path / "student"
     capsys.readouterr()

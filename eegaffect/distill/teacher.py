@@ -1,10 +1,11 @@
 """The topographic-map teacher: a CNN over (bands, H, W) maps regressing valence/arousal, with an embedding.
 
 Data path (:func:`dataset_topomaps`): each trial's EEG ``(n_times, n_chans)`` -> windowed band features
-(:func:`eegaffect.kernels.features.band_features`, DE or band power) -> one map per band per window
+(:func:`eegaffect.kernels.features.band_features`, DE or log band power) -> one map per band per window
 (:class:`~eegaffect.distill.topomap.TopomapInterpolator`, built once per channel set) -> ``(n_windows, n_bands,
-H, W)``; every window of a trial gets the trial's valence/arousal target (in [-1, 1]). Splits are by trial, never
-by window inside a trial.
+H, W)``. Each window's valence/arousal target (in [-1, 1]) is the trial's continuous annotation interpolated at
+the window centre where the trial has one (``targets: auto``/``continuous``), else the trial's label point
+(``targets: trial``). Splits are by trial, never by window inside a trial.
 
 Maps are standardised per band with the training maps' mean and standard deviation over head pixels (stored in the
 bundle); pixels outside the head stay 0.
@@ -100,6 +101,9 @@ class TeacherConfig(ConfigModel):
     """``eegaffect teacher train`` and ``eegaffect prototypes export``."""
 
     dataset: Literal["auto", "seed", "seed-iv", "dreamer", "recording"] = "auto"
+    targets: Literal["auto", "trial", "continuous"] = Field(
+        "auto", description="per-window V/A: 'continuous' from a trial's annotation (interpolated at window "
+                            "centres), 'trial' the trial's label point, 'auto' continuous where available")
     topomap: TopomapConfig = Field(default_factory=TopomapConfig)
     features: TeacherFeatureConfig = Field(default_factory=TeacherFeatureConfig)
     model: TeacherModelConfig = Field(default_factory=TeacherModelConfig)
@@ -239,7 +243,9 @@ def dataset_topomaps(trials: Iterable, config: TeacherConfig, *, exclude: Iterab
         tid = trial_id(info)
         if tid in exclude:
             continue
-        if info.valence is None or info.arousal is None:
+        continuous = trial.continuous_targets() if config.targets != "trial" else None
+        if continuous is None and (config.targets == "continuous" or info.valence is None
+                                   or info.arousal is None):
             skipped_no_target += 1
             continue
         key = tuple(info.ch_names)
@@ -255,8 +261,13 @@ def dataset_topomaps(trials: Iterable, config: TeacherConfig, *, exclude: Iterab
         if len(feats) == 0:
             continue
         maps.append(interps[key].frames(feats).astype(np.float32))
-        val.append(np.full(len(feats), info.valence))
-        aro.append(np.full(len(feats), info.arousal))
+        if continuous is None:
+            val.append(np.full(len(feats), info.valence))
+            aro.append(np.full(len(feats), info.arousal))
+        else:
+            centres = (np.arange(len(feats)) * hop + window / 2) / info.sfreq
+            val.append(np.interp(centres, continuous[:, 0], continuous[:, 1]))
+            aro.append(np.interp(centres, continuous[:, 0], continuous[:, 2]))
         index.append(np.full(len(feats), len(ids)))
         ids.append(tid)
         datasets.append(info.dataset)
