@@ -21,22 +21,40 @@ import tempfile
 import time
 from pathlib import Path
 
+from pydantic import Field
+
+from eegaffect.commands import add_config_options, config_from_args
+from eegaffect.config import ConfigModel
+
+
+class BenchModelConfig(ConfigModel):
+    """Settings of ``eegaffect bench model`` (``configs/bench_model.yaml``)."""
+
+    trial_seconds: float = Field(60.0, gt=1, description="length of each synthetic trial (training case)")
+    updates: int = Field(300, ge=10, description="timed live updates (latency case)")
+    seed: int = 0
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("model", help="continuous emotion model: live step latency and training time",
                                    description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="write the cases as JSON")
-    parser.add_argument("--trial-seconds", type=float, default=60.0,
-                        help="length of each synthetic trial for the training case (default 60)")
-    parser.add_argument("--updates", type=int, default=300, help="timed live updates (default 300)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic data and training")
+    parser.add_argument("--trial-seconds", type=float, default=None,
+                        help="length of each synthetic trial for the training case (default: config, 60)")
+    parser.add_argument("--updates", type=int, default=None, help="timed live updates (default: config, 300)")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the synthetic data and training")
+    add_config_options(parser, "bench_model")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from eegaffect.perf import format_cases, write_bench_json
 
-    cases, extra = run_bench(trial_seconds=args.trial_seconds, updates=args.updates, seed=args.seed)
+    config = config_from_args(args, BenchModelConfig)
+    for key in ("trial_seconds", "updates", "seed"):
+        if getattr(args, key) is not None:
+            setattr(config, key, getattr(args, key))
+    cases, extra = run_bench(trial_seconds=config.trial_seconds, updates=config.updates, seed=config.seed)
     print(format_cases(cases))
     for key, value in extra.items():
         print(f"{key}: {value}")
