@@ -18,6 +18,9 @@ from eegaffect._logging import logger, set_log_level
 
 #: Modules of :mod:`eegaffect.commands` that register a subcommand, in help order.
 COMMAND_MODULES: list[str] = [
+    "demo",
+    "live",
+    "report",
     "bench",
     "configs",
     "datasets",

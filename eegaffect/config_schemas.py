@@ -19,6 +19,8 @@ def _pipeline() -> type[ConfigModel]:
 #: config name -> callable returning its schema class.
 SCHEMAS: dict[str, Callable[[], type[ConfigModel]]] = {
     "pipeline": _pipeline,
+    "live": lambda: __import__("eegaffect.live.session", fromlist=["LiveConfig"]).LiveConfig,
+    "demo": lambda: __import__("eegaffect.live.demo", fromlist=["DemoConfig"]).DemoConfig,
     "synth_seed": lambda: __import__("eegaffect.datasets.synth", fromlist=["SynthSeedConfig"]).SynthSeedConfig,
     "train": lambda: __import__("eegaffect.models.training", fromlist=["TrainConfig"]).TrainConfig,
     "bench_model": lambda: __import__("eegaffect.commands.bench_model", fromlist=["BenchModelConfig"]).BenchModelConfig,

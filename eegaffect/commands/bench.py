@@ -10,6 +10,7 @@ import importlib
 
 #: bench name -> module that registers it.
 BENCH_MODULES: dict[str, str] = {
+    "live": "eegaffect.commands.bench_live",
     "seed": "eegaffect.commands.bench_seed",
     "acquisition": "eegaffect.commands.bench_acquisition",
     "kernels": "eegaffect.commands.bench_kernels",

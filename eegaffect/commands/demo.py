@@ -1,0 +1,43 @@
+"""``eegaffect demo``: the simulated headset, a demo model and the live dashboard in one command."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from eegaffect.commands import add_config_options, config_from_args
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "demo", help="start here: simulated headset -> model -> live valence/arousal dashboard",
+        description="Start a simulated EEG headset in a subprocess, get the demo model (trained on simulated data "
+                    "on first use and cached), run a live session on it, show the dashboard (a window when a "
+                    "display exists, otherwise OUT/dashboard.png) and print the summary. Needs no dataset and "
+                    "no network.")
+    parser.add_argument("--duration", type=float, default=None, metavar="S", help="seconds (default 60)")
+    parser.add_argument("--headless", action="store_true", help="no window; save the dashboard as PNG")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="output folder (default ./eegaffect-demo-<time>)")
+    parser.add_argument("--model", type=Path, default=None, metavar="BUNDLE",
+                        help="use this bundle instead of the demo model")
+    add_config_options(parser, "demo")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from eegaffect.commands._signals import sigterm_as_interrupt
+    from eegaffect.commands.live import format_summary
+    from eegaffect.live.demo import DemoConfig, run_demo
+
+    config = config_from_args(args, DemoConfig)
+    if args.duration is not None:
+        config.duration_s = args.duration
+    if args.model is not None:
+        config.bundle = str(args.model)
+    print(f"eegaffect demo: {config.duration_s:g} s of simulated EEG through the live pipeline "
+          f"({'window' if not args.headless else 'headless'}); Ctrl-C stops early", flush=True)
+    with sigterm_as_interrupt():
+        summary = run_demo(config, out_dir=args.out, show=False if args.headless else None)
+    print(format_summary(summary))
+    return 0

@@ -1,0 +1,82 @@
+"""``eegaffect live``: run a trained bundle on a live LSL stream and publish valence/arousal as an LSL stream."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from eegaffect.commands import add_config_options, config_from_args
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "live", help="estimate valence/arousal live from an LSL EEG stream",
+        description="Read an EEG stream, match its channels to the model's by name, run the model at the update "
+                    "rate and publish predictions on an LSL stream of type 'Affect' (valence, arousal, "
+                    "confidence, code, status). Ends after --duration or on Ctrl-C and prints the summary "
+                    "(also written to OUT/summary.json).")
+    parser.add_argument("--stream", required=True, metavar="NAME", help="name of the EEG stream")
+    parser.add_argument("--model", required=True, type=Path, metavar="BUNDLE", help="model bundle directory")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="write summary.json, updates.csv, the dashboard PNG (and session.h5 with --record)")
+    parser.add_argument("--duration", type=float, default=None, metavar="S", help="seconds to run (default: "
+                        "until Ctrl-C)")
+    parser.add_argument("--headless", action="store_true", help="no dashboard window (the figure is saved to "
+                        "OUT/dashboard.png)")
+    parser.add_argument("--record", action="store_true", default=None,
+                        help="record raw stream, ground truth and predictions to OUT/session.h5")
+    parser.add_argument("--interpolate", type=int, default=None, metavar="N",
+                        help="interpolate up to N model channels missing from the stream (default 0: error)")
+    parser.add_argument("--ignore-channel", action="append", default=None, metavar="NAME",
+                        help="stream channel to drop (repeatable), e.g. a trigger channel")
+    parser.add_argument("--update-hz", type=float, default=None, help="prediction updates per second (default 4)")
+    add_config_options(parser, "live")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from eegaffect.commands._signals import sigterm_as_interrupt
+    from eegaffect.live.dashboard_worker import make_dashboard
+    from eegaffect.live.session import LiveConfig, LiveSession
+
+    config = config_from_args(args, LiveConfig)
+    for key, value in {"record": args.record, "interpolate": args.interpolate, "update_hz": args.update_hz,
+                       "ignore_channels": args.ignore_channel}.items():
+        if value is not None:
+            setattr(config, key, value)
+    if config.record and args.out is None:
+        print("eegaffect live: --record needs --out DIR")
+        return 2
+    png = None if args.out is None else args.out / "dashboard.png"
+    dashboard = make_dashboard(png, show=False if args.headless else None)
+    session = LiveSession(args.stream, args.model, config, out_dir=args.out, dashboard=dashboard)
+    print(f"live: stream {args.stream!r} -> model {args.model} -> LSL stream {session.outlet_name!r} (type Affect) "
+          f"at {config.update_hz:g} Hz; {'Ctrl-C to stop' if args.duration is None else f'{args.duration:g} s'}",
+          flush=True)
+    with sigterm_as_interrupt():
+        summary = session.run(duration=args.duration)
+    print(format_summary(summary))
+    return 0
+
+
+def format_summary(summary: dict) -> str:
+    """The summary as a few human-readable lines plus its JSON."""
+    lat = summary["latency_ms"]
+    lines = [f"updates: {summary['updates']} in {summary['duration_s']:.1f} s"]
+    if lat["p50"] is not None:
+        lines.append(f"latency (newest sample -> push): p50 {lat['p50']:.2f} ms, p99 {lat['p99']:.2f} ms, "
+                     f"max {lat['max']:.2f} ms")
+    lines.append(f"samples: {summary['samples_received']} received, {summary['samples_lost']} lost, "
+                 f"{summary['gaps']} gaps, {summary['reconnects']} reconnects")
+    gt = summary.get("ground_truth")
+    if gt:
+        lines.append(f"vs ground truth: valence CCC {_fmt(gt['valence_ccc'])}, RMSE {gt['valence_rmse']:.3f}; "
+                     f"arousal CCC {_fmt(gt['arousal_ccc'])}, RMSE {gt['arousal_rmse']:.3f}")
+    if summary.get("dashboard"):
+        lines.append(f"dashboard: {summary['dashboard']}")
+    return "\n".join(lines) + "\n" + json.dumps(summary, indent=2)
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}"

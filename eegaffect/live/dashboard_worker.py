@@ -1,0 +1,377 @@
+"""Dashboard workers: the live session hands them one message per update and never waits for them.
+
+- :class:`DashboardState` turns the messages into what the figure shows: display-filtered EEG of a few channels
+  (its own causal band-pass/notch, the pipeline's settings), band features of every channel through the very
+  :class:`~eegaffect.pipeline.SignalPipeline` the model uses, the valence/arousal and ground-truth trails, the
+  active code, latencies and stream health.
+- :class:`ThreadDashboard` (headless): a daemon thread folds messages into the state; :meth:`close` renders
+  :class:`~eegaffect.viz.live.LiveDashboard` once and saves it as PNG.
+- :class:`ProcessDashboard` (a display is available): a child process owns a matplotlib window and redraws it at
+  ``fps`` (default 15) from the messages, then saves the last frame as PNG.
+
+Both put messages into a bounded queue with ``put_nowait`` and drop them when it is full (counted in ``dropped``),
+so a slow screen can never stall acquisition or prediction.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import sys
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["DashboardState", "ThreadDashboard", "ProcessDashboard", "make_dashboard", "display_available"]
+
+logger = logging.getLogger("eegaffect.live.dashboard")
+
+_STOP = "__stop__"
+
+
+def display_available() -> bool:
+    """Whether a window can be shown: macOS/Windows, or ``$DISPLAY``/``$WAYLAND_DISPLAY`` set, and matplotlib's
+    backend (``$MPLBACKEND``) not a non-interactive one."""
+    backend = os.environ.get("MPLBACKEND", "").lower()
+    if backend in {"agg", "pdf", "svg", "ps", "cairo", "template"} or backend.startswith("module://matplotlib_inline"):
+        return False
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _pick_eeg_channels(ch_names: list[str], n: int) -> list[int]:
+    """Up to ``n`` channels spread over the list (the first, the last and evenly between)."""
+    if len(ch_names) <= n:
+        return list(range(len(ch_names)))
+    return sorted({int(round(k)) for k in np.linspace(0, len(ch_names) - 1, n)})
+
+
+class DashboardState:
+    """What the dashboard shows, folded from the session's messages.
+
+    Parameters
+    ----------
+    init : dict
+        ``ch_names``, ``sfreq`` (of the EEG in the messages), ``pipeline`` (a PipelineConfig as dict),
+        ``n_codes``, ``trail_s``; optional ``eeg_window_s`` (default 5) and ``n_eeg`` (channels shown, default 8).
+    """
+
+    def __init__(self, init: dict):
+        from eegaffect.kernels.filtering import SOSFilter
+        from eegaffect.pipeline import PipelineConfig, SignalPipeline
+
+        self.ch_names = list(init["ch_names"])
+        self.sfreq = float(init["sfreq"])
+        self.n_codes = int(init.get("n_codes", 0))
+        self.trail_s = float(init.get("trail_s", 30.0))
+        self.stream = str(init.get("stream", ""))
+        config = PipelineConfig.model_validate(init["pipeline"])
+        self.band_names = [b.name for b in config.features.bands]
+        self.eeg_idx = _pick_eeg_channels(self.ch_names, int(init.get("n_eeg", 8)))
+        self.eeg_ch_names = [self.ch_names[i] for i in self.eeg_idx]
+        # display filter: the pipeline's band-pass/notch designed at the stream's own rate
+        display = config.model_copy(deep=True)
+        display.sfreq = self.sfreq
+        if display.filters.lowpass_hz is not None and display.filters.lowpass_hz >= 0.45 * self.sfreq:
+            display.filters.lowpass_hz = None
+        try:
+            sos = SignalPipeline(display, n_chans=1).prefilter_sos
+        except ValueError:  # the pipeline's bands do not fit this rate: show the raw signal
+            sos = None
+        self._filter = None if sos is None else SOSFilter(sos, len(self.eeg_idx), init=config.filters.init)
+        self._pipeline = SignalPipeline(config, n_chans=len(self.ch_names), sfreq_in=self.sfreq)
+        self._decim = max(1, int(self.sfreq // 200))
+        self.eeg_window_s = float(init.get("eeg_window_s", 5.0))
+        n_keep = int(self.eeg_window_s * self.sfreq / self._decim)
+        self._eeg = deque(maxlen=max(n_keep, 2))
+        self._eeg_t = deque(maxlen=max(n_keep, 2))
+        self._n_eeg = 0
+        n_trail = 4096
+        self._va = deque(maxlen=n_trail)
+        self._truth = deque(maxlen=n_trail)
+        self._codes = deque(maxlen=n_trail)
+        self._lat = deque(maxlen=2000)
+        self.band_values: np.ndarray | None = None
+        self.features_version = 0
+        self.health: dict = {}
+        self.last_time = 0.0
+        self.n_messages = 0
+        self.status = None
+
+    def ingest(self, msg: dict) -> None:
+        """Fold one session message into the state."""
+        t = float(msg["time"])
+        self.last_time = t
+        self.n_messages += 1
+        eeg = msg.get("eeg")
+        if eeg is not None and len(eeg):
+            eeg = np.asarray(eeg, dtype=np.float64)
+            if np.all(np.isfinite(eeg)):
+                feats = self._pipeline.step(eeg)
+                if len(feats):
+                    self.band_values = np.asarray(feats[-1])
+                    self.features_version += 1
+                shown = np.ascontiguousarray(eeg[:, self.eeg_idx])
+                if self._filter is not None:
+                    shown = self._filter.step(shown)
+                k0 = self._n_eeg
+                self._n_eeg += len(shown)
+                keep = np.arange(len(shown))[(k0 + np.arange(len(shown))) % self._decim == 0]
+                times = t - (len(shown) - 1 - keep) / self.sfreq
+                self._eeg.extend(shown[keep])
+                self._eeg_t.extend(times)
+        va = msg.get("va")
+        self._va.append((t, *(np.asarray(va, float) if va is not None else (np.nan, np.nan))))
+        truth = msg.get("truth")
+        if truth is not None:
+            self._truth.append((t, float(truth[0]), float(truth[1])))
+        code = msg.get("code")
+        self._codes.append((t, -1 if code is None else int(code)))
+        lat = msg.get("latency_ms")
+        if lat is not None and np.isfinite(lat):
+            self._lat.append(float(lat))
+        self.status = msg.get("status")
+        self.health = dict(msg.get("health") or {})
+
+    # -- views for the figure --------------------------------------------------------------------------------
+    def eeg_traces(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(times (n,), data (n, n_eeg))`` of the scrolling EEG panel."""
+        if not self._eeg:
+            return np.zeros(0), np.zeros((0, len(self.eeg_idx)))
+        return np.asarray(self._eeg_t), np.asarray(self._eeg)
+
+    def _trail(self, rows: deque, width: int) -> tuple[np.ndarray, np.ndarray]:
+        arr = np.asarray(rows, float).reshape(-1, width + 1)
+        arr = arr[arr[:, 0] >= self.last_time - self.trail_s]
+        return arr[:, 0], arr[:, 1:]
+
+    def va_trail(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(times, va (n, 2))`` of the last ``trail_s`` seconds."""
+        return self._trail(self._va, 2)
+
+    def truth_trail(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(times, truth (n, 2))`` of the last ``trail_s`` seconds."""
+        return self._trail(self._truth, 2)
+
+    def code_trail(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(times, codes)`` of the last ``trail_s`` seconds (codes as int)."""
+        t, c = self._trail(self._codes, 1)
+        return t, c[:, 0].astype(int)
+
+    def latencies_ms(self) -> np.ndarray:
+        """The last 2000 update latencies in ms."""
+        return np.asarray(self._lat, float)
+
+    def health_table(self) -> dict:
+        """Rows of the health panel."""
+        table = {"stream": self.stream[:10], "time (s)": float(self.last_time)}
+        names = {"rate_hz": "rate (Hz)", "received": "received", "lost": "lost", "gaps": "gaps",
+                 "reconnects": "reconnects"}
+        for key, label in names.items():
+            if key in self.health:
+                table[label] = self.health[key]
+        table["status"] = {0: "ok", 1: "invalid", 2: "gap"}.get(self.status, "-")
+        return table
+
+    def make_figure(self, fig=None):
+        """A :class:`~eegaffect.viz.live.LiveDashboard` for this state (drawn into ``fig`` when given)."""
+        from eegaffect.viz.live import LiveDashboard
+
+        return LiveDashboard(self.ch_names, self.band_names, self.eeg_ch_names, self.n_codes, fig=fig,
+                             eeg_window_s=self.eeg_window_s, trail_s=self.trail_s)
+
+
+class ThreadDashboard:
+    """Headless dashboard: a thread folds messages into a :class:`DashboardState`; :meth:`close` saves the PNG.
+
+    Parameters
+    ----------
+    png_path : str | Path
+        Where the final figure goes.
+    maxsize : int
+        Queue length; messages beyond it are dropped.
+    """
+
+    def __init__(self, png_path: str | Path, maxsize: int = 256):
+        self.png_path = Path(png_path)
+        self._queue: queue.Queue = queue.Queue(maxsize=maxsize)
+        self._thread: threading.Thread | None = None
+        self.state: DashboardState | None = None
+        self.dropped = 0
+        self.error: BaseException | None = None
+
+    def start(self, init: dict) -> None:
+        """Create the state and start the worker thread."""
+        self.state = DashboardState(init)
+        self._thread = threading.Thread(target=self._run, name="eegaffect-dashboard", daemon=True)
+        self._thread.start()
+
+    def submit(self, message: dict) -> None:
+        """Queue a message without waiting (dropped when the queue is full)."""
+        try:
+            self._queue.put_nowait(message)
+        except queue.Full:
+            self.dropped += 1
+
+    def _run(self) -> None:
+        while True:
+            msg = self._queue.get()
+            if isinstance(msg, str) and msg == _STOP:
+                return
+            try:
+                self.state.ingest(msg)
+            except Exception as exc:  # keep the session running; report at close
+                self.error = exc
+                logger.error("dashboard stopped updating: %s", exc)
+                return
+
+    def close(self) -> str | None:
+        """Stop the thread, render the figure, save it; return the PNG path (None when nothing was shown)."""
+        if self._thread is None:
+            return None
+        while True:
+            try:
+                self._queue.put(_STOP, timeout=1.0)
+                break
+            except queue.Full:
+                continue
+        self._thread.join()
+        self._thread = None
+        if self.state is None or self.state.n_messages == 0:
+            return None
+        dash = self.state.make_figure()
+        dash.render(self.state)
+        self.png_path.parent.mkdir(parents=True, exist_ok=True)
+        dash.fig.savefig(self.png_path, dpi=80)
+        if self.dropped:
+            logger.warning("dashboard dropped %d messages (queue full)", self.dropped)
+        return str(self.png_path)
+
+
+class ProcessDashboard:
+    """Windowed dashboard in a child process, redrawn at ``fps`` from the session's messages.
+
+    Parameters
+    ----------
+    png_path : str | Path | None
+        Where the last frame is saved when the session ends (None: not saved).
+    fps : float
+        Target frames per second.
+    maxsize : int
+        Queue length; messages beyond it are dropped.
+    """
+
+    def __init__(self, png_path: str | Path | None, fps: float = 15.0, maxsize: int = 256):
+        import multiprocessing as mp
+
+        self.png_path = None if png_path is None else Path(png_path)
+        self.fps = float(fps)
+        self._ctx = mp.get_context("spawn")
+        self._queue = self._ctx.Queue(maxsize=maxsize)
+        self._result = self._ctx.Queue()
+        self._process = None
+        self.dropped = 0
+        self.frames: dict | None = None
+
+    def start(self, init: dict) -> None:
+        """Start the window process."""
+        self._process = self._ctx.Process(target=_window_main, name="eegaffect-dashboard", daemon=True,
+                                          args=(self._queue, self._result, init, self.png_path, self.fps))
+        self._process.start()
+
+    def submit(self, message: dict) -> None:
+        """Queue a message without waiting (dropped when the queue is full)."""
+        try:
+            self._queue.put_nowait(message)
+        except queue.Full:
+            self.dropped += 1
+
+    def close(self, timeout: float = 20.0) -> str | None:
+        """Ask the window to save its last frame and exit; return the PNG path (None when none was saved)."""
+        if self._process is None:
+            return None
+        try:
+            self._queue.put(_STOP, timeout=2.0)
+        except queue.Full:
+            pass
+        try:
+            self.frames = self._result.get(timeout=timeout)
+        except queue.Empty:
+            self.frames = None
+        self._process.join(5.0)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(5.0)
+        self._process = None
+        if self.frames:
+            logger.info("dashboard: %d frames at %.1f frames/s", self.frames["frames"], self.frames["fps"])
+        return None if not self.frames or not self.frames.get("png") else self.frames["png"]
+
+
+def _window_main(q, result, init: dict, png_path, fps: float) -> None:  # pragma: no cover - child process
+    import matplotlib.pyplot as plt
+
+    state = DashboardState(init)
+    fig = plt.figure(figsize=(14, 8.5))
+    fig.canvas.manager.set_window_title(f"eegaffect live - {init.get('stream', '')}")
+    dash = state.make_figure(fig)
+    plt.show(block=False)
+    period = 1.0 / fps
+    frames, t0, stop, png = 0, time.perf_counter(), False, None
+    while not stop:
+        t_frame = time.perf_counter()
+        while True:
+            try:
+                msg = q.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(msg, str) and msg == _STOP:
+                stop = True
+                break
+            state.ingest(msg)
+        if not plt.fignum_exists(fig.number):  # window closed by the user: keep draining, stop drawing
+            time.sleep(period)
+            continue
+        dash.draw_frame(state)
+        fig.canvas.flush_events()
+        frames += 1
+        time.sleep(max(0.0, period - (time.perf_counter() - t_frame)))
+    if png_path is not None and state.n_messages:
+        Path(png_path).parent.mkdir(parents=True, exist_ok=True)
+        dash.render(state)
+        fig.savefig(png_path, dpi=80)
+        png = str(png_path)
+    elapsed = time.perf_counter() - t0
+    result.put({"frames": frames, "fps": frames / elapsed if elapsed > 0 else 0.0, "png": png})
+    plt.close(fig)
+
+
+def make_dashboard(png_path: str | Path | None, show: bool | None = None, fps: float = 15.0):
+    """The right dashboard for this machine.
+
+    Parameters
+    ----------
+    png_path : str | Path | None
+        Where the final figure goes (required when no window is shown).
+    show : bool | None
+        True: a window (:class:`ProcessDashboard`); False: headless (:class:`ThreadDashboard`); None: a window
+        when :func:`display_available`.
+    fps : float
+        Frames per second of the window.
+
+    Returns
+    -------
+    dashboard : ThreadDashboard | ProcessDashboard | None
+        None when headless and ``png_path`` is None (nothing to show or save).
+    """
+    show = display_available() if show is None else bool(show)
+    if show:
+        return ProcessDashboard(png_path, fps=fps)
+    if png_path is None:
+        return None
+    return ThreadDashboard(png_path)

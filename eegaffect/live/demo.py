@@ -1,0 +1,126 @@
+"""``eegaffect demo``: simulated headset + demo model + live session + dashboard, with nothing to download.
+
+The model comes from :func:`eegaffect.models.training.train_demo_bundle` (the project's own training code on
+simulated data, about a minute on a laptop CPU), trained once and cached in the user cache directory
+(:func:`platformdirs.user_cache_dir`); a cached bundle that no longer loads (e.g. after an upgrade) is retrained.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+
+from pydantic import Field
+
+from eegaffect.config import ConfigModel
+from eegaffect.live.session import LiveConfig
+
+__all__ = ["DemoConfig", "demo_bundle", "demo_cache_dir", "run_demo"]
+
+logger = logging.getLogger("eegaffect.live.demo")
+
+
+class DemoConfig(ConfigModel):
+    """Settings of ``eegaffect demo`` (``configs/demo.yaml``)."""
+
+    duration_s: float = Field(60.0, gt=0, description="seconds of live session")
+    seed: int = Field(0, description="seed of the demo model and of the simulated person")
+    bundle: str | None = Field(None, description="model bundle; null: the cached demo bundle (trained on first use)")
+    stream_name: str = Field("eegaffect-demo", description="name of the simulated EEG stream")
+    montage: str = Field("seed62", description="channel set of the simulated headset (the demo model's)")
+    sfreq: float = Field(200.0, gt=0, description="rate of the simulated headset in Hz")
+    unit: str = Field("V", description="unit of the simulated samples, the one the demo model was trained on")
+    fps: float = Field(15.0, gt=0, description="frames per second of the dashboard window")
+    live: LiveConfig = Field(default_factory=LiveConfig)
+
+
+def demo_cache_dir() -> Path:
+    """Folder of cached demo bundles (``$EEGAFFECT_CACHE_DIR`` or the platform's user cache dir)."""
+    env = os.environ.get("EEGAFFECT_CACHE_DIR")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("eegaffect", appauthor=False))
+
+
+def demo_bundle(seed: int = 0, *, cache_dir: str | Path | None = None, progress: bool = True,
+                retrain: bool = False) -> Path:
+    """The demo bundle: cached, or trained now with :func:`~eegaffect.models.training.train_demo_bundle`.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the simulation and the training.
+    cache_dir : str | Path | None
+        Cache folder (default :func:`demo_cache_dir`).
+    progress : bool
+        Show training progress bars.
+    retrain : bool
+        Train even when a cached bundle loads.
+
+    Returns
+    -------
+    path : Path
+        The bundle directory.
+    """
+    from eegaffect import __version__
+    from eegaffect.models.bundle import BundleError, Predictor
+    from eegaffect.models.training import train_demo_bundle
+
+    root = Path(cache_dir) if cache_dir is not None else demo_cache_dir()
+    path = root / f"demo-bundle-{__version__}-seed{int(seed)}"
+    if path.is_dir() and not retrain:
+        try:
+            Predictor.load(path)
+            return path
+        except BundleError as exc:
+            logger.warning("cached demo bundle %s does not load (%s); training a new one", path, exc)
+    tmp = root / f".{path.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    logger.info("training the demo model on simulated EEG (once; cached in %s)", root)
+    t0 = time.perf_counter()
+    train_demo_bundle(tmp, seed=int(seed), progress=progress)
+    shutil.rmtree(tmp / "checkpoints", ignore_errors=True)
+    shutil.rmtree(path, ignore_errors=True)
+    tmp.replace(path)
+    logger.info("demo model trained in %.0f s: %s", time.perf_counter() - t0, path)
+    return path
+
+
+def run_demo(config: DemoConfig, *, out_dir: str | Path | None = None, show: bool | None = None,
+             progress: bool = True) -> dict:
+    """Run the demo: headset subprocess, model, live session with dashboard; return the summary.
+
+    Parameters
+    ----------
+    config : DemoConfig
+        Settings.
+    out_dir : str | Path | None
+        Output folder (summary, updates, dashboard PNG); default ``./eegaffect-demo-<time>``.
+    show : bool | None
+        Show the dashboard window (None: when a display is available; otherwise the PNG is saved).
+    progress : bool
+        Progress bars while training the demo model.
+
+    Returns
+    -------
+    summary : dict
+        The live session's summary (``dashboard`` holds the PNG path).
+    """
+    from eegaffect.live.dashboard_worker import make_dashboard
+    from eegaffect.live.headset import HeadsetProcess
+    from eegaffect.live.session import LiveSession
+
+    out = Path(out_dir) if out_dir is not None else Path(f"eegaffect-demo-{time.strftime('%Y%m%d-%H%M%S')}")
+    bundle = Path(config.bundle) if config.bundle else demo_bundle(config.seed, progress=progress)
+    dashboard = make_dashboard(out / "dashboard.png", show=show, fps=config.fps)
+    name = f"{config.stream_name}-{os.getpid()}"
+    headset = HeadsetProcess(name, montage=config.montage, sfreq=config.sfreq, seed=config.seed + 1,
+                             unit=config.unit, index_channel=True)
+    with headset:
+        session = LiveSession(name, bundle, config.live, out_dir=out, dashboard=dashboard)
+        return session.run(duration=config.duration_s)

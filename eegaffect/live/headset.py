@@ -1,0 +1,145 @@
+"""A simulated headset in a child process, for the demo, the live benchmark and the end-to-end tests.
+
+``python -m eegaffect.live.headset --name N ...`` runs a
+:class:`~eegaffect.acquisition.simulate.SimulatedHeadset` over
+:class:`~eegaffect.acquisition.simulator.SimulatedEEG` (EEG stream ``N`` and ground truth ``N-truth``) until
+``--duration`` or SIGTERM/SIGINT. :class:`HeadsetProcess` starts and stops it and waits until its streams are
+visible. Unlike ``eegaffect simulate`` it lets the caller choose the signal unit, so the stream matches the unit a
+model bundle was trained on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+import time
+from typing import Sequence
+
+__all__ = ["HeadsetProcess", "main"]
+
+logger = logging.getLogger("eegaffect.live.headset")
+
+
+class HeadsetProcess:
+    """Start ``python -m eegaffect.live.headset`` and wait for its EEG stream.
+
+    Parameters
+    ----------
+    name : str
+        EEG stream name (the ground truth is ``{name}-truth``).
+    montage : str
+        Channel set name of :data:`eegaffect.acquisition.channels.CHANNEL_SETS`.
+    sfreq : float
+        Sampling rate in Hz.
+    seed : int
+        Seed of the simulation.
+    unit : {"V", "uV"}
+        Unit of the samples.
+    duration : float | None
+        Seconds of signal (None: until stopped).
+    index_channel : bool
+        Add a ``sample_index`` channel.
+    chunk_size : int | None
+        Samples per push (default 1/20 s).
+    """
+
+    def __init__(self, name: str, *, montage: str = "seed62", sfreq: float = 200.0, seed: int = 0,
+                 unit: str = "V", duration: float | None = None, index_channel: bool = True,
+                 chunk_size: int | None = None):
+        from eegaffect.acquisition.channels import CHANNEL_SETS
+
+        if montage not in CHANNEL_SETS:
+            raise ValueError(f"montage must be one of {sorted(CHANNEL_SETS)}, got {montage!r}")
+        if unit not in ("V", "uV"):
+            raise ValueError(f"unit must be 'V' or 'uV', got {unit!r}")
+        self.name = name
+        self.argv = [sys.executable, "-m", "eegaffect.live.headset", "--name", name, "--montage", montage,
+                     "--sfreq", repr(float(sfreq)), "--seed", str(int(seed)), "--unit", unit]
+        if duration is not None:
+            self.argv += ["--duration", repr(float(duration))]
+        if index_channel:
+            self.argv.append("--index-channel")
+        if chunk_size is not None:
+            self.argv += ["--chunk-size", str(int(chunk_size))]
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60.0) -> "HeadsetProcess":
+        """Start the child and wait (up to ``timeout`` s) until its EEG stream is visible."""
+        from eegaffect.acquisition.lsl import StreamNotFoundError, resolve_streams
+
+        env = dict(os.environ, EEGAFFECT_PROGRESS="0")
+        self.process = subprocess.Popen(self.argv, env=env, stdin=subprocess.DEVNULL)
+        t_end = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the simulated headset exited with code {self.process.returncode} before its "
+                                   f"stream {self.name!r} appeared (command: {' '.join(self.argv)})")
+            try:
+                resolve_streams(name=self.name, timeout=min(1.0, max(t_end - time.monotonic(), 0.1)))
+                return self
+            except StreamNotFoundError:
+                if time.monotonic() > t_end:
+                    self.stop()
+                    raise
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        """Terminate the child (SIGTERM, then SIGKILL after ``timeout``); return its exit code."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+        return self.process.returncode
+
+    def __enter__(self) -> "HeadsetProcess":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the child process."""
+    import signal
+
+    from eegaffect.acquisition.channels import CHANNEL_SETS
+    from eegaffect.acquisition.simulate import SimulatedHeadset
+    from eegaffect.acquisition.simulator import SimulatedEEG
+
+    parser = argparse.ArgumentParser(prog="python -m eegaffect.live.headset")
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--montage", default="seed62", choices=sorted(CHANNEL_SETS))
+    parser.add_argument("--sfreq", type=float, default=200.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--unit", default="V", choices=["V", "uV"])
+    parser.add_argument("--duration", type=float, default=None)
+    parser.add_argument("--index-channel", action="store_true")
+    parser.add_argument("--chunk-size", type=int, default=None)
+    args = parser.parse_args(argv)
+
+    def _stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    source = SimulatedEEG(CHANNEL_SETS[args.montage], args.sfreq, seed=args.seed, unit=args.unit)
+    headset = SimulatedHeadset(source, name=args.name, chunk_size=args.chunk_size, index_channel=args.index_channel,
+                               duration=args.duration)
+    try:
+        headset.start()
+        headset.join()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        headset.close()
+    return 0 if headset.error is None else 1
+
+
+if __name__ == "__main__":  # pragma: no cover - run as a child process
+    raise SystemExit(main())

@@ -1,0 +1,535 @@
+"""The live session: LSL stream -> channel map -> :class:`~eegaffect.models.bundle.Predictor` -> ``Affect`` outlet.
+
+One loop in the caller's thread does the work; the acquisition worker of :class:`~eegaffect.acquisition.lsl.Stream`
+fills the ring buffer in its own thread, and the dashboard (when any) runs in its own thread or process fed by a
+queue, so neither can be blocked by the other.
+
+Per update (``update_hz``, default 4 Hz) the loop waits until ``sfreq / update_hz`` new samples are there, reads
+them, maps the stream's channels to the model's (by name; see :mod:`eegaffect.live.channels`), feeds them to
+:meth:`Predictor.step` (which resamples to the model's rate, filters, computes features and runs the causal model)
+and pushes the newest estimate to a :class:`~eegaffect.acquisition.outlet.PredictionOutlet`, stamped with the LSL
+timestamp of the newest sample used. The model emits one estimate per feature frame (``hop_s``); between frames
+the update repeats the newest estimate with status ok.
+
+Gaps are never papered over: lost samples (found from the timestamps, exactly from a sample counter channel)
+make every update :data:`~eegaffect.acquisition.outlet.STATUS_GAP` (NaN values) until a frame computed only
+from samples after the gap exists. A gap of at least ``reset_after_gap_s`` or a reconnect restarts the predictor
+(filters, windows and model context), so the session resumes cleanly. No data for longer than an update period
+also gives gap updates. A model output that is not finite gives :data:`STATUS_INVALID`.
+
+The session ends after ``duration`` seconds, on Ctrl-C (``KeyboardInterrupt``) or when ``stop_event`` is set,
+and returns the summary (also written to ``out_dir/summary.json``)::
+
+    {"updates", "duration_s", "latency_ms": {"p50", "p99", "max"}, "stages_ms": {...}, "samples_received",
+     "samples_lost", "gaps", "reconnects", "ground_truth": {...} or null, "dashboard": path or null}
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from pydantic import Field
+
+from eegaffect.config import ConfigModel
+from eegaffect.live.latency import STAGES, LatencyLog
+
+__all__ = ["LiveConfig", "LiveSession", "run_live", "UNIT_SCALES", "SUMMARY_KEYS"]
+
+logger = logging.getLogger("eegaffect.live")
+
+#: Stream channel units understood for unit conversion, as factors to volts.
+UNIT_SCALES = {"volts": 1.0, "v": 1.0, "millivolts": 1e-3, "mv": 1e-3, "microvolts": 1e-6, "uv": 1e-6,
+               "µv": 1e-6, "nanovolts": 1e-9, "nv": 1e-9}
+#: Keys of the summary, in order.
+SUMMARY_KEYS = ("updates", "duration_s", "latency_ms", "stages_ms", "samples_received", "samples_lost", "gaps",
+                "reconnects", "ground_truth", "dashboard")
+
+
+class LiveConfig(ConfigModel):
+    """Settings of ``eegaffect live`` (``configs/live.yaml``)."""
+
+    update_hz: float = Field(4.0, gt=0, le=100, description="prediction updates per second")
+    resolve_timeout_s: float = Field(10.0, gt=0, description="seconds to wait for the EEG stream")
+    bufsize_s: float = Field(30.0, gt=0, description="ring buffer of the inlet, seconds")
+    jitter_tolerance_s: float = Field(0.010, ge=0, description="timestamp steps within 1/sfreq + this are no gap")
+    interpolate: int = Field(0, ge=0, le=8, description="most missing model channels interpolated (0: error)")
+    ignore_channels: list[str] = Field(default_factory=list, description="stream channels to drop (besides a "
+                                       "sample_index counter)")
+    unit: str | None = Field(None, description="unit of the stream's samples (volts, microvolts, ...); null: "
+                             "read it from the stream's channel metadata")
+    truth: bool = Field(True, description="look for a ground-truth stream ({name}-truth, type AffectTruth)")
+    truth_timeout_s: float = Field(2.0, gt=0)
+    outlet_name: str | None = Field(None, description="prediction stream name; null: '{stream}-affect'")
+    reset_after_gap_s: float = Field(1.0, gt=0, description="gaps this long (and reconnects) restart the "
+                                     "predictor")
+    record: bool = Field(False, description="record the raw stream, ground truth and predictions to "
+                         "out/session.h5")
+    torch_threads: int | None = Field(1, ge=1, description="torch CPU threads of this process (the model is "
+                                      "small: one thread has the lowest, steadiest latency); null keeps torch's")
+    warmup: bool = Field(True, description="compile kernels and run the model once before the first sample")
+    dashboard_trail_s: float = Field(30.0, gt=0, description="seconds of V/A trail on the dashboard")
+
+
+class Dashboard(Protocol):
+    """What the session needs from a dashboard (see :mod:`eegaffect.live.dashboard_worker`)."""
+
+    def start(self, init: dict) -> None: ...
+
+    def submit(self, message: dict) -> None: ...
+
+    def close(self) -> str | None: ...
+
+
+@dataclass
+class _Record:
+    """Per-update history (one entry per update)."""
+
+    rows: list[dict] = field(default_factory=list)
+    frame_ts: list[float] = field(default_factory=list)
+    frame_va: list[np.ndarray] = field(default_factory=list)
+    truth_ts: list[np.ndarray] = field(default_factory=list)
+    truth_va: list[np.ndarray] = field(default_factory=list)
+
+
+class LiveSession:
+    """Run a trained bundle on a live LSL stream.
+
+    Parameters
+    ----------
+    stream : str
+        Name of the EEG stream.
+    bundle : str | Path
+        Model bundle directory (:meth:`Predictor.load`).
+    config : LiveConfig | None
+        Settings (defaults when None).
+    out_dir : str | Path | None
+        Where ``summary.json``, ``updates.csv`` (and ``session.h5`` with ``record``) go; None writes nothing.
+    dashboard : Dashboard | None
+        Receives one message per update (never blocks; see :mod:`eegaffect.live.dashboard_worker`).
+    source_id : str | None
+        Also require this source_id for the EEG stream (when several streams share the name).
+    """
+
+    def __init__(self, stream: str, bundle: str | Path, config: LiveConfig | None = None, *,
+                 out_dir: str | Path | None = None, dashboard: Dashboard | None = None,
+                 source_id: str | None = None):
+        if not isinstance(stream, str) or not stream:
+            raise ValueError(f"expected a stream name, got {stream!r}")
+        config = LiveConfig() if config is None else config
+        if not isinstance(config, LiveConfig):
+            raise TypeError(f"config must be a LiveConfig, got {type(config).__name__}")
+        bundle = Path(bundle)
+        from eegaffect.models.bundle import Predictor
+
+        self._predictor = Predictor.load(bundle)  # fail early (BundleError), before any stream is opened
+        self._meta = self._predictor.meta
+        self.stream_name = stream
+        self.bundle = bundle
+        self.config = config
+        self.out_dir = None if out_dir is None else Path(out_dir)
+        self.dashboard = dashboard
+        self.source_id = source_id
+        self.summary: dict | None = None
+        self.details: dict = {}
+        self.outlet_name = config.outlet_name or f"{stream}-affect"
+        self._ready = threading.Event()
+
+    @property
+    def ready(self) -> threading.Event:
+        """Set once the stream, model and outlet are open (the first update follows)."""
+        return self._ready
+
+    def run(self, duration: float | None = None, stop_event: threading.Event | None = None) -> dict:
+        """Run until ``duration`` seconds, ``stop_event`` or Ctrl-C; return (and write) the summary.
+
+        Parameters
+        ----------
+        duration : float | None
+            Seconds to run after the first update; None runs until stopped.
+        stop_event : threading.Event | None
+            Set it (from another thread) to stop.
+
+        Returns
+        -------
+        summary : dict
+            See the module docstring.
+        """
+        if duration is not None and not duration > 0:
+            raise ValueError(f"duration must be > 0 seconds or None, got {duration}")
+        return _run(self, duration, stop_event or threading.Event())
+
+
+def run_live(stream: str, bundle: str | Path, config: LiveConfig | None = None, *, duration: float | None = None,
+             out_dir: str | Path | None = None, dashboard: Dashboard | None = None) -> dict:
+    """Convenience wrapper: ``LiveSession(...).run(duration)``; returns the summary."""
+    return LiveSession(stream, bundle, config, out_dir=out_dir, dashboard=dashboard).run(duration)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the loop
+# ---------------------------------------------------------------------------------------------------------------
+def _stream_scale(config: LiveConfig, ch_units: list[str], meta: dict) -> float:
+    """Factor converting the stream's unit to the bundle's (1 when either is unknown)."""
+    want = meta.get("unit")
+    have = config.unit
+    if have is None:
+        units = {u.lower() for u in ch_units}
+        have = units.pop() if len(units) == 1 else None
+    if want is None or have is None:
+        return 1.0
+    if str(want).lower() not in UNIT_SCALES or str(have).lower() not in UNIT_SCALES:
+        logger.warning("cannot convert stream unit %r to the bundle's %r; samples are used as they are", have, want)
+        return 1.0
+    return UNIT_SCALES[str(have).lower()] / UNIT_SCALES[str(want).lower()]
+
+
+def _warmup_predictor(predictor, rng_seed: int = 0) -> float:
+    from eegaffect import kernels
+
+    t0 = time.perf_counter()
+    kernels.warmup()
+    rng = np.random.default_rng(rng_seed)
+    n = int(round(predictor.sfreq * (predictor.pipeline_config.features.window_s
+                                     + 2 * predictor.pipeline_config.features.hop_s)))
+    x = rng.standard_normal((n, predictor.n_chans))
+    predictor.step(x[: n // 2])
+    predictor.step(x[n // 2:])
+    predictor.reset()
+    return time.perf_counter() - t0
+
+
+def _open_truth(session: LiveSession):
+    from eegaffect.acquisition.lsl import Stream, StreamNotFoundError
+
+    if not session.config.truth:
+        return None
+    try:
+        truth = Stream(name=f"{session.stream_name}-truth", type="AffectTruth", timeout=session.config.truth_timeout_s,
+                       bufsize=session.config.bufsize_s, index_channel=None)
+        return truth.connect()
+    except StreamNotFoundError:
+        logger.info("no ground-truth stream %r found; CCC/RMSE will not be computed", f"{session.stream_name}-truth")
+        return None
+
+
+def _open_recorder(session: LiveSession, truth, outlet):
+    from eegaffect.acquisition.lsl import Stream
+    from eegaffect.acquisition.recorder import Recorder
+
+    if not session.config.record or session.out_dir is None:
+        return None, []
+    cfg = session.config
+    streams = [Stream(name=session.stream_name, source_id=session.source_id, bufsize=cfg.bufsize_s,
+                      timeout=cfg.resolve_timeout_s, dejitter=False).connect()]
+    if truth is not None:
+        streams.append(Stream(name=truth.name, type="AffectTruth", bufsize=cfg.bufsize_s, dejitter=False,
+                              index_channel=None).connect())
+    streams.append(Stream(source_id=outlet.source_id, bufsize=cfg.bufsize_s, dejitter=False,
+                          index_channel=None).connect())
+    recorder = Recorder(session.out_dir / "session.h5", streams, overwrite=True).start()
+    return recorder, streams
+
+
+class _State:
+    """Prediction state between updates."""
+
+    def __init__(self, predictor, sfreq_in: float, reset_after_s: float):
+        self.predictor = predictor
+        self.sfreq_in = sfreq_in
+        self.reset_after_s = reset_after_s
+        f = predictor.pipeline_config.features
+        self.window_s = f.window_s
+        self.n_fed = 0  # samples fed since the last reset
+        self.clean_from = 0  # first fed sample after the last short gap
+        self.current: tuple | None = None  # ("ok", va, confidence, code) / ("invalid",) of the newest frame
+        self.n_resets = 0
+
+    def reset(self) -> None:
+        self.predictor.reset()
+        self.n_fed = 0
+        self.clean_from = 0
+        self.current = None
+        self.n_resets += 1
+
+    def gap(self, seconds: float) -> None:
+        self.current = None
+        if seconds >= self.reset_after_s:
+            self.reset()
+        else:
+            self.clean_from = self.n_fed
+
+    def feed(self, x: np.ndarray, ts: np.ndarray, record: _Record) -> bool:
+        """Feed samples; return whether a new frame was produced."""
+        before = self.n_fed
+        pred = self.predictor.step(x)
+        self.n_fed += len(x)
+        if len(pred) == 0:
+            return False
+        for k in range(len(pred)):
+            end = pred.time_s[k] * self.sfreq_in  # in samples since the reset
+            start = end - self.window_s * self.sfreq_in
+            va = np.asarray(pred.va[k], dtype=np.float64)
+            conf, code = float(pred.confidence[k]), int(pred.code[k])
+            if start < self.clean_from:
+                self.current = None
+                continue
+            if not (np.all(np.isfinite(va)) and np.isfinite(conf)):
+                self.current = ("invalid",)
+                continue
+            self.current = ("ok", va, float(np.clip(conf, 0.0, 1.0)), code)
+            idx = int(np.clip(round(end) - 1 - before, 0, len(ts) - 1))
+            record.frame_ts.append(float(ts[idx]))
+            record.frame_va.append(va)
+        return True
+
+
+def _split_gaps(ts: np.ndarray, last_ts: float, sfreq: float, tol: float) -> list[tuple[int, float]]:
+    """Positions in ``ts`` preceded by a gap, with the gap's length in seconds."""
+    prev = np.concatenate([[last_ts if np.isfinite(last_ts) else ts[0] - 1.0 / sfreq], ts[:-1]])
+    steps = ts - prev
+    limit = 1.0 / sfreq + max(0.5 / sfreq, tol)
+    where = np.flatnonzero(steps > limit)
+    return [(int(i), float(steps[i] - 1.0 / sfreq)) for i in where]
+
+
+def _run(session: LiveSession, duration: float | None, stop: threading.Event) -> dict:
+    from eegaffect.acquisition.lsl import INDEX_CHANNEL_NAME, Stream
+    from eegaffect.acquisition.outlet import PredictionOutlet
+    from eegaffect.live.channels import match_channels
+    from eegaffect.models.bundle import Predictor
+
+    cfg = session.config
+    eeg = Stream(name=session.stream_name, source_id=session.source_id, bufsize=cfg.bufsize_s,
+                 timeout=cfg.resolve_timeout_s, require_regular=True, index_channel="auto",
+                 jitter_tolerance_s=cfg.jitter_tolerance_s)
+    eeg.connect()
+    truth = outlet = recorder = None
+    rec_streams: list = []
+    dashboard_path = None
+    try:
+        sfreq = eeg.sfreq
+        ignore = list(cfg.ignore_channels) + ([eeg.ch_names[eeg.index_channel]] if eeg.index_channel is not None
+                                              else [INDEX_CHANNEL_NAME])
+        scale = _stream_scale(cfg, [u for i, u in enumerate(eeg.ch_units) if i != eeg.index_channel], session._meta)
+        cmap = match_channels(eeg.ch_names, session._meta["ch_names"], ignore=ignore,
+                              max_interpolated=cfg.interpolate, scale=scale)
+        if cmap.interpolated:
+            logger.warning("interpolating %d missing channel(s) from their neighbours: %s", len(cmap.interpolated),
+                           cmap.interpolated)
+        if cfg.torch_threads is not None:
+            import torch
+
+            torch.set_num_threads(cfg.torch_threads)
+        predictor = session._predictor
+        if not np.isclose(predictor.sfreq, sfreq):
+            predictor = Predictor.load(session.bundle, sfreq=sfreq)  # resamples the stream to the model's rate
+        if cfg.warmup:
+            logger.info("warm-up (JIT kernels, model) took %.2f s", _warmup_predictor(predictor))
+        truth = _open_truth(session)
+        outlet = PredictionOutlet(session.outlet_name, sfreq=cfg.update_hz)
+        recorder, rec_streams = _open_recorder(session, truth, outlet)
+        if session.dashboard is not None:
+            session.dashboard.start({"ch_names": list(cmap.model_ch_names), "sfreq": sfreq,
+                                     "pipeline": predictor.pipeline_config.model_dump(mode="json"),
+                                     "n_codes": int(session._meta["model"]["vqvae"].get("n_codes", 0)),
+                                     "trail_s": cfg.dashboard_trail_s, "update_hz": cfg.update_hz,
+                                     "stream": session.stream_name})
+        logger.info("live: %r (%d ch @ %g Hz) -> %s -> %r at %g Hz%s", session.stream_name, eeg.n_chans, sfreq,
+                    session.bundle.name, outlet.name, cfg.update_hz,
+                    "" if truth is None else f", ground truth {truth.name!r}")
+        eeg.read_new()  # drop what arrived during warm-up: the session starts with fresh samples
+        if truth is not None:
+            truth.read_new()
+        health0 = eeg.health
+        session._ready.set()
+        record, latency, t_start, cpu_s, wall = _loop(session, eeg, truth, outlet, cmap, predictor, duration, stop)
+    finally:
+        if recorder is not None:
+            recorder.stop()
+        for s in rec_streams:
+            s.disconnect()
+        if session.dashboard is not None:
+            dashboard_path = session.dashboard.close()
+        health = eeg.health
+        eeg.disconnect()
+        if truth is not None:
+            truth.disconnect()
+        if outlet is not None:
+            outlet.close()
+    summary = _summarise(record, latency, health, health0, wall, dashboard_path)
+    session.summary = summary
+    session.details = {"cpu_s": cpu_s, "wall_s": summary["duration_s"],
+                       "interpolated": cmap.interpolated, "unit_scale": scale, "outlet": session.outlet_name}
+    if session.out_dir is not None:
+        _write_outputs(session.out_dir, summary, record)
+    return summary
+
+
+def _loop(session, eeg, truth, outlet, cmap, predictor, duration, stop):
+    import pylsl
+
+    from eegaffect.acquisition.outlet import STATUS_GAP, STATUS_INVALID, STATUS_OK
+
+    cfg = session.config
+    sfreq = eeg.sfreq
+    period = 1.0 / cfg.update_hz
+    n_update = max(1, int(round(sfreq * period)))
+    state = _State(predictor, sfreq, cfg.reset_after_gap_s)
+    record = _Record()
+    latency = LatencyLog()
+    last_ts = float("nan")
+    t_start = time.perf_counter()
+    cpu0 = time.process_time()
+    deadline = None if duration is None else t_start + duration
+    next_idle = t_start + period
+    received0 = eeg.health.n_received
+    try:
+        while not stop.is_set():
+            now = time.perf_counter()
+            if deadline is not None and now >= deadline:
+                break
+            wait = 2 * period if deadline is None else max(0.0, min(2 * period, deadline - now))
+            eeg.wait(timeout=wait, n_samples=n_update)
+            t_wake = pylsl.local_clock()
+            data, ts = eeg.read_new()
+            t_read = pylsl.local_clock()
+            reconnected = any(e.kind == "reconnect" for e in eeg.get_events())
+            truth_now = _read_truth(truth, record)
+            if len(ts) == 0:
+                if time.perf_counter() >= next_idle:  # stalled stream: say so at the update rate
+                    state.current = None
+                    outlet.push_gap()
+                    record.rows.append(_row(time.perf_counter() - t_start, float("nan"), None, STATUS_GAP, False,
+                                            None, truth_now))
+                    next_idle = time.perf_counter() + period
+                continue
+            x = cmap.apply(data)
+            t_map = pylsl.local_clock()
+            gaps = _split_gaps(ts, last_ts, sfreq, cfg.jitter_tolerance_s)
+            if reconnected:  # a new outlet: its samples do not continue the old ones
+                if gaps and gaps[0][0] == 0:
+                    gaps[0] = (0, max(gaps[0][1], cfg.reset_after_gap_s))
+                else:
+                    gaps.insert(0, (0, cfg.reset_after_gap_s))
+            fresh = False
+            start = 0
+            for pos, seconds in gaps:
+                if pos > start:
+                    fresh |= state.feed(x[start:pos], ts[start:pos], record)
+                state.gap(seconds)
+                start = pos
+            fresh |= state.feed(x[start:], ts[start:], record)
+            last_ts = float(ts[-1])
+            t_pred = pylsl.local_clock()
+            current = state.current
+            if current is None:
+                status, va, code = STATUS_GAP, None, None
+                outlet.push_gap(timestamp=last_ts)
+            elif current[0] == "invalid":
+                status, va, code = STATUS_INVALID, None, None
+                outlet.push_invalid(timestamp=last_ts)
+            else:
+                _, va, conf, code = current
+                status = STATUS_OK
+                outlet.push_prediction(float(va[0]), float(va[1]), conf, code, timestamp=last_ts)
+            t_push = pylsl.local_clock()
+            total = latency.add({"transport": max(t_wake - last_ts, 0.0), "read": t_read - t_wake,
+                                 "channels": t_map - t_read, "predict": t_pred - t_map, "push": t_push - t_pred})
+            elapsed = time.perf_counter() - t_start
+            record.rows.append(_row(elapsed, last_ts, va, status, fresh, code, truth_now, total))
+            next_idle = time.perf_counter() + period
+            if session.dashboard is not None:
+                health = eeg.health
+                session.dashboard.submit({
+                    "time": elapsed, "eeg": x.astype(np.float32), "va": None if va is None else np.asarray(va),
+                    "truth": truth_now, "code": code, "status": status, "latency_ms": total * 1e3,
+                    "health": {"rate_hz": (health.n_received - received0) / max(elapsed, 1e-9),
+                               "received": health.n_received - received0,
+                               "lost": health.n_lost, "gaps": health.n_gaps, "reconnects": health.n_reconnects}})
+    except KeyboardInterrupt:
+        logger.info("stopping (Ctrl-C)")
+    return record, latency, t_start, time.process_time() - cpu0, time.perf_counter() - t_start
+
+
+def _read_truth(truth, record: _Record) -> np.ndarray | None:
+    if truth is None:
+        return None
+    data, ts = truth.read_new()
+    if len(ts) == 0:
+        return record.truth_va[-1][-1] if record.truth_va else None
+    record.truth_ts.append(np.asarray(ts, dtype=np.float64))
+    record.truth_va.append(np.asarray(data, dtype=np.float64)[:, :2])
+    return record.truth_va[-1][-1]
+
+
+def _row(elapsed, ts, va, status, fresh, code, truth, latency_s=float("nan")) -> dict:
+    va = (float("nan"), float("nan")) if va is None else va
+    truth = (float("nan"), float("nan")) if truth is None else truth
+    return {"time_s": elapsed, "lsl_timestamp": ts, "valence": float(va[0]), "arousal": float(va[1]),
+            "status": int(status), "fresh": int(bool(fresh)), "code": -1 if code is None else int(code),
+            "truth_valence": float(truth[0]), "truth_arousal": float(truth[1]), "latency_ms": latency_s * 1e3}
+
+
+def _ground_truth(record: _Record) -> dict | None:
+    from eegaffect.benchmark.metrics import ccc, rmse
+
+    if not record.truth_ts or len(record.frame_ts) < 2:
+        return None
+    t_ts = np.concatenate(record.truth_ts)
+    t_va = np.concatenate(record.truth_va)
+    order = np.argsort(t_ts, kind="stable")
+    t_ts, t_va = t_ts[order], t_va[order]
+    f_ts = np.asarray(record.frame_ts)
+    f_va = np.asarray(record.frame_va)
+    inside = (f_ts >= t_ts[0]) & (f_ts <= t_ts[-1])
+    if inside.sum() < 2:
+        return None
+    f_ts, f_va = f_ts[inside], f_va[inside]
+    true = np.column_stack([np.interp(f_ts, t_ts, t_va[:, k]) for k in range(2)])
+    out = {}
+    for k, name in enumerate(("valence", "arousal")):
+        c = ccc(true[:, k], f_va[:, k])
+        out[f"{name}_ccc"] = None if not np.isfinite(c) else float(c)
+        out[f"{name}_rmse"] = float(rmse(true[:, k], f_va[:, k]))
+    out["n_frames"] = int(len(f_ts))
+    return out
+
+
+def _summarise(record: _Record, latency: LatencyLog, health, health0, wall: float, dashboard_path) -> dict:
+    """The summary; stream counters count from the first update (the warm-up's samples are not the session's)."""
+    lat, stages = latency.summary_ms()
+    return {
+        "updates": len(record.rows),
+        "duration_s": float(wall),
+        "latency_ms": lat,
+        "stages_ms": stages,
+        "samples_received": int(health.n_received - health0.n_received),
+        "samples_lost": int(health.n_lost - health0.n_lost),
+        "gaps": int(health.n_gaps - health0.n_gaps),
+        "reconnects": int(health.n_reconnects - health0.n_reconnects),
+        "ground_truth": _ground_truth(record),
+        "dashboard": None if dashboard_path is None else str(dashboard_path),
+    }
+
+
+def _write_outputs(out: Path, summary: dict, record: _Record) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    fields = ["time_s", "lsl_timestamp", "valence", "arousal", "status", "fresh", "code", "truth_valence",
+              "truth_arousal", "latency_ms"]
+    with open(out / "updates.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(record.rows)
+    if record.frame_ts:
+        np.savez(out / "frames.npz", lsl_timestamp=np.asarray(record.frame_ts), va=np.asarray(record.frame_va),
+                 truth_timestamp=np.concatenate(record.truth_ts) if record.truth_ts else np.zeros(0),
+                 truth_va=np.concatenate(record.truth_va) if record.truth_va else np.zeros((0, 2)))
