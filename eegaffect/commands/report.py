@@ -5,6 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pydantic import Field
+
+from eegaffect.commands import add_config_options, config_from_args
+from eegaffect.config import ConfigModel
+
+
+class ReportConfig(ConfigModel):
+    """Settings of ``eegaffect report``."""
+
+    dpi: int = Field(100, ge=30, le=600, description="resolution of the PNG figures")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -14,14 +25,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="output folder of live/demo or bench seed")
     parser.add_argument("--out", type=Path, default=None, metavar="DIR", help="report folder (default "
                         "RUN_DIR/report)")
+    add_config_options(parser, None)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from eegaffect.viz.report import ReportError, make_report
 
+    config = config_from_args(args, ReportConfig)
     try:
-        paths = make_report(args.run_dir, args.out)
+        paths = make_report(args.run_dir, args.out, dpi=config.dpi)
     except ReportError as exc:
         print(f"eegaffect report: {exc}")
         return 2

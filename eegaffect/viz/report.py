@@ -208,7 +208,7 @@ def _num(v) -> float:
 # ---------------------------------------------------------------------------------------------------------------
 # the report
 # ---------------------------------------------------------------------------------------------------------------
-def make_report(run_dir: str | Path, out_dir: str | Path | None = None) -> dict:
+def make_report(run_dir: str | Path, out_dir: str | Path | None = None, *, dpi: int = 100) -> dict:
     """Write figures, ``report.html`` and ``report.pdf`` for a live/demo or benchmark folder.
 
     Parameters
@@ -217,6 +217,8 @@ def make_report(run_dir: str | Path, out_dir: str | Path | None = None) -> dict:
         The run's output folder.
     out_dir : str | Path | None
         Report folder (default ``run_dir/report``).
+    dpi : int
+        Resolution of the PNG figures.
 
     Returns
     -------
@@ -239,7 +241,7 @@ def make_report(run_dir: str | Path, out_dir: str | Path | None = None) -> dict:
     else:
         raise ReportError(f"{run_dir} holds neither a live/demo output (summary.json + updates.csv) nor a benchmark "
                           "output (results.json or results.csv)")
-    return _write(out, run_dir, kind, sections)
+    return _write(out, run_dir, kind, sections, int(dpi))
 
 
 def _live_sections(run_dir: Path) -> list[dict]:
@@ -346,7 +348,7 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def _write(out: Path, run_dir: Path, kind: str, sections: list[dict]) -> dict:
+def _write(out: Path, run_dir: Path, kind: str, sections: list[dict], dpi: int) -> dict:
     from matplotlib.backends.backend_pdf import PdfPages
 
     out.mkdir(parents=True, exist_ok=True)
@@ -369,7 +371,7 @@ def _write(out: Path, run_dir: Path, kind: str, sections: list[dict]) -> dict:
             if "figure" in sec:
                 fig = sec["figure"]
                 path = out / f"{sec['name']}.png"
-                fig.savefig(path, dpi=100)
+                fig.savefig(path, dpi=dpi)
                 fig.suptitle(sec["title"])
                 pdf.savefig(fig)
                 figures.append(path)
