@@ -20,12 +20,13 @@ As in SEED: subjects are numbered from 1, a subject's sessions are dated a week 
 date order), every subject has its own variable prefix (two or three lower-case letters, like SEED's ``djc``),
 EEG is in microvolts at 200 Hz and a trial of T seconds has N = 200 * T + 1 samples. ``trial_seconds=None``
 gives SEED's real trial lengths (47001, 46601, ... samples; 3394 s per session), a float gives every trial that
-length (default 60 s, so a 3 x 3 dataset writes in seconds).
+length (default 60 s: the default 3 x 3 dataset is 2.25 h of EEG, ~450 MB, written in about 35 s of CPU time,
+~250x real time, and holding one trial in memory at a time).
 
 Ground truth (an eegaffect extension): each trial's continuous valence/arousal, the trajectory that drove the
 generator, is written beside the session file as ``{subject}_{YYYYMMDD}_{prefix}_eeg{k}.csv`` with columns
 ``time_s, valence, arousal`` (seconds from the trial start, 10 rows per second; linear interpolation between
-rows reproduces the trajectory exactly). This is the annotation convention of :mod:`eegaffect.datasets.base`,
+rows reproduces the trajectory to the 6 decimals written). This is the annotation convention of :mod:`eegaffect.datasets.base`,
 so the SEED reader attaches it to the trial; tools written for the real SEED ignore ``.csv`` files.
 
 How labels drive the signal
@@ -40,6 +41,12 @@ smooth random walk (SD ~0.2 before clipping) for the moment-to-moment variation;
 :class:`~eegaffect.acquisition.simulator.SimulatedEEG` driven by that trajectory: subject traits (alpha
 frequency, 1/f exponent, gains, artifact rates, affect reactivity) from the subject, electrode gains and line
 noise from the session, noise from the trial.
+
+How hard it is: on the default dataset (3 x 3 x 15 trials of 60 s, seed 0) ``eegaffect bench seed`` with the
+standard subject-dependent protocol gave DE + logistic regression 47.9 % and DE + linear SVM 48.2 % window
+accuracy (chance 33.3 %) and DE + ridge a valence CCC of 0.44 (arousal 0.20); the same dataset with
+``effect_scale=0`` gave 34.6 %, 34.4 % and CCC 0.00 -- learnable, far from trivial, and no label leaks in
+through anything but the affect effects.
 
 Extracted features
 ------------------
