@@ -235,13 +235,17 @@ _STATE_NOT_FINITE = -2
 
 
 @jit(fastmath={"contract"})  # fused multiply-adds only: same rounding class as scipy, ~10 % faster
-def _sos_kernel(sos, z, saved, row, x, y, check_finite):  # pragma: no cover - compiled
+def _sos_kernel(sos, z, saved, row0, row1, x, y, check_finite):  # pragma: no cover - compiled
     """Run the DF-II-T cascade over the rows of ``x`` into ``y``.
 
     sos (n_sections, 6) f8; z (n_sections, 2, n_pad) f8, the state (updated); saved like z, scratch for a copy
-    of it; row (n_pad,) f8 scratch, the working row; x (n_times, n_chans) f4/f8; y (n_times, n_chans) f4/f8.
-    (Separate arrays, not views of one workspace: LLVM then proves the channel loops contiguous and
-    non-overlapping and vectorises them.)
+    of it; row0, row1 (n_pad,) f8 scratch, the working rows; x (n_times, n_chans) f4/f8;
+    y (n_times, n_chans) f4/f8. (Separate arrays, not views of one workspace: LLVM then proves the channel loops
+    contiguous and non-overlapping and vectorises them.)
+
+    Rows are taken two at a time: each section's state is loaded once, stepped through both samples in
+    registers and stored once (the same recursion in the same order, so the result does not depend on the
+    blocking), which saves a third of the memory traffic; an odd last row runs alone.
 
     Finiteness costs O(n_chans), not O(n_times * n_chans): a nan/inf entering a biquad makes both of its state
     values non-finite (``nan * 0`` is nan, ``inf - inf`` is nan) and they never become finite again, so the input
@@ -260,11 +264,14 @@ def _sos_kernel(sos, z, saved, row, x, y, check_finite):  # pragma: no cover - c
                 dst = saved[s, k]
                 for c in range(n_pad):
                     dst[c] = src[c]
-    # row[n_chans:] and the state's padded lanes start at zero and stay zero (b * 0 + 0), so they need no reset
-    for t in range(n_times):
-        xr = x[t]
+    # the rows' and the state's padded lanes start at zero and stay zero (b * 0 + 0), so they need no reset
+    t = 0
+    while t + 1 < n_times:
+        xa = x[t]
+        xb = x[t + 1]
         for c in range(n_chans):
-            row[c] = xr[c]
+            row0[c] = xa[c]
+            row1[c] = xb[c]
         for s in range(n_sections):
             b0 = sos[s, 0]
             b1 = sos[s, 1]
@@ -274,14 +281,43 @@ def _sos_kernel(sos, z, saved, row, x, y, check_finite):  # pragma: no cover - c
             z0 = z[s, 0]
             z1 = z[s, 1]
             for c in range(n_pad):
-                xc = row[c]
-                yc = b0 * xc + z0[c]
-                z0[c] = b1 * xc - a1 * yc + z1[c]
-                z1[c] = b2 * xc - a2 * yc
-                row[c] = yc
-        yr = y[t]
+                u0 = row0[c]
+                u1 = row1[c]
+                v0 = b0 * u0 + z0[c]
+                s0 = b1 * u0 - a1 * v0 + z1[c]
+                s1 = b2 * u0 - a2 * v0
+                v1 = b0 * u1 + s0
+                z0[c] = b1 * u1 - a1 * v1 + s1
+                z1[c] = b2 * u1 - a2 * v1
+                row0[c] = v0
+                row1[c] = v1
+        ya = y[t]
+        yb = y[t + 1]
         for c in range(n_chans):
-            yr[c] = row[c]
+            ya[c] = row0[c]
+            yb[c] = row1[c]
+        t += 2
+    if t < n_times:
+        xa = x[t]
+        for c in range(n_chans):
+            row0[c] = xa[c]
+        for s in range(n_sections):
+            b0 = sos[s, 0]
+            b1 = sos[s, 1]
+            b2 = sos[s, 2]
+            a1 = sos[s, 4]
+            a2 = sos[s, 5]
+            z0 = z[s, 0]
+            z1 = z[s, 1]
+            for c in range(n_pad):
+                u0 = row0[c]
+                v0 = b0 * u0 + z0[c]
+                z0[c] = b1 * u0 - a1 * v0 + z1[c]
+                z1[c] = b2 * u0 - a2 * v0
+                row0[c] = v0
+        ya = y[t]
+        for c in range(n_chans):
+            ya[c] = row0[c]
     if check_finite:
         first0 = z[0, 0]
         first1 = z[0, 1]
@@ -423,7 +459,8 @@ class SOSFilter:
         n_pad = _padded(self.n_chans)
         self._z = _aligned_zeros((n_sections, 2, n_pad))
         self._saved = _aligned_zeros((n_sections, 2, n_pad))
-        self._row = _aligned_zeros((n_pad,))
+        self._row0 = _aligned_zeros((n_pad,))
+        self._row1 = _aligned_zeros((n_pad,))
         self._zi_unit = scipy.signal.sosfilt_zi(self._sos)[:, :, None] if self.init == "steady" else None
         self._primed = self.init == "zeros"
         self.n_samples_seen = 0
@@ -496,7 +533,7 @@ class SOSFilter:
         if priming:
             with np.errstate(invalid="ignore", over="ignore"):  # a non-finite x[0] is reported by the kernel
                 self._z[:, :, : self.n_chans] = self._zi_unit * x[0].astype(np.float64)
-        bad = _sos_kernel_call(self._sos, self._z, self._saved, self._row, x, out, bool(check_finite))
+        bad = _sos_kernel_call(self._sos, self._z, self._saved, self._row0, self._row1, x, out, bool(check_finite))
         if bad != _OK:
             if priming:
                 self._z[...] = 0.0
