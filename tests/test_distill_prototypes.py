@@ -135,3 +135,19 @@ def test_build_errors(kwargs, match, rng):
     args = {"embeddings": rng.standard_normal((5, 3)), "valence": np.zeros(5), "arousal": np.zeros(5), **kwargs}
     with pytest.raises(ValueError, match=match):
         build_prototypes(args.pop("embeddings"), args.pop("valence"), args.pop("arousal"), **args)
+
+
+def test_centering_subtracts_the_global_mean(rng, tmp_path):
+    n = 200
+    val, aro = rng.uniform(-1, 1, n), rng.uniform(-1, 1, n)
+    emb = np.c_[val, aro, np.full(n, 5.0)] + rng.normal(0, 0.1, (n, 3))  # a large shared component
+    plain = build_prototypes(emb, val, aro, grid_size=2, min_count=1)
+    centred = build_prototypes(emb, val, aro, grid_size=2, min_count=1, center=True)
+    assert centred.attrs["centered"] is True and plain.attrs["centered"] is False
+    low = (val < 0) & (aro < 0)
+    ref = (emb[low] - emb.mean(axis=0)).mean(axis=0)
+    np.testing.assert_allclose(centred.prototypes[0, 0], ref / np.linalg.norm(ref), atol=1e-6)
+    # without centring every prototype points along the shared axis; with it they spread out
+    cos = lambda g: g.prototypes[0, 0] @ g.prototypes[1, 1]  # noqa: E731
+    assert cos(plain) > 0.9 and cos(centred) < -0.5
+    assert load_prototypes(save_prototypes(centred, tmp_path / "c.h5")).attrs["centered"] is True

@@ -14,7 +14,13 @@ key                          shape / dtype           meaning
 Attributes (HDF5 file attributes; in ``.npz`` one extra key ``attrs`` holding them as a JSON string):
 ``format_version`` (int), ``teacher_checksum`` (sha256 of the teacher weights), ``source_datasets`` (list of
 str), ``embedding_dim`` (int), ``created`` (ISO-8601 UTC), ``eegaffect_version``, ``min_count`` and
-``fill_sigma`` (the sparse-cell rule below) and ``data_sha256`` (sha256 over the four arrays, checked on load).
+``fill_sigma`` (the sparse-cell rule below), ``centered`` (whether the embeddings' global mean was subtracted
+before binning) and ``data_sha256`` (sha256 over the four arrays, checked on load).
+
+Centring (``center=True``, the export default): teacher embeddings share a large common component (after L2
+normalisation they sit in a narrow cone, pairwise cosines ~0.95), so cell means would differ little in
+direction. Subtracting the mean over all held-out windows first makes each prototype's direction say how that
+valence/arousal cell differs from the average state.
 
 Empty or sparse cells: a cell with at least ``min_count`` samples is the mean of its own embeddings. A cell with
 fewer (including none) borrows from the grid: its prototype is the normalised sum of every cell's embedding sum
@@ -47,7 +53,7 @@ FORMAT_VERSION = 1
 
 _ARRAYS = ("prototypes", "counts", "valence_edges", "arousal_edges")
 _REQUIRED_ATTRS = ("format_version", "teacher_checksum", "source_datasets", "embedding_dim", "created",
-                   "eegaffect_version", "min_count", "fill_sigma", "data_sha256")
+                   "eegaffect_version", "min_count", "fill_sigma", "centered", "data_sha256")
 
 
 class PrototypeFileError(ValueError):
@@ -102,7 +108,8 @@ class PrototypeGrid:
 
 def build_prototypes(embeddings: np.ndarray, valence: np.ndarray, arousal: np.ndarray, *, grid_size: int = 5,
                      value_range: tuple[float, float] = (-1.0, 1.0), min_count: int = 3, fill_sigma: float = 1.0,
-                     teacher_checksum: str = "", source_datasets: Sequence[str] = ()) -> PrototypeGrid:
+                     center: bool = False, teacher_checksum: str = "",
+                     source_datasets: Sequence[str] = ()) -> PrototypeGrid:
     """Consolidate embeddings into a valence x arousal prototype grid.
 
     Parameters
@@ -119,6 +126,8 @@ def build_prototypes(embeddings: np.ndarray, valence: np.ndarray, arousal: np.nd
         Cells with fewer samples are filled by the neighbour rule (module docstring).
     fill_sigma : float
         Width (in cells) of the Gaussian neighbour weights of the fill rule.
+    center : bool
+        Subtract the mean of all embeddings before binning (recorded in the ``centered`` attribute).
     teacher_checksum : str
         Checksum of the teacher bundle that produced the embeddings.
     source_datasets : sequence of str
@@ -148,6 +157,8 @@ def build_prototypes(embeddings: np.ndarray, valence: np.ndarray, arousal: np.nd
     if min_count < 1 or not fill_sigma > 0:
         raise ValueError(f"min_count must be >= 1 and fill_sigma > 0, got {min_count} and {fill_sigma}")
     edges = np.linspace(lo, hi, grid_size + 1)
+    if center:
+        emb = emb - emb.mean(axis=0)
     protos, counts = _consolidate(emb, _bin(val, edges), _bin(aro, edges), grid_size, min_count, fill_sigma)
     attrs = {
         "format_version": FORMAT_VERSION,
@@ -158,6 +169,7 @@ def build_prototypes(embeddings: np.ndarray, valence: np.ndarray, arousal: np.nd
         "eegaffect_version": _version(),
         "min_count": int(min_count),
         "fill_sigma": float(fill_sigma),
+        "centered": bool(center),
     }
     grid = PrototypeGrid(protos, counts, edges.copy(), edges.copy(), attrs)
     grid.attrs["data_sha256"] = _data_checksum(grid)
@@ -317,7 +329,7 @@ def _read_h5(path: Path) -> PrototypeGrid:
         for key, value in f.attrs.items():
             if isinstance(value, bytes):
                 value = value.decode()
-            if isinstance(value, np.generic):
+            if isinstance(value, (np.generic, np.ndarray)) and np.ndim(value) == 0:
                 value = value.item()
             if key == "source_datasets" and isinstance(value, str):
                 value = json.loads(value)

@@ -94,6 +94,7 @@ class PrototypeExportConfig(ConfigModel):
     value_range: tuple[float, float] = (-1.0, 1.0)
     min_count: int = Field(3, ge=1, description="cells with fewer samples are filled from their neighbours")
     fill_sigma: float = Field(1.0, gt=0, description="Gaussian width (cells) of the neighbour fill")
+    center: bool = Field(True, description="subtract the mean embedding before binning (see prototypes.py)")
     include_training_trials: bool = Field(False, description="also use trials the teacher was trained on")
 
 
@@ -562,5 +563,5 @@ def teacher_prototypes(bundle: TeacherBundle, trials: Iterable, config: Prototyp
     logger.info("prototypes from %d windows of %d held-out trial(s)", len(emb), len(data.trial_ids))
     return build_prototypes(emb, data.valence, data.arousal, grid_size=config.grid_size,
                             value_range=config.value_range, min_count=config.min_count,
-                            fill_sigma=config.fill_sigma, teacher_checksum=bundle.checksum,
+                            fill_sigma=config.fill_sigma, center=config.center, teacher_checksum=bundle.checksum,
                             source_datasets=data.datasets)
