@@ -65,6 +65,9 @@ def test_cli_writes_every_output_with_the_documented_schema(tiny_seed, tmp_path,
     assert [r["model"] for r in rows] == [r["model"] for r in doc["rows"]]
     assert rows[0]["valence_ccc"] == "" and float(rows[0]["accuracy"]) == pytest.approx(doc["rows"][0]["accuracy"])
     assert (out / "results.md").read_text().startswith("# Benchmark: seed, subject-dependent")
+    run = json.loads((out / "run.json").read_text())
+    assert run["feature_eeg_seconds"] == pytest.approx(4 * 15 * 1201 / 200) and run["feature_throughput"] > 0
+    assert run["folds_run"] == 12 and run["config"]["models"] == ["de-svm", "de-logreg", "de-ridge"]
     plots = sorted(p.name for p in (out / "plots").glob("*.png"))
     assert "subjects-accuracy.png" in plots and "subjects-valence_ccc.png" in plots
     assert "confusion-de-svm.png" in plots and any(p.startswith("trajectory-de-ridge") for p in plots)

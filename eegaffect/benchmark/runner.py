@@ -1,10 +1,12 @@
 """Run the offline benchmark: featurise (cached), split by protocol, fit/predict every model per fold, score.
 
 :func:`run_benchmark` is what ``eegaffect bench seed`` calls. It is seeded and resumable: every finished
-``(model, fold)`` is appended to ``OUTDIR/partial/rows.jsonl`` (with its predictions in
-``OUTDIR/partial/pred-*.npz``) as soon as it is scored, and a rerun with the same settings skips those.
-Results go to ``results.csv``, ``results.json``, ``results.md`` and ``plots/`` (see
-:mod:`eegaffect.benchmark.report`).
+``(model, fold)`` is appended to ``OUTDIR/partial/{signature}/rows.jsonl`` (with its predictions in
+``pred-*.npz`` beside it) as soon as it is scored, and a rerun with the same settings skips those; the
+signature hashes every setting that changes results (dataset files and pipeline through the feature cache key,
+protocol, seed, subjects, hyper-parameters), so runs with other settings never mix. Results go to
+``results.csv``, ``results.json``, ``results.md`` and ``plots/`` (see :mod:`eegaffect.benchmark.report`), and
+``run.json`` records the featurisation throughput, peak memory, folds resumed and the full config.
 
 Targets per step: where a trial has a continuous annotation (``Trial.continuous_targets()``), the valence/arousal
 of step ``k`` is the annotation interpolated at the centre of window ``k``; otherwise the trial's label-derived
@@ -203,7 +205,23 @@ def run_benchmark(root: str | Path, config: BenchSeedConfig, out_dir: str | Path
     result.files = write_report(result, out_dir, store=store, class_names=list(full.class_names),
                                 hop_s=config.pipeline.features.hop_s, plots=config.plots,
                                 trajectory_plots=config.trajectory_plots)
+    result.files["run"] = _write_run_info(out_dir / "run.json", result, config)
     return result
+
+
+def _write_run_info(path: Path, result: BenchmarkResult, config: BenchSeedConfig) -> Path:
+    """``run.json``: how the run went (featurisation speed, memory, folds resumed) and its full config."""
+    from eegaffect.benchmark.report import write_results_json
+    from eegaffect.perf import machine_info
+
+    def finite(v: float) -> float | None:
+        return float(v) if math.isfinite(v) else None
+
+    doc = {"feature_eeg_seconds": result.feature_seconds, "feature_wall_s": result.feature_wall_s,
+           "feature_throughput": finite(result.feature_throughput), "feature_peak_mb": result.feature_peak_mb,
+           "peak_rss_mb": result.peak_rss_mb, "folds_run": result.folds_run,
+           "folds_skipped": result.folds_skipped, "machine": machine_info(), "config": config.model_dump(mode="json")}
+    return write_results_json(path, doc)
 
 
 # ----------------------------------------------------------------------------------------------------------------
