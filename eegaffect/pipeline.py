@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import numbers
 from typing import Literal
 
@@ -253,20 +254,33 @@ def _window_hop(config: PipelineConfig) -> tuple[int, int]:
 
 
 def _prefilter_sos(config: PipelineConfig) -> np.ndarray | None:
-    """Band-pass (or high-/low-pass) then notch sections of ``config.filters`` at ``config.sfreq``."""
+    """Band-pass (or high-/low-pass) then notch sections of ``config.filters`` at ``config.sfreq`` (a copy)."""
+    f = config.filters
+    sos = _prefilter_sos_cached(float(config.sfreq), f.highpass_hz, f.lowpass_hz, f.order, f.line_hz,
+                                f.notch_harmonics, f.notch_q)
+    return None if sos is None else sos.copy()
+
+
+@functools.lru_cache(maxsize=32)
+def _prefilter_sos_cached(sfreq: float, highpass_hz, lowpass_hz, order: int, line_hz, notch_harmonics: int,
+                          notch_q: float) -> np.ndarray | None:
+    # scipy's design costs milliseconds per filter; pipelines built per trial or stream share it
     from eegaffect.kernels.filtering import cascade, design_bandpass, design_highpass, design_lowpass, design_notch
 
-    f, sfreq = config.filters, float(config.sfreq)
     parts = []
-    if f.highpass_hz is not None and f.lowpass_hz is not None:
-        parts.append(design_bandpass(f.highpass_hz, f.lowpass_hz, sfreq, f.order))
-    elif f.highpass_hz is not None:
-        parts.append(design_highpass(f.highpass_hz, sfreq, f.order))
-    elif f.lowpass_hz is not None:
-        parts.append(design_lowpass(f.lowpass_hz, sfreq, f.order))
-    if f.line_hz is not None and f.line_hz < sfreq / 2:
-        parts.append(design_notch(f.line_hz, sfreq, f.notch_harmonics, f.notch_q))
-    return cascade(*parts) if parts else None
+    if highpass_hz is not None and lowpass_hz is not None:
+        parts.append(design_bandpass(highpass_hz, lowpass_hz, sfreq, order))
+    elif highpass_hz is not None:
+        parts.append(design_highpass(highpass_hz, sfreq, order))
+    elif lowpass_hz is not None:
+        parts.append(design_lowpass(lowpass_hz, sfreq, order))
+    if line_hz is not None and line_hz < sfreq / 2:
+        parts.append(design_notch(line_hz, sfreq, notch_harmonics, notch_q))
+    if not parts:
+        return None
+    sos = cascade(*parts)
+    sos.flags.writeable = False
+    return sos
 
 
 def _build_stages(config: PipelineConfig, n_chans: int, sfreq_in: float, window: int, hop: int) -> dict:

@@ -27,6 +27,8 @@ bad sample) before any state changes, because a NaN in an IIR state would poison
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ._checks import check_bands, check_chunk, check_dtype, check_int, check_option, check_positive
@@ -175,16 +177,25 @@ def _band_features_kernel(x, sos, zi, tmp, ring, pos, until, hop, kind, out):  #
 # --------------------------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------------------------
-def _design_bank(bands: np.ndarray, sfreq: float, order: int) -> np.ndarray:
-    """Butterworth band-pass SOS of every band, stacked: shape (n_bands, order, 6), float64."""
-    return np.stack([design_bandpass(low, high, sfreq, order) for low, high in bands])
+def _design_bank(bands: np.ndarray, sfreq: float, order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Butterworth band-pass SOS of every band and their unit-step steady states (read-only, cached).
+
+    Returns ``sos`` of shape (n_bands, order, 6) and ``zi_unit`` of shape (n_bands, order, 2), float64. The
+    design costs milliseconds per band in scipy (``zpk2sos``), so banks built per trial or per stream share it.
+    """
+    key = tuple((float(low), float(high)) for low, high in bands)
+    return _design_bank_cached(key, float(sfreq), int(order))
 
 
-def _steady_state_unit(sos: np.ndarray) -> np.ndarray:
-    """``scipy.signal.sosfilt_zi`` of every band: shape (n_bands, n_sections, 2) (state for a unit step)."""
+@functools.lru_cache(maxsize=64)
+def _design_bank_cached(bands: tuple, sfreq: float, order: int) -> tuple[np.ndarray, np.ndarray]:
     from scipy.signal import sosfilt_zi
 
-    return np.stack([sosfilt_zi(band_sos) for band_sos in sos])
+    sos = np.stack([design_bandpass(low, high, sfreq, order) for low, high in bands])
+    zi_unit = np.stack([sosfilt_zi(band_sos) for band_sos in sos])
+    sos.flags.writeable = False
+    zi_unit.flags.writeable = False
+    return sos, zi_unit
 
 
 def _n_emitted(n_times: int, until: int, hop: int) -> int:
@@ -251,9 +262,8 @@ class FilterBank:
         self.order = check_int(order, "order")
         self.dtype = check_dtype(dtype)
         self.init = check_option(init, "init", _INITS)
-        sos = _design_bank(self.bands, self.sfreq, self.order)
-        self._sos = np.ascontiguousarray(sos, dtype=self.dtype)
-        self._zi_unit = _steady_state_unit(sos)
+        sos, self._zi_unit = _design_bank(self.bands, self.sfreq, self.order)
+        self._sos = np.array(sos, dtype=self.dtype, order="C")  # own writable copy for the kernels
         # channel axis of the state padded to a multiple of CHANNEL_PAD: the vector loop has no scalar remainder
         n_pad = -(-self.n_chans // CHANNEL_PAD) * CHANNEL_PAD
         self._zi = np.zeros((len(self.bands), sos.shape[1], 2, n_pad), dtype=self.dtype)
