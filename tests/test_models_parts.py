@@ -192,26 +192,31 @@ def _env(rng, **kw):
     return TrajectoryEnv(ctx, base, tgt, **kw)
 
 
-def test_env_passes_check_env_and_reward_terms(rng):
+@pytest.mark.parametrize("segments", [1, 3])
+def test_env_passes_check_env_and_reward_terms(rng, segments):
     from stable_baselines3.common.env_checker import check_env
 
-    env = _env(rng, episode_len=10)
+    env = _env(rng, episode_len=10, episode_segments=segments, w_action=0.2)
     check_env(env)
     obs, _ = env.reset(seed=0)
     assert obs.shape == (10,) and obs.dtype == np.float32
     total, steps, info = 0.0, 0, {}
     done = False
+    action = np.array([0.5, -0.25], np.float32)
     while not done:
-        obs, r, done, trunc, info = env.step(np.zeros(2, np.float32))
+        obs, r, done, trunc, info = env.step(action)
         total += r
         steps += 1
-    assert steps == 10 and "episode_ccc" in info
-    # zero action = the base trajectory: rewards are exactly -error - smoothness + ccc
-    s, st = env._seq, env._start
-    b, t = env._base[s][st:st + 10].astype(float), env._tgt[s][st:st + 10].astype(float)
-    ref = (-np.mean((b - t) ** 2, 1).sum() - 0.5 * np.mean(np.diff(b, axis=0) ** 2, 1).sum()
-           + episode_ccc(b, t))
+    assert steps == 10 * segments and "episode_ccc" in info
+    # reference: y = clip(base + 0.5 a); error + action penalty every step, smoothness inside segments, CCC overall
+    b, t = env._ep_base.astype(float), env._ep_tgt.astype(float)
+    y = np.clip(b + 0.5 * action, -1, 1)
+    smooth = np.mean(np.diff(y, axis=0) ** 2, 1)
+    smooth[9::10] = 0.0  # the step that starts the next segment has no smoothness term
+    ref = (-np.mean((y - t) ** 2, 1).sum() - 0.2 * np.mean(action.astype(float) ** 2) * len(y)
+           - 0.5 * smooth.sum() + episode_ccc(y, t))
     assert abs(total - ref) < 1e-4
+    assert abs(info["episode_ccc"] - episode_ccc(y, t)) < 1e-6
 
 
 def test_env_rejects_mismatched_inputs(rng):

@@ -5,12 +5,15 @@ The environment (:class:`TrajectoryEnv`) replays sequences the transformer has a
 - observation = ``[context_t (d_ctx), base_t (2), y_{t-1} (2)]``: the transformer's context vector, its own V/A
   estimate, and the previous output of the optimiser (``y_{-1} = base_0``), clipped to ``[-obs_clip, obs_clip]``;
 - action ``a_t`` in ``[-1, 1]^2``: a bounded correction, output ``y_t = clip(base_t + action_scale * a_t, -1, 1)``;
-- reward ``r_t = -w_error * mean((y_t - target_t)^2) - w_smooth * mean((y_t - y_{t-1})^2)`` (the smoothness term
-  from t = 1), and on the episode's last step additionally ``+ w_ccc * mean_d CCC(y[:, d], target[:, d])``
-  over the episode (sequence-level agreement; a constant trajectory has CCC 0).
+- reward ``r_t = -w_error * mean((y_t - target_t)^2) - w_smooth * mean((y_t - y_{t-1})^2)
+  - w_action * mean(a_t^2)`` (no smoothness term on a segment's first step), and on the episode's last step
+  additionally ``+ w_ccc * mean_d CCC(y[:, d], target[:, d])`` over the whole episode (sequence-level agreement;
+  a constant trajectory has CCC 0).
 
-An episode is a window of ``episode_len`` steps of one sequence (or the whole sequence when shorter/None),
-chosen with the environment's seeded ``np_random``. Training uses stable-baselines3 SAC with small networks;
+An episode is ``episode_segments`` windows of ``episode_len`` steps (or whole sequences when shorter/None), each
+from a sequence drawn with the environment's seeded ``np_random``; each segment starts like a fresh stream
+(previous output = its base). Spanning several sequences makes the CCC term score agreement *across* trials, as
+the evaluation does, not only the small variation inside one trial. Training uses stable-baselines3 SAC with small networks;
 inference uses the deterministic policy (the tanh of the actor mean) through :class:`TrajectoryOptimizer`.
 """
 
@@ -46,10 +49,12 @@ class TrajectoryEnv(gym.Env):
     targets : sequence of ndarray, shape (n_steps, 2)
         Ground-truth V/A per step.
     episode_len : int | None
-        Steps per episode (None: whole sequences).
+        Steps per segment (None: whole sequences).
+    episode_segments : int
+        Segments (from randomly drawn sequences) per episode; the CCC term spans all of them.
     action_scale : float
         Largest correction per output.
-    w_error, w_smooth, w_ccc : float
+    w_error, w_smooth, w_ccc, w_action : float
         Reward weights.
     obs_clip : float
         Observation bound.
@@ -59,11 +64,14 @@ class TrajectoryEnv(gym.Env):
 
     def __init__(self, contexts: Sequence[np.ndarray], base: Sequence[np.ndarray], targets: Sequence[np.ndarray],
                  episode_len: int | None = 32, action_scale: float = 0.5, w_error: float = 1.0,
-                 w_smooth: float = 0.5, w_ccc: float = 1.0, obs_clip: float = 10.0):
+                 w_smooth: float = 0.5, w_ccc: float = 1.0, obs_clip: float = 10.0, episode_segments: int = 1,
+                 w_action: float = 0.0):
         super().__init__()
         if not (len(contexts) == len(base) == len(targets)) or not contexts:
             raise ValueError(f"expected equally many (>= 1) contexts, base and targets, got {len(contexts)}, "
                              f"{len(base)}, {len(targets)}")
+        if episode_segments < 1:
+            raise ValueError(f"episode_segments must be >= 1, got {episode_segments}")
         self._ctx = [np.asarray(c, np.float32) for c in contexts]
         self._base = [np.asarray(b, np.float32) for b in base]
         self._tgt = [np.asarray(t, np.float32) for t in targets]
@@ -72,49 +80,63 @@ class TrajectoryEnv(gym.Env):
             if c.ndim != 2 or c.shape[1] != d_ctx or b.shape != (len(c), 2) or t.shape != (len(c), 2) or not len(c):
                 raise ValueError(f"expected context (n, {d_ctx}), base (n, 2), targets (n, 2) with n >= 1, got "
                                  f"{c.shape}, {b.shape}, {t.shape}")
-        self.episode_len = episode_len
+        self.episode_len, self.episode_segments = episode_len, int(episode_segments)
         self.action_scale, self.w_error, self.w_smooth, self.w_ccc = action_scale, w_error, w_smooth, w_ccc
+        self.w_action = float(w_action)
         self.obs_clip = float(obs_clip)
         self.observation_space = gym.spaces.Box(-self.obs_clip, self.obs_clip, (d_ctx + 4,), np.float32)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
-        self._seq, self._start, self._len, self._t = 0, 0, 1, 0
+        self._ep_ctx = self._ctx[0][:1]
+        self._ep_base = self._base[0][:1]
+        self._ep_tgt = self._tgt[0][:1]
+        self._ep_first = np.ones(1, bool)
+        self._t = 0
         self._prev = np.zeros(2, np.float32)
         self._outputs: list[np.ndarray] = []
 
     def _obs(self) -> np.ndarray:
-        i = self._start + self._t
-        obs = np.concatenate([self._ctx[self._seq][i], self._base[self._seq][i], self._prev])
+        i = self._t
+        obs = np.concatenate([self._ep_ctx[i], self._ep_base[i], self._prev])
         return np.clip(obs, -self.obs_clip, self.obs_clip).astype(np.float32)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        self._seq = int(self.np_random.integers(len(self._ctx)))
-        n = len(self._ctx[self._seq])
-        self._len = n if self.episode_len is None else min(n, int(self.episode_len))
-        self._start = int(self.np_random.integers(n - self._len + 1))
+        parts = []
+        for _ in range(self.episode_segments):
+            k = int(self.np_random.integers(len(self._ctx)))
+            n = len(self._ctx[k])
+            length = n if self.episode_len is None else min(n, int(self.episode_len))
+            start = int(self.np_random.integers(n - length + 1))
+            parts.append((k, slice(start, start + length)))
+        self._ep_ctx = np.concatenate([self._ctx[k][sl] for k, sl in parts])
+        self._ep_base = np.concatenate([self._base[k][sl] for k, sl in parts])
+        self._ep_tgt = np.concatenate([self._tgt[k][sl] for k, sl in parts])
+        self._ep_first = np.concatenate([np.arange(sl.stop - sl.start) == 0 for _, sl in parts])
         self._t = 0
-        self._prev = self._base[self._seq][self._start].copy()
+        self._prev = self._ep_base[0].copy()
         self._outputs = []
         return self._obs(), {}
 
     def step(self, action):
-        i = self._start + self._t
+        i = self._t
         a = np.clip(np.asarray(action, np.float32).reshape(2), -1.0, 1.0)
-        y = np.clip(self._base[self._seq][i] + self.action_scale * a, -1.0, 1.0).astype(np.float32)
-        target = self._tgt[self._seq][i]
-        reward = -self.w_error * float(np.mean((y - target) ** 2))
-        if self._t > 0:
+        y = np.clip(self._ep_base[i] + self.action_scale * a, -1.0, 1.0).astype(np.float32)
+        reward = -self.w_error * float(np.mean((y - self._ep_tgt[i]) ** 2))
+        reward -= self.w_action * float(np.mean(a ** 2))
+        if not self._ep_first[i]:
             reward -= self.w_smooth * float(np.mean((y - self._prev) ** 2))
         self._outputs.append(y)
-        self._prev = y
         self._t += 1
-        terminated = self._t >= self._len
+        terminated = self._t >= len(self._ep_base)
         info = {}
         if terminated:
-            ccc = episode_ccc(np.stack(self._outputs), self._tgt[self._seq][self._start:self._start + self._len])
+            ccc = episode_ccc(np.stack(self._outputs), self._ep_tgt)
             reward += self.w_ccc * ccc
             info["episode_ccc"] = ccc
             self._t -= 1  # the last observation repeats the final step's inputs
+            self._prev = y
+        else:  # a new segment starts a new sequence: its previous output is its own base, as at inference
+            self._prev = self._ep_base[self._t].copy() if self._ep_first[self._t] else y
         return self._obs(), float(reward), terminated, False, info
 
 

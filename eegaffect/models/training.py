@@ -92,7 +92,9 @@ class SACConfig(ConfigModel):
     w_error: float = Field(1.0, ge=0)
     w_smooth: float = Field(0.5, ge=0)
     w_ccc: float = Field(1.0, ge=0)
-    episode_len: int | None = Field(32, ge=1)
+    episode_len: int | None = Field(32, ge=1, description="steps per episode segment")
+    episode_segments: int = Field(4, ge=1, description="segments from random trials per episode")
+    w_action: float = Field(0.05, ge=0, description="penalty on the correction's size")
     net_arch: list[int] = Field(default_factory=lambda: [64, 64], min_length=1)
     learning_starts: int = Field(300, ge=0)
     batch_size: int = Field(64, ge=1)
@@ -480,7 +482,8 @@ def _stage_sac(chain, train: Sequences, idx: list[int], ctx: _Ctx, run: bool):
     runs = [chain.run(train.features[i]) for i in idx]
     env = TrajectoryEnv([r["context"] for r in runs], [r["base_va"] for r in runs], [train.va[i] for i in idx],
                         episode_len=s.episode_len, action_scale=s.action_scale, w_error=s.w_error,
-                        w_smooth=s.w_smooth, w_ccc=s.w_ccc)
+                        w_smooth=s.w_smooth, w_ccc=s.w_ccc, episode_segments=s.episode_segments,
+                        w_action=s.w_action)
     t0 = time.perf_counter()
     with _deterministic(ctx.config.deterministic):
         model = train_sac(env, s.total_steps, seed=ctx.config.seed, net_arch=s.net_arch,
@@ -554,8 +557,9 @@ def _deterministic(enabled: bool):
 def load_sequences(root: str | Path, config: TrainConfig, progress_bar: bool = True):
     """Featurise the configured trials of a dataset through :class:`~eegaffect.pipeline.SignalPipeline`.
 
-    Targets per step are the continuous annotation (``Trial.continuous_targets``) interpolated at each frame's end
-    time ``(k * hop + window) / sfreq`` when there is one, else the trial's valence/arousal from the label table.
+    Targets per step are the continuous annotation (``Trial.continuous_targets``) interpolated at each frame's
+    centre ``k * hop_s + window_s / 2`` (as the benchmark does) when there is one, else the trial's
+    valence/arousal from the label table.
 
     Returns
     -------
@@ -589,10 +593,10 @@ def load_sequences(root: str | Path, config: TrainConfig, progress_bar: bool = T
 def frame_targets(trial, n_steps: int, pipeline: PipelineConfig) -> np.ndarray:
     """Per-frame V/A targets of a dataset trial, shape (n_steps, 2) (see :func:`load_sequences`)."""
     hop, win = pipeline.features.hop_s, pipeline.features.window_s
-    t_end = np.arange(n_steps) * hop + win
+    centres = np.arange(n_steps) * hop + win / 2
     ann = trial.continuous_targets()
     if ann is not None:
-        return np.stack([np.interp(t_end, ann[:, 0], ann[:, 1]), np.interp(t_end, ann[:, 0], ann[:, 2])], 1)
+        return np.stack([np.interp(centres, ann[:, 0], ann[:, 1]), np.interp(centres, ann[:, 0], ann[:, 2])], 1)
     v = 0.0 if trial.info.valence is None else trial.info.valence
     a = 0.0 if trial.info.arousal is None else trial.info.arousal
     return np.tile(np.array([v, a], float), (n_steps, 1))
@@ -684,9 +688,9 @@ def train_demo_bundle(out_dir: str | Path, seed: int = 0, progress: bool = True,
         f = pipe.process(eeg[k:k + per])
         hop = int(round(config.pipeline.features.hop_s * sfreq))
         win = int(round(config.pipeline.features.window_s * sfreq))
-        ends = k + np.arange(len(f)) * hop + win - 1
+        centres = k + np.arange(len(f)) * hop + win // 2
         feats.append(np.asarray(f))
-        vas.append(va[ends])
+        vas.append(va[centres])
     train = Sequences(feats, vas)
     meta = {"ch_names": list(SEED_CHANNELS), "sfreq": sfreq, "class_names": []}
     return _train_and_save(train, meta, config, Path(out_dir), "all", False, progress)
