@@ -17,13 +17,15 @@ Every sample is the sum of (all amplitudes in µV; the output is in volts unless
 - **artifacts**: eye blinks (frontopolar, 60-150 µV, a fast-rise/slow-fall wave of 0.25-0.45 s, Poisson events
   at a rate x exp(0.4 * arousal)), muscle bursts (temporal sites, broadband high-frequency noise with a Hann
   envelope of 0.2-1.2 s, rate x exp(0.7 * arousal) -- so EMG contaminates gamma exactly where the affect
-  effects are, as in real recordings), line noise (``line_hz``, per-channel amplitude and phase, plus the third harmonic
-  below Nyquist), slow drift (per-channel Catmull-Rom spline through random knots every 5 s) and white sensor
-  noise;
+  effects are, as in real recordings), horizontal eye movements (saccades to N(0, 1) gaze targets, 0.3-1 per
+  second, 30-ms raised-cosine steps held between saccades, opposite signs at F7/F8, 15-45 µV per unit gaze at
+  F8), line noise (``line_hz``, per-channel amplitude and phase, plus the third harmonic below Nyquist), slow
+  drift (per-channel Catmull-Rom spline through random knots every 5 s) and white sensor noise;
 - **subject traits** (from ``subject``): IAF, 1/f exponent, background level, per-source gains and topography
-  shifts (up to ~1 cm), affect reactivity (0.5-1.3, scales every effect below), blink and muscle rates and sizes,
-  sensor noise level. **Session traits** (from ``session``): per-channel electrode gains (±10 %), line-noise
-  amplitude and phase, drift size.
+  shifts (up to ~1 cm), affect reactivity (0.5-1.3, scales every effect below), blink, saccade and muscle rates
+  and sizes, sensor noise level. **Session traits** (from ``session``): per-channel electrode gains (±10 %),
+  day-to-day factors on each rhythm (±15 %) and on the background (±10 %), line-noise amplitude and phase,
+  drift size.
 
 Affect effects
 --------------
@@ -57,9 +59,9 @@ largely coherent, so asymmetry indices cancel most of their shared fluctuation, 
 At the electrodes the effects are smaller, because the background and neighbouring sources share each band.
 Measured by ``scripts/simulator_effects.py`` (10 minutes of a fast random walk per subject, all artifacts on,
 Welch band power of 2-s windows regressed on valence and arousal, mean of four subjects), per unit valence /
-arousal: F4-F3 alpha asymmetry +1.4 / -0.0 dB, O1/O2/PO7/PO8
-alpha -0.0 / -1.6 dB, FZ/FCZ/CZ beta -0.0 / +0.8 dB, temporal beta +0.6 / +0.6 dB, temporal gamma +0.8 / +0.8 dB,
-frontopolar gamma -0.2 / +0.4 dB, FZ/FCZ theta +0.3 / +0.4 dB, PZ/POZ delta -0.5 / -0.1 dB; per 2-s window these
+arousal: F4-F3 alpha asymmetry +1.4 / -0.2 dB, O1/O2/PO7/PO8
+alpha -0.0 / -1.6 dB, FZ/FCZ/CZ beta -0.0 / +0.8 dB, temporal beta +0.6 / +0.6 dB, temporal gamma +0.7 / +0.8 dB,
+frontopolar gamma -0.3 / +0.4 dB, FZ/FCZ theta +0.3 / +0.5 dB, PZ/POZ delta -0.5 / -0.1 dB; per 2-s window these
 features correlate with the driving value at r = 0.1-0.5, so single windows are weak evidence and trials need many.
 
 Where the numbers come from: frontal alpha asymmetry tracks approach/positive affect (Davidson 1992;
@@ -75,9 +77,11 @@ affect signal altogether (a null control). The mu rhythms carry no effect (a dis
 Streaming and determinism
 -------------------------
 The generator works internally in fixed blocks of ``block_s`` seconds, each drawn from its own
-``np.random.default_rng`` keyed by (seed, block index), with filter histories and artifact tails carried from
-block to block. ``generate`` serves samples from these blocks, so consecutive calls continue one signal and any
-chunking of N samples gives bit-identical output. The same arguments give the same signal on every run.
+``np.random.default_rng`` keyed by (stream, seed, block index) -- one stream for the noise and one per artifact
+type, so switching an artifact off leaves the rest of the signal unchanged -- with filter histories, saccade
+ramps and artifact tails carried from block to block. ``generate`` serves samples from these blocks, so
+consecutive calls continue one signal and any chunking of N samples gives bit-identical output. The same
+arguments give the same signal on every run.
 Cost (one core, busy 2-core machine): ~3 ms of CPU per second of 62-channel EEG at 200 Hz (~350x real time),
 ~13 ms per second at 64 channels / 1 kHz (~75x), so a live simulated headset uses 1-2 % of a core.
 
@@ -120,6 +124,7 @@ _POSITIONS_FILE = Path(__file__).with_name("electrode_positions.csv")
 
 # Tags that separate the independent random streams (first entry of every SeedSequence entropy list).
 _TAG_SUBJECT, _TAG_SESSION, _TAG_BLOCK, _TAG_INIT, _TAG_DRIFT, _TAG_WALK = 101, 102, 103, 104, 105, 106
+_TAG_BLINK, _TAG_MUSCLE, _TAG_SACCADE = 107, 108, 109
 
 _MIN_SFREQ = 100.0
 _DRIFT_KNOT_S = 5.0
@@ -565,6 +570,8 @@ class SubjectTraits:
         Muscle-burst rate at arousal 0 and burst RMS amplitude at the temporal sites.
     sensor_noise_uv : float
         White sensor-noise RMS.
+    saccade_rate_hz, saccade_uv : float
+        Rate of horizontal saccades and the horizontal EOG at F8 (µV) per unit of gaze (gaze ~ N(0, 1)).
     """
 
     iaf_hz: float
@@ -578,6 +585,8 @@ class SubjectTraits:
     muscle_rate_hz: float
     muscle_uv: float
     sensor_noise_uv: float
+    saccade_rate_hz: float
+    saccade_uv: float
 
     @classmethod
     def draw(cls, key: int) -> "SubjectTraits":
@@ -596,6 +605,8 @@ class SubjectTraits:
             muscle_rate_hz=float(rng.uniform(0.03, 0.15)),
             muscle_uv=float(rng.uniform(5.0, 25.0)),
             sensor_noise_uv=float(rng.uniform(0.5, 2.0)),
+            saccade_rate_hz=float(rng.uniform(0.3, 1.0)),
+            saccade_uv=float(rng.uniform(15.0, 45.0)),
         )
 
 
@@ -613,12 +624,18 @@ class SessionTraits:
         Line-noise phase per channel in radians.
     drift_uv : float
         Standard deviation of the slow drift in µV.
+    source_gain : ndarray, shape (n_sources,)
+        Day-to-day factor on each rhythm's amplitude (state, vigilance; ±15 %).
+    background_gain : float
+        Day-to-day factor on the background level (±10 %).
     """
 
     channel_gain: np.ndarray
     line_uv: np.ndarray
     line_phase: np.ndarray
     drift_uv: float
+    source_gain: np.ndarray
+    background_gain: float
 
     @classmethod
     def draw(cls, key: int, n_chans: int) -> "SessionTraits":
@@ -630,6 +647,8 @@ class SessionTraits:
             line_uv=level * np.exp(rng.normal(0.0, 0.4, n_chans)),
             line_phase=rng.normal(0.0, 0.3, n_chans),
             drift_uv=float(rng.uniform(5.0, 20.0)),
+            source_gain=np.exp(rng.normal(0.0, 0.15, len(RHYTHM_SOURCES))),
+            background_gain=float(np.exp(rng.normal(0.0, 0.1))),
         )
 
 
@@ -665,8 +684,8 @@ class SimulatedEEG:
     effect_scale : float
         Factor on every affect effect in dB and on the arousal dependence of blink and muscle-burst rates
         (1 = the table, 0 = the EEG carries no affect information at all).
-    blinks, muscle, drift : bool
-        Include eye blinks, muscle bursts, slow drift.
+    blinks, eye_movements, muscle, drift : bool
+        Include eye blinks, horizontal eye movements (saccades), muscle bursts, slow drift.
     line_hz : float | None
         Line frequency (50 or 60 Hz); ``None`` disables line noise.
     block_s : float
@@ -700,8 +719,8 @@ class SimulatedEEG:
     def __init__(self, ch_names: Sequence[str] = SEED_CHANNELS, sfreq: float = 200.0, seed: int = 0,
                  trajectory: Callable[[np.ndarray], np.ndarray] | None = None, subject: int | None = None, *,
                  session: int | None = None, ch_pos: Mapping[str, Iterable[float]] | np.ndarray | None = None,
-                 unit: str = "V", effect_scale: float = 1.0, blinks: bool = True, muscle: bool = True,
-                 line_hz: float | None = 50.0, drift: bool = True, block_s: float = 1.0):
+                 unit: str = "V", effect_scale: float = 1.0, blinks: bool = True, eye_movements: bool = True,
+                 muscle: bool = True, line_hz: float | None = 50.0, drift: bool = True, block_s: float = 1.0):
         ch_names = [str(ch) for ch in ch_names]
         if not ch_names:
             raise ValueError("expected at least one channel name, got none")
@@ -745,15 +764,19 @@ class SimulatedEEG:
         self.effect_scale = float(effect_scale)
         self.line_hz = None if line_hz is None else float(line_hz)
         self.blinks, self.muscle, self.drift = bool(blinks), bool(muscle), bool(drift)
+        self.eye_movements = bool(eye_movements)
         self.block_size = block
         self.subject_traits = SubjectTraits.draw(subject)
         self.session_traits = SessionTraits.draw(session, self.n_chans)
         self.n_generated = 0
-        self._model = _Model(pos, sfreq, self.subject_traits, block)
+        self._model = _Model(pos, sfreq, self.subject_traits, self.session_traits, block)
         self._block_index = 0
         self._hist = self._model.couple(np.random.default_rng([_TAG_INIT, seed]).standard_normal(
             (self._model.n_taps - 1, self._model.n_cols)))
         self._carry = np.zeros((block + self._model.max_event, self.n_chans))
+        self._gaze = 0.0  # horizontal gaze once every finished saccade is applied
+        self._gaze_target = 0.0  # where the last saccade goes
+        self._saccades: list[tuple[int, float]] = []  # (first sample, gaze change) of saccades still moving
         self._pending_eeg = np.empty((0, self.n_chans))
         self._pending_va = np.empty((0, 2))
 
@@ -793,7 +816,7 @@ class SimulatedEEG:
     def _next_block(self) -> tuple[np.ndarray, np.ndarray]:
         model, st = self._model, self.session_traits
         b, n0 = self.block_size, self._block_index * self.block_size
-        rng = np.random.default_rng([_TAG_BLOCK, self.seed, self._block_index])
+        rng = self._rng(_TAG_BLOCK)
         idx = n0 + np.arange(b)
         t = idx / self.sfreq
         va = np.asarray(self.trajectory(t), dtype=float)
@@ -808,10 +831,11 @@ class SimulatedEEG:
         brain += self.subject_traits.sensor_noise_uv * rng.standard_normal((b, self.n_chans))
 
         carry = self._carry
+        # Each artifact draws from its own stream, so switching one off leaves the others unchanged.
         if self.blinks:
-            model.add_blinks(carry, rng, b, self.effect_scale * va[0, 1])
+            model.add_blinks(carry, self._rng(_TAG_BLINK), b, self.effect_scale * va[0, 1])
         if self.muscle:
-            model.add_muscle(carry, rng, b, self.effect_scale * va[0, 1])
+            model.add_muscle(carry, self._rng(_TAG_MUSCLE), b, self.effect_scale * va[0, 1])
         out = brain + carry[:b]
         carry[:-b] = carry[b:].copy()
         carry[-b:] = 0.0
@@ -819,8 +843,33 @@ class SimulatedEEG:
             out += model.line_noise(idx, self.line_hz, st)
         if self.drift:
             out += model.drift(t, self.seed, st.drift_uv)
+        if self.eye_movements:
+            out += self._eye_movements(self._rng(_TAG_SACCADE), idx)
         self._block_index += 1
         return out, va
+
+    def _rng(self, tag: int) -> np.random.Generator:
+        return np.random.default_rng([tag, self.seed, self._block_index])
+
+    def _eye_movements(self, rng: np.random.Generator, idx: np.ndarray) -> np.ndarray:
+        """Horizontal EOG: gaze jumps to N(0, 1) targets in raised-cosine saccades, held in between."""
+        traits, model = self.subject_traits, self._model
+        n = rng.poisson(traits.saccade_rate_hz * idx.size / self.sfreq)
+        onsets = np.sort(rng.integers(0, idx.size, n)) + idx[0]
+        for onset, target in zip(onsets, rng.normal(0.0, 1.0, n)):
+            self._saccades.append((int(onset), float(target) - self._gaze_target))
+            self._gaze_target = float(target)
+        level = np.full(idx.size, self._gaze)
+        moving = []
+        for start, delta in self._saccades:
+            u = np.clip((idx - start + 1) / model.saccade_len, 0.0, 1.0)
+            level += delta * (0.5 - 0.5 * np.cos(np.pi * u))
+            if start + model.saccade_len - 1 <= idx[-1]:
+                self._gaze += delta
+            else:
+                moving.append((start, delta))
+        self._saccades = moving
+        return (traits.saccade_uv * level)[:, None] * model.heog_topo
 
     def __repr__(self) -> str:
         return (f"SimulatedEEG(n_chans={self.n_chans}, sfreq={self.sfreq:g}, seed={self.seed}, "
@@ -849,7 +898,7 @@ def _resolve_positions(ch_names: list[str], ch_pos) -> np.ndarray:
 class _Model:
     """Fixed parts of the signal model for one montage, rate and subject (filters, topographies)."""
 
-    def __init__(self, pos: np.ndarray, sfreq: float, traits: SubjectTraits, block: int):
+    def __init__(self, pos: np.ndarray, sfreq: float, traits: SubjectTraits, session: SessionTraits, block: int):
         self.sfreq = sfreq
         self.n_chans = pos.shape[0]
         n_src = len(RHYTHM_SOURCES)
@@ -875,16 +924,17 @@ class _Model:
         mix = np.exp(-dist2 / (2 * 0.03 ** 2))
         mix[mix < 1e-6] = 0.0  # negligible far-field weights only cost time
         mix /= np.sqrt(np.sum(mix ** 2, axis=1, keepdims=True))
-        self._background_mix = np.ascontiguousarray(traits.background_uv * mix.T)  # (n_chans in, n_chans out)
+        level = traits.background_uv * session.background_gain
+        self._background_mix = np.ascontiguousarray(level * mix.T)  # (n_chans in, n_chans out)
 
-        # Rhythm topographies (peak RMS at the centre = amplitude * subject gain).
+        # Rhythm topographies (peak RMS at the centre = amplitude * subject and session gains).
         topo = np.empty((n_src, self.n_chans))
         for i, src in enumerate(RHYTHM_SOURCES):
             centre = _site_centre(src.sites) + traits.source_shift_m[i]
             d2 = np.sum((pos - centre) ** 2, axis=1)
             weight = np.exp(-d2 / (2 * src.spread_m ** 2))
             weight[weight < 1e-6] = 0.0  # negligible far-field weights only cost time
-            topo[i] = src.amplitude_uv * traits.source_gain[i] * weight
+            topo[i] = src.amplitude_uv * traits.source_gain[i] * session.source_gain[i] * weight
         self._topo = topo
         # Bilateral coupling: a coupled source's driving noise is sqrt(c) * partner + sqrt(1 - c) * own.
         names = [src.name for src in RHYTHM_SOURCES]
@@ -897,6 +947,10 @@ class _Model:
         eye = table["FPZ"] + np.array([0.0, 0.015, -0.03])
         d_eye = np.linalg.norm(pos - eye, axis=1) - np.linalg.norm(table["FPZ"] - eye)
         self._blink_topo = np.minimum(np.exp(-d_eye / 0.03), 1.5)
+        # Horizontal EOG: the eyes' dipoles project with opposite signs left and right, 1 at F8.
+        d_from_eye = np.linalg.norm(pos - eye, axis=1) - np.linalg.norm(table["F8"] - eye)
+        self.heog_topo = np.clip(pos[:, 0] / table["F8"][0] * np.exp(-d_from_eye / 0.04), -1.5, 1.5)
+        self.saccade_len = max(2, int(round(0.03 * sfreq)))
         self._muscle_topo = np.stack([
             np.exp(-np.sum((pos - _site_centre(sites)) ** 2, axis=1) / (2 * 0.03 ** 2))
             for sites in (("T7", "FT7", "TP7"), ("T8", "FT8", "TP8"))

@@ -150,8 +150,8 @@ def test_line_noise_blinks_and_drift_can_be_switched():
     base = dict(sfreq=200.0, seed=4, muscle=False, effect_scale=0.0)
     on, _ = SimulatedEEG(**base).generate(200 * 60)
     off, _ = SimulatedEEG(**base, line_hz=None, blinks=False, drift=False).generate(200 * 60)
-    f, p_on = welch(on, fs=200.0, nperseg=400, axis=0)
-    _, p_off = welch(off, fs=200.0, nperseg=400, axis=0)
+    f, p_on = welch(on, fs=200.0, nperseg=4000, axis=0)  # 0.05 Hz bins: a sinusoid stands out
+    _, p_off = welch(off, fs=200.0, nperseg=4000, axis=0)
     k50 = np.argmin(abs(f - 50))
     assert np.all(p_on[k50] > 3 * p_off[k50]), "a 50 Hz line peak on every channel"
     sim = SimulatedEEG(**base)
@@ -301,3 +301,20 @@ def test_trajectory_validation():
         Trajectory([0, 1], [[0, 0]])
     with pytest.raises(ValueError, match="centre"):
         random_walk_trajectory(10, seed=0, centre=(1.0, 0.0))
+
+
+def test_eye_movements_are_horizontal_eog():
+    """Saccades: steps of opposite sign at F7 and F8, held between saccades, negligible at the back."""
+    base = dict(sfreq=200.0, seed=8, muscle=False, blinks=False, drift=False, line_hz=None, effect_scale=0.0)
+    with_eog, _ = SimulatedEEG(**base).generate(200 * 60)
+    without, _ = SimulatedEEG(**base, eye_movements=False).generate(200 * 60)
+    eog = (with_eog - without) * 1e6
+    ch = SEED_CHANNELS
+    f7, f8, o1 = eog[:, ch.index("F7")], eog[:, ch.index("F8")], eog[:, ch.index("O1")]
+    assert np.corrcoef(f7, f8)[0, 1] < -0.9
+    assert 5 < np.std(f8) < 100 and np.std(o1) < 0.1 * np.std(f8)
+    steps = np.abs(np.diff(f8))
+    assert np.mean(steps < 1e-9) > 0.8, "the gaze is held between saccades"
+    sim = SimulatedEEG(**base)
+    parts = [sim.generate(n)[0] for n in (3, 397, 5, 11595)]  # saccades straddle block edges
+    np.testing.assert_array_equal(np.concatenate(parts), with_eog)
