@@ -206,7 +206,7 @@ def test_outlet_restart_recovers_and_reports_the_gap(unique_name, tmp_path):
     second = None
     try:
         with Stream(name=unique_name, source_id=sid, timeout=10, stall_timeout_s=0.5, dejitter=False) as stream, \
-                Recorder(tmp_path / "restart.h5", [stream], flush_interval=0.2):
+                Recorder(tmp_path / "restart.h5", [stream], flush_interval=0.2) as recorder:
             assert _wait(lambda: stream.health.n_received > 200, 15)
             first.kill()
             first.wait()
@@ -232,6 +232,7 @@ def test_outlet_restart_recovers_and_reports_the_gap(unique_name, tmp_path):
     assert gap.n_samples == pytest.approx(gap.seconds * 500.0, abs=1.5)
     assert stream.gaps[-1].reconnect and stream.gaps[-1].n_samples == gap.n_samples
     assert stream.health.n_lost >= gap.n_samples
+    assert recorder.error is None
     recorded = load_recording(tmp_path / "restart.h5")[unique_name]
     assert recorded.gaps[-1].tolist() == pytest.approx([gap.timestamp, gap.n_samples, gap.seconds, 1.0])
     idx = recorded.data[:, -1].astype(np.int64)
