@@ -247,3 +247,13 @@ def test_disk_full_stops_the_recording_with_a_clear_error_and_acquisition_goes_o
     assert "RecorderError" in result["error"] and "recording stopped" in result["error"]
     assert "File too large" in result["error"] or "errno" in result["error"].lower()
     assert result["recording"] is False and result["still_acquiring"] is True and result["window"] == 1000
+
+
+@pytest.mark.timeout(60)
+def test_record_command_names_visible_streams_when_the_stream_is_absent(tmp_path, unique_name):
+    with Player(np.zeros((10, 1), np.float32), 100.0, ["x"], name=unique_name):
+        proc = _record_cli(f"{unique_name}-absent", tmp_path / "none.h5", "--set", "lsl.resolve_timeout_s=0.5")
+        out, _ = proc.communicate(timeout=50)
+    assert proc.returncode == 2
+    assert f"{unique_name}-absent" in out and "visible streams" in out and unique_name in out
+    assert not (tmp_path / "none.h5").exists()

@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from eegaffect.acquisition.lsl import Stream
+    from eegaffect.acquisition.lsl import Stream, StreamMismatchError, StreamNotFoundError
     from eegaffect.acquisition.recorder import Recorder, RecorderError
     from eegaffect.acquisition_config import AcquisitionConfig
     from eegaffect.commands._signals import sigterm_as_interrupt
@@ -38,8 +38,13 @@ def run(args: argparse.Namespace) -> int:
     with sigterm_as_interrupt():
         try:
             for name in args.streams:
-                streams.append(Stream(name=name, bufsize=config.lsl.bufsize_s, timeout=config.lsl.resolve_timeout_s,
-                                      dejitter=False, jitter_tolerance_s=config.lsl.jitter_tolerance_s).connect())
+                try:
+                    streams.append(Stream(name=name, bufsize=config.lsl.bufsize_s,
+                                          timeout=config.lsl.resolve_timeout_s, dejitter=False,
+                                          jitter_tolerance_s=config.lsl.jitter_tolerance_s).connect())
+                except (StreamNotFoundError, StreamMismatchError) as exc:
+                    print(f"eegaffect record: {exc}")
+                    return 2
             recorder = Recorder(args.out, streams, overwrite=args.overwrite,
                                 flush_interval=config.record.flush_interval_s)
             try:
