@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import h5py
 import numpy as np
 import pytest
 import torch
@@ -84,6 +85,15 @@ def test_eeg_to_face_student_through_the_cli(tmp_path, capsys):
                          "losses.dgeo.ramp_start=0", "losses.dgeo.ramp_end=1", "train.seed=3"])]) == 0
     assert json.loads(capsys.readouterr().out)["seed"] == 3
     assert _sha(h5) == before, "distillation must never change the prototype file"
+    assert main(["prototypes", "export", "--teacher", str(teacher_dir), "--data", str(seed_dir), "--out",
+                 str(h5)]) == 1
+    assert "frozen" in capsys.readouterr().err and _sha(h5) == before
+    broken = tmp_path / "broken.h5"
+    broken.write_bytes(h5.read_bytes())
+    with h5py.File(broken, "r+") as f:
+        f["counts"][0, 0] += 1
+    assert main(["distil", "--faces", str(manifest), "--prototypes", str(broken), "--out", str(tmp_path / "x")]) == 1
+    assert "checksum mismatch" in capsys.readouterr().err
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics) == {"8way", "present_only", "losses", "seed"}
     assert set(metrics["8way"]) == {"acc", "macro_f1", "bacc"}

@@ -27,15 +27,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    import sys
+
     from eegaffect.datasets import load_dataset
     from eegaffect.distill.prototypes import save_prototypes
     from eegaffect.distill.teacher import TeacherConfig, load_teacher, teacher_prototypes
 
     config = config_from_args(args, TeacherConfig)
+    for target in (args.out, args.npz):
+        if target is not None and target.exists() and not args.overwrite:
+            print(f"eegaffect prototypes export: {target} exists; prototype files are frozen (use --overwrite to "
+                  "replace it)", file=sys.stderr)
+            return 1
     bundle = load_teacher(args.teacher)
     dataset = load_dataset(args.data, None if bundle.config.dataset == "auto" else bundle.config.dataset)
     grid = teacher_prototypes(bundle, dataset, config.prototypes)
-    save_prototypes(grid, args.out, npz=args.npz, overwrite=args.overwrite)
+    try:
+        save_prototypes(grid, args.out, npz=args.npz, overwrite=args.overwrite)
+    except FileExistsError as exc:
+        print(f"eegaffect prototypes export: {exc}", file=sys.stderr)
+        return 1
     filled = int((grid.counts < grid.attrs["min_count"]).sum())
     print(f"prototypes {grid.prototypes.shape} written to {args.out}" + (f" and {args.npz}" if args.npz else "")
           + f" ({int(grid.counts.sum())} windows, {filled} sparse cells filled from neighbours)")
