@@ -243,3 +243,9 @@ def test_packaged_config_validates():
 
     cfg = load_config(SCHEMAS["synth_seed"](), default="synth_seed")
     assert cfg.subjects == 3 and cfg.sessions == 3 and cfg.trial_seconds == 60.0 and cfg.features == "auto"
+
+
+def test_invalid_montage_fails_before_writing(tmp_path):
+    with pytest.raises(ValueError, match="EXG1"):
+        write_synthetic_seed(tmp_path / "x", channels=["FP1", "EXG1"], show_progress=False)
+    assert not (tmp_path / "x").exists()

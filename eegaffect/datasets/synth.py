@@ -26,8 +26,9 @@ length (default 60 s: the default 3 x 3 dataset is 2.25 h of EEG, ~450 MB, writt
 Ground truth (an eegaffect extension): each trial's continuous valence/arousal, the trajectory that drove the
 generator, is written beside the session file as ``{subject}_{YYYYMMDD}_{prefix}_eeg{k}.csv`` with columns
 ``time_s, valence, arousal`` (seconds from the trial start, 10 rows per second; linear interpolation between
-rows reproduces the trajectory to the 6 decimals written). This is the annotation convention of :mod:`eegaffect.datasets.base`,
-so the SEED reader attaches it to the trial; tools written for the real SEED ignore ``.csv`` files.
+rows reproduces the trajectory to the 6 decimals written). This is the annotation convention of
+:mod:`eegaffect.datasets.base`, so the SEED reader attaches it to the trial; tools written for the real SEED
+ignore ``.csv`` files.
 
 How labels drive the signal
 ---------------------------
@@ -106,7 +107,6 @@ _QUANTUM_INV = 4096.0  # EEG is stored in steps of 1/4096 µV (0.24 nV): far bel
 _MAT_HEADER_BYTES = 128
 _OUTPUT_RE = re.compile(r"^\d+_\d{8}(\.mat|\.mat\.partial|_.+_eeg\d+\.csv)$")
 _MI_COMPRESSED = 15
-_FEATURE_FAMILIES = ("de_movingAve", "de_LDS", "psd_movingAve", "psd_LDS")
 _BASE_DATE = _dt.date(2013, 4, 8)
 
 
@@ -209,6 +209,9 @@ def write_synthetic_seed(out: str | Path, subjects: int = 3, sessions: int = 3, 
     elif features and not _features_available():
         raise RuntimeError("features=True needs eegaffect.kernels.features (psd_de) and eegaffect.kernels."
                            "smoothing (rts_smooth), which are not importable here")
+    from eegaffect.acquisition.simulator import SimulatedEEG
+
+    SimulatedEEG(channels, sfreq, line_hz=line_hz, effect_scale=effect_scale)  # validates before any file is made
     lengths = _trial_lengths(trial_seconds, sfreq)
     plan = _plan(out, int(subjects), int(sessions), int(seed))
     existing = _existing_outputs(out)
@@ -350,28 +353,34 @@ def _write(out: Path, plan, lengths, seed, channels, sfreq, features, line_hz, e
             feat_path = _session_path(out, "ExtractedFeatures", subject, date)
             raw_tmp = raw_path.with_name(raw_path.name + ".partial")
             feat_tmp = feat_path.with_name(feat_path.name + ".partial")
-            with open(raw_tmp, "wb") as raw_fh, (open(feat_tmp, "wb") if features else _nullcontext()) as feat_fh:
-                for k, (label, n_times) in enumerate(zip(SEED_LABELS, lengths), start=1):
-                    trial_seed = _key(seed, subject, session, k)
-                    duration = (n_times - 1) / sfreq
-                    traj = seed_trial_trajectory(label, duration, seed=trial_seed, reaction=reaction)
-                    sim = SimulatedEEG(channels, sfreq, seed=trial_seed, trajectory=traj,
-                                       subject=_key(seed, subject), session=_key(seed, subject, session),
-                                       unit="uV", line_hz=line_hz, effect_scale=effect_scale, block_s=_BLOCK_S)
-                    eeg, _ = sim.generate(n_times)
-                    np.round(eeg * _QUANTUM_INV, out=eeg)
-                    eeg /= _QUANTUM_INV
-                    name = f"{prefixes[subject]}_eeg{k}"
-                    _append_compressed(raw_fh, name, np.ascontiguousarray(eeg.T))
-                    csv_path = raw_path.with_name(f"{raw_path.stem}_{name}.csv")
-                    traj.to_csv(csv_path)
-                    summary.annotation_files.append(csv_path)
-                    if features:
-                        for var, arr in _trial_features(eeg, sfreq, k).items():
-                            _append_compressed(feat_fh, var, arr)
-                    summary.seconds_of_eeg += n_times / sfreq
-                    if bar is not None:
-                        bar.update(1)
+            try:
+                with open(raw_tmp, "wb") as raw_fh, \
+                        (open(feat_tmp, "wb") if features else _nullcontext()) as feat_fh:
+                    for k, (label, n_times) in enumerate(zip(SEED_LABELS, lengths), start=1):
+                        trial_seed = _key(seed, subject, session, k)
+                        traj = seed_trial_trajectory(label, (n_times - 1) / sfreq, seed=trial_seed,
+                                                     reaction=reaction)
+                        sim = SimulatedEEG(channels, sfreq, seed=trial_seed, trajectory=traj,
+                                           subject=_key(seed, subject), session=_key(seed, subject, session),
+                                           unit="uV", line_hz=line_hz, effect_scale=effect_scale, block_s=_BLOCK_S)
+                        eeg, _ = sim.generate(n_times)
+                        np.round(eeg * _QUANTUM_INV, out=eeg)
+                        eeg /= _QUANTUM_INV
+                        name = f"{prefixes[subject]}_eeg{k}"
+                        _append_compressed(raw_fh, name, np.ascontiguousarray(eeg.T))
+                        csv_path = raw_path.with_name(f"{raw_path.stem}_{name}.csv")
+                        traj.to_csv(csv_path)
+                        summary.annotation_files.append(csv_path)
+                        if features:
+                            for var, arr in _trial_features(eeg, sfreq, k).items():
+                                _append_compressed(feat_fh, var, arr)
+                        summary.seconds_of_eeg += n_times / sfreq
+                        if bar is not None:
+                            bar.update(1)
+            except BaseException:  # interrupted or failed: leave no half-written session behind
+                raw_tmp.unlink(missing_ok=True)
+                feat_tmp.unlink(missing_ok=True)
+                raise
             os.replace(raw_tmp, raw_path)
             summary.session_files.append(raw_path)
             if features:
