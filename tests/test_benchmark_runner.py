@@ -141,3 +141,28 @@ def test_step_targets_follow_continuous_annotations(tmp_path):
     va = _step_va(trial, 4, config)
     np.testing.assert_allclose(va[:, 0], [-0.75, -0.25, 0.25, 0.75])
     np.testing.assert_allclose(va[:, 1], [0.1, 0.3, 0.5, 0.7])
+
+
+def test_dreamer_and_seed_iv_layouts_run(tmp_path, cache_dir, caplog):
+    """DREAMER (one .mat, 128 Hz, ratings, no classes) and SEED-IV (session folders, 24 trials) through the runner."""
+    import scipy.io
+
+    from dataset_fixtures import dreamer_struct, write_seed_iv
+
+    mdict, _ = dreamer_struct(n_subjects=2, n_clips=18)
+    scipy.io.savemat(tmp_path / "DREAMER.mat", mdict, do_compression=True)
+    config = _config(cache_dir, dataset="dreamer", models=["de-ridge", "de-svm"], k=3)
+    with caplog.at_level("WARNING", logger="eegaffect"):
+        result = run_benchmark(tmp_path / "DREAMER.mat", config, tmp_path / "dreamer", show_progress=False)
+    assert "skipping de-svm" in caplog.text  # no class labels without the optional low/high classes
+    # no standard split for DREAMER: k-fold by trial inside each subject
+    assert [r["fold"] for r in result.rows] == [f"s{s}-k{f}" for s in (1, 2) for f in range(3)]
+    assert all(r["valence_rmse"] is not None and r["accuracy"] is None for r in result.rows)
+
+    root = write_seed_iv(tmp_path / "seed_iv", n_subjects=1, sessions=(1, 2), n_times=401)
+    config = _config(cache_dir, dataset="seed-iv", models=["de-logreg"])
+    result = run_benchmark(root, config, tmp_path / "iv", show_progress=False)
+    assert [(r["subject"], r["session"]) for r in result.rows] == [(1, 1), (1, 2)]
+    (pred_file,) = [p for p in (tmp_path / "iv" / "partial").glob("*/pred-*s1-sess1.npz")]
+    with np.load(pred_file) as z:
+        assert sorted(z["trials"][:, 2].tolist()) == list(range(17, 25))  # SEED-IV's 16/8 split

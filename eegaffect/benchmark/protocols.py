@@ -10,7 +10,7 @@ subject-dependent   one fold per (subject, session): the first ``n_train`` trial
 loso                leave-one-subject-out: one fold per subject, every other subject trains.
 cross-session       one fold per (subject, held-out session): the subject's other sessions train.
 kfold               k-fold by trial within each subject (all its sessions pooled), stratified by class when
-                    every class has at least k trials; seeded shuffle.
+                    every trial has a class and every class has at least k trials; seeded shuffle.
 =================== ========================================================================================
 
 A trial is identified by ``(subject, session, trial)``; :func:`check_folds` asserts that no trial (and, for
@@ -185,9 +185,9 @@ def _kfold(infos, k: int, seed: int, protocol: str) -> list[Fold]:
         idx = sorted(idx, key=lambda j: (_sort_key(infos[j].session), _sort_key(infos[j].trial)))
         if len(idx) < k:
             raise ValueError(f"{protocol}: subject {subject} has {len(idx)} trials, expected at least k={k}")
-        labels = np.array([int(infos[j].label) for j in idx])
+        labels = np.array([-1 if infos[j].label is None else int(infos[j].label) for j in idx])
         _, counts = np.unique(labels, return_counts=True)
-        if counts.min() >= k and counts.size > 1:
+        if counts.min() >= k and counts.size > 1 and labels.min() >= 0:
             splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(idx, labels)
         else:
             splitter = KFold(n_splits=k, shuffle=True, random_state=seed).split(idx)
