@@ -467,10 +467,12 @@ class SOSFilter:
 
     @property
     def sos(self) -> np.ndarray:
+        """The coefficients, shape (n_sections, 6), float64, read-only."""
         return self._sos
 
     @property
     def n_sections(self) -> int:
+        """Number of second-order sections."""
         return self._sos.shape[0]
 
     @property
