@@ -125,6 +125,7 @@ def _asymmetry_data(rng, n_trials=40, per_trial=6, grid=16):
                        [f"synthetic/x.mat/t{i}" for i in range(n_trials)], mask, [["Cz"]], ["synthetic"])
 
 
+@pytest.mark.slow
 def test_teacher_learns_valence_and_arousal_and_bundle_round_trips(tmp_path, rng):
     data = _asymmetry_data(rng)
     cfg = TeacherConfig.model_validate({
