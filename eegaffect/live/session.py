@@ -350,7 +350,7 @@ def _run(session: LiveSession, duration: float | None, stop: threading.Event) ->
             truth.read_new()
         health0 = eeg.health
         session._ready.set()
-        record, latency, t_start, cpu_s, wall = _loop(session, eeg, truth, outlet, cmap, predictor, duration, stop)
+        record, latency, health, cpu_s, wall = _loop(session, eeg, truth, outlet, cmap, predictor, duration, stop)
     finally:
         if recorder is not None:
             recorder.stop()
@@ -358,7 +358,6 @@ def _run(session: LiveSession, duration: float | None, stop: threading.Event) ->
             s.disconnect()
         if session.dashboard is not None:
             dashboard_path = session.dashboard.close()
-        health = eeg.health
         eeg.disconnect()
         if truth is not None:
             truth.disconnect()
@@ -456,7 +455,7 @@ def _loop(session, eeg, truth, outlet, cmap, predictor, duration, stop):
                                "lost": health.n_lost, "gaps": health.n_gaps, "reconnects": health.n_reconnects}})
     except KeyboardInterrupt:
         logger.info("stopping (Ctrl-C)")
-    return record, latency, t_start, time.process_time() - cpu0, time.perf_counter() - t_start
+    return record, latency, eeg.health, time.process_time() - cpu0, time.perf_counter() - t_start
 
 
 def _read_truth(truth, record: _Record) -> np.ndarray | None:

@@ -1,0 +1,188 @@
+"""Live sessions end to end through real LSL: simulated headset subprocess -> session -> prediction consumer.
+
+The model is a bundle with the demo architecture trained briefly on 14-channel simulated EEG (DREAMER's
+montage keeps the tests light); its quality does not matter here, only that the whole path works, gaps are
+flagged and never filled, and the outputs have the documented shape.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from eegaffect.acquisition.channels import DREAMER_CHANNELS
+from eegaffect.acquisition.lsl import Stream, resolve_streams
+from eegaffect.acquisition.outlet import STATUS_GAP, STATUS_OK, Outlet
+from eegaffect.live.session import SUMMARY_KEYS
+
+SFREQ = 200.0
+
+
+@pytest.fixture(scope="module")
+def bundle14(tmp_path_factory):
+    from eegaffect.commands.bench_live import bench_bundle
+
+    return bench_bundle(DREAMER_CHANNELS, tmp_path_factory.mktemp("bundle14") / "bundle", seed=0)
+
+
+def _consume(name: str, done: threading.Event, rows: list, timeout: float = 90.0) -> None:
+    """Collect (timestamp, values) of the prediction stream until ``done`` and no more data arrive."""
+    with Stream(name=name, timeout=timeout, index_channel=None, dejitter=False, bufsize=60) as consumer:
+        while True:
+            consumer.wait(timeout=0.3)
+            data, ts = consumer.read_new()
+            rows.extend(zip(ts.tolist(), data.tolist()))
+            if done.is_set() and not len(ts):
+                return
+
+
+def _read_updates(path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return [{k: float(v) for k, v in r.items()} for r in csv.DictReader(fh)]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_demo_end_to_end_with_prediction_consumer(bundle14, tmp_path, unique_name):
+    from eegaffect.cli import main
+
+    out = tmp_path / "run"
+    argv = ["demo", "--model", str(bundle14), "--headless", "--duration", "8", "--out", str(out),
+            "--set", "montage=dreamer14", "--set", f"stream_name={unique_name}", "--set", "seed=3"]
+    done, result, rows = threading.Event(), {}, []
+
+    def run():
+        try:
+            result["rc"] = main(argv)
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    _consume(f"{unique_name}-{os.getpid()}-affect", done, rows)
+    worker.join(60)
+    assert result["rc"] == 0
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert tuple(summary) == SUMMARY_KEYS
+    assert 20 <= summary["updates"] <= 40  # 4 Hz for 8 s
+    assert summary["samples_lost"] == 0 and summary["gaps"] == 0 and summary["reconnects"] == 0
+    assert summary["samples_received"] == pytest.approx(8 * SFREQ, rel=0.2)
+    lat = summary["latency_ms"]
+    assert 0 < lat["p50"] <= lat["p99"] <= lat["max"]
+    assert set(summary["stages_ms"]) == {"transport", "read", "channels", "predict", "push"}
+    gt = summary["ground_truth"]
+    assert gt is not None and gt["n_frames"] >= 4
+    assert 0 <= gt["valence_rmse"] < 3 and 0 <= gt["arousal_rmse"] < 3
+    assert summary["dashboard"] == str(out / "dashboard.png") and (out / "dashboard.png").stat().st_size > 10_000
+
+    updates = _read_updates(out / "updates.csv")
+    assert len(updates) == summary["updates"]
+    # what a consumer received over LSL is what the session pushed: same statuses, NaN exactly on non-ok rows
+    assert len(rows) >= summary["updates"] - 2
+    values = np.array([r[1] for r in rows])
+    status = values[:, 4].astype(int)
+    assert set(status) <= {STATUS_OK, STATUS_GAP}
+    ok = status == STATUS_OK
+    assert ok.sum() >= summary["updates"] // 2
+    assert np.all(np.isfinite(values[ok, :3])) and np.all(np.abs(values[ok, :2]) <= 1.5)
+    assert np.all(np.isnan(values[~ok, :2]))
+    assert list(status[-ok.sum():]) == [STATUS_OK] * int(ok.sum())  # gap status only while the first window fills
+
+    assert main(["report", str(out)]) == 0
+    page = (out / "report" / "report.html").read_text()
+    assert "Latency distribution" in page and "Predicted vs. true trajectory" in page
+    assert (out / "report" / "report.pdf").stat().st_size > 0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_gaps_are_flagged_never_filled_and_session_resumes(bundle14, tmp_path, unique_name, rng):
+    """Samples lost for 0.5 s (kept state) and 1.5 s (predictor restarted): gap updates with NaN, then ok again."""
+    from eegaffect.acquisition.lsl import INDEX_CHANNEL_NAME
+    from eegaffect.acquisition.simulator import SimulatedEEG
+    from eegaffect.cli import main
+
+    import pylsl
+
+    out = tmp_path / "run"
+    names = list(DREAMER_CHANNELS) + [INDEX_CHANNEL_NAME]
+    outlet = Outlet(unique_name, "EEG", names, SFREQ, channel_format="float64", ch_units="volts")
+    sim = SimulatedEEG(list(DREAMER_CHANNELS), SFREQ, seed=5, unit="V")
+    argv = ["live", "--stream", unique_name, "--model", str(bundle14), "--headless", "--duration", "14",
+            "--out", str(out), "--set", "truth=false"]
+    done, result, rows = threading.Event(), {}, []
+
+    def run():
+        try:
+            result["rc"] = main(argv)
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    consumer = threading.Thread(target=_consume, args=(f"{unique_name}-affect", done, rows))
+    consumer.start()
+    resolve_streams(name=f"{unique_name}-affect", timeout=90)
+    time.sleep(0.5)
+    # three segments pushed at twice real time, 100 and 300 samples (0.5 s, 1.5 s) missing between them; the short
+    # gap does not fall on a frame boundary, so the frame overlapping it must be flagged
+    plan = [(0, 660), (760, 600), (1660, 600)]
+    eeg = sim.generate(sum(n for _, n in plan))[0]
+    t0 = pylsl.local_clock()
+    used = 0
+    for start, n in plan:
+        for k in range(0, n, 20):
+            idx = start + k + np.arange(20)
+            chunk = np.column_stack([eeg[used + k:used + k + 20], idx])
+            outlet.push(chunk, t0 + idx / SFREQ)
+            time.sleep(20 / SFREQ / 2)
+        used += n
+    worker.join(60)
+    consumer.join(60)
+    outlet.close()
+    assert result["rc"] == 0
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["samples_lost"] == 400
+    assert summary["gaps"] == 2
+    assert summary["samples_received"] == 1860
+    updates = _read_updates(out / "updates.csv")
+    stamps = np.array([u["lsl_timestamp"] for u in updates]) - t0
+    status = np.array([int(u["status"]) for u in updates])
+    va = np.array([[u["valence"], u["arousal"]] for u in updates])
+    assert np.all(np.isnan(va[status != STATUS_OK])) and np.all(np.isfinite(va[status == STATUS_OK]))
+    window_s = 1.0
+    for (prev_start, prev_n), (start, n) in zip(plan[:-1], plan[1:]):
+        seg = np.flatnonzero((stamps >= start / SFREQ) & (stamps < (start + n) / SFREQ))
+        ok = seg[status[seg] == STATUS_OK]
+        # never fabricated: an ok estimate after a gap needs a whole window of samples after the gap
+        assert np.all(stamps[ok] >= (start - 1.25) / SFREQ + window_s), (start, stamps[ok])  # dejitter: +-1 ms
+        assert status[seg[-1]] == STATUS_OK  # and the session resumed
+        if start == plan[1][0]:  # the frame straddling the short gap was flagged (kept state, no restart)
+            last_prev = np.flatnonzero(stamps < (prev_start + prev_n) / SFREQ + 1e-9)[-1]
+            assert STATUS_GAP in status[last_prev + 1:ok[0]], (start, status[last_prev + 1:ok[0] + 1])
+    # updates after the data stopped report gaps, not the last estimate
+    assert status[-1] == STATUS_GAP and np.isnan(stamps[-1])
+    # the consumer saw the same: NaN and status 2 around the gaps
+    got = np.array([r[1] for r in rows])
+    assert {STATUS_OK, STATUS_GAP} <= set(got[:, 4].astype(int))
+    assert np.all(np.isnan(got[got[:, 4] == STATUS_GAP, :2]))
+
+
+@pytest.mark.timeout(120)
+def test_channel_mismatch_is_a_clear_error(bundle14, unique_name):
+    from eegaffect.live.channels import ChannelMismatchError
+    from eegaffect.live.session import LiveConfig, LiveSession
+
+    names = [c for c in DREAMER_CHANNELS if c != "AF3"] + ["EXG1"]
+    with Outlet(unique_name, "EEG", names, SFREQ):
+        session = LiveSession(unique_name, bundle14, LiveConfig(truth=False, warmup=False))
+        with pytest.raises(ChannelMismatchError, match=r"missing: \['AF3'\], extra: \['EXG1'\]"):
+            session.run(duration=1.0)
