@@ -1,0 +1,153 @@
+"""Live plots and the dashboard, headless (Agg): the expected axes exist and hold the data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from eegaffect.acquisition.channels import DREAMER_CHANNELS
+from eegaffect.live.dashboard_worker import DashboardState, ThreadDashboard, display_available, make_dashboard
+from eegaffect.pipeline import PipelineConfig
+from eegaffect.viz.live import (LiveDashboard, plot_band_topomaps, plot_circumplex, plot_code_timeline,
+                                plot_eeg_traces, plot_latency_histogram, plot_stream_health)
+
+CH = list(DREAMER_CHANNELS)
+BANDS = ["delta", "theta", "alpha", "beta", "gamma"]
+
+
+def test_eeg_traces_hold_the_data(rng):
+    t = np.arange(100) / 100
+    x = rng.standard_normal((100, 3))
+    fig = plot_eeg_traces(t, x, ["Fz", "Cz", "Pz"])
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert len(ax.lines) == 3
+    for k, line in enumerate(ax.lines):  # each trace is the channel, centred, at its offset
+        y = line.get_ydata()
+        np.testing.assert_allclose(np.diff(y), np.diff(x[:, k]))
+    assert [tl.get_text() for tl in ax.get_yticklabels()] == ["Fz", "Cz", "Pz"]
+    with pytest.raises(ValueError, match="expected data of shape"):
+        plot_eeg_traces(t, x[:, :2], ["Fz", "Cz", "Pz"])
+
+
+def test_band_topomaps_one_image_per_band(rng):
+    values = rng.standard_normal((len(CH), len(BANDS)))
+    fig = plot_band_topomaps(values, CH, BANDS)
+    assert len(fig.axes) == len(BANDS)
+    for ax, name in zip(fig.axes, BANDS):
+        assert ax.get_title() == name
+        assert len(ax.images) == 1
+    # the map's range is the data's range (colour limits = the band's min/max)
+    assert fig.axes[2].images[0].get_clim() == pytest.approx((values[:, 2].min(), values[:, 2].max()))
+    with pytest.raises(ValueError, match="n_chans, n_bands"):
+        plot_band_topomaps(values.T, CH, BANDS)
+
+
+def test_circumplex_trail_point_truth_and_prototypes(rng):
+    va = rng.uniform(-1, 1, (20, 2))
+    truth = rng.uniform(-1, 1, (20, 2))
+    protos = rng.uniform(-1, 1, (4, 2))
+    fig = plot_circumplex(va, truth, prototypes=protos)
+    ax = fig.axes[0]
+    lines = {line.get_label(): line for line in ax.lines}
+    np.testing.assert_array_equal(np.column_stack(lines["predicted"].get_data()), va)
+    np.testing.assert_array_equal(np.column_stack(lines["truth"].get_data()), truth)
+    np.testing.assert_array_equal(ax.collections[0].get_offsets(), protos)
+    assert ax.get_xlabel() == "valence" and ax.get_ylabel() == "arousal"
+
+
+def test_code_timeline_latency_histogram_and_health(rng):
+    t = np.arange(10.0)
+    codes = np.array([3, 3, -1, 5, 5, 5, 1, -1, 2, 2])
+    fig = plot_code_timeline(t, codes, n_codes=8)
+    x, y = fig.axes[0].lines[0].get_data()
+    np.testing.assert_array_equal(y, codes[codes >= 0])
+    assert fig.axes[0].get_ylim() == (-0.5, 7.5)
+
+    lat = rng.gamma(2.0, 1.0, 200)
+    fig = plot_latency_histogram(lat)
+    ax = fig.axes[0]
+    assert sum(p.get_height() for p in ax.patches) == 200
+    labels = [line.get_label() for line in ax.lines]
+    assert f"p99 {np.percentile(lat, 99):.2f} ms" in labels
+
+    fig = plot_stream_health({"rate (Hz)": 199.5, "lost": 3})
+    text = fig.axes[0].texts[0].get_text()
+    assert "199.50" in text and "lost" in text
+
+
+def _feed(state: DashboardState, rng, n: int, sfreq: float = 200.0) -> None:
+    for k in range(n):
+        state.ingest({"time": (k + 1) * 0.25, "eeg": rng.standard_normal((int(sfreq / 4), len(CH))) * 1e-5,
+                      "va": rng.uniform(-1, 1, 2), "truth": rng.uniform(-1, 1, 2), "code": int(k % 4),
+                      "status": 0, "latency_ms": float(rng.uniform(1, 3)),
+                      "health": {"rate_hz": sfreq, "received": k * 50, "lost": 0, "gaps": 0, "reconnects": 0}})
+
+
+def _state(**extra) -> DashboardState:
+    return DashboardState({"ch_names": CH, "sfreq": 200.0, "pipeline": PipelineConfig().model_dump(mode="json"),
+                           "n_codes": 4, "trail_s": 30.0, "stream": "sim", **extra})
+
+
+def test_dashboard_state_uses_the_pipeline_features(rng):
+    from eegaffect.pipeline import SignalPipeline
+
+    state = _state()
+    chunks = [rng.standard_normal((50, len(CH))) for _ in range(12)]
+    for k, c in enumerate(chunks):
+        state.ingest({"time": k * 0.25, "eeg": c, "va": None, "code": None, "status": 2, "latency_ms": None})
+    expected = SignalPipeline(PipelineConfig(), len(CH), 200.0).process(np.concatenate(chunks))
+    np.testing.assert_allclose(state.band_values, expected[-1])
+    assert state.features_version == len(expected)
+    t, tr = state.eeg_traces()
+    assert tr.shape == (len(t), len(state.eeg_idx)) and len(t) == 600
+    _, va = state.va_trail()
+    assert va.shape == (12, 2) and np.all(np.isnan(va))
+
+
+def test_live_dashboard_panels_hold_the_state(rng):
+    state = _state()
+    _feed(state, rng, 40)
+    dash = LiveDashboard(state.ch_names, state.band_names, state.eeg_ch_names, 4)
+    fig = dash.render(state)
+    axes = dash.axes
+    assert len(axes["topo"]) == 5 and all(len(ax.images) == 1 for ax in axes["topo"])
+    _, va = state.va_trail()
+    pred = next(line for line in axes["va"].lines if line.get_label() == "predicted")
+    np.testing.assert_array_equal(np.column_stack(pred.get_data()), va)
+    t, traces = state.eeg_traces()
+    np.testing.assert_allclose(axes["eeg"].lines[0].get_xdata(), t - state.last_time)
+    assert sum(p.get_height() for p in axes["latency"].patches) == len(state.latencies_ms())
+    assert "received" in axes["health"].texts[0].get_text()
+    c_t, codes = state.code_trail()
+    np.testing.assert_array_equal(axes["code"].lines[0].get_ydata(), codes)
+    # a window frame (blitting) works on the same figure and keeps the moving artists out of the background
+    dash.draw_frame(state)
+    assert dash._background is not None and pred.get_animated()
+    dash.render(state)
+    assert not pred.get_animated()
+    assert fig is dash.fig
+
+
+def test_thread_dashboard_saves_png(rng, tmp_path):
+    dash = ThreadDashboard(tmp_path / "dash.png")
+    dash.start({"ch_names": CH, "sfreq": 200.0, "pipeline": PipelineConfig().model_dump(mode="json"),
+                "n_codes": 4, "trail_s": 30.0})
+    for k in range(12):
+        dash.submit({"time": k * 0.25, "eeg": rng.standard_normal((50, len(CH))), "va": rng.uniform(-1, 1, 2),
+                     "truth": None, "code": 1, "status": 0, "latency_ms": 2.0, "health": {}})
+    path = dash.close()
+    assert path == str(tmp_path / "dash.png")
+    import matplotlib.image as mpimg
+
+    img = mpimg.imread(path)
+    assert img.shape[0] > 400 and img.shape[1] > 800
+    assert dash.state.n_messages == 12 and dash.error is None
+
+
+def test_make_dashboard_respects_headless(tmp_path, monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    assert not display_available()
+    assert isinstance(make_dashboard(tmp_path / "x.png"), ThreadDashboard)
+    assert make_dashboard(None, show=False) is None
