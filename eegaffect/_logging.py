@@ -7,11 +7,27 @@ There is one logger, ``logging.getLogger("eegaffect")``; modules log through it 
 from __future__ import annotations
 
 import logging
+import sys
 
 logger = logging.getLogger("eegaffect")
 logger.addHandler(logging.NullHandler())
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+
+class _CurrentStderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at emit time, so a replaced or closed stream is never kept."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # StreamHandler.__init__ assigns it; the property always resolves anew
+        pass
 
 
 def set_log_level(level: str | int = "info") -> None:
@@ -28,8 +44,7 @@ def set_log_level(level: str | int = "info") -> None:
             raise ValueError(f"log level must be one of {sorted(_LEVELS)}, got {level!r}")
         level = _LEVELS[key]
     logger.setLevel(level)
-    if not any(isinstance(h, logging.StreamHandler) and not isinstance(h, logging.NullHandler)
-               for h in logger.handlers):
-        handler = logging.StreamHandler()
+    if not any(isinstance(h, _CurrentStderrHandler) for h in logger.handlers):
+        handler = _CurrentStderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
         logger.addHandler(handler)

@@ -125,3 +125,25 @@ def test_light_imports():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_console_logging_follows_the_current_stderr(capsys):
+    """The CLI's log handler must not keep a stream that a test harness (or a caller) later closes."""
+    import io
+
+    from eegaffect._logging import logger, set_log_level
+
+    previous_level = logger.level
+    set_log_level("info")
+    old = sys.stderr
+    try:
+        sys.stderr = io.StringIO()
+        logger.info("first")
+        first = sys.stderr
+        sys.stderr = io.StringIO()
+        first.close()
+        logger.info("second")  # would raise 'I/O operation on closed file' with a bound stream
+        assert "second" in sys.stderr.getvalue()
+    finally:
+        sys.stderr = old
+        logger.setLevel(previous_level)
