@@ -27,7 +27,8 @@ TINY = ["vqvae.steps=12", "vqvae.n_codes=6", "vqvae.d_model=8", "vqvae.dilations
         "vqvae.crop=12", "transformer.d_model=8", "transformer.n_heads=2", "transformer.n_layers=1",
         "transformer.context=4", "transformer.pretrain_steps=6", "transformer.finetune_steps=10",
         "transformer.batch_size=4", "transformer.crop=12", "sac.total_steps=60", "sac.learning_starts=20",
-        "sac.batch_size=8", "sac.net_arch=[8]", "sac.episode_len=8", "checkpoint_every=5", "device=cpu"]
+        "sac.batch_size=8", "sac.net_arch=[8]", "sac.episode_len=8", "sac.refit_steps=4", "checkpoint_every=5",
+        "device=cpu"]
 
 
 @pytest.fixture(autouse=True)
@@ -267,8 +268,8 @@ def test_cli_train_on_synthetic_seed_and_stage_rerun(tmp_path, capsys):
     first = json.loads((out / "bundle.json").read_text())
     assert len(first["ch_names"]) == 62 and first["sfreq"] == 200.0
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == [
-        "finetune.pt", "pretrain.pt", "sac_policy.zip", "vqvae.pt"]
-    # redo only the SAC stage (earlier stages from checkpoints): same bundle weights, new policy file
+        "finetune.pt", "pretrain.pt", "refit.pt", "sac_policy.zip", "vqvae.pt"]
+    # redo only the SAC stage (earlier stages from checkpoints; SAC seeds itself): the same bundle again
     (out / "checkpoints" / "sac_policy.zip").unlink()
     assert main(["train", "--data", str(data), "--out", str(out), *sets, "--set", "data.trials=[1, 2, 3, 4, 5]",
                  "--stage", "sac"]) == 0

@@ -7,7 +7,9 @@ Stages (each one checkpointed to ``{out}/checkpoints/``, resumable with ``resume
    ``transformer.mask_pretrain`` is false), then V/A (+ class) fine-tuning;
 3. ``sac``: the SAC trajectory optimiser on held-out training trials (``sac.holdout_fraction`` of the training
    trials are kept out of fine-tuning so the policy learns to correct the transformer's *generalisation*
-   errors, not its near-perfect fit on the trials it was trained on); skipped when ``sac.enabled`` is false.
+   errors, not its near-perfect fit on the trials it was trained on); then (``sac.refit_steps``) the transformer
+   continues fine-tuning on all training trials at a lower learning rate, so the held-out trials are not lost to
+   it (the policy then sees slightly drifted contexts); skipped when ``sac.enabled`` is false.
 
 Everything is seeded (torch, crop sampling, SAC) and, with ``deterministic: true`` on CPU, runs under
 ``torch.use_deterministic_algorithms``: a seeded run repeats exactly. The device is CUDA when present
@@ -88,18 +90,21 @@ class SACConfig(ConfigModel):
 
     enabled: bool = Field(True, description="false = 'no SAC' ablation")
     total_steps: int = Field(3000, ge=1)
-    action_scale: float = Field(0.3, gt=0, le=2)
+    action_scale: float = Field(0.15, gt=0, le=2)
     w_error: float = Field(1.0, ge=0)
-    w_smooth: float = Field(0.5, ge=0)
+    w_smooth: float = Field(2.0, ge=0)
     w_ccc: float = Field(1.0, ge=0)
     episode_len: int | None = Field(32, ge=1, description="steps per episode segment")
     episode_segments: int = Field(4, ge=1, description="segments from random trials per episode")
-    w_action: float = Field(0.05, ge=0, description="penalty on the correction's size")
+    w_action: float = Field(0.5, ge=0, description="penalty on the correction's size")
     net_arch: list[int] = Field(default_factory=lambda: [64, 64], min_length=1)
     learning_starts: int = Field(300, ge=0)
     batch_size: int = Field(64, ge=1)
     lr: float = Field(1e-3, gt=0)
     holdout_fraction: float = Field(0.25, ge=0, lt=1)
+    refit_steps: int = Field(150, ge=0, description="after SAC, fine-tuning steps of the transformer on all "
+                             "training trials (held-out ones included); 0 keeps the held-out trials unseen")
+    refit_lr_factor: float = Field(0.5, gt=0, description="learning rate of that refit relative to transformer.lr")
 
 
 class DataConfig(ConfigModel):
@@ -254,6 +259,11 @@ def _fit_chain(train, config, stages, ckpt_dir, resume, progress_bar):
     if config.sac.enabled and last >= 2:
         with _threads(config.num_threads):
             chain.optimizer = _stage_sac(chain, train, holdout if holdout else fit_idx, ctx, run="sac" in stages)
+        if holdout and config.sac.refit_steps:
+            model.to(device)
+            with _deterministic(config.deterministic and device.type == "cpu"), _threads(config.num_threads):
+                _stage_refit(model, latents, train, ctx, run="sac" in stages)
+            model.cpu().eval()
     if world > 1:
         torch.distributed.barrier()
     ctx.report["train_seconds"] = time.perf_counter() - t0
@@ -450,19 +460,33 @@ def _stage_transformer(model, latents, codes, train: Sequences, fit_idx: list[in
         method = "pretrain_loss" if has_codes else "pretrain_loss_nocodes"
         hist = _optimise("pretrain", tr, method, make_pre, t.pretrain_steps, t.lr, ctx, t.weight_decay)
         ctx.report["pretrain_loss"] = [hist[0], hist[-1]]
-    lat = [latents[i] for i in fit_idx]
-    va = [train.va[i].astype(np.float32) for i in fit_idx]
-    use_cls = tr.class_head is not None
-    lab = [np.full(len(train.va[i]), train.labels[i], np.int64) for i in fit_idx]
-
-    def make_ft(gen):
-        out = _crops(lat, t.batch_size, t.crop, gen, [va, lab] if use_cls else [va])
-        return out
-
-    hist = _optimise("finetune", tr, "finetune_loss", make_ft, t.finetune_steps, t.lr, ctx, t.weight_decay)
-    ctx.report["finetune_loss"] = [hist[0], hist[-1]] if hist else None
+    _finetune(tr, latents, train, fit_idx, ctx, "finetune", t.finetune_steps, t.lr)
     for p in model.vqvae.parameters():
         p.requires_grad_(True)
+
+
+def _finetune(tr, latents, train: Sequences, idx: list[int], ctx: _Ctx, name: str, steps: int, lr: float) -> None:
+    t = ctx.config.transformer
+    lat = [latents[i] for i in idx]
+    va = [train.va[i].astype(np.float32) for i in idx]
+    use_cls = tr.class_head is not None
+    lab = [np.full(len(train.va[i]), train.labels[i], np.int64) for i in idx]
+
+    def make_ft(gen):
+        return _crops(lat, t.batch_size, t.crop, gen, [va, lab] if use_cls else [va])
+
+    hist = _optimise(name, tr, "finetune_loss", make_ft, steps, lr, ctx, t.weight_decay)
+    ctx.report[f"{name}_loss"] = [hist[0], hist[-1]] if hist else None
+
+
+def _stage_refit(model, latents, train: Sequences, ctx: _Ctx, run: bool) -> None:
+    """After SAC: continue fine-tuning the transformer on all training trials (held-out ones included)."""
+    if not run:
+        _load_done(ctx, "refit", model.transformer)
+        return
+    s, t = ctx.config.sac, ctx.config.transformer
+    _finetune(model.transformer, latents, train, list(range(len(train.features))), ctx, "refit", s.refit_steps,
+              t.lr * s.refit_lr_factor)
 
 
 def _stage_sac(chain, train: Sequences, idx: list[int], ctx: _Ctx, run: bool):
