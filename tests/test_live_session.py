@@ -116,7 +116,7 @@ def test_gaps_are_flagged_never_filled_and_session_resumes(bundle14, tmp_path, u
     outlet = Outlet(unique_name, "EEG", names, SFREQ, channel_format="float64", ch_units="volts")
     sim = SimulatedEEG(list(DREAMER_CHANNELS), SFREQ, seed=5, unit="V")
     argv = ["live", "--stream", unique_name, "--model", str(bundle14), "--headless", "--duration", "14",
-            "--out", str(out), "--set", "truth=false"]
+            "--out", str(out), "--set", "truth=false", "--record"]
     done, result, rows = threading.Event(), {}, []
 
     def run():
@@ -170,6 +170,17 @@ def test_gaps_are_flagged_never_filled_and_session_resumes(bundle14, tmp_path, u
             assert STATUS_GAP in status[last_prev + 1:ok[0]], (start, status[last_prev + 1:ok[0] + 1])
     # updates after the data stopped report gaps, not the last estimate
     assert status[-1] == STATUS_GAP and np.isnan(stamps[-1])
+    # --record: the raw stream (every sample received, with its counter) and the predictions, in one HDF5 file
+    from eegaffect.acquisition.recorder import load_recording
+
+    rec = load_recording(out / "session.h5")
+    raw = rec[unique_name]
+    expected_idx = np.concatenate([start + np.arange(n) for start, n in plan])
+    np.testing.assert_array_equal(raw.data[:, -1], expected_idx)
+    np.testing.assert_allclose(raw.data[:, :-1], eeg, rtol=1e-6)
+    pred = rec[f"{unique_name}-affect"]
+    assert pred.ch_names == ["valence", "arousal", "confidence", "code", "status"]
+    assert summary["updates"] - 3 <= len(pred.data) <= summary["updates"]
     # the consumer saw the same: NaN and status 2 around the gaps
     got = np.array([r[1] for r in rows])
     assert {STATUS_OK, STATUS_GAP} <= set(got[:, 4].astype(int))

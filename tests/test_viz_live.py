@@ -151,3 +151,24 @@ def test_make_dashboard_respects_headless(tmp_path, monkeypatch):
     assert not display_available()
     assert isinstance(make_dashboard(tmp_path / "x.png"), ThreadDashboard)
     assert make_dashboard(None, show=False) is None
+
+
+@pytest.mark.timeout(120)
+def test_process_dashboard_draws_frames_and_saves_png(rng, tmp_path):
+    """The window worker runs in its own process (here on Agg): it draws frames and saves the last one."""
+    import time
+
+    from eegaffect.live.dashboard_worker import ProcessDashboard
+
+    dash = ProcessDashboard(tmp_path / "win.png", fps=20)
+    dash.start({"ch_names": CH, "sfreq": 200.0, "pipeline": PipelineConfig().model_dump(mode="json"),
+                "n_codes": 4, "trail_s": 30.0, "stream": "sim"})
+    for k in range(16):
+        dash.submit({"time": k * 0.25, "eeg": rng.standard_normal((50, len(CH))), "va": rng.uniform(-1, 1, 2),
+                     "truth": rng.uniform(-1, 1, 2), "code": k % 4, "status": 0, "latency_ms": 2.0,
+                     "health": {"rate_hz": 200.0}})
+        time.sleep(0.05)
+    time.sleep(1.0)
+    path = dash.close(timeout=60)
+    assert path == str(tmp_path / "win.png") and (tmp_path / "win.png").stat().st_size > 10_000
+    assert dash.frames["frames"] >= 1 and dash.frames["fps"] > 0

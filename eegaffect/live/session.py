@@ -234,7 +234,13 @@ def _open_recorder(session: LiveSession, truth, outlet):
                               index_channel=None).connect())
     streams.append(Stream(source_id=outlet.source_id, bufsize=cfg.bufsize_s, dejitter=False,
                           index_channel=None).connect())
-    recorder = Recorder(session.out_dir / "session.h5", streams, overwrite=True).start()
+    try:
+        session.out_dir.mkdir(parents=True, exist_ok=True)
+        recorder = Recorder(session.out_dir / "session.h5", streams, overwrite=True).start()
+    except BaseException:
+        for s in streams:
+            s.disconnect()
+        raise
     return recorder, streams
 
 
