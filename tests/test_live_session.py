@@ -197,3 +197,15 @@ def test_channel_mismatch_is_a_clear_error(bundle14, unique_name):
         session = LiveSession(unique_name, bundle14, LiveConfig(truth=False, warmup=False))
         with pytest.raises(ChannelMismatchError, match=r"missing: \['AF3'\], extra: \['EXG1'\]"):
             session.run(duration=1.0)
+
+
+@pytest.mark.timeout(120)
+def test_cli_reports_user_errors_without_traceback(bundle14, tmp_path, unique_name, capsys):
+    from eegaffect.cli import main
+
+    assert main(["live", "--stream", unique_name, "--model", str(tmp_path / "nope"), "--headless"]) == 2
+    assert "bundle directory" in capsys.readouterr().err
+    assert main(["live", "--stream", unique_name, "--model", str(bundle14), "--headless",
+                 "--set", "resolve_timeout_s=0.5"]) == 2
+    assert f"no LSL stream with name={unique_name!r}" in capsys.readouterr().err
+    assert main(["live", "--stream", unique_name, "--model", str(bundle14), "--record"]) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from eegaffect.commands import add_config_options, config_from_args
@@ -27,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from eegaffect.commands._signals import sigterm_as_interrupt
-    from eegaffect.commands.live import format_summary
+    from eegaffect.commands.live import format_summary, user_errors
     from eegaffect.live.demo import DemoConfig, run_demo
 
     config = config_from_args(args, DemoConfig)
@@ -37,7 +38,11 @@ def run(args: argparse.Namespace) -> int:
         config.bundle = str(args.model)
     print(f"eegaffect demo: {config.duration_s:g} s of simulated EEG through the live pipeline "
           f"({'window' if not args.headless else 'headless'}); Ctrl-C stops early", flush=True)
-    with sigterm_as_interrupt():
-        summary = run_demo(config, out_dir=args.out, show=False if args.headless else None)
+    try:
+        with sigterm_as_interrupt():
+            summary = run_demo(config, out_dir=args.out, show=False if args.headless else None)
+    except user_errors() as exc:
+        print(f"eegaffect demo: {exc}", file=sys.stderr)
+        return 2
     print(format_summary(summary))
     return 0

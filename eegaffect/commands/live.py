@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from eegaffect.commands import add_config_options, config_from_args
@@ -46,18 +47,31 @@ def run(args: argparse.Namespace) -> int:
         if value is not None:
             setattr(config, key, value)
     if config.record and args.out is None:
-        print("eegaffect live: --record needs --out DIR")
+        print("eegaffect live: --record needs --out DIR", file=sys.stderr)
         return 2
     png = None if args.out is None else args.out / "dashboard.png"
-    dashboard = make_dashboard(png, show=False if args.headless else None)
-    session = LiveSession(args.stream, args.model, config, out_dir=args.out, dashboard=dashboard)
-    print(f"live: stream {args.stream!r} -> model {args.model} -> LSL stream {session.outlet_name!r} (type Affect) "
-          f"at {config.update_hz:g} Hz; {'Ctrl-C to stop' if args.duration is None else f'{args.duration:g} s'}",
-          flush=True)
-    with sigterm_as_interrupt():
-        summary = session.run(duration=args.duration)
+    try:
+        session = LiveSession(args.stream, args.model, config, out_dir=args.out)
+        print(f"live: stream {args.stream!r} -> model {args.model} -> LSL stream {session.outlet_name!r} (type "
+              f"Affect) at {config.update_hz:g} Hz; "
+              f"{'Ctrl-C to stop' if args.duration is None else f'{args.duration:g} s'}", flush=True)
+        session.dashboard = make_dashboard(png, show=False if args.headless else None)
+        with sigterm_as_interrupt():
+            summary = session.run(duration=args.duration)
+    except user_errors() as exc:
+        print(f"eegaffect live: {exc}", file=sys.stderr)
+        return 2
     print(format_summary(summary))
     return 0
+
+
+def user_errors() -> tuple[type[Exception], ...]:
+    """Errors caused by the user's inputs (stream, model, channels), reported without a traceback."""
+    from eegaffect.acquisition.lsl import StreamMismatchError, StreamNotFoundError
+    from eegaffect.live.channels import ChannelMismatchError
+    from eegaffect.models.bundle import BundleError
+
+    return (StreamNotFoundError, StreamMismatchError, ChannelMismatchError, BundleError)
 
 
 def format_summary(summary: dict) -> str:
