@@ -44,9 +44,9 @@ frequency, 1/f exponent, gains, artifact rates, affect reactivity) from the subj
 noise from the session, noise from the trial.
 
 How hard it is: on the default dataset (3 x 3 x 15 trials of 60 s, seed 0) ``eegaffect bench seed`` with the
-standard subject-dependent protocol gave DE + logistic regression 47.9 % and DE + linear SVM 48.2 % window
-accuracy (chance 33.3 %) and DE + ridge a valence CCC of 0.44 (arousal 0.20); the same dataset with
-``effect_scale=0`` gave 34.6 %, 34.4 % and CCC 0.00 -- learnable, far from trivial, and no label leaks in
+standard subject-dependent protocol gave DE + logistic regression 46.4 % and DE + linear SVM 47.1 % window
+accuracy (chance 33.3 %) and DE + ridge a valence CCC of 0.41 (arousal 0.20); the same dataset with
+``effect_scale=0`` gave 33.3 %, 33.3 % and CCC -0.01 -- learnable, far from trivial, and no label leaks in
 through anything but the affect effects.
 
 Extracted features
