@@ -319,21 +319,19 @@ def _crops(seqs, batch: int, crop: int, gen, extra=None):
     return out
 
 
-class _LossModule:
-    """Wraps a module's loss method in an nn.Module so DistributedDataParallel sees the forward."""
+def _loss_module(module, method: str):
+    """Wrap ``module.<method>`` as the forward of an nn.Module, so DistributedDataParallel sees the call."""
+    import torch
 
-    def __new__(cls, module, method: str):
-        import torch
+    class _Loss(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = module
 
-        class _Wrapped(torch.nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.inner = module
+        def forward(self, *args):
+            return getattr(self.inner, method)(*args)
 
-            def forward(self, *args):
-                return getattr(self.inner, method)(*args)
-
-        return _Wrapped()
+    return _Loss()
 
 
 def _optimise(name: str, module, loss_method: str, make_batch: Callable, n_steps: int, lr: float, ctx: _Ctx,
@@ -342,7 +340,7 @@ def _optimise(name: str, module, loss_method: str, make_batch: Callable, n_steps
     import torch
 
     cfg = ctx.config
-    wrapped = _LossModule(module, loss_method)
+    wrapped = _loss_module(module, loss_method)
     if ctx.world > 1:
         from torch.nn.parallel import DistributedDataParallel
 
