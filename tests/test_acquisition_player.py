@@ -228,8 +228,11 @@ def _cli(*args, timeout=90) -> subprocess.CompletedProcess:
 
 @pytest.mark.timeout(120)
 def test_cli_simulate_streams_and_record(tmp_path, unique_name):
+    csv = tmp_path / "trajectory.csv"
+    csv.write_text("time_s,valence,arousal\n0,0.5,-0.25\n600,0.5,-0.25\n")
     proc = subprocess.Popen([sys.executable, "-m", "eegaffect", "simulate", "--montage", "standard32", "--sfreq",
-                             "250", "--duration", "30", "--name", unique_name, "--seed", "1", "--index-channel"],
+                             "250", "--duration", "30", "--name", unique_name, "--seed", "1", "--index-channel",
+                             "--trajectory", str(csv)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         found = resolve_streams(name=unique_name, timeout=30)
@@ -251,7 +254,7 @@ def test_cli_simulate_streams_and_record(tmp_path, unique_name):
     eeg, truth = streams[unique_name], streams[f"{unique_name}-truth"]
     assert eeg.data.shape[1] == 33 and eeg.data.shape[0] >= 250 and truth.data.shape[1] == 2
     np.testing.assert_array_equal(np.diff(eeg.data[:, -1]), 1)
-    assert np.all(np.abs(truth.data) <= 1.0)
+    np.testing.assert_allclose(truth.data, np.tile([0.5, -0.25], (len(truth.data), 1)))  # the scripted CSV
 
 
 @pytest.mark.timeout(120)
