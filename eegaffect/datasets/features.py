@@ -350,6 +350,7 @@ class FeatureCache:
             logger.info("feature cache %s: reusing %d of %d file(s)", self.path, stats.files_reused, len(needed))
         if not todo:
             return stats
+        self._warm_up(todo[0])
         bar = progress(todo, desc=f"featurising {self.dataset.name} ({self.kind})", unit="file") \
             if show_progress else todo
         for source in bar:
@@ -404,6 +405,13 @@ class FeatureCache:
                "config": self.config.model_dump(mode="json"),
                "files": [str(p) for p in self.dataset.source_files()]}
         _atomic_write_bytes(manifest, json.dumps(doc, indent=2).encode())
+
+    def _warm_up(self, source: Path) -> None:
+        """Compile (or load from numba's cache) the kernels for this input shape, outside the timed build."""
+        info = self.dataset.trials_in(source)[0].info
+        n = int(round(2 * max(self.config.features.window_s, 1.0) * info.sfreq)) + 1
+        dummy = np.random.default_rng(0).normal(size=(n, info.n_chans))
+        _Featuriser(self.config, self.kind)(dummy, float(info.sfreq))
 
     def _build_file(self, source: Path) -> float:
         import h5py
