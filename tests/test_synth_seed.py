@@ -243,6 +243,9 @@ def test_packaged_config_validates():
 
     cfg = load_config(SCHEMAS["synth_seed"](), default="synth_seed")
     assert cfg.subjects == 3 and cfg.sessions == 3 and cfg.trial_seconds == 60.0 and cfg.features == "auto"
+    # What --real-lengths and --set features=no turn into.
+    cfg = load_config(SCHEMAS["synth_seed"](), None, ["trial_seconds=null", "features=no"], default="synth_seed")
+    assert cfg.trial_seconds is None and cfg.features is False
 
 
 def test_invalid_montage_fails_before_writing(tmp_path):
