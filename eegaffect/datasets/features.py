@@ -33,6 +33,7 @@ import json
 import os
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Literal, Sequence
@@ -420,12 +421,18 @@ class FeatureCache:
         tmp = final.with_name(f".{final.name}{_PARTIAL}{os.getpid()}-{uuid.uuid4().hex[:8]}")
         seconds = 0.0
         featurise = _Featuriser(self.config, self.kind)
+        trials = self.dataset.trials_in(source)
         try:
-            with h5py.File(tmp, "w") as h5:
+            # one reader thread loads (decompresses) trial k + 1 while trial k is featurised: both release the
+            # GIL (zlib, nogil kernels), and at most two trials are in memory
+            with h5py.File(tmp, "w") as h5, ThreadPoolExecutor(1, thread_name_prefix="eegaffect-load") as pool:
                 h5.attrs["complete"] = False
-                for trial in self.dataset.trials_in(source):
+                pending = pool.submit(trials[0].load)
+                for i, trial in enumerate(trials):
                     info = trial.info
-                    x = trial.load()
+                    x = pending.result()
+                    if i + 1 < len(trials):
+                        pending = pool.submit(trials[i + 1].load)
                     out = featurise(x, float(info.sfreq))
                     del x
                     ds = h5.create_dataset(info.key, data=out)
