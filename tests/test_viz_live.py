@@ -163,6 +163,7 @@ def test_process_dashboard_draws_frames_and_saves_png(rng, tmp_path):
     dash = ProcessDashboard(tmp_path / "win.png", fps=20)
     dash.start({"ch_names": CH, "sfreq": 200.0, "pipeline": PipelineConfig().model_dump(mode="json"),
                 "n_codes": 4, "trail_s": 30.0, "stream": "sim"})
+    assert dash.wait_ready(90)
     for k in range(16):
         dash.submit({"time": k * 0.25, "eeg": rng.standard_normal((50, len(CH))), "va": rng.uniform(-1, 1, 2),
                      "truth": rng.uniform(-1, 1, 2), "code": k % 4, "status": 0, "latency_ms": 2.0,
@@ -171,4 +172,4 @@ def test_process_dashboard_draws_frames_and_saves_png(rng, tmp_path):
     time.sleep(1.0)
     path = dash.close(timeout=60)
     assert path == str(tmp_path / "win.png") and (tmp_path / "win.png").stat().st_size > 10_000
-    assert dash.frames["frames"] >= 1 and dash.frames["fps"] > 0
+    assert dash.frames["frames"] >= 2 and dash.frames["fps"] > 0 and dash.frames["draw_ms_p50"] > 0

@@ -446,10 +446,11 @@ def _loop(session, eeg, truth, outlet, cmap, predictor, duration, stop):
                 status = STATUS_OK
                 outlet.push_prediction(float(va[0]), float(va[1]), conf, code, timestamp=last_ts)
             t_push = pylsl.local_clock()
-            total = latency.add({"transport": max(t_wake - last_ts, 0.0), "read": t_read - t_wake,
-                                 "channels": t_map - t_read, "predict": t_pred - t_map, "push": t_push - t_pred})
+            stages = {"transport": max(t_wake - last_ts, 0.0), "read": t_read - t_wake, "channels": t_map - t_read,
+                      "predict": t_pred - t_map, "push": t_push - t_pred}
+            total = latency.add(stages)
             elapsed = time.perf_counter() - t_start
-            record.rows.append(_row(elapsed, last_ts, va, status, fresh, code, truth_now, total))
+            record.rows.append(_row(elapsed, last_ts, va, status, fresh, code, truth_now, total, stages))
             next_idle = time.perf_counter() + period
             if session.dashboard is not None:
                 health = eeg.health
@@ -475,12 +476,15 @@ def _read_truth(truth, record: _Record) -> np.ndarray | None:
     return record.truth_va[-1][-1]
 
 
-def _row(elapsed, ts, va, status, fresh, code, truth, latency_s=float("nan")) -> dict:
+def _row(elapsed, ts, va, status, fresh, code, truth, latency_s=float("nan"), stages=None) -> dict:
     va = (float("nan"), float("nan")) if va is None else va
     truth = (float("nan"), float("nan")) if truth is None else truth
-    return {"time_s": elapsed, "lsl_timestamp": ts, "valence": float(va[0]), "arousal": float(va[1]),
-            "status": int(status), "fresh": int(bool(fresh)), "code": -1 if code is None else int(code),
-            "truth_valence": float(truth[0]), "truth_arousal": float(truth[1]), "latency_ms": latency_s * 1e3}
+    row = {"time_s": elapsed, "lsl_timestamp": ts, "valence": float(va[0]), "arousal": float(va[1]),
+           "status": int(status), "fresh": int(bool(fresh)), "code": -1 if code is None else int(code),
+           "truth_valence": float(truth[0]), "truth_arousal": float(truth[1]), "latency_ms": latency_s * 1e3}
+    for name in STAGES:
+        row[f"{name}_ms"] = float("nan") if stages is None else stages[name] * 1e3
+    return row
 
 
 def _ground_truth(record: _Record) -> dict | None:
@@ -529,7 +533,7 @@ def _write_outputs(out: Path, summary: dict, record: _Record) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     fields = ["time_s", "lsl_timestamp", "valence", "arousal", "status", "fresh", "code", "truth_valence",
-              "truth_arousal", "latency_ms"]
+              "truth_arousal", "latency_ms"] + [f"{name}_ms" for name in STAGES]
     with open(out / "updates.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()

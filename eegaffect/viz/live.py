@@ -337,6 +337,7 @@ class LiveDashboard:
         self._info = _topomap_info(tuple(self.ch_names))
         self._features_version = -1
         self._static_time = -np.inf
+        self._latency_time = -np.inf
         self._background = None
         self._bg_size = None
         self._build()
@@ -390,15 +391,19 @@ class LiveDashboard:
         return {"eeg": self.ax_eeg, "va": self.ax_va, "topo": list(self.ax_topo), "code": self.ax_code,
                 "latency": self.ax_lat, "health": self.ax_health}
 
-    def update(self, state, force_static: bool = False) -> bool:
+    def update(self, state, force_static: bool = False, scroll: bool = False) -> set:
         """Update every panel from ``state`` (a :class:`~eegaffect.live.dashboard_worker.DashboardState`).
+
+        Moving artists change every call; the topomaps when a new feature window arrived (at most every
+        ``static_every_s``), the latency histogram at most every ``5 * static_every_s``. With ``scroll`` the time
+        axes follow the wall clock between updates (``state.display_time()``), so the traces move smoothly.
 
         Returns
         -------
-        static_changed : bool
-            Whether topomaps or the latency histogram were redrawn (the background must be redrawn).
+        changed : set of str
+            Static panels redrawn: ``"topo"`` and/or ``"latency"``.
         """
-        now = float(state.last_time)
+        now = float(state.display_time()) if scroll else float(state.last_time)
         t, traces = state.eeg_traces()
         if t.size:
             spacing = _trace_spacing(traces)
@@ -416,29 +421,33 @@ class LiveDashboard:
         ok = codes >= 0
         self._code_line.set_data(c_t[ok] - now, codes[ok])
         self._health_text.set_text(_health_text(state.health_table()))
-        due = force_static or now - self._static_time >= self.static_every_s
-        changed = False
-        if due and state.band_values is not None and state.features_version != self._features_version:
+        changed = set()
+        if (state.band_values is not None and state.features_version != self._features_version
+                and (force_static or state.last_time - self._static_time >= self.static_every_s)):
             self._features_version = state.features_version
+            self._static_time = state.last_time
             # 32x32 interpolation: a fraction of the cost of MNE's default 64, still smooth at dashboard size
             _draw_topomaps(state.band_values, self._info, self.band_names, self.ax_topo, None, res=32)
-            changed = True
+            changed.add("topo")
         lat = state.latencies_ms()
-        if due and lat.size:
+        if lat.size and (force_static or state.last_time - self._latency_time >= 5 * self.static_every_s):
+            self._latency_time = state.last_time
             self.ax_lat.clear()
             plot_latency_histogram(lat, ax=self.ax_lat, target_ms=10.0)
             self.ax_lat.set_title("latency", fontsize=9)
-            changed = True
-        if changed:
-            self._static_time = now
+            changed.add("latency")
         return changed
 
     def draw_frame(self, state) -> None:
-        """One window frame: update, then blit the moving artists over the saved background."""
-        changed = self.update(state)
+        """One window frame: update, then blit the moving artists over the saved background.
+
+        New topomaps are drawn over the saved background axes by axes (same extent, no ticks), so only a new
+        latency histogram (moving tick labels) or a resized window costs a full canvas draw.
+        """
+        changed = self.update(state, scroll=True)
         canvas = self.fig.canvas
         size = tuple(canvas.get_width_height())
-        if changed or self._background is None or size != self._bg_size:
+        if "latency" in changed or self._background is None or size != self._bg_size:
             for artist in self._dynamic:
                 artist.set_animated(True)
             canvas.draw()
@@ -446,6 +455,10 @@ class LiveDashboard:
             self._bg_size = size
         else:
             canvas.restore_region(self._background)
+            if "topo" in changed:
+                for ax in self.ax_topo:
+                    self.fig.draw_artist(ax)
+                self._background = canvas.copy_from_bbox(self.fig.bbox)
         for artist in self._dynamic:
             self.fig.draw_artist(artist)
         canvas.blit(self.fig.bbox)

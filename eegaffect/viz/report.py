@@ -27,7 +27,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 __all__ = ["ReportError", "make_report", "load_live_run", "code_prototypes", "plot_va_timeseries",
-           "plot_stage_bars", "plot_metric_bars"]
+           "plot_stage_bars", "plot_stage_distributions", "plot_metric_bars"]
 
 
 class ReportError(ValueError):
@@ -169,6 +169,32 @@ def plot_stage_bars(stages_ms: Mapping[str, float | None], ax=None):
     return fig
 
 
+def plot_stage_distributions(stages_ms: Mapping[str, np.ndarray], ax=None):
+    """Per-update milliseconds of each stage as box plots (whiskers 1-99 %), on a log axis.
+
+    Parameters
+    ----------
+    stages_ms : mapping of str to ndarray, shape (n_updates,)
+        Stage -> per-update ms (NaN ignored).
+    ax : matplotlib.axes.Axes | None
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    from eegaffect.viz.live import _new_axes
+
+    fig, ax = _new_axes(ax, (7, 3.2))
+    names = list(stages_ms)
+    data = [np.clip(np.asarray(stages_ms[n], float)[np.isfinite(stages_ms[n])], 1e-4, None) for n in names]
+    ax.boxplot(data, whis=(1, 99), showfliers=True, flierprops={"markersize": 2})
+    ax.set_xticks(np.arange(1, len(names) + 1), names)
+    ax.set_yscale("log")
+    ax.set_ylabel("ms per update")
+    ax.set_title("latency by stage (per update)")
+    return fig
+
+
 def plot_metric_bars(summary: Sequence[Mapping], metrics: Sequence[str], ax=None):
     """Mean ± std of metrics per model (from a benchmark's summary rows).
 
@@ -289,6 +315,10 @@ def _live_sections(run_dir: Path) -> list[dict]:
         sections.append({"title": "Latency distribution", "figure": plot_latency_histogram(lat), "name": "latency"})
     if s.get("stages_ms") and any(v is not None for v in s["stages_ms"].values()):
         sections.append({"title": "Latency by stage", "figure": plot_stage_bars(s["stages_ms"]), "name": "stages"})
+    per_stage = {c[:-3]: u[c] for c in u if c.endswith("_ms") and c != "latency_ms"}
+    if per_stage and any(np.isfinite(v).any() for v in per_stage.values()):
+        sections.append({"title": "Latency by stage, per update", "figure": plot_stage_distributions(per_stage),
+                         "name": "stage-distributions"})
     if (run_dir / "dashboard.png").is_file():
         sections.append({"title": "Dashboard (last frame)", "image": run_dir / "dashboard.png"})
     return sections
