@@ -14,7 +14,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export = actions.add_parser("export", help="embed held-out trials with a teacher and export the grid",
                                 description="Embed the trials of --data that the teacher was not trained on, "
                                             "consolidate them into the grid (settings: the 'prototypes' section "
-                                            "of the teacher config) and write it as HDF5 (and .npz).")
+                                            "of the teacher config; the reader from its 'dataset' key; features "
+                                            "and grid always as the teacher was trained) and write it as HDF5 "
+                                            "(and .npz).")
     export.add_argument("--teacher", required=True, type=Path, metavar="TEACHER", help="teacher bundle folder")
     export.add_argument("--data", required=True, type=Path, metavar="DIR", help="dataset folder")
     export.add_argument("--out", required=True, type=Path, metavar="FILE.h5", help="HDF5 file to create")
@@ -40,7 +42,7 @@ def run_export(args: argparse.Namespace) -> int:
                   "replace it)", file=sys.stderr)
             return 1
     bundle = load_teacher(args.teacher)
-    dataset = load_dataset(args.data, None if bundle.config.dataset == "auto" else bundle.config.dataset)
+    dataset = load_dataset(args.data, None if config.dataset == "auto" else config.dataset)
     grid = teacher_prototypes(bundle, dataset, config.prototypes)
     try:
         save_prototypes(grid, args.out, npz=args.npz, overwrite=args.overwrite)
