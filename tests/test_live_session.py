@@ -199,6 +199,7 @@ def test_channel_mismatch_is_a_clear_error(bundle14, unique_name):
             session.run(duration=1.0)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_cli_reports_user_errors_without_traceback(bundle14, tmp_path, unique_name, capsys):
     from eegaffect.cli import main

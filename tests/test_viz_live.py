@@ -153,6 +153,7 @@ def test_make_dashboard_respects_headless(tmp_path, monkeypatch):
     assert make_dashboard(None, show=False) is None
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_process_dashboard_draws_frames_and_saves_png(rng, tmp_path):
     """The window worker runs in its own process (here on Agg): it draws frames and saves the last one."""
