@@ -155,3 +155,29 @@ def test_teacher_learns_valence_and_arousal_and_bundle_round_trips(tmp_path, rng
         load_teacher(tmp_path / "t")
     with pytest.raises(FileNotFoundError, match="not a teacher bundle"):
         load_teacher(tmp_path)
+
+
+def test_topomaps_mix_channel_sets_on_one_grid(rng, tmp_path):
+    """Trials of different montages (SEED's 62 at 200 Hz, DREAMER's 14 at 128 Hz) land on the same grid."""
+    from functools import partial
+
+    from eegaffect.acquisition.channels import DREAMER_CHANNELS, SEED_CHANNELS
+    from eegaffect.datasets import Trial, TrialInfo
+    from eegaffect.distill.topomap import TopomapInterpolator
+    from eegaffect.kernels.features import band_features
+
+    trials = []
+    for k, (chs, sfreq) in enumerate([(SEED_CHANNELS, 200.0), (DREAMER_CHANNELS, 128.0)]):
+        data = rng.standard_normal((int(3 * sfreq), len(chs)))
+        info = TrialInfo("seed" if k == 0 else "dreamer", 1, 1, k + 1, None, None, 0.5, -0.5, sfreq, tuple(chs),
+                         len(data), tmp_path / f"f{k}.mat", f"t{k}")
+        trials.append(Trial(info, partial(np.copy, data)))
+    cfg = TeacherConfig.model_validate({"topomap": {"grid_size": 12}})
+    out = dataset_topomaps(trials, cfg)
+    assert out.maps.shape == (6, 5, 12, 12) and out.ch_sets == [list(SEED_CHANNELS), list(DREAMER_CHANNELS)]
+    assert out.datasets == ["dreamer", "seed"] and out.trial_index.tolist() == [0, 0, 0, 1, 1, 1]
+    np.testing.assert_array_equal(out.valence, 0.5)
+    bands = [(b.low_hz, b.high_hz) for b in cfg.features.bands]
+    ref = TopomapInterpolator(DREAMER_CHANNELS, grid_size=12).frames(
+        band_features(trials[1].load(), bands, 128.0, 128, 128, kind="de"))
+    np.testing.assert_allclose(out.maps[3:], ref, rtol=1e-5, atol=1e-6)
