@@ -373,6 +373,16 @@ def pick_streams(streams: dict[str, RecordedStream], stream: str | None,
                  path: str | Path = "") -> tuple[RecordedStream, RecordedStream | None]:
     """Choose the stream to play (by name, or the first regular numeric one) and the first marker stream.
 
+    Parameters
+    ----------
+    streams : dict of str to RecordedStream | dict of str to StreamHeader
+        Key -> stream; headers (:class:`~eegaffect.acquisition.recorder.StreamHeader`) choose the same way
+        without the samples.
+    stream : str | None
+        Key or name of the stream to play; None picks the first regularly sampled numeric stream with samples.
+    path : str | Path
+        The file, for error messages.
+
     Returns
     -------
     main : RecordedStream
@@ -380,13 +390,13 @@ def pick_streams(streams: dict[str, RecordedStream], stream: str | None,
     markers : RecordedStream | None
         The first marker (string) stream, if any.
     """
-    markers = next((s for s in streams.values() if s.is_marker and len(s.timestamps)), None)
+    markers = next((s for s in streams.values() if s.is_marker and s.n_times), None)
     if stream is not None:
         hits = [s for key, s in streams.items() if stream in (key, s.name)]
         if not hits:
             raise ValueError(f"{path}: no stream named {stream!r}; streams: {sorted(streams)}")
         return hits[0], markers
-    regular = [s for s in streams.values() if not s.is_marker and s.sfreq > 0 and len(s.timestamps)]
+    regular = [s for s in streams.values() if not s.is_marker and s.sfreq > 0 and s.n_times]
     if not regular:
         raise ValueError(f"{path}: no regularly sampled numeric stream with data to play; streams: "
                          f"{sorted(streams)}")
@@ -396,9 +406,10 @@ def pick_streams(streams: dict[str, RecordedStream], stream: str | None,
 def read_xdf(path: str | Path) -> dict[str, RecordedStream]:
     """Read an XDF file (LabRecorder's format) with pyxdf.
 
-    Timestamps are synchronised across streams with the recorded clock offsets (pyxdf's default) but not
-    dejittered. Channel metadata come from each stream's ``desc/channels/channel``; missing entries get the
-    defaults of :func:`~eegaffect.acquisition.lsl.read_channel_info` (``ch1``.., the stream type, ``unknown``).
+    XDF has no index of its streams: the whole file is read, whichever streams the caller needs. Timestamps are
+    synchronised across streams with the recorded clock offsets (pyxdf's default) but not dejittered. Channel
+    metadata come from each stream's ``desc/channels/channel``; missing entries get the defaults of
+    :func:`~eegaffect.acquisition.lsl.read_channel_info` (``ch1``.., the stream type, ``unknown``).
 
     Parameters
     ----------
@@ -409,13 +420,30 @@ def read_xdf(path: str | Path) -> dict[str, RecordedStream]:
     -------
     streams : dict of str to RecordedStream
         Stream name (suffixed with the stream id when names repeat) -> stream, in file order.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the file does not exist.
+    ValueError
+        When the file is not XDF, is corrupt, or holds no stream (empty or truncated).
     """
     import pyxdf
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"XDF file {path} does not exist")
-    raw, _header = pyxdf.load_xdf(str(path), dejitter_timestamps=False)
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    if magic != b"XDF:" and path.suffix.lower() != ".xdfz":
+        raise ValueError(f"{path}: expected an XDF file starting 'XDF:', found {magic!r}")
+    try:
+        raw, _header = pyxdf.load_xdf(str(path), dejitter_timestamps=False)
+    except Exception as exc:  # pyxdf raises many kinds on corrupt files
+        raise ValueError(f"{path}: cannot read the XDF file ({type(exc).__name__}: {exc})") from None
+    if not raw:  # pyxdf logs and returns what it could read from a truncated file
+        raise ValueError(f"{path}: the XDF file holds no stream (expected at least one; the file is empty or "
+                         "truncated)")
     out: dict[str, RecordedStream] = {}
     for s in raw:
         info = s["info"]

@@ -33,7 +33,8 @@ import numpy as np
 
 from eegaffect.acquisition.lsl import Stream
 
-__all__ = ["Recorder", "RecorderError", "RecordedStream", "load_recording", "FORMAT_NAME", "FORMAT_VERSION"]
+__all__ = ["Recorder", "RecorderError", "RecordedStream", "StreamHeader", "load_recording", "read_stream_headers",
+           "open_recording_file", "FORMAT_NAME", "FORMAT_VERSION"]
 
 logger = logging.getLogger("eegaffect.acquisition.recorder")
 
@@ -94,6 +95,60 @@ class RecordedStream:
     def is_marker(self) -> bool:
         """Whether the stream holds strings (markers)."""
         return self.data.dtype == object
+
+    @property
+    def n_times(self) -> int:
+        """Number of samples."""
+        return len(self.timestamps)
+
+
+@dataclass(frozen=True)
+class StreamHeader:
+    """Metadata of one recorded stream, without its samples (see :func:`read_stream_headers`).
+
+    Attributes
+    ----------
+    key : str
+        How the file names the stream (HDF5 group name; XDF stream name, suffixed with the stream id when names
+        repeat).
+    name, type, source_id : str
+        Stream identity.
+    sfreq : float
+        Nominal rate in Hz (0 for irregular / marker streams).
+    ch_names, ch_types, ch_units : tuple of str
+        Channel metadata.
+    n_times : int
+        Number of complete samples (rows that have both data and a timestamp).
+    first_timestamp : float
+        Timestamp of the first sample in seconds; NaN when the stream is empty or has no timestamps.
+    is_marker : bool
+        Whether the stream holds strings (markers).
+    """
+
+    key: str
+    name: str
+    type: str
+    source_id: str
+    sfreq: float
+    ch_names: tuple[str, ...]
+    ch_types: tuple[str, ...]
+    ch_units: tuple[str, ...]
+    n_times: int
+    first_timestamp: float
+    is_marker: bool
+
+    @property
+    def n_chans(self) -> int:
+        return len(self.ch_names)
+
+    @classmethod
+    def of(cls, key: str, stream: RecordedStream) -> "StreamHeader":
+        """The header of a stream already read into memory."""
+        return cls(key=key, name=stream.name, type=stream.type, source_id=stream.source_id, sfreq=stream.sfreq,
+                   ch_names=tuple(stream.ch_names), ch_types=tuple(stream.ch_types),
+                   ch_units=tuple(stream.ch_units), n_times=stream.n_times,
+                   first_timestamp=float(stream.timestamps[0]) if stream.n_times else float("nan"),
+                   is_marker=stream.is_marker)
 
 
 class Recorder:
@@ -300,18 +355,27 @@ def _create_file(path: Path, streams: Sequence[Stream], overwrite: bool) -> tupl
 # ---------------------------------------------------------------------------------------------------------------
 # reading back
 # ---------------------------------------------------------------------------------------------------------------
-def load_recording(path: str | Path) -> dict[str, RecordedStream]:
-    """Read every stream of an eegaffect HDF5 recording.
+def open_recording_file(path: str | Path) -> h5py.File:
+    """Open an eegaffect HDF5 recording read-only, checking that it is one.
+
+    A file whose recorder was killed is still marked open for writing; it is opened in SWMR-read mode.
 
     Parameters
     ----------
     path : str | Path
-        A file written by :class:`Recorder` (also one whose recorder was killed).
+        A file written by :class:`Recorder`.
 
     Returns
     -------
-    streams : dict of str to RecordedStream
-        Group name -> stream, in file order.
+    file : h5py.File
+        Open for reading; the caller closes it (use it as a context manager).
+
+    Raises
+    ------
+    FileNotFoundError
+        When the file does not exist.
+    ValueError
+        When it is not a readable HDF5 file, or HDF5 but not an eegaffect recording.
     """
     path = Path(path)
     if not path.is_file():
@@ -320,27 +384,105 @@ def load_recording(path: str | Path) -> dict[str, RecordedStream]:
         f = h5py.File(path, "r")
     except OSError as exc:
         if "already open for write" not in str(exc) and "SWMR" not in str(exc):
-            raise OSError(f"{path} is not a readable HDF5 file: {exc}") from None
+            raise ValueError(f"{path}: not a readable HDF5 file ({exc}); truncated or corrupt") from None
         f = h5py.File(path, "r", swmr=True)  # a recorder was killed: the file is still marked open for SWMR
-    with f:
-        if f.attrs.get("format") != FORMAT_NAME or "streams" not in f:
-            raise ValueError(f"{path} is HDF5 but not an eegaffect recording (expected attribute "
-                             f"format={FORMAT_NAME!r} and a /streams group)")
-        return {name: _read_group(g) for name, g in f["streams"].items()}
+    if f.attrs.get("format") != FORMAT_NAME or not isinstance(f.get("streams"), h5py.Group):
+        found = (sorted(f.keys()), _plain(f.attrs.get("format")))
+        f.close()
+        raise ValueError(f"{path}: expected an eegaffect recording (attribute format={FORMAT_NAME!r} and a "
+                         f"/streams/{{name}} group per stream), found top-level keys {found[0]} and format="
+                         f"{found[1]!r}: HDF5, but not an eegaffect recording")
+    return f
 
 
-def _read_group(g: h5py.Group) -> RecordedStream:
-    attrs = {k: _plain(v) for k, v in g.attrs.items()}
-    data = g["data"][()]
-    if h5py.check_string_dtype(g["data"].dtype) is not None:
+def load_recording(path: str | Path, keys: Sequence[str] | None = None) -> dict[str, RecordedStream]:
+    """Read the streams of an eegaffect HDF5 recording.
+
+    Parameters
+    ----------
+    path : str | Path
+        A file written by :class:`Recorder` (also one whose recorder was killed).
+    keys : sequence of str | None
+        Group names of the streams to read (see :func:`read_stream_headers`); None reads every stream.
+
+    Returns
+    -------
+    streams : dict of str to RecordedStream
+        Group name -> stream, in file order.
+    """
+    with open_recording_file(path) as f:
+        groups = f["streams"]
+        if keys is None:
+            keys = list(groups)
+        missing = [k for k in keys if k not in groups]
+        if missing:
+            raise ValueError(f"{path}: no stream group(s) {missing}; streams: {list(groups)}")
+        return {key: _read_group(path, key, groups[key]) for key in keys}
+
+
+def read_stream_headers(path: str | Path) -> dict[str, StreamHeader]:
+    """The metadata of every stream of an eegaffect HDF5 recording, without reading the samples.
+
+    Parameters
+    ----------
+    path : str | Path
+        A file written by :class:`Recorder` (also one whose recorder was killed).
+
+    Returns
+    -------
+    headers : dict of str to StreamHeader
+        Group name -> header, in file order.
+    """
+    with open_recording_file(path) as f:
+        return {key: _group_header(path, key, g) for key, g in f["streams"].items()}
+
+
+def _group_header(path: Path, key: str, g: h5py.Group) -> StreamHeader:
+    """Header of one stream group; attributes a foreign writer left out get the readers' defaults."""
+    data = g.get("data")
+    if not isinstance(data, h5py.Dataset) or data.ndim != 2:
+        raise ValueError(f"{path}: expected /streams/{key}/data of shape (n_times, n_chans), found "
+                         f"{getattr(data, 'shape', 'nothing')}")
+    n_times, n_chans = data.shape
+    stamps = g.get("timestamps")
+    if isinstance(stamps, h5py.Dataset):
+        n_times = min(n_times, stamps.shape[0])  # a killed recorder may have flushed one before the other
+    first = float(stamps[0]) if isinstance(stamps, h5py.Dataset) and n_times else float("nan")
+    attrs = g.attrs
+    name, stype = _text(attrs.get("name", key)), _text(attrs.get("type", ""))
+    channels = {}
+    for field_name, default in (("ch_names", [f"ch{k + 1}" for k in range(n_chans)]),
+                                ("ch_types", [stype.lower() or "misc"] * n_chans),
+                                ("ch_units", ["unknown"] * n_chans)):
+        values = _plain(attrs[field_name]) if field_name in attrs else default
+        values = [values] if isinstance(values, str) else list(values)
+        if len(values) != n_chans:
+            raise ValueError(f"{path}: stream {name!r} has {n_chans} channels but {len(values)} {field_name}")
+        channels[field_name] = tuple(values)
+    return StreamHeader(key=key, name=name, type=stype, source_id=_text(attrs.get("source_id", "")),
+                        sfreq=float(attrs.get("sfreq", 0.0)), n_times=int(n_times), first_timestamp=first,
+                        is_marker=h5py.check_string_dtype(data.dtype) is not None, **channels)
+
+
+def _read_group(path: Path, key: str, g: h5py.Group) -> RecordedStream:
+    head = _group_header(path, key, g)
+    data = g["data"][: head.n_times]
+    if head.is_marker:
         data = np.vectorize(lambda b: b.decode("utf-8") if isinstance(b, bytes) else str(b),
                             otypes=[object])(data) if data.size else data.astype(object)
-    n = min(len(data), g["timestamps"].shape[0])  # a killed recorder may have flushed one before the other
+    known = {"name", "type", "sfreq", "source_id", "ch_names", "ch_types", "ch_units"}
+    attrs = {k: _plain(v) for k, v in g.attrs.items() if k not in known}
+    empty = np.zeros((0,), dtype=np.float64)
     return RecordedStream(
-        name=str(attrs.pop("name")), type=str(attrs.pop("type")), sfreq=float(attrs.pop("sfreq")),
-        source_id=str(attrs.pop("source_id")), ch_names=list(attrs.pop("ch_names")),
-        ch_types=list(attrs.pop("ch_types")), ch_units=list(attrs.pop("ch_units")), data=data[:n],
-        timestamps=g["timestamps"][:n], clock_offsets=g["clock_offsets"][()], gaps=g["gaps"][()], attrs=attrs)
+        name=head.name, type=head.type, sfreq=head.sfreq, source_id=head.source_id, ch_names=list(head.ch_names),
+        ch_types=list(head.ch_types), ch_units=list(head.ch_units), data=data,
+        timestamps=g["timestamps"][: head.n_times] if "timestamps" in g else empty,
+        clock_offsets=g["clock_offsets"][()] if "clock_offsets" in g else np.zeros((0, 2)),
+        gaps=g["gaps"][()] if "gaps" in g else np.zeros((0, 4)), attrs=attrs)
+
+
+def _text(value) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
 def _plain(value):
@@ -351,4 +493,3 @@ def _plain(value):
     if isinstance(value, np.generic):
         return value.item()
     return value
-

@@ -1,15 +1,27 @@
-"""Read a recording from any supported file into one :class:`Recording`.
+"""Read a recording from any supported file: whole (:func:`read_recording`) or header first (:func:`open_recording`).
 
 Supported: eegaffect's HDF5 recordings (``.h5``/``.hdf5``, :mod:`eegaffect.acquisition.recorder`), XDF
 (``.xdf``/``.xdfz``, LabRecorder; read with pyxdf) and every format MNE reads — EDF (``.edf``), BDF (``.bdf``), FIF
 (``.fif``, ``.fif.gz``), BrainVision (``.vhdr``), EEGLAB (``.set``) and the rest of :func:`mne.io.read_raw`.
 
-Conventions of the returned :class:`Recording`:
+:func:`open_recording` reads only the metadata (a :class:`RecordingHeader`: every stream's name, type, sfreq,
+channels and ``n_times``) and loads samples per stream on request. How cheap that is depends on the format:
 
-- ``data`` is ``(n_times, n_chans)`` float64 (the LSL / kernels layout);
-- voltage channels read through MNE (EEG, EOG, ECG, EMG, sEEG, ECoG) are converted from volts to microvolts, the
-  unit EEG streams use; their ``ch_units`` say ``"microvolts"``;
-- ``timestamps`` are seconds: LSL time for HDF5/XDF recordings, time from the first sample for MNE formats;
+- HDF5: the header reads attributes and dataset shapes only (h5py); a stream's samples are read when asked for;
+- MNE formats: the header is ``mne.io.read_raw(preload=False)`` (the file's header); samples are read on request;
+- XDF: the format has no index of its streams, so the header reads the whole file once (with pyxdf) and keeps
+  only the metadata; loading a stream reads the file again.
+
+The one-shot :func:`read_recording` and the generic dataset reader (:mod:`eegaffect.datasets.recording`) both go
+through it. Conventions:
+
+- samples are ``(n_times, n_chans)`` float64 (the LSL / kernels layout);
+- voltage channels read through MNE (EEG, EOG, ECG, EMG, sEEG, ECoG, DBS) are converted from volts to microvolts,
+  the unit EEG streams use; their ``ch_units`` say ``"microvolts"``. HDF5/XDF samples are returned as stored
+  (their streams carry their own units, microvolts for EEG);
+- ``timestamps`` are seconds: LSL time for HDF5/XDF recordings (clock-synchronised, not dejittered), time from the
+  first sample for MNE formats;
+- an MNE file is one stream with key ``"eeg"`` (all its channels, named after the file stem);
 - marker streams (HDF5/XDF string streams) and MNE annotations (onset, description) become
   :class:`MarkerStream` entries, their times in the same clock as ``timestamps``.
 """
@@ -18,15 +30,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-__all__ = ["Recording", "MarkerStream", "read_recording", "RECORDING_SUFFIXES"]
+if TYPE_CHECKING:  # the acquisition layer (h5py, pylsl) is imported where a file is read
+    from eegaffect.acquisition.recorder import RecordedStream, StreamHeader
 
-_OWN = {".h5", ".hdf5", ".xdf", ".xdfz"}
-#: File suffixes :func:`read_recording` knows (MNE may read more through :func:`mne.io.read_raw`).
-RECORDING_SUFFIXES = (".h5", ".hdf5", ".xdf", ".xdfz", ".edf", ".bdf", ".fif", ".fif.gz", ".vhdr", ".set")
+__all__ = ["Recording", "MarkerStream", "RecordingHeader", "open_recording", "read_recording", "RECORDING_SUFFIXES"]
+
+_HDF5 = {".h5", ".hdf5"}
+_XDF = {".xdf", ".xdfz"}
+#: File suffixes :func:`read_recording` and the recording dataset know (MNE may read more through
+#: :func:`mne.io.read_raw`).
+RECORDING_SUFFIXES: tuple[str, ...] = (".h5", ".hdf5", ".xdf", ".xdfz", ".edf", ".bdf", ".gdf", ".fif", ".fif.gz",
+                                       ".vhdr", ".set")
 _VOLTAGE_TYPES = {"eeg", "eog", "ecg", "emg", "seeg", "ecog", "dbs"}
+#: Key of the one stream of an MNE-readable file.
+MNE_STREAM_KEY = "eeg"
 
 
 @dataclass
@@ -101,6 +122,160 @@ class Recording:
         return self.n_times / self.sfreq
 
 
+@dataclass
+class RecordingHeader:
+    """What a recording file holds, without its samples (see :func:`open_recording`).
+
+    Attributes
+    ----------
+    path : Path
+        The file.
+    format : str
+        ``"hdf5"``, ``"xdf"`` or the MNE reader's format (``"edf"``, ``"bdf"``, ``"fif"``, ``"brainvision"``,
+        ``"eeglab"``, ...).
+    streams : dict of str to StreamHeader
+        Stream key -> metadata (:class:`~eegaffect.acquisition.recorder.StreamHeader`: name, type, sfreq,
+        channels, ``n_times``), in file order. MNE formats have one stream, key ``"eeg"``.
+    annotations : MarkerStream | None
+        MNE annotations (MNE formats only; HDF5/XDF markers are streams, see :meth:`read_markers`).
+    """
+
+    path: Path
+    format: str
+    streams: dict
+    annotations: MarkerStream | None = None
+    # what the header was read from, kept only by read_recording (XDF: every stream; MNE: the Raw) so that a
+    # one-shot read does not read the file twice; None for open_recording, whose headers stay small and picklable
+    _source: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def read_data(self, key: str, picks: Sequence[int] | None = None) -> np.ndarray:
+        """The samples of one numeric stream.
+
+        Parameters
+        ----------
+        key : str
+            A key of :attr:`streams`.
+        picks : sequence of int | None
+            Channel indices to return, in this order; None returns every channel.
+
+        Returns
+        -------
+        data : ndarray, shape (n_times, n_picks)
+            float64, C-contiguous; MNE voltage channels in microvolts.
+
+        Raises
+        ------
+        ValueError
+            On an unknown key, a marker stream, bad picks, or a file that changed since it was opened.
+        """
+        stream = self._stream(key)
+        if stream.is_marker:
+            raise ValueError(f"{self.path}: stream {key!r} holds markers (strings), expected numeric samples")
+        if picks is not None:
+            picks = [int(k) for k in picks]
+            bad = [k for k in picks if not 0 <= k < stream.n_chans]
+            if bad:
+                raise ValueError(f"{self.path}: channel picks must lie in [0, {stream.n_chans}) for stream "
+                                 f"{key!r}, got {bad}")
+        if self.format == "hdf5":
+            data = _hdf5_data(self.path, stream, picks)
+        elif self.format == "xdf":
+            data = np.asarray(self._xdf_streams()[key].data, dtype=np.float64)
+            data = data if picks is None else data[:, picks]
+        else:
+            data = _mne_data(self._raw(), stream, picks)
+        if data.shape[0] != stream.n_times:
+            raise ValueError(f"{self.path}: stream {key!r} changed since the file was opened: {stream.n_times} "
+                             f"samples expected, {data.shape[0]} found")
+        return np.ascontiguousarray(data, dtype=np.float64)
+
+    def read_stream(self, key: str) -> RecordedStream:
+        """One whole stream: samples as stored (MNE formats: float64, microvolts), timestamps and metadata.
+
+        Parameters
+        ----------
+        key : str
+            A key of :attr:`streams`.
+
+        Returns
+        -------
+        stream : RecordedStream
+        """
+        stream = self._stream(key)
+        if self.format == "hdf5":
+            from eegaffect.acquisition.recorder import load_recording
+
+            return load_recording(self.path, [key])[key]
+        if self.format == "xdf":
+            return self._xdf_streams()[key]
+        from eegaffect.acquisition.recorder import RecordedStream
+
+        raw = self._raw()
+        return RecordedStream(name=stream.name, type=stream.type, sfreq=stream.sfreq, source_id=stream.source_id,
+                              ch_names=list(stream.ch_names), ch_types=list(stream.ch_types),
+                              ch_units=list(stream.ch_units), data=np.ascontiguousarray(_mne_data(raw, stream, None)),
+                              timestamps=raw.times.astype(np.float64))
+
+    def read_markers(self) -> list[MarkerStream]:
+        """Every marker stream (HDF5/XDF; read now) or the annotations (MNE formats)."""
+        if self.format not in ("hdf5", "xdf"):
+            return [] if self.annotations is None else [self.annotations]
+        keys = [key for key, s in self.streams.items() if s.is_marker]
+        if not keys:
+            return []
+        if self.format == "hdf5":
+            from eegaffect.acquisition.recorder import load_recording
+
+            streams = load_recording(self.path, keys)
+        else:
+            streams = self._xdf_streams()
+        return [MarkerStream(streams[k].name, np.asarray(streams[k].timestamps, dtype=np.float64),
+                             [str(v) for v in streams[k].data[:, 0]], np.zeros(streams[k].n_times)) for k in keys]
+
+    def _stream(self, key: str) -> StreamHeader:
+        if key not in self.streams:
+            raise ValueError(f"{self.path}: no stream with key {key!r}; streams: {list(self.streams)}")
+        return self.streams[key]
+
+    def _xdf_streams(self) -> dict:
+        from eegaffect.acquisition.player import read_xdf
+
+        return self._source if self._source is not None else read_xdf(self.path)
+
+    def _raw(self):
+        return self._source if self._source is not None else _mne_raw(self.path)
+
+
+def open_recording(path: str | Path) -> RecordingHeader:
+    """Read a recording's metadata: its streams, their sfreq, channels and ``n_times``, without the samples.
+
+    HDF5 and MNE formats read only their headers; XDF has no index, so its whole file is read once and only the
+    metadata kept (see the module docstring). Load samples with :meth:`RecordingHeader.read_data` /
+    :meth:`RecordingHeader.read_stream`.
+
+    Parameters
+    ----------
+    path : str | Path
+        The file (see the module docstring for the formats).
+
+    Returns
+    -------
+    header : RecordingHeader
+        Small and picklable (it holds no samples and no open file).
+
+    Raises
+    ------
+    FileNotFoundError
+        When the file does not exist.
+    ValueError
+        When the format is not supported or the file is corrupt.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"recording {path} does not exist")
+    return _open(path, keep_source=False)
+
+
 def read_recording(path: str | Path, stream: str | None = None) -> Recording:
     """Read a recording file.
 
@@ -109,8 +284,8 @@ def read_recording(path: str | Path, stream: str | None = None) -> Recording:
     path : str | Path
         The file (see the module docstring for the formats).
     stream : str | None
-        For multi-stream files (HDF5, XDF): the stream to return as ``data``; default the first regularly
-        sampled numeric stream. Marker streams are always returned in ``markers``.
+        For multi-stream files (HDF5, XDF): the key or name of the stream to return as ``data``; default the
+        first regularly sampled numeric stream. Marker streams are always returned in ``markers``.
 
     Returns
     -------
@@ -124,62 +299,109 @@ def read_recording(path: str | Path, stream: str | None = None) -> Recording:
     ValueError
         When the format is not supported or the file holds no playable stream.
     """
+    from eegaffect.acquisition.player import pick_streams
+
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"recording {path} does not exist")
-    suffix = path.suffix.lower()
-    if suffix in _OWN:
-        return _read_own(path, stream)
-    if stream is not None:
+    if stream is not None and _kind(path) == "mne":
         raise ValueError(f"{path.name}: 'stream' only applies to multi-stream files (HDF5, XDF)")
-    return _read_mne(path)
-
-
-def _read_own(path: Path, stream: str | None) -> Recording:
-    from eegaffect.acquisition.player import pick_streams, read_recording_streams
-
-    streams = read_recording_streams(path)
-    main, _ = pick_streams(streams, stream, path)
+    header = _open(path, keep_source=True)
+    main, _ = pick_streams(header.streams, stream, path)
     if main.is_marker or main.sfreq <= 0:
         raise ValueError(f"{path}: stream {main.name!r} is not regularly sampled numeric data "
                          f"(sfreq={main.sfreq:g}, marker={main.is_marker})")
-    markers = [MarkerStream(s.name, np.asarray(s.timestamps, dtype=np.float64),
-                            [str(v) for v in s.data[:, 0]], np.zeros(len(s.timestamps)))
-               for s in streams.values() if s.is_marker]
-    fmt = "hdf5" if path.suffix.lower() in {".h5", ".hdf5"} else "xdf"
-    return Recording(data=np.asarray(main.data, dtype=np.float64), sfreq=float(main.sfreq),
+    recorded = header.read_stream(main.key)
+    return Recording(data=np.ascontiguousarray(recorded.data, dtype=np.float64), sfreq=float(main.sfreq),
                      ch_names=list(main.ch_names), ch_types=list(main.ch_types), ch_units=list(main.ch_units),
-                     timestamps=np.asarray(main.timestamps, dtype=np.float64), markers=markers, name=main.name,
-                     path=path, format=fmt)
+                     timestamps=np.asarray(recorded.timestamps, dtype=np.float64), markers=header.read_markers(),
+                     name=main.name, path=path, format=header.format)
 
 
-def _read_mne(path: Path) -> Recording:
+def _kind(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(tuple(_HDF5)):
+        return "hdf5"
+    if name.endswith(tuple(_XDF)):
+        return "xdf"
+    return "mne"
+
+
+def _open(path: Path, keep_source: bool) -> RecordingHeader:
+    kind = _kind(path)
+    if kind == "hdf5":
+        from eegaffect.acquisition.recorder import read_stream_headers
+
+        return RecordingHeader(path, "hdf5", read_stream_headers(path))
+    if kind == "xdf":
+        from eegaffect.acquisition.player import read_xdf
+        from eegaffect.acquisition.recorder import StreamHeader
+
+        streams = read_xdf(path)
+        header = RecordingHeader(path, "xdf", {key: StreamHeader.of(key, s) for key, s in streams.items()})
+    else:
+        raw = _mne_raw(path)
+        header = _mne_header(path, raw)
+        streams = raw
+    if keep_source:
+        header._source = streams
+    return header
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# eegaffect HDF5
+
+
+def _hdf5_data(path: Path, stream: StreamHeader, picks: list[int] | None) -> np.ndarray:
+    from eegaffect.acquisition.recorder import open_recording_file
+
+    with open_recording_file(path) as fh:
+        data = fh["streams"][stream.key]["data"][: stream.n_times]
+    return data if picks is None else data[:, picks]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# MNE-readable formats
+
+
+def _mne_raw(path: Path):
     import mne
 
     try:
-        raw = mne.io.read_raw(path, preload=True, verbose="error")
+        return mne.io.read_raw(path, preload=False, verbose="error")
     except Exception as exc:  # MNE's readers fail in reader-specific ways (ValueError, AssertionError, ...)
-        raise ValueError(f"{path.name}: not a recording format eegaffect or MNE can read "
-                         f"(known: {', '.join(RECORDING_SUFFIXES)}): {type(exc).__name__}: {exc}") from None
-    data = raw.get_data().T.astype(np.float64, copy=False)
+        raise ValueError(f"{path}: MNE cannot read this file ({type(exc).__name__}: {exc}); not a recording "
+                         f"format eegaffect or MNE can read (known: {', '.join(RECORDING_SUFFIXES)})") from None
+
+
+def _mne_header(path: Path, raw) -> RecordingHeader:
+    from eegaffect.acquisition.recorder import StreamHeader
+
     types = raw.get_channel_types()
-    units = []
-    for k, (kind, ch) in enumerate(zip(types, raw.info["chs"])):
-        if kind in _VOLTAGE_TYPES:
-            data[:, k] *= 1e6
-            units.append("microvolts")
-        else:
-            units.append(_fiff_unit_name(ch["unit"]))
+    units = ["microvolts" if kind in _VOLTAGE_TYPES else _fiff_unit_name(ch["unit"])
+             for kind, ch in zip(types, raw.info["chs"])]
+    n_times = int(raw.n_times)
+    stream = StreamHeader(key=MNE_STREAM_KEY, name=path.name.split(".")[0], type="EEG", source_id="",
+                          sfreq=float(raw.info["sfreq"]), ch_names=tuple(raw.ch_names), ch_types=tuple(types),
+                          ch_units=tuple(units), n_times=n_times, first_timestamp=0.0 if n_times else float("nan"),
+                          is_marker=False)
     ann = raw.annotations
     onsets = np.asarray(ann.onset, dtype=np.float64)
     if ann.orig_time is not None:
         onsets = onsets - raw.first_time
-    markers = [MarkerStream("annotations", onsets, [str(d) for d in ann.description],
-                            np.asarray(ann.duration, dtype=np.float64))] if len(ann) else []
+    annotations = MarkerStream("annotations", onsets, [str(d) for d in ann.description],
+                               np.asarray(ann.duration, dtype=np.float64)) if len(ann) else None
     fmt = type(raw).__name__.replace("Raw", "").lower() or "fif"
-    return Recording(data=np.ascontiguousarray(data), sfreq=float(raw.info["sfreq"]), ch_names=list(raw.ch_names),
-                     ch_types=list(types), ch_units=units, timestamps=raw.times.astype(np.float64), markers=markers,
-                     name=path.name.split(".")[0], path=path, format=fmt or "fif")
+    return RecordingHeader(path, fmt, {MNE_STREAM_KEY: stream}, annotations)
+
+
+def _mne_data(raw, stream: StreamHeader, picks: list[int] | None) -> np.ndarray:
+    """``(n_times, n_picks)`` float64 with voltage channels in microvolts (MNE holds volts)."""
+    picks = list(range(stream.n_chans)) if picks is None else picks
+    data = raw.get_data(picks=picks).astype(np.float64, copy=False)
+    volts = [row for row, k in enumerate(picks) if stream.ch_types[k] in _VOLTAGE_TYPES]
+    data[volts] *= 1e6
+    return data.T
 
 
 def _fiff_unit_name(code) -> str:

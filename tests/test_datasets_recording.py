@@ -167,3 +167,24 @@ def test_recorded_ground_truth_stream_gives_continuous_targets(tmp_path, rng, fm
     (write_eegaffect_h5 if fmt == "h5" else write_xdf)(path, streams[:2])
     (t,) = load_dataset(path, "recording")
     assert t.continuous_targets() is None and t.info.valence is None
+
+
+def test_trials_stay_lazy_and_picklable(tmp_path, rng):
+    """Opening keeps metadata only: samples are read on load, so a file changed after opening is noticed."""
+    import pickle
+
+    import h5py
+
+    first = _eeg(rng, 400)
+    write_eegaffect_h5(tmp_path / "a.h5", [_index_stream(first)])
+    write_xdf(tmp_path / "b.xdf", [_index_stream(first)])
+    ds = load_dataset(tmp_path, "recording")
+    h5, xdf = (pickle.loads(pickle.dumps(t)) for t in ds.trials)  # trials go to worker processes
+    assert len(pickle.dumps(ds.trials)) < first.nbytes / 4
+    with h5py.File(tmp_path / "a.h5", "a") as fh:
+        fh["streams/eeg/data"][:, :4] = -first
+    np.testing.assert_array_equal(h5.load(), -first)
+    write_xdf(tmp_path / "b.xdf", [_index_stream(first[:300])])
+    with pytest.raises(DatasetFormatError, match=r"b\.xdf: stream 'eeg' changed since the file was opened: 400 "
+                                                 "samples expected, 300 found"):
+        xdf.load()

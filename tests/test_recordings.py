@@ -159,3 +159,57 @@ def test_errors_say_what_was_expected(tmp_path):
         f.create_dataset("x", data=[1])
     with pytest.raises(ValueError, match="not an eegaffect recording"):
         read_recording(plain)
+
+
+def test_open_recording_reads_metadata_then_samples_on_request(tmp_path, signal):
+    """HDF5 headers hold no samples: samples written after opening are the ones read_data returns."""
+    import pickle
+
+    from eegaffect.recordings import open_recording
+
+    path = tmp_path / "rec.h5"
+    ts = 1000.0 + np.arange(500) / SFREQ
+    _write_eegaffect_h5(path, signal, ts)
+    header = open_recording(path)
+    assert (header.format, list(header.streams)) == ("hdf5", ["amp", "amp-markers"])
+    amp, markers = header.streams["amp"], header.streams["amp-markers"]
+    assert (amp.sfreq, amp.ch_names, amp.n_times, amp.first_timestamp, amp.is_marker) == (SFREQ, tuple(NAMES), 500,
+                                                                                         1000.0, False)
+    assert markers.is_marker and markers.n_times == 2
+    assert len(pickle.dumps(header)) < signal.nbytes / 4  # metadata only
+    with h5py.File(path, "a") as f:
+        f["streams/amp/data"][:] = 2 * signal.astype(np.float32)
+    np.testing.assert_array_equal(header.read_data("amp"), 2 * signal.astype(np.float32))
+    np.testing.assert_array_equal(header.read_data("amp", picks=[2, 0]), 2 * signal.astype(np.float32)[:, [2, 0]])
+    assert header.read_markers()[0].values == ["go", "stop"]
+    with pytest.raises(ValueError, match="holds markers"):
+        header.read_data("amp-markers")
+    with pytest.raises(ValueError, match=r"picks must lie in \[0, 3\)"):
+        header.read_data("amp", picks=[3])
+    with h5py.File(path, "a") as f:
+        f["streams/amp/data"].resize((400, 3))
+    with pytest.raises(ValueError, match="changed since the file was opened: 500 samples expected, 400 found"):
+        header.read_data("amp")
+
+
+def test_units_agree_between_read_recording_and_dataset_reader(tmp_path, rng):
+    """MNE holds volts: every voltage channel (not only EEG) comes out in microvolts from both readers."""
+    import mne
+
+    from eegaffect.datasets import load_dataset
+
+    uv = 20.0 * rng.standard_normal((3, 300))
+    stim = np.zeros((1, 300))
+    stim[0, 100] = 5.0
+    path = tmp_path / "eog_raw.fif"
+    raw = mne.io.RawArray(np.vstack([uv * 1e-6, stim]), mne.create_info(["HEOG", "VEOG", "ECG", "STI"], 100.0,
+                                                                          ["eog", "eog", "ecg", "stim"]),
+                          verbose="error")
+    raw.save(path, verbose="error")
+    rec = read_recording(path)
+    assert rec.ch_units == ["microvolts"] * 3 + ["V"]
+    np.testing.assert_allclose(rec.data[:, :3], uv.T, rtol=1e-6)
+    np.testing.assert_array_equal(rec.data[:, 3], stim[0])  # not a voltage channel: as stored
+    (trial,) = load_dataset(path, "recording")  # no EEG channel: the dataset keeps every channel
+    assert trial.info.ch_names == ("HEOG", "VEOG", "ECG", "STI")
+    np.testing.assert_array_equal(trial.load(), rec.data)

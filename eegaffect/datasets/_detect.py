@@ -5,10 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from eegaffect.datasets.base import DatasetFormatError
-
-#: File suffixes read as generic recordings (our HDF5, XDF, and MNE-readable formats).
-RECORDING_SUFFIXES: tuple[str, ...] = (".h5", ".hdf5", ".xdf", ".xdfz", ".edf", ".bdf", ".gdf", ".fif", ".fif.gz",
-                                       ".vhdr", ".set")
+from eegaffect.recordings import RECORDING_SUFFIXES  # the one list: files read as generic recordings
 
 _SESSION_RE = r"^\d+_\d{8}\.mat$"
 
