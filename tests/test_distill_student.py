@@ -130,3 +130,18 @@ def test_packaged_config_has_the_paper_settings():
             lc.dgeo.weight, lc.dgeo.ramp_start, lc.dgeo.ramp_end) == (0.055, 0.30, 0.12, 5.0, 0.90, 0.012, 20, 60)
     assert lc.dgeo.positive_classes == ["happiness", "surprise"] and cfg.train.epochs == 100
     assert cfg == DistilConfig()  # the YAML and the schema defaults agree
+
+
+@pytest.mark.slow
+def test_onnx_export_matches_onnxruntime_and_the_check_can_fail(tmp_path):
+    from eegaffect.distill.onnx_export import check_onnx, export_onnx
+
+    torch.manual_seed(0)
+    model = FaceStudent(8, 6, projection_hidden=8).eval()
+    path = export_onnx(model, tmp_path / "s.onnx", image_size=32)
+    images = np.random.default_rng(0).random((5, 1, 32, 32), dtype=np.float32)  # batch 5 != export batch 2
+    assert check_onnx(path, model, images) < 1e-4
+    with torch.no_grad():
+        model.classifier.bias += 1.0
+    with pytest.raises(AssertionError, match="differs from torch"):
+        check_onnx(path, model, images)
