@@ -210,3 +210,53 @@ def test_cli_reports_user_errors_without_traceback(bundle14, tmp_path, unique_na
                  "--set", "resolve_timeout_s=0.5"]) == 2
     assert f"no LSL stream with name={unique_name!r}" in capsys.readouterr().err
     assert main(["live", "--stream", unique_name, "--model", str(bundle14), "--record"]) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_session_resumes_after_the_outlet_restarts(bundle14, tmp_path, unique_name):
+    """The headset's outlet goes away and comes back (same source_id): one reconnect, gap updates, then ok."""
+    from eegaffect.acquisition.lsl import INDEX_CHANNEL_NAME
+    from eegaffect.acquisition.simulator import SimulatedEEG
+    from eegaffect.live.session import LiveConfig, LiveSession
+
+    import pylsl
+
+    names = list(DREAMER_CHANNELS) + [INDEX_CHANNEL_NAME]
+    sim = SimulatedEEG(list(DREAMER_CHANNELS), SFREQ, seed=6, unit="V")
+    eeg = sim.generate(1600)[0]
+    source_id = f"{unique_name}-sid"
+    outlet = Outlet(unique_name, "EEG", names, SFREQ, channel_format="float64", source_id=source_id)
+    session = LiveSession(unique_name, bundle14, LiveConfig(truth=False), out_dir=tmp_path / "run")
+    result = {}
+    worker = threading.Thread(target=lambda: result.setdefault("summary", session.run(duration=16)))
+    worker.start()
+    assert session.ready.wait(90)
+    t0 = pylsl.local_clock()
+
+    def push(out, first, n, counter0):
+        for k in range(0, n, 20):
+            idx = first + k + np.arange(20)
+            out.push(np.column_stack([eeg[idx - first + (0 if first == 0 else 600)], counter0 + idx - first]),
+                     t0 + idx / SFREQ)
+            time.sleep(20 / SFREQ / 2)
+
+    push(outlet, 0, 600, 0)
+    outlet.close()
+    time.sleep(2.0)
+    outlet = Outlet(unique_name, "EEG", names, SFREQ, channel_format="float64", source_id=source_id)
+    assert outlet.wait_for_consumers(30)  # liblsl's inlet recovers by itself
+    # the restarted device counts from 0 again; its clock went on (2 s of stream time missing)
+    push(outlet, 1000, 1000, 0)
+    worker.join(90)
+    outlet.close()
+    summary = result["summary"]
+    assert summary["reconnects"] == 1
+    assert summary["samples_received"] == 1600
+    updates = _read_updates(tmp_path / "run" / "updates.csv")
+    stamps = np.array([u["lsl_timestamp"] for u in updates]) - t0
+    status = np.array([int(u["status"]) for u in updates])
+    after = np.flatnonzero(stamps >= 1000 / SFREQ)
+    assert status[after[-1]] == STATUS_OK  # resumed
+    ok = after[status[after] == STATUS_OK]
+    assert np.all(stamps[ok] >= (1000 - 1.25) / SFREQ + 1.0)  # first estimate needs a full window after it
