@@ -35,13 +35,17 @@ _STOP = "__stop__"
 
 def display_available() -> bool:
     """Whether a window can be shown: macOS/Windows, or ``$DISPLAY``/``$WAYLAND_DISPLAY`` set, and matplotlib's
-    backend (``$MPLBACKEND``) not a non-interactive one."""
+    backend (``$MPLBACKEND``, or the one it picks) an interactive one."""
+    files_only = {"agg", "pdf", "svg", "ps", "cairo", "template", "pgf"}
     backend = os.environ.get("MPLBACKEND", "").lower()
-    if backend in {"agg", "pdf", "svg", "ps", "cairo", "template"} or backend.startswith("module://matplotlib_inline"):
+    if backend in files_only or backend.startswith("module://matplotlib_inline"):
         return False
-    if sys.platform in ("darwin", "win32"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if sys.platform not in ("darwin", "win32") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False
+    import matplotlib
+
+    # with a display but no GUI toolkit installed, matplotlib falls back to Agg: then there is no window to show
+    return matplotlib.get_backend().lower() not in files_only
 
 
 def _pick_eeg_channels(ch_names: list[str], n: int) -> list[int]:
