@@ -4,7 +4,7 @@
 - Every test has a timeout (pyproject ``timeout``); live tests set a tighter one with ``@pytest.mark.timeout``.
 - LSL discovery stays on this machine, in a session private to this test process (and the subprocesses it
   starts), configured before any other LSL call.
-- Figures are closed after each test.
+- Figures are closed after each test; torch/BLAS use one thread per test process (xdist gives one per core).
 - The legacy global ``np.random`` functions are banned in eegaffect and test code: use
   ``np.random.default_rng(seed)``. (Third-party libraries such as stable-baselines3 seed the global state
   themselves; calls from their modules are let through.)
@@ -22,6 +22,10 @@ import pytest
 
 os.environ.setdefault("EEGAFFECT_PROGRESS", "0")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# One BLAS/OpenMP thread per test process: `make test` runs two xdist workers on two cores, and oversubscribed
+# torch threads made small trainings ~30x slower here.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
 os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(tempfile.gettempdir(), "eegaffect-numba-cache"))
 
 from eegaffect.acquisition.lsl_config import use_local_lsl  # noqa: E402
