@@ -1,7 +1,10 @@
-"""Input validation shared by the feature, standardisation and smoothing kernels.
+"""Input validation shared by every kernel module (filtering, resampling, features, standardisation, smoothing).
 
 The ``@jit`` bodies do no validation; the public classes and functions call these helpers first so that a bad
-input fails with a message saying what was expected and what was got, before any state is touched.
+input fails with a message saying what was expected and what was got, before any state is touched. Two policies
+for data blocks: :func:`check_chunk` converts (dtype, contiguity) and checks finiteness up front; the hot
+streaming paths (SOS filter, resampler) use :func:`check_block`, which never copies, and leave the finiteness
+check to the kernel (:func:`raise_nonfinite` words its error).
 """
 
 from __future__ import annotations
@@ -126,3 +129,45 @@ def check_finite(arr: np.ndarray, name: str, allow_nan: bool = False) -> None:
         what = "inf" if allow_nan else "NaN or inf"
         raise ValueError(f"{name} must be finite ({what} is not accepted): found {arr[tuple(np.argwhere(bad)[0])]} "
                          f"at sample {t}, column {c} ({int(bad.sum())} bad values in all)")
+
+
+def check_block(x, name: str, n_chans: int | None) -> np.ndarray:
+    """Validate a ``(n_times, n_chans)`` block without copying it: a C-contiguous float32/float64 ndarray.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_times, n_chans)
+        The block.
+    name : str
+        Name used in error messages.
+    n_chans : int | None
+        Expected number of channels; None accepts any.
+
+    Returns
+    -------
+    x : ndarray, shape (n_times, n_chans)
+        ``x`` itself.
+    """
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"expected {name} to be a numpy ndarray of shape (n_times, n_chans), got {type(x).__name__}")
+    if x.ndim != 2:
+        hint = " (a single channel needs shape (n_times, 1): use x[:, None])" if x.ndim == 1 else ""
+        raise ValueError(f"expected {name} of shape (n_times, n_chans), got {x.ndim}-D shape {x.shape}{hint}")
+    if n_chans is not None and x.shape[1] != n_chans:
+        raise ValueError(f"expected {name} with {n_chans} channels (shape (n_times, {n_chans})), "
+                         f"got shape {x.shape}")
+    if x.dtype not in _FLOAT_DTYPES:
+        raise TypeError(f"expected {name} of dtype float32 or float64, got {x.dtype}")
+    if not x.flags.c_contiguous:
+        raise ValueError(f"expected {name} to be C-contiguous (n_times, n_chans) with channels adjacent in "
+                         f"memory, got strides {x.strides}; pass np.ascontiguousarray({name})")
+    return x
+
+
+def raise_nonfinite(x: np.ndarray, flat: int, name: str, offset: int, what: str) -> None:
+    """Raise the ``ValueError`` of a streaming kernel that found a non-finite value at flat index ``flat`` of
+    ``x`` (sample ``offset + row`` of the stream) and left the state of ``what`` unchanged."""
+    t, c = divmod(flat, x.shape[1])
+    raise ValueError(f"expected finite values in {name}, got {float(x[t, c])!r} at sample {t + offset} "
+                     f"(row {t} of this block), channel {c}; the {what} state is unchanged "
+                     "(clean the data first, or pass check_finite=False to let it propagate)")

@@ -26,12 +26,13 @@ Initial state
 
 from __future__ import annotations
 
-import numbers
 
 import numba
 import numpy as np
 import scipy.signal
 
+from eegaffect.kernels._checks import (_FLOAT_DTYPES, check_block, check_dtype, check_int, check_option,
+                                      check_positive, raise_nonfinite)
 from eegaffect.kernels._jit import jit
 
 __all__ = [
@@ -50,7 +51,6 @@ __all__ = [
 #: times two), so the vectorised channel loop runs without a scalar remainder.
 CHANNEL_PAD = 16
 
-_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _INITS = ("zeros", "steady")
 
 
@@ -75,8 +75,8 @@ def design_bandpass(low_hz: float, high_hz: float, sfreq: float, order: int = 4)
         Second-order sections, as ``scipy.signal.butter(order, [low_hz, high_hz], "bandpass", fs=sfreq,
         output="sos")``.
     """
-    sfreq = _check_positive(sfreq, "sfreq")
-    order = _check_order(order)
+    sfreq = check_positive(sfreq, "sfreq")
+    order = check_int(order, "order")
     low_hz = _check_edge(low_hz, sfreq, "low_hz")
     high_hz = _check_edge(high_hz, sfreq, "high_hz")
     if low_hz >= high_hz:
@@ -101,8 +101,8 @@ def design_highpass(cutoff_hz: float, sfreq: float, order: int = 4) -> np.ndarra
     sos : ndarray, shape (ceil(order / 2), 6)
         Second-order sections.
     """
-    sfreq = _check_positive(sfreq, "sfreq")
-    return _butter(_check_order(order), _check_edge(cutoff_hz, sfreq, "cutoff_hz"), "highpass", sfreq)
+    sfreq = check_positive(sfreq, "sfreq")
+    return _butter(check_int(order, "order"), _check_edge(cutoff_hz, sfreq, "cutoff_hz"), "highpass", sfreq)
 
 
 def design_lowpass(cutoff_hz: float, sfreq: float, order: int = 4) -> np.ndarray:
@@ -122,8 +122,8 @@ def design_lowpass(cutoff_hz: float, sfreq: float, order: int = 4) -> np.ndarray
     sos : ndarray, shape (ceil(order / 2), 6)
         Second-order sections.
     """
-    sfreq = _check_positive(sfreq, "sfreq")
-    return _butter(_check_order(order), _check_edge(cutoff_hz, sfreq, "cutoff_hz"), "lowpass", sfreq)
+    sfreq = check_positive(sfreq, "sfreq")
+    return _butter(check_int(order, "order"), _check_edge(cutoff_hz, sfreq, "cutoff_hz"), "lowpass", sfreq)
 
 
 def design_notch(line_hz: float, sfreq: float, harmonics: int = 1, q: float = 30.0) -> np.ndarray:
@@ -147,12 +147,10 @@ def design_notch(line_hz: float, sfreq: float, harmonics: int = 1, q: float = 30
     sos : ndarray, shape (n_notches, 6)
         One second-order section per notched frequency.
     """
-    sfreq = _check_positive(sfreq, "sfreq")
+    sfreq = check_positive(sfreq, "sfreq")
     line_hz = _check_edge(line_hz, sfreq, "line_hz")
-    q = _check_positive(q, "q")
-    if isinstance(harmonics, bool) or not isinstance(harmonics, numbers.Integral) or harmonics < 1:
-        raise ValueError(f"expected harmonics to be an integer >= 1, got {harmonics!r}")
-    return _notch_sections(line_hz, sfreq, int(harmonics), q)
+    q = check_positive(q, "q")
+    return _notch_sections(line_hz, sfreq, check_int(harmonics, "harmonics"), q)
 
 
 def cascade(*sos_arrays: np.ndarray) -> np.ndarray:
@@ -190,20 +188,8 @@ def _notch_sections(line_hz: float, sfreq: float, harmonics: int, q: float) -> n
     return np.ascontiguousarray(np.vstack(rows))
 
 
-def _check_positive(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"expected {name} to be a finite number > 0, got {value!r}")
-    return float(value)
-
-
-def _check_order(order) -> int:
-    if isinstance(order, bool) or not isinstance(order, numbers.Integral) or order < 1:
-        raise ValueError(f"expected order to be an integer >= 1, got {order!r}")
-    return int(order)
-
-
 def _check_edge(freq, sfreq: float, name: str) -> float:
-    freq = _check_positive(freq, name)
+    freq = check_positive(freq, name)
     if freq >= sfreq / 2:
         raise ValueError(f"expected {name} below Nyquist ({sfreq / 2:g} Hz for sfreq={sfreq:g}), got {freq:g} Hz")
     return freq
@@ -362,54 +348,6 @@ def _aligned_zeros(shape: tuple, align: int = 64) -> np.ndarray:
     return raw[start: start + n].reshape(shape)
 
 
-def _check_x(x, name: str, n_chans: int | None) -> np.ndarray:
-    """Full validation of a data block (the slow path, also used to build error messages)."""
-    if not isinstance(x, np.ndarray):
-        raise TypeError(f"expected {name} to be a numpy ndarray of shape (n_times, n_chans), got {type(x).__name__}")
-    if x.ndim != 2:
-        hint = " (a single channel needs shape (n_times, 1): use x[:, None])" if x.ndim == 1 else ""
-        raise ValueError(f"expected {name} of shape (n_times, n_chans), got {x.ndim}-D shape {x.shape}{hint}")
-    if n_chans is not None and x.shape[1] != n_chans:
-        raise ValueError(f"expected {name} with {n_chans} channels (shape (n_times, {n_chans})), "
-                         f"got shape {x.shape}")
-    if x.dtype not in _FLOAT_DTYPES:
-        raise TypeError(f"expected {name} of dtype float32 or float64, got {x.dtype}")
-    if not x.flags.c_contiguous:
-        raise ValueError(f"expected {name} to be C-contiguous (n_times, n_chans) with channels adjacent in "
-                         f"memory, got strides {x.strides}; pass np.ascontiguousarray({name})")
-    return x
-
-
-def _raise_nonfinite(x: np.ndarray, flat: int, name: str, offset: int = 0) -> None:
-    n_chans = x.shape[1]
-    t, c = divmod(flat, n_chans)
-    raise ValueError(f"expected finite values in {name}, got {float(x[t, c])!r} at sample {t + offset} "
-                     f"(row {t} of this block), channel {c}; the filter state is unchanged "
-                     "(clean the data first, or pass check_finite=False to let it propagate)")
-
-
-def _check_dtype_arg(dtype) -> np.dtype:
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"expected dtype float32 or float64, got {dtype!r}") from None
-    if dt not in _FLOAT_DTYPES:
-        raise TypeError(f"expected dtype float32 or float64, got {dt}")
-    return dt
-
-
-def _check_n_chans(n_chans) -> int:
-    if isinstance(n_chans, bool) or not isinstance(n_chans, numbers.Integral) or n_chans < 1:
-        raise ValueError(f"expected n_chans to be an integer >= 1, got {n_chans!r}")
-    return int(n_chans)
-
-
-def _check_init(init) -> str:
-    if init not in _INITS:
-        raise ValueError(f"expected init to be one of {list(_INITS)}, got {init!r}")
-    return init
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # public stateful filter and offline function
 # ----------------------------------------------------------------------------------------------------------------
@@ -452,9 +390,9 @@ class SOSFilter:
     def __init__(self, sos: np.ndarray, n_chans: int, dtype=np.float64, init: str = "zeros"):
         self._sos = _validate_sos(sos)
         self._sos.flags.writeable = False
-        self.n_chans = _check_n_chans(n_chans)
-        self.dtype = _check_dtype_arg(dtype)
-        self.init = _check_init(init)
+        self.n_chans = check_int(n_chans, "n_chans")
+        self.dtype = check_dtype(dtype)
+        self.init = check_option(init, "init", _INITS)
         n_sections = self._sos.shape[0]
         n_pad = _padded(self.n_chans)
         self._z = _aligned_zeros((n_sections, 2, n_pad))
@@ -520,7 +458,7 @@ class SOSFilter:
         # fast path: one combined check; the detailed checks below only run to build an error message
         if not (type(x) is np.ndarray and x.ndim == 2 and x.shape[1] == self.n_chans
                 and x.dtype in _FLOAT_DTYPES and x.flags.c_contiguous):
-            _check_x(x, "x", self.n_chans)
+            check_block(x, "x", self.n_chans)
         if out is None:
             out = np.empty(x.shape, self.dtype)
         elif not (type(out) is np.ndarray and out.shape == x.shape and out.dtype == self.dtype
@@ -543,7 +481,7 @@ class SOSFilter:
                 raise ValueError("expected a finite filter state, got nan/inf after filtering finite input (the "
                                  "input overflowed float64, or earlier non-finite input was let through with "
                                  "check_finite=False); the state is unchanged: call reset()")
-            _raise_nonfinite(x, bad, "x", offset=self.n_samples_seen)
+            raise_nonfinite(x, bad, "x", self.n_samples_seen, "filter")
         self._primed = True
         self.n_samples_seen += n_times
         return out
@@ -574,8 +512,8 @@ def sosfilt(sos: np.ndarray, x: np.ndarray, init: str = "zeros", check_finite: b
         ``scipy.signal.sosfilt(sos, x, axis=0)`` (with ``zi=sosfilt_zi(sos)[:, :, None] * x[0]`` for
         ``init="steady"``).
     """
-    _check_x(x, "x", None)
-    filt = SOSFilter(sos, x.shape[1], dtype=x.dtype, init=_check_init(init))
+    check_block(x, "x", None)
+    filt = SOSFilter(sos, x.shape[1], dtype=x.dtype, init=check_option(init, "init", _INITS))
     return filt.step(x, check_finite=check_finite)
 
 

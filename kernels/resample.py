@@ -38,9 +38,10 @@ from fractions import Fraction
 import numpy as np
 import scipy.signal
 
+from eegaffect.kernels._checks import (_FLOAT_DTYPES, check_block, check_dtype, check_int, check_positive,
+                                      raise_nonfinite)
 from eegaffect.kernels._jit import jit
-from eegaffect.kernels.filtering import (_FLOAT_DTYPES, _aligned_zeros, _check_dtype_arg, _check_n_chans, _check_x,
-                                        _padded, _quiet_when_interpreted)
+from eegaffect.kernels.filtering import _aligned_zeros, _padded, _quiet_when_interpreted
 
 __all__ = ["StreamingResampler", "resample", "rational_ratio", "design_resample_filter", "warmup"]
 
@@ -61,8 +62,8 @@ def rational_ratio(sfreq_in: float, sfreq_out: float) -> tuple[int, int]:
     up, down : int
         ``sfreq_out / sfreq_in == up / down`` (to 1e-9 relative), both ``<= MAX_FACTOR``.
     """
-    sfreq_in = _check_rate(sfreq_in, "sfreq_in")
-    sfreq_out = _check_rate(sfreq_out, "sfreq_out")
+    sfreq_in = check_positive(sfreq_in, "sfreq_in")
+    sfreq_out = check_positive(sfreq_out, "sfreq_out")
     return _ratio(sfreq_in, sfreq_out)
 
 
@@ -85,12 +86,6 @@ def design_resample_filter(up: int, down: int) -> np.ndarray:
     if math.gcd(int(up), int(down)) != 1:
         raise ValueError(f"expected up and down without a common factor, got up={up}, down={down}")
     return _design(int(up), int(down))
-
-
-def _check_rate(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"expected {name} to be a finite number > 0 (Hz), got {value!r}")
-    return float(value)
 
 
 def _ratio(sfreq_in: float, sfreq_out: float) -> tuple[int, int]:
@@ -206,10 +201,10 @@ class StreamingResampler:
     """
 
     def __init__(self, sfreq_in: float, sfreq_out: float, n_chans: int, dtype=np.float64):
-        self.sfreq_in = _check_rate(sfreq_in, "sfreq_in")
-        self.sfreq_out = _check_rate(sfreq_out, "sfreq_out")
-        self.n_chans = _check_n_chans(n_chans)
-        self.dtype = _check_dtype_arg(dtype)
+        self.sfreq_in = check_positive(sfreq_in, "sfreq_in")
+        self.sfreq_out = check_positive(sfreq_out, "sfreq_out")
+        self.n_chans = check_int(n_chans, "n_chans")
+        self.dtype = check_dtype(dtype)
         self.up, self.down = _ratio(self.sfreq_in, self.sfreq_out)
         h = _design(self.up, self.down)
         self.n_taps = h.size
@@ -257,7 +252,7 @@ class StreamingResampler:
         """
         if not (type(x) is np.ndarray and x.ndim == 2 and x.shape[1] == self.n_chans
                 and x.dtype in _FLOAT_DTYPES and x.flags.c_contiguous):
-            _check_x(x, "x", self.n_chans)
+            check_block(x, "x", self.n_chans)
         n_times = x.shape[0]
         n_out = self.n_out_for(n_times)
         out = np.empty((n_out, self.n_chans), self.dtype)
@@ -266,10 +261,7 @@ class StreamingResampler:
         bad = _resample_kernel_call(self._taps, self.down, self._ring, self._counters, x, out, self._buf,
                                bool(check_finite))
         if bad >= 0:
-            t, c = divmod(bad, self.n_chans)
-            raise ValueError(f"expected finite values in x, got {float(x[t, c])!r} at sample "
-                             f"{self.n_samples_in + t} (row {t} of this block), channel {c}; the resampler state "
-                             "is unchanged (clean the data first, or pass check_finite=False)")
+            raise_nonfinite(x, bad, "x", self.n_samples_in, "resampler")
         self.n_samples_in += n_times
         self.n_samples_out += n_out
         return out
@@ -299,7 +291,7 @@ def resample(x: np.ndarray, sfreq_in: float, sfreq_out: float, check_finite: boo
     y : ndarray, shape (ceil(n_times * up / down), n_chans)
         Resampled data, same dtype as ``x``.
     """
-    _check_x(x, "x", None)
+    check_block(x, "x", None)
     rs = StreamingResampler(sfreq_in, sfreq_out, x.shape[1], dtype=np.float64)
     n_times = x.shape[0]
     n_out = -(-n_times * rs.up // rs.down)

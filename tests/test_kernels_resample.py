@@ -127,7 +127,7 @@ def test_bad_inputs_give_clear_errors(rng):
         rs.step(np.zeros((4, 5)).T)
     with pytest.raises(ValueError, match=r"shape \(n_times, n_chans\), got 1-D"):
         R.resample(np.zeros(10), 1000.0, 200.0)
-    with pytest.raises(ValueError, match=r"sfreq_in to be a finite number > 0 \(Hz\), got 0"):
+    with pytest.raises(ValueError, match=r"sfreq_in must be a finite number > 0, got 0"):
         R.StreamingResampler(0, 200.0, 4)
     with pytest.raises(ValueError, match=r"ratio up/down of integers <= 1000, got 200 / 1000\.1"):
         R.StreamingResampler(1000.1, 200.0, 4)
