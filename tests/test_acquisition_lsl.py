@@ -18,30 +18,9 @@ from eegaffect.acquisition.lsl import (INDEX_CHANNEL_NAME, MetadataWarning, Stre
                                        StreamNotFoundError, list_streams, resolve_streams)
 from eegaffect.acquisition.outlet import STATUS_GAP, STATUS_INVALID, STATUS_OK, Outlet, PredictionOutlet
 from eegaffect.acquisition.player import Player
+from lsl_helpers import read_samples, wait_until
 
 pytestmark = pytest.mark.live
-
-
-def _wait(predicate, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return bool(predicate())
-
-
-def _read_all(stream: Stream, n_expected: int, timeout: float):
-    parts, stamps = [], []
-    end = time.monotonic() + timeout
-    got = 0
-    while got < n_expected and time.monotonic() < end:
-        stream.wait(timeout=0.2)
-        data, ts = stream.read_new()
-        parts.append(data)
-        stamps.append(ts)
-        got += len(ts)
-    return np.concatenate(parts), np.concatenate(stamps)
 
 
 @pytest.mark.timeout(30)
@@ -116,7 +95,7 @@ def test_exact_alignment_of_replayed_data_via_the_index_channel(unique_name, rng
                     index_channel=True)
     with player, Stream(name=unique_name, timeout=5, bufsize=5) as stream:
         player.start(wait_for_consumers=5)
-        data, ts = _read_all(stream, n, timeout=20)
+        data, ts = read_samples(stream, n, timeout=20)
         assert player.join(5) and player.error is None
     idx = data[:, -1].astype(np.int64)
     np.testing.assert_array_equal(idx, np.arange(n))
@@ -138,7 +117,7 @@ def test_stalled_consumer_overrun_is_counted_exactly(unique_name):
         assert stream.buffer_size == capacity
         player.start(wait_for_consumers=5)
         assert player.join(10)
-        assert _wait(lambda: stream.health.n_received == n, 10)
+        assert wait_until(lambda: stream.health.n_received == n, 10)
         health = stream.health
         data, _ = stream.read_new()
     assert health.n_overrun == n - capacity and health.n_lost == 0
@@ -170,7 +149,7 @@ def test_lost_samples_exactly_from_counter_and_from_timestamps(unique_name, use_
         with Stream(name=unique_name, timeout=5, index_channel=index, jitter_tolerance_s=0.0) as stream:
             outlet.wait_for_consumers(5)
             _push_with_skips(outlet, sfreq, 40, 20, {10: 37, 25: 3})
-            assert _wait(lambda: stream.health.n_received == 800, 10)
+            assert wait_until(lambda: stream.health.n_received == 800, 10)
             health = stream.health
             events = stream.get_events()
     assert health.n_lost == 40 and health.n_gaps == 2
@@ -207,16 +186,16 @@ def test_outlet_restart_recovers_and_reports_the_gap(unique_name, tmp_path):
     try:
         with Stream(name=unique_name, source_id=sid, timeout=10, stall_timeout_s=0.5, dejitter=False) as stream, \
                 Recorder(tmp_path / "restart.h5", [stream], flush_interval=0.2) as recorder:
-            assert _wait(lambda: stream.health.n_received > 200, 15)
+            assert wait_until(lambda: stream.health.n_received > 200, 15)
             first.kill()
             first.wait()
             killed_at = pylsl.local_clock()
-            assert _wait(lambda: any(e.kind == "stall" for e in stream.get_events()), 10)
+            assert wait_until(lambda: any(e.kind == "stall" for e in stream.get_events()), 10)
             time.sleep(0.5)
             second = _spawn_player(unique_name, sid)
-            assert _wait(lambda: stream.health.n_reconnects == 1, 30), stream.health
+            assert wait_until(lambda: stream.health.n_reconnects == 1, 30), stream.health
             received_before = stream.health.n_received
-            assert _wait(lambda: stream.health.n_received > received_before + 100, 10)
+            assert wait_until(lambda: stream.health.n_received > received_before + 100, 10)
             events = stream.get_events()
     finally:
         for proc in (first, second):

@@ -14,20 +14,9 @@ from eegaffect.acquisition.lsl import Stream, resolve_streams
 from eegaffect.acquisition.player import Player, read_xdf
 from eegaffect.acquisition.recorder import Recorder, load_recording
 from eegaffect.acquisition.simulate import TRUTH_CHANNELS, TRUTH_TYPE, SimulatedHeadset
+from lsl_helpers import read_samples, wait_until
 
 pytestmark = pytest.mark.live
-
-
-def _collect(stream: Stream, n: int, timeout: float):
-    parts, stamps, got = [], [], 0
-    end = time.monotonic() + timeout
-    while got < n and time.monotonic() < end:
-        stream.wait(timeout=0.2)
-        data, ts = stream.read_new()
-        parts.append(data)
-        stamps.append(ts)
-        got += len(ts)
-    return np.concatenate(parts), np.concatenate(stamps)
 
 
 class _RampSource:
@@ -59,7 +48,7 @@ def test_real_time_pace_speed_factor_and_timestamps(unique_name):
                 t0 = time.perf_counter()
                 assert player.join(10)
                 elapsed = time.perf_counter() - t0
-                data, ts = _collect(stream, n, 5)
+                data, ts = read_samples(stream, n, 5)
         np.testing.assert_array_equal(data[:, 0], np.arange(n))
         assert expected_s * 0.9 < elapsed < expected_s + 1.5  # never ahead of the clock; slack for a busy CI
         # the push timeline: sample k stamped t_start + k / (sfreq * speed)
@@ -73,7 +62,7 @@ def test_looping_continues_the_index_channel(unique_name):
                 index_channel=True) as player:
         with Stream(name=unique_name, timeout=5) as stream:
             player.start(wait_for_consumers=5)
-            data, _ = _collect(stream, 20, 10)
+            data, _ = read_samples(stream, 20, 10)
             player.stop()
     idx = data[:20, 1].astype(int)
     np.testing.assert_array_equal(idx, np.arange(20))
@@ -109,7 +98,7 @@ def test_recording_replays_from_hdf5_with_its_markers(tmp_path, unique_name, rng
     with player, Stream(name=replay_name, timeout=5, dejitter=False) as again, \
             Stream(name=f"{replay_name}-markers", timeout=5) as markers:
         player.start(wait_for_consumers=5)
-        data, ts = _collect(again, n, 10)
+        data, ts = read_samples(again, n, 10)
         assert markers.wait(timeout=5, n_samples=2)
         mdata, mts = markers.read_new()
     np.testing.assert_array_equal(data[:, :3], source)
@@ -197,8 +186,8 @@ def test_simulated_headset_pushes_eeg_and_aligned_ground_truth(unique_name):
         headset.truth_outlet.wait_for_consumers(5)
         headset.start(wait_for_consumers=5)
         assert headset.join(10) and headset.error is None
-        data, ts = _collect(eeg, n, 10)
-        va, va_ts = _collect(truth, n, 10)
+        data, ts = read_samples(eeg, n, 10)
+        va, va_ts = read_samples(truth, n, 10)
     k = data[:, -1].astype(int)
     np.testing.assert_array_equal(k, np.arange(n))
     np.testing.assert_array_equal(data[:, :4], k[:, None] + 1000.0 * np.arange(4)[None, :])
@@ -217,7 +206,7 @@ def test_simulated_headset_with_the_real_generator(unique_name):
     with headset, Stream(name=unique_name, timeout=5, ch_names=SEED_CHANNELS, sfreq=200.0) as eeg:
         headset.start(wait_for_consumers=5)
         assert headset.join(10)
-        data, _ = _collect(eeg, 400, 10)
+        data, _ = read_samples(eeg, 400, 10)
     np.testing.assert_allclose(data, reference[0].astype(np.float32), rtol=1e-6, atol=1e-4)
 
 
@@ -268,7 +257,7 @@ def test_cli_play_replays_a_file(tmp_path, unique_name, rng):
         with Recorder(path, [stream], flush_interval=0.2):
             outlet.wait_for_consumers(5)
             outlet.push(source, pylsl.local_clock() - 2.0 + np.arange(400) / 200.0)
-            assert stream.wait(timeout=5, n_samples=1) and _until(lambda: stream.health.n_received == 400)
+            assert stream.wait(timeout=5, n_samples=1) and wait_until(lambda: stream.health.n_received == 400, 10)
             time.sleep(0.3)
     name = f"{unique_name}-cli"
     proc = subprocess.Popen([sys.executable, "-m", "eegaffect", "play", str(path), "--name", name, "--speed", "4",
@@ -276,7 +265,7 @@ def test_cli_play_replays_a_file(tmp_path, unique_name, rng):
                             stderr=subprocess.PIPE, text=True)
     try:
         with Stream(name=name, timeout=30) as replay:
-            data, _ = _collect(replay, 400, 20)
+            data, _ = read_samples(replay, 400, 20)
         stdout, stderr = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
@@ -285,10 +274,3 @@ def test_cli_play_replays_a_file(tmp_path, unique_name, rng):
     assert proc.returncode == 0, stderr
     np.testing.assert_array_equal(data[:, :2], source[data[:, 2].astype(int)])
     assert "pushed 400 samples" in stdout
-
-
-def _until(predicate, timeout: float = 10.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end and not predicate():
-        time.sleep(0.02)
-    return bool(predicate())

@@ -15,17 +15,9 @@ import pytest
 from eegaffect.acquisition.lsl import Stream
 from eegaffect.acquisition.player import Player
 from eegaffect.acquisition.recorder import FORMAT_NAME, Recorder, RecorderError, load_recording
+from lsl_helpers import wait_until
 
 pytestmark = pytest.mark.live
-
-
-def _wait(predicate, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return bool(predicate())
 
 
 @pytest.mark.timeout(60)
@@ -43,7 +35,7 @@ def test_recording_has_the_documented_layout(tmp_path, unique_name, rng):
             with Recorder(path, [eeg, markers], flush_interval=0.2) as recorder:
                 player.start(wait_for_consumers=5)
                 assert player.join(10)
-                assert _wait(lambda: eeg.health.n_received == n and markers.health.n_received == 3, 10)
+                assert wait_until(lambda: eeg.health.n_received == n and markers.health.n_received == 3, 10)
                 time.sleep(0.3)
             assert recorder.error is None and recorder.n_flushes >= 2
         finally:
@@ -120,7 +112,7 @@ def test_sigkilled_recorder_leaves_a_readable_file(tmp_path, unique_name):
                 except (OSError, KeyError, ValueError):  # not created / not flushed yet
                     return False
 
-            assert _wait(enough, 40), proc.stderr.read() if proc.poll() is not None else "no data"
+            assert wait_until(enough, 40), proc.stderr.read() if proc.poll() is not None else "no data"
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
         finally:
@@ -145,7 +137,7 @@ def test_ctrl_c_stops_the_record_command_cleanly(tmp_path, unique_name):
         player.start()
         proc = _record_cli(unique_name, path)
         try:
-            assert _wait(lambda: path.exists(), 40)
+            assert wait_until(lambda: path.exists(), 40)
             time.sleep(1.0)
             proc.send_signal(signal.SIGINT)
             out, err = proc.communicate(timeout=30)
@@ -185,7 +177,7 @@ def test_zero_loss_over_five_minutes_of_64ch_1khz_replayed_at_10x(tmp_path, uniq
         assert proc.stdout.readline().strip() == "ready"
         with Stream(name=unique_name, timeout=20, bufsize=30.0, dejitter=False) as stream:
             with Recorder(path, [stream], flush_interval=0.5) as recorder:
-                assert _wait(lambda: stream.health.n_received == n_times, 120), stream.health
+                assert wait_until(lambda: stream.health.n_received == n_times, 120), stream.health
                 time.sleep(0.6)
             health = stream.health
         assert proc.stdout.readline().split() == ["done", str(n_times)]
