@@ -187,8 +187,9 @@ def dreamer_struct(n_subjects: int = 3, n_clips: int = 18, rng: np.random.Genera
 def write_xdf(path: Path, streams: list[dict]) -> None:
     """A minimal XDF 1.0 file as LabRecorder writes it (FileHeader, StreamHeader, Samples, ClockOffset, StreamFooter).
 
-    Each stream dict: ``name, type, sfreq, ch_names, ch_types, data (n_times, n_chans) float32 or list of str,
-    t0``; string streams use channel_format ``string``.
+    Each stream dict: ``name, type, sfreq, ch_names, ch_types, data`` and either ``t0`` (regular timestamps
+    ``t0 + k / sfreq``, default 100) or explicit ``timestamps``. ``data`` is ``(n_times, n_chans)`` numbers (written
+    as float32), or strings (channel_format ``string``): a list of str (one channel) or of rows of str.
     """
     import struct
 
@@ -202,8 +203,9 @@ def write_xdf(path: Path, streams: list[dict]) -> None:
     out = [b"XDF:", chunk(1, b'<?xml version="1.0"?><info><version>1.0</version></info>')]
     for sid, s in enumerate(streams, start=1):
         is_str = isinstance(s["data"], list)
+        rows = [[v] if isinstance(v, str) else list(v) for v in s["data"]] if is_str else s["data"]
         fmt = "string" if is_str else "float32"
-        n_chans = 1 if is_str else s["data"].shape[1]
+        n_chans = (len(rows[0]) if rows else 1) if is_str else s["data"].shape[1]
         channels = "".join(f"<channel><label>{c}</label><type>{t}</type><unit>microvolts</unit></channel>"
                            for c, t in zip(s.get("ch_names", []), s.get("ch_types", [])))
         header = (f'<?xml version="1.0"?><info><name>{s["name"]}</name><type>{s["type"]}</type>'
@@ -211,22 +213,28 @@ def write_xdf(path: Path, streams: list[dict]) -> None:
                   f"<channel_format>{fmt}</channel_format><source_id>{s['name']}-id</source_id>"
                   f"<desc><channels>{channels}</channels></desc></info>")
         out.append(chunk(2, struct.pack("<I", sid) + header.encode()))
-        n = len(s["data"])
-        rate = s["sfreq"] or 1.0
+        n = len(rows)
+        if "timestamps" in s:
+            stamps = np.asarray(s["timestamps"], dtype=np.float64)
+            t0 = float(stamps[0]) if n else 100.0
+        else:
+            t0 = s.get("t0", 100.0)
+            stamps = t0 + np.arange(n) / (s["sfreq"] or 1.0)
         samples = bytearray(struct.pack("<I", sid) + varlen(n))
-        for i in range(n):
-            samples += struct.pack("<Bd", 8, s.get("t0", 100.0) + i / rate)
+        for row, t in zip(rows, stamps):
+            samples += struct.pack("<Bd", 8, t)
             if is_str:
-                text = s["data"][i].encode()
-                samples += varlen(len(text)) + text
+                for value in row:
+                    text = str(value).encode()
+                    samples += varlen(len(text)) + text
             else:
-                samples += np.asarray(s["data"][i], dtype="<f4").tobytes()
+                samples += np.asarray(row, dtype="<f4").tobytes()
         out.append(chunk(3, bytes(samples)))
-        for when in (s.get("t0", 100.0), s.get("t0", 100.0) + 5.0):  # ClockOffset chunks, as LabRecorder writes
+        for when in (t0, t0 + 5.0):  # ClockOffset chunks, as LabRecorder writes
             out.append(chunk(4, struct.pack("<Idd", sid, when, 0.0)))
-        t_last = s.get("t0", 100.0) + (n - 1) / rate
-        footer = (f'<?xml version="1.0"?><info><first_timestamp>{s.get("t0", 100.0)}</first_timestamp>'
-                  f"<last_timestamp>{t_last}</last_timestamp><sample_count>{n}</sample_count></info>")
+        first, last = (stamps[0], stamps[-1]) if n else (t0, t0)
+        footer = (f'<?xml version="1.0"?><info><first_timestamp>{first}</first_timestamp>'
+                  f"<last_timestamp>{last}</last_timestamp><sample_count>{n}</sample_count></info>")
         out.append(chunk(6, struct.pack("<I", sid) + footer.encode()))
     Path(path).write_bytes(b"".join(out))
 

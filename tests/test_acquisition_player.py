@@ -14,6 +14,7 @@ from eegaffect.acquisition.lsl import Stream, resolve_streams
 from eegaffect.acquisition.player import Player, read_xdf
 from eegaffect.acquisition.recorder import Recorder, load_recording
 from eegaffect.acquisition.simulate import TRUTH_CHANNELS, TRUTH_TYPE, SimulatedHeadset
+from dataset_fixtures import write_xdf
 from lsl_helpers import read_samples, wait_until
 
 pytestmark = pytest.mark.live
@@ -109,63 +110,20 @@ def test_recording_replays_from_hdf5_with_its_markers(tmp_path, unique_name, rng
     np.testing.assert_allclose(np.diff(ts), np.diff(rec.timestamps) / 5, atol=1e-6)
 
 
-def _xdf_chunk(tag: int, content: bytes) -> bytes:
-    import struct
-
-    body = struct.pack("<H", tag) + content
-    return struct.pack("<BI", 4, len(body)) + body
-
-
-def write_xdf(path, streams) -> None:
-    """A minimal XDF 1.0 writer (file header, stream headers, samples, footers) for test fixtures.
-
-    ``streams``: list of dicts with name, type, sfreq, ch_names, fmt ('float32' or 'string'), data, timestamps.
-    """
-    import struct
-
-    out = bytearray(b"XDF:")
-    out += _xdf_chunk(1, b'<?xml version="1.0"?><info><version>1.0</version></info>')
-    for sid, s in enumerate(streams, start=1):
-        chans = "".join(f"<channel><label>{c}</label><type>{s['type'].lower()}</type><unit>microvolts</unit>"
-                        "</channel>" for c in s["ch_names"])
-        header = (f'<?xml version="1.0"?><info><name>{s["name"]}</name><type>{s["type"]}</type>'
-                  f'<channel_count>{len(s["ch_names"])}</channel_count><nominal_srate>{s["sfreq"]}'
-                  f'</nominal_srate><channel_format>{s["fmt"]}</channel_format><source_id>{s["name"]}-sid'
-                  f'</source_id><desc><channels>{chans}</channels></desc></info>')
-        out += _xdf_chunk(2, struct.pack("<I", sid) + header.encode())
-    for sid, s in enumerate(streams, start=1):
-        body = bytearray(struct.pack("<I", sid)) + struct.pack("<BI", 4, len(s["timestamps"]))
-        for row, t in zip(s["data"], s["timestamps"]):
-            body += struct.pack("<Bd", 8, t)
-            if s["fmt"] == "string":
-                for v in row:
-                    raw = str(v).encode()
-                    body += struct.pack("<BI", 4, len(raw)) + raw
-            else:
-                body += np.asarray(row, dtype="<f4").tobytes()
-        out += _xdf_chunk(3, bytes(body))
-    for sid, s in enumerate(streams, start=1):
-        ts = s["timestamps"]
-        footer = (f'<?xml version="1.0"?><info><first_timestamp>{ts[0]}</first_timestamp><last_timestamp>'
-                  f'{ts[-1]}</last_timestamp><sample_count>{len(ts)}</sample_count></info>')
-        out += _xdf_chunk(6, struct.pack("<I", sid) + footer.encode())
-    path.write_bytes(bytes(out))
-
-
 def test_read_xdf_streams_and_metadata(tmp_path, rng):
     data = rng.standard_normal((300, 2)).astype(np.float32)
     ts = 100.0 + np.arange(300) / 100.0
     path = tmp_path / "lab.xdf"
-    write_xdf(path, [dict(name="EEG-amp", type="EEG", sfreq=100, ch_names=["Cz", "Pz"], fmt="float32", data=data,
-                          timestamps=ts),
-                     dict(name="Markers", type="Markers", sfreq=0, ch_names=["m"], fmt="string",
+    write_xdf(path, [dict(name="EEG-amp", type="EEG", sfreq=100, ch_names=["Cz", "Pz"], ch_types=["eeg", "eeg"],
+                          data=data, timestamps=ts),
+                     dict(name="Markers", type="Markers", sfreq=0, ch_names=["m"], ch_types=["markers"],
                           data=[["start"], ["stop"]], timestamps=[100.5, 102.0])])
     streams = read_xdf(path)
     eeg, mk = streams["EEG-amp"], streams["Markers"]
     np.testing.assert_array_equal(eeg.data, data)
     np.testing.assert_allclose(eeg.timestamps, ts)
     assert (eeg.sfreq, eeg.ch_names, eeg.ch_types, eeg.source_id) == (100.0, ["Cz", "Pz"], ["eeg", "eeg"],
-                                                                       "EEG-amp-sid")
+                                                                       "EEG-amp-id")
     assert mk.is_marker and mk.data[:, 0].tolist() == ["start", "stop"]
     player = Player.from_file(path, name="xdf-replay-unused")
     try:

@@ -133,13 +133,13 @@ def test_eegaffect_hdf5(tmp_path, signal):
 
 
 def test_xdf(tmp_path, signal):
-    from test_acquisition_player import write_xdf
+    from dataset_fixtures import write_xdf
 
     path = tmp_path / "rec.xdf"
     ts = 50.0 + np.arange(500) / SFREQ
-    write_xdf(path, [dict(name="amp", type="EEG", sfreq=SFREQ, ch_names=NAMES, fmt="float32", data=signal,
+    write_xdf(path, [dict(name="amp", type="EEG", sfreq=SFREQ, ch_names=NAMES, ch_types=["eeg"] * 3, data=signal,
                           timestamps=ts),
-                     dict(name="mk", type="Markers", sfreq=0, ch_names=["m"], fmt="string", data=[["a"]],
+                     dict(name="mk", type="Markers", sfreq=0, ch_names=["m"], ch_types=["markers"], data=[["a"]],
                           timestamps=[51.0])])
     rec = read_recording(path)
     np.testing.assert_array_equal(rec.data, signal.astype(np.float32))
