@@ -405,10 +405,10 @@ def _loop(session, eeg, truth, outlet, cmap, predictor, duration, stop):
             eeg.wait(timeout=wait, n_samples=n_update)
             t_wake = pylsl.local_clock()
             data, ts = eeg.read_new()
-            t_read = pylsl.local_clock()
             reconnected = any(e.kind == "reconnect" for e in eeg.get_events())
-            truth_now = _read_truth(truth, record)
+            t_read = pylsl.local_clock()
             if len(ts) == 0:
+                truth_now = _read_truth(truth, record)
                 if time.perf_counter() >= next_idle:  # stalled stream: say so at the update rate
                     state.current = None
                     outlet.push_gap()
@@ -446,6 +446,7 @@ def _loop(session, eeg, truth, outlet, cmap, predictor, duration, stop):
                 status = STATUS_OK
                 outlet.push_prediction(float(va[0]), float(va[1]), conf, code, timestamp=last_ts)
             t_push = pylsl.local_clock()
+            truth_now = _read_truth(truth, record)  # after the push: not on the latency path
             stages = {"transport": max(t_wake - last_ts, 0.0), "read": t_read - t_wake, "channels": t_map - t_read,
                       "predict": t_pred - t_map, "push": t_push - t_pred}
             total = latency.add(stages)
