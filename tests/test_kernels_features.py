@@ -11,6 +11,7 @@ from scipy import signal
 from eegaffect import kernels
 from eegaffect.kernels.features import (BandFeatures, FilterBank, PSDFeatures, band_features, psd_de, seed_hann,
                                         warmup)
+from kernel_helpers import run_chunked
 
 BANDS = [(1.0, 4.0), (4.0, 8.0), (8.0, 14.0), (14.0, 31.0), (31.0, 50.0)]
 SFREQ = 200.0
@@ -62,17 +63,6 @@ def _ref_psd_de(x, bands, sfreq, window, hop, nfft):
     return out
 
 
-def _run_chunked(obj, x, sizes):
-    """Feed ``x`` to ``obj.step`` in chunks of the given sizes (cycled) and concatenate the outputs."""
-    outs, i, k = [], 0, 0
-    while i < len(x) or k == 0:
-        n = sizes[k % len(sizes)]
-        outs.append(obj.step(x[i: i + n]))
-        i += n
-        k += 1
-    return np.concatenate(outs)
-
-
 @pytest.fixture
 def eeg(rng):
     """Four seconds of 7-channel 'EEG': 1/f-ish noise plus an alpha rhythm and a DC offset."""
@@ -117,7 +107,7 @@ def test_filter_bank_many_channels_and_reset(rng):
 def test_filter_bank_chunk_invariant(sizes, init):
     x = np.random.default_rng(1).standard_normal((250, 5))
     one_shot = FilterBank(BANDS, SFREQ, 5, init=init).step(x)
-    chunked = _run_chunked(FilterBank(BANDS, SFREQ, 5, init=init), x, sizes + [1, 0])
+    chunked = run_chunked(FilterBank(BANDS, SFREQ, 5, init=init), x, sizes + [1, 0])
     np.testing.assert_array_equal(chunked, one_shot)
 
 
@@ -192,7 +182,7 @@ def test_band_features_chunk_invariant(sizes, kind, window_hop, init):
     x = np.random.default_rng(2).standard_normal((400, 3)) + 1.0
     window, hop = window_hop
     one_shot = BandFeatures(BANDS, SFREQ, 3, window, hop, kind=kind, init=init).step(x)
-    chunked = _run_chunked(BandFeatures(BANDS, SFREQ, 3, window, hop, kind=kind, init=init), x, sizes + [1, 0])
+    chunked = run_chunked(BandFeatures(BANDS, SFREQ, 3, window, hop, kind=kind, init=init), x, sizes + [1, 0])
     np.testing.assert_array_equal(chunked, one_shot)
 
 
@@ -235,7 +225,7 @@ def test_psd_features_chunk_invariant(sizes, window_hop):
     x = np.random.default_rng(3).standard_normal((500, 2))
     window, hop = window_hop
     one_shot = PSDFeatures(BANDS, SFREQ, 2, window, hop).step(x)
-    chunked = _run_chunked(PSDFeatures(BANDS, SFREQ, 2, window, hop), x, sizes + [1, 0])
+    chunked = run_chunked(PSDFeatures(BANDS, SFREQ, 2, window, hop), x, sizes + [1, 0])
     assert chunked.shape == one_shot.shape
     np.testing.assert_allclose(chunked, one_shot, rtol=0, atol=1e-12)
 

@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eegaffect.kernels import filtering as F
+from kernel_helpers import rel_err
 
 SFREQ = 200.0
 needs_jit = pytest.mark.skipif(numba.config.DISABLE_JIT, reason="inspects compiled kernels")
@@ -32,10 +33,6 @@ def _ref(sos, x, init="zeros"):
         return ss.sosfilt(sos, x, axis=0)
     zi = ss.sosfilt_zi(sos)[:, :, None] * x[0]
     return ss.sosfilt(sos, x, axis=0, zi=zi)[0]
-
-
-def _rel_err(y, ref):
-    return np.max(np.abs(y - ref)) / max(np.max(np.abs(ref)), 1e-300)
 
 
 # ------------------------------------------------------------------------------------------------- design
@@ -122,7 +119,7 @@ def test_one_shot_equals_scipy_sosfilt(sos_factory, n_chans, rng):
     for init in ("zeros", "steady"):
         y = F.sosfilt(sos, x, init=init)
         assert y.dtype == np.float64 and y.shape == x.shape
-        assert _rel_err(y, _ref(sos, x, init)) <= 1e-10
+        assert rel_err(y, _ref(sos, x, init)) <= 1e-10
 
 
 def test_steady_init_equals_scipy_zi_scaled_by_first_sample(rng):
@@ -131,7 +128,7 @@ def test_steady_init_equals_scipy_zi_scaled_by_first_sample(rng):
     filt = F.SOSFilter(sos, 5, init="steady")
     y = filt.step(x)
     ref, zf = ss.sosfilt(sos, x, axis=0, zi=ss.sosfilt_zi(sos)[:, :, None] * x[0])
-    assert _rel_err(y, ref) <= 1e-10
+    assert rel_err(y, ref) <= 1e-10
     np.testing.assert_allclose(filt.state, zf, rtol=0, atol=1e-10 * np.abs(x).max())
     # a DC input stays (nearly) at rest: the high-pass part removes it without a start-up transient
     dc = np.full((200, 2), 7.0)
@@ -157,7 +154,7 @@ def test_any_chunking_equals_one_shot_and_scipy(seed, cuts, n_chans, init, dtype
     assert filt.n_samples_seen == 300
     ref = _ref(sos, x.astype(np.float64), init)
     tol = 1e-10 if dtype == np.float64 else 1e-6
-    assert _rel_err(chunked.astype(np.float64), ref) <= tol
+    assert rel_err(chunked.astype(np.float64), ref) <= tol
 
 
 def test_float32_input_and_output_dtypes(rng):
@@ -168,7 +165,7 @@ def test_float32_input_and_output_dtypes(rng):
     y32 = F.sosfilt(sos, x32)
     assert y32.dtype == np.float32
     # computed in float64, rounded once: equal to our float64 result rounded to float32, and to scipy's
-    assert _rel_err(y32.astype(np.float64), ref) <= 1e-6
+    assert rel_err(y32.astype(np.float64), ref) <= 1e-6
     np.testing.assert_array_equal(y32, F.sosfilt(sos, x32.astype(np.float64)).astype(np.float32))
     # a float64 filter accepts float32 chunks, a float32 filter float64 chunks
     np.testing.assert_array_equal(F.SOSFilter(sos, 8).step(x32), F.sosfilt(sos, x32.astype(np.float64)))
@@ -209,10 +206,10 @@ def test_steady_reset_reinitialises_on_next_sample(rng):
     x = rng.standard_normal((50, 3)) + 10
     filt = F.SOSFilter(sos, 3, init="steady")
     filt.step(np.empty((0, 3)))  # an empty chunk does not initialise the state
-    assert _rel_err(filt.step(x), _ref(sos, x, "steady")) <= 1e-10
+    assert rel_err(filt.step(x), _ref(sos, x, "steady")) <= 1e-10
     filt.reset()
     y2 = filt.step(x[::-1].copy())
-    assert _rel_err(y2, _ref(sos, x[::-1].copy(), "steady")) <= 1e-10
+    assert rel_err(y2, _ref(sos, x[::-1].copy(), "steady")) <= 1e-10
 
 
 # ------------------------------------------------------------------------------------------------ errors
@@ -259,7 +256,7 @@ def test_nonfinite_rejected_with_location_and_state_unchanged(bad, init, rng):
     first = F.SOSFilter(sos, 5, init="steady")
     with pytest.raises(ValueError, match=r"at sample 0 \(row 0 of this block\), channel 3"):
         first.step(x[20:40].copy() * np.where(np.arange(5) == 3, bad, 1.0))
-    assert _rel_err(first.step(x[:20]), _ref(sos, x[:20], "steady")) <= 1e-10
+    assert rel_err(first.step(x[:20]), _ref(sos, x[:20], "steady")) <= 1e-10
 
 
 def test_check_finite_false_propagates_like_scipy(rng):
@@ -313,4 +310,4 @@ def test_nonfinite_state_from_unchecked_input_is_reported_and_reset_recovers(rng
         filt.step(x[10:])
     np.testing.assert_array_equal(np.isnan(filt.state), np.isnan(before))
     filt.reset()
-    assert _rel_err(filt.step(x), _ref(sos, x)) <= 1e-10
+    assert rel_err(filt.step(x), _ref(sos, x)) <= 1e-10

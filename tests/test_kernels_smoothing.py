@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eegaffect.kernels.smoothing import KalmanSmoother, kalman_filter, rts_smooth, warmup
+from kernel_helpers import run_chunked
 
 
 def _ref_kalman(y, q, r, a=1.0, m0=None, v0=None):
@@ -138,13 +139,7 @@ def test_streaming_chunk_invariant(sizes, diffuse):
         kwargs.update(initial_mean=0.0, initial_var=3.0)
     one_shot = kalman_filter(y, **kwargs)
     ks = KalmanSmoother(3, **kwargs)
-    outs, i, k = [], 0, 0
-    sizes = sizes + [1, 0]
-    while i < len(y):
-        n = sizes[k % len(sizes)]
-        outs.append(ks.step(y[i: i + n]))
-        i, k = i + n, k + 1
-    np.testing.assert_array_equal(np.concatenate(outs), one_shot)
+    np.testing.assert_array_equal(run_chunked(ks, y, sizes + [1, 0]), one_shot)
     np.testing.assert_array_equal(ks.mean, one_shot[-1])
 
 
