@@ -331,7 +331,11 @@ class ProcessDashboard:
 
 
 def _window_main(q, result, init: dict, png_path, fps: float, ready) -> None:  # pragma: no cover - child process
+    import signal
+
     import matplotlib.pyplot as plt
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the session stops us
 
     state = DashboardState(init)
     fig = plt.figure(figsize=(14, 8.5))
