@@ -250,9 +250,9 @@ class FilterBank:
 
     Notes
     -----
-    The input is filtered in blocks of 64 samples, band by band and section by section. Each section is a direct form II transposed biquad; channels are the innermost (SIMD) loop. Inputs must be
-    finite (see the module's NaN policy). Results equal ``scipy.signal.sosfilt`` per band to rounding, for any
-    chunking.
+    The input is filtered in blocks of 64 samples, band by band and section by section. Each section is a direct
+    form II transposed biquad; channels are the innermost (SIMD) loop. Inputs must be finite (see the module's NaN
+    policy). Results equal ``scipy.signal.sosfilt`` per band to rounding, for any chunking.
     """
 
     def __init__(self, bands, sfreq, n_chans, order=4, dtype=np.float64, init="zeros"):
