@@ -34,3 +34,13 @@ def read_samples(stream, n: int, timeout: float) -> tuple[np.ndarray, np.ndarray
         stamps.append(ts)
         got += len(ts)
     return np.concatenate(parts), np.concatenate(stamps)
+
+
+def reap(proc) -> None:
+    """Make sure a child process is gone (kill it if it still runs), wait for it and close its pipes.
+
+    For ``finally`` blocks of tests that run a player, recorder or CLI command in a subprocess.
+    """
+    if proc.poll() is None:
+        proc.kill()
+    proc.communicate()  # waits, drains and closes the pipes (a no-op on pipes already closed)

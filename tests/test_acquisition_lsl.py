@@ -18,7 +18,7 @@ from eegaffect.acquisition.lsl import (INDEX_CHANNEL_NAME, MetadataWarning, Stre
                                        StreamNotFoundError, list_streams, resolve_streams)
 from eegaffect.acquisition.outlet import STATUS_GAP, STATUS_INVALID, STATUS_OK, Outlet, PredictionOutlet
 from eegaffect.acquisition.player import Player
-from lsl_helpers import read_samples, wait_until
+from lsl_helpers import read_samples, reap, wait_until
 
 pytestmark = pytest.mark.live
 
@@ -200,10 +200,7 @@ def test_outlet_restart_recovers_and_reports_the_gap(unique_name, tmp_path):
     finally:
         for proc in (first, second):
             if proc is not None:
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
-                proc.stdout.close()
+                reap(proc)
     reconnect = [e for e in events if e.kind == "reconnect"]
     assert len(reconnect) == 1
     gap = reconnect[0]

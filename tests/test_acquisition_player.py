@@ -15,7 +15,7 @@ from eegaffect.acquisition.player import Player, read_xdf
 from eegaffect.acquisition.recorder import Recorder, load_recording
 from eegaffect.acquisition.simulate import TRUTH_CHANNELS, TRUTH_TYPE, SimulatedHeadset
 from dataset_fixtures import write_xdf
-from lsl_helpers import read_samples, wait_until
+from lsl_helpers import read_samples, reap, wait_until
 
 pytestmark = pytest.mark.live
 
@@ -193,9 +193,7 @@ def test_cli_simulate_streams_and_record(tmp_path, unique_name):
         proc.terminate()  # SIGTERM: the simulate command stops cleanly
         stdout, _ = proc.communicate(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        reap(proc)
     assert proc.returncode == 0 and "pushed" in stdout
     streams = load_recording(out)
     eeg, truth = streams[unique_name], streams[f"{unique_name}-truth"]
@@ -226,9 +224,7 @@ def test_cli_play_replays_a_file(tmp_path, unique_name, rng):
             data, _ = read_samples(replay, 400, 20)
         stdout, stderr = proc.communicate(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        reap(proc)
     assert proc.returncode == 0, stderr
     np.testing.assert_array_equal(data[:, :2], source[data[:, 2].astype(int)])
     assert "pushed 400 samples" in stdout

@@ -15,7 +15,7 @@ import pytest
 from eegaffect.acquisition.lsl import Stream
 from eegaffect.acquisition.player import Player
 from eegaffect.acquisition.recorder import FORMAT_NAME, Recorder, RecorderError, load_recording
-from lsl_helpers import wait_until
+from lsl_helpers import reap, wait_until
 
 pytestmark = pytest.mark.live
 
@@ -116,11 +116,7 @@ def test_sigkilled_recorder_leaves_a_readable_file(tmp_path, unique_name):
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            proc.stdout.close()
-            proc.stderr.close()
+            reap(proc)
     assert proc.returncode == -signal.SIGKILL
     rec = load_recording(path)[unique_name]
     idx = rec.data[:, 1].astype(np.int64)
@@ -142,9 +138,7 @@ def test_ctrl_c_stops_the_record_command_cleanly(tmp_path, unique_name):
             proc.send_signal(signal.SIGINT)
             out, err = proc.communicate(timeout=30)
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
+            reap(proc)
     assert proc.returncode == 0, err
     assert "samples received" in out and "wrote" in out
     with h5py.File(path, "r") as f:  # closed properly: opens without SWMR
@@ -183,11 +177,7 @@ def test_zero_loss_over_five_minutes_of_64ch_1khz_replayed_at_10x(tmp_path, uniq
         assert proc.stdout.readline().split() == ["done", str(n_times)]
         proc.wait(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
+        reap(proc)
     assert recorder.error is None
     assert (health.n_lost, health.n_overrun, health.n_reconnects) == (0, 0, 0)
     rec = load_recording(path)[unique_name]
