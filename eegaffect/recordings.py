@@ -122,7 +122,7 @@ class Recording:
         return self.n_times / self.sfreq
 
 
-@dataclass
+@dataclass(eq=False)  # identity: the marker arrays make field-wise equality ill-defined
 class RecordingHeader:
     """What a recording file holds, without its samples (see :func:`open_recording`).
 
@@ -142,7 +142,7 @@ class RecordingHeader:
 
     path: Path
     format: str
-    streams: dict
+    streams: dict[str, StreamHeader]
     annotations: MarkerStream | None = None
     # what the header was read from, kept only by read_recording (XDF: every stream; MNE: the Raw) so that a
     # one-shot read does not read the file twice; None for open_recording, whose headers stay small and picklable
