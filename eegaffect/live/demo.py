@@ -27,7 +27,9 @@ class DemoConfig(ConfigModel):
     """Settings of ``eegaffect demo`` (``configs/demo.yaml``)."""
 
     duration_s: float = Field(60.0, gt=0, description="seconds of live session")
-    seed: int = Field(0, description="seed of the demo model and of the simulated person")
+    seed: int = Field(0, description="seed of the demo model; the headset streams a new session (seed + 1)")
+    subject: int | None = Field(None, description="simulated person; null: the one the demo model was trained "
+                                "on (a personal model), any other number: a new person")
     bundle: str | None = Field(None, description="model bundle; null: the cached demo bundle (trained on first use)")
     stream_name: str = Field("eegaffect-demo", description="name of the simulated EEG stream")
     montage: str = Field("seed62", description="channel set of the simulated headset (the demo model's)")
@@ -119,8 +121,9 @@ def run_demo(config: DemoConfig, *, out_dir: str | Path | None = None, show: boo
     bundle = Path(config.bundle) if config.bundle else demo_bundle(config.seed, progress=progress)
     dashboard = make_dashboard(out / "dashboard.png", show=show, fps=config.fps)
     name = f"{config.stream_name}-{os.getpid()}"
+    subject = config.seed if config.subject is None else config.subject
     headset = HeadsetProcess(name, montage=config.montage, sfreq=config.sfreq, seed=config.seed + 1,
-                             unit=config.unit, index_channel=True)
+                             subject=subject, unit=config.unit, index_channel=True)
     with headset:
         session = LiveSession(name, bundle, config.live, out_dir=out, dashboard=dashboard)
         return session.run(duration=config.duration_s)

@@ -35,7 +35,9 @@ class HeadsetProcess:
     sfreq : float
         Sampling rate in Hz.
     seed : int
-        Seed of the simulation.
+        Seed of the simulation (noise, events, trajectory; and the session's electrode traits).
+    subject : int | None
+        Seed of the simulated person (None: ``seed``).
     unit : {"V", "uV"}
         Unit of the samples.
     duration : float | None
@@ -47,8 +49,8 @@ class HeadsetProcess:
     """
 
     def __init__(self, name: str, *, montage: str = "seed62", sfreq: float = 200.0, seed: int = 0,
-                 unit: str = "V", duration: float | None = None, index_channel: bool = True,
-                 chunk_size: int | None = None):
+                 subject: int | None = None, unit: str = "V", duration: float | None = None,
+                 index_channel: bool = True, chunk_size: int | None = None):
         from eegaffect.acquisition.channels import CHANNEL_SETS
 
         if montage not in CHANNEL_SETS:
@@ -58,6 +60,8 @@ class HeadsetProcess:
         self.name = name
         self.argv = [sys.executable, "-m", "eegaffect.live.headset", "--name", name, "--montage", montage,
                      "--sfreq", repr(float(sfreq)), "--seed", str(int(seed)), "--unit", unit]
+        if subject is not None:
+            self.argv += ["--subject", str(int(subject))]
         if duration is not None:
             self.argv += ["--duration", repr(float(duration))]
         if index_channel:
@@ -118,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--montage", default="seed62", choices=sorted(CHANNEL_SETS))
     parser.add_argument("--sfreq", type=float, default=200.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--subject", type=int, default=None)
     parser.add_argument("--unit", default="V", choices=["V", "uV"])
     parser.add_argument("--duration", type=float, default=None)
     parser.add_argument("--index-channel", action="store_true")
@@ -128,7 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _stop)
-    source = SimulatedEEG(CHANNEL_SETS[args.montage], args.sfreq, seed=args.seed, unit=args.unit)
+    source = SimulatedEEG(CHANNEL_SETS[args.montage], args.sfreq, seed=args.seed, subject=args.subject,
+                          unit=args.unit)
     headset = SimulatedHeadset(source, name=args.name, chunk_size=args.chunk_size, index_channel=args.index_channel,
                                duration=args.duration)
     try:

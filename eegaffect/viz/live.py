@@ -184,7 +184,8 @@ def plot_circumplex(va: np.ndarray, truth: np.ndarray | None = None, ax=None, pr
         ax.plot(truth[:, 0], truth[:, 1], color="tab:green", lw=1, alpha=0.6, label="truth")
         if len(truth):
             ax.plot(*truth[-1], "s", color="tab:green", ms=7)
-    ax.plot(va[:, 0], va[:, 1], color="tab:blue", lw=1, alpha=0.6, label="predicted")
+    if len(va):
+        ax.plot(va[:, 0], va[:, 1], color="tab:blue", lw=1, alpha=0.6, label="predicted")
     if len(va) and np.all(np.isfinite(va[-1])):
         ax.plot(*va[-1], "o", color="tab:blue", ms=9)
     if prototypes is not None:
