@@ -78,7 +78,7 @@ def test_demo_end_to_end_with_prediction_consumer(bundle14, tmp_path, unique_nam
     assert 0 < lat["p50"] <= lat["p99"] <= lat["max"]
     assert set(summary["stages_ms"]) == {"transport", "read", "channels", "predict", "push"}
     gt = summary["ground_truth"]
-    assert gt is not None and gt["n_frames"] >= 4
+    assert gt is not None and set(gt) == {"valence_ccc", "valence_rmse", "arousal_ccc", "arousal_rmse"}
     assert 0 <= gt["valence_rmse"] < 3 and 0 <= gt["arousal_rmse"] < 3
     assert summary["dashboard"] == str(out / "dashboard.png") and (out / "dashboard.png").stat().st_size > 10_000
 

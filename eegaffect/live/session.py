@@ -371,7 +371,7 @@ def _run(session: LiveSession, duration: float | None, stop: threading.Event) ->
             outlet.close()
     summary = _summarise(record, latency, health, health0, wall, dashboard_path)
     session.summary = summary
-    session.details = {"cpu_s": cpu_s, "wall_s": summary["duration_s"],
+    session.details = {"cpu_s": cpu_s, "wall_s": summary["duration_s"], "frames": len(record.frame_ts),
                        "interpolated": cmap.interpolated, "unit_scale": scale, "outlet": session.outlet_name}
     if session.out_dir is not None:
         _write_outputs(session.out_dir, summary, record)
@@ -509,7 +509,6 @@ def _ground_truth(record: _Record) -> dict | None:
         c = ccc(true[:, k], f_va[:, k])
         out[f"{name}_ccc"] = None if not np.isfinite(c) else float(c)
         out[f"{name}_rmse"] = float(rmse(true[:, k], f_va[:, k]))
-    out["n_frames"] = int(len(f_ts))
     return out
 
 
