@@ -57,6 +57,7 @@ __all__ = [
     "list_streams",
     "resolve_streams",
     "read_channel_info",
+    "fill_channel_info",
     "Stream",
     "INDEX_CHANNEL_NAME",
 ]
@@ -302,20 +303,45 @@ def read_channel_info(info: pylsl.StreamInfo, warn: bool = True) -> tuple[list[s
         units[i] = ch.child_value("unit") or None
         ch = ch.next_sibling("channel")
         i += 1
-    default_type = info.type().lower() or "misc"
-    missing = []
+    names, types, units, missing = fill_channel_info(names, types, units, info.type())
+    if missing and warn:
+        warnings.warn(f"stream {info.name()!r} (source_id={info.source_id()!r}) lacks {', '.join(missing)} in "
+                      f"desc/channels; using defaults (names ch1..ch{n}, type {info.type().lower() or 'misc'!r}, "
+                      "unit 'unknown')", MetadataWarning, stacklevel=3)
+    return names, types, units
+
+
+def fill_channel_info(names: list, types: list, units: list,
+                      stream_type: str) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Replace missing (None) channel names, types and units by the defaults every reader uses.
+
+    The defaults: names ``"ch1"`` ... ``"chN"`` (by position), types the stream type in lower case (``"misc"``
+    when the stream has no type), units ``"unknown"``. LSL descriptions, XDF headers and HDF5 recordings all
+    fall back to them.
+
+    Parameters
+    ----------
+    names, types, units : list of str | None
+        One entry per channel, None where the source has none.
+    stream_type : str
+        The stream's content type (``"EEG"``).
+
+    Returns
+    -------
+    ch_names, ch_types, ch_units : list of str
+        Complete lists.
+    missing : list of str
+        What was filled in, e.g. ``["2 channel units"]`` (empty when nothing was missing).
+    """
+    default_type = stream_type.lower() or "misc"
+    out, missing = [], []
     for label, values, default in (("names", names, lambda k: f"ch{k + 1}"), ("types", types,
                                    lambda k: default_type), ("units", units, lambda k: "unknown")):
         gaps = [k for k, v in enumerate(values) if v is None]
         if gaps:
             missing.append(f"{len(gaps)} channel {label}")
-            for k in gaps:
-                values[k] = default(k)
-    if missing and warn:
-        warnings.warn(f"stream {info.name()!r} (source_id={info.source_id()!r}) lacks {', '.join(missing)} in "
-                      f"desc/channels; using defaults (names ch1..ch{n}, type {default_type!r}, unit 'unknown')",
-                      MetadataWarning, stacklevel=3)
-    return [str(v) for v in names], [str(v) for v in types], [str(v) for v in units]
+        out.append([default(k) if v is None else str(v) for k, v in enumerate(values)])
+    return out[0], out[1], out[2], missing
 
 
 # ---------------------------------------------------------------------------------------------------------------

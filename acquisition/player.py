@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 import pylsl
 
-from eegaffect.acquisition.lsl import INDEX_CHANNEL_NAME
+from eegaffect.acquisition.lsl import INDEX_CHANNEL_NAME, fill_channel_info
 from eegaffect.acquisition.outlet import Outlet
 from eegaffect.acquisition.recorder import RecordedStream, load_recording
 
@@ -469,22 +469,18 @@ def read_xdf(path: str | Path) -> dict[str, RecordedStream]:
     return out
 
 
-def _first(value, default: str) -> str:
+def _first(value, default: str | None) -> str | None:
     if isinstance(value, list):
         value = value[0] if value else None
     return default if value in (None, "") else str(value)
 
 
 def _xdf_channels(info: dict, n_chans: int, stype: str) -> tuple[list[str], list[str], list[str]]:
-    names = [f"ch{k + 1}" for k in range(n_chans)]
-    types = [stype.lower() or "misc"] * n_chans
-    units = ["unknown"] * n_chans
+    names, types, units = [None] * n_chans, [None] * n_chans, [None] * n_chans
     try:
         chans = info["desc"][0]["channels"][0]["channel"]
     except (KeyError, IndexError, TypeError):
         chans = []
     for k, ch in enumerate(chans[:n_chans]):
-        names[k] = _first(ch.get("label"), names[k])
-        types[k] = _first(ch.get("type"), types[k])
-        units[k] = _first(ch.get("unit"), units[k])
-    return names, types, units
+        names[k], types[k], units[k] = (_first(ch.get(key), None) for key in ("label", "type", "unit"))
+    return fill_channel_info(names, types, units, stype)[:3]

@@ -31,7 +31,7 @@ from typing import Sequence
 import h5py
 import numpy as np
 
-from eegaffect.acquisition.lsl import Stream
+from eegaffect.acquisition.lsl import Stream, fill_channel_info
 
 __all__ = ["Recorder", "RecorderError", "RecordedStream", "StreamHeader", "load_recording", "read_stream_headers",
            "open_recording_file", "FORMAT_NAME", "FORMAT_VERSION"]
@@ -450,18 +450,18 @@ def _group_header(path: Path, key: str, g: h5py.Group) -> StreamHeader:
     first = float(stamps[0]) if isinstance(stamps, h5py.Dataset) and n_times else float("nan")
     attrs = g.attrs
     name, stype = _text(attrs.get("name", key)), _text(attrs.get("type", ""))
-    channels = {}
-    for field_name, default in (("ch_names", [f"ch{k + 1}" for k in range(n_chans)]),
-                                ("ch_types", [stype.lower() or "misc"] * n_chans),
-                                ("ch_units", ["unknown"] * n_chans)):
-        values = _plain(attrs[field_name]) if field_name in attrs else default
+    channels = []
+    for field_name in ("ch_names", "ch_types", "ch_units"):
+        values = _plain(attrs[field_name]) if field_name in attrs else [None] * n_chans
         values = [values] if isinstance(values, str) else list(values)
         if len(values) != n_chans:
             raise ValueError(f"{path}: stream {name!r} has {n_chans} channels but {len(values)} {field_name}")
-        channels[field_name] = tuple(values)
+        channels.append(values)
+    ch_names, ch_types, ch_units, _ = fill_channel_info(*channels, stype)
     return StreamHeader(key=key, name=name, type=stype, source_id=_text(attrs.get("source_id", "")),
                         sfreq=float(attrs.get("sfreq", 0.0)), n_times=int(n_times), first_timestamp=first,
-                        is_marker=h5py.check_string_dtype(data.dtype) is not None, **channels)
+                        is_marker=h5py.check_string_dtype(data.dtype) is not None, ch_names=tuple(ch_names),
+                        ch_types=tuple(ch_types), ch_units=tuple(ch_units))
 
 
 def _read_group(path: Path, key: str, g: h5py.Group) -> RecordedStream:

@@ -213,3 +213,23 @@ def test_units_agree_between_read_recording_and_dataset_reader(tmp_path, rng):
     (trial,) = load_dataset(path, "recording")  # no EEG channel: the dataset keeps every channel
     assert trial.info.ch_names == ("HEOG", "VEOG", "ECG", "STI")
     np.testing.assert_array_equal(trial.load(), rec.data)
+
+
+def test_missing_channel_metadata_gets_the_lsl_defaults(tmp_path, signal):
+    """A recording written without channel attributes falls back to what LSL and XDF readers use."""
+    from eegaffect.acquisition.lsl import fill_channel_info
+
+    path = tmp_path / "bare.h5"
+    _write_eegaffect_h5(path, signal, 1000.0 + np.arange(500) / SFREQ)
+    with h5py.File(path, "a") as f:
+        for key in ("ch_names", "ch_types", "ch_units"):
+            del f["streams/amp"].attrs[key]
+    rec = read_recording(path)
+    assert (rec.ch_names, rec.ch_types, rec.ch_units) == (["ch1", "ch2", "ch3"], ["eeg"] * 3, ["unknown"] * 3)
+    assert fill_channel_info(["Fz", None], [None, "eog"], [None, None], "") == (
+        ["Fz", "ch2"], ["misc", "eog"], ["unknown", "unknown"], ["1 channel names", "1 channel types",
+                                                                 "2 channel units"])
+    with h5py.File(path, "a") as f:
+        f["streams/amp"].attrs["ch_names"] = ["Fz", "Cz"]
+    with pytest.raises(ValueError, match="stream 'amp' has 3 channels but 2 ch_names"):
+        read_recording(path)
