@@ -116,6 +116,16 @@ class LiveSession:
         Receives one message per update (never blocks; see :mod:`eegaffect.live.dashboard_worker`).
     source_id : str | None
         Also require this source_id for the EEG stream (when several streams share the name).
+
+    Attributes
+    ----------
+    summary : dict | None
+        The last run's summary (see the module docstring).
+    details : dict
+        The last run's extras: ``cpu_s`` (process CPU time during the loop, all threads), ``wall_s``,
+        ``frames`` (valid model frames), ``interpolated`` (channels), ``unit_scale``, ``outlet`` (stream name).
+    outlet_name : str
+        Name of the prediction stream.
     """
 
     def __init__(self, stream: str, bundle: str | Path, config: LiveConfig | None = None, *,
