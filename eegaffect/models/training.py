@@ -53,7 +53,7 @@ class VQVAEConfig(ConfigModel):
     kernel_size: int = Field(3, ge=1)
     dilations: list[int] = Field(default_factory=lambda: [1, 2, 4], min_length=1)
     n_codes: int = Field(32, ge=2)
-    residual_dim: int = Field(4, ge=0)
+    residual_dim: int = Field(16, ge=0, description="width of the continuous residual (latent = code + residual)")
     commitment: float = Field(0.25, ge=0)
     decay: float = Field(0.9, gt=0, lt=1)
     dead_threshold: float = Field(0.05, ge=0)
