@@ -185,7 +185,7 @@ class ChainStream:
         features = chain._check(features)
         outs = []
         z = torch.from_numpy(chain.normalise(features))
-        with torch.no_grad():
+        with torch.inference_mode():
             for i in range(features.shape[0]):
                 out, self._state = chain.model.step(z[i:i + 1], self._state)
                 res = chain._collect(out)
