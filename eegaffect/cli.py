@@ -54,7 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"eegaffect.commands.{name}")
         module.register(subparsers)
+    _set_command_paths(parser)
     return parser
+
+
+def _set_command_paths(parser: argparse.ArgumentParser) -> None:
+    """Give every (sub-)subcommand's parser the default ``command_path``, e.g. ``"eegaffect bench seed"``."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                sub.set_defaults(command_path=sub.prog)
+                _set_command_paths(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -68,7 +78,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     code : int
-        Process exit code (0 on success, 2 on a usage or configuration error, 130 on Ctrl-C).
+        Process exit code (0 on success, 2 on a usage, configuration or input error, 130 on Ctrl-C).
+
+    Notes
+    -----
+    Errors caused by the user's input (:func:`eegaffect.errors.user_error_types`: configs, dataset files, paths,
+    bundles, streams) print one line ``eegaffect <command>: <message>`` to stderr, with the traceback only at
+    ``--log-level debug``; any other exception propagates with its traceback.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -76,16 +92,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    from eegaffect.config import ConfigError
-
     try:
         return int(args.func(args) or 0)
-    except ConfigError as exc:
-        print(f"eegaffect {args.command}: configuration error:\n{exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         logger.warning("interrupted")
         return 130
+    except Exception as exc:
+        from eegaffect.errors import user_error_types
+
+        if not isinstance(exc, user_error_types()):
+            raise  # a bug: keep the traceback
+        _report_user_error(getattr(args, "command_path", f"eegaffect {args.command}"), exc,
+                           traceback=args.log_level == "debug")
+        return 2
+
+
+def _report_user_error(command: str, exc: BaseException, traceback: bool) -> None:
+    """Print ``"eegaffect <command>: <message>"`` to stderr (and the traceback at ``--log-level debug``)."""
+    from eegaffect.config import ConfigError
+
+    if traceback:
+        import traceback as tb
+
+        tb.print_exception(exc, file=sys.stderr)
+    message = str(exc)
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        message = f"{exc.strerror}: {exc.filename}"  # errno-style errors: str() would add "[Errno 2]"
+    if isinstance(exc, ConfigError):
+        sep = "\n" if "\n" in message else " "
+        message = f"configuration error:{sep}{message}"
+    print(f"{command}: {message or type(exc).__name__}", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,6 +19,8 @@ from typing import Any, Iterable, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from eegaffect.errors import UserInputError
+
 __all__ = [
     "ConfigError",
     "ConfigModel",
@@ -26,12 +28,13 @@ __all__ = [
     "packaged_config_names",
     "packaged_config_text",
     "apply_overrides",
+    "validate_update",
 ]
 
 T = TypeVar("T", bound="ConfigModel")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserInputError):
     """A configuration file or override is invalid; the message names the source, the key and what is allowed."""
 
 
@@ -163,26 +166,92 @@ def load_config(schema: type[T], path: str | Path | None = None, overrides: Iter
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping of keys at the top level, got {type(data).__name__}")
-    data = apply_overrides(data, overrides, source=f"{source} (--set)")
+    overrides = list(overrides)
+    merged = apply_overrides(data, overrides, source="--set")
     try:
-        return schema.model_validate(data)
+        return schema.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, schema, source, data, merged, overrides)) from None
+
+
+def validate_update(config: T, updates: dict[str, Any], source: str = "command-line option") -> T:
+    """Return a copy of ``config`` with top-level ``updates`` applied and validated.
+
+    Commands use it for options that set a config key (``live --update-hz``), so a bad value is a
+    :class:`ConfigError` naming the key and the allowed range, like a bad ``--set``.
+
+    Parameters
+    ----------
+    config : ConfigModel
+        A validated config.
+    updates : dict
+        Top-level key -> new value (``None`` values are skipped: the option was not given).
+    source : str
+        Name of the origin used in error messages, e.g. ``"--update-hz"``.
+
+    Returns
+    -------
+    config : ConfigModel
+        A new validated config of the same schema.
+    """
+    schema = type(config)
+    given = {k: v for k, v in updates.items() if v is not None}
+    unknown = sorted(set(given) - set(schema.model_fields))
+    if unknown:
+        raise ConfigError(f"{source}: unknown key(s) {unknown} of {schema.__name__}; allowed keys: "
+                          f"{sorted(schema.model_fields)}")
+    try:
+        return schema.model_validate({**config.model_dump(), **given})
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(exc, schema, source)) from None
 
 
-def _format_validation_error(exc: ValidationError, schema: type[BaseModel], source: str) -> str:
+_MISSING = object()
+
+
+def _at(data: Any, loc: tuple) -> Any:
+    """The value at ``loc`` in a nested mapping/list, or ``_MISSING``."""
+    node = data
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return _MISSING
+    return node
+
+
+def _format_validation_error(exc: ValidationError, schema: type[BaseModel], source: str,
+                             data: dict | None = None, merged: dict | None = None,
+                             overrides: list[str] = ()) -> str:
+    """One line per error, blaming ``--set KEY=VALUE`` when an override changed the offending key."""
     lines = []
     for err in exc.errors():
         loc = [str(p) for p in err["loc"]]
         key = ".".join(loc)
+        where = _origin(tuple(err["loc"]), source, data, merged, overrides)
         if err["type"] == "extra_forbidden":
             allowed = _allowed_keys(schema, err["loc"][:-1])
-            lines.append(f"{source}: unknown key {key!r}; allowed keys here: {allowed}")
+            lines.append(f"{where}: unknown key {key!r}; allowed keys here: {allowed}")
         else:
             got = err.get("input")
             got_text = "" if isinstance(got, dict) else f" (got {got!r})"
-            lines.append(f"{source}: key {key!r}: {err['msg']}{got_text}")
+            lines.append(f"{where}: key {key!r}: {err['msg']}{got_text}")
     return "\n".join(lines)
+
+
+def _origin(loc: tuple, source: str, data: dict | None, merged: dict | None, overrides: list[str]) -> str:
+    """``source``, or ``"--set ITEM"`` when the value at ``loc`` was set or changed by an override."""
+    if data is None or merged is None or not overrides:
+        return source
+    if _at(data, loc) is not _MISSING and _at(data, loc) == _at(merged, loc):
+        return source
+    parts = [str(p) for p in loc]
+    for item in reversed(overrides):  # the last override of a key wins, so blame it
+        keys = item.split("=", 1)[0].strip().split(".")
+        n = min(len(keys), len(parts))
+        if keys[:n] == parts[:n]:
+            return f"--set {item}"
+    return source
 
 
 def _allowed_keys(schema: type[BaseModel], loc: tuple) -> list[str]:
