@@ -11,7 +11,7 @@ from eegaffect.config import ConfigModel, load_config
 T = TypeVar("T", bound=ConfigModel)
 
 
-def add_config_options(parser: argparse.ArgumentParser, default: str | None) -> None:
+def add_config_options(parser: argparse.ArgumentParser, default: str | None, example: str | None = None) -> None:
     """Add ``--config FILE`` and repeatable ``--set KEY=VALUE`` to a command's parser.
 
     Parameters
@@ -20,12 +20,37 @@ def add_config_options(parser: argparse.ArgumentParser, default: str | None) -> 
         The subcommand's parser.
     default : str | None
         Name of the packaged config (``configs/{default}.yaml``) used when ``--config`` is not given.
+    example : str | None
+        A valid ``KEY=VALUE`` for this command's help; ``None`` takes the first key of the packaged config with
+        its packaged value (no example when there is no packaged config).
     """
     hint = f" (default: the packaged configs/{default}.yaml)" if default else ""
+    if example is None and default is not None:
+        example = _first_key_example(default)
+    shown = f", e.g. --set {example}" if example else ""
+    keys = f"; see 'eegaffect configs {default}' for the keys" if default else ""
     parser.add_argument("--config", type=Path, default=None, metavar="FILE", help=f"YAML config file{hint}")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override one config key, e.g. --set features.window_s=2 (repeatable)")
+                        help=f"override one config key{shown} (repeatable{keys})")
     parser.set_defaults(config_default=default)
+
+
+def _first_key_example(name: str) -> str | None:
+    """``"dotted.key=value"`` for the first scalar key of the packaged config ``name`` (valid by construction)."""
+    import yaml
+
+    from eegaffect.config import packaged_config_text
+
+    data = yaml.safe_load(packaged_config_text(name)) or {}
+    keys: list[str] = []
+    node = data
+    while isinstance(node, dict) and node:
+        key, node = next(iter(node.items()))
+        keys.append(str(key))
+    if not keys or isinstance(node, (dict, list)):
+        return None
+    value = "null" if node is None else str(node).lower() if isinstance(node, bool) else str(node)
+    return f"{'.'.join(keys)}={value}"
 
 
 def config_from_args(args: argparse.Namespace, schema: type[T]) -> T:
