@@ -174,36 +174,50 @@ def load_config(schema: type[T], path: str | Path | None = None, overrides: Iter
         raise ConfigError(_format_validation_error(exc, schema, source, data, merged, overrides)) from None
 
 
-def validate_update(config: T, updates: dict[str, Any], source: str = "command-line option") -> T:
+def validate_update(config: T, updates: dict[str, Any], options: dict[str, str] | None = None) -> T:
     """Return a copy of ``config`` with top-level ``updates`` applied and validated.
 
     Commands use it for options that set a config key (``live --update-hz``), so a bad value is a
-    :class:`ConfigError` naming the key and the allowed range, like a bad ``--set``.
+    :class:`ConfigError` naming the option, the key and what is allowed, like a bad ``--set``.
 
     Parameters
     ----------
     config : ConfigModel
         A validated config.
     updates : dict
-        Top-level key -> new value (``None`` values are skipped: the option was not given).
-    source : str
-        Name of the origin used in error messages, e.g. ``"--update-hz"``.
+        Top-level key -> new value; ``None`` values are skipped (the option was not given).
+    options : dict | None
+        Key -> the command-line option that set it (e.g. ``{"update_hz": "--update-hz"}``), used in messages.
 
     Returns
     -------
     config : ConfigModel
-        A new validated config of the same schema.
+        A new validated config of the same schema (``config`` itself is unchanged).
+
+    Raises
+    ------
+    ConfigError
+        When a key is not in the schema or a value is of the wrong type or out of range.
     """
     schema = type(config)
+    options = options or {}
     given = {k: v for k, v in updates.items() if v is not None}
     unknown = sorted(set(given) - set(schema.model_fields))
     if unknown:
-        raise ConfigError(f"{source}: unknown key(s) {unknown} of {schema.__name__}; allowed keys: "
+        raise ConfigError(f"unknown key(s) {unknown} of {schema.__name__}; allowed keys: "
                           f"{sorted(schema.model_fields)}")
     try:
         return schema.model_validate({**config.model_dump(), **given})
     except ValidationError as exc:
-        raise ConfigError(_format_validation_error(exc, schema, source)) from None
+        lines = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"])
+            top = str(err["loc"][0]) if err["loc"] else ""
+            where = f"{options[top]} {given[top]}" if top in options and top in given else "option"
+            got = err.get("input")
+            got_text = "" if isinstance(got, dict) else f" (got {got!r})"
+            lines.append(f"{where}: config key {key!r}: {err['msg']}{got_text}")
+        raise ConfigError("\n".join(lines)) from None
 
 
 _MISSING = object()

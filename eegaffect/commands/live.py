@@ -28,10 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--record", action="store_true", default=None,
                         help="record raw stream, ground truth and predictions to OUT/session.h5")
     parser.add_argument("--interpolate", type=int, default=None, metavar="N",
-                        help="interpolate up to N model channels missing from the stream (default 0: error)")
+                        help="interpolate up to N model channels missing from the stream, 0 <= N <= 8 (default 0: "
+                             "a missing channel is an error)")
     parser.add_argument("--ignore-channel", action="append", default=None, metavar="NAME",
                         help="stream channel to drop (repeatable), e.g. a trigger channel")
-    parser.add_argument("--update-hz", type=float, default=None, help="prediction updates per second (default 4)")
+    parser.add_argument("--update-hz", type=float, default=None, metavar="HZ",
+                        help="prediction updates per second, 0 < HZ <= 100 (default 4)")
     add_config_options(parser, "live")
     parser.set_defaults(func=run)
 
@@ -41,11 +43,13 @@ def run(args: argparse.Namespace) -> int:
     from eegaffect.live.dashboard_worker import make_dashboard
     from eegaffect.live.session import LiveConfig, LiveSession
 
-    config = config_from_args(args, LiveConfig)
-    for key, value in {"record": args.record, "interpolate": args.interpolate, "update_hz": args.update_hz,
-                       "ignore_channels": args.ignore_channel}.items():
-        if value is not None:
-            setattr(config, key, value)
+    from eegaffect.config import validate_update
+
+    config = validate_update(config_from_args(args, LiveConfig),
+                             {"record": args.record, "interpolate": args.interpolate, "update_hz": args.update_hz,
+                              "ignore_channels": args.ignore_channel},
+                             {"record": "--record", "interpolate": "--interpolate", "update_hz": "--update-hz",
+                              "ignore_channels": "--ignore-channel"})
     if config.record and args.out is None:
         print("eegaffect live: --record needs --out DIR", file=sys.stderr)
         return 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -25,33 +26,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from eegaffect.acquisition.lsl import Stream, StreamMismatchError, StreamNotFoundError
-    from eegaffect.acquisition.recorder import Recorder, RecorderError
+    from eegaffect.acquisition.lsl import Stream
+    from eegaffect.acquisition.recorder import Recorder
     from eegaffect.acquisition_config import AcquisitionConfig
     from eegaffect.commands._signals import sigterm_as_interrupt
 
     config = config_from_args(args, AcquisitionConfig)
     if args.out.exists() and not args.overwrite:
-        print(f"eegaffect record: {args.out} already exists; pass --overwrite to replace it")
-        return 2
+        raise FileExistsError(f"{args.out} already exists; pass --overwrite to replace it")
     streams = []
+    recorder = None
     with sigterm_as_interrupt():
         try:
             for name in args.streams:
-                try:
-                    streams.append(Stream(name=name, bufsize=config.lsl.bufsize_s,
-                                          timeout=config.lsl.resolve_timeout_s, dejitter=False,
-                                          jitter_tolerance_s=config.lsl.jitter_tolerance_s).connect())
-                except (StreamNotFoundError, StreamMismatchError) as exc:
-                    print(f"eegaffect record: {exc}")
-                    return 2
+                streams.append(Stream(name=name, bufsize=config.lsl.bufsize_s,
+                                      timeout=config.lsl.resolve_timeout_s, dejitter=False,
+                                      jitter_tolerance_s=config.lsl.jitter_tolerance_s).connect())
             recorder = Recorder(args.out, streams, overwrite=args.overwrite,
                                 flush_interval=config.record.flush_interval_s)
-            try:
-                recorder.start()
-            except RecorderError as exc:
-                print(f"eegaffect record: {exc}")
-                return 2
+            recorder.start()
             print(f"recording {', '.join(repr(s.name) for s in streams)} to {args.out}; "
                   f"{'Ctrl-C to stop' if args.duration is None else f'{args.duration:g} s'}", flush=True)
             t0 = time.perf_counter()
@@ -60,17 +53,28 @@ def run(args: argparse.Namespace) -> int:
                     time.sleep(0.1)
             except KeyboardInterrupt:
                 pass
-            finally:
-                recorder.stop()
         finally:
+            # Stop acquiring first, then let the recorder write what the ring buffers hold: every sample
+            # counted as received is then either in the file or reported as not written below.
             for s in streams:
                 s.disconnect()
-    for s in streams:
-        h = s.health
-        print(f"{s.name}: {h.n_received} samples received, {h.n_lost} lost, {h.n_overrun} overwritten, "
-              f"{h.n_reconnects} reconnects")
+            if recorder is not None:
+                recorder.stop()
+    for s, written in zip(streams, recorder.n_written.values()):
+        print(_stream_line(s.name, s.health, written))
     print(f"wrote {args.out} ({sum(recorder.n_written.values())} samples)")
     if recorder.error is not None:
-        print(f"eegaffect record: {recorder.error}")
+        print(f"eegaffect record: {recorder.error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _stream_line(name: str, health, written: int) -> str:
+    """One stream's counts: written to the file first, and any received sample that is not in the file."""
+    line = (f"{name}: {written} samples written ({health.n_received} received, {health.n_lost} lost, "
+            f"{health.n_overrun} overwritten, {health.n_reconnects} reconnects)")
+    missing = health.n_received - written
+    if missing > 0:
+        why = "overwritten in the ring buffer before they were written" if health.n_overrun else "not written"
+        line += f"; WARNING: {missing} received sample(s) are not in the file ({why})"
+    return line
