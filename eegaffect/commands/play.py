@@ -17,7 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("file", type=Path, metavar="FILE",
                         help="eegaffect .h5 recording, .xdf, .edf, .bdf, .fif, .vhdr or .set")
     parser.add_argument("--stream", default=None, help="stream to play from a multi-stream file (HDF5, XDF)")
-    parser.add_argument("--name", default=None, help="LSL stream name (default: the recorded name / file stem)")
+    parser.add_argument("--name", default=None,
+                        help="LSL stream name (default: the recorded name / file stem; refused when a stream of "
+                             "that name is already visible, so pass --name to pick another)")
     parser.add_argument("--type", default=None, help="LSL content type (default EEG)")
     parser.add_argument("--source-id", default=None, help="outlet source_id (default: unique)")
     parser.add_argument("--speed", type=float, default=None, help="replay speed factor (default 1 = real time)")
@@ -36,20 +38,25 @@ def run(args: argparse.Namespace) -> int:
     from eegaffect.acquisition.player import Player
     from eegaffect.acquisition_config import AcquisitionConfig
     from eegaffect.commands._signals import sigterm_as_interrupt
-    from eegaffect.recordings import read_recording
+
+    from eegaffect.config import validate_update
 
     config = config_from_args(args, AcquisitionConfig)
-    play = config.play
-    for key, value in {"speed": args.speed, "chunk_size": args.chunk_size, "loop": args.loop,
-                       "index_channel": args.index_channel}.items():
-        if value is not None:
-            setattr(play, key, value)
-    rec = read_recording(args.file, stream=args.stream)
+    play = validate_update(config.play, {"speed": args.speed, "chunk_size": args.chunk_size, "loop": args.loop,
+                                         "index_channel": args.index_channel},
+                           {"speed": "--speed", "chunk_size": "--chunk-size", "loop": "--loop",
+                            "index_channel": "--index-channel"})
+    if not args.file.exists():
+        raise FileNotFoundError(f"recording {args.file} does not exist")
+    rec = _read(args.file, args.stream)
+    name = args.name or rec.name or args.file.stem
+    if args.name is None:
+        _refuse_visible_name(name, min(1.0, config.lsl.resolve_timeout_s))
     markers = None
     if rec.markers:
         m = rec.markers[0]
         markers = (m.timestamps, m.values)
-    player = Player(rec.data, rec.sfreq, rec.ch_names, name=args.name or rec.name or args.file.stem,
+    player = Player(rec.data, rec.sfreq, rec.ch_names, name=name,
                     type=args.type or "EEG", ch_types=rec.ch_types, ch_units=rec.ch_units, source_id=args.source_id,
                     chunk_size=play.chunk_size, speed=play.speed, loop=play.loop, index_channel=play.index_channel,
                     timestamps=rec.timestamps, markers=markers)
@@ -69,3 +76,33 @@ def run(args: argparse.Namespace) -> int:
         raise player.error
     print(f"pushed {player.n_pushed} samples in {time.perf_counter() - t0:.1f} s")
     return 0
+
+
+def _read(path: Path, stream: str | None):
+    """Read the recording; a ``--stream`` the file lacks is the user's input error, not a bug."""
+    from eegaffect.errors import UserInputError
+    from eegaffect.recordings import open_recording, read_recording
+
+    if stream is not None:
+        header = open_recording(path)
+        if header.format not in ("hdf5", "xdf"):
+            raise UserInputError(f"{path}: --stream only applies to multi-stream files (HDF5, XDF), this is "
+                                 f"{header.format}")
+        if not any(stream in (key, s.name) for key, s in header.streams.items()):
+            raise UserInputError(f"{path}: no stream {stream!r}; streams in the file (key: name): "
+                                 f"{ {key: s.name for key, s in header.streams.items()} }")
+    return read_recording(path, stream=stream)
+
+
+def _refuse_visible_name(name: str, timeout: float) -> None:
+    """Raise when a stream called ``name`` is already on the network: two outlets of one name confuse inlets."""
+    from eegaffect.acquisition.lsl import StreamNotFoundError, resolve_streams
+    from eegaffect.errors import UserInputError
+
+    try:
+        found = resolve_streams(name=name, timeout=timeout)
+    except StreamNotFoundError:
+        return
+    where = ", ".join(f"source_id {d.source_id!r}" for d in found)
+    raise UserInputError(f"a stream named {name!r} is already visible ({where}); pass --name NEW to publish the "
+                         "recording under another name")
