@@ -177,6 +177,12 @@ class BraindecodeModel:
         Adam weight decay.
     model_kwargs : dict | None
         Extra keyword arguments of the braindecode model (e.g. ``{"F1": 4}``).
+
+    Attributes
+    ----------
+    show_progress : bool
+        Show a progress bar over the epochs of :meth:`fit` (the runner sets it from its own ``show_progress``;
+        ``EEGAFFECT_PROGRESS=0`` also switches it off).
     """
 
     input_kind = "raw"
@@ -194,6 +200,7 @@ class BraindecodeModel:
         self.epochs, self.batch_size, self.lr, self.weight_decay = int(epochs), int(batch_size), float(lr), \
             float(weight_decay)
         self.model_kwargs = dict(model_kwargs or {})
+        self.show_progress = True
         self.module_ = None
         self.mean_: np.ndarray | None = None
         self.std_: np.ndarray | None = None
@@ -221,6 +228,8 @@ class BraindecodeModel:
         _check_train(train, "raw", self.name, need_labels=True)
         import torch
 
+        from eegaffect._progress import progress
+
         x = train.stacked("raw")
         y = train.step_labels()
         n_classes = max(train.n_classes, int(y.max()) + 1)
@@ -236,6 +245,8 @@ class BraindecodeModel:
             loss_fn = torch.nn.CrossEntropyLoss()
             gen = torch.Generator().manual_seed(seed)
             module.train()
+            bar = progress(total=self.epochs, desc=f"{self.name} fit", unit="epoch", leave=False) \
+                if self.show_progress else None
             for epoch in range(self.epochs):
                 order = torch.randperm(len(xt), generator=gen)
                 total = 0.0
@@ -249,6 +260,11 @@ class BraindecodeModel:
                     optimiser.step()
                     total += float(loss.detach()) * len(idx)
                 logger.debug("%s epoch %d/%d loss %.4f", self.name, epoch + 1, self.epochs, total / len(xt))
+                if bar is not None:
+                    bar.set_postfix(loss=f"{total / len(xt):.3f}", refresh=False)
+                    bar.update(1)
+            if bar is not None:
+                bar.close()
         module.eval()
         self.module_ = module
 

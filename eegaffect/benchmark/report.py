@@ -1,5 +1,9 @@
 """Write benchmark results: ``results.csv``, ``results.json``, ``results.md`` and ``plots/*.png``.
 
+``plots/`` holds exactly the run's plots (``summary.png``, ``subjects-<metric>.png``, ``confusion-<model>.png``,
+``trajectory-<model>-<fold>-t<trial>.png``); plots of those kinds left by an earlier run into the same folder
+(another model list, say) are removed, so a report built from the folder shows only this run.
+
 ``results.json`` has exactly the shape::
 
     {"dataset": str, "protocol": str,
@@ -156,17 +160,21 @@ def write_report(result, out_dir: str | Path, *, store=None, class_names: Sequen
                                                                     doc["summary"])),
     }
     if plots and doc["rows"]:
-        files.update(_plots(doc["rows"], out / "plots", store, list(class_names), hop_s, trajectory_plots))
+        files.update(_plots(doc["rows"], doc["summary"], out / "plots", store, list(class_names), hop_s,
+                            trajectory_plots))
     return files
 
 
-def _plots(rows, folder: Path, store, class_names, hop_s: float, n_traj: int) -> dict[str, Path]:
+_PLOT_PATTERNS = ("summary.png", "subjects-*.png", "confusion-*.png", "trajectory-*.png")
+
+
+def _plots(rows, summary, folder: Path, store, class_names, hop_s: float, n_traj: int) -> dict[str, Path]:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from eegaffect.viz.benchmark import plot_confusion_matrix, plot_subject_bars, plot_trajectory
+    from eegaffect.viz.benchmark import plot_subject_bars, plot_summary
 
     folder.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
@@ -177,11 +185,25 @@ def _plots(rows, folder: Path, store, class_names, hop_s: float, n_traj: int) ->
         plt.close(fig)
         files[f"plot:{name}"] = path
 
+    n_classes = len(class_names) or None
+    if any(s.get(f"{m}_mean") is not None for s in summary for m in METRIC_NAMES):
+        save(plot_summary(summary, n_classes=n_classes), "summary")
     for metric in ("accuracy", "valence_ccc", "arousal_ccc"):
         if any(r.get(metric) is not None for r in rows):
-            save(plot_subject_bars(rows, metric), f"subjects-{metric}")
-    if store is None:
-        return files
+            save(plot_subject_bars(rows, metric, n_classes=n_classes), f"subjects-{metric}")
+    if store is not None:
+        _model_plots(rows, store, class_names, hop_s, n_traj, save)
+    written = set(files.values())
+    for pattern in _PLOT_PATTERNS:
+        for stale in folder.glob(pattern):
+            if stale not in written:
+                stale.unlink(missing_ok=True)
+    return files
+
+
+def _model_plots(rows, store, class_names, hop_s: float, n_traj: int, save) -> None:
+    from eegaffect.viz.benchmark import plot_confusion_matrix, plot_trajectory
+
     models = list(dict.fromkeys(r["model"] for r in rows))
     for model in models:
         mine = [r for r in rows if r["model"] == model]
@@ -206,4 +228,3 @@ def _plots(rows, folder: Path, store, class_names, hop_s: float, n_traj: int) ->
                                      title=f"{model}, fold {fold}: subject {subject} session {session} "
                                            f"trial {trial}"),
                      f"trajectory-{model}-{fold}-t{trial}")
-    return files

@@ -2,11 +2,14 @@
 
 :func:`run_benchmark` is what ``eegaffect bench seed`` calls. It is seeded and resumable: every finished
 ``(model, fold)`` is appended to ``OUTDIR/partial/{signature}/rows.jsonl`` (with its predictions in
-``pred-*.npz`` beside it) as soon as it is scored, and a rerun with the same settings skips those; the
-signature hashes every setting that changes results (dataset files and pipeline through the feature cache key,
-protocol, seed, subjects, hyper-parameters), so runs with other settings never mix. Results go to
-``results.csv``, ``results.json``, ``results.md`` and ``plots/`` (see :mod:`eegaffect.benchmark.report`), and
-``run.json`` records the featurisation throughput, peak memory, folds resumed and the full config.
+``pred-*.npz`` beside it) as soon as it is scored, and a rerun skips those. The signature is *per model*: it
+hashes what changes that model's results (the dataset files and pipeline through the feature cache key of its own
+view, the protocol, seed, subjects and split settings, its name and hyper-parameters), so adding or removing other
+models reuses every finished fold, while a run with other settings for a model never mixes with the old one (the
+folder name hashes only the settings shared by all models). Results go to ``results.csv``, ``results.json``,
+``results.md`` and ``plots/`` (see :mod:`eegaffect.benchmark.report`), and ``run.json`` records the featurisation
+(per view: files built and reused, seconds of EEG, wall time; throughput over all views), peak memory, folds
+resumed and the full config.
 
 Targets per step: where a trial has a continuous annotation (``Trial.continuous_targets()``), the valence/arousal
 of step ``k`` is the annotation interpolated at the centre of window ``k``; otherwise the trial's label-derived
@@ -15,8 +18,10 @@ valence/arousal repeated over its steps.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import math
 import resource
 import sys
@@ -85,9 +90,12 @@ class BenchmarkResult:
     files : dict of str to Path
         Written outputs (``csv``, ``json``, ``markdown``, plots...).
     feature_seconds : float
-        Seconds of EEG featurised in this run (0 when the cache held everything).
+        Seconds of EEG featurised in this run, summed over the views built (0 when the cache held everything).
     feature_wall_s : float
         Wall time of that featurisation.
+    feature_views : dict of str to dict
+        Per view (``"features"``, ``"raw"``) what this run did: ``files_built``, ``files_reused``,
+        ``eeg_seconds``, ``wall_s``.
     feature_peak_mb : float
         Peak traced memory (MiB) during featurisation.
     peak_rss_mb : float
@@ -103,6 +111,7 @@ class BenchmarkResult:
     files: dict[str, Path] = field(default_factory=dict)
     feature_seconds: float = 0.0
     feature_wall_s: float = 0.0
+    feature_views: dict[str, dict] = field(default_factory=dict)
     feature_peak_mb: float = 0.0
     peak_rss_mb: float = 0.0
     folds_run: int = 0
@@ -157,43 +166,19 @@ def run_benchmark(root: str | Path, config: BenchSeedConfig, out_dir: str | Path
     names = _drop_inapplicable(names, probes, data)
 
     result = BenchmarkResult(dataset=full.name, protocol=config.protocol, rows=[], summary=[])
-    caches = _build_caches(full, data, config, kinds, result, show_progress)
-    steps = {kind: caches[kind] for kind in kinds}
+    with _logs_above_bars(show_progress):
+        caches = _build_caches(full, data, config, kinds, result, show_progress)
+        steps = {kind: caches[kind] for kind in kinds}
 
-    infos = [t.info for t in data.trials]
-    folds = make_folds(infos, config.protocol, dataset=full.name, n_train=config.n_train, k=config.k,
-                       seed=config.seed)
-    store = _PartialStore(out_dir / "partial", _run_signature(config, full.name, caches))
-    va_cache: dict[int, np.ndarray] = {}
-
-    from eegaffect._progress import progress
+        infos = [t.info for t in data.trials]
+        folds = make_folds(infos, config.protocol, dataset=full.name, n_train=config.n_train, k=config.k,
+                           seed=config.seed)
+        store = _PartialStore(out_dir / "partial", _run_signature(config, full.name),
+                              {n: _model_signature(config, full.name, n, caches[probes[n].input_kind])
+                               for n in names})
+        _fit_folds(data, folds, names, probes, steps, store, config, result, show_progress)
 
     todo = [(fold, name) for fold in folds for name in names]
-    bar = progress(total=len(todo), desc=f"{config.protocol} folds", unit="fit") if show_progress else None
-    for fold in folds:
-        pending = [n for n in names if not store.has(n, fold.name)]
-        result.folds_skipped += len(names) - len(pending)
-        if bar is not None:
-            bar.update(len(names) - len(pending))
-        if not pending:
-            continue
-        need = sorted({probes[n].input_kind for n in pending})
-        train = _split(data, fold.train, {k: steps[k] for k in need}, va_cache, config)
-        test = _split(data, fold.test, {k: steps[k] for k in need}, va_cache, config)
-        for name in pending:
-            model = get_model(name, **config.model_params.get(name, {}))
-            t0 = time.perf_counter()
-            model.fit(train, seed=config.seed)
-            pred = model.predict(test).check(test)
-            row = _score(name, model, fold, test, pred)
-            logger.info("%s %s: %s (%.1f s)", name, fold.name, _brief(row), time.perf_counter() - t0)
-            store.add(row, test, pred)
-            result.folds_run += 1
-            if bar is not None:
-                bar.update(1)
-    if bar is not None:
-        bar.close()
-
     result.rows = [r for r in store.rows() if r["model"] in names and r["fold"] in {f.name for f in folds}]
     order = {(n, f.name): i for i, (f, n) in enumerate(todo)}
     result.rows.sort(key=lambda r: order[(r["model"], r["fold"])])
@@ -210,7 +195,8 @@ def run_benchmark(root: str | Path, config: BenchSeedConfig, out_dir: str | Path
 
 
 def _write_run_info(path: Path, result: BenchmarkResult, config: BenchSeedConfig) -> Path:
-    """``run.json``: how the run went (featurisation speed, memory, folds resumed) and its full config."""
+    """``run.json``: how the run went (featurisation per view and overall, memory, folds resumed) and its full
+    config."""
     from eegaffect.benchmark.report import write_results_json
     from eegaffect.perf import machine_info
 
@@ -218,10 +204,59 @@ def _write_run_info(path: Path, result: BenchmarkResult, config: BenchSeedConfig
         return float(v) if math.isfinite(v) else None
 
     doc = {"feature_eeg_seconds": result.feature_seconds, "feature_wall_s": result.feature_wall_s,
-           "feature_throughput": finite(result.feature_throughput), "feature_peak_mb": result.feature_peak_mb,
+           "feature_throughput": finite(result.feature_throughput), "feature_views": result.feature_views,
+           "feature_peak_mb": result.feature_peak_mb,
            "peak_rss_mb": result.peak_rss_mb, "folds_run": result.folds_run,
            "folds_skipped": result.folds_skipped, "machine": machine_info(), "config": config.model_dump(mode="json")}
     return write_results_json(path, doc)
+
+
+def _fit_folds(data, folds, names, probes, steps, store, config: BenchSeedConfig, result: BenchmarkResult,
+               show_progress: bool) -> None:
+    """Fit, predict and score every (model, fold) not in ``store`` yet; add each to it as soon as it is scored."""
+    from eegaffect._progress import progress
+    from eegaffect.benchmark.interface import get_model
+
+    todo = len(folds) * len(names)
+    bar = progress(total=todo, desc=f"{config.protocol} folds", unit="fit") if show_progress else None
+    va_cache: dict[int, np.ndarray] = {}
+    for fold in folds:
+        pending = [n for n in names if not store.has(n, fold.name)]
+        result.folds_skipped += len(names) - len(pending)
+        if bar is not None:
+            bar.update(len(names) - len(pending))
+        if not pending:
+            continue
+        need = sorted({probes[n].input_kind for n in pending})
+        train = _split(data, fold.train, {k: steps[k] for k in need}, va_cache, config)
+        test = _split(data, fold.test, {k: steps[k] for k in need}, va_cache, config)
+        for name in pending:
+            model = get_model(name, **config.model_params.get(name, {}))
+            if hasattr(model, "show_progress"):  # models with long fits show a bar over their epochs
+                model.show_progress = show_progress
+            t0 = time.perf_counter()
+            model.fit(train, seed=config.seed)
+            pred = model.predict(test).check(test)
+            row = _score(name, model, fold, test, pred)
+            logger.info("%s %s: %s (%.1f s)", name, fold.name, _brief(row), time.perf_counter() - t0)
+            store.add(row, test, pred)
+            result.folds_run += 1
+            if bar is not None:
+                bar.update(1)
+    if bar is not None:
+        bar.close()
+
+
+def _logs_above_bars(show_progress: bool):
+    """Route the package's console log lines through ``tqdm.write`` while bars are shown, so a log line never
+    lands inside a progress bar; a no-op when no console handler is attached (library use, tests)."""
+    console = [h for h in logger.handlers if isinstance(h, logging.StreamHandler)
+               and getattr(h, "stream", None) in (sys.stderr, sys.stdout)]
+    if not show_progress or not console:
+        return contextlib.nullcontext()
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    return logging_redirect_tqdm(loggers=[logger])
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -257,9 +292,10 @@ def _build_caches(full, data, config: BenchSeedConfig, kinds, result: BenchmarkR
         peak = tracemalloc.get_traced_memory()[1] / 2**20
         if not tracing:
             tracemalloc.stop()
-        if kind == "features":  # throughput is reported for the band features, the target of the issue
-            result.feature_seconds += stats.eeg_seconds
-            result.feature_wall_s += stats.wall_s
+        result.feature_views[kind] = {"files_built": stats.files_built, "files_reused": stats.files_reused,
+                                      "eeg_seconds": stats.eeg_seconds, "wall_s": stats.wall_s}
+        result.feature_seconds += stats.eeg_seconds
+        result.feature_wall_s += stats.wall_s
         result.feature_peak_mb = max(result.feature_peak_mb, peak)
         caches[kind] = cache
     return caches
@@ -321,11 +357,21 @@ def _brief(row: dict) -> str:
     return ", ".join(shown) or "no applicable metric"
 
 
-def _run_signature(config: BenchSeedConfig, dataset: str, caches: dict) -> str:
-    doc = {"dataset": dataset, "protocol": config.protocol, "seed": config.seed, "n_train": config.n_train,
-           "k": config.k, "model_params": config.model_params, "subjects": config.subjects,
-           "caches": sorted(c.key for c in caches.values())}
+def _hash(doc: dict) -> str:
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _run_signature(config: BenchSeedConfig, dataset: str) -> str:
+    """Name of the partial-results folder: the settings every model of a run shares (not the model list)."""
+    return _hash({"dataset": dataset, "protocol": config.protocol, "seed": config.seed, "n_train": config.n_train,
+                  "k": config.k, "subjects": config.subjects})
+
+
+def _model_signature(config: BenchSeedConfig, dataset: str, name: str, cache) -> str:
+    """What one model's fold results depend on: its data view (dataset files + pipeline + view, through the
+    cache key), the protocol and split settings, the seed, its name and its hyper-parameters."""
+    return _hash({"run": _run_signature(config, dataset), "model": name,
+                  "params": config.model_params.get(name, {}), "cache": cache.key})
 
 
 def _peak_rss_mb() -> float:
@@ -336,27 +382,34 @@ def _peak_rss_mb() -> float:
 class _PartialStore:
     """Append-only record of finished (model, fold) results, for resuming.
 
-    A run with different settings (another seed, protocol, feature config, hyper-parameters...) has another
-    signature; its folder is kept apart so results never mix.
+    ``rows.jsonl`` holds one ``{"signature", "row"}`` line per finished (model, fold). Only lines whose
+    signature is the model's current one (:func:`_model_signature`) are reused: another seed, protocol or
+    subject set gives another folder, another feature config or hyper-parameters of a model another signature,
+    so results never mix; the other models of a run play no part, so adding one reuses the rest.
     """
 
-    def __init__(self, folder: Path, signature: str):
-        self.folder = folder / signature
+    def __init__(self, folder: Path, run_signature: str, signatures: dict[str, str]):
+        self.folder = folder / run_signature
         self.folder.mkdir(parents=True, exist_ok=True)
         self.rows_path = self.folder / "rows.jsonl"
+        self.signatures = dict(signatures)
         self._rows: dict[tuple[str, str], dict] = {}
         if self.rows_path.is_file():
             for line in self.rows_path.read_text(encoding="utf-8").splitlines():
                 try:
-                    row = json.loads(line)
+                    entry = json.loads(line)
                 except json.JSONDecodeError:  # a line cut short by an interruption
                     continue
-                if self.pred_path(row["model"], row["fold"]).is_file():
-                    self._rows[(row["model"], row["fold"])] = row
+                if not isinstance(entry, dict) or not isinstance(entry.get("row"), dict):
+                    continue  # a line of an older layout
+                row = entry["row"]
+                model, fold = row.get("model"), row.get("fold")
+                if entry.get("signature") == self.signatures.get(model) and self.pred_path(model, fold).is_file():
+                    self._rows[(model, fold)] = row
 
     def pred_path(self, model: str, fold: str) -> Path:
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{model}__{fold}")
-        return self.folder / f"pred-{safe}.npz"
+        return self.folder / f"pred-{self.signatures[model][:8]}-{safe}.npz"
 
     def has(self, model: str, fold: str) -> bool:
         return (model, fold) in self._rows
@@ -377,7 +430,7 @@ class _PartialStore:
         np.savez(tmp, **payload)
         tmp.replace(path)
         with self.rows_path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(row) + "\n")
+            fh.write(json.dumps({"signature": self.signatures[row["model"]], "row": row}) + "\n")
             fh.flush()
         self._rows[(row["model"], row["fold"])] = row
 
