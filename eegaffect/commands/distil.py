@@ -30,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from eegaffect.distill.student import DistilConfig, run_distillation
 
     config = config_from_args(args, DistilConfig)
+    _warn_if_dgeo_never_starts(config)
     try:
         metrics = run_distillation(args.faces, args.prototypes, args.out, config)
     except (PrototypeFileError, FileNotFoundError) as exc:
@@ -37,6 +38,19 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print(json.dumps({k: metrics[k] for k in ("8way", "present_only", "seed")}, indent=2))
     return 0
+
+
+def _warn_if_dgeo_never_starts(config) -> None:
+    """Warn when D-Geo is enabled but training ends before its ramp gives it any weight."""
+    from eegaffect._logging import logger
+    from eegaffect.distill.student import dgeo_ramp
+
+    dgeo, epochs = config.losses.dgeo, config.train.epochs
+    if dgeo.enabled and not any(dgeo_ramp(e, dgeo.ramp_start, dgeo.ramp_end) > 0 for e in range(epochs)):
+        logger.warning("D-Geo is enabled but never acts: train.epochs=%d ends before its ramp starts "
+                       "(losses.dgeo.ramp_start=%d, ramp_end=%d; weight 0 through epoch %d); lower the ramp, e.g. "
+                       "--set losses.dgeo.ramp_start=0 --set losses.dgeo.ramp_end=%d", epochs, dgeo.ramp_start,
+                       dgeo.ramp_end, dgeo.ramp_start, max(1, epochs // 2))
 
 
 def register_synth_faces(subparsers: argparse._SubParsersAction) -> None:

@@ -19,6 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="dataset folder (SEED, SEED-IV, DREAMER, recordings); the reader is chosen by "
                             "the config's 'dataset' key (auto-detected by default)")
     train.add_argument("--out", required=True, type=Path, metavar="TEACHER", help="bundle folder to write")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing bundle in TEACHER")
     add_config_options(train, "teacher")
     train.set_defaults(func=run_train)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
@@ -28,6 +29,12 @@ def run_train(args: argparse.Namespace) -> int:
     from eegaffect.distill.teacher import TeacherConfig, dataset_topomaps, save_teacher, train_teacher
 
     config = config_from_args(args, TeacherConfig)
+    existing = [p for p in (args.out / "teacher.safetensors", args.out / "teacher.json") if p.exists()]
+    if existing and not args.overwrite:  # checked before the (long) training
+        raise FileExistsError(f"{args.out} already holds a teacher bundle ({', '.join(p.name for p in existing)}); "
+                              "pass --overwrite to replace it")
+    if not args.data.exists():
+        raise FileNotFoundError(f"dataset folder {args.data} does not exist")
     dataset = _load(args.data, config.dataset)
     data = dataset_topomaps(dataset, config)
     bundle = train_teacher(data, config)
