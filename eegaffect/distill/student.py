@@ -548,8 +548,7 @@ def run_distillation(faces: str | Path | FaceDataset, prototypes: str | Path, ou
     """
     import json
 
-    from safetensors.torch import save_file
-
+    from eegaffect._files import save_safetensors
     from eegaffect.distill.faces import load_faces
     from eegaffect.distill.prototypes import load_prototypes
 
@@ -562,7 +561,7 @@ def run_distillation(faces: str | Path | FaceDataset, prototypes: str | Path, ou
     (out / "metrics.json").write_text(json.dumps(result.metrics, indent=2), encoding="utf-8")
     _save_confusion(result.confusion, out / "confusion_matrix.png",
                     f"student, 8-way acc {result.metrics['8way']['acc']:.3f}")
-    save_file({k: v.contiguous() for k, v in result.model.state_dict().items()}, str(out / "student.safetensors"))
+    save_safetensors({k: v.contiguous() for k, v in result.model.state_dict().items()}, out / "student.safetensors")
     meta = {"format_version": 1, "arch": config.student.arch, "image_size": config.student.image_size,
             "class_names": list(EMOTIONS), "embedding_dim": grid.embedding_dim,
             "prototypes_data_sha256": grid.attrs["data_sha256"], "teacher_checksum": grid.attrs["teacher_checksum"],

@@ -462,14 +462,13 @@ def save_teacher(bundle: TeacherBundle, out: str | Path) -> Path:
     out : Path
         The folder; ``bundle.meta`` now holds the weights checksum.
     """
-    from safetensors.torch import save_file
-
     from eegaffect import __version__
+    from eegaffect._files import save_safetensors
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     weights = out / _WEIGHTS
-    save_file({k: v.contiguous() for k, v in bundle.model.state_dict().items()}, str(weights))
+    save_safetensors({k: v.contiguous() for k, v in bundle.model.state_dict().items()}, weights)
     meta = {
         **bundle.meta,
         "format_version": TEACHER_FORMAT,

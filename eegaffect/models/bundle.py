@@ -73,8 +73,7 @@ def save_bundle(out: str | Path, chain, *, config, ch_names: Sequence[str], sfre
     -------
     out : Path
     """
-    from safetensors.torch import save_file
-
+    from eegaffect._files import save_safetensors
     from eegaffect.models.training import model_transformer_kwargs, model_vqvae_kwargs
 
     if len(ch_names) != chain.n_chans:
@@ -82,7 +81,7 @@ def save_bundle(out: str | Path, chain, *, config, ch_names: Sequence[str], sfre
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in chain.model.state_dict().items()}
-    save_file(state, str(out / _WEIGHTS))
+    save_safetensors(state, out / _WEIGHTS)
     files = {_WEIGHTS: _sha256(out / _WEIGHTS)}
     if chain.optimizer is not None:
         chain.optimizer.save(out / _POLICY)
