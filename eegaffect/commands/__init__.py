@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 from typing import TypeVar
 
@@ -51,6 +52,23 @@ def _first_key_example(name: str) -> str | None:
         return None
     value = "null" if node is None else str(node).lower() if isinstance(node, bool) else str(node)
     return f"{'.'.join(keys)}={value}"
+
+
+def plain_text(rst: str) -> str:
+    """Docstring text as plain text for ``--help``: ````x```` -> ``x``, ``:role:`x``` -> ``x``.
+
+    Parameters
+    ----------
+    rst : str
+        reStructuredText, e.g. a module docstring's first paragraph.
+
+    Returns
+    -------
+    text : str
+        The same text without inline markup.
+    """
+    text = re.sub(r":[\w:]+:`~?([^`]+)`", r"\1", rst)
+    return re.sub(r"``([^`]+)``", r"\1", text)
 
 
 def config_from_args(args: argparse.Namespace, schema: type[T]) -> T:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from eegaffect.commands import add_config_options, config_from_args
+from eegaffect.commands import add_config_options, config_from_args, plain_text
 from eegaffect.config import ConfigModel
 
 
@@ -42,7 +42,7 @@ _RUNS = (("62x200", "seed62", 200.0), ("64x1000", "standard64", 1000.0))
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "live", help="end-to-end latency and CPU share of a live session (simulator -> prediction outlet)",
-        description=__doc__.split("\n\n")[0])
+        description=plain_text(__doc__.split("\n\n")[0]))
     parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="write the cases as JSON")
     parser.add_argument("--duration", type=float, default=None, metavar="S",
                         help="seconds per case (default 30; 600 for the 10-minute zero-loss check)")

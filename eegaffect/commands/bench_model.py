@@ -23,7 +23,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from eegaffect.commands import add_config_options, config_from_args
+from eegaffect.commands import add_config_options, config_from_args, plain_text
 from eegaffect.config import ConfigModel
 
 
@@ -37,7 +37,7 @@ class BenchModelConfig(ConfigModel):
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("model", help="continuous emotion model: live step latency and training time",
-                                   description=__doc__.split("\n\n")[0])
+                                   description=plain_text(__doc__.split("\n\n")[0]))
     parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="write the cases as JSON")
     parser.add_argument("--trial-seconds", type=float, default=None,
                         help="length of each synthetic trial for the training case (default: config, 60)")
