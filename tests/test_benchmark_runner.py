@@ -166,3 +166,92 @@ def test_dreamer_and_seed_iv_layouts_run(tmp_path, cache_dir, caplog):
     (pred_file,) = [p for p in (tmp_path / "iv" / "partial").glob("*/pred-*s1-sess1.npz")]
     with np.load(pred_file) as z:
         assert sorted(z["trials"][:, 2].tolist()) == list(range(17, 25))  # SEED-IV's 16/8 split
+
+
+def test_adding_a_model_reuses_the_finished_folds_of_the_others(tiny_seed, tmp_path, cache_dir):
+    out = tmp_path / "out"
+    first = run_benchmark(tiny_seed, _config(cache_dir, models=["de-ridge"], subjects=[1]), out,
+                          show_progress=False)
+    assert (first.folds_run, first.folds_skipped) == (2, 0)
+    both = _config(cache_dir, models=["de-ridge", "de-logreg"], subjects=[1])
+    second = run_benchmark(tiny_seed, both, out, show_progress=False)
+    # de-ridge's two folds come from the first run, only de-logreg is fitted; one partial folder for both
+    assert (second.folds_run, second.folds_skipped) == (2, 2)
+    assert [r for r in second.rows if r["model"] == "de-ridge"] == first.rows
+    assert len(list((out / "partial").iterdir())) == 1
+    # dropping a model again reuses everything that is left
+    third = run_benchmark(tiny_seed, _config(cache_dir, models=["de-logreg"], subjects=[1]), out,
+                          show_progress=False)
+    assert (third.folds_run, third.folds_skipped) == (0, 2)
+    # another hyper-parameter of one model refits that model only
+    params = dict(both.model_params, **{"de-ridge": {"alpha": 1000.0}})
+    fourth = run_benchmark(tiny_seed, both.model_copy(update={"model_params": params}), out,
+                           show_progress=False)
+    assert (fourth.folds_run, fourth.folds_skipped) == (2, 2)
+    assert {r["model"] for r in fourth.rows if r["fold"] == "s1-sess1"} == {"de-ridge", "de-logreg"}
+    ridge_before = {r["fold"]: r["valence_rmse"] for r in first.rows}
+    ridge_after = {r["fold"]: r["valence_rmse"] for r in fourth.rows if r["model"] == "de-ridge"}
+    assert ridge_after.keys() == ridge_before.keys() and ridge_after != ridge_before
+    # another pipeline setting is another feature cache key: nothing of either model is reused
+    pipeline = both.pipeline.model_copy(update={"features": both.pipeline.features.model_copy(
+        update={"hop_s": 0.5})})
+    fifth = run_benchmark(tiny_seed, both.model_copy(update={"pipeline": pipeline}), out, show_progress=False)
+    assert (fifth.folds_run, fifth.folds_skipped) == (4, 0)
+
+
+def test_featurisation_is_reported_per_view_and_raw_windows_count(tiny_seed, tmp_path, monkeypatch, capsys):
+    from eegaffect.commands.bench_seed import _featurisation_lines
+
+    own = tmp_path / "cache"
+    out = tmp_path / "out"
+    first = run_benchmark(tiny_seed, _config(own, models=["de-ridge"], subjects=[1]), out, show_progress=False)
+    assert set(first.feature_views) == {"features"} and first.feature_views["features"]["files_built"] == 2
+    # second run: the band features come from the cache, the raw windows (eegnet) are built now
+    monkeypatch.setenv("EEGAFFECT_PROGRESS", "1")
+    capsys.readouterr()
+    second = run_benchmark(tiny_seed, _config(own, models=["de-ridge", "eegnet"], subjects=[1]), out,
+                           show_progress=True)
+    err = capsys.readouterr().err
+    assert "eegnet fit" in err and "epoch" in err  # the bar over the fit's epochs
+    views = second.feature_views
+    assert views["features"] == {"files_built": 0, "files_reused": 2, "eeg_seconds": 0.0, "wall_s": 0.0}
+    assert views["raw"]["files_built"] == 2 and views["raw"]["files_reused"] == 0
+    assert views["raw"]["eeg_seconds"] == pytest.approx(2 * 15 * 1201 / 200)
+    assert second.feature_seconds == pytest.approx(views["raw"]["eeg_seconds"])
+    run = json.loads((out / "run.json").read_text())
+    assert run["feature_throughput"] == pytest.approx(second.feature_throughput) and run["feature_throughput"] > 0
+    assert run["feature_views"]["raw"]["files_built"] == 2
+    lines = _featurisation_lines(second)
+    assert lines[0] == "feature extraction (band features): all 2 file(s) came from the cache"
+    assert lines[1].startswith("feature extraction (raw windows): built 2 of 2 file(s) in this run: 180 s of EEG")
+    assert "s of EEG per second" in lines[2]
+    # a third run builds nothing: no throughput, and the report says so for both views
+    third = run_benchmark(tiny_seed, _config(own, models=["de-ridge", "eegnet"], subjects=[1]), out,
+                          show_progress=False)
+    assert third.feature_seconds == 0 and json.loads((out / "run.json").read_text())["feature_throughput"] is None
+    assert [line.endswith("came from the cache") for line in _featurisation_lines(third)] == [True, True]
+
+
+def test_log_lines_go_above_progress_bars_only_with_a_console_handler():
+    import logging
+    import sys
+
+    from tqdm.contrib.logging import _TqdmLoggingHandler
+
+    from eegaffect._logging import logger
+    from eegaffect.benchmark.runner import _logs_above_bars
+
+    before = list(logger.handlers)
+    with _logs_above_bars(True):  # no console handler (library use): nothing changes
+        assert logger.handlers == before
+    console = logging.StreamHandler(sys.stderr)
+    logger.addHandler(console)
+    try:
+        with _logs_above_bars(True):
+            assert console not in logger.handlers
+            assert any(isinstance(h, _TqdmLoggingHandler) for h in logger.handlers)
+        assert console in logger.handlers and not any(isinstance(h, _TqdmLoggingHandler) for h in logger.handlers)
+        with _logs_above_bars(False):  # no bars: the console handler stays
+            assert console in logger.handlers
+    finally:
+        logger.removeHandler(console)
