@@ -62,23 +62,17 @@ def run(args: argparse.Namespace) -> int:
     if args.root is None or args.out is None:
         print("eegaffect bench seed: --root and --out are required", file=sys.stderr)
         return 2
-    config = config_from_args(args, BenchSeedConfig)
-    updates = {}
-    if args.dataset:
-        updates["dataset"] = args.dataset
-    if args.protocol:
-        updates["protocol"] = args.protocol
-    if args.models:
-        updates["models"] = [m.strip() for m in args.models.split(",") if m.strip()]
-    if args.subjects:
-        updates["subjects"] = _ints(args.subjects, "--subjects")
-    if args.seed is not None:
-        updates["seed"] = args.seed
-    if args.cache_dir is not None:
-        updates["cache_dir"] = str(args.cache_dir)
-    if args.no_plots:
-        updates["plots"] = False
-    config = BenchSeedConfig.model_validate({**config.model_dump(), **updates})
+    from eegaffect.config import validate_update
+
+    models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
+    config = validate_update(config_from_args(args, BenchSeedConfig), {
+        "dataset": args.dataset, "protocol": args.protocol, "models": models,
+        "subjects": _ints(args.subjects, "--subjects") if args.subjects else None, "seed": args.seed,
+        "cache_dir": None if args.cache_dir is None else str(args.cache_dir),
+        "plots": False if args.no_plots else None,
+    }, {"dataset": "--dataset", "protocol": "--protocol", "models": "--models", "subjects": "--subjects",
+        "seed": "--seed", "cache_dir": "--cache-dir", "plots": "--no-plots"})
+    check_inputs(args.root, config)  # before --out is created: a typo must not leave an empty folder behind
     t0 = time.perf_counter()
     result = run_benchmark(args.root, config, args.out)
     elapsed = time.perf_counter() - t0
@@ -110,6 +104,51 @@ def _featurisation_lines(result) -> list[str]:
                      f"{result.feature_wall_s:.2f} s = {result.feature_throughput:.0f} s of EEG per second "
                      f"(peak traced memory {result.feature_peak_mb:.0f} MiB)")
     return lines
+
+
+def check_inputs(root: Path, config) -> None:
+    """Check the dataset folder, the model names, the subjects and the protocol's folds without featurising.
+
+    Parameters
+    ----------
+    root : Path
+        The dataset folder (``--root``).
+    config : BenchSeedConfig
+        The validated config.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``root`` does not exist.
+    DatasetFormatError
+        ``root`` does not hold the dataset's layout.
+    UserInputError
+        Unknown model, subject not in the dataset, or a protocol the data cannot split (e.g. cross-session with
+        one session).
+    """
+    from eegaffect.benchmark.interface import requested_models
+    from eegaffect.benchmark.protocols import make_folds
+    from eegaffect.datasets import load_dataset
+    from eegaffect.errors import UserInputError
+
+    if not root.exists():
+        raise FileNotFoundError(f"dataset root {root} does not exist")
+    try:
+        requested_models(config.models)
+    except ValueError as exc:
+        raise UserInputError(f"--models: {exc}") from exc
+    full = load_dataset(root, config.dataset)
+    try:
+        data = full.select(subjects=config.subjects) if config.subjects else full
+    except ValueError as exc:
+        raise UserInputError(f"--subjects: {exc}") from exc
+    if len(data) == 0:
+        raise UserInputError(f"{root}: no trials to benchmark in dataset {config.dataset!r}")
+    try:
+        make_folds([t.info for t in data.trials], config.protocol, dataset=full.name, n_train=config.n_train,
+                   k=config.k, seed=config.seed)
+    except ValueError as exc:
+        raise UserInputError(f"--protocol {config.protocol}: {exc}") from exc
 
 
 def _measure_session(config) -> int:
