@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -147,3 +149,32 @@ def test_plots_folder_holds_only_this_runs_plots(rng, tmp_path):
     assert names == ["my-notes.png", "subjects-accuracy.png", "subjects-arousal_ccc.png",
                      "subjects-valence_ccc.png", "summary.png"]
     assert files["plot:summary"] == plots / "summary.png"
+
+
+def test_bench_report_folder_is_self_contained_and_shows_each_plot_once(rng, tmp_path):
+    import shutil
+
+    from eegaffect.benchmark.metrics import summarise
+    from eegaffect.benchmark.report import write_report
+    from eegaffect.benchmark.runner import BenchmarkResult
+    from eegaffect.viz.report import make_report
+
+    rows = _rows(rng, ["de-svm", "reg-a"])
+    run = tmp_path / "bench"
+    result = BenchmarkResult(dataset="seed", protocol="subject-dependent", rows=rows, summary=summarise(rows))
+    write_report(result, run, class_names=["neg", "neu", "pos"])
+    plot_confusion_matrix(np.eye(3, dtype=int) * 4, ["neg", "neu", "pos"]).savefig(run / "plots" / "confusion-x.png")
+    paths = make_report(run)
+    page = paths["html"].read_text()
+    sources = [part.split("'")[0] for part in page.split("<img src='")[1:]]
+    assert sorted(sources) == sorted(p.name for p in (run / "plots").glob("*.png"))  # each plot exactly once
+    assert all("/" not in s and (run / "report" / s).is_file() for s in sources)  # all inside the report folder
+    # the moved folder still shows every image
+    moved = shutil.move(run / "report", tmp_path / "elsewhere")
+    assert all((Path(moved) / s).is_file() for s in sources)
+    # without the benchmark's plots the report draws the summary and per-subject figures itself, once each
+    shutil.rmtree(run / "plots")
+    page = make_report(run, tmp_path / "again")["html"].read_text()
+    sources = [part.split("'")[0] for part in page.split("<img src='")[1:]]
+    assert sorted(sources) == ["subjects-accuracy.png", "subjects-arousal_ccc.png", "subjects-valence_ccc.png",
+                               "summary.png"]

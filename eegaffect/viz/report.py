@@ -7,9 +7,13 @@ Two kinds of folders are understood:
   latency distribution and stages, the active code over time, the codebook prototypes placed on the
   valence/arousal plane (mean prediction, and mean ground truth, while each code was active) and the saved
   dashboard;
-- a benchmark's (``results.json`` / ``results.csv`` from ``eegaffect bench seed``): the per-model summary table,
-  per-subject results (table and bars), and the benchmark's own plots (confusion matrices, trajectories) found in
-  ``plots/``.
+- a benchmark's (``results.json`` / ``results.csv`` from ``eegaffect bench seed``): the per-model summary table
+  and plot, per-subject results (table and bars), and the benchmark's own plots (confusion matrices,
+  trajectories) found in ``plots/``; a plot the benchmark saved is used as is (each appears once), one it did not
+  save (``--no-plots``) is drawn here.
+
+The report folder is self-contained: every image the page shows (the run's ``dashboard.png``, the benchmark's
+``plots/*.png``) is copied into it, so the folder can be moved or shared on its own.
 
 Figures are written by the plot functions of :mod:`eegaffect.viz` (plain :class:`matplotlib.figure.Figure`
 objects, no display needed); the PDF holds the same figures, one per page (matplotlib's ``PdfPages``).
@@ -336,25 +340,32 @@ def _bench_sections(run_dir: Path) -> list[dict]:
     sections: list[dict] = []
     metrics = [m for m in ("accuracy", "macro_f1", "valence_ccc", "valence_rmse", "arousal_ccc", "arousal_rmse")
                if any(r.get(m) is not None for r in rows)]
+    from eegaffect.viz.benchmark import plot_subject_bars, plot_summary
+
+    # the benchmark's saved plots are shown as they are (once each); the ones it did not save are drawn here
+    saved = {png.stem: png for png in sorted((run_dir / "plots").glob("*.png"))} \
+        if (run_dir / "plots").is_dir() else {}
     if summary:
         cols = ["model", "n_subjects"] + [f"{m}_{s}" for m in metrics for s in ("mean", "std")]
         sections.append({"title": f"Benchmark {title}", "table": (cols, [[s.get(c) for c in cols]
                                                                          for s in summary])})
-        sections.append({"title": "Summary by model", "figure": plot_metric_bars(summary, metrics),
-                         "name": "summary"})
+        if "summary" in saved:
+            sections.append({"title": "Summary by model", "image": saved.pop("summary")})
+        elif metrics:
+            sections.append({"title": "Summary by model", "figure": plot_summary(summary), "name": "summary"})
     cols = ["model", "subject", "session", "fold"] + metrics
     sections.append({"title": "Per-subject results", "table": (cols, [[r.get(c) for c in cols] for r in rows])})
-    if rows and metrics:
-        from eegaffect.viz.benchmark import plot_subject_bars
-
-        for m in metrics:
-            if m.endswith("ccc") or m == "accuracy":
-                sections.append({"title": f"Per subject: {m}", "figure": plot_subject_bars(rows, m),
-                                 "name": f"subjects-{m}"})
-    for png in sorted((run_dir / "plots").glob("*.png")) if (run_dir / "plots").is_dir() else []:
-        label = "Confusion matrix" if png.stem.startswith("confusion") else (
-            "Trajectory" if png.stem.startswith("trajectory") else "Plot")
-        sections.append({"title": f"{label}: {png.stem}", "image": png})
+    for m in metrics if rows else []:
+        if m.endswith("ccc") or m == "accuracy":
+            name = f"subjects-{m}"
+            if name in saved:
+                sections.append({"title": f"Per subject: {m}", "image": saved.pop(name)})
+            else:
+                sections.append({"title": f"Per subject: {m}", "figure": plot_subject_bars(rows, m), "name": name})
+    for stem, png in saved.items():
+        label = "Confusion matrix" if stem.startswith("confusion") else (
+            "Trajectory" if stem.startswith("trajectory") else "Plot")
+        sections.append({"title": f"{label}: {stem}", "image": png})
     return sections
 
 
@@ -407,8 +418,8 @@ def _write(out: Path, run_dir: Path, kind: str, sections: list[dict], dpi: int) 
                 figures.append(path)
                 parts.append(f"<img src='{html.escape(path.name)}' alt='{html.escape(sec['title'])}'>")
             if "image" in sec:
-                img = Path(sec["image"])
-                parts.append(f"<img src='{html.escape(_relative(img, out))}' alt='{html.escape(sec['title'])}'>")
+                img = _copy_into(Path(sec["image"]), out)
+                parts.append(f"<img src='{html.escape(img.name)}' alt='{html.escape(sec['title'])}'>")
                 _image_page(pdf, img, sec["title"])
     parts.append("</body></html>")
     html_path = out / "report.html"
@@ -416,10 +427,16 @@ def _write(out: Path, run_dir: Path, kind: str, sections: list[dict], dpi: int) 
     return {"html": html_path, "pdf": pdf_path, "figures": figures, "kind": kind}
 
 
-def _relative(path: Path, start: Path) -> str:
-    import os
+def _copy_into(image: Path, out: Path) -> Path:
+    """The image inside the report folder (copied there unless it is already), so the page links no file
+    outside its folder."""
+    import shutil
 
-    return Path(os.path.relpath(path.resolve(), start.resolve())).as_posix()
+    if image.resolve().parent == out.resolve():
+        return image
+    target = out / image.name
+    shutil.copyfile(image, target)
+    return target
 
 
 def _image_page(pdf, image: Path, title: str) -> None:
