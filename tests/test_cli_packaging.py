@@ -67,7 +67,11 @@ def test_config_error_exit_code(tmp_path, capsys):
     if "demo" not in COMMAND_MODULES:
         pytest.skip("no command with a config registered yet")
     assert main(["demo", "--config", str(bad)]) == 2
-    assert "sfreq" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "sfreq" in err
+    assert err.startswith("eegaffect demo: configuration error:") and "Traceback" not in err
+    assert main(["bench", "seed", "--root", str(tmp_path), "--out", str(tmp_path / "o"), "--set", "k=1"]) == 2
+    assert capsys.readouterr().err.startswith("eegaffect bench seed: configuration error: --set k=1: key 'k'")
 
 
 def test_pyproject_lists_every_package():

@@ -7,7 +7,8 @@ from typing import Literal
 import pytest
 from pydantic import Field
 
-from eegaffect.config import ConfigError, ConfigModel, apply_overrides, load_config, packaged_config_names
+from eegaffect.config import (ConfigError, ConfigModel, apply_overrides, load_config, packaged_config_names,
+                              validate_update)
 
 
 class _Inner(ConfigModel):
@@ -68,6 +69,30 @@ def test_missing_file_and_bad_yaml(tmp_path):
     path.write_text("- 1\n- 2\n")
     with pytest.raises(ConfigError, match="expected a mapping"):
         load_config(_Schema, path)
+
+
+def test_errors_blame_the_override_that_caused_them(tmp_path):
+    """An unknown or bad key given with --set names that override, not the file; the file's own errors still
+    name the file."""
+    path = tmp_path / "c.yaml"
+    path.write_text("n: 11\nfeatures:\n  window_s: 2\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(_Schema, path, ["featurez.window_s=2", "features.window_s=-1", "mode=exact"])
+    lines = str(info.value).splitlines()
+    assert len(lines) == 3
+    assert any(ln.startswith(f"{path}: key 'n'") for ln in lines)  # from the file, untouched by --set
+    assert any(ln.startswith("--set featurez.window_s=2: unknown key 'featurez'") for ln in lines)
+    assert any(ln.startswith("--set features.window_s=-1: key 'features.window_s'") for ln in lines)
+    assert str(path) not in " ".join(ln for ln in lines if ln.startswith("--set"))
+
+
+def test_validate_update_names_the_option():
+    cfg = load_config(_Schema)
+    assert validate_update(cfg, {"n": 5, "mode": None}).n == 5 and cfg.n == 3
+    with pytest.raises(ConfigError, match=r"^--count 11: config key 'n': Input should be less than or equal to 10"):
+        validate_update(cfg, {"n": 11}, {"n": "--count"})
+    with pytest.raises(ConfigError, match="unknown key"):
+        validate_update(cfg, {"nope": 1})
 
 
 def test_override_errors():
