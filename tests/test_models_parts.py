@@ -242,3 +242,15 @@ def test_sac_seeded_training_is_deterministic_and_round_trips(rng, tmp_path):
     np.testing.assert_array_equal(opt.run(ctx, base), loaded.run(ctx, base))
     y = loaded.run(ctx, base)
     assert y.shape == (12, 2) and np.all(np.abs(y) <= 1) and np.all(np.abs(y - base) <= 0.5 + 1e-6)
+
+
+def test_sac_training_shows_a_progress_bar(capsys, monkeypatch):
+    # sb3's own progress bar needs `rich` (not a dependency): train_sac drives eegaffect's tqdm bar instead
+    monkeypatch.setenv("EEGAFFECT_PROGRESS", "1")
+    train_sac(_env(np.random.default_rng(5), episode_len=8), total_steps=60, learning_starts=20, batch_size=8,
+              net_arch=(8,), seed=1, progress=True)
+    err = capsys.readouterr().err
+    assert "sac:" in err and "/60" in err
+    train_sac(_env(np.random.default_rng(5), episode_len=8), total_steps=30, learning_starts=20, batch_size=8,
+              net_arch=(8,), seed=1, progress=False)
+    assert "sac:" not in capsys.readouterr().err

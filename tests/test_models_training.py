@@ -20,6 +20,7 @@ from eegaffect.models.training import (
     TrainConfig,
     TransformerConfig,
     VQVAEConfig,
+    check_checkpoints,
     fit_chain,
 )
 
@@ -92,6 +93,26 @@ def test_single_stage_needs_earlier_checkpoints(tmp_path):
                   progress_bar=False)
     with pytest.raises(ValueError, match="unknown stage"):
         fit_chain(tiny_sequences(), tiny_config(), stages=["warmup"])
+
+
+def test_checkpoints_trained_with_another_config_are_named_not_loaded(tmp_path):
+    seqs = tiny_sequences()
+    fit_chain(seqs, tiny_config("sac.enabled=false"), checkpoint_dir=tmp_path, stages=["vqvae"], progress_bar=False)
+    # keys of the stage being rerun may change; keys of the stages loaded from checkpoints may not
+    check_checkpoints(tmp_path, tiny_config("transformer.finetune_steps=3"), ["transformer"])
+    with pytest.raises(ValueError, match=r"vqvae\.n_codes: checkpoint 6, config 7; vqvae\.steps: checkpoint 12, "
+                                         r"config 13"):
+        fit_chain(seqs, tiny_config("vqvae.n_codes=7", "vqvae.steps=13"), checkpoint_dir=tmp_path,
+                  stages=["transformer"], progress_bar=False)
+    # resuming may extend a stage's steps but not change the weights' shapes
+    check_checkpoints(tmp_path, tiny_config("vqvae.steps=20"), ["vqvae"], resume=True)
+    with pytest.raises(ValueError, match=r"vqvae\.d_model: checkpoint 8, config 12"):
+        check_checkpoints(tmp_path, tiny_config("vqvae.d_model=12"), ["vqvae"], resume=True)
+    # checkpoints without a recorded config (older runs): a clear error instead of torch's size-mismatch list
+    (tmp_path / "train_config.json").unlink()
+    with pytest.raises(ValueError, match="does not fit the model of the current config"):
+        fit_chain(seqs, tiny_config("vqvae.d_model=12"), checkpoint_dir=tmp_path, stages=["transformer"],
+                  progress_bar=False)
 
 
 def test_ablation_switches():
@@ -268,7 +289,7 @@ def test_cli_train_on_synthetic_seed_and_stage_rerun(tmp_path, capsys):
     first = json.loads((out / "bundle.json").read_text())
     assert len(first["ch_names"]) == 62 and first["sfreq"] == 200.0
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == [
-        "finetune.pt", "pretrain.pt", "refit.pt", "sac_policy.zip", "vqvae.pt"]
+        "finetune.pt", "pretrain.pt", "refit.pt", "sac_policy.zip", "train_config.json", "vqvae.pt"]
     # redo only the SAC stage (earlier stages from checkpoints; SAC seeds itself): the same bundle again
     (out / "checkpoints" / "sac_policy.zip").unlink()
     assert main(["train", "--data", str(data), "--out", str(out), *sets, "--set", "data.trials=[1, 2, 3, 4, 5]",
@@ -279,6 +300,18 @@ def test_cli_train_on_synthetic_seed_and_stage_rerun(tmp_path, capsys):
     x = np.random.default_rng(0).standard_normal((200 * 5, 62)) * 1e-5
     assert len(pred.predict(x)) == 5
     assert main(["train", "--data", str(tmp_path / "missing"), "--out", str(out)]) == 2
+    capsys.readouterr()
+    # a stage rerun with a config that differs from the checkpoints': one line naming every differing key
+    assert main(["train", "--data", str(data), "--out", str(out), *sets, "--set", "data.trials=[1, 2, 3, 4, 5]",
+                 "--set", "vqvae.residual_dim=4", "--set", "transformer.n_layers=2", "--stage", "sac"]) == 2
+    err = capsys.readouterr().err
+    assert "vqvae.residual_dim: checkpoint 16, config 4" in err and "transformer.n_layers: checkpoint 1, config 2" \
+        in err and "size mismatch" not in err
+    # a missing earlier checkpoint is reported before the dataset is read (this folder holds no dataset at all)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["train", "--data", str(empty), "--out", str(tmp_path / "fresh"), *sets, "--stage", "sac"]) == 2
+    assert "stage 'vqvae' is not being run and has no checkpoint" in capsys.readouterr().err
 
 
 _DDP_SCRIPT = textwrap.dedent("""
@@ -318,7 +351,7 @@ def test_demo_bundle_from_the_simulator(tmp_path):
     from eegaffect.acquisition.simulator import SimulatedEEG
     from eegaffect.models.training import train_demo_bundle
 
-    out = train_demo_bundle(tmp_path / "demo", seed=0, progress=False, duration_s=120)
+    out = train_demo_bundle(tmp_path / "demo", seed=0, progress=False, n_sessions=2, session_s=60)
     doc = json.loads((out / "bundle.json").read_text())
     assert doc["ch_names"] == list(SEED_CHANNELS) and doc["sfreq"] == 200.0 and doc["sac"] is not None
     pred = Predictor.load(out, ch_names=SEED_CHANNELS, sfreq=200.0)

@@ -1,12 +1,16 @@
 """``eegaffect demo``: simulated headset + demo model + live session + dashboard, with nothing to download.
 
 The model comes from :func:`eegaffect.models.training.train_demo_bundle` (the project's own training code on
-simulated data, about a minute on a laptop CPU), trained once and cached in the user cache directory
-(:func:`platformdirs.user_cache_dir`); a cached bundle that no longer loads (e.g. after an upgrade) is retrained.
+simulated data, well under a minute on a laptop CPU), trained once and cached in the user cache directory
+(:func:`platformdirs.user_cache_dir`) under a name that holds :func:`demo_bundle_key` (a hash of the training recipe
+and config, the eegaffect version and the bundle format), so a changed recipe retrains; a cached bundle that no
+longer loads is retrained too.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import shutil
@@ -18,7 +22,7 @@ from pydantic import Field
 from eegaffect.config import ConfigModel
 from eegaffect.live.session import LiveConfig
 
-__all__ = ["DemoConfig", "demo_bundle", "demo_cache_dir", "run_demo"]
+__all__ = ["DemoConfig", "demo_bundle", "demo_bundle_key", "demo_cache_dir", "run_demo"]
 
 logger = logging.getLogger("eegaffect.live.demo")
 
@@ -49,6 +53,18 @@ def demo_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("eegaffect", appauthor=False))
 
 
+def demo_bundle_key(seed: int = 0) -> str:
+    """Short hash of what the demo bundle depends on: the demo training recipe and config, the eegaffect version
+    and the bundle format version; part of the cached bundle's name, so a change of any retrains it."""
+    from eegaffect import __version__
+    from eegaffect.models.bundle import BUNDLE_VERSION
+    from eegaffect.models.training import DEMO_RECIPE, demo_config
+
+    doc = {"recipe": DEMO_RECIPE, "config": demo_config(int(seed)).model_dump(mode="json"),
+           "eegaffect": __version__, "bundle_format": BUNDLE_VERSION}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode("utf-8")).hexdigest()[:12]
+
+
 def demo_bundle(seed: int = 0, *, cache_dir: str | Path | None = None, progress: bool = True,
                 retrain: bool = False) -> Path:
     """The demo bundle: cached, or trained now with :func:`~eegaffect.models.training.train_demo_bundle`.
@@ -74,7 +90,7 @@ def demo_bundle(seed: int = 0, *, cache_dir: str | Path | None = None, progress:
     from eegaffect.models.training import train_demo_bundle
 
     root = Path(cache_dir) if cache_dir is not None else demo_cache_dir()
-    path = root / f"demo-bundle-{__version__}-seed{int(seed)}"
+    path = root / f"demo-bundle-{__version__}-seed{int(seed)}-{demo_bundle_key(seed)}"
     if path.is_dir() and not retrain:
         try:
             Predictor.load(path)

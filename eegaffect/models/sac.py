@@ -172,12 +172,32 @@ def train_sac(env: TrajectoryEnv, total_steps: int = 2000, seed: int = 0, net_ar
     model = SAC("MlpPolicy", env, seed=int(seed), learning_starts=min(learning_starts, total_steps),
                 batch_size=batch_size, learning_rate=learning_rate, buffer_size=max(total_steps, 1000),
                 policy_kwargs={"net_arch": list(net_arch)}, device=device, verbose=0)
-    model.learn(total_timesteps=int(total_steps), progress_bar=False)
-    if progress:
-        from eegaffect._logging import logger
-
-        logger.info("SAC trained for %d steps", total_steps)
+    # sb3's own progress_bar needs `rich`, which is not a dependency: drive eegaffect's tqdm bar from a callback.
+    callback = _progress_callback(int(total_steps)) if progress else None
+    try:
+        model.learn(total_timesteps=int(total_steps), progress_bar=False, callback=callback)
+    finally:
+        if callback is not None:
+            callback.bar.close()
     return model
+
+
+def _progress_callback(total_steps: int):
+    """An sb3 callback that advances an :func:`eegaffect._progress.progress` bar by one per environment step."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from eegaffect._progress import progress
+
+    class _ProgressCallback(BaseCallback):
+        def __init__(self):
+            super().__init__()
+            self.bar = progress(total=total_steps, desc="sac", unit="step", leave=False)
+
+        def _on_step(self) -> bool:
+            self.bar.update(self.training_env.num_envs)
+            return True
+
+    return _ProgressCallback()
 
 
 class TrajectoryOptimizer:

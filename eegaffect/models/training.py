@@ -38,7 +38,8 @@ from eegaffect.config import ConfigModel
 from eegaffect.pipeline import PipelineConfig
 
 __all__ = ["VQVAEConfig", "TransformerConfig", "SACConfig", "DataConfig", "TrainConfig", "Sequences",
-           "fit_chain", "load_sequences", "train_bundle", "train_demo_bundle", "STAGES"]
+           "fit_chain", "check_checkpoints", "load_sequences", "train_bundle", "train_demo_bundle", "demo_config",
+           "demo_sessions", "DEMO_RECIPE", "STAGES"]
 
 #: Stage names accepted by ``eegaffect train --stage``.
 STAGES = ("all", "vqvae", "transformer", "sac")
@@ -223,6 +224,8 @@ def fit_chain(train: Sequences, config: TrainConfig, *, stages: Sequence[str] = 
         raise ValueError(f"unknown stage(s) {bad}; allowed: {list(STAGES[1:])}")
     if checkpoint_dir is None and list(stages) != ["vqvae", "transformer", "sac"]:
         raise ValueError("running only some stages needs a checkpoint_dir holding the earlier ones")
+    if checkpoint_dir is not None:
+        check_checkpoints(checkpoint_dir, config, stages, resume)
     return _fit_chain(train, config, list(stages), None if checkpoint_dir is None else Path(checkpoint_dir),
                       resume, progress_bar)
 
@@ -238,6 +241,7 @@ def _fit_chain(train, config, stages, ckpt_dir, resume, progress_bar):
     ctx = _Ctx(config, device, rank, world, ckpt_dir, resume, progress_bar and rank == 0, {})
     if ckpt_dir is not None and rank == 0:
         ckpt_dir.mkdir(parents=True, exist_ok=True)
+        _write_checkpoint_config(ckpt_dir, config)
     feats = np.concatenate(train.features, axis=0)
     mean, std = feats.mean(0), feats.std(0)
     std = np.where(std > 1e-6, std, 1.0)
@@ -271,6 +275,111 @@ def _fit_chain(train, config, stages, ckpt_dir, resume, progress_bar):
         ctx.report["codebook"] = model.vqvae.quantizer.codebook_stats()
     ctx.report["holdout_trials"] = holdout
     return chain, ctx.report
+
+
+#: Config file written beside the stage checkpoints: the config they were trained with.
+CHECKPOINT_CONFIG = "train_config.json"
+#: Dotted config keys that decide each stage's result (a stage loaded from its checkpoint must agree on them).
+_STAGE_KEYS = {"vqvae": ("seed", "data", "pipeline", "vqvae"),
+               "transformer": ("transformer", "sac.enabled", "sac.holdout_fraction"),
+               "sac": ("sac",)}
+#: Keys that decide the shapes of the weights (a resumed stage must agree on them).
+_SHAPE_KEYS = ("pipeline.features.bands", "vqvae.quantize", "vqvae.d_model", "vqvae.band_filters",
+               "vqvae.kernel_size", "vqvae.dilations", "vqvae.n_codes", "vqvae.residual_dim", "transformer.d_model",
+               "transformer.n_heads", "transformer.n_layers", "transformer.class_head")
+#: The checkpoint each stage is loaded from when it is not run.
+_STAGE_CHECKPOINT = {"vqvae": "vqvae.pt", "transformer": "finetune.pt"}
+
+
+def check_checkpoints(checkpoint_dir: str | Path, config: TrainConfig, stages: Sequence[str],
+                      resume: bool = False) -> None:
+    """Check, before any data is loaded, that the checkpoints a run needs exist and match ``config``.
+
+    Stages before the first one in ``stages`` are loaded from their checkpoints: they must exist, and the keys
+    that decide them (their config sections, the seed, data and pipeline) must equal the ones they were trained
+    with (``train_config.json`` beside the checkpoints). With ``resume`` the stages being continued must also
+    agree on the keys that decide the weights' shapes.
+
+    Parameters
+    ----------
+    checkpoint_dir : str | Path
+        Folder of the stage checkpoints.
+    config : TrainConfig
+        The config of the run about to start.
+    stages : sequence of str
+        Stages that will run.
+    resume : bool
+        Whether run stages continue from their checkpoints.
+
+    Raises
+    ------
+    FileNotFoundError
+        An earlier stage has no checkpoint.
+    ValueError
+        The checkpoints were trained with a config that differs on keys that matter (all of them are named).
+    """
+    ckpt_dir = Path(checkpoint_dir)
+    first = min(STAGES[1:].index(s) for s in stages)
+    earlier = list(STAGES[1:first + 1])
+    for name in earlier:
+        path = ckpt_dir / _STAGE_CHECKPOINT[name]
+        if not path.is_file():
+            raise FileNotFoundError(f"stage {name!r} is not being run and has no checkpoint at {path}; run it "
+                                    "first (--stage all, or the earlier stage)")
+    keys = [k for name in earlier for k in _STAGE_KEYS[name]] + (list(_SHAPE_KEYS) if resume else [])
+    saved_path = ckpt_dir / CHECKPOINT_CONFIG
+    if not keys or not saved_path.is_file():
+        return
+    try:
+        saved = json.loads(saved_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{saved_path}: not valid JSON ({exc}); rerun all stages (--stage all)") from None
+    diffs = _config_diffs(saved, config.model_dump(mode="json"), keys)
+    if diffs:
+        listed = "; ".join(f"{k}: checkpoint {a!r}, config {b!r}" for k, a, b in diffs)
+        what = f"stage(s) {earlier}" if earlier else "the stages being resumed"
+        raise ValueError(f"the checkpoints in {ckpt_dir} ({what}) were trained with a different config: {listed}. "
+                         "Use the checkpoints' values, or retrain from the first differing stage "
+                         "(--stage all)")
+
+
+def _config_diffs(saved: dict, current: dict, keys: Sequence[str]) -> list[tuple[str, object, object]]:
+    """(dotted key, saved value, current value) for every leaf under ``keys`` that differs."""
+    flat_saved, flat_now = _flatten(saved), _flatten(current)
+    out = []
+    for key in sorted(set(flat_saved) | set(flat_now)):
+        if any(key == k or key.startswith(k + ".") for k in keys):
+            a, b = flat_saved.get(key, "<absent>"), flat_now.get(key, "<absent>")
+            if a != b:
+                out.append((key, a, b))
+    return out
+
+
+def _flatten(doc: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in doc.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def _write_checkpoint_config(ckpt_dir: Path, config: TrainConfig) -> None:
+    tmp = ckpt_dir / (CHECKPOINT_CONFIG + ".tmp")
+    tmp.write_text(json.dumps(config.model_dump(mode="json"), indent=2), encoding="utf-8")
+    os.replace(tmp, ckpt_dir / CHECKPOINT_CONFIG)
+
+
+def _load_state(module, state: dict, ckpt: Path) -> None:
+    """``module.load_state_dict`` with an error that names the checkpoint instead of torch's size-mismatch list."""
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[1].strip() if len(str(exc).splitlines()) > 1 else str(exc)
+        raise ValueError(f"checkpoint {ckpt} does not fit the model of the current config ({first}); it was "
+                         "trained with other model sizes: use that config, or retrain from this stage") from None
 
 
 def _build_model(config: TrainConfig, n_chans: int, n_bands: int, n_classes: int | None, chs_info=None):
@@ -353,7 +462,7 @@ def _optimise(name: str, module, loss_method: str, make_batch: Callable, n_steps
     start, history = 0, []
     if ctx.resume and ckpt is not None and ckpt.is_file():
         state = torch.load(ckpt, map_location=ctx.device, weights_only=False)
-        module.load_state_dict(state["model"])
+        _load_state(module, state["model"], ckpt)
         opt.load_state_dict(state["optim"])
         gen.set_state(state["gen"])
         torch.set_rng_state(state["torch_rng"])
@@ -404,7 +513,7 @@ def _load_done(ctx: _Ctx, name: str, module) -> None:
         raise FileNotFoundError(f"stage {name!r} is not being run and has no checkpoint at {ckpt}; run it first "
                                 "(--stage all, or the earlier stage)")
     state = torch.load(ckpt, map_location=ctx.device, weights_only=False)
-    module.load_state_dict(state["model"])
+    _load_state(module, state["model"], ckpt)
     if state.get("extra") is not None and hasattr(module, "quantizer") and module.quantizer is not None:
         module.quantizer._generator.set_state(state["extra"])
     module.eval()
@@ -510,7 +619,7 @@ def _stage_sac(chain, train: Sequences, idx: list[int], ctx: _Ctx, run: bool):
     with _deterministic(ctx.config.deterministic):
         model = train_sac(env, s.total_steps, seed=ctx.config.seed, net_arch=s.net_arch,
                           learning_starts=s.learning_starts, batch_size=s.batch_size, learning_rate=s.lr,
-                          device="cpu")
+                          device="cpu", progress=ctx.progress)
     ctx.report["sac_seconds"] = time.perf_counter() - t0
     opt = TrajectoryOptimizer(model, s.action_scale)
     if path is not None:
@@ -655,14 +764,20 @@ def train_bundle(data_dir: str | Path, out: str | Path, config: TrainConfig | No
         raise ValueError(f"stage must be one of {list(STAGES)}, got {stage!r}")
     config = config if config is not None else load_config(TrainConfig, default="train")
     out = Path(out)
+    if stage != "all" or resume:  # missing or mismatched checkpoints: say so before featurising the dataset
+        check_checkpoints(out / "checkpoints", config, _stage_list(stage), resume)
     train, meta = load_sequences(data_dir, config, progress_bar)
     return _train_and_save(train, meta, config, out, stage, resume, progress_bar)
+
+
+def _stage_list(stage: str) -> list[str]:
+    return list(STAGES[1:]) if stage == "all" else [stage]
 
 
 def _train_and_save(train, meta, config, out: Path, stage: str, resume: bool, progress_bar: bool) -> Path:
     from eegaffect.models.bundle import save_bundle
 
-    stages = ["vqvae", "transformer", "sac"] if stage == "all" else [stage]
+    stages = _stage_list(stage)
     chain, report = fit_chain(train, config, stages=stages, checkpoint_dir=out / "checkpoints", resume=resume,
                               progress_bar=progress_bar)
     rank, _ = _dist_rank_world()
@@ -673,49 +788,82 @@ def _train_and_save(train, meta, config, out: Path, stage: str, resume: bool, pr
     return out
 
 
-def train_demo_bundle(out_dir: str | Path, seed: int = 0, progress: bool = True, duration_s: float = 480.0) -> Path:
+#: Recipe of :func:`train_demo_bundle` (part of the demo cache key: change it and cached demo bundles retrain).
+DEMO_RECIPE = {"sfreq": 200.0, "n_sessions": 8, "session_s": 120.0, "trial_s": 60.0, "session_seed_step": 1000}
+
+
+def demo_sessions(seed: int = 0, n_sessions: int = DEMO_RECIPE["n_sessions"]) -> list[int]:
+    """Seeds of the simulated sessions the demo model trains on: ``seed`` and ``seed + 1000 k``.
+
+    The demo headset streams session ``seed + 1`` of the same person, which is never one of these.
+    """
+    step = DEMO_RECIPE["session_seed_step"]
+    return [int(seed)] + [int(seed) + step * k for k in range(1, n_sessions)]
+
+
+def train_demo_bundle(out_dir: str | Path, seed: int = 0, progress: bool = True,
+                      n_sessions: int = DEMO_RECIPE["n_sessions"],
+                      session_s: float = DEMO_RECIPE["session_s"]) -> Path:
     """Train a small demo bundle on the simulated headset (SEED 62 ch @ 200 Hz), in well under 2 minutes.
 
-    The simulator (:class:`eegaffect.acquisition.simulator.SimulatedEEG`) generates ``duration_s`` seconds with a
-    seeded random-walk valence/arousal trajectory; the signal is cut into 60-s pseudo-trials, featurised through
-    :class:`~eegaffect.pipeline.SignalPipeline` (the live path) and a small chain is trained on them.
+    The simulator (:class:`eegaffect.acquisition.simulator.SimulatedEEG`) generates ``n_sessions`` sessions of
+    ``session_s`` seconds of simulated person ``seed`` (session seeds from :func:`demo_sessions`), each with its own
+    seeded random-walk valence/arousal trajectory, electrode gains, noise and artifacts; each is cut into 60-s
+    pseudo-trials, featurised through :class:`~eegaffect.pipeline.SignalPipeline` (the live path) and a small chain
+    is trained on them (:func:`demo_config`). Several short sessions instead of one long one: trained on a single
+    session the model learns that session's trajectory and electrode gains and its output on a new session
+    collapses to a near-constant value (valence CCC ~0 on the demo's stream).
 
     Parameters
     ----------
     out_dir : str | Path
         Bundle directory.
     seed : int
-        Seed of the simulation and the training.
+        Seed of the simulated person, the sessions and the training.
     progress : bool
         Show progress bars.
-    duration_s : float
-        Simulated seconds.
+    n_sessions : int
+        Simulated sessions.
+    session_s : float
+        Seconds per session (at least one 60-s pseudo-trial).
 
     Returns
     -------
     out_dir : Path
     """
+    if n_sessions < 1:
+        raise ValueError(f"n_sessions must be >= 1, got {n_sessions}")
+    if not session_s >= DEMO_RECIPE["trial_s"]:
+        raise ValueError(f"session_s must be at least one {DEMO_RECIPE['trial_s']:g}-s trial, got {session_s}")
+    train = _demo_sequences(int(seed), int(n_sessions), float(session_s), demo_config(seed), progress)
+    meta = {"ch_names": list(_seed_channels()), "sfreq": DEMO_RECIPE["sfreq"], "class_names": []}
+    return _train_and_save(train, meta, demo_config(seed), Path(out_dir), "all", False, progress)
+
+
+def _seed_channels() -> list[str]:
     from eegaffect.acquisition.channels import SEED_CHANNELS
+
+    return list(SEED_CHANNELS)
+
+
+def _demo_sequences(seed: int, n_sessions: int, session_s: float, config: TrainConfig, progress_bar: bool):
     from eegaffect.acquisition.simulator import SimulatedEEG
     from eegaffect.pipeline import SignalPipeline
 
-    sfreq = 200.0
-    config = demo_config(seed)
-    sim = SimulatedEEG(SEED_CHANNELS, sfreq, seed=seed)
-    eeg, va = sim.generate(int(duration_s * sfreq))
-    per = int(60 * sfreq)
+    sfreq = DEMO_RECIPE["sfreq"]
+    ch_names = _seed_channels()
+    per = int(DEMO_RECIPE["trial_s"] * sfreq)
+    hop = int(round(config.pipeline.features.hop_s * sfreq))
+    win = int(round(config.pipeline.features.window_s * sfreq))
     feats, vas = [], []
-    for k in range(0, eeg.shape[0] - per + 1, per):
-        pipe = SignalPipeline(config.pipeline, n_chans=len(SEED_CHANNELS), sfreq_in=sfreq)
-        f = pipe.process(eeg[k:k + per])
-        hop = int(round(config.pipeline.features.hop_s * sfreq))
-        win = int(round(config.pipeline.features.window_s * sfreq))
-        centres = k + np.arange(len(f)) * hop + win // 2
-        feats.append(np.asarray(f))
-        vas.append(va[centres])
-    train = Sequences(feats, vas)
-    meta = {"ch_names": list(SEED_CHANNELS), "sfreq": sfreq, "class_names": []}
-    return _train_and_save(train, meta, config, Path(out_dir), "all", False, progress)
+    sessions = demo_sessions(seed, n_sessions)
+    for session in progress(sessions, desc="simulate", unit="session", leave=False) if progress_bar else sessions:
+        eeg, va = SimulatedEEG(ch_names, sfreq, seed=session, subject=seed).generate(int(session_s * sfreq))
+        for k in range(0, eeg.shape[0] - per + 1, per):
+            f = SignalPipeline(config.pipeline, n_chans=len(ch_names), sfreq_in=sfreq).process(eeg[k:k + per])
+            feats.append(np.asarray(f))
+            vas.append(va[k + np.arange(len(f)) * hop + win // 2])
+    return Sequences(feats, vas)
 
 
 def demo_config(seed: int = 0) -> TrainConfig:
