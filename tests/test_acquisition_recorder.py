@@ -144,8 +144,8 @@ def test_ctrl_c_stops_the_record_command_cleanly(tmp_path, unique_name):
     with h5py.File(path, "r") as f:  # closed properly: opens without SWMR
         assert f["streams"][unique_name]["data"].shape[0] > 0
     again = _record_cli(unique_name, path)
-    out, _ = again.communicate(timeout=60)
-    assert again.returncode == 2 and "already exists" in out
+    _, err = again.communicate(timeout=60)
+    assert again.returncode == 2 and "already exists" in err  # errors go to stderr, one line
 
 
 _PLAYER_10X = r"""
@@ -235,7 +235,8 @@ def test_disk_full_stops_the_recording_with_a_clear_error_and_acquisition_goes_o
 def test_record_command_names_visible_streams_when_the_stream_is_absent(tmp_path, unique_name):
     with Player(np.zeros((10, 1), np.float32), 100.0, ["x"], name=unique_name):
         proc = _record_cli(f"{unique_name}-absent", tmp_path / "none.h5", "--set", "lsl.resolve_timeout_s=0.5")
-        out, _ = proc.communicate(timeout=50)
+        _, err = proc.communicate(timeout=50)
     assert proc.returncode == 2
-    assert f"{unique_name}-absent" in out and "visible streams" in out and unique_name in out
+    assert f"{unique_name}-absent" in err and "visible streams" in err and unique_name in err
+    assert err.count("eegaffect record: ") == 1 and "Traceback" not in err
     assert not (tmp_path / "none.h5").exists()

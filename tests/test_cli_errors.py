@@ -190,7 +190,7 @@ def test_record_reports_what_it_wrote(tmp_path, unique_name):
                                str(out), "--duration", "1.5", "--set", "record.flush_interval_s=0.2"],
                               capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    m = re.search(rf"{re.escape(unique_name)}: (\d+) samples written \((\d+) received", proc.stdout)
+    m = re.search(rf"{re.escape(unique_name)}: (\d+) samples written, (\d+) samples received", proc.stdout)
     assert m, proc.stdout
     written, received = int(m.group(1)), int(m.group(2))
     stored = load_recording(out)[unique_name].n_times

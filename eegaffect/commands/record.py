@@ -71,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _stream_line(name: str, health, written: int) -> str:
     """One stream's counts: written to the file first, and any received sample that is not in the file."""
-    line = (f"{name}: {written} samples written ({health.n_received} received, {health.n_lost} lost, "
-            f"{health.n_overrun} overwritten, {health.n_reconnects} reconnects)")
+    line = (f"{name}: {written} samples written, {health.n_received} samples received, {health.n_lost} lost, "
+            f"{health.n_overrun} overwritten, {health.n_reconnects} reconnects")
     missing = health.n_received - written
     if missing > 0:
         why = "overwritten in the ring buffer before they were written" if health.n_overrun else "not written"
