@@ -241,12 +241,14 @@ def test_log_lines_go_above_progress_bars_only_with_a_console_handler():
     from eegaffect._logging import logger
     from eegaffect.benchmark.runner import _logs_above_bars
 
-    before = list(logger.handlers)
-    with _logs_above_bars(True):  # no console handler (library use): nothing changes
-        assert logger.handlers == before
-    console = logging.StreamHandler(sys.stderr)
-    logger.addHandler(console)
+    saved = list(logger.handlers)  # the CLI tests may have attached the package's console handler
+    logger.handlers = [h for h in saved if not isinstance(h, logging.StreamHandler)]
     try:
+        before = list(logger.handlers)
+        with _logs_above_bars(True):  # no console handler (library use): nothing changes
+            assert logger.handlers == before
+        console = logging.StreamHandler(sys.stderr)
+        logger.addHandler(console)
         with _logs_above_bars(True):
             assert console not in logger.handlers
             assert any(isinstance(h, _TqdmLoggingHandler) for h in logger.handlers)
@@ -254,4 +256,4 @@ def test_log_lines_go_above_progress_bars_only_with_a_console_handler():
         with _logs_above_bars(False):  # no bars: the console handler stays
             assert console in logger.handlers
     finally:
-        logger.removeHandler(console)
+        logger.handlers = saved
