@@ -50,10 +50,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from eegaffect.perf import format_cases, write_bench_json
 
-    config = config_from_args(args, BenchModelConfig)
-    for key in ("trial_seconds", "updates", "seed"):
-        if getattr(args, key) is not None:
-            setattr(config, key, getattr(args, key))
+    from eegaffect.config import validate_update
+
+    config = validate_update(config_from_args(args, BenchModelConfig),
+                             {"trial_seconds": args.trial_seconds, "updates": args.updates, "seed": args.seed},
+                             {"trial_seconds": "--trial-seconds", "updates": "--updates", "seed": "--seed"})
     cases, extra = run_bench(trial_seconds=config.trial_seconds, updates=config.updates, seed=config.seed)
     print(format_cases(cases))
     for key, value in extra.items():

@@ -38,14 +38,15 @@ def run(args: argparse.Namespace) -> int:
     from eegaffect.acquisition_config import AcquisitionConfig
     from eegaffect.commands._signals import sigterm_as_interrupt
 
+    from eegaffect.config import validate_update
+
     config = config_from_args(args, AcquisitionConfig)
-    sim = config.simulate
-    updates = {"montage": args.montage, "sfreq": args.sfreq, "duration_s": args.duration, "name": args.name,
-               "seed": args.seed, "index_channel": args.index_channel,
-               "trajectory": None if args.trajectory is None else str(args.trajectory)}
-    for key, value in updates.items():
-        if value is not None:
-            setattr(sim, key, value)
+    sim = validate_update(config.simulate, {
+        "montage": args.montage, "sfreq": args.sfreq, "duration_s": args.duration, "name": args.name,
+        "seed": args.seed, "index_channel": args.index_channel,
+        "trajectory": None if args.trajectory is None else str(args.trajectory),
+    }, {"montage": "--montage", "sfreq": "--sfreq", "duration_s": "--duration", "name": "--name", "seed": "--seed",
+        "index_channel": "--index-channel", "trajectory": "--trajectory"})
     trajectory = trajectory_from_csv(sim.trajectory) if sim.trajectory else None
     source = SimulatedEEG(CHANNEL_SETS[sim.montage], sim.sfreq, seed=sim.seed, trajectory=trajectory, unit="uV",
                           line_hz=sim.line_hz)
