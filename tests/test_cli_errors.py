@@ -123,6 +123,14 @@ def test_live_options_are_validated_like_the_config(tmp_path, capsys):
     assert "--update-hz 0" in line and "'update_hz'" in line and "greater than 0" in line
 
 
+@pytest.mark.parametrize("argv, command, expected", [
+    (["simulate", "--sfreq", "-5"], "simulate", "--sfreq -5.0: config key 'sfreq'"),
+    (["bench", "model", "--updates", "0"], "bench model", "--updates 0: config key 'updates'"),
+])
+def test_other_command_options_are_validated_like_the_config(capsys, argv, command, expected):
+    assert expected in _one_line_error(capsys, argv, command)
+
+
 def test_live_help_states_the_schema_limits():
     from eegaffect.live.session import LiveConfig
 
