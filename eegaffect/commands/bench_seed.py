@@ -21,8 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "seed", help="dataset benchmark: protocols, baselines and metrics on SEED / SEED-IV / DREAMER",
         description="Featurise a dataset (cached), split it by a leakage-free protocol, fit and score each "
                     "model per fold, and write results.csv, results.json, results.md and plots to --out. "
-                    "Rerunning into the same --out resumes: every finished (model, fold) whose settings are unchanged is "
-                    "reused, also when other models are added or removed.")
+                    "Rerunning into the same --out resumes: every finished (model, fold) whose settings are "
+                    "unchanged is reused, also when other models are added or removed.")
     parser.add_argument("--root", type=Path, default=None, help="dataset folder (DREAMER: DREAMER.mat)")
     parser.add_argument("--dataset", choices=["seed", "seed-iv", "dreamer"], default=None,
                         help="dataset layout (default: the config's, seed)")
