@@ -156,6 +156,10 @@ def test_play_missing_file_and_unknown_stream(tmp_path, capsys, rng, unique_name
     _recording(path, unique_name, rng)
     line = _one_line_error(capsys, ["play", str(path), "--stream", "nope"], "play")
     assert "no stream 'nope'" in line and unique_name in line
+    other = tmp_path / "notes.json"
+    other.write_text("{}")
+    line = _one_line_error(capsys, ["play", str(other)], "play")
+    assert "notes.json" in line and "not a recording format" in line
     line = _one_line_error(capsys, ["play", str(path), "--speed", "0"], "play")
     assert "--speed 0" in line and "'speed'" in line
 

@@ -79,7 +79,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _read(path: Path, stream: str | None):
-    """Read the recording; a ``--stream`` the file lacks is the user's input error, not a bug."""
+    """Read the recording; an unreadable file or a ``--stream`` the file lacks is the user's input error.
+
+    :func:`~eegaffect.recordings.read_recording` documents ``ValueError`` for unsupported formats, corrupt files
+    and files without a playable stream, so here (and only here) it becomes a :class:`UserInputError`.
+    """
+    from eegaffect.errors import UserInputError
+
+    try:
+        return _read_checked(path, stream)
+    except UserInputError:
+        raise
+    except ValueError as exc:
+        raise UserInputError(str(exc)) from exc
+
+
+def _read_checked(path: Path, stream: str | None):
     from eegaffect.errors import UserInputError
     from eegaffect.recordings import open_recording, read_recording
 
