@@ -151,7 +151,10 @@ def test_gaps_are_flagged_never_filled_and_session_resumes(bundle14, tmp_path, u
 
     summary = json.loads((out / "summary.json").read_text())
     assert summary["samples_lost"] == 400
-    assert summary["gaps"] == 2
+    # the two gaps in the data, and the data stop ~5 s into the 14 s session: a stall still going on at the end,
+    # which counts as a gap too
+    assert summary["gaps"] == 2 + 1 and summary["stalls"] == 1
+    assert 14 - 6.5 <= summary["seconds_without_data"] <= 14 - 4
     assert summary["samples_received"] == 1860
     updates = _read_updates(out / "updates.csv")
     stamps = np.array([u["lsl_timestamp"] for u in updates]) - t0
@@ -260,3 +263,52 @@ def test_session_resumes_after_the_outlet_restarts(bundle14, tmp_path, unique_na
     assert status[after[-1]] == STATUS_OK  # resumed
     ok = after[status[after] == STATUS_OK]
     assert np.all(stamps[ok] >= (1000 - 1.25) / SFREQ + 1.0)  # first estimate needs a full window after it
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_stream_that_stops_shows_in_summary_and_dashboard(bundle14, tmp_path, unique_name):
+    """The outlet sends 2 s and goes away: one stall, the trailing silence as a gap, gap updates counted."""
+    from eegaffect.acquisition.lsl import INDEX_CHANNEL_NAME
+    from eegaffect.acquisition.simulator import SimulatedEEG
+    from eegaffect.commands.live import format_summary
+    from eegaffect.live.dashboard_worker import ThreadDashboard
+    from eegaffect.live.session import LiveConfig, LiveSession
+
+    import pylsl
+
+    names = list(DREAMER_CHANNELS) + [INDEX_CHANNEL_NAME]
+    eeg = SimulatedEEG(list(DREAMER_CHANNELS), SFREQ, seed=7, unit="V").generate(400)[0]
+    outlet = Outlet(unique_name, "EEG", names, SFREQ, channel_format="float64")
+    dashboard = ThreadDashboard(tmp_path / "dash.png")
+    session = LiveSession(unique_name, bundle14, LiveConfig(truth=False, stall_timeout_s=0.5),
+                          out_dir=tmp_path / "run", dashboard=dashboard)
+    result = {}
+    worker = threading.Thread(target=lambda: result.setdefault("summary", session.run(duration=6)))
+    worker.start()
+    assert session.ready.wait(90)
+    t_first = time.perf_counter()
+    t0 = pylsl.local_clock()
+    for k in range(0, 400, 20):
+        idx = k + np.arange(20)
+        outlet.push(np.column_stack([eeg[idx], idx]), t0 + idx / SFREQ)
+        time.sleep(20 / SFREQ)
+    t_stop = time.perf_counter()
+    outlet.close()
+    worker.join(90)
+    summary = result["summary"]
+    assert tuple(summary) == SUMMARY_KEYS
+    assert summary["samples_received"] == 400 and summary["samples_lost"] == 0 and summary["reconnects"] == 0
+    assert summary["stalls"] == 1
+    assert summary["gaps"] == 1  # no sample missing between received ones: the gap is the trailing stall
+    silent = 6.0 - (t_stop - t_first)  # the session ran 6 s from its first update, the data stopped at t_stop
+    assert silent - 0.6 <= summary["seconds_without_data"] <= silent + 0.6
+    status = np.array([int(u["status"]) for u in _read_updates(tmp_path / "run" / "updates.csv")])
+    assert summary["invalid_updates"] == int(np.sum(status != STATUS_OK)) >= 4 * (silent - 1.0)
+    assert status[-1] == STATUS_GAP
+    text = format_summary(summary)
+    assert "1 gaps" in text and "stalled 1 time(s)" in text and f"{summary['invalid_updates']} of" in text
+    # the dashboard kept updating after the data stopped: it shows the stall and the gap status
+    state = dashboard.state
+    assert state.status == STATUS_GAP and state.health["stalls"] == 1
+    assert state.health["no_data_s"] > 0.5 and (tmp_path / "dash.png").is_file()

@@ -174,3 +174,78 @@ def test_process_dashboard_draws_frames_and_saves_png(rng, tmp_path):
     path = dash.close(timeout=60)
     assert path == str(tmp_path / "win.png") and (tmp_path / "win.png").stat().st_size > 10_000
     assert dash.frames["frames"] >= 2 and dash.frames["fps"] > 0 and dash.frames["draw_ms_p50"] > 0
+
+
+def test_topomaps_have_a_colour_bar_with_the_quantity(rng):
+    from eegaffect.viz.live import feature_quantity
+
+    values = rng.standard_normal((len(CH), len(BANDS)))
+    fig = plot_band_topomaps(values, CH, BANDS, quantity=feature_quantity("de"))
+    for k, ax in enumerate(fig.axes):
+        (cax,) = ax.child_axes  # the colour bar: an inset below the map, spanning the map's colour range
+        assert cax.get_xlabel() == "DE (nats)"
+        assert cax.get_xlim() == pytest.approx((values[:, k].min(), values[:, k].max()))
+    assert feature_quantity("band_power", "uV") == "band power (µV²)"
+    with pytest.raises(ValueError, match="feature kind"):
+        feature_quantity("psd")
+    assert all(not ax.child_axes for ax in plot_band_topomaps(values, CH, BANDS, colorbar=False).axes)
+
+
+def test_eeg_traces_have_a_scale_bar_in_microvolts(rng):
+    t = np.arange(200) / 200
+    x = rng.standard_normal((200, 3)) * 1e-5  # volts: traces 4 SD = ~40 µV apart
+    ax = plot_eeg_traces(t, x, ["Fz", "Cz", "Pz"], unit="V").axes[0]
+    (bar,) = ax.collections
+    (y0, y1) = bar.get_segments()[0][:, 1]
+    label = next(tx.get_text() for tx in ax.texts if tx.get_text().endswith("µV"))
+    value = float(label.split()[0])
+    assert (y1 - y0) == pytest.approx(value * 1e-6)  # the bar is as long as its label says, in the data's unit
+    spacing = 4 * np.median(x.std(axis=0))
+    assert spacing / 2.5 <= (y1 - y0) <= spacing  # a round value no longer than the distance between traces
+    assert value in (1, 2, 5, 10, 20, 50, 100)
+
+
+def test_health_panel_wraps_the_stream_name_and_shows_both_rates(rng):
+    name = "a-rather-long-stream-name-from-a-headset-1234"
+    state = _state(stream=name, unit="V")
+    for k in range(60):  # 15 s at 4 updates/s; the first message carries a 110-sample backlog
+        state.ingest({"time": (k + 1) * 0.25, "eeg": None, "va": None, "code": None, "status": 0,
+                      "latency_ms": None, "health": {"received": 110 + k * 49.5, "lost": 0, "gaps": 0,
+                                                     "reconnects": 0, "stalls": 1, "no_data_s": 2.5}})
+    table = state.health_table()
+    assert table["nominal (Hz)"] == "200.0" and table["measured (Hz)"] == "198.0"  # over the last 10 s
+    assert table["stalls"] == 1 and table["no data (s)"] == "2.5"
+    dash = LiveDashboard(state.ch_names, state.band_names, state.eeg_ch_names, 4, unit="V")
+    dash.render(state)
+    text = dash.axes["health"].texts[0].get_text()
+    assert name.replace("-", "") in text.replace("\n", "").replace(" ", "").replace("-", "")  # all of it
+    assert max(len(line) for line in text.splitlines()) <= 22
+    assert "200.0" in text and "198.0" in text and "stalls" in text
+    # the whole panel text lies inside the figure
+    fig_box = dash.fig.bbox
+    box = dash.axes["health"].texts[0].get_window_extent(dash.fig.canvas.get_renderer())
+    assert fig_box.x0 <= box.x0 and box.x1 <= fig_box.x1 and fig_box.y0 <= box.y0
+
+
+def test_dashboard_scale_bar_and_topomap_colour_bars_in_frames(rng):
+    state = _state(unit="V")
+    _feed(state, rng, 40)
+    dash = LiveDashboard(state.ch_names, state.band_names, state.eeg_ch_names, 4, unit="V",
+                         quantity="DE (nats)")
+    dash.render(state)
+    assert all(ax.child_axes and ax.child_axes[0].get_xlabel() == "DE (nats)" for ax in dash.axes["topo"])
+    label = dash._scale_label.get_text()
+    assert label.endswith("µV")
+    _, traces = state.eeg_traces()
+    spacing = 4 * np.median(traces.std(axis=0))
+    y0, y1 = dash._scale_bar.get_segments()[0][:, 1]
+    # traces are drawn at 0.8 axis units per spacing: the bar's value at that scale
+    assert (y1 - y0) == pytest.approx(float(label.split()[0]) * 1e-6 / spacing * 0.8, rel=1e-6)
+    # blitting with new topomaps: drawn over the clean background (no old colour bar ticks left)
+    dash.draw_frame(state)
+    assert dash._clean is not None and all(ax.get_animated() for ax in dash.axes["topo"])
+    state.ingest({"time": 12.0, "eeg": rng.standard_normal((400, len(CH))) * 1e-5, "va": None, "code": None,
+                  "status": 0, "latency_ms": 1.0, "health": {}})
+    dash.draw_frame(state)
+    dash.render(state)
+    assert not any(ax.get_animated() for ax in dash.axes["topo"])

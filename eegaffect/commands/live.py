@@ -87,6 +87,12 @@ def format_summary(summary: dict) -> str:
                      f"max {lat['max']:.2f} ms")
     lines.append(f"samples: {summary['samples_received']} received, {summary['samples_lost']} lost, "
                  f"{summary['gaps']} gaps, {summary['reconnects']} reconnects")
+    if summary.get("stalls"):
+        lines.append(f"stream stalled {summary['stalls']} time(s): {summary['seconds_without_data']:.1f} s without "
+                     "data (a stall still going on at the end counts as a gap)")
+    if summary.get("invalid_updates"):
+        lines.append(f"updates without a valid estimate (gap/invalid): {summary['invalid_updates']} of "
+                     f"{summary['updates']}")
     gt = summary.get("ground_truth")
     if gt:
         lines.append(f"vs ground truth: valence CCC {_fmt(gt['valence_ccc'])}, RMSE {gt['valence_rmse']:.3f}; "

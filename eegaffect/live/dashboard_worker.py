@@ -74,8 +74,10 @@ class DashboardState:
         self.n_codes = int(init.get("n_codes", 0))
         self.trail_s = float(init.get("trail_s", 30.0))
         self.stream = str(init.get("stream", ""))
+        self.unit = init.get("unit")
         config = PipelineConfig.model_validate(init["pipeline"])
         self.band_names = [b.name for b in config.features.bands]
+        self.feature_kind = config.features.kind
         self.eeg_idx = _pick_eeg_channels(self.ch_names, int(init.get("n_eeg", 8)))
         self.eeg_ch_names = [self.ch_names[i] for i in self.eeg_idx]
         # display filter: the pipeline's band-pass/notch designed at the stream's own rate
@@ -100,6 +102,8 @@ class DashboardState:
         self._truth = deque(maxlen=n_trail)
         self._codes = deque(maxlen=n_trail)
         self._lat = deque(maxlen=2000)
+        self.rate_window_s = float(init.get("rate_window_s", 10.0))
+        self._received = deque()  # (time, samples received) of the last rate_window_s seconds
         self.band_values: np.ndarray | None = None
         self.features_version = 0
         self.health: dict = {}
@@ -143,6 +147,10 @@ class DashboardState:
             self._lat.append(float(lat))
         self.status = msg.get("status")
         self.health = dict(msg.get("health") or {})
+        if "received" in self.health:
+            self._received.append((t, float(self.health["received"])))
+            while len(self._received) > 2 and self._received[1][0] <= t - self.rate_window_s:
+                self._received.popleft()
 
     # -- views for the figure --------------------------------------------------------------------------------
     def display_time(self, max_ahead_s: float = 0.5) -> float:
@@ -178,14 +186,29 @@ class DashboardState:
         """The last 2000 update latencies in ms."""
         return np.asarray(self._lat, float)
 
+    def measured_rate(self) -> float | None:
+        """Samples received per second over the last ``rate_window_s`` seconds of messages (differences between
+        messages, so a backlog read with the first one does not count); None before 1 s of messages (or the
+        session's ``rate_hz`` when its messages carry no ``received`` count)."""
+        if len(self._received) >= 2:
+            (t0, n0), (t1, n1) = self._received[0], self._received[-1]
+            if t1 - t0 >= 1.0:
+                return (n1 - n0) / (t1 - t0)
+            return None
+        rate = self.health.get("rate_hz")
+        return None if rate is None else float(rate)
+
     def health_table(self) -> dict:
-        """Rows of the health panel."""
-        table = {"stream": self.stream[:10], "time (s)": float(self.last_time)}
-        names = {"rate_hz": "rate (Hz)", "received": "received", "lost": "lost", "gaps": "gaps",
-                 "reconnects": "reconnects"}
+        """Rows of the health panel (values formatted as they are shown)."""
+        table = {"stream": self.stream, "time (s)": f"{self.last_time:.1f}", "nominal (Hz)": f"{self.sfreq:.1f}"}
+        rate = self.measured_rate()
+        table["measured (Hz)"] = "-" if rate is None else f"{rate:.1f}"
+        names = {"received": "received", "lost": "lost", "gaps": "gaps", "stalls": "stalls",
+                 "no_data_s": "no data (s)", "reconnects": "reconnects"}
         for key, label in names.items():
             if key in self.health:
-                table[label] = self.health[key]
+                value = self.health[key]
+                table[label] = f"{value:.1f}" if isinstance(value, float) else value
         table["status"] = {0: "ok", 1: "invalid", 2: "gap"}.get(self.status, "-")
         return table
 
@@ -193,8 +216,11 @@ class DashboardState:
         """A :class:`~eegaffect.viz.live.LiveDashboard` for this state (drawn into ``fig`` when given)."""
         from eegaffect.viz.live import LiveDashboard
 
+        from eegaffect.viz.live import feature_quantity
+
         return LiveDashboard(self.ch_names, self.band_names, self.eeg_ch_names, self.n_codes, fig=fig,
-                             eeg_window_s=self.eeg_window_s, trail_s=self.trail_s)
+                             eeg_window_s=self.eeg_window_s, trail_s=self.trail_s, unit=self.unit,
+                             quantity=feature_quantity(self.feature_kind, self.unit))
 
 
 class ThreadDashboard:

@@ -21,7 +21,14 @@ The session ends after ``duration`` seconds, on Ctrl-C (``KeyboardInterrupt``) o
 and returns the summary (also written to ``out_dir/summary.json``)::
 
     {"updates", "duration_s", "latency_ms": {"p50", "p99", "max"}, "stages_ms": {...}, "samples_received",
-     "samples_lost", "gaps", "reconnects", "ground_truth": {...} or null, "dashboard": path or null}
+     "samples_lost", "gaps", "reconnects", "ground_truth": {...} or null, "dashboard": path or null,
+     "stalls", "seconds_without_data", "invalid_updates"}
+
+A stream that stops shows in it: ``stalls`` counts the times the stream delivered nothing for at least
+``stall_timeout_s`` (from the stream's health events), ``seconds_without_data`` sums those silences (from the last
+sample before each to the next sample, or to the end of the session), ``gaps`` counts a stall still going on at
+the end (the stream stopped) besides the gaps in the data, and ``invalid_updates`` counts the updates whose status
+was not ok (gap or invalid, including those while the first window fills).
 """
 
 from __future__ import annotations
@@ -50,7 +57,7 @@ UNIT_SCALES = {"volts": 1.0, "v": 1.0, "millivolts": 1e-3, "mv": 1e-3, "microvol
                "µv": 1e-6, "nanovolts": 1e-9, "nv": 1e-9}
 #: Keys of the summary, in order.
 SUMMARY_KEYS = ("updates", "duration_s", "latency_ms", "stages_ms", "samples_received", "samples_lost", "gaps",
-                "reconnects", "ground_truth", "dashboard")
+                "reconnects", "ground_truth", "dashboard", "stalls", "seconds_without_data", "invalid_updates")
 
 
 class LiveConfig(ConfigModel):
@@ -70,6 +77,8 @@ class LiveConfig(ConfigModel):
     outlet_name: str | None = Field(None, description="prediction stream name; null: '{stream}-affect'")
     reset_after_gap_s: float = Field(1.0, gt=0, description="gaps this long (and reconnects) restart the "
                                      "predictor")
+    stall_timeout_s: float = Field(2.0, gt=0, description="no data for this long counts as a stall (summary: "
+                                   "stalls, seconds_without_data; one still going on at the end is a gap)")
     record: bool = Field(False, description="record the raw stream, ground truth and predictions to "
                          "out/session.h5")
     torch_threads: int | None = Field(1, ge=1, description="torch CPU threads of this process (the model is "
@@ -307,6 +316,42 @@ class _State:
         return True
 
 
+class _Silence:
+    """Stalls of the EEG stream within the session, from its health events (``stall`` / ``resume``).
+
+    Parameters
+    ----------
+    t0 : float
+        :func:`pylsl.local_clock` at the start of the session; silence before it is not the session's.
+    """
+
+    def __init__(self, t0: float):
+        self.t0 = float(t0)
+        self.n_stalls = 0
+        self.seconds = 0.0  # of the stalls that ended
+        self.since: float | None = None  # local clock of the last sample before the stall going on
+        self.trailing_s: float | None = None  # set by close(): the stall still going on at the end
+
+    def add(self, events) -> None:
+        for e in events:
+            if e.kind == "stall" and self.since is None:
+                self.since = max(e.time - e.seconds, self.t0)  # the stall began with the last sample
+                self.n_stalls += 1
+            elif e.kind == "resume" and self.since is not None:
+                self.seconds += max(e.time - self.since, 0.0)
+                self.since = None
+
+    def total(self, now: float) -> float:
+        """Seconds without data so far (the stall going on counted up to ``now``)."""
+        return self.seconds + (0.0 if self.since is None else max(now - self.since, 0.0))
+
+    def close(self, now: float) -> None:
+        if self.since is not None:
+            self.trailing_s = max(now - self.since, 0.0)
+            self.seconds += self.trailing_s
+            self.since = None
+
+
 def _split_gaps(ts: np.ndarray, last_ts: float, sfreq: float, tol: float) -> list[tuple[int, float]]:
     """Positions in ``ts`` preceded by a gap, with the gap's length in seconds."""
     prev = np.concatenate([[last_ts if np.isfinite(last_ts) else ts[0] - 1.0 / sfreq], ts[:-1]])
@@ -325,7 +370,7 @@ def _run(session: LiveSession, duration: float | None, stop: threading.Event) ->
     cfg = session.config
     eeg = Stream(name=session.stream_name, source_id=session.source_id, bufsize=cfg.bufsize_s,
                  timeout=cfg.resolve_timeout_s, require_regular=True, index_channel="auto",
-                 jitter_tolerance_s=cfg.jitter_tolerance_s)
+                 jitter_tolerance_s=cfg.jitter_tolerance_s, stall_timeout_s=cfg.stall_timeout_s)
     eeg.connect()
     truth = outlet = recorder = None
     rec_streams: list = []
@@ -357,7 +402,7 @@ def _run(session: LiveSession, duration: float | None, stop: threading.Event) ->
                                      "pipeline": predictor.pipeline_config.model_dump(mode="json"),
                                      "n_codes": int(session._meta["model"]["vqvae"].get("n_codes", 0)),
                                      "trail_s": cfg.dashboard_trail_s, "update_hz": cfg.update_hz,
-                                     "stream": session.stream_name})
+                                     "stream": session.stream_name, "unit": session._meta.get("unit")})
         logger.info("live: %r (%d ch @ %g Hz) -> %s -> %r at %g Hz%s", session.stream_name, eeg.n_chans, sfreq,
                     session.bundle.name, outlet.name, cfg.update_hz,
                     "" if truth is None else f", ground truth {truth.name!r}")
@@ -366,7 +411,8 @@ def _run(session: LiveSession, duration: float | None, stop: threading.Event) ->
             truth.read_new()
         health0 = eeg.health
         session._ready.set()
-        record, latency, health, cpu_s, wall = _loop(session, eeg, truth, outlet, cmap, predictor, duration, stop)
+        record, latency, health, silence, cpu_s, wall = _loop(session, eeg, truth, outlet, cmap, predictor,
+                                                              duration, stop)
     finally:
         if recorder is not None:
             recorder.stop()
@@ -379,7 +425,10 @@ def _run(session: LiveSession, duration: float | None, stop: threading.Event) ->
             truth.disconnect()
         if outlet is not None:
             outlet.close()
-    summary = _summarise(record, latency, health, health0, wall, dashboard_path)
+    summary = _summarise(record, latency, health, health0, silence, wall, dashboard_path)
+    if silence.trailing_s is not None:
+        logger.warning("stream %r stopped: no data for the last %.1f s of the session (counted as a gap)",
+                       session.stream_name, silence.trailing_s)
     session.summary = summary
     session.details = {"cpu_s": cpu_s, "wall_s": summary["duration_s"], "frames": len(record.frame_ts),
                        "interpolated": cmap.interpolated, "unit_scale": scale, "outlet": session.outlet_name}
@@ -406,25 +455,48 @@ def _loop(session, eeg, truth, outlet, cmap, predictor, duration, stop):
     deadline = None if duration is None else t_start + duration
     next_idle = t_start + period
     received0 = eeg.health.n_received
+    silence = _Silence(pylsl.local_clock())
+    pending = eeg.get_events()  # a stall that began before the first update goes on in the session
+    silence.add(pending)
+    pending = [e for e in pending if e.kind == "reconnect"]
+    idle = False
+
+    def health_message(elapsed: float) -> dict:
+        health = eeg.health
+        return {"received": health.n_received - received0, "lost": health.n_lost, "gaps": health.n_gaps,
+                "reconnects": health.n_reconnects, "stalls": silence.n_stalls,
+                "no_data_s": silence.total(pylsl.local_clock())}
+
     try:
         while not stop.is_set():
             now = time.perf_counter()
             if deadline is not None and now >= deadline:
                 break
-            wait = 2 * period if deadline is None else max(0.0, min(2 * period, deadline - now))
+            # data are awaited up to two periods (chunks arrive with jitter); once none came, the idle gap updates
+            # follow at the update rate
+            wait = period if idle else 2 * period
+            wait = wait if deadline is None else max(0.0, min(wait, deadline - now))
             eeg.wait(timeout=wait, n_samples=n_update)
             t_wake = pylsl.local_clock()
             data, ts = eeg.read_new()
-            reconnected = any(e.kind == "reconnect" for e in eeg.get_events())
+            events = pending + eeg.get_events()
+            pending = []
+            reconnected = any(e.kind == "reconnect" for e in events)
             t_read = pylsl.local_clock()
-            if len(ts) == 0:
+            silence.add(events)
+            idle = len(ts) == 0
+            if idle:
                 truth_now = _read_truth(truth, record)
                 if time.perf_counter() >= next_idle:  # stalled stream: say so at the update rate
                     state.current = None
                     outlet.push_gap()
-                    record.rows.append(_row(time.perf_counter() - t_start, float("nan"), None, STATUS_GAP, False,
-                                            None, truth_now))
+                    elapsed = time.perf_counter() - t_start
+                    record.rows.append(_row(elapsed, float("nan"), None, STATUS_GAP, False, None, truth_now))
                     next_idle = time.perf_counter() + period
+                    if session.dashboard is not None:
+                        session.dashboard.submit({"time": elapsed, "eeg": None, "va": None, "truth": truth_now,
+                                                  "code": None, "status": STATUS_GAP, "latency_ms": None,
+                                                  "health": health_message(elapsed)})
                 continue
             x = cmap.apply(data)
             t_map = pylsl.local_clock()
@@ -464,16 +536,15 @@ def _loop(session, eeg, truth, outlet, cmap, predictor, duration, stop):
             record.rows.append(_row(elapsed, last_ts, va, status, fresh, code, truth_now, total, stages))
             next_idle = time.perf_counter() + period
             if session.dashboard is not None:
-                health = eeg.health
                 session.dashboard.submit({
                     "time": elapsed, "eeg": x.astype(np.float32), "va": None if va is None else np.asarray(va),
                     "truth": truth_now, "code": code, "status": status, "latency_ms": total * 1e3,
-                    "health": {"rate_hz": (health.n_received - received0) / max(elapsed, 1e-9),
-                               "received": health.n_received - received0,
-                               "lost": health.n_lost, "gaps": health.n_gaps, "reconnects": health.n_reconnects}})
+                    "health": health_message(elapsed)})
     except KeyboardInterrupt:
         logger.info("stopping (Ctrl-C)")
-    return record, latency, eeg.health, time.process_time() - cpu0, time.perf_counter() - t_start
+    silence.add(eeg.get_events())
+    silence.close(pylsl.local_clock())
+    return record, latency, eeg.health, silence, time.process_time() - cpu0, time.perf_counter() - t_start
 
 
 def _read_truth(truth, record: _Record) -> np.ndarray | None:
@@ -522,8 +593,12 @@ def _ground_truth(record: _Record) -> dict | None:
     return out
 
 
-def _summarise(record: _Record, latency: LatencyLog, health, health0, wall: float, dashboard_path) -> dict:
-    """The summary; stream counters count from the first update (the warm-up's samples are not the session's)."""
+def _summarise(record: _Record, latency: LatencyLog, health, health0, silence: _Silence, wall: float,
+               dashboard_path) -> dict:
+    """The summary; stream counters count from the first update (the warm-up's samples are not the session's);
+    a stall still going on at the end is a gap (the data stopped and never came back)."""
+    from eegaffect.acquisition.outlet import STATUS_OK
+
     lat, stages = latency.summary_ms()
     return {
         "updates": len(record.rows),
@@ -532,10 +607,13 @@ def _summarise(record: _Record, latency: LatencyLog, health, health0, wall: floa
         "stages_ms": stages,
         "samples_received": int(health.n_received - health0.n_received),
         "samples_lost": int(health.n_lost - health0.n_lost),
-        "gaps": int(health.n_gaps - health0.n_gaps),
+        "gaps": int(health.n_gaps - health0.n_gaps) + int(silence.trailing_s is not None),
         "reconnects": int(health.n_reconnects - health0.n_reconnects),
         "ground_truth": _ground_truth(record),
         "dashboard": None if dashboard_path is None else str(dashboard_path),
+        "stalls": int(silence.n_stalls),
+        "seconds_without_data": float(silence.seconds),
+        "invalid_updates": int(sum(row["status"] != STATUS_OK for row in record.rows)),
     }
 
 

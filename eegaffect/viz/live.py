@@ -18,7 +18,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 __all__ = ["plot_eeg_traces", "plot_band_topomaps", "plot_circumplex", "plot_code_timeline",
-           "plot_latency_histogram", "plot_stream_health", "LiveDashboard", "CIRCUMPLEX_LABELS"]
+           "plot_latency_histogram", "plot_stream_health", "LiveDashboard", "CIRCUMPLEX_LABELS", "feature_quantity"]
 
 #: Emotion words placed around the valence/arousal circumplex (Russell, 1980), at (valence, arousal).
 CIRCUMPLEX_LABELS = {"excited": (0.7, 0.7), "calm": (0.7, -0.7), "sad": (-0.7, -0.7), "tense": (-0.7, 0.7)}
@@ -33,9 +33,75 @@ def _new_axes(ax, figsize):
     return fig, fig.add_subplot()
 
 
+def feature_quantity(kind: str, unit: str | None = None) -> str:
+    """Label of a band feature's quantity and unit, e.g. ``"DE (nats)"`` or ``"band power (V²)"``.
+
+    Parameters
+    ----------
+    kind : str
+        ``features.kind`` of the pipeline: ``"de"``, ``"psd_de"`` (natural log: nats) or ``"band_power"``.
+    unit : str | None
+        Unit of the signal (band power is in its square); None: unknown.
+
+    Returns
+    -------
+    label : str
+    """
+    if kind in ("de", "psd_de"):
+        return "DE (nats)"
+    if kind == "band_power":
+        return f"band power ({_unit_label(unit)}²)" if unit else "band power (signal unit²)"
+    raise ValueError(f"expected a feature kind 'de', 'psd_de' or 'band_power', got {kind!r}")
+
+
+def _unit_label(unit: str | None) -> str:
+    return {"uv": "µV", "microvolts": "µV", "v": "V", "volts": "V", "mv": "mV", "millivolts": "mV",
+            "nv": "nV", "nanovolts": "nV"}.get(str(unit).lower(), str(unit))
+
+
+def _microvolts_per_unit(unit: str | None) -> float | None:
+    """µV in one ``unit`` (None when the unit is unknown)."""
+    from eegaffect.live.session import UNIT_SCALES
+
+    scale = UNIT_SCALES.get(str(unit).lower()) if unit else None
+    return None if scale is None else scale / 1e-6
+
+
+def _nice_below(x: float) -> float:
+    """The largest 1, 2 or 5 times a power of ten not above ``x`` (``x`` > 0)."""
+    p = 10.0 ** np.floor(np.log10(x))
+    return float(max(m * p for m in (1.0, 2.0, 5.0) if m * p <= x * (1 + 1e-9)))
+
+
+def _scale_bar_value(spacing: float, unit: str | None) -> tuple[float, str]:
+    """A round amplitude not above ``spacing`` (data units): ``(length in data units, label)``."""
+    per = _microvolts_per_unit(unit)
+    factor, name = (per, "µV") if per is not None else (1.0, _unit_label(unit) if unit else "(signal units)")
+    value = _nice_below(spacing * factor) if spacing > 0 and np.isfinite(spacing) else 1.0
+    return value / factor, f"{value:g} {name}"
+
+
+def _add_scale_bar(ax):
+    """A vertical amplitude scale bar right of ``ax`` (x in axes coordinates, y in data): (bar, label)."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.transforms import blended_transform_factory
+
+    trans = blended_transform_factory(ax.transAxes, ax.transData)
+    bar = LineCollection([[(1.02, 0.0), (1.02, 0.0)]], colors="k", linewidths=2, transform=trans, clip_on=False)
+    ax.add_collection(bar, autolim=False)
+    label = ax.text(1.04, 0.0, "", transform=trans, rotation=90, va="center", ha="left", fontsize=7, clip_on=False)
+    return bar, label
+
+
+def _set_scale_bar(bar, label, y0: float, length: float, text: str) -> None:
+    bar.set_segments([[(1.02, y0), (1.02, y0 + length)]])
+    label.set_position((1.04, y0 + length / 2))
+    label.set_text(text)
+
+
 def plot_eeg_traces(times: np.ndarray, data: np.ndarray, ch_names: Sequence[str], ax=None,
-                    spacing: float | None = None):
-    """Stacked EEG traces (one offset line per channel, first channel on top).
+                    spacing: float | None = None, unit: str | None = None):
+    """Stacked EEG traces (one offset line per channel, first channel on top) with an amplitude scale bar.
 
     Parameters
     ----------
@@ -49,6 +115,9 @@ def plot_eeg_traces(times: np.ndarray, data: np.ndarray, ch_names: Sequence[str]
         Target axes; a new figure when None.
     spacing : float | None
         Vertical distance between traces; default 4 median standard deviations.
+    unit : str | None
+        Unit of ``data`` (``"V"``, ``"uV"``, ...): the scale bar right of the traces is labelled in µV; None: in
+        signal units.
 
     Returns
     -------
@@ -68,6 +137,8 @@ def plot_eeg_traces(times: np.ndarray, data: np.ndarray, ch_names: Sequence[str]
     ax.set_title("filtered EEG")
     if data.shape[1]:
         ax.set_ylim(offsets[-1] - spacing, spacing)
+        length, text = _scale_bar_value(spacing, unit)
+        _set_scale_bar(*_add_scale_bar(ax), offsets[-1] - 0.5 * length, length, text)
     return fig
 
 
@@ -83,8 +154,10 @@ def _trace_spacing(data: np.ndarray) -> float:
 
 
 def plot_band_topomaps(values: np.ndarray, ch_names: Sequence[str], band_names: Sequence[str], axes=None,
-                       fig=None, vlim: tuple[float, float] | None = None):
-    """One scalp map per band on the channels' template positions (:func:`mne.viz.plot_topomap`).
+                       fig=None, vlim: tuple[float, float] | None = None, quantity: str | None = "DE (nats)",
+                       colorbar: bool = True):
+    """One scalp map per band on the channels' template positions (:func:`mne.viz.plot_topomap`), each with a
+    colour bar below it labelled with the quantity.
 
     Parameters
     ----------
@@ -100,6 +173,10 @@ def plot_band_topomaps(values: np.ndarray, ch_names: Sequence[str], band_names: 
         Figure to add a row of axes to when ``axes`` is None (a new figure when both are None).
     vlim : (float, float) | None
         Colour limits shared by all bands; default each band's own range.
+    quantity : str | None
+        What the values are, with unit (label of the colour bars; see :func:`feature_quantity`).
+    colorbar : bool
+        Draw a colour bar (an inset below each map, so ``fig.axes`` holds only the maps).
 
     Returns
     -------
@@ -113,9 +190,11 @@ def plot_band_topomaps(values: np.ndarray, ch_names: Sequence[str], band_names: 
         if fig is None:
             from matplotlib.figure import Figure
 
-            fig = Figure(figsize=(2.2 * len(band_names), 2.4), layout="constrained")
+            fig = Figure(figsize=(2.2 * len(band_names), 3.0 if colorbar else 2.4), layout="constrained")
+            fig.get_layout_engine().set(h_pad=0.3 if colorbar else 0.04)
         axes = fig.subplots(1, len(band_names), squeeze=False)[0]
-    _draw_topomaps(values, _topomap_info(tuple(ch_names)), band_names, axes, vlim)
+    _draw_topomaps(values, _topomap_info(tuple(ch_names)), band_names, axes, vlim,
+                   quantity=quantity if colorbar else None, colorbar=colorbar)
     return axes[0].figure
 
 
@@ -125,17 +204,26 @@ def _topomap_info(ch_names: tuple[str, ...]):
     return create_info(list(ch_names), 100.0)
 
 
-def _draw_topomaps(values, info, band_names, axes, vlim, res: int = 64) -> None:
+def _draw_topomaps(values, info, band_names, axes, vlim, res: int = 64, quantity: str | None = None,
+                   colorbar: bool = True) -> None:
     import mne
+    from matplotlib.ticker import MaxNLocator
 
     for k, ax in enumerate(axes[: len(band_names)]):
-        ax.clear()
+        ax.clear()  # also removes the previous colour bar (an inset axes of this one)
         v = values[:, k]
         if np.all(np.isfinite(v)):
             lim = vlim if vlim is not None else (float(v.min()), float(v.max()) if v.max() > v.min()
                                                  else float(v.min()) + 1e-12)
-            mne.viz.plot_topomap(v, info, axes=ax, show=False, contours=0, sensors=True, cmap="RdBu_r", vlim=lim,
-                                 res=res)
+            im, _ = mne.viz.plot_topomap(v, info, axes=ax, show=False, contours=0, sensors=True, cmap="RdBu_r",
+                                         vlim=lim, res=res)
+            if colorbar:
+                cb = ax.figure.colorbar(im, cax=ax.inset_axes([0.12, -0.1, 0.76, 0.06]), orientation="horizontal")
+                cb.locator = MaxNLocator(3)
+                cb.update_ticks()
+                cb.ax.tick_params(labelsize=6, length=2, pad=1)
+                if quantity:
+                    cb.set_label(quantity, fontsize=7, labelpad=1)
         else:
             ax.set_axis_off()
         ax.set_title(band_names[k], fontsize=9)
@@ -283,13 +371,20 @@ def plot_stream_health(health: Mapping[str, float], ax=None):
     return fig
 
 
-def _health_text(health: Mapping[str, float]) -> str:
+def _health_text(health: Mapping[str, float], width: int = 22) -> str:
+    """``key value`` lines ``width`` characters wide; a value too long for its line (a stream name) goes on
+    indented lines of its own, wrapped, never cut."""
+    import textwrap
+
     lines = []
     for key, value in health.items():
-        if isinstance(value, float):
-            lines.append(f"{key:<11} {value:10.2f}")
+        text = f"{value:.2f}" if isinstance(value, float) else str(value)
+        if len(key) + 1 + len(text) <= width:
+            lines.append(f"{key:<{width - len(text) - 1}} {text}")
         else:
-            lines.append(f"{key:<11} {value!s:>10}")
+            lines.append(key)
+            lines.extend(textwrap.wrap(text, width - 2, initial_indent="  ", subsequent_indent="  ",
+                                       break_on_hyphens=True) or ["  "])
     return "\n".join(lines)
 
 
@@ -316,11 +411,15 @@ class LiveDashboard:
         Seconds shown by the EEG and the code panels.
     static_every_s : float
         Least seconds (of stream time) between redraws of topomaps and latency histogram.
+    unit : str | None
+        Unit of the EEG (the amplitude scale bar is labelled in µV when it is known).
+    quantity : str | None
+        What the topomaps show, with unit (colour bar label; see :func:`feature_quantity`).
     """
 
     def __init__(self, ch_names: Sequence[str], band_names: Sequence[str], eeg_ch_names: Sequence[str],
                  n_codes: int = 0, fig=None, *, eeg_window_s: float = 5.0, trail_s: float = 30.0,
-                 static_every_s: float = 2.0):
+                 static_every_s: float = 2.0, unit: str | None = None, quantity: str | None = "DE (nats)"):
         if fig is None:
             from matplotlib.backends.backend_agg import FigureCanvasAgg
             from matplotlib.figure import Figure
@@ -335,6 +434,9 @@ class LiveDashboard:
         self.eeg_window_s = float(eeg_window_s)
         self.trail_s = float(trail_s)
         self.static_every_s = float(static_every_s)
+        self.unit = unit
+        self.quantity = quantity
+        self._clean = None
         self._info = _topomap_info(tuple(self.ch_names))
         self._features_version = -1
         self._static_time = -np.inf
@@ -362,6 +464,7 @@ class LiveDashboard:
         self.ax_eeg.set_xlim(-self.eeg_window_s, 0)
         self.ax_eeg.set_xlabel("seconds before now")
         self.ax_eeg.set_title("filtered EEG")
+        self._scale_bar, self._scale_label = _add_scale_bar(self.ax_eeg)
         _draw_circumplex_frame(self.ax_va)
         self._truth_line, = self.ax_va.plot([], [], color="tab:green", lw=1, alpha=0.6, label="truth")
         self._truth_dot, = self.ax_va.plot([], [], "s", color="tab:green", ms=7)
@@ -379,12 +482,12 @@ class LiveDashboard:
         self.ax_lat.set_xlabel("newest sample -> push (ms)")
         self.ax_health.set_axis_off()
         self.ax_health.set_title("stream health")
-        self._health_text = self.ax_health.text(0.0, 0.95, "", va="top", family="monospace", fontsize=8,
+        self._health_text = self.ax_health.text(0.0, 1.0, "", va="top", family="monospace", fontsize=7.5,
                                                 transform=self.ax_health.transAxes)
         for ax in self.ax_topo:
             ax.set_axis_off()
-        self._dynamic = [*self._eeg_lines, self._truth_line, self._truth_dot, self._va_line, self._va_dot,
-                         self._code_line, self._health_text]
+        self._dynamic = [*self._eeg_lines, self._scale_bar, self._scale_label, self._truth_line, self._truth_dot,
+                         self._va_line, self._va_dot, self._code_line, self._health_text]
 
     @property
     def axes(self) -> dict:
@@ -410,6 +513,10 @@ class LiveDashboard:
             spacing = _trace_spacing(traces)
             for k, line in enumerate(self._eeg_lines):
                 line.set_data(t - now, (traces[:, k] - _center(traces[:, k])) / spacing * 0.8 - k)
+            # traces are drawn at 0.8 / spacing axis units per signal unit: a bar of a round amplitude
+            length, text = _scale_bar_value(spacing / 0.8, self.unit)
+            n_e = len(self._eeg_lines)
+            _set_scale_bar(self._scale_bar, self._scale_label, -(n_e - 1) - 0.5, length / spacing * 0.8, text)
         _, va = state.va_trail()
         self._va_line.set_data(va[:, 0], va[:, 1])
         last = va[-1] if len(va) and np.all(np.isfinite(va[-1])) else (np.nan, np.nan)
@@ -428,7 +535,8 @@ class LiveDashboard:
             self._features_version = state.features_version
             self._static_time = state.last_time
             # 32x32 interpolation: a fraction of the cost of MNE's default 64, still smooth at dashboard size
-            _draw_topomaps(state.band_values, self._info, self.band_names, self.ax_topo, None, res=32)
+            _draw_topomaps(state.band_values, self._info, self.band_names, self.ax_topo, None, res=32,
+                           quantity=self.quantity)
             changed.add("topo")
         lat = state.latencies_ms()
         if lat.size and (force_static or state.last_time - self._latency_time >= 5 * self.static_every_s):
@@ -442,33 +550,38 @@ class LiveDashboard:
     def draw_frame(self, state) -> None:
         """One window frame: update, then blit the moving artists over the saved background.
 
-        New topomaps are drawn over the saved background axes by axes (same extent, no ticks), so only a new
-        latency histogram (moving tick labels) or a resized window costs a full canvas draw.
+        A full draw saves a clean background without topomaps; new topomaps (with their colour bars, whose tick
+        labels change) are drawn over that clean background, so only a new latency histogram (moving tick labels)
+        or a resized window costs a full canvas draw.
         """
         changed = self.update(state, scroll=True)
         canvas = self.fig.canvas
         size = tuple(canvas.get_width_height())
         if "latency" in changed or self._background is None or size != self._bg_size:
-            for artist in self._dynamic:
+            for artist in [*self._dynamic, *self.ax_topo]:
                 artist.set_animated(True)
             canvas.draw()
+            self._clean = canvas.copy_from_bbox(self.fig.bbox)
+            for ax in self.ax_topo:
+                self.fig.draw_artist(ax)
             self._background = canvas.copy_from_bbox(self.fig.bbox)
             self._bg_size = size
+        elif "topo" in changed:
+            canvas.restore_region(self._clean)
+            for ax in self.ax_topo:
+                self.fig.draw_artist(ax)
+            self._background = canvas.copy_from_bbox(self.fig.bbox)
         else:
             canvas.restore_region(self._background)
-            if "topo" in changed:
-                for ax in self.ax_topo:
-                    self.fig.draw_artist(ax)
-                self._background = canvas.copy_from_bbox(self.fig.bbox)
         for artist in self._dynamic:
             self.fig.draw_artist(artist)
         canvas.blit(self.fig.bbox)
 
     def render(self, state=None):
         """Update from ``state`` (when given, static panels included), draw the whole canvas, return the figure."""
-        for artist in self._dynamic:
+        for artist in [*self._dynamic, *self.ax_topo]:
             artist.set_animated(False)
-        self._background = None
+        self._background = self._clean = None
         if state is not None:
             self.update(state, force_static=True)
         self.fig.canvas.draw()
