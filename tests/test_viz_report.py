@@ -115,3 +115,46 @@ def test_report_plots_hold_data(rng):
     assert [p.get_width() for p in fig.axes[0].patches] == [0.5, 2.0]
     fig = plot_metric_bars([{"model": "a", "x_mean": 0.5, "x_std": 0.1}], ["x"])
     assert fig.axes[0].patches[0].get_height() == 0.5
+
+
+def test_live_report_holds_the_dashboard_and_is_self_contained(tmp_path, rng):
+    """The report folder holds every image it shows (the dashboard copied in), linked by bare file names, so it
+    still works when moved; the stall counters of the summary are in its table."""
+    import re
+    import shutil
+
+    from eegaffect.viz.live import plot_circumplex
+
+    run = _live_dir(tmp_path / "run", rng)
+    plot_circumplex(rng.uniform(-1, 1, (5, 2))).savefig(run / "dashboard.png")
+    summary = json.loads((run / "summary.json").read_text())
+    summary.update(dashboard=str(run / "dashboard.png"), stalls=1, seconds_without_data=4.5, invalid_updates=7)
+    (run / "summary.json").write_text(json.dumps(summary))
+    paths = make_report(run, tmp_path / "elsewhere" / "report")
+    page = paths["html"].read_text()
+    assert "Dashboard (last frame)" in page
+    srcs = re.findall(r"<img src='([^']+)'", page)
+    assert "dashboard.png" in srcs and all("/" not in src and "\\" not in src for src in srcs)
+    assert (paths["html"].parent / "dashboard.png").read_bytes() == (run / "dashboard.png").read_bytes()
+    assert "<td>stalls</td><td>1</td>" in page and "<td>seconds without data</td><td>4.5</td>" in page
+    assert "<td>invalid updates</td><td>7</td>" in page
+    moved = shutil.move(str(paths["html"].parent), str(tmp_path / "moved"))
+    shutil.rmtree(run)
+    assert all((tmp_path / "moved" / src).is_file() for src in srcs)
+    assert (tmp_path / "moved" / "report.pdf").is_file() and moved
+
+
+def test_live_report_finds_the_dashboard_the_summary_names(tmp_path, rng):
+    from eegaffect.viz.live import plot_circumplex
+
+    run = _live_dir(tmp_path / "run", rng)
+    plot_circumplex(rng.uniform(-1, 1, (5, 2))).savefig(tmp_path / "dash-elsewhere.png")
+    summary = json.loads((run / "summary.json").read_text())
+    summary["dashboard"] = str(tmp_path / "dash-elsewhere.png")
+    (run / "summary.json").write_text(json.dumps(summary))
+    paths = make_report(run)
+    assert "<img src='dash-elsewhere.png'" in paths["html"].read_text()
+    assert (run / "report" / "dash-elsewhere.png").is_file()
+    # no dashboard anywhere: no section (and no broken link)
+    run2 = _live_dir(tmp_path / "run2", rng)
+    assert "Dashboard" not in make_report(run2)["html"].read_text()

@@ -286,8 +286,10 @@ def _live_sections(run_dir: Path) -> list[dict]:
     table = [("updates", s["updates"]), ("duration (s)", s["duration_s"])]
     for key in ("p50", "p99", "max"):
         table.append((f"latency {key} (ms)", (s.get("latency_ms") or {}).get(key)))
-    for key in ("samples_received", "samples_lost", "gaps", "reconnects"):
-        table.append((key.replace("_", " "), s.get(key)))
+    for key in ("samples_received", "samples_lost", "gaps", "reconnects", "stalls", "seconds_without_data",
+                "invalid_updates"):
+        if key in s:  # the last three are newer: older summaries lack them
+            table.append((key.replace("_", " "), s[key]))
     for key, value in (s.get("ground_truth") or {}).items():
         table.append((key.replace("_", " "), value))
     sections = [{"title": "Summary", "table": (["quantity", "value"], table)}]
@@ -323,9 +325,23 @@ def _live_sections(run_dir: Path) -> list[dict]:
     if per_stage and any(np.isfinite(v).any() for v in per_stage.values()):
         sections.append({"title": "Latency by stage, per update", "figure": plot_stage_distributions(per_stage),
                          "name": "stage-distributions"})
-    if (run_dir / "dashboard.png").is_file():
-        sections.append({"title": "Dashboard (last frame)", "image": run_dir / "dashboard.png"})
+    dashboard = _dashboard_png(run_dir, s)
+    if dashboard is not None:
+        sections.append({"title": "Dashboard (last frame)", "image": dashboard})
     return sections
+
+
+def _dashboard_png(run_dir: Path, summary: dict) -> Path | None:
+    """The run's dashboard figure: ``dashboard.png`` in the run folder, else the file the summary names (relative
+    to the run folder when it is not absolute); None when there is none."""
+    if (run_dir / "dashboard.png").is_file():
+        return run_dir / "dashboard.png"
+    named = summary.get("dashboard")
+    if named:
+        path = Path(named) if Path(named).is_absolute() else run_dir / named
+        if path.is_file():
+            return path
+    return None
 
 
 def _bench_sections(run_dir: Path) -> list[dict]:
