@@ -279,7 +279,7 @@ def test_stream_that_stops_shows_in_summary_and_dashboard(bundle14, tmp_path, un
 
     names = list(DREAMER_CHANNELS) + [INDEX_CHANNEL_NAME]
     eeg = SimulatedEEG(list(DREAMER_CHANNELS), SFREQ, seed=7, unit="V").generate(400)[0]
-    outlet = Outlet(unique_name, "EEG", names, SFREQ, channel_format="float64")
+    outlet = Outlet(unique_name, "EEG", names, SFREQ, channel_format="float64", ch_units="volts")
     dashboard = ThreadDashboard(tmp_path / "dash.png")
     session = LiveSession(unique_name, bundle14, LiveConfig(truth=False, stall_timeout_s=0.5),
                           out_dir=tmp_path / "run", dashboard=dashboard)
@@ -310,5 +310,16 @@ def test_stream_that_stops_shows_in_summary_and_dashboard(bundle14, tmp_path, un
     assert "1 gaps" in text and "stalled 1 time(s)" in text and f"{summary['invalid_updates']} of" in text
     # the dashboard kept updating after the data stopped: it shows the stall and the gap status
     state = dashboard.state
-    assert state.status == STATUS_GAP and state.health["stalls"] == 1
+    assert state.status == STATUS_GAP and state.health["stalls"] == 1 and state.health["gaps"] == 1
+    assert state.health["received"] == 400 and state.unit == "volts"  # the samples' unit: scale bar in µV
     assert state.health["no_data_s"] > 0.5 and (tmp_path / "dash.png").is_file()
+
+
+def test_display_unit_of_the_dashboard():
+    """The dashboard's scale bar unit: the bundle's when it has one, else the configured or the stream's unit."""
+    from eegaffect.live.session import LiveConfig, _display_unit
+
+    assert _display_unit(LiveConfig(), ["volts", "volts"], {"unit": "V"}) == "V"
+    assert _display_unit(LiveConfig(unit="uV"), ["volts"], {}) == "uV"
+    assert _display_unit(LiveConfig(), ["microvolts", "microvolts"], {}) == "microvolts"
+    assert _display_unit(LiveConfig(), ["microvolts", "volts"], {}) is None

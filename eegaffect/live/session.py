@@ -210,6 +210,16 @@ def _stream_scale(config: LiveConfig, ch_units: list[str], meta: dict) -> float:
     return UNIT_SCALES[str(have).lower()] / UNIT_SCALES[str(want).lower()]
 
 
+def _display_unit(config: LiveConfig, ch_units: list[str], meta: dict) -> str | None:
+    """Unit of the samples the session hands on (the bundle's when known, else the stream's; None: unknown)."""
+    if meta.get("unit") is not None:
+        return str(meta["unit"])
+    if config.unit is not None:
+        return config.unit
+    units = {u for u in ch_units if u}
+    return units.pop() if len(units) == 1 else None
+
+
 def _warmup_predictor(predictor, rng_seed: int = 0) -> float:
     from eegaffect import kernels
 
@@ -402,7 +412,9 @@ def _run(session: LiveSession, duration: float | None, stop: threading.Event) ->
                                      "pipeline": predictor.pipeline_config.model_dump(mode="json"),
                                      "n_codes": int(session._meta["model"]["vqvae"].get("n_codes", 0)),
                                      "trail_s": cfg.dashboard_trail_s, "update_hz": cfg.update_hz,
-                                     "stream": session.stream_name, "unit": session._meta.get("unit")})
+                                     "stream": session.stream_name,
+                                     "unit": _display_unit(cfg, [u for i, u in enumerate(eeg.ch_units)
+                                                                 if i != eeg.index_channel], session._meta)})
         logger.info("live: %r (%d ch @ %g Hz) -> %s -> %r at %g Hz%s", session.stream_name, eeg.n_chans, sfreq,
                     session.bundle.name, outlet.name, cfg.update_hz,
                     "" if truth is None else f", ground truth {truth.name!r}")
@@ -454,7 +466,8 @@ def _loop(session, eeg, truth, outlet, cmap, predictor, duration, stop):
     cpu0 = time.process_time()
     deadline = None if duration is None else t_start + duration
     next_idle = t_start + period
-    received0 = eeg.health.n_received
+    health0 = eeg.health
+    received0 = health0.n_received
     silence = _Silence(pylsl.local_clock())
     pending = eeg.get_events()  # a stall that began before the first update goes on in the session
     silence.add(pending)
@@ -462,9 +475,11 @@ def _loop(session, eeg, truth, outlet, cmap, predictor, duration, stop):
     idle = False
 
     def health_message(elapsed: float) -> dict:
+        # the session's counts, as in the summary (a stall going on is a gap until data come again)
         health = eeg.health
-        return {"received": health.n_received - received0, "lost": health.n_lost, "gaps": health.n_gaps,
-                "reconnects": health.n_reconnects, "stalls": silence.n_stalls,
+        return {"received": health.n_received - received0, "lost": health.n_lost - health0.n_lost,
+                "gaps": health.n_gaps - health0.n_gaps + int(silence.since is not None),
+                "reconnects": health.n_reconnects - health0.n_reconnects, "stalls": silence.n_stalls,
                 "no_data_s": silence.total(pylsl.local_clock())}
 
     try:
