@@ -73,6 +73,14 @@ class FeatureConfig(ConfigModel):
     smoothing: Literal["none", "kalman", "rts"] = Field("none", description="LDS smoothing of feature sequences")
     smoothing_process_var: float = Field(0.01, gt=0, description="LDS: variance of a feature's step per window")
     smoothing_obs_var: float = Field(1.0, gt=0, description="LDS: observation noise variance (smaller ratio: smoother)")
+    standardize: Literal["none", "ems"] = Field(
+        "none", description="causal per-session standardisation of the feature frames: none or ems "
+                            "(exponential moving standardisation of every channel x band feature)")
+    standardize_factor_new: float = Field(1.0 / 60.0, gt=0, le=1,
+                                          description="ems: weight of the newest frame in the moving mean/variance")
+    standardize_init_frames: int = Field(
+        0, ge=0, description="ems: first frames standardised as one block with their own mean/std; they are held "
+                             "back until the block is complete (0 = none: output from the first frame)")
 
 
 class PipelineConfig(ConfigModel):
@@ -130,7 +138,16 @@ class SignalPipeline:
     4. smoothing of every (channel, band) feature sequence: ``"kalman"`` with
        :class:`~eegaffect.kernels.smoothing.KalmanSmoother` (causal, live and offline), ``"rts"`` with
        :func:`~eegaffect.kernels.smoothing.rts_smooth` (uses future windows, so only :meth:`process` allows it),
-       both with ``smoothing_process_var`` / ``smoothing_obs_var`` and a diffuse prior.
+       both with ``smoothing_process_var`` / ``smoothing_obs_var`` and a diffuse prior;
+    5. standardisation (``features.standardize="ems"``): every (channel, band) feature sequence, after smoothing,
+       through :class:`~eegaffect.kernels.standardize.ExponentialMovingStandardizer` (causal exponential moving
+       mean/variance, weight ``standardize_factor_new`` per frame), removing per-session offsets and scales.
+       With ``standardize_init_frames = 0`` (default) a frame comes out for every window from the first one; the
+       first frames are then standardised with few frames of statistics (the very first is all zeros), a warm-up
+       of roughly ``1 / standardize_factor_new`` frames. With ``standardize_init_frames = k > 0`` the first ``k``
+       frames are held back and emitted together, standardised with their own mean and std, when the ``k``-th
+       window completes: :meth:`step` returns no frames before that, and :meth:`process` of a recording shorter
+       than ``k`` windows returns none.
 
     Inputs must be finite (NaN/inf raise a ``ValueError`` and leave the state unchanged).
     """
@@ -222,14 +239,17 @@ class SignalPipeline:
         """
         x = self._check(x)
         stages = _build_stages(self.config, self.n_chans, self.sfreq_in, self._window, self._hop)
-        feats = _run_stages(stages, x)
-        if self.config.features.smoothing == "rts":
-            from eegaffect.kernels.smoothing import rts_smooth
+        if self.config.features.smoothing != "rts":
+            return _run_stages(stages, x)
+        from eegaffect.kernels.smoothing import rts_smooth
 
-            f = self.config.features
-            flat = feats.reshape(feats.shape[0], feats.shape[1] * feats.shape[2])
-            feats = rts_smooth(flat, f.smoothing_process_var, f.smoothing_obs_var).reshape(feats.shape)
-        return feats
+        # the smoother runs on the whole sequence, so the standardisation (stage 5) comes after it here
+        standardizer = stages.pop("standardizer")
+        feats = _run_stages({**stages, "standardizer": None}, x)
+        f = self.config.features
+        flat = feats.reshape(feats.shape[0], feats.shape[1] * feats.shape[2])
+        feats = rts_smooth(flat, f.smoothing_process_var, f.smoothing_obs_var).reshape(feats.shape)
+        return _standardize(standardizer, feats)
 
     def _check(self, x) -> np.ndarray:
         from eegaffect.kernels._checks import check_chunk
@@ -240,7 +260,7 @@ class SignalPipeline:
         f = self.config.features
         return (f"SignalPipeline(n_chans={self.n_chans}, sfreq_in={self.sfreq_in:g}, sfreq={self.sfreq:g}, "
                 f"kind={f.kind!r}, bands={self.band_names}, window={self.window}, hop={self.hop}, "
-                f"smoothing={f.smoothing!r})")
+                f"smoothing={f.smoothing!r}, standardize={f.standardize!r})")
 
 
 def _window_hop(config: PipelineConfig) -> tuple[int, int]:
@@ -306,7 +326,14 @@ def _build_stages(config: PipelineConfig, n_chans: int, sfreq_in: float, window:
     smoother = None
     if f.smoothing == "kalman":
         smoother = KalmanSmoother(n_chans * len(bands), f.smoothing_process_var, f.smoothing_obs_var)
-    return {"resampler": resampler, "prefilter": prefilter, "features": features, "smoother": smoother}
+    standardizer = None
+    if f.standardize == "ems":
+        from eegaffect.kernels.standardize import ExponentialMovingStandardizer
+
+        standardizer = ExponentialMovingStandardizer(n_chans * len(bands), factor_new=f.standardize_factor_new,
+                                                     init_block_size=f.standardize_init_frames or None)
+    return {"resampler": resampler, "prefilter": prefilter, "features": features, "smoother": smoother,
+            "standardizer": standardizer}
 
 
 def _run_stages(stages: dict, x: np.ndarray) -> np.ndarray:
@@ -318,4 +345,13 @@ def _run_stages(stages: dict, x: np.ndarray) -> np.ndarray:
     if stages["smoother"] is not None:
         flat = feats.reshape(feats.shape[0], feats.shape[1] * feats.shape[2])
         feats = stages["smoother"].step(flat).reshape(feats.shape)
-    return feats
+    return _standardize(stages["standardizer"], feats)
+
+
+def _standardize(standardizer, feats: np.ndarray) -> np.ndarray:
+    """Stage 5 on frames (n_windows, n_chans, n_bands); the standardiser may hold back frames of its init block."""
+    if standardizer is None:
+        return feats
+    n_chans, n_bands = feats.shape[1:]
+    flat = feats.reshape(feats.shape[0], n_chans * n_bands)
+    return standardizer.step(flat).reshape(-1, n_chans, n_bands)

@@ -83,6 +83,8 @@ CONFIGS = {
     "band_power": {"kind": "band_power", "window_s": 0.5, "hop_s": 0.5},
     "psd_de": {"kind": "psd_de", "window_s": 1.0, "hop_s": 0.5},
     "kalman": {"smoothing": "kalman", "hop_s": 0.5},
+    "kalman-ems": {"smoothing": "kalman", "hop_s": 0.25, "standardize": "ems", "standardize_factor_new": 0.2},
+    "ems-init": {"hop_s": 0.25, "standardize": "ems", "standardize_factor_new": 0.1, "standardize_init_frames": 3},
 }
 
 
@@ -127,6 +129,50 @@ def test_smoothing_stage(eeg, smoothing):
     smooth = SignalPipeline(config, N_CHANS).process(eeg)
     ref = (kalman_filter if smoothing == "kalman" else rts_smooth)(flat, 0.05, 0.5).reshape(raw.shape)
     np.testing.assert_array_equal(smooth, ref)
+
+
+@pytest.mark.parametrize(("smoothing", "init_frames"), [("none", 0), ("kalman", 0), ("rts", 4)])
+def test_standardize_stage_is_braindecode_ems_after_smoothing(eeg, smoothing, init_frames):
+    from braindecode.preprocessing import exponential_moving_standardize as bd_ems
+
+    smoothed = SignalPipeline(_config(hop_s=0.5, smoothing=smoothing), N_CHANS).process(eeg)
+    config = _config(hop_s=0.5, smoothing=smoothing, standardize="ems", standardize_factor_new=0.1,
+                     standardize_init_frames=init_frames)
+    got = SignalPipeline(config, N_CHANS).process(eeg)
+    flat = smoothed.reshape(len(smoothed), -1)
+    ref = bd_ems(flat.T, factor_new=0.1, init_block_size=init_frames or None, eps=1e-4).T.reshape(smoothed.shape)
+    assert got.shape == smoothed.shape == (19, N_CHANS, 5)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-10)
+
+
+def test_standardize_removes_a_session_gain(eeg):
+    # an electrode gain g multiplies the signal, so it adds log(g) to every differential entropy feature
+    raw = SignalPipeline(_config(), N_CHANS).process(eeg)
+    np.testing.assert_allclose(SignalPipeline(_config(), N_CHANS).process(3.0 * eeg) - raw, np.log(3.0), atol=1e-9)
+    config = _config(standardize="ems", standardize_factor_new=0.2)
+    pipe = SignalPipeline(config, N_CHANS)
+    ems, ems_gain = pipe.process(eeg), pipe.process(3.0 * eeg)
+    np.testing.assert_allclose(ems_gain, ems, rtol=0, atol=1e-6)
+    assert np.all(ems[0] == 0) and np.abs(ems[1:]).max() > 0.1  # the first frame has no spread yet
+    assert "standardize='ems'" in repr(pipe)
+
+
+def test_standardize_init_frames_are_held_back_then_emitted(eeg):
+    config = _config(standardize="ems", standardize_init_frames=4)
+    pipe = SignalPipeline(config, N_CHANS)
+    assert pipe.step(eeg[:600]).shape == (0, N_CHANS, 5)  # 3 windows, block incomplete
+    assert pipe.step(eeg[600:800]).shape == (4, N_CHANS, 5)  # the 4th window completes the block
+    assert pipe.step(eeg[800:1000]).shape == (1, N_CHANS, 5)
+    assert SignalPipeline(config, N_CHANS).process(eeg[:600]).shape == (0, N_CHANS, 5)
+
+
+def test_standardize_config_is_checked():
+    with pytest.raises(ValueError, match="standardize"):
+        _config(standardize="zscore")
+    with pytest.raises(ValueError, match="standardize_factor_new"):
+        _config(standardize="ems", standardize_factor_new=0.0)
+    with pytest.raises(ValueError, match="standardize_init_frames"):
+        _config(standardize="ems", standardize_init_frames=-1)
 
 
 def test_rts_is_offline_only(eeg):
