@@ -323,3 +323,23 @@ def test_display_unit_of_the_dashboard():
     assert _display_unit(LiveConfig(unit="uV"), ["volts"], {}) == "uV"
     assert _display_unit(LiveConfig(), ["microvolts", "microvolts"], {}) == "microvolts"
     assert _display_unit(LiveConfig(), ["microvolts", "volts"], {}) is None
+
+
+def test_silence_counts_only_the_sessions_stalls():
+    """Stall/resume events (as the stream's worker emits them) against the session's start time."""
+    from eegaffect.acquisition.lsl import StreamEvent
+    from eegaffect.live.session import _Silence
+
+    silence = _Silence(t0=100.0)
+    # a stall entirely before the session, one going on when it starts, one inside it, one going on at the end
+    silence.add([StreamEvent("stall", 92.0, seconds=2.0), StreamEvent("resume", 95.0, seconds=5.0),
+                 StreamEvent("stall", 99.0, seconds=2.0)])
+    assert silence.n_stalls == 1 and silence.total(101.0) == pytest.approx(1.0)
+    silence.add([StreamEvent("resume", 103.0, seconds=6.0), StreamEvent("loss", 104.0, n_samples=3),
+                 StreamEvent("stall", 110.0, seconds=2.0), StreamEvent("resume", 111.5, seconds=3.5)])
+    assert silence.n_stalls == 2 and silence.total(120.0) == pytest.approx(3.0 + 3.5)
+    silence.add([StreamEvent("stall", 125.0, seconds=2.0)])
+    assert silence.trailing_s is None
+    silence.close(130.0)
+    assert silence.n_stalls == 3 and silence.trailing_s == pytest.approx(7.0)
+    assert silence.seconds == pytest.approx(3.0 + 3.5 + 7.0) and silence.total(140.0) == silence.seconds

@@ -348,6 +348,8 @@ class _Silence:
                 self.since = max(e.time - e.seconds, self.t0)  # the stall began with the last sample
                 self.n_stalls += 1
             elif e.kind == "resume" and self.since is not None:
+                if e.time <= self.t0:  # over before the session began: not the session's
+                    self.n_stalls -= 1
                 self.seconds += max(e.time - self.since, 0.0)
                 self.since = None
 
