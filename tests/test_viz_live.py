@@ -186,6 +186,7 @@ def test_topomaps_have_a_colour_bar_with_the_quantity(rng):
         assert cax.get_xlabel() == "DE (nats)"
         assert cax.get_xlim() == pytest.approx((values[:, k].min(), values[:, k].max()))
     assert feature_quantity("band_power", "uV") == "band power (µV²)"
+    assert feature_quantity("de", "V", standardize="ems") == "DE (z-score)"
     with pytest.raises(ValueError, match="feature kind"):
         feature_quantity("psd")
     assert all(not ax.child_axes for ax in plot_band_topomaps(values, CH, BANDS, colorbar=False).axes)
@@ -234,6 +235,11 @@ def test_dashboard_scale_bar_and_topomap_colour_bars_in_frames(rng):
                          quantity="DE (nats)")
     dash.render(state)
     assert all(ax.child_axes and ax.child_axes[0].get_xlabel() == "DE (nats)" for ax in dash.axes["topo"])
+    # the state names what its pipeline computes
+    ems = PipelineConfig()
+    ems.features.standardize = "ems"
+    assert state.make_figure().quantity == "DE (nats)"
+    assert _state(pipeline=ems.model_dump(mode="json")).make_figure().quantity == "DE (z-score)"
     label = dash._scale_label.get_text()
     assert label.endswith("µV")
     _, traces = state.eeg_traces()

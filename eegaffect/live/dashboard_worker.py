@@ -78,6 +78,7 @@ class DashboardState:
         config = PipelineConfig.model_validate(init["pipeline"])
         self.band_names = [b.name for b in config.features.bands]
         self.feature_kind = config.features.kind
+        self.feature_standardize = getattr(config.features, "standardize", "none")
         self.eeg_idx = _pick_eeg_channels(self.ch_names, int(init.get("n_eeg", 8)))
         self.eeg_ch_names = [self.ch_names[i] for i in self.eeg_idx]
         # display filter: the pipeline's band-pass/notch designed at the stream's own rate
@@ -220,7 +221,7 @@ class DashboardState:
 
         return LiveDashboard(self.ch_names, self.band_names, self.eeg_ch_names, self.n_codes, fig=fig,
                              eeg_window_s=self.eeg_window_s, trail_s=self.trail_s, unit=self.unit,
-                             quantity=feature_quantity(self.feature_kind, self.unit))
+                             quantity=feature_quantity(self.feature_kind, self.unit, self.feature_standardize))
 
 
 class ThreadDashboard:

@@ -33,8 +33,9 @@ def _new_axes(ax, figsize):
     return fig, fig.add_subplot()
 
 
-def feature_quantity(kind: str, unit: str | None = None) -> str:
-    """Label of a band feature's quantity and unit, e.g. ``"DE (nats)"`` or ``"band power (V²)"``.
+def feature_quantity(kind: str, unit: str | None = None, standardize: str = "none") -> str:
+    """Label of a band feature's quantity and unit, e.g. ``"DE (nats)"``, ``"band power (V²)"`` or
+    ``"DE (z-score)"`` (standardised features have no unit).
 
     Parameters
     ----------
@@ -42,11 +43,15 @@ def feature_quantity(kind: str, unit: str | None = None) -> str:
         ``features.kind`` of the pipeline: ``"de"``, ``"psd_de"`` (natural log: nats) or ``"band_power"``.
     unit : str | None
         Unit of the signal (band power is in its square); None: unknown.
+    standardize : str
+        ``features.standardize`` of the pipeline: ``"none"`` or ``"ems"`` (moving z-scores).
 
     Returns
     -------
     label : str
     """
+    if standardize != "none" and kind in ("de", "psd_de", "band_power"):
+        return f"{'DE' if kind != 'band_power' else 'band power'} (z-score)"
     if kind in ("de", "psd_de"):
         return "DE (nats)"
     if kind == "band_power":
