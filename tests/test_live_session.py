@@ -130,6 +130,8 @@ def test_gaps_are_flagged_never_filled_and_session_resumes(bundle14, tmp_path, u
     consumer = threading.Thread(target=_consume, args=(f"{unique_name}-affect", done, rows))
     consumer.start()
     resolve_streams(name=f"{unique_name}-affect", timeout=90)
+    # the session's inlet connects asynchronously; samples pushed before it does would never reach it
+    assert outlet.wait_for_consumers(30)
     time.sleep(0.5)
     # three segments pushed at twice real time, 100 and 300 samples (0.5 s, 1.5 s) missing between them; the short
     # gap does not fall on a frame boundary, so the frame overlapping it must be flagged
@@ -287,6 +289,7 @@ def test_stream_that_stops_shows_in_summary_and_dashboard(bundle14, tmp_path, un
     worker = threading.Thread(target=lambda: result.setdefault("summary", session.run(duration=6)))
     worker.start()
     assert session.ready.wait(90)
+    assert outlet.wait_for_consumers(30)  # the session's inlet has connected: no early sample goes unseen
     t_first = time.perf_counter()
     t0 = pylsl.local_clock()
     for k in range(0, 400, 20):
