@@ -287,7 +287,7 @@ def test_cli_train_on_synthetic_seed_and_stage_rerun(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "codebook:" in text and "codes used" in text
     first = json.loads((out / "bundle.json").read_text())
-    assert len(first["ch_names"]) == 62 and first["sfreq"] == 200.0
+    assert len(first["ch_names"]) == 62 and first["sfreq"] == 200.0 and first["unit"] == "uV"  # SEED holds µV
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == [
         "finetune.pt", "pretrain.pt", "refit.pt", "sac_policy.zip", "train_config.json", "vqvae.pt"]
     # redo only the SAC stage (earlier stages from checkpoints; SAC seeds itself): the same bundle again
@@ -358,3 +358,17 @@ def test_demo_bundle_from_the_simulator(tmp_path):
     eeg, _ = SimulatedEEG(SEED_CHANNELS, 200.0, seed=5).generate(200 * 6)
     p = pred.predict(eeg)
     assert len(p) == 6 and np.all(np.isfinite(p.va)) and np.all(p.code >= 0)
+
+
+def test_bundle_records_the_input_unit_so_a_live_stream_in_another_unit_is_converted(tmp_path):
+    """A demo bundle is trained on simulated volts: bundle.json says so, and a microvolt stream is scaled by 1e-6."""
+    import json
+
+    from eegaffect.live.session import LiveConfig, _stream_scale
+    from eegaffect.models.training import train_demo_bundle
+
+    bundle = train_demo_bundle(tmp_path / "demo", seed=0, progress=False, n_sessions=1, session_s=60.0)
+    meta = json.loads((bundle / "bundle.json").read_text())
+    assert meta["unit"] == "V"
+    assert _stream_scale(LiveConfig(), ["microvolts"], meta) == pytest.approx(1e-6)
+    assert _stream_scale(LiveConfig(), ["volts"], meta) == 1.0

@@ -49,7 +49,7 @@ def _sha256(path: Path) -> str:
 
 
 def save_bundle(out: str | Path, chain, *, config, ch_names: Sequence[str], sfreq: float,
-                class_names: Sequence[str] = (), report: dict | None = None) -> Path:
+                class_names: Sequence[str] = (), report: dict | None = None, unit: str | None = None) -> Path:
     """Write a trained chain as a bundle directory.
 
     Parameters
@@ -68,6 +68,9 @@ def save_bundle(out: str | Path, chain, *, config, ch_names: Sequence[str], sfre
         Names of the class head's classes.
     report : dict | None
         Training report stored for reference.
+    unit : str | None
+        Unit of the raw input samples the model was trained on (``"uV"``, ``"V"``...), stored as ``"unit"`` so a
+        live session can convert a stream given in another unit; None when unknown.
 
     Returns
     -------
@@ -97,6 +100,7 @@ def save_bundle(out: str | Path, chain, *, config, ch_names: Sequence[str], sfre
         "config": config.model_dump(mode="json"),
         "ch_names": list(ch_names),
         "sfreq": float(sfreq),
+        "unit": unit,
         "bands": [b.model_dump(mode="json") for b in config.pipeline.features.bands],
         "class_names": list(class_names),
         "model": {"n_chans": model.n_chans, "n_bands": model.n_bands, "n_outputs": model.n_outputs,

@@ -696,7 +696,8 @@ def load_sequences(root: str | Path, config: TrainConfig, progress_bar: bool = T
     -------
     train : Sequences
     meta : dict
-        ``ch_names``, ``sfreq`` (input rate), ``band_names``, ``class_names``, ``trials``.
+        ``ch_names``, ``sfreq`` (input rate), ``unit`` (of the samples, or None), ``band_names``, ``class_names``,
+        ``trials``.
     """
     from eegaffect.datasets import load_dataset
     from eegaffect.datasets.features import featurise_trial
@@ -714,7 +715,10 @@ def load_sequences(root: str | Path, config: TrainConfig, progress_bar: bool = T
         vas.append(frame_targets(trial, len(f), config.pipeline))
         labels.append(-1 if trial.info.label is None else int(trial.info.label))
     info = trials[0].info
-    meta = {"ch_names": list(info.ch_names), "sfreq": float(info.sfreq),
+    # SEED, SEED-IV and DREAMER files (and synthetic SEED) hold microvolts; generic recordings keep the unit they
+    # were recorded in, which the reader does not report, so it stays unknown there
+    unit = "uV" if getattr(ds, "name", None) in ("seed", "seed-iv", "dreamer") else None
+    meta = {"ch_names": list(info.ch_names), "sfreq": float(info.sfreq), "unit": unit,
             "band_names": [b.name for b in config.pipeline.features.bands],
             "class_names": list(getattr(ds, "class_names", [])),
             "trials": [f"s{t.info.subject}/sess{t.info.session}/t{t.info.trial}" for t in trials]}
@@ -783,7 +787,7 @@ def _train_and_save(train, meta, config, out: Path, stage: str, resume: bool, pr
     rank, _ = _dist_rank_world()
     if rank == 0 and (stage in ("all", "sac") or (stage == "transformer" and not config.sac.enabled)):
         save_bundle(out, chain, config=config, ch_names=meta["ch_names"], sfreq=meta["sfreq"],
-                    class_names=meta.get("class_names", []), report=report)
+                    class_names=meta.get("class_names", []), report=report, unit=meta.get("unit"))
         logger.info("bundle written to %s", out)
     return out
 
@@ -836,7 +840,7 @@ def train_demo_bundle(out_dir: str | Path, seed: int = 0, progress: bool = True,
     if not session_s >= DEMO_RECIPE["trial_s"]:
         raise ValueError(f"session_s must be at least one {DEMO_RECIPE['trial_s']:g}-s trial, got {session_s}")
     train = _demo_sequences(int(seed), int(n_sessions), float(session_s), demo_config(seed), progress)
-    meta = {"ch_names": list(_seed_channels()), "sfreq": DEMO_RECIPE["sfreq"], "class_names": []}
+    meta = {"ch_names": list(_seed_channels()), "sfreq": DEMO_RECIPE["sfreq"], "class_names": [], "unit": "V"}
     return _train_and_save(train, meta, demo_config(seed), Path(out_dir), "all", False, progress)
 
 
