@@ -31,6 +31,23 @@ def bundle14(tmp_path_factory):
     return bench_bundle(DREAMER_CHANNELS, tmp_path_factory.mktemp("bundle14") / "bundle", seed=0)
 
 
+def _start_cli(argv: list) -> tuple[threading.Thread, threading.Event, dict]:
+    """Run ``eegaffect argv`` in a thread; ``result["rc"]`` holds its exit code, ``done`` is set when it ends."""
+    from eegaffect.cli import main
+
+    done, result = threading.Event(), {}
+
+    def run():
+        try:
+            result["rc"] = main(argv)
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    return worker, done, result
+
+
 def _consume(name: str, done: threading.Event, rows: list, timeout: float = 90.0) -> None:
     """Collect (timestamp, values) of the prediction stream until ``done`` and no more data arrive."""
     with Stream(name=name, timeout=timeout, index_channel=None, dejitter=False, bufsize=60) as consumer:
@@ -55,16 +72,8 @@ def test_demo_end_to_end_with_prediction_consumer(bundle14, tmp_path, unique_nam
     out = tmp_path / "run"
     argv = ["demo", "--model", str(bundle14), "--headless", "--duration", "8", "--out", str(out),
             "--set", "montage=dreamer14", "--set", f"stream_name={unique_name}", "--set", "seed=3"]
-    done, result, rows = threading.Event(), {}, []
-
-    def run():
-        try:
-            result["rc"] = main(argv)
-        finally:
-            done.set()
-
-    worker = threading.Thread(target=run)
-    worker.start()
+    worker, done, result = _start_cli(argv)
+    rows = []
     _consume(f"{unique_name}-{os.getpid()}-affect", done, rows)
     worker.join(60)
     assert result["rc"] == 0
@@ -107,7 +116,6 @@ def test_gaps_are_flagged_never_filled_and_session_resumes(bundle14, tmp_path, u
     """Samples lost for 0.5 s (kept state) and 1.5 s (predictor restarted): gap updates with NaN, then ok again."""
     from eegaffect.acquisition.lsl import INDEX_CHANNEL_NAME
     from eegaffect.acquisition.simulator import SimulatedEEG
-    from eegaffect.cli import main
 
     import pylsl
 
@@ -117,16 +125,8 @@ def test_gaps_are_flagged_never_filled_and_session_resumes(bundle14, tmp_path, u
     sim = SimulatedEEG(list(DREAMER_CHANNELS), SFREQ, seed=5, unit="V")
     argv = ["live", "--stream", unique_name, "--model", str(bundle14), "--headless", "--duration", "14",
             "--out", str(out), "--set", "truth=false", "--record"]
-    done, result, rows = threading.Event(), {}, []
-
-    def run():
-        try:
-            result["rc"] = main(argv)
-        finally:
-            done.set()
-
-    worker = threading.Thread(target=run)
-    worker.start()
+    worker, done, result = _start_cli(argv)
+    rows = []
     consumer = threading.Thread(target=_consume, args=(f"{unique_name}-affect", done, rows))
     consumer.start()
     resolve_streams(name=f"{unique_name}-affect", timeout=90)
