@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import re
 from pathlib import Path
 from typing import TypeVar
@@ -87,3 +88,24 @@ def config_from_args(args: argparse.Namespace, schema: type[T]) -> T:
         The validated config.
     """
     return load_config(schema, args.config, args.overrides, default=args.config_default)
+
+
+def register_group(subparsers: argparse._SubParsersAction, name: str, help: str, dest: str, metavar: str,
+                   targets: dict[str, str]) -> None:
+    """Add a command group (``eegaffect bench ...``, ``eegaffect datasets ...``) whose members register themselves.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        The top-level subcommands.
+    name, help, dest, metavar : str
+        The group's command name, help line, attribute holding the chosen member, and placeholder in usage.
+    targets : dict of str to str
+        Member name -> ``"module:function"`` adding the member's parser, or ``"module"`` exposing ``register``.
+    """
+    parser = subparsers.add_parser(name, help=help)
+    members = parser.add_subparsers(dest=dest, metavar=metavar)
+    for target in targets.values():
+        module_name, _, func_name = target.partition(":")
+        getattr(importlib.import_module(module_name), func_name or "register")(members)
+    parser.set_defaults(func=lambda args: parser.print_help() or 2)

@@ -1,12 +1,14 @@
 """``eegaffect bench ...``: speed benchmarks and the dataset benchmark, one sub-subcommand each.
 
-Each entry of :data:`BENCH_MODULES` is a module exposing ``register(subparsers)`` for its bench.
+Each entry of :data:`BENCH_MODULES` is a module exposing ``register(subparsers)`` for its bench (see
+:func:`eegaffect.commands.register_group`).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
+
+from eegaffect.commands import register_group
 
 #: bench name -> module that registers it.
 BENCH_MODULES: dict[str, str] = {
@@ -19,8 +21,5 @@ BENCH_MODULES: dict[str, str] = {
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("bench", help="benchmarks: speed against references, and datasets")
-    benches = parser.add_subparsers(dest="bench", metavar="BENCH")
-    for module_name in BENCH_MODULES.values():
-        importlib.import_module(module_name).register(benches)
-    parser.set_defaults(func=lambda args: parser.print_help() or 2)
+    register_group(subparsers, "bench", "benchmarks: speed against references, and datasets", "bench", "BENCH",
+                   BENCH_MODULES)

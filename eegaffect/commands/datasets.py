@@ -8,11 +8,10 @@ adding a line here.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
 
-from eegaffect.commands import add_config_options, config_from_args
+from eegaffect.commands import add_config_options, config_from_args, register_group
 
 #: sub-subcommand name -> ``"module:function"`` (or ``"module"``, function ``register``) that adds its parser.
 DATASETS_COMMANDS: dict[str, str] = {
@@ -22,12 +21,8 @@ DATASETS_COMMANDS: dict[str, str] = {
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("datasets", help="dataset tools: write synthetic datasets in the public layouts")
-    tools = parser.add_subparsers(dest="datasets_command", metavar="TOOL")
-    for target in DATASETS_COMMANDS.values():
-        module_name, _, func_name = target.partition(":")
-        getattr(importlib.import_module(module_name), func_name or "register")(tools)
-    parser.set_defaults(func=lambda args: parser.print_help() or 2)
+    register_group(subparsers, "datasets", "dataset tools: write synthetic datasets in the public layouts",
+                   "datasets_command", "TOOL", DATASETS_COMMANDS)
 
 
 def register_synth_seed(subparsers: argparse._SubParsersAction) -> None:
