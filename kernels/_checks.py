@@ -161,6 +161,9 @@ def check_block(x, name: str, n_chans: int | None) -> np.ndarray:
     if not x.flags.c_contiguous:
         raise ValueError(f"expected {name} to be C-contiguous (n_times, n_chans) with channels adjacent in "
                          f"memory, got strides {x.strides}; pass np.ascontiguousarray({name})")
+    if not x.flags.aligned:
+        raise ValueError(f"expected {name} aligned to its {x.dtype.itemsize}-byte items, got a misaligned view "
+                         f"(e.g. from np.frombuffer at an odd offset); pass {name}.copy()")
     return x
 
 
