@@ -23,6 +23,7 @@ WARMUP_MODULES: tuple[str, ...] = (
     "features",
     "standardize",
     "smoothing",
+    "timestamps",
 )
 
 
