@@ -32,6 +32,7 @@ Every :class:`Stream` keeps counters (:class:`StreamHealth`) and an event queue 
 from __future__ import annotations
 
 import collections
+import ctypes
 import logging
 import threading
 import time
@@ -43,10 +44,12 @@ import numpy as np
 import pylsl
 
 from eegaffect.acquisition.ringbuffer import RingBuffer
+from eegaffect.kernels.timestamps import TimestampTracker
 
 logger = logging.getLogger("eegaffect.acquisition.lsl")
 
 __all__ = [
+    "ChunkPuller",
     "StreamDescription",
     "StreamNotFoundError",
     "StreamMismatchError",
@@ -345,6 +348,74 @@ def fill_channel_info(names: list, types: list, units: list,
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# pulling
+# ---------------------------------------------------------------------------------------------------------------
+class ChunkPuller:
+    """Pull chunks from a numeric inlet into preallocated arrays, with no Python-level allocation per call.
+
+    One :meth:`pull` waits up to ``timeout`` seconds for the first sample, then takes whatever else is already
+    there, up to the capacity, without waiting: two liblsl calls (``lsl_pull_chunk_*``) made through
+    ctypes with arguments built once. :meth:`pylsl.StreamInlet.pull_chunk` with ``min_samples=1`` does the same
+    two calls, but builds ctypes buffers, memoryviews and result arrays in Python on each of them, which
+    added ~0.1-0.2 ms between liblsl handing the samples over and the worker having them in a live worker
+    that wakes once per chunk (measured with ``eegaffect bench acquisition``).
+
+    Parameters
+    ----------
+    inlet : pylsl.StreamInlet
+        An open inlet of a numeric stream (not string).
+    capacity : int
+        Most samples per pull.
+    timeout : float
+        Seconds the first sample is waited for.
+
+    Attributes
+    ----------
+    data : ndarray, shape (capacity, n_chans)
+        Destination of the samples, in the stream's dtype; rows ``[:n]`` after a pull of ``n``.
+    timestamps : ndarray, shape (capacity,)
+        Their LSL timestamps (float64).
+    """
+
+    def __init__(self, inlet: pylsl.StreamInlet, capacity: int, timeout: float):
+        if inlet.np_dtype is None:
+            raise ValueError("ChunkPuller pulls numeric streams only; string streams go through "
+                             "StreamInlet.pull_chunk")
+        n_chans = inlet.channel_count
+        self._inlet = inlet  # keeps the liblsl handle alive
+        self.data = np.empty((capacity, n_chans), dtype=inlet.np_dtype)
+        self.timestamps = np.empty(capacity, dtype=np.float64)
+        self._n_chans = n_chans
+        row_bytes = self.data.itemsize * n_chans
+        c_size = ctypes.c_size_t
+        self._errcode = ctypes.c_int()
+        self._first_args = (inlet.obj, ctypes.c_void_p(self.data.ctypes.data),
+                            ctypes.c_void_p(self.timestamps.ctypes.data), c_size(n_chans), c_size(1),
+                            ctypes.c_double(timeout), ctypes.byref(self._errcode))
+        self._rest_args = (inlet.obj, ctypes.c_void_p(self.data.ctypes.data + row_bytes),
+                           ctypes.c_void_p(self.timestamps.ctypes.data + 8), c_size((capacity - 1) * n_chans),
+                           c_size(capacity - 1), ctypes.c_double(0.0), ctypes.byref(self._errcode))
+        self._pull = inlet.do_pull_chunk
+
+    def pull(self) -> int:
+        """Wait for data and pull it; return the number of samples now in ``data[:n]`` / ``timestamps[:n]``.
+
+        Raises the pylsl exception of a liblsl error code (e.g. ``LostError`` for a lost stream without
+        recovery).
+        """
+        n_values = self._pull(*self._first_args)
+        if self._errcode.value:
+            pylsl.util.handle_error(self._errcode)
+        if n_values == 0:
+            return 0
+        if self.timestamps.shape[0] > 1:
+            n_values += self._pull(*self._rest_args)
+            if self._errcode.value:
+                pylsl.util.handle_error(self._errcode)
+        return n_values // self._n_chans
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # the inlet
 # ---------------------------------------------------------------------------------------------------------------
 class Stream:
@@ -434,6 +505,7 @@ class Stream:
         self._clock_offsets: list[tuple[float, float]] = []
         self._description: StreamDescription | None = None
         self._buffer: RingBuffer | None = None
+        self._tracker: TimestampTracker | None = None  # regular streams: lost samples and the dejitter line
         self._reset_counters()
 
     # -- lifecycle ---------------------------------------------------------------------------------------
@@ -666,9 +738,6 @@ class Stream:
         self._n_reconnects = 0
         self._n_stalls = 0
         self._last_raw = float("nan")
-        self._last_counter: int | None = None
-        self._seg_k = 0  # samples (received + lost) since the current segment started
-        self._seg_offset = float("nan")  # dejitter offset b
         self._worker_cpu = 0.0
         self._worker_wall0 = 0.0
         self._worker_wall_end = 0.0
@@ -696,7 +765,12 @@ class Stream:
         self._buffer = RingBuffer(capacity, desc.n_chans, dtype)
         max_chunk = self._max_chunk_request or max(64, capacity // 10)
         self._max_chunk = int(min(max_chunk, capacity))
-        self._dest = None if dtype is object else np.empty((self._max_chunk, desc.n_chans), dtype=dtype)
+        self._puller = None if dtype is object else ChunkPuller(inlet, self._max_chunk, self._poll_timeout)
+        self._tracker = None
+        if desc.sfreq > 0:
+            self._tracker = TimestampTracker(
+                desc.sfreq, 1.0 / desc.sfreq + max(0.5 / desc.sfreq, self._jitter_tol), counter_col=index,
+                dejitter=self._dejitter, halflife_samples=self._halflife * desc.sfreq, capacity=self._max_chunk)
         self._inlet = inlet
         self._uid = desc.uid
         inlet.was_clock_reset()  # clear the flag; from now on it signals a reconnect
@@ -710,7 +784,7 @@ class Stream:
 
     # -- internals: the worker ---------------------------------------------------------------------------
     def _run(self) -> None:
-        inlet, dest, regular = self._inlet, self._dest, self._description.sfreq > 0
+        inlet, puller, regular = self._inlet, self._puller, self._description.sfreq > 0
         cpu0 = time.thread_time()
         self._worker_wall0 = time.perf_counter()
         self._worker_wall_end = 0.0
@@ -720,8 +794,12 @@ class Stream:
         try:
             while not self._stop.is_set():
                 try:
-                    data, ts = inlet.pull_chunk(timeout=self._poll_timeout, max_samples=self._max_chunk,
-                                                dest_obj=dest, min_samples=1, as_numpy=True)
+                    if puller is not None:
+                        n = puller.pull()
+                        data, ts = puller.data[:n], puller.timestamps[:n]
+                    else:  # string streams: pylsl decodes them
+                        data, ts = inlet.pull_chunk(timeout=self._poll_timeout, max_samples=self._max_chunk,
+                                                    min_samples=1, as_numpy=True)
                 except Exception as exc:  # LostError only happens without recovery; keep reporting
                     self._emit("error", message=f"pull failed: {exc}")
                     self._stop.wait(self._poll_timeout)
@@ -759,18 +837,17 @@ class Stream:
         n = len(ts)
         if data.dtype == object:
             data = np.vectorize(lambda b: b.decode("utf-8", "replace"), otypes=[object])(data)
-        ts = np.asarray(ts, dtype=np.float64)
-        if self._description.sfreq > 0:
+        out_ts = ts = np.asarray(ts, dtype=np.float64)
+        if self._tracker is not None:
             # liblsl flags a recovered connection through was_clock_reset(), but its own clock-sync
             # post-processing may consume that flag first; after a silence, ask the network whether the
             # outlet behind our source_id is a new one (a restart keeps source_id but gets a new uid).
             reconnect = bool(self._inlet.was_clock_reset())
             if not reconnect and self._n_received and (resumed or ts[0] - self._last_raw > 0.25):
                 reconnect = self._outlet_restarted()
-            lost_before = self._account_gaps(data, ts, reconnect)
-            out_ts = self._dejittered(ts, lost_before) if self._dejitter else ts
-        else:
-            out_ts = ts
+            if reconnect and self._n_received:
+                self._record_reconnect(float(ts[0]))
+            out_ts = self._account_gaps(data, ts)
         self._last_raw = float(ts[-1])
         self._n_received += n
         with self._new_data:
@@ -791,50 +868,38 @@ class Stream:
         self._uid = sorted(uids)[0]
         return True
 
-    def _account_gaps(self, data: np.ndarray, ts: np.ndarray, reconnect: bool) -> np.ndarray:
-        """Detect gaps before each sample; return the lost-sample count before each sample (int, shape (n,))."""
+    def _record_reconnect(self, first_timestamp: float) -> None:
+        """The new outlet's first sample starts this chunk: report the gap since the old outlet's last sample
+        (from timestamps only: a sample counter restarts with the outlet) and start a new segment."""
         sfreq = self._description.sfreq
-        n = len(ts)
-        lost = np.zeros(n, dtype=np.int64)
-        first = self._n_received == 0
-        prev_ts = ts[0] - 1.0 / sfreq if first else self._last_raw
-        steps = np.diff(ts, prepend=prev_ts)
-        exact = self._index is not None
-        if exact:
-            counter = np.asarray(data[:, self._index], dtype=np.float64).astype(np.int64)
-            prev_c = counter[0] - 1 if self._last_counter is None else self._last_counter
-            jumps = np.diff(counter, prepend=prev_c) - 1
-            self._last_counter = int(counter[-1])
-            lost[:] = np.where(jumps > 0, jumps, 0)
-            # a counter that goes backwards (device restarted) falls back to timestamps at that position
-            backwards = np.flatnonzero(jumps < 0)
-        else:
-            backwards = np.arange(n)
-        if len(backwards):
-            tol = 1.0 / sfreq + max(0.5 / sfreq, self._jitter_tol)
-            big = backwards[steps[backwards] > tol]
-            lost[big] = np.maximum(np.round(steps[big] * sfreq).astype(np.int64) - 1, 0)
-        if first:
-            lost[0] = 0
-        where = np.flatnonzero(lost)
-        if reconnect and not first:
-            # the new outlet's first sample starts this chunk; its counter (if any) restarted, so only the
-            # timestamps tell the gap
-            pos = 0
-            gap_s = max(float(steps[pos]) - 1.0 / sfreq, 0.0)
-            n_gap = max(int(round(steps[pos] * sfreq)) - 1, 0)
-            self._n_reconnects += 1
-            self._record_gap(float(ts[pos]), n_gap, gap_s, True, False)
-            self._n_lost += n_gap
-            where = where[where != pos]
-            self._seg_offset = float("nan")  # new outlet: restart the dejitter line
-            self._seg_k = 0
-            lost[pos] = 0
-        for pos in where:
-            k = int(lost[pos])
-            self._n_lost += k
-            self._record_gap(float(ts[pos]), k, k / sfreq, False, bool(exact and jumps[pos] >= 0))
-        return lost
+        step = first_timestamp - self._last_raw
+        n_gap = max(int(round(step * sfreq)) - 1, 0)
+        self._n_reconnects += 1
+        self._n_lost += n_gap
+        self._record_gap(first_timestamp, n_gap, max(step - 1.0 / sfreq, 0.0), True, False)
+        self._tracker.restart()
+
+    def _account_gaps(self, data: np.ndarray, ts: np.ndarray) -> np.ndarray:
+        """Count and report the samples lost before each sample of a chunk (one compiled pass, see
+        :class:`~eegaffect.kernels.timestamps.TimestampTracker`); return the chunk's timestamps, dejittered
+        when asked."""
+        prev_counter = self._tracker.last_counter if self._index is not None else None
+        lost, out_ts, n_lossy = self._tracker.update(ts, data)
+        if n_lossy:
+            sfreq = self._description.sfreq
+            for pos in np.flatnonzero(lost):
+                k = int(lost[pos])
+                self._n_lost += k
+                counted = self._index is not None and self._counter_jump(data, pos, prev_counter) >= 0
+                self._record_gap(float(ts[pos]), k, k / sfreq, False, counted)
+        return out_ts
+
+    def _counter_jump(self, data: np.ndarray, pos: int, prev_counter: int | None) -> int:
+        """Counter step minus one before sample ``pos`` (negative where the counter went backwards)."""
+        before = prev_counter if pos == 0 else int(data[pos - 1, self._index])
+        if before is None:
+            return 0
+        return int(data[pos, self._index]) - before - 1
 
     def _record_gap(self, timestamp: float, n_samples: int, seconds: float, reconnect: bool,
                     exact: bool) -> None:
@@ -847,19 +912,6 @@ class Stream:
             self._emit("loss", n_samples=n_samples, seconds=seconds, timestamp=timestamp, exact=exact,
                        message=f"{n_samples} samples lost ({seconds:.3f} s) before t={timestamp:.4f}"
                                f"{' (counted from the sample counter)' if exact else ' (from timestamps)'}")
-
-    def _dejittered(self, ts: np.ndarray, lost_before: np.ndarray) -> np.ndarray:
-        sfreq = self._description.sfreq
-        k = self._seg_k + np.arange(len(ts)) + np.cumsum(lost_before)
-        self._seg_k = int(k[-1]) + 1
-        resid = ts - k / sfreq
-        mean = float(resid.mean())
-        if np.isnan(self._seg_offset):
-            self._seg_offset = mean
-        else:
-            w = 1.0 - 0.5 ** (len(ts) / (self._halflife * sfreq))
-            self._seg_offset += w * (mean - self._seg_offset)
-        return self._seg_offset + k / sfreq
 
     def _emit(self, kind: str, **fields) -> None:
         event = StreamEvent(kind=kind, time=pylsl.local_clock(), **fields)

@@ -138,8 +138,9 @@ def test_simulated_headset_pushes_eeg_and_aligned_ground_truth(unique_name):
     headset = SimulatedHeadset(source, name=unique_name, chunk_size=25, speed=5, index_channel=True,
                                duration=2.0)
     n = 500
-    with headset, Stream(name=unique_name, type="EEG", timeout=5) as eeg, \
-            Stream(name=f"{unique_name}-truth", type=TRUTH_TYPE, timeout=5) as truth:
+    # raw timestamps: the dejitter line assumes real-time pace, and this replay runs at 5x
+    with headset, Stream(name=unique_name, type="EEG", timeout=5, dejitter=False) as eeg, \
+            Stream(name=f"{unique_name}-truth", type=TRUTH_TYPE, timeout=5, dejitter=False) as truth:
         assert truth.ch_names == list(TRUTH_CHANNELS) and eeg.ch_units[:4] == ["microvolts"] * 4
         headset.truth_outlet.wait_for_consumers(5)
         headset.start(wait_for_consumers=5)

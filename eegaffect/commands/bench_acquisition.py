@@ -1,11 +1,14 @@
 """``eegaffect bench acquisition``: inlet latency and CPU cost against mne-lsl's ``StreamLSL`` on the same outlet.
 
 A separate process pushes ``n_chans`` x 1 kHz float32 data in chunks (each chunk stamped with
-:func:`pylsl.local_clock` at push time). In this process eegaffect's :class:`~eegaffect.acquisition.lsl.Stream`
-and mne-lsl's ``StreamLSL`` read the same outlet side by side.
+:func:`pylsl.local_clock` at push time). eegaffect's :class:`~eegaffect.acquisition.lsl.Stream` and mne-lsl's
+``StreamLSL`` read that same outlet, one after the other, in the same run.
 
-- Latency: one consumer thread polls both every ~0.2 ms; each time a reader exposes the last sample of a pushed
-  chunk (ours through ``read_new()``, mne-lsl through ``n_new_samples`` + ``get_data``), its age
+- Latency: the two readers take turns on the same outlet, each in its own process while the other is not
+  running, as a user runs one of them (on a 2-core machine, mne-lsl's acquisition thread alone takes ~17 % of a
+  core, and running both at once, or in one process where each library's threads hold the other's interpreter
+  lock, measures the competition rather than the reader). Each process polls its reader every ~0.2 ms; each
+  time the reader exposes the last sample of a pushed chunk (ours through ``read_new()``, mne-lsl through ``n_new_samples`` + ``get_data``), its age
   ``local_clock() - timestamp`` is recorded: the outlet stamps that sample with the push time, so this is the
   one-way push-to-available latency plus the polling step. A counter in channel 0 identifies chunk ends. Median
   and p99 in ms; both readers keep raw clock-synchronised timestamps (no dejitter).
@@ -163,17 +166,6 @@ def _percentiles(ages: list[float]) -> dict:
     return {"n": int(arr.size), "median_ms": float(np.median(arr)), "p99_ms": float(np.percentile(arr, 99))}
 
 
-def _open_both(name: str, sid: str):
-    from mne_lsl.stream import StreamLSL
-
-    from eegaffect.acquisition.lsl import Stream
-
-    ours = Stream(name=name, source_id=sid, bufsize=5.0, dejitter=False, timeout=10.0).connect()
-    theirs = StreamLSL(5.0, name=name, source_id=sid).connect(acquisition_delay=0.001,
-                                                              processing_flags=["clocksync"], timeout=1.0)
-    return ours, theirs
-
-
 def _chunk_end_ages(index, ts, last_seen: int, chunk: int, now: float, ages: list) -> int:
     """Append ``now - timestamp`` of every newly seen chunk-end sample; return the newest index seen.
 
@@ -190,37 +182,73 @@ def _chunk_end_ages(index, ts, last_seen: int, chunk: int, now: float, ages: lis
     return int(index.max()) if len(index) else last_seen
 
 
-def _latency_phase(n_chans: int, sfreq: float, chunk: int, duration: float) -> dict:
-    import pylsl
+#: One latency reader: connects to the outlet, waits for the parent's "go", then polls every ~0.2 ms and records
+#: the age of each chunk end it sees; prints the ages (seconds) as one JSON line.
+_READER = r"""
+import json, sys, time
+import numpy as np, pylsl
+from eegaffect.commands.bench_acquisition import _chunk_end_ages
+kind, name, sid, chunk, duration = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
+if kind == "ours":
+    from eegaffect.acquisition.lsl import Stream
+    stream = Stream(name=name, source_id=sid, bufsize=5.0, dejitter=False, timeout=10.0).connect()
+    def newest():
+        data, ts = stream.read_new()
+        return (data[:, 0], ts) if len(ts) else None
+else:
+    from mne_lsl.stream import StreamLSL
+    stream = StreamLSL(5.0, name=name, source_id=sid).connect(acquisition_delay=0.001,
+                                                              processing_flags=["clocksync"], timeout=1.0)
+    window = 4 * chunk / stream.info["sfreq"]
+    def newest():
+        if not stream.n_new_samples:
+            return None
+        data, ts = stream.get_data(winsize=window, picks=[0])
+        return data[0], ts
+print("ready", flush=True)
+sys.stdin.readline()  # go
+time.sleep(1.0)  # let the reader settle (first clock-offset estimates, initial backlog)
+seen = -1
+got = newest()
+if got is not None:
+    seen = int(np.max(got[0]))  # what is already held is history: only chunks ending later count
+ages = []
+end = time.perf_counter() + duration
+while time.perf_counter() < end:
+    got = newest()
+    if got is not None:
+        seen = _chunk_end_ages(got[0], got[1], seen, chunk, pylsl.local_clock(), ages)
+    time.sleep(0.0002)
+stream.disconnect()
+print(json.dumps(ages), flush=True)
+"""
 
-    proc, name, sid = _start_pusher(n_chans, sfreq, chunk, duration + 15.0)
-    ours = theirs = None
+
+def _latency_phase(n_chans: int, sfreq: float, chunk: int, duration: float) -> dict:
+    """Each reader in turn on one outlet, each in its own process, the other one not running."""
+    proc, name, sid = _start_pusher(n_chans, sfreq, chunk, 2 * duration + 60.0)
     try:
-        ours, theirs = _open_both(name, sid)
-        time.sleep(min(1.0, duration))  # let both settle (first clock-offset estimates, initial backlog)
-        window = 4 * chunk / sfreq
-        data, _ = ours.read_new()
-        tdata, _ = theirs.get_data(winsize=window, picks=[0])
-        # only chunks that end after this point count (what both already hold is history)
-        seen = {"ours": int(data[:, 0].max()) if len(data) else -1, "theirs": int(tdata[0].max())}
-        ours_ages, their_ages = [], []
-        end = time.perf_counter() + duration
-        while time.perf_counter() < end:
-            data, ts = ours.read_new()
-            if len(ts):
-                seen["ours"] = _chunk_end_ages(data[:, 0], ts, seen["ours"], chunk, pylsl.local_clock(), ours_ages)
-            if theirs.n_new_samples:
-                tdata, tts = theirs.get_data(winsize=window, picks=[0])
-                seen["theirs"] = _chunk_end_ages(tdata[0], tts, seen["theirs"], chunk, pylsl.local_clock(),
-                                                 their_ages)
-            time.sleep(0.0002)
-        return {"ours": _percentiles(ours_ages), "mne_lsl": _percentiles(their_ages)}
+        return {kind: _percentiles(_reader_ages(kind, name, sid, chunk, duration)) for kind in ("ours", "mne_lsl")}
     finally:
-        if theirs is not None:
-            theirs.disconnect()
-        if ours is not None:
-            ours.disconnect()
         _stop(proc)
+
+
+def _reader_ages(kind: str, name: str, sid: str, chunk: int, duration: float) -> list[float]:
+    """Run one latency reader process (``ours`` or ``mne_lsl``) for ``duration`` seconds; return its ages."""
+    import json
+
+    reader = subprocess.Popen([sys.executable, "-c", _READER, kind, name, sid, str(chunk), str(duration)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = reader.stdout.readline()
+        if "ready" not in line:
+            raise RuntimeError(f"benchmark reader {kind!r} did not connect (said {line!r})")
+        out, _ = reader.communicate("go\n", timeout=duration + 60.0)
+        return json.loads(out.strip().splitlines()[-1])
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+            reader.wait()
 
 
 def _cpu_phase(n_chans: int, sfreq: float, chunk: int, duration: float) -> dict:
