@@ -124,15 +124,19 @@ def test_gaps_are_flagged_never_filled_and_session_resumes(bundle14, tmp_path, u
     outlet = Outlet(unique_name, "EEG", names, SFREQ, channel_format="float64", ch_units="volts")
     sim = SimulatedEEG(list(DREAMER_CHANNELS), SFREQ, seed=5, unit="V")
     argv = ["live", "--stream", unique_name, "--model", str(bundle14), "--headless", "--duration", "14",
-            "--out", str(out), "--set", "truth=false", "--record"]
+            "--out", str(out), "--set", "truth=false", "--set", "start_wait_s=0", "--record"]
     worker, done, result = _start_cli(argv)
     rows = []
     consumer = threading.Thread(target=_consume, args=(f"{unique_name}-affect", done, rows))
     consumer.start()
     resolve_streams(name=f"{unique_name}-affect", timeout=90)
-    # the session's inlet connects asynchronously; samples pushed before it does would never reach it
+    # the session's inlet connects asynchronously, and the session drops what it holds when it starts (at once:
+    # start_wait_s=0): push once its loop runs, which its first update (a gap: no data yet) shows
     assert outlet.wait_for_consumers(30)
-    time.sleep(0.5)
+    deadline = time.monotonic() + 30
+    while not rows and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert rows, "the session made no update within 30 s"
     # three segments pushed at twice real time, 100 and 300 samples (0.5 s, 1.5 s) missing between them; the short
     # gap does not fall on a frame boundary, so the frame overlapping it must be flagged
     plan = [(0, 660), (760, 600), (1660, 600)]
@@ -283,7 +287,9 @@ def test_stream_that_stops_shows_in_summary_and_dashboard(bundle14, tmp_path, un
     eeg = SimulatedEEG(list(DREAMER_CHANNELS), SFREQ, seed=7, unit="V").generate(400)[0]
     outlet = Outlet(unique_name, "EEG", names, SFREQ, channel_format="float64", ch_units="volts")
     dashboard = ThreadDashboard(tmp_path / "dash.png")
-    session = LiveSession(unique_name, bundle14, LiveConfig(truth=False, stall_timeout_s=0.5),
+    # start_wait_s=0: the session starts at once (the outlet sends only once it is ready), so the only silence
+    # longer than the 0.5 s stall timeout is the trailing one
+    session = LiveSession(unique_name, bundle14, LiveConfig(truth=False, stall_timeout_s=0.5, start_wait_s=0),
                           out_dir=tmp_path / "run", dashboard=dashboard)
     result = {}
     worker = threading.Thread(target=lambda: result.setdefault("summary", session.run(duration=6)))

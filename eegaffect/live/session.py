@@ -48,7 +48,7 @@ from pydantic import Field
 from eegaffect.config import ConfigModel
 from eegaffect.live.latency import STAGES, LatencyLog
 
-__all__ = ["LiveConfig", "LiveSession", "run_live", "UNIT_SCALES", "SUMMARY_KEYS"]
+__all__ = ["LiveConfig", "LiveSession", "run_live", "skip_start_burst", "UNIT_SCALES", "SUMMARY_KEYS"]
 
 logger = logging.getLogger("eegaffect.live")
 
@@ -84,6 +84,8 @@ class LiveConfig(ConfigModel):
     torch_threads: int | None = Field(1, ge=1, description="torch CPU threads of this process (the model is "
                                       "small: one thread has the lowest, steadiest latency); null keeps torch's")
     warmup: bool = Field(True, description="compile kernels and run the model once before the first sample")
+    start_wait_s: float = Field(1.0, ge=0, le=30, description="at start, wait this long at most for the stream's "
+                                "data to flow, and skip the burst LSL delivers when it does (see skip_start_burst)")
     dashboard_trail_s: float = Field(30.0, gt=0, description="seconds of V/A trail on the dashboard")
 
 
@@ -420,7 +422,7 @@ def _run(session: LiveSession, duration: float | None, stop: threading.Event) ->
         logger.info("live: %r (%d ch @ %g Hz) -> %s -> %r at %g Hz%s", session.stream_name, eeg.n_chans, sfreq,
                     session.bundle.name, outlet.name, cfg.update_hz,
                     "" if truth is None else f", ground truth {truth.name!r}")
-        eeg.read_new()  # drop what arrived during warm-up: the session starts with fresh samples
+        skip_start_burst(eeg, cfg.start_wait_s)  # the session starts with fresh samples
         if truth is not None:
             truth.read_new()
         health0 = eeg.health
@@ -449,6 +451,38 @@ def _run(session: LiveSession, duration: float | None, stop: threading.Event) ->
     if session.out_dir is not None:
         _write_outputs(session.out_dir, summary, record)
     return summary
+
+
+def skip_start_burst(eeg, max_wait_s: float, settle_s: float = 0.1) -> bool:
+    """Drop what a freshly connected stream holds, so that the session's first update is triggered by a new push.
+
+    liblsl starts a new inlet's data flow a few hundred milliseconds after it connects and then delivers every
+    sample pushed since, in one burst, at a moment unrelated to the outlet's pushes: the newest sample of that
+    burst is anywhere up to one chunk period old (40+ ms measured with the simulated headset), and an update
+    triggered by it would report that age as latency. This waits up to ``max_wait_s`` for the flow to start,
+    lets the burst finish (``settle_s``), and drops everything read so far (what arrived during warm-up too).
+    A silent outlet only delays the start by ``max_wait_s``.
+
+    Parameters
+    ----------
+    eeg : eegaffect.acquisition.lsl.Stream
+        The connected stream.
+    max_wait_s : float
+        Longest wait for data (0: just drop what is there).
+    settle_s : float
+        Pause after the first data arrived, for the rest of the burst.
+
+    Returns
+    -------
+    flowing : bool
+        Whether data arrived within ``max_wait_s``.
+    """
+    eeg.read_new()
+    flowing = max_wait_s > 0 and eeg.wait(timeout=max_wait_s, n_samples=1)
+    if flowing:
+        time.sleep(settle_s)
+    eeg.read_new()
+    return bool(flowing)
 
 
 def _loop(session, eeg, truth, outlet, cmap, predictor, duration, stop):
@@ -494,6 +528,8 @@ def _loop(session, eeg, truth, outlet, cmap, predictor, duration, stop):
             wait = period if idle else 2 * period
             wait = wait if deadline is None else max(0.0, min(wait, deadline - now))
             eeg.wait(timeout=wait, n_samples=n_update)
+            if deadline is not None and time.perf_counter() >= deadline:
+                break  # the session is over: no partial update from whatever trickled in while it ended
             t_wake = pylsl.local_clock()
             data, ts = eeg.read_new()
             events = pending + eeg.get_events()
