@@ -14,8 +14,8 @@ import numpy as np
 import pylsl
 import pytest
 
-from eegaffect.acquisition.lsl import (INDEX_CHANNEL_NAME, MetadataWarning, Stream, StreamMismatchError,
-                                       StreamNotFoundError, list_streams, resolve_streams)
+from eegaffect.acquisition.lsl import (INDEX_CHANNEL_NAME, ChunkPuller, MetadataWarning, Stream,
+                                       StreamMismatchError, StreamNotFoundError, list_streams, resolve_streams)
 from eegaffect.acquisition.outlet import STATUS_GAP, STATUS_INVALID, STATUS_OK, Outlet, PredictionOutlet
 from eegaffect.acquisition.player import Player
 from lsl_helpers import read_samples, reap, wait_until
@@ -217,6 +217,35 @@ def test_outlet_restart_recovers_and_reports_the_gap(unique_name, tmp_path):
     assert len(jumps) == 1 and recorded.timestamps[jumps[0] + 1] == pytest.approx(gap.timestamp)
     steps = np.delete(np.diff(recorded.data[:, -1].astype(np.int64)), jumps)
     np.testing.assert_array_equal(steps, 1)
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("fmt, dtype", [("float32", np.float32), ("int16", np.int16)])
+def test_chunk_puller_fills_its_buffers_and_times_out_empty(unique_name, fmt, dtype):
+    outlet = Outlet(unique_name, "EEG", ["a", "b", "c"], 100.0, channel_format=fmt)
+    try:
+        info = resolve_streams(name=unique_name, timeout=5)[0]
+        inlet = pylsl.StreamInlet(info._info, max_buflen=10)
+        inlet.open_stream(timeout=5)
+        assert outlet.wait_for_consumers(5)
+        puller = ChunkPuller(inlet, capacity=8, timeout=0.05)
+        assert puller.data.shape == (8, 3) and puller.data.dtype == dtype
+        assert puller.pull() == 0  # nothing pushed: the wait times out
+        sent = np.arange(30, dtype=dtype).reshape(10, 3)
+        stamps = 50.0 + np.arange(10) / 100.0
+        outlet.push(sent, stamps)
+        got, got_ts = [], []
+        end = time.monotonic() + 5
+        while sum(map(len, got)) < 10 and time.monotonic() < end:
+            n = puller.pull()
+            got.append(puller.data[:n].copy())
+            got_ts.append(puller.timestamps[:n].copy())
+        np.testing.assert_array_equal(np.concatenate(got), sent)  # at most 8 per pull, in order, none lost
+        assert max(map(len, got)) <= 8
+        np.testing.assert_allclose(np.concatenate(got_ts), stamps, atol=1e-9)
+        inlet.close_stream()
+    finally:
+        outlet.close()
 
 
 @pytest.mark.timeout(30)
