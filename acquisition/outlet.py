@@ -8,6 +8,10 @@ source_id again to let inlets recover after a restart).
 ``valence``, ``arousal``, ``confidence``, ``code`` (the active latent code, -1 when none) and ``status``
 (:data:`STATUS_OK`, :data:`STATUS_INVALID`, :data:`STATUS_GAP`). Invalid and gap updates carry NaN values and a
 non-zero status instead of silently repeating the last estimate.
+
+:func:`check_names_free` refuses stream names that a visible stream already serves: two outlets of one name make
+every inlet that resolves by name get an arbitrary one of them, so commands that publish (``eegaffect play``,
+``eegaffect simulate``) check every name they are about to open first.
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ from typing import Mapping, Sequence
 import numpy as np
 import pylsl
 
+from eegaffect.acquisition.lsl import StreamDescription, list_streams
+
 __all__ = ["Outlet", "PredictionOutlet", "STATUS_OK", "STATUS_INVALID", "STATUS_GAP", "PREDICTION_CHANNELS",
-           "make_stream_info"]
+           "make_stream_info", "check_names_free", "StreamNameInUseError"]
 
 _FORMATS = {"float32": pylsl.cf_float32, "float64": pylsl.cf_double64, "int8": pylsl.cf_int8,
             "int16": pylsl.cf_int16, "int32": pylsl.cf_int32, "int64": pylsl.cf_int64, "string": pylsl.cf_string}
@@ -86,6 +92,56 @@ def make_stream_info(name: str, type: str, ch_names: Sequence[str], sfreq: float
     for key, value in (desc or {}).items():
         info.desc().append_child_value(str(key), str(value))
     return info
+
+
+class StreamNameInUseError(ValueError):
+    """A stream name about to be published is already served by a visible stream; the message names both."""
+
+
+def check_names_free(names: Sequence[str], timeout: float = 1.0) -> None:
+    """Raise when a visible LSL stream already has one of ``names``.
+
+    Listens for ``timeout`` seconds (one :func:`~eegaffect.acquisition.lsl.list_streams` call for all names),
+    so call it before opening the outlets: an outlet of this process would count as taken too.
+
+    Parameters
+    ----------
+    names : sequence of str
+        The stream names about to be published, e.g. ``[name, f"{name}-truth"]``.
+    timeout : float
+        Seconds to listen for streams (> 0; liblsl recommends at least 0.5).
+
+    Raises
+    ------
+    StreamNameInUseError
+        Some names are taken; the message names each and every stream serving it (source_id, host, type,
+        channels, rate).
+    """
+    if isinstance(names, str):
+        raise TypeError(f"expected a sequence of stream names, got the string {names!r}")
+    names = list(names)
+    if not names or not all(isinstance(n, str) and n for n in names):
+        raise ValueError(f"expected one or more non-empty stream names, got {names!r}")
+    if not timeout > 0:
+        raise ValueError(f"expected timeout > 0 seconds, got {timeout}")
+    taken = _streams_named(names, float(timeout))
+    if taken:
+        raise StreamNameInUseError("; ".join(_describe_taken(n, taken[n]) for n in names if n in taken))
+
+
+def _streams_named(names: list[str], timeout: float) -> dict[str, list[StreamDescription]]:
+    wanted = set(names)
+    taken: dict[str, list[StreamDescription]] = {}
+    for desc in list_streams(timeout=timeout):
+        if desc.name in wanted:
+            taken.setdefault(desc.name, []).append(desc)
+    return taken
+
+
+def _describe_taken(name: str, served_by: list[StreamDescription]) -> str:
+    who = ", ".join(f"source_id {d.source_id!r} on host {d.hostname!r} (type {d.type!r}, {d.n_chans} ch, "
+                    + (f"{d.sfreq:g} Hz)" if d.is_regular else "irregular)") for d in served_by)
+    return f"a stream named {name!r} is already visible, served by {who}"
 
 
 def _per_channel(value, n: int, label: str) -> list[str]:

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from eegaffect.commands import add_config_options, config_from_args
+from eegaffect.commands._outlet_names import add_allow_duplicate_option, refuse_names_in_use
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,8 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="eegaffect .h5 recording, .xdf, .edf, .bdf, .fif, .vhdr or .set")
     parser.add_argument("--stream", default=None, help="stream to play from a multi-stream file (HDF5, XDF)")
     parser.add_argument("--name", default=None,
-                        help="LSL stream name (default: the recorded name / file stem; refused when a stream of "
-                             "that name is already visible, so pass --name to pick another)")
+                        help="LSL stream name (default: the recorded name / file stem); refused when a stream of "
+                             "that name (or NAME-markers for a file with markers) is already visible")
     parser.add_argument("--type", default=None, help="LSL content type (default EEG)")
     parser.add_argument("--source-id", default=None, help="outlet source_id (default: unique)")
     parser.add_argument("--speed", type=float, default=None, help="replay speed factor (default 1 = real time)")
@@ -30,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
     parser.add_argument("--wait-for-consumer", type=float, default=0.0, metavar="S",
                         help="wait up to S seconds for an inlet before the first push")
+    add_allow_duplicate_option(parser)
     add_config_options(parser, "acquisition")
     parser.set_defaults(func=run)
 
@@ -50,12 +52,11 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"recording {args.file} does not exist")
     rec = _read(args.file, args.stream)
     name = args.name or rec.name or args.file.stem
-    if args.name is None:
-        _refuse_visible_name(name, min(1.0, config.lsl.resolve_timeout_s))
     markers = None
     if rec.markers:
         m = rec.markers[0]
         markers = (m.timestamps, m.values)
+    refuse_names_in_use([name] + ([f"{name}-markers"] if markers else []), args, config.lsl.resolve_timeout_s)
     player = Player(rec.data, rec.sfreq, rec.ch_names, name=name,
                     type=args.type or "EEG", ch_types=rec.ch_types, ch_units=rec.ch_units, source_id=args.source_id,
                     chunk_size=play.chunk_size, speed=play.speed, loop=play.loop, index_channel=play.index_channel,
@@ -108,16 +109,3 @@ def _read_checked(path: Path, stream: str | None):
                                  f"{ {key: s.name for key, s in header.streams.items()} }")
     return read_recording(path, stream=stream)
 
-
-def _refuse_visible_name(name: str, timeout: float) -> None:
-    """Raise when a stream called ``name`` is already on the network: two outlets of one name confuse inlets."""
-    from eegaffect.acquisition.lsl import StreamNotFoundError, resolve_streams
-    from eegaffect.errors import UserInputError
-
-    try:
-        found = resolve_streams(name=name, timeout=timeout)
-    except StreamNotFoundError:
-        return
-    where = ", ".join(f"source_id {d.source_id!r}" for d in found)
-    raise UserInputError(f"a stream named {name!r} is already visible ({where}); pass --name NEW to publish the "
-                         "recording under another name")

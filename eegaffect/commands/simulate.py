@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from eegaffect.commands import add_config_options, config_from_args
+from eegaffect.commands._outlet_names import add_allow_duplicate_option, refuse_names_in_use
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,7 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="channel set (default seed62)")
     parser.add_argument("--sfreq", type=float, default=None, help="sampling rate in Hz (default 200)")
     parser.add_argument("--duration", type=float, default=None, metavar="S", help="seconds to stream")
-    parser.add_argument("--name", default=None, help="EEG stream name (default eegaffect-sim)")
+    parser.add_argument("--name", default=None,
+                        help="EEG stream name (default eegaffect-sim); refused when a stream of that name or "
+                             "NAME-truth is already visible")
     parser.add_argument("--seed", type=int, default=None, help="seed of signal, subject and trajectory")
     parser.add_argument("--trajectory", type=Path, default=None, metavar="CSV",
                         help="valence/arousal trajectory (columns time_s, valence, arousal); default a seeded "
@@ -27,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--index-channel", action="store_true", default=None,
                         help="append a sample_index channel (exact loss detection downstream)")
     parser.add_argument("--source-id", default=None, help="source_id of the EEG outlet (default: unique)")
+    add_allow_duplicate_option(parser)
     add_config_options(parser, "acquisition")
     parser.set_defaults(func=run)
 
@@ -48,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     }, {"montage": "--montage", "sfreq": "--sfreq", "duration_s": "--duration", "name": "--name", "seed": "--seed",
         "index_channel": "--index-channel", "trajectory": "--trajectory"})
     trajectory = trajectory_from_csv(sim.trajectory) if sim.trajectory else None
+    refuse_names_in_use([sim.name, f"{sim.name}-truth"], args, config.lsl.resolve_timeout_s)
     source = SimulatedEEG(CHANNEL_SETS[sim.montage], sim.sfreq, seed=sim.seed, trajectory=trajectory, unit="uV",
                           line_hz=sim.line_hz)
     headset = SimulatedHeadset(source, name=sim.name, chunk_size=sim.chunk_size, index_channel=sim.index_channel,
