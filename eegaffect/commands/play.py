@@ -108,4 +108,3 @@ def _read_checked(path: Path, stream: str | None):
             raise UserInputError(f"{path}: no stream {stream!r}; streams in the file (key: name): "
                                  f"{ {key: s.name for key, s in header.streams.items()} }")
     return read_recording(path, stream=stream)
-
