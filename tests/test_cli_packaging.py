@@ -108,8 +108,9 @@ def _imports_of(path: Path) -> set[str]:
     ("acquisition", ("eegaffect.kernels", "eegaffect.acquisition")),
 ])
 def test_layering(folder, allowed_eegaffect):
-    """kernels/ imports only numpy, numba, scipy; acquisition/ adds pylsl, h5py, pyxdf, mne-free readers."""
-    third_party = {"kernels": {"numpy", "numba", "scipy"},
+    """kernels/ imports only numpy, numba (with llvmlite, numba's own LLVM binding, for the code-generation hints in
+    kernels/_jit.py), scipy; acquisition/ adds pylsl, h5py, pyxdf, mne-free readers."""
+    third_party = {"kernels": {"numpy", "numba", "llvmlite", "scipy"},
                    "acquisition": {"numpy", "numba", "scipy", "pylsl", "h5py", "pyxdf"}}[folder]
     stdlib = set(sys.stdlib_module_names)
     for path in (ROOT / folder).rglob("*.py"):
