@@ -16,12 +16,24 @@ the source_id when two recorded streams share a name)::
 The file is written in HDF5's single-writer/multiple-reader (SWMR) mode and flushed at least once a second, so a
 recorder killed with SIGKILL leaves a consistent file holding every sample up to the last flush;
 :func:`load_recording` opens such a file (it retries in SWMR-read mode when the file is still marked open).
+
+A full disk never reaches HDF5: before every write the recorder reserves the file space the write can need
+(``posix_fallocate`` past HDF5's end of file: the batch, two chunks per dataset and room for the metadata). When the
+reservation fails (``ENOSPC``; ``EFBIG`` past a file-size limit; ``EDQUOT``) nothing of that batch is written, the
+file is closed cleanly holding every sample up to the last flush, and :attr:`Recorder.error` says why. A write that
+fails inside HDF5 instead (an I/O error, a copy-on-write file system where a reservation guarantees nothing) leaves
+dirty objects whose close then fails; HDF5 keeps such half-closed objects and crashes on them at interpreter exit
+(h5py issue 914). Datasets are therefore opened without a raw-data chunk cache, so that a failing write raises at
+the write call, and after a failure they are cut back to the last flush before the file is closed: closing never has
+unwritten samples to write.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import logging
+import os
 import threading
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -41,6 +53,16 @@ logger = logging.getLogger("eegaffect.acquisition.recorder")
 FORMAT_NAME = "eegaffect-recording"
 FORMAT_VERSION = 1
 _GAP_COLUMNS = ("timestamp", "n_samples", "seconds", "reconnect")
+_DATASETS = ("data", "timestamps", "clock_offsets", "gaps")
+#: File space reserved before every write besides the batch and two chunks per dataset (the partly filled chunks
+#: at either end of the batch): HDF5's metadata (object headers, chunk-index entries and blocks, its 2 KiB metadata
+#: and small-data blocks).
+_RESERVE_FIXED = 256 * 1024
+#: ... plus this fraction of the file: chunk-index blocks double with the number of chunks (8 bytes per chunk of
+#: at least 4 KiB), so the largest new index block stays below 1/512 of the file.
+_RESERVE_FRACTION = 1 / 256
+#: Bytes per marker string besides its text: the variable-length reference in the chunk and the heap object header.
+_STRING_OVERHEAD = 48
 
 
 class RecorderError(OSError):
@@ -169,8 +191,12 @@ class Recorder:
 
     Notes
     -----
-    A write error (disk full, file removed) stops the recording, logs it and keeps it in :attr:`error`; the
-    streams keep acquiring into their ring buffers. Use as a context manager, or :meth:`start` / :meth:`stop`.
+    A write error stops the recording, logs it and keeps it in :attr:`error` (a :class:`RecorderError` naming the
+    file and the cause); the streams keep acquiring into their ring buffers, and the samples of the batch that
+    could not be written stay unread there. A full disk (or a file-size limit or quota) is detected before anything
+    of a batch is written, by reserving the space first, so the file is then closed cleanly and holds every sample
+    up to the last flush; :attr:`n_written` counts the flushed samples. Use as a context manager, or :meth:`start`
+    / :meth:`stop`.
     """
 
     def __init__(self, path: str | Path, streams: Sequence[Stream], *, overwrite: bool = False,
@@ -190,6 +216,7 @@ class Recorder:
         self._overwrite = bool(overwrite)
         self._flush_interval = float(flush_interval)
         self._file: h5py.File | None = None
+        self._dsets: dict[str, dict[str, h5py.Dataset]] = {}
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -203,7 +230,7 @@ class Recorder:
 
     @property
     def n_written(self) -> dict[str, int]:
-        """Samples written per stream group name."""
+        """Samples written and flushed per stream group name."""
         return dict(self._n_written)
 
     @property
@@ -226,6 +253,7 @@ class Recorder:
         if self._file is not None:
             raise RuntimeError(f"recorder for {self._path} already started")
         self._file, self._groups = _create_file(self._path, self._streams, self._overwrite)
+        self._dsets = {g: {k: self._file["streams"][g][k] for k in _DATASETS} for g in self._groups}
         self._n_written = {g: 0 for g in self._groups}
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="eegaffect-recorder", daemon=True)
@@ -240,15 +268,10 @@ class Recorder:
             self._thread.join(timeout=30)
             self._thread = None
         with self._lock:
+            if self._file is not None and self.error is None:
+                self._write_or_fail()
             if self._file is not None:
-                try:
-                    if self.error is None:
-                        self._write_all()
-                    self._file.close()
-                except (OSError, RuntimeError) as exc:  # already failing disk: keep the first error
-                    self.error = self.error or exc
-                finally:
-                    self._file = None
+                self._close_file()
 
     def __enter__(self) -> "Recorder":
         return self.start()
@@ -259,45 +282,161 @@ class Recorder:
     def _run(self) -> None:
         while not self._stop.wait(self._flush_interval):
             with self._lock:
-                if self._file is None:
-                    return
-                try:
-                    self._write_all()
-                except (OSError, RuntimeError) as exc:
-                    self.error = RecorderError(f"writing {self._path} failed: {exc}; recording stopped, the "
-                                               "streams keep acquiring into their ring buffers")
-                    logger.error("%s", self.error)
-                    self._abandon_file()
+                if self._file is None or not self._write_or_fail():
                     return
 
-    def _abandon_file(self) -> None:
-        """Release a file that can no longer be written (whatever was flushed before stays readable)."""
+    def _write_or_fail(self) -> bool:
+        """Write and flush one batch; on failure record the error, close the file and return False."""
+        try:
+            self._write_all()
+        except _NoRoom as exc:
+            self._fail(f"no room for the next write ({exc.strerror} when reserving {exc.needed / 1e6:.2f} MB "
+                       f"past its {exc.size / 1e6:.2f} MB); nothing of that batch was written and the file holds "
+                       "every sample up to the last flush")
+            self._close_file()
+            return False
+        except (OSError, RuntimeError) as exc:
+            self._fail(f"{_one_line(exc)}; HDF5 failed in the middle of a write, so the file may not open")
+            self._rollback()
+            self._close_file()
+            return False
+        return True
+
+    def _fail(self, why: str) -> None:
+        written = sum(self._n_written.values())
+        self.error = RecorderError(f"writing {self._path} failed: {why}; recording stopped after {written} "
+                                   "samples, the streams keep acquiring into their ring buffers")
+        logger.error("%s", self.error)
+
+    def _rollback(self) -> None:
+        """After a failed write, shrink the datasets back to what the last flush wrote (best effort)."""
+        for gname, dsets in self._dsets.items():
+            n = self._n_written[gname]
+            for key in ("data", "timestamps"):
+                try:
+                    if dsets[key].shape[0] > n:
+                        dsets[key].resize(n, axis=0)
+                except (OSError, RuntimeError):  # the failing file also fails this; closing is what matters
+                    pass
+
+    def _close_file(self) -> None:
+        """Give the unused reservation back and close the file (h5py closes its datasets first)."""
         file, self._file = self._file, None
+        dsets, self._dsets = self._dsets, {}
+        try:
+            file.flush()
+            _release_reservation(file)
+        except (OSError, RuntimeError):  # a file already failing: closing below is all that is left to do
+            pass
+        del dsets  # h5py closes the file's datasets before the file; with no raw-data cache that writes nothing
         try:
             file.close()
-        except (OSError, RuntimeError):  # the failing disk also fails the close; nothing more to save
-            pass
+        except (OSError, RuntimeError) as exc:
+            if self.error is None:
+                self._fail(f"closing the file failed ({_one_line(exc)})")
+            else:
+                logger.error("closing %s after the write error failed too: %s", self._path, exc)
 
     def _write_all(self) -> None:
+        """Reserve the space of one batch, then append it to every stream's datasets and flush."""
+        batches = []
         for stream, gname in zip(self._streams, self._groups):
-            group = self._file["streams"][gname]
-            data, ts = stream.read_new()
-            n = len(ts)
-            if n:
-                _append(group["data"], data)
-                _append(group["timestamps"], ts)
-                self._n_written[gname] += n
-            gaps = stream.gaps
-            if len(gaps) > group["gaps"].shape[0]:
-                new = gaps[group["gaps"].shape[0]:]
-                _append(group["gaps"], np.array([[g.timestamp, g.n_samples, g.seconds, float(g.reconnect)]
-                                                 for g in new], dtype=np.float64))
-            offsets = stream.clock_offsets
-            if len(offsets) > group["clock_offsets"].shape[0]:
-                _append(group["clock_offsets"], np.asarray(offsets[group["clock_offsets"].shape[0]:],
-                                                           dtype=np.float64))
+            dsets = self._dsets[gname]
+            # markers are read now to measure their strings; samples are read once their space is reserved,
+            # so that a full disk leaves them unread in the ring buffer
+            pending = stream.read_new() if stream.dtype == object else stream.n_new_samples
+            gaps = stream.gaps[dsets["gaps"].shape[0]:]
+            offsets = stream.clock_offsets[dsets["clock_offsets"].shape[0]:]
+            batches.append((stream, gname, pending, gaps, offsets))
+        self._reserve(sum(_batch_nbytes(stream, self._dsets[gname], pending, len(gaps), len(offsets))
+                          for stream, gname, pending, gaps, offsets in batches))
+        counts = {}
+        for stream, gname, pending, gaps, offsets in batches:
+            dsets = self._dsets[gname]
+            data, ts = pending if isinstance(pending, tuple) else stream.read_new(pending)
+            if len(ts):
+                _append(dsets["data"], data)
+                _append(dsets["timestamps"], ts)
+            counts[gname] = len(ts)
+            if gaps:
+                _append(dsets["gaps"], np.array([[g.timestamp, g.n_samples, g.seconds, float(g.reconnect)]
+                                                 for g in gaps], dtype=np.float64))
+            if offsets:
+                _append(dsets["clock_offsets"], np.asarray(offsets, dtype=np.float64))
         self._file.flush()
+        for gname, n in counts.items():
+            self._n_written[gname] += n
         self._n_flushes += 1
+
+    def _reserve(self, nbytes: int) -> None:
+        """Allocate room for the next ``nbytes`` (and HDF5's metadata) past the end of HDF5's file.
+
+        Raises
+        ------
+        _NoRoom
+            When the space cannot be reserved (disk full, file-size limit, quota, I/O error); nothing was
+            written then.
+        """
+        size = self._file.id.get_filesize()  # HDF5's end of file, not the OS size (which includes a reservation)
+        needed = int(nbytes + _RESERVE_FIXED + size * _RESERVE_FRACTION)
+        try:
+            _allocate(self._file.id.get_vfd_handle(), size, needed)
+        except OSError as exc:
+            code = exc.errno or errno.EIO
+            raise _NoRoom(code, exc.strerror or os.strerror(code), size, needed) from None
+
+
+class _NoRoom(OSError):
+    """The space of the next write could not be reserved (nothing of it was written)."""
+
+    def __init__(self, code: int, strerror: str, size: int, needed: int):
+        super().__init__(code, strerror)
+        self.size, self.needed = size, needed
+
+
+def _allocate(fd: int, offset: int, length: int) -> None:
+    """Make ``[offset, offset + length)`` of the file occupy disk blocks (extending it), or raise OSError.
+
+    Where the file system cannot preallocate, compare with the free space instead (a check, not a reservation).
+    """
+    try:
+        os.posix_fallocate(fd, offset, length)
+        return
+    except AttributeError:  # pragma: no cover - platforms without posix_fallocate (macOS, Windows)
+        pass
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+            raise
+    stat = os.fstatvfs(fd) if hasattr(os, "fstatvfs") else None
+    if stat is not None and stat.f_bavail * stat.f_frsize < length:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def _release_reservation(file: h5py.File) -> None:
+    """Cut the file back to HDF5's end of file, dropping the unused reservation (HDF5 writes nothing past it)."""
+    fd = file.id.get_vfd_handle()
+    size = file.id.get_filesize()
+    if os.fstat(fd).st_size > size:
+        os.ftruncate(fd, size)
+
+
+def _batch_nbytes(stream: Stream, dsets: dict[str, h5py.Dataset], pending, n_gaps: int, n_offsets: int) -> int:
+    """Upper bound of the file bytes one batch adds: its values plus two (partly filled) chunks per dataset."""
+    if isinstance(pending, tuple):  # markers already read: measure the strings
+        data = pending[0]
+        n = len(pending[1])
+        values = sum(len(str(v).encode("utf-8")) + _STRING_OVERHEAD for v in data.ravel())
+    else:
+        n = int(pending)
+        values = n * stream.n_chans * stream.dtype.itemsize
+    values += 8 * n + 32 * n_gaps + 16 * n_offsets
+    chunks = sum(int(np.prod(d.chunks)) * d.dtype.itemsize for d in dsets.values())
+    return values + 2 * chunks
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's message on one line (HDF5's messages carry a line break inside their time stamp)."""
+    return " ".join(str(exc).split())
 
 
 def _append(dset: h5py.Dataset, values: np.ndarray) -> None:
@@ -321,9 +460,26 @@ def _create_file(path: Path, streams: Sequence[Stream], overwrite: bool) -> tupl
     if not path.parent.is_dir():
         raise RecorderError(f"cannot create {path}: directory {path.parent} does not exist")
     try:
-        f = h5py.File(path, "w", libver="latest")
+        # rdcc_nbytes=0: no raw-data chunk cache, so a failing write raises at the write and a close never writes
+        f = h5py.File(path, "w", libver="latest", rdcc_nbytes=0)
     except OSError as exc:
         raise RecorderError(f"cannot create {path}: {exc}") from None
+    try:
+        _allocate(f.id.get_vfd_handle(), 0, _RESERVE_FIXED)  # the layout below never meets a full disk either
+        names = _write_layout(f, streams)
+    except (OSError, RuntimeError) as exc:  # no room even for the layout: nothing worth keeping was written
+        try:
+            _release_reservation(f)
+            f.close()
+        except (OSError, RuntimeError):  # the same failure again; the file goes anyway
+            pass
+        path.unlink(missing_ok=True)
+        raise RecorderError(f"cannot create {path}: {getattr(exc, 'strerror', None) or _one_line(exc)}") from None
+    return f, names
+
+
+def _write_layout(f: h5py.File, streams: Sequence[Stream]) -> list[str]:
+    """Write the file attributes and the empty datasets of every stream, flush, and switch to SWMR."""
     now = _dt.datetime.now(_dt.timezone.utc).isoformat()
     version = _version()
     f.attrs.update({"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "created_at": now,
@@ -349,7 +505,7 @@ def _create_file(path: Path, streams: Sequence[Stream], overwrite: bool) -> tupl
                         "ch_units": stream.ch_units, "created_at": now, "eegaffect_version": version})
     f.flush()
     f.swmr_mode = True  # from here on the file stays consistent at every flush
-    return f, names
+    return names
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -61,20 +61,30 @@ def run(args: argparse.Namespace) -> int:
             if recorder is not None:
                 recorder.stop()
     for s, written in zip(streams, recorder.n_written.values()):
-        print(_stream_line(s.name, s.health, written))
+        print(_stream_line(s.name, s.health, written, stopped=recorder.error is not None))
     print(f"wrote {args.out} ({sum(recorder.n_written.values())} samples)")
     if recorder.error is not None:
+        # a write failure while recording (disk full, I/O error) is a runtime failure, not bad input (status 2,
+        # which the CLI keeps for errors found before anything ran): status 1, the file holding what was flushed
         print(f"eegaffect record: {recorder.error}", file=sys.stderr)
         return 1
     return 0
 
 
-def _stream_line(name: str, health, written: int) -> str:
-    """One stream's counts: written to the file first, and any received sample that is not in the file."""
+def _stream_line(name: str, health, written: int, stopped: bool = False) -> str:
+    """One stream's counts: written to the file first, and any received sample that is not in the file.
+
+    ``stopped``: the recording stopped at a write error (the samples after it are not in the file).
+    """
     line = (f"{name}: {written} samples written, {health.n_received} samples received, {health.n_lost} lost, "
             f"{health.n_overrun} overwritten, {health.n_reconnects} reconnects")
     missing = health.n_received - written
     if missing > 0:
-        why = "overwritten in the ring buffer before they were written" if health.n_overrun else "not written"
+        if stopped:
+            why = "the recording stopped at the write error below"
+        elif health.n_overrun:
+            why = "overwritten in the ring buffer before they were written"
+        else:
+            why = "not written"
         line += f"; WARNING: {missing} received sample(s) are not in the file ({why})"
     return line
