@@ -366,7 +366,6 @@ def _quiet_when_interpreted(kernel):
     return quiet
 
 
-
 def _padded(n_chans: int) -> int:
     return -(-n_chans // CHANNEL_PAD) * CHANNEL_PAD
 
@@ -504,10 +503,14 @@ class SOSFilter:
                              f"got {getattr(out, 'dtype', type(out).__name__)} "
                              f"of shape {getattr(out, 'shape', None)}")
         if not self._primed:
-            return self._first_step(kernel, x, out, check_finite)
+            if x.shape[0] == 0:
+                return out
+            with np.errstate(invalid="ignore", over="ignore"):  # a non-finite x[0] is reported by the kernel
+                self._z[:, :, : self.n_chans] = self._zi_unit * x[0].astype(np.float64)
         bad = kernel(self._sos, self._state, self._row0, self._row1, x, out, bool(check_finite))
         if bad != _OK:
             self._raise_rejected(x, bad)
+        self._primed = True
         self.n_samples_seen += x.shape[0]
         return out
 
@@ -521,22 +524,11 @@ class SOSFilter:
         self._kernels[x.dtype] = kernel
         return kernel
 
-    def _first_step(self, kernel, x: np.ndarray, out: np.ndarray, check_finite: bool) -> np.ndarray:
-        """:meth:`step` of a ``"steady"`` filter that has not seen a sample yet: set the state from ``x[0]``."""
-        if x.shape[0] == 0:
-            return out
-        with np.errstate(invalid="ignore", over="ignore"):  # a non-finite x[0] is reported by the kernel
-            self._z[:, :, : self.n_chans] = self._zi_unit * x[0].astype(np.float64)
-        bad = kernel(self._sos, self._state, self._row0, self._row1, x, out, bool(check_finite))
-        if bad != _OK:
-            self._z[...] = 0.0
-            self._raise_rejected(x, bad)
-        self._primed = True
-        self.n_samples_seen += x.shape[0]
-        return out
-
     def _raise_rejected(self, x: np.ndarray, bad: int) -> None:
-        """Raise the error for a kernel result other than ``_OK`` (the kernel has restored the state)."""
+        """Raise the error for a kernel result other than ``_OK`` (the kernel has restored the state; a
+        ``"steady"`` filter that was priming goes back to waiting for its first sample)."""
+        if not self._primed:
+            self._z[...] = 0.0
         if bad == _STATE_NOT_FINITE:
             raise ValueError("expected a finite filter state, got nan/inf after filtering finite input (the "
                              "input overflowed float64, or earlier non-finite input was let through with "
