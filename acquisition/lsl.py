@@ -694,6 +694,37 @@ class Stream:
         with self._new_data:
             return self._new_data.wait_for(lambda: self._buffer.n_new >= n_samples, timeout=timeout)
 
+    def skip_start_burst(self, max_wait_s: float = 1.0, settle_s: float = 0.1) -> bool:
+        """Drop what a freshly connected stream holds, so that the first sample read after it comes from a new
+        push.
+
+        liblsl starts a new inlet's data flow a few hundred milliseconds after it connects and then delivers
+        every sample pushed since, in one burst, at a moment unrelated to the outlet's pushes: the newest sample
+        of that burst is anywhere up to one chunk period old (40+ ms with the simulated headset), which a
+        consumer that measures latency from the newest sample would report. This waits up to ``max_wait_s`` for
+        the flow to start, lets the burst finish (``settle_s``), and drops everything unread. A silent outlet
+        only delays the return by ``max_wait_s``. (A recorder wants those samples: it does not call this.)
+
+        Parameters
+        ----------
+        max_wait_s : float
+            Longest wait for data (0: just drop what is there).
+        settle_s : float
+            Pause after the first data arrived, for the rest of the burst.
+
+        Returns
+        -------
+        flowing : bool
+            Whether data arrived within ``max_wait_s``.
+        """
+        self._check_opened()
+        self.read_new()
+        flowing = max_wait_s > 0 and self.wait(timeout=max_wait_s, n_samples=1)
+        if flowing:
+            time.sleep(settle_s)
+        self.read_new()
+        return bool(flowing)
+
     # -- health ------------------------------------------------------------------------------------------
     @property
     def health(self) -> StreamHealth:

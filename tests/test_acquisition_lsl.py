@@ -249,6 +249,25 @@ def test_chunk_puller_fills_its_buffers_and_times_out_empty(unique_name, fmt, dt
 
 
 @pytest.mark.timeout(30)
+def test_skip_start_burst_drops_what_is_held_and_waits_at_most_max_wait(unique_name):
+    outlet = Outlet(unique_name, "EEG", ["a"], 100.0)
+    try:
+        with Stream(name=unique_name, timeout=5, dejitter=False) as stream:
+            assert outlet.wait_for_consumers(5)
+            t0 = time.monotonic()
+            assert stream.skip_start_burst(max_wait_s=0.3) is False  # silent outlet
+            assert 0.3 <= time.monotonic() - t0 < 2.0
+            outlet.push(np.arange(50.0)[:, None], 10.0 + np.arange(50) / 100.0)
+            assert stream.skip_start_burst(max_wait_s=5) is True
+            assert stream.n_new_samples == 0  # the burst is gone
+            outlet.push(np.array([[99.0]]), 11.0)
+            data, _ = read_samples(stream, 1, 5)
+            assert data[:, 0].tolist() == [99.0]  # what comes after it is read as usual
+    finally:
+        outlet.close()
+
+
+@pytest.mark.timeout(30)
 def test_get_window_wait_and_read_new_limits(unique_name):
     sfreq, n = 200.0, 300
     source = np.arange(n, dtype=np.float32)[:, None]

@@ -48,7 +48,7 @@ from pydantic import Field
 from eegaffect.config import ConfigModel
 from eegaffect.live.latency import STAGES, LatencyLog
 
-__all__ = ["LiveConfig", "LiveSession", "run_live", "skip_start_burst", "UNIT_SCALES", "SUMMARY_KEYS"]
+__all__ = ["LiveConfig", "LiveSession", "run_live", "UNIT_SCALES", "SUMMARY_KEYS"]
 
 logger = logging.getLogger("eegaffect.live")
 
@@ -85,7 +85,7 @@ class LiveConfig(ConfigModel):
                                       "small: one thread has the lowest, steadiest latency); null keeps torch's")
     warmup: bool = Field(True, description="compile kernels and run the model once before the first sample")
     start_wait_s: float = Field(1.0, ge=0, le=30, description="at start, wait this long at most for the stream's "
-                                "data to flow, and skip the burst LSL delivers when it does (see skip_start_burst)")
+                                "data to flow, and skip the burst LSL delivers then (Stream.skip_start_burst)")
     dashboard_trail_s: float = Field(30.0, gt=0, description="seconds of V/A trail on the dashboard")
 
 
@@ -275,6 +275,20 @@ def _open_recorder(session: LiveSession, truth, outlet):
     return recorder, streams
 
 
+def _await_recorded_predictions(recorded, outlet, timeout: float = 2.0) -> None:
+    """Wait (up to ``timeout`` s) until the recorder's inlet on the prediction outlet has every update this
+    session pushed, so that stopping the recorder right after the last push does not leave the newest ones out
+    of the file (they are in flight on loopback for a millisecond, much longer on a loaded machine)."""
+    if outlet is None:
+        return
+    end = time.monotonic() + timeout
+    while recorded.health.n_received < outlet.n_pushed and time.monotonic() < end:
+        time.sleep(0.01)
+    if recorded.health.n_received < outlet.n_pushed:
+        logger.warning("the recording holds %d of the %d updates pushed (the rest were still in flight after "
+                       "%.0f s)", recorded.health.n_received, outlet.n_pushed, timeout)
+
+
 class _State:
     """Prediction state between updates."""
 
@@ -422,7 +436,7 @@ def _run(session: LiveSession, duration: float | None, stop: threading.Event) ->
         logger.info("live: %r (%d ch @ %g Hz) -> %s -> %r at %g Hz%s", session.stream_name, eeg.n_chans, sfreq,
                     session.bundle.name, outlet.name, cfg.update_hz,
                     "" if truth is None else f", ground truth {truth.name!r}")
-        skip_start_burst(eeg, cfg.start_wait_s)  # the session starts with fresh samples
+        eeg.skip_start_burst(cfg.start_wait_s)  # the session starts with fresh samples
         if truth is not None:
             truth.read_new()
         health0 = eeg.health
@@ -431,6 +445,7 @@ def _run(session: LiveSession, duration: float | None, stop: threading.Event) ->
                                                               duration, stop)
     finally:
         if recorder is not None:
+            _await_recorded_predictions(rec_streams[-1], outlet)
             recorder.stop()
         for s in rec_streams:
             s.disconnect()
@@ -451,38 +466,6 @@ def _run(session: LiveSession, duration: float | None, stop: threading.Event) ->
     if session.out_dir is not None:
         _write_outputs(session.out_dir, summary, record)
     return summary
-
-
-def skip_start_burst(eeg, max_wait_s: float, settle_s: float = 0.1) -> bool:
-    """Drop what a freshly connected stream holds, so that the session's first update is triggered by a new push.
-
-    liblsl starts a new inlet's data flow a few hundred milliseconds after it connects and then delivers every
-    sample pushed since, in one burst, at a moment unrelated to the outlet's pushes: the newest sample of that
-    burst is anywhere up to one chunk period old (40+ ms measured with the simulated headset), and an update
-    triggered by it would report that age as latency. This waits up to ``max_wait_s`` for the flow to start,
-    lets the burst finish (``settle_s``), and drops everything read so far (what arrived during warm-up too).
-    A silent outlet only delays the start by ``max_wait_s``.
-
-    Parameters
-    ----------
-    eeg : eegaffect.acquisition.lsl.Stream
-        The connected stream.
-    max_wait_s : float
-        Longest wait for data (0: just drop what is there).
-    settle_s : float
-        Pause after the first data arrived, for the rest of the burst.
-
-    Returns
-    -------
-    flowing : bool
-        Whether data arrived within ``max_wait_s``.
-    """
-    eeg.read_new()
-    flowing = max_wait_s > 0 and eeg.wait(timeout=max_wait_s, n_samples=1)
-    if flowing:
-        time.sleep(settle_s)
-    eeg.read_new()
-    return bool(flowing)
 
 
 def _loop(session, eeg, truth, outlet, cmap, predictor, duration, stop):
