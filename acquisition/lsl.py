@@ -392,9 +392,10 @@ class ChunkPuller:
         self._first_args = (inlet.obj, ctypes.c_void_p(self.data.ctypes.data),
                             ctypes.c_void_p(self.timestamps.ctypes.data), c_size(n_chans), c_size(1),
                             ctypes.c_double(timeout), ctypes.byref(self._errcode))
-        self._rest_args = (inlet.obj, ctypes.c_void_p(self.data.ctypes.data + row_bytes),
-                           ctypes.c_void_p(self.timestamps.ctypes.data + 8), c_size((capacity - 1) * n_chans),
-                           c_size(capacity - 1), ctypes.c_double(0.0), ctypes.byref(self._errcode))
+        self._rest_args = None if capacity == 1 else (
+            inlet.obj, ctypes.c_void_p(self.data.ctypes.data + row_bytes),
+            ctypes.c_void_p(self.timestamps.ctypes.data + 8), c_size((capacity - 1) * n_chans), c_size(capacity - 1),
+            ctypes.c_double(0.0), ctypes.byref(self._errcode))
         self._pull = inlet.do_pull_chunk
 
     def pull(self) -> int:
@@ -408,7 +409,7 @@ class ChunkPuller:
             pylsl.util.handle_error(self._errcode)
         if n_values == 0:
             return 0
-        if self.timestamps.shape[0] > 1:
+        if self._rest_args is not None:
             n_values += self._pull(*self._rest_args)
             if self._errcode.value:
                 pylsl.util.handle_error(self._errcode)

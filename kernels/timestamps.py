@@ -94,8 +94,8 @@ def _track_kernel(timestamps, data, counter_col, sfreq, tolerance, dejitter, hal
 class TimestampTracker:
     """Per-chunk lost-sample counts and (optionally) dejittered timestamps of one regular stream.
 
-    Chunk-invariant: feeding a recording's timestamps in any chunking gives the same lost counts, and the same
-    dejittered line as long as the chunking is the same (the offset is updated once per chunk, by design).
+    The lost counts do not depend on how the stream is cut into chunks. The dejittered line does, by design: its
+    offset moves once per chunk, by a weight that grows with the chunk's length.
 
     Parameters
     ----------
