@@ -8,10 +8,11 @@ A separate process pushes ``n_chans`` x 1 kHz float32 data in chunks (each chunk
   running, as a user runs one of them (on a 2-core machine, mne-lsl's acquisition thread alone takes ~17 % of a
   core, and running both at once, or in one process where each library's threads hold the other's interpreter
   lock, measures the competition rather than the reader). Each process polls its reader every ~0.2 ms; each
-  time the reader exposes the last sample of a pushed chunk (ours through ``read_new()``, mne-lsl through ``n_new_samples`` + ``get_data``), its age
-  ``local_clock() - timestamp`` is recorded: the outlet stamps that sample with the push time, so this is the
-  one-way push-to-available latency plus the polling step. A counter in channel 0 identifies chunk ends. Median
-  and p99 in ms; both readers keep raw clock-synchronised timestamps (no dejitter).
+  time the reader exposes the last sample of a pushed chunk (ours through ``read_new()``, mne-lsl through
+  ``n_new_samples`` + ``get_data``), its age ``local_clock() - timestamp`` is recorded: the outlet stamps that
+  sample with the push time, so this is the one-way push-to-available latency plus the polling step. A counter in
+  channel 0 identifies chunk ends. Median and p99 in ms; both readers keep raw clock-synchronised timestamps (no
+  dejitter).
 - CPU: each reader alone (the other disconnected), the main thread asleep; the process CPU time
   (:func:`time.process_time`, all threads) over the window as a share of one core. It includes liblsl's receiver
   threads, which both readers have alike (mne-lsl starts a new acquisition thread per poll, so per-thread
@@ -182,8 +183,8 @@ def _chunk_end_ages(index, ts, last_seen: int, chunk: int, now: float, ages: lis
     return int(index.max()) if len(index) else last_seen
 
 
-#: One latency reader: connects to the outlet, waits for the parent's "go", then polls every ~0.2 ms and records
-#: the age of each chunk end it sees; prints the ages (seconds) as one JSON line.
+#: One latency reader: connects to the outlet, polls every ~0.2 ms and records the age of each chunk end it sees;
+#: prints the ages (seconds) as one JSON line.
 _READER = r"""
 import json, sys, time
 import numpy as np, pylsl
@@ -205,9 +206,12 @@ else:
             return None
         data, ts = stream.get_data(winsize=window, picks=[0])
         return data[0], ts
-print("ready", flush=True)
-sys.stdin.readline()  # go
-time.sleep(1.0)  # let the reader settle (first clock-offset estimates, initial backlog)
+# liblsl starts a new inlet's data flow 0.3-1.3 s after it connects, with the samples pushed since in one burst:
+# wait for that, then let the reader settle (first clock-offset estimates), so the burst is history for both
+start = time.perf_counter()
+while not stream.n_new_samples and time.perf_counter() - start < 20:
+    time.sleep(0.01)
+time.sleep(1.0)
 seen = -1
 got = newest()
 if got is not None:
@@ -237,18 +241,13 @@ def _reader_ages(kind: str, name: str, sid: str, chunk: int, duration: float) ->
     """Run one latency reader process (``ours`` or ``mne_lsl``) for ``duration`` seconds; return its ages."""
     import json
 
-    reader = subprocess.Popen([sys.executable, "-c", _READER, kind, name, sid, str(chunk), str(duration)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        line = reader.stdout.readline()
-        if "ready" not in line:
-            raise RuntimeError(f"benchmark reader {kind!r} did not connect (said {line!r})")
-        out, _ = reader.communicate("go\n", timeout=duration + 60.0)
-        return json.loads(out.strip().splitlines()[-1])
-    finally:
-        if reader.poll() is None:
-            reader.kill()
-            reader.wait()
+    reader = subprocess.run([sys.executable, "-c", _READER, kind, name, sid, str(chunk), str(duration)],
+                            capture_output=True, text=True, timeout=duration + 60.0)
+    lines = reader.stdout.strip().splitlines()
+    if reader.returncode != 0 or not lines:
+        tail = " | ".join(reader.stderr.strip().splitlines()[-3:])
+        raise RuntimeError(f"benchmark reader {kind!r} failed (exit {reader.returncode}): {tail}")
+    return json.loads(lines[-1])
 
 
 def _cpu_phase(n_chans: int, sfreq: float, chunk: int, duration: float) -> dict:
