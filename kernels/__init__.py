@@ -25,6 +25,7 @@ WARMUP_MODULES: tuple[str, ...] = (
     "standardize",
     "smoothing",
     "timestamps",
+    "physio_base",
 )
 
 
