@@ -9,6 +9,9 @@ from pathlib import Path
 
 from eegaffect.commands import add_config_options, config_from_args
 
+#: What a live session (and the demo) writes into its output folder; a folder holding any of them holds a run.
+LIVE_OUTPUTS = ("summary.json", "updates.csv", "frames.npz", "session.h5", "dashboard.png")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -21,6 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", required=True, type=Path, metavar="BUNDLE", help="model bundle directory")
     parser.add_argument("--out", type=Path, default=None, metavar="DIR",
                         help="write summary.json, updates.csv, the dashboard PNG (and session.h5 with --record)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out DIR (refused "
+                        "otherwise)")
     parser.add_argument("--duration", type=float, default=None, metavar="S", help="seconds to run (default: "
                         "until Ctrl-C)")
     parser.add_argument("--headless", action="store_true", help="no dashboard window (the figure is saved to "
@@ -39,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from eegaffect._files import output_dir
     from eegaffect.commands._signals import sigterm_as_interrupt
     from eegaffect.live.dashboard_worker import make_dashboard
     from eegaffect.live.session import LiveConfig, LiveSession
@@ -53,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
     if config.record and args.out is None:
         print("eegaffect live: --record needs --out DIR", file=sys.stderr)
         return 2
+    if args.out is not None:
+        output_dir(args.out, LIVE_OUTPUTS, overwrite=args.overwrite)
     png = None if args.out is None else args.out / "dashboard.png"
     try:
         session = LiveSession(args.stream, args.model, config, out_dir=args.out)

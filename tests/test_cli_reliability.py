@@ -1,0 +1,69 @@
+"""Issue 17: a user's results are never overwritten silently, stale results are never reused, and ordinary odd
+inputs end in one line and exit 2 (through :func:`eegaffect.cli.main`, with real files)."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from eegaffect.cli import main
+
+
+def _one_line_error(capsys, argv, command: str) -> str:
+    """Run ``main(argv)``, check exit code 2 and one error line naming ``command``; return that line."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.strip() and not re.match(r"^\d{4}-\d\d-\d\d |^\d\d:\d\d:\d\d ",
+                                                                          ln.strip())]
+    assert "Traceback" not in err
+    assert lines and lines[0].startswith(f"eegaffect {command}: "), err
+    assert all(ln.startswith(" ") for ln in lines[1:]), err
+    return lines[0]
+
+
+def _earlier_run(folder):
+    folder.mkdir()
+    for name, text in (("summary.json", '{"updates": 7}'), ("updates.csv", "t,v\n"), ("session.h5", "h5")):
+        (folder / name).write_text(text)
+    return {p.name: p.read_text() for p in folder.iterdir()}
+
+
+# -- output folders -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("command", [["live", "--stream", "nope", "--record"], ["demo", "--headless"]])
+def test_live_and_demo_refuse_an_earlier_run(tmp_path, capsys, command):
+    out = tmp_path / "run"
+    before = _earlier_run(out)
+    line = _one_line_error(capsys, [*command, "--model", str(tmp_path / "no-bundle"), "--out", str(out)],
+                           command[0])
+    assert f"--out {out} already holds an earlier run" in line and "--overwrite" in line
+    assert "session.h5" in line and "summary.json" in line
+    assert {p.name: p.read_text() for p in out.iterdir()} == before
+
+
+def test_live_overwrite_replaces_on_purpose(tmp_path, capsys):
+    out = tmp_path / "run"
+    _earlier_run(out)
+    # --overwrite gets past the check (to the missing bundle) and leaves none of the earlier run's files
+    line = _one_line_error(capsys, ["live", "--stream", "nope", "--model", str(tmp_path / "no-bundle"), "--out",
+                                    str(out), "--overwrite", "--headless"], "live")
+    assert "no-bundle" in line
+    assert list(out.iterdir()) == []
+
+
+def test_output_dir_without_out_is_a_new_dated_folder(tmp_path, monkeypatch):
+    from eegaffect._files import output_dir
+
+    monkeypatch.chdir(tmp_path)
+    first = output_dir(None, ["summary.json"], default_prefix="eegaffect-demo")
+    assert re.fullmatch(r"eegaffect-demo-\d{8}-\d{6}", first.name)
+    first.mkdir()
+    second = output_dir(None, ["summary.json"], default_prefix="eegaffect-demo")
+    assert second != first and not second.exists()
+    (tmp_path / "f").write_text("")
+    with pytest.raises(NotADirectoryError, match="is a file"):
+        output_dir(tmp_path / "f", ["summary.json"])
+    # a folder without any of the command's outputs is fine (e.g. one the user made for it)
+    assert output_dir(tmp_path, ["summary.json"]) == tmp_path
+    assert sorted(os.listdir(tmp_path)) == sorted(["f", first.name])
