@@ -67,3 +67,32 @@ def test_output_dir_without_out_is_a_new_dated_folder(tmp_path, monkeypatch):
     # a folder without any of the command's outputs is fine (e.g. one the user made for it)
     assert output_dir(tmp_path, ["summary.json"]) == tmp_path
     assert sorted(os.listdir(tmp_path)) == sorted(["f", first.name])
+
+
+def _earlier_bundle(folder):
+    (folder / "checkpoints").mkdir(parents=True)
+    (folder / "bundle.json").write_text('{"earlier": true}')
+    (folder / "checkpoints" / "vqvae.pt").write_bytes(b"weights")
+
+
+def test_train_refuses_an_existing_bundle_without_resume(tmp_path, capsys):
+    out = tmp_path / "bundle"
+    _earlier_bundle(out)
+    line = _one_line_error(capsys, ["train", "--data", str(tmp_path / "missing"), "--out", str(out)], "train")
+    assert f"{out} already holds an earlier run (bundle.json, checkpoints)" in line and "--overwrite" in line
+    assert (out / "bundle.json").read_text() == '{"earlier": true}'
+    assert (out / "checkpoints" / "vqvae.pt").read_bytes() == b"weights"
+    # --resume continues from them: past the check, to the missing dataset
+    line = _one_line_error(capsys, ["train", "--data", str(tmp_path / "missing"), "--out", str(out), "--resume"],
+                           "train")
+    assert "missing" in line and "does not exist" in line
+    line = _one_line_error(capsys, ["train", "--data", str(tmp_path / "missing"), "--out", str(out), "--resume",
+                                    "--overwrite"], "train")
+    assert "pass one" in line
+    assert (out / "bundle.json").exists()
+
+
+def test_train_resume_without_a_checkpoint_says_it_starts_fresh(tmp_path, capsys):
+    assert main(["train", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "b"), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert f"--resume: no checkpoint in {tmp_path / 'b' / 'checkpoints'}; training every stage from the start" in err
