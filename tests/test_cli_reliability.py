@@ -96,3 +96,19 @@ def test_train_resume_without_a_checkpoint_says_it_starts_fresh(tmp_path, capsys
     assert main(["train", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "b"), "--resume"]) == 2
     err = capsys.readouterr().err
     assert f"--resume: no checkpoint in {tmp_path / 'b' / 'checkpoints'}; training every stage from the start" in err
+
+
+def test_synth_faces_refuses_an_existing_folder(tmp_path, capsys):
+    out = tmp_path / "faces"
+    argv = ["datasets", "synth-faces", str(out), "--n-per-class", "2", "--image-size", "16"]
+    assert main(argv) == 0
+    before = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
+    manifest = (out / "manifest.csv").read_text()
+    line = _one_line_error(capsys, [*argv, "--seed", "3"], "datasets synth-faces")
+    assert f"OUT {out} already holds an earlier run (manifest.csv" in line and "--overwrite" in line
+    assert (out / "manifest.csv").read_text() == manifest
+    # --overwrite: one generation only, no older images left beside the new ones
+    (out / "anger" / "99999.png").write_bytes(b"older generation")
+    assert main([*argv, "--seed", "3", "--overwrite"]) == 0
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == before
+    assert (out / "manifest.csv").read_text() == manifest  # same names and splits, new pixels

@@ -65,18 +65,22 @@ def register_synth_faces(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--n-per-class", type=int, default=None, metavar="N", help="images per emotion (config: 100)")
     parser.add_argument("--image-size", type=int, default=None, metavar="PX", help="image side (config: 48)")
     parser.add_argument("--seed", type=int, default=None, metavar="N", help="generator seed (config: 0)")
+    parser.add_argument("--overwrite", action="store_true", help="replace the faces already in OUT (refused "
+                        "otherwise: two generations of images would mix in the class folders)")
     add_config_options(parser, "distil")
     parser.set_defaults(func=run_synth_faces)
 
 
 def run_synth_faces(args: argparse.Namespace) -> int:
-    from eegaffect.distill.faces import write_synth_faces
+    from eegaffect._files import output_dir
+    from eegaffect.distill.faces import EMOTIONS, write_synth_faces
     from eegaffect.distill.student import DistilConfig
 
     for name in ("n_per_class", "image_size", "seed"):
         if getattr(args, name) is not None:
             args.overrides.append(f"synth_faces.{name}={getattr(args, name)}")
     sc = config_from_args(args, DistilConfig).synth_faces
+    output_dir(args.out, ["manifest.csv", *EMOTIONS], overwrite=args.overwrite, option="OUT")
     manifest = write_synth_faces(args.out, sc.n_per_class, image_size=sc.image_size, seed=sc.seed,
                                  test_fraction=sc.test_fraction)
     print(f"wrote {8 * sc.n_per_class} synthetic faces ({sc.image_size}x{sc.image_size}) to {args.out}; "
