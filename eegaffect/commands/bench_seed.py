@@ -43,6 +43,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def _remove_empty_folders(root: Path, keep_root: bool) -> None:
+    """Remove the empty folders under ``root`` (deepest first), and ``root`` itself when empty and not kept."""
+    if not root.is_dir():
+        return
+    for folder in sorted((p for p in root.rglob("*") if p.is_dir() and not p.is_symlink()),
+                         key=lambda p: len(p.parts), reverse=True):
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    if not keep_root and not any(root.iterdir()):
+        root.rmdir()
+
+
 def _ints(text: str, what: str) -> list[int]:
     try:
         return [int(v) for v in text.split(",") if v.strip()]
@@ -75,7 +87,12 @@ def run(args: argparse.Namespace) -> int:
         "seed": "--seed", "cache_dir": "--cache-dir", "plots": "--no-plots"})
     check_inputs(args.root, config)  # before --out is created: a typo must not leave an empty folder behind
     t0 = time.perf_counter()
-    result = run_benchmark(args.root, config, args.out)
+    existed = args.out.exists()
+    try:
+        result = run_benchmark(args.root, config, args.out)
+    except BaseException:
+        _remove_empty_folders(args.out, keep_root=existed)  # a failed run leaves no empty out/ or partial/ behind
+        raise
     elapsed = time.perf_counter() - t0
 
     print(Path(result.files["markdown"]).read_text(encoding="utf-8"))

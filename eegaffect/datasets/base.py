@@ -237,7 +237,54 @@ def _check_loaded(data: Any, info: TrialInfo, what: str) -> np.ndarray:
     if not np.issubdtype(data.dtype, np.number) or np.iscomplexobj(data):
         raise DatasetFormatError(f"{info.source}: {what} {info.key!r} should hold real numbers, found dtype "
                                  f"{data.dtype}")
-    return np.ascontiguousarray(data, dtype=np.float64)
+    data = np.ascontiguousarray(data, dtype=np.float64)
+    _check_channels(data, info, what)
+    return data
+
+
+def _where(info: TrialInfo, what: str) -> str:
+    """``"FILE: trial 'KEY' (subject S, session N, trial T)"`` for error messages."""
+    return (f"{info.source}: {what} {info.key!r} (subject {info.subject}, session {info.session}, trial "
+            f"{info.trial})")
+
+
+def _check_channels(data: np.ndarray, info: TrialInfo, what: str) -> None:
+    """Refuse non-finite samples and dead (all-zero) or flat (constant) channels, naming file, trial and channel.
+
+    Every consumer featurises what :meth:`Trial.load` returns: a NaN or Inf poisons the causal filters from that
+    sample on, and a constant channel has zero band power, whose log is ``-inf``, so normalisation statistics
+    computed over it are not finite (and a model trained on them silences that channel for good).
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_times, n_chans)
+        The loaded signal, float64.
+    info : TrialInfo
+        Its trial.
+    what : str
+        ``"trial"`` or ``"baseline"``.
+    """
+    names = list(info.ch_names) if len(info.ch_names) == data.shape[1] else [str(i) for i in range(data.shape[1])]
+    finite = np.isfinite(data)
+    if not finite.all():
+        bad_rows, bad_cols = np.nonzero(~finite)
+        chans = sorted(set(bad_cols.tolist()))
+        first = int(bad_rows[0])
+        raise DatasetFormatError(
+            f"{_where(info, what)} holds {int((~finite).sum())} non-finite sample(s) (NaN/Inf) in channel(s) "
+            f"{[names[c] for c in chans][:8]}{' ...' if len(chans) > 8 else ''}, the first at sample {first} "
+            f"({first / info.sfreq:.3f} s); the signal must be finite: repair or remove this {what}")
+    if data.shape[0] < 2:
+        return
+    flat = np.flatnonzero(np.ptp(data, axis=0) == 0)
+    if len(flat):
+        dead = [names[c] for c in flat if data[0, c] == 0]
+        const = [f"{names[c]} (= {data[0, c]:g})" for c in flat if data[0, c] != 0]
+        parts = ([f"dead (all zero): {dead}"] if dead else []) + ([f"flat (constant): {const}"] if const else [])
+        raise DatasetFormatError(
+            f"{_where(info, what)} has channel(s) without signal, {'; '.join(parts)}; their band power is zero "
+            f"(log -inf), so no finite features or normalisation statistics exist for them: fix the recording, "
+            f"or remove the channel from the file")
 
 
 class EEGDataset:
