@@ -63,3 +63,25 @@ def test_every_featurising_command_names_file_trial_and_channel(tmp_path, capsys
     assert not (tmp_path / "bundle" / "bundle.json").exists()
     assert not (tmp_path / "teacher").exists()
     assert not (tmp_path / "bench").exists(), "a failed bench seed left its empty --out folder behind"
+
+
+def test_teacher_refuses_non_finite_maps_and_a_diverged_training(rng):
+    """The teacher said ``TypeError: Expected state_dict to be dict-like`` when no epoch had a finite loss."""
+    from eegaffect.distill.teacher import TeacherConfig, TopomapData, train_teacher
+    from eegaffect.errors import UserInputError
+
+    mask = np.ones((8, 8), bool)
+    maps = rng.normal(size=(24, 3, 8, 8)).astype(np.float32)
+    cfg = TeacherConfig.model_validate({
+        "features": {"bands": [{"name": n, "low_hz": lo, "high_hz": hi} for n, lo, hi in
+                               (("a", 1, 4), ("b", 4, 8), ("c", 8, 14))]},
+        "topomap": {"grid_size": 8}, "model": {"channels": [4], "embedding_dim": 4, "drop_prob": 0.0},
+        "train": {"epochs": 2, "batch_size": 8, "val_fraction": 0.25}})
+    ids = [f"seed/1_x.mat/t{i}" for i in range(6)]
+    va = rng.uniform(-1, 1, 24)
+    bad = maps.copy()
+    bad[5, 1, 2, 2] = np.nan
+    with pytest.raises(UserInputError, match=r"1 topographic map\(s\) of trial\(s\) \['seed/1_x.mat/t1'\] hold NaN"):
+        train_teacher(TopomapData(bad, va, va, np.repeat(np.arange(6), 4), ids, mask), cfg)
+    with pytest.raises(UserInputError, match="teacher training diverged: no finite validation MSE in 2 epoch"):
+        train_teacher(TopomapData(maps, va, np.full(24, np.nan), np.repeat(np.arange(6), 4), ids, mask), cfg)

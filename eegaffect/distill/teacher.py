@@ -367,6 +367,13 @@ def train_teacher(data: TopomapData, config: TeacherConfig) -> TeacherBundle:
     """
     if data.maps.ndim != 4 or data.maps.shape[1] != len(config.features.bands):
         raise ValueError(f"expected maps of shape (n, {len(config.features.bands)}, H, W), got {data.maps.shape}")
+    bad = ~np.isfinite(data.maps).reshape(len(data.maps), -1).all(axis=1)
+    if bad.any():
+        from eegaffect.errors import UserInputError
+
+        trials = sorted({data.trial_ids[i] for i in data.trial_index[bad]})
+        raise UserInputError(f"{int(bad.sum())} topographic map(s) of trial(s) {trials[:5]} hold NaN or Inf; the "
+                             "teacher needs finite maps (check those trials' channels)")
     return _train_teacher(data, config)
 
 
@@ -415,6 +422,11 @@ def _train_teacher(data: TopomapData, config: TeacherConfig) -> TeacherBundle:
         if val_mse < best:
             best = val_mse
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    if best_state is None:  # every epoch's validation MSE was NaN: the optimisation diverged
+        from eegaffect.errors import UserInputError
+
+        raise UserInputError(f"teacher training diverged: no finite validation MSE in {tc.epochs} epoch(s) (last "
+                             f"train MSE {history[-1]['train_mse'] if history else float('nan')}); lower train.lr")
     model.load_state_dict(best_state)
     model.eval()
     bundle.meta = {
