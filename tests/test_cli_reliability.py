@@ -112,3 +112,28 @@ def test_synth_faces_refuses_an_existing_folder(tmp_path, capsys):
     assert main([*argv, "--seed", "3", "--overwrite"]) == 0
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == before
     assert (out / "manifest.csv").read_text() == manifest  # same names and splits, new pixels
+
+
+# -- bench seed: resuming never reuses stale results -----------------------------------------------------------
+def _bench(capsys, root, out, cache, *extra):
+    assert main(["bench", "seed", "--root", str(root), "--out", str(out), "--models", "de-logreg", "--no-plots",
+                 "--cache-dir", str(cache), *extra]) == 0
+    m = re.search(r"folds: (\d+) fitted, (\d+) resumed", capsys.readouterr().out)
+    return int(m.group(1)), int(m.group(2))
+
+
+def test_bench_seed_resume_key_covers_the_labels(tmp_path, capsys):
+    import numpy as np
+    import scipy.io
+
+    from dataset_fixtures import write_seed
+
+    root = write_seed(tmp_path / "seed", n_subjects=2, n_sessions=1, features=False, strays=False)
+    out, cache = tmp_path / "bench", tmp_path / "cache"
+    fitted, resumed = _bench(capsys, root, out, cache)
+    assert fitted > 0 and resumed == 0
+    assert _bench(capsys, root, out, cache) == (0, fitted)  # nothing changed: everything resumes
+    label = root / "Preprocessed_EEG" / "label.mat"
+    labels = scipy.io.loadmat(label)["label"]
+    scipy.io.savemat(label, {"label": np.roll(labels, 1, axis=1)})
+    assert _bench(capsys, root, out, cache) == (fitted, 0)  # new labels: every fold is fitted again

@@ -173,8 +173,9 @@ def run_benchmark(root: str | Path, config: BenchSeedConfig, out_dir: str | Path
         infos = [t.info for t in data.trials]
         folds = make_folds(infos, config.protocol, dataset=full.name, n_train=config.n_train, k=config.k,
                            seed=config.seed)
+        targets = _targets_key(data)
         store = _PartialStore(out_dir / "partial", _run_signature(config, full.name),
-                              {n: _model_signature(config, full.name, n, caches[probes[n].input_kind])
+                              {n: _model_signature(config, full.name, n, caches[probes[n].input_kind], targets)
                                for n in names})
         _fit_folds(data, folds, names, probes, steps, store, config, result, show_progress)
 
@@ -367,11 +368,25 @@ def _run_signature(config: BenchSeedConfig, dataset: str) -> str:
                   "k": config.k, "subjects": config.subjects})
 
 
-def _model_signature(config: BenchSeedConfig, dataset: str, name: str, cache) -> str:
+def _model_signature(config: BenchSeedConfig, dataset: str, name: str, cache, targets: str = "") -> str:
     """What one model's fold results depend on: its data view (dataset files + pipeline + view, through the
-    cache key), the protocol and split settings, the seed, its name and its hyper-parameters."""
+    cache key), the trials' targets (:func:`_targets_key`), the protocol and split settings, the seed, its name
+    and its hyper-parameters."""
     return _hash({"run": _run_signature(config, dataset), "model": name,
-                  "params": config.model_params.get(name, {}), "cache": cache.key})
+                  "params": config.model_params.get(name, {}), "cache": cache.key, "targets": targets})
+
+
+def _targets_key(data) -> str:
+    """Hash of what the folds' targets depend on besides the EEG files: the class names, every trial's label,
+    class name and valence/arousal (from ``label.mat`` through the label tables) and the content of its continuous
+    annotation CSV (a ground-truth stream inside a recording is covered by the EEG file's cache key)."""
+    rows = []
+    for t in data.trials:
+        i = t.info
+        ann = t.annotation
+        digest = hashlib.sha256(ann.read_bytes()).hexdigest() if ann is not None and ann.is_file() else None
+        rows.append([str(i.source), i.key, i.label, i.label_name, i.valence, i.arousal, digest])
+    return _hash({"classes": list(data.class_names), "trials": rows})
 
 
 def _peak_rss_mb() -> float:
