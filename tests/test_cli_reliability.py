@@ -137,3 +137,15 @@ def test_bench_seed_resume_key_covers_the_labels(tmp_path, capsys):
     labels = scipy.io.loadmat(label)["label"]
     scipy.io.savemat(label, {"label": np.roll(labels, 1, axis=1)})
     assert _bench(capsys, root, out, cache) == (fitted, 0)  # new labels: every fold is fitted again
+
+
+def test_bench_seed_refits_a_truncated_partial_prediction_file(tmp_path, capsys):
+    from dataset_fixtures import write_seed
+
+    root = write_seed(tmp_path / "seed", n_subjects=2, n_sessions=1, features=False, strays=False)
+    out, cache = tmp_path / "bench", tmp_path / "cache"
+    fitted, _ = _bench(capsys, root, out, cache)
+    victim = sorted(out.glob("partial/*/pred-*.npz"))[0]
+    victim.write_bytes(victim.read_bytes()[:40])  # cut short, e.g. by a full disk
+    assert _bench(capsys, root, out, cache) == (1, fitted - 1)
+    assert _bench(capsys, root, out, cache) == (0, fitted)

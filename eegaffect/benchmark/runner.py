@@ -394,6 +394,22 @@ def _peak_rss_mb() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
 
 
+def _readable_npz(path: Path) -> bool:
+    """Whether ``path`` is a whole ``.npz`` archive (every array reads back)."""
+    import zipfile
+
+    if not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as fh, np.load(fh) as z:  # our handle: np.load leaks its own on a bad archive
+            for key in z.files:
+                z[key]
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
+        logger.warning("partial result %s is damaged; its fold is fitted again", path)
+        return False
+    return True
+
+
 class _PartialStore:
     """Append-only record of finished (model, fold) results, for resuming.
 
@@ -419,8 +435,8 @@ class _PartialStore:
                     continue  # a line of an older layout
                 row = entry["row"]
                 model, fold = row.get("model"), row.get("fold")
-                if entry.get("signature") == self.signatures.get(model) and self.pred_path(model, fold).is_file():
-                    self._rows[(model, fold)] = row
+                if entry.get("signature") == self.signatures.get(model) and _readable_npz(self.pred_path(model, fold)):
+                    self._rows[(model, fold)] = row  # a missing or damaged prediction file: the fold is refitted
 
     def pred_path(self, model: str, fold: str) -> Path:
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{model}__{fold}")
