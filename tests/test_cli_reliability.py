@@ -149,3 +149,28 @@ def test_bench_seed_refits_a_truncated_partial_prediction_file(tmp_path, capsys)
     victim.write_bytes(victim.read_bytes()[:40])  # cut short, e.g. by a full disk
     assert _bench(capsys, root, out, cache) == (1, fitted - 1)
     assert _bench(capsys, root, out, cache) == (0, fitted)
+
+
+# -- report ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("content, expected", [
+    ('{"rows": [{"model": "de-svm", "fold"', "results.json is not valid JSON"),
+    (b"\xff\xfe{}", "results.json is not valid JSON"),
+    ('[1, 2]', "results.json: expected a JSON object, found list"),
+    ('{"dataset": "seed", "protocol": "loso", "rows": [], "summary": []}', "results.json holds no result rows"),
+])
+def test_report_on_a_damaged_or_empty_results_json(tmp_path, capsys, content, expected):
+    run = tmp_path / "bench"
+    run.mkdir()
+    (run / "results.json").write_bytes(content if isinstance(content, bytes) else content.encode())
+    line = _one_line_error(capsys, ["report", str(run)], "report")
+    assert expected in line and str(run / "results.json") in line
+    assert not (run / "report" / "report.pdf").exists()
+
+
+def test_report_on_a_damaged_live_summary(tmp_path, capsys):
+    run = tmp_path / "live"
+    run.mkdir()
+    (run / "summary.json").write_text('{"updates": 3,')
+    (run / "updates.csv").write_text("time_s,valence\n")
+    line = _one_line_error(capsys, ["report", str(run)], "report")
+    assert f"{run / 'summary.json'} is not valid JSON" in line
