@@ -174,3 +174,26 @@ def test_report_on_a_damaged_live_summary(tmp_path, capsys):
     (run / "updates.csv").write_text("time_s,valence\n")
     line = _one_line_error(capsys, ["report", str(run)], "report")
     assert f"{run / 'summary.json'} is not valid JSON" in line
+
+
+# -- options that ran something else than asked -----------------------------------------------------------------
+@pytest.mark.parametrize("argv, command, expected", [
+    (["live", "--stream", "x", "--model", "nowhere", "--duration", "-5"], "live",
+     "--duration -5: expected a positive number of seconds"),
+    (["demo", "--duration", "-5", "--out", "{tmp}/d"], "demo", "--duration -5.0: config key 'duration_s'"),
+    (["streams", "--timeout", "-1"], "streams", "--timeout -1: expected a positive number of seconds"),
+    (["bench", "seed", "--root", "{tmp}", "--out", "{tmp}/b", "--models", ""], "bench seed",
+     "--models []: config key 'models'"),
+])
+def test_out_of_range_options_are_one_line(tmp_path, capsys, argv, command, expected):
+    line = _one_line_error(capsys, [a.replace("{tmp}", str(tmp_path)) for a in argv], command)
+    assert expected in line
+    assert sorted(os.listdir(tmp_path)) == []
+
+
+def test_non_utf8_config_is_one_line(tmp_path, capsys):
+    config = tmp_path / "live.yaml"
+    config.write_bytes("update_hz: 4  # \u00e9chantillons\n".encode("latin-1"))
+    line = _one_line_error(capsys, ["live", "--stream", "x", "--model", str(tmp_path), "--config", str(config)],
+                           "live")
+    assert f"config file {config} is not UTF-8 text" in line

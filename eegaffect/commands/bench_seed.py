@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from eegaffect.config import validate_update
 
-    models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
+    # an empty --models "" is an empty list (refused by the config's min_length), never the default models
+    models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models is not None else None
     config = validate_update(config_from_args(args, BenchSeedConfig), {
         "dataset": args.dataset, "protocol": args.protocol, "models": models,
         "subjects": _ints(args.subjects, "--subjects") if args.subjects else None, "seed": args.seed,

@@ -32,11 +32,11 @@ def run(args: argparse.Namespace) -> int:
     from eegaffect._files import output_dir
     from eegaffect.commands._signals import sigterm_as_interrupt
     from eegaffect.commands.live import LIVE_OUTPUTS, format_summary, user_errors
+    from eegaffect.config import validate_update
     from eegaffect.live.demo import DemoConfig, run_demo
 
-    config = config_from_args(args, DemoConfig)
-    if args.duration is not None:
-        config.duration_s = args.duration
+    config = validate_update(config_from_args(args, DemoConfig), {"duration_s": args.duration},
+                             {"duration_s": "--duration"})
     if args.model is not None:
         config.bundle = str(args.model)
     out = output_dir(args.out, LIVE_OUTPUTS, overwrite=args.overwrite, default_prefix="eegaffect-demo")

@@ -50,12 +50,16 @@ def run(args: argparse.Namespace) -> int:
     from eegaffect.live.session import LiveConfig, LiveSession
 
     from eegaffect.config import validate_update
+    from eegaffect.errors import UserInputError
 
     config = validate_update(config_from_args(args, LiveConfig),
                              {"record": args.record, "interpolate": args.interpolate, "update_hz": args.update_hz,
                               "ignore_channels": args.ignore_channel},
                              {"record": "--record", "interpolate": "--interpolate", "update_hz": "--update-hz",
                               "ignore_channels": "--ignore-channel"})
+    if args.duration is not None and not args.duration > 0:
+        raise UserInputError(f"--duration {args.duration:g}: expected a positive number of seconds (leave it out "
+                             "to run until Ctrl-C)")
     if config.record and args.out is None:
         print("eegaffect live: --record needs --out DIR", file=sys.stderr)
         return 2
