@@ -197,3 +197,55 @@ def test_non_utf8_config_is_one_line(tmp_path, capsys):
     line = _one_line_error(capsys, ["live", "--stream", "x", "--model", str(tmp_path), "--config", str(config)],
                            "live")
     assert f"config file {config} is not UTF-8 text" in line
+
+
+# -- distil: face data errors name the file and the manifest line -------------------------------------------
+@pytest.fixture
+def prototypes_h5(tmp_path, rng):
+    import numpy as np
+
+    from eegaffect.distill.prototypes import build_prototypes, save_prototypes
+
+    n = 200
+    val, aro = rng.uniform(-1, 1, n), rng.uniform(-1, 1, n)
+    grid = build_prototypes(np.c_[val, aro, rng.normal(0, 0.3, (n, 6))], val, aro, grid_size=5)
+    path = tmp_path / "prototypes.h5"
+    save_prototypes(grid, path)
+    return path
+
+
+def _faces(tmp_path):
+    assert main(["datasets", "synth-faces", str(tmp_path / "faces"), "--n-per-class", "2", "--image-size",
+                 "16"]) == 0
+    return tmp_path / "faces"
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("empty-folder", "{faces}: no class folders found"),
+    ("header-only", "{manifest}: the manifest has a header but no rows"),
+    ("unknown-label", "{manifest}, line 3: unknown emotion 'bored'"),
+    ("corrupt-image", "{manifest}, line 4: image {image} cannot be read as an image"),
+    ("not-utf8", "{manifest}: the manifest is not UTF-8 text"),
+])
+def test_distil_face_data_errors_are_one_line(tmp_path, capsys, prototypes_h5, case, expected):
+    faces = _faces(tmp_path)
+    manifest = faces / "manifest.csv"
+    lines = manifest.read_text().splitlines()
+    image = faces / lines[3].split(",")[0]
+    target = manifest
+    if case == "empty-folder":
+        target = faces = tmp_path / "empty"
+        faces.mkdir()
+    elif case == "header-only":
+        manifest.write_text(lines[0] + "\n")
+    elif case == "unknown-label":
+        path, _, split = lines[2].split(",")
+        manifest.write_text("\n".join([lines[0], lines[1], f"{path},bored,{split}"]))
+    elif case == "corrupt-image":
+        image.write_bytes(b"not a png")
+    else:
+        manifest.write_bytes(manifest.read_bytes() + "x\u00e9,anger,train\n".encode("latin-1"))
+    line = _one_line_error(capsys, ["distil", "--faces", str(target), "--prototypes", str(prototypes_h5), "--out",
+                                    str(tmp_path / "student")], "distil")
+    assert expected.format(faces=faces, manifest=manifest, image=image) in line
+    assert not (tmp_path / "student").exists()

@@ -24,18 +24,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import json
-    import sys
 
-    from eegaffect.distill.prototypes import PrototypeFileError
     from eegaffect.distill.student import DistilConfig, run_distillation
 
     config = config_from_args(args, DistilConfig)
     _warn_if_dgeo_never_starts(config)
-    try:
-        metrics = run_distillation(args.faces, args.prototypes, args.out, config)
-    except (PrototypeFileError, FileNotFoundError) as exc:
-        print(f"eegaffect distil: {exc}", file=sys.stderr)
-        return 1
+    metrics = run_distillation(args.faces, args.prototypes, args.out, config)  # input errors: one line, exit 2
     print(json.dumps({k: metrics[k] for k in ("8way", "present_only", "seed")}, indent=2))
     return 0
 
