@@ -249,3 +249,40 @@ def test_distil_face_data_errors_are_one_line(tmp_path, capsys, prototypes_h5, c
                                     str(tmp_path / "student")], "distil")
     assert expected.format(faces=faces, manifest=manifest, image=image) in line
     assert not (tmp_path / "student").exists()
+
+
+# -- prototypes export with a tampered teacher ------------------------------------------------------------------
+@pytest.mark.parametrize("tamper, expected", [
+    ("weights", "checksum mismatch"),
+    ("json-syntax", "teacher.json is not valid JSON"),
+    ("json-shape", "teacher.json does not describe the weights in teacher.safetensors (RuntimeError"),
+    ("json-key", "teacher.json does not describe the weights in teacher.safetensors (KeyError"),
+])
+def test_prototypes_export_with_a_tampered_teacher(tmp_path, capsys, tamper, expected):
+    import json
+
+    import numpy as np
+
+    from eegaffect.distill.teacher import TeacherBundle, TeacherConfig, TopomapTeacher, save_teacher
+
+    cfg = TeacherConfig.model_validate({"model": {"channels": [4], "embedding_dim": 4}})
+    model = TopomapTeacher(len(cfg.features.bands), 8, [4], 4, 0.0)
+    folder = save_teacher(TeacherBundle(model, cfg, np.zeros(len(cfg.features.bands)),
+                                        np.ones(len(cfg.features.bands))), tmp_path / "teacher")
+    meta = json.loads((folder / "teacher.json").read_text())
+    if tamper == "weights":
+        raw = bytearray((folder / "teacher.safetensors").read_bytes())
+        raw[-1] ^= 1
+        (folder / "teacher.safetensors").write_bytes(bytes(raw))
+    elif tamper == "json-syntax":
+        (folder / "teacher.json").write_text(json.dumps(meta)[:-5])
+    elif tamper == "json-shape":
+        meta["n_bands"] += 1
+        (folder / "teacher.json").write_text(json.dumps(meta))
+    else:
+        del meta["n_bands"]
+        (folder / "teacher.json").write_text(json.dumps(meta))
+    line = _one_line_error(capsys, ["prototypes", "export", "--teacher", str(folder), "--data", str(tmp_path),
+                                    "--out", str(tmp_path / "p.h5")], "prototypes export")
+    assert expected in line
+    assert not (tmp_path / "p.h5").exists()

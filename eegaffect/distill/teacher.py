@@ -515,26 +515,39 @@ def load_teacher(path: str | Path) -> TeacherBundle:
     """
     from safetensors.torch import load_file
 
+    from eegaffect.errors import UserInputError
+
     path = Path(path)
     folder = path.parent if path.is_file() else path
     meta_path = folder / _META
     if not meta_path.is_file():
         raise FileNotFoundError(f"{folder}: not a teacher bundle (expected {_META} and {_WEIGHTS})")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserInputError(f"{meta_path} is not valid JSON ({exc}): the bundle was modified or corrupted") \
+            from None
+    if not isinstance(meta, dict):
+        raise UserInputError(f"{meta_path}: expected a JSON object, found {type(meta).__name__}")
     if meta.get("format_version") != TEACHER_FORMAT:
-        raise ValueError(f"{meta_path}: format_version {meta.get('format_version')!r} is not supported (expected "
+        raise UserInputError(f"{meta_path}: format_version {meta.get('format_version')!r} is not supported (expected "
                          f"{TEACHER_FORMAT})")
     weights = folder / meta.get("weights", _WEIGHTS)
     if not weights.is_file():
         raise FileNotFoundError(f"{folder}: weights file {weights.name} is missing")
     found = _sha256(weights)
     if found != meta.get("checksum"):
-        raise ValueError(f"{weights}: checksum mismatch (teacher.json says {str(meta.get('checksum'))[:12]}..., "
+        raise UserInputError(f"{weights}: checksum mismatch (teacher.json says {str(meta.get('checksum'))[:12]}..., "
                          f"file has {found[:12]}...): the bundle was modified or corrupted")
-    config = TeacherConfig.model_validate(meta["config"])
-    mc = config.model
-    model = TopomapTeacher(meta["n_bands"], meta["grid_size"], mc.channels, mc.embedding_dim, mc.drop_prob)
-    model.load_state_dict(load_file(str(weights)))
+    try:  # teacher.json is not covered by the checksum: an edited one must not end in a traceback
+        config = TeacherConfig.model_validate(meta["config"])
+        mc = config.model
+        model = TopomapTeacher(meta["n_bands"], meta["grid_size"], mc.channels, mc.embedding_dim, mc.drop_prob)
+        model.load_state_dict(load_file(str(weights)))
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise UserInputError(f"{meta_path} does not describe the weights in {weights.name} ({type(exc).__name__}: "
+                             f"{first}): the bundle was modified or corrupted") from None
     model.eval()
     return TeacherBundle(model, config, np.asarray(meta["band_mean"]), np.asarray(meta["band_std"]), meta)
 
