@@ -4,10 +4,10 @@ commands that write a user's results."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
-__all__ = ["save_safetensors", "default_file_mode", "output_dir"]
+__all__ = ["default_file_mode", "output_dir", "save_safetensors"]
 
 
 def default_file_mode() -> int:
