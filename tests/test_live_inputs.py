@@ -1,5 +1,6 @@
-"""Issue 17: ``live`` runs a model on streams at other rates than it was trained at (128 Hz: Emotiv, DEAP,
-DREAMER; 250/256/500/512/1000 Hz: research amplifiers), resampling them, or says clearly why it cannot."""
+"""Issue 17: ``live`` on ordinary streams it crashed on: rates other than the model's (128 Hz: Emotiv, DEAP,
+DREAMER; 250/256/500/512/1000 Hz: research amplifiers) are resampled, or it says clearly why it cannot; a
+string-format stream of text that is not numbers is one line."""
 
 from __future__ import annotations
 
@@ -68,3 +69,52 @@ def test_live_cli_on_a_128_hz_stream(bundle14, tmp_path, unique_name, rng, capsy
     assert rc == 0, capsys.readouterr().err
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["updates"] > 0 and summary["samples_received"] > 128 * 2
+
+
+def test_text_that_is_not_a_number_names_value_and_channel():
+    from eegaffect.live.channels import NonNumericStreamError, match_channels
+
+    cmap = match_channels(["Cz", "Fz", "TRIG"], ["Fz", "Cz"], ignore=["TRIG"])
+    numbers = np.array([["1.5", "2", "x"], ["-3e-6", "4", "y"]], dtype=object)
+    np.testing.assert_array_equal(cmap.apply(numbers), [[2.0, 1.5], [4.0, -3e-6]])  # the ignored column is text
+    with pytest.raises(NonNumericStreamError, match=r"not a number: 'abc' in channel 'Fz' \(stream column 1, "
+                                                    r"sample 1 of the chunk\)"):
+        cmap.apply(np.array([["1", "2", "0"], ["1", "abc", "0"]], dtype=object))
+
+
+@pytest.mark.timeout(120)
+def test_live_cli_on_a_non_numeric_string_stream(bundle14, tmp_path, unique_name, capsys):
+    import threading
+
+    import pylsl
+
+    from eegaffect.cli import main
+
+    info = pylsl.StreamInfo(unique_name, "EEG", len(DREAMER_CHANNELS), 128.0, pylsl.cf_string, unique_name)
+    chans = info.desc().append_child("channels")
+    for name in DREAMER_CHANNELS:
+        ch = chans.append_child("channel")
+        ch.append_child_value("label", name)
+        ch.append_child_value("type", "EEG")
+        ch.append_child_value("unit", "microvolts")
+    outlet = pylsl.StreamOutlet(info)
+    stop = threading.Event()
+
+    def push():
+        while not stop.is_set():
+            outlet.push_chunk([["abc"] * len(DREAMER_CHANNELS)] * 8)
+            stop.wait(8 / 128)
+
+    pusher = threading.Thread(target=push, daemon=True)
+    pusher.start()
+    try:
+        rc = main(["live", "--stream", unique_name, "--model", str(bundle14), "--duration", "5", "--headless",
+                   "--set", "truth=false"])
+    finally:
+        stop.set()
+        pusher.join(5)
+        del outlet
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err, err
+    lines = [ln for ln in err.splitlines() if ln.startswith("eegaffect live:")]
+    assert len(lines) == 1 and "not a number: 'abc' in channel 'AF3'" in lines[0], err
