@@ -85,3 +85,20 @@ def test_teacher_refuses_non_finite_maps_and_a_diverged_training(rng):
         train_teacher(TopomapData(bad, va, va, np.repeat(np.arange(6), 4), ids, mask), cfg)
     with pytest.raises(UserInputError, match="teacher training diverged: no finite validation MSE in 2 epoch"):
         train_teacher(TopomapData(maps, va, np.full(24, np.nan), np.repeat(np.arange(6), 4), ids, mask), cfg)
+
+
+def test_a_trial_shorter_than_one_window_is_reported(tmp_path, capsys):
+    """A 0.1-s trial gives no feature window: the run says so, naming it, instead of silently dropping it."""
+    root = tmp_path / "seed"
+    write_seed(root, n_subjects=2, n_sessions=1, features=False, strays=False)
+    path = sorted((root / "Preprocessed_EEG").glob("1_*.mat"))[0]
+    arrays = {k: v for k, v in scipy.io.loadmat(path).items() if not k.startswith("__")}
+    key = next(k for k in arrays if k.endswith("_eeg2"))
+    arrays[key] = arrays[key][:, :20]  # 0.1 s at 200 Hz
+    scipy.io.savemat(path, arrays, do_compression=True)
+    for _ in range(2):  # built, then reused from the cache: said both times
+        assert main(["bench", "seed", "--root", str(root), "--out", str(tmp_path / "bench"), "--models",
+                     "de-logreg", "--no-plots", "--cache-dir", str(tmp_path / "cache")]) == 0
+        err = capsys.readouterr().err
+        assert (f"{path}: trial {key!r} (subject 1, session 1, trial 2) lasts 0.100 s, shorter than one feature "
+                "window (1 s): it gives no window and takes no part in training or scoring") in err
