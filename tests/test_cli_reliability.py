@@ -286,3 +286,14 @@ def test_prototypes_export_with_a_tampered_teacher(tmp_path, capsys, tamper, exp
                                     "--out", str(tmp_path / "p.h5")], "prototypes export")
     assert expected in line
     assert not (tmp_path / "p.h5").exists()
+
+
+def test_distil_refuses_an_earlier_student(tmp_path, capsys, prototypes_h5):
+    faces = _faces(tmp_path)
+    out = tmp_path / "student"
+    out.mkdir()
+    (out / "metrics.json").write_text('{"earlier": 1}')
+    line = _one_line_error(capsys, ["distil", "--faces", str(faces / "manifest.csv"), "--prototypes",
+                                    str(prototypes_h5), "--out", str(out)], "distil")
+    assert f"--out {out} already holds an earlier run (metrics.json)" in line and "--overwrite" in line
+    assert (out / "metrics.json").read_text() == '{"earlier": 1}'

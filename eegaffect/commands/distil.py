@@ -7,6 +7,9 @@ from pathlib import Path
 
 from eegaffect.commands import add_config_options, config_from_args
 
+#: What ``distil`` writes into its --out folder.
+DISTIL_OUTPUTS = ("metrics.json", "confusion_matrix.png", "student.safetensors", "student.onnx", "student.json")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("distil", help="distil EEG prototypes into a face-expression student",
@@ -18,6 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--prototypes", required=True, type=Path, metavar="FILE.h5",
                         help="prototype file from 'eegaffect prototypes export' (read only)")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+    parser.add_argument("--overwrite", action="store_true", help="replace an earlier student in --out DIR (refused "
+                        "otherwise)")
     add_config_options(parser, "distil")
     parser.set_defaults(func=run)
 
@@ -25,9 +30,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
+    from eegaffect._files import output_dir
     from eegaffect.distill.student import DistilConfig, run_distillation
 
     config = config_from_args(args, DistilConfig)
+    output_dir(args.out, DISTIL_OUTPUTS, overwrite=args.overwrite)
     _warn_if_dgeo_never_starts(config)
     metrics = run_distillation(args.faces, args.prototypes, args.out, config)  # input errors: one line, exit 2
     print(json.dumps({k: metrics[k] for k in ("8way", "present_only", "seed")}, indent=2))
