@@ -26,7 +26,7 @@ SFREQ = 200.0
 
 @pytest.fixture(scope="module")
 def bundle14(tmp_path_factory):
-    from eegaffect.commands.bench_live import bench_bundle
+    from eegaffect.perf.live import bench_bundle
 
     return bench_bundle(DREAMER_CHANNELS, tmp_path_factory.mktemp("bundle14") / "bundle", seed=0)
 

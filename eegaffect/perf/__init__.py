@@ -10,8 +10,8 @@ adapters over them:
 
 This module holds what they share. A benchmark produces :class:`BenchCase` rows: eegaffect's figure beside a
 reference (a library measured in the same process, or a fixed target where no library does the same job: each
-case's ``reference_name`` says which), and their ratio oriented so that ``ratio > 1`` means eegaffect is better. :func:`write_bench_json`
-writes the machine-readable shape every bench command shares::
+case's ``reference_name`` says which), and their ratio oriented so that ``ratio > 1`` means eegaffect is better.
+:func:`write_bench_json` writes the machine-readable shape every bench command shares::
 
     {"machine": {...}, "cases": [{"name", "unit", "ours", "reference", "reference_name", "ratio"}]}
 """
