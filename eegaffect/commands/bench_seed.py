@@ -51,7 +51,7 @@ def _ints(text: str, what: str) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from eegaffect.benchmark.interface import available_models
+    from eegaffect.benchmark.registry import available_models
     from eegaffect.benchmark.runner import BenchSeedConfig, run_benchmark
 
     if args.list_models:
@@ -127,7 +127,7 @@ def check_inputs(root: Path, config) -> None:
         Unknown model, subject not in the dataset, or a protocol the data cannot split (e.g. cross-session with
         one session).
     """
-    from eegaffect.benchmark.interface import requested_models
+    from eegaffect.benchmark.registry import requested_models
     from eegaffect.benchmark.protocols import make_folds
     from eegaffect.datasets import load_dataset
     from eegaffect.errors import UserInputError
