@@ -7,8 +7,8 @@
 """
 
 from eegaffect.datasets.base import DatasetFormatError, EEGDataset, Trial, TrialInfo, read_annotation_csv
-from eegaffect.datasets.registry import DATASET_NAMES, detect_dataset, load_dataset, load_extracted_features
 from eegaffect.datasets.labels import LabelMapConfig, resolve_label_map
+from eegaffect.datasets.registry import DATASET_NAMES, detect_dataset, load_dataset, load_extracted_features
 
 __all__ = [
     "DATASET_NAMES",

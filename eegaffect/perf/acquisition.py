@@ -29,6 +29,8 @@ import sys
 import time
 import uuid
 
+from eegaffect._docs import fill_doc
+
 __all__ = ["run_benchmark", "latency_phase", "cpu_phase", "chunk_end_ages"]
 
 _PUSHER = r"""
@@ -213,19 +215,13 @@ print(json.dumps(ages), flush=True)
 """
 
 
+@fill_doc
 def latency_phase(n_chans: int, sfreq: float, chunk: int, duration: float) -> dict:
     """Push-to-available latency of each reader in turn on one outlet, each in its own process, the other not running.
 
     Parameters
     ----------
-    n_chans : int
-        Channels of the outlet.
-    sfreq : float
-        Its sampling rate in Hz.
-    chunk : int
-        Samples per push.
-    duration : float
-        Seconds measured per reader.
+    %(bench_outlet)s
 
     Returns
     -------
@@ -252,19 +248,13 @@ def _reader_ages(kind: str, name: str, sid: str, chunk: int, duration: float) ->
     return json.loads(lines[-1])
 
 
+@fill_doc
 def cpu_phase(n_chans: int, sfreq: float, chunk: int, duration: float) -> dict:
     """CPU share of this process while each reader alone holds the outlet (the main thread asleep).
 
     Parameters
     ----------
-    n_chans : int
-        Channels of the outlet.
-    sfreq : float
-        Its sampling rate in Hz.
-    chunk : int
-        Samples per push.
-    duration : float
-        Seconds measured per reader.
+    %(bench_outlet)s
 
     Returns
     -------
