@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from eegaffect.benchmark.interface import SplitData
-from eegaffect.benchmark.registry import get_model
 from eegaffect.benchmark.protocols import PROTOCOLS, Fold, check_folds, make_folds, trial_key
+from eegaffect.benchmark.registry import get_model
 
 
 @dataclass(frozen=True)
