@@ -7,7 +7,9 @@ Signal path, all causal (every filter primed at the steady state of the first fi
 :mod:`eegaffect.kernels._physio_dsp` for the gap policy):
 
 - **cleaned** conductance: 4th-order Butterworth low-pass at ``lowpass_hz`` (3 Hz, NeuroKit2's ``eda_clean``
-  default, run forwards only; clipped to 0.4 * sfreq at low rates such as a wrist band's 4 Hz).
+  default, run forwards only). Where the cut-off is above 0.4 * sfreq (rates below 7.5 Hz, such as a wrist band's
+  4 Hz) the signal is not low-passed, as NeuroKit2 does at 6 Hz and below: a low-pass that close to Nyquist only
+  rings on fast rises, which the detector would count as extra responses.
 - **tonic**: 2nd-order Butterworth low-pass of the cleaned signal at ``tonic_hz`` (0.05 Hz); **phasic** = cleaned -
   tonic. This is the high-pass decomposition of Biopac's AcqKnowledge and NeuroKit2's ``eda_phasic(method=
   "highpass")`` (cut-off 0.05 Hz), made causal: one forward pass instead of a zero-phase one, so the tonic lags a
@@ -61,6 +63,8 @@ _N, _PRIMED, _LAST_BAD, _LAST_PEAK, _COUNT = range(5)
 #: SCRs remembered for the relative amplitude rule (more than this many within ``relative_memory_s`` is not
 #: physiological: SCRs are at least ``confirm_s`` apart).
 _HISTORY = 128
+#: A pass-through biquad (the cleaning filter at rates too low for it).
+_IDENTITY = np.array([[1.0, 0.0, 0.0, 1.0, 0.0, 0.0]])
 #: An SCR's onset is the last sample before its peak still within this fraction of its amplitude above the trough.
 _ONSET_FRACTION = 0.05
 
@@ -170,7 +174,7 @@ class EDAStage(PhysioStage):
         Unit of the input: skin conductance in microsiemens, or skin resistance in Ohm (converted to
         conductance, uS = 1e6 / Ohm). Every output is in uS.
     lowpass_hz : float
-        Cut-off of the cleaning low-pass (4th-order Butterworth), clipped to 0.4 * sfreq.
+        Cut-off of the cleaning low-pass (4th-order Butterworth); no cleaning where it is above 0.4 * sfreq.
     tonic_hz : float
         Cut-off of the tonic low-pass (2nd-order Butterworth), clipped to 0.4 * sfreq.
     amplitude_min : float
@@ -215,7 +219,9 @@ class EDAStage(PhysioStage):
                  low: float | None = 0.0, high: float | None = None, max_flagged: float = 0.1):
         super().__init__(sfreq)
         self.unit = check_option(unit, "unit", _UNITS)
-        self.lowpass_hz = clipped_cutoff(check_positive(lowpass_hz, "lowpass_hz"), self.sfreq)
+        lowpass_hz = check_positive(lowpass_hz, "lowpass_hz")
+        #: Cleaning cut-off in Hz, or None where the rate is too low for it (no cleaning low-pass then).
+        self.lowpass_hz = lowpass_hz if clipped_cutoff(lowpass_hz, self.sfreq) == lowpass_hz else None
         self.tonic_hz = clipped_cutoff(check_positive(tonic_hz, "tonic_hz"), self.sfreq)
         self.amplitude_min = check_positive(amplitude_min, "amplitude_min")
         self.relative_min = check_fraction(relative_min, "relative_min")
@@ -225,7 +231,8 @@ class EDAStage(PhysioStage):
         self.scr_window_min_s = check_positive(scr_window_min_s, "scr_window_min_s")
         self.max_flagged = check_fraction(max_flagged, "max_flagged")
         self.quality = SignalQuality(self.sfreq, flat_s=flat_s, eps=flat_eps, low=low, high=high)
-        self._sos_clean = design_lowpass(self.lowpass_hz, self.sfreq, order=4)
+        self._sos_clean = (_IDENTITY.copy() if self.lowpass_hz is None
+                           else design_lowpass(self.lowpass_hz, self.sfreq, order=4))
         self._sos_tonic = design_lowpass(self.tonic_hz, self.sfreq, order=2)
         self._zi_clean = unit_zi(self._sos_clean)
         self._zi_tonic = unit_zi(self._sos_tonic)

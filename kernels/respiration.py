@@ -168,7 +168,7 @@ class RespirationStage(PhysioStage):
         Longest time from a breath's peak to its decision (the decision delay).
     flat_s, flat_eps : float
         A run of at least ``flat_s`` seconds with sample-to-sample changes <= ``flat_eps`` is flagged flat (a
-        loose belt or a dead sensor).
+        loose belt or a dead sensor; a breath hold still carries the sensor's noise).
     low, high : float or None
         The sensor's range, if known (samples at or beyond it are flagged clipped).
     max_flagged : float
@@ -188,7 +188,7 @@ class RespirationStage(PhysioStage):
     feature_names = ("resp_rate", "resp_depth", "breath_interval_sd")
 
     def __init__(self, sfreq: float, band: tuple = (0.1, 0.7), hysteresis: float = 0.7, rms_tau_s: float = 10.0,
-                 max_decision_s: float = 2.0, flat_s: float = 2.0, flat_eps: float = 0.0, low: float | None = None,
+                 max_decision_s: float = 2.0, flat_s: float = 5.0, flat_eps: float = 0.0, low: float | None = None,
                  high: float | None = None, max_flagged: float = 0.1):
         super().__init__(sfreq)
         try:

@@ -66,10 +66,16 @@ def test_filters_match_scipy_sosfilt(rng):
     np.testing.assert_allclose(out.continuous[:, 2], clean - tonic, atol=1e-12)
 
 
-def test_cutoff_is_clipped_at_low_rates():
+def test_no_cleaning_low_pass_at_low_rates():
+    nk = pytest.importorskip("neurokit2")
     stage = EDAStage(4.0)              # a wrist band: Nyquist 2 Hz, below the 3 Hz cleaning cut-off
-    assert stage.lowpass_hz == pytest.approx(1.6)
+    assert stage.lowpass_hz is None
     assert stage.decision_delay == 4 and stage.decision_delay_s == 1.0
+    x = nk.eda_simulate(duration=120, sampling_rate=4, scr_number=10, noise=0.01, drift=0.0, random_state=1)
+    out = stage.process(x)
+    np.testing.assert_array_equal(out.continuous[:, 0], x)
+    # NeuroKit2's sharp simulated SCRs rise within one sample here: a low-pass near Nyquist would ring on them
+    assert len(out.events) == 10
 
 
 def test_placed_scrs_are_found_with_their_amplitudes(rng):

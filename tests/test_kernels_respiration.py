@@ -149,7 +149,7 @@ def test_flat_belt_gives_nan_features_and_no_breaths():
     x = np.full(int(60 * SFREQ), 512.0)
     stage = RespirationStage(SFREQ)
     out = stage.process(x)
-    assert len(out.events) == 0 and (out.quality[int(2 * SFREQ):] == QUALITY_FLAT).all()
+    assert len(out.events) == 0 and (out.quality[int(5 * SFREQ):] == QUALITY_FLAT).all()
     n = len(x)
     feats = stage.window_features(out.events, out.continuous[n - 750:], out.quality[n - 750:], n - 750, n)
     assert np.isnan(feats.values).all() and all("flat" in r for r in feats.reasons)
