@@ -212,3 +212,17 @@ def test_stage_registry_and_bad_arguments():
         EDAStage(SFREQ, amplitude_min=0.0)
     with pytest.raises(ValueError, match="expected one channel"):
         EDAStage(SFREQ).step(np.zeros((4, 2)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), sizes=st.lists(st.integers(0, 40), min_size=1, max_size=5).filter(any))
+def test_chunk_invariant_on_random_signals(seed, sizes):
+    # random walks with steps, dropped samples and stuck stretches: every branch of the detector, any chunking
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 1500))
+    x = 3.0 + np.cumsum(0.02 * rng.standard_normal(n)) + 0.5 * (rng.random(n) < 0.01).cumsum()
+    x[rng.random(n) < 0.01] = np.nan
+    if n > 400:
+        x[200:200 + int(rng.integers(0, 200))] = x[199]
+    stage = EDAStage(SFREQ, unit=str(rng.choice(["uS", "ohm"])))
+    assert_same_output(run_stage_chunked(stage, x, sizes), run_stage_chunked(stage, x, [n]))

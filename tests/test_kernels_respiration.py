@@ -162,3 +162,17 @@ def test_registry_and_bad_arguments():
         RespirationStage(0.5, band=(0.3, 0.7))
     with pytest.raises(TypeError, match="band must be a"):
         RespirationStage(SFREQ, band=0.3)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), sizes=st.lists(st.integers(0, 40), min_size=1, max_size=5).filter(any))
+def test_chunk_invariant_on_random_signals(seed, sizes):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 2000))
+    t = np.arange(n) / SFREQ
+    x = np.sin(2 * np.pi * rng.uniform(0.1, 0.6) * t) * rng.uniform(0.1, 10) + rng.standard_normal(n) * rng.random()
+    x[rng.random(n) < 0.01] = np.nan
+    if n > 600:
+        x[300:300 + int(rng.integers(0, 300))] = 0.0
+    stage = RespirationStage(SFREQ)
+    assert_same_output(run_stage_chunked(stage, x, sizes), run_stage_chunked(stage, x, [n]))
