@@ -36,7 +36,7 @@ Signal path, all causal (every filter primed at the steady state of the first fi
      a typical 1-3 s rise). The tonic settles in about 1 / tonic_hz (20 s) after a reset or a gap; until then a
      steep drift can still pass for a small SCR.
 
-  Rise time is (peak - onset) / sfreq. No SCR is decided whose onset-to-decision span holds a flagged sample.
+  Rise time is (peak - onset) / sfreq. No SCR is decided whose trough-to-decision span holds a flagged sample.
 
 NeuroKit2's rule needs the whole recording (the largest peak may come last); ours sees only the past minute, so
 the first SCRs of a recording, or of a quiet stretch, face the absolute minimum alone. On NeuroKit2's simulated EDA
@@ -60,8 +60,8 @@ _UNITS = ("uS", "ohm")
 
 # integer state: absolute sample count, filters primed (0/1), last flagged sample, last SCR peak, SCRs so far
 _N, _PRIMED, _LAST_BAD, _LAST_PEAK, _COUNT = range(5)
-#: SCRs remembered for the relative amplitude rule (more than this many within ``relative_memory_s`` is not
-#: physiological: SCRs are at least ``confirm_s`` apart).
+#: SCRs remembered for the relative amplitude rule (the rule sees at most this many of the last
+#: ``relative_memory_s``; with the defaults at most 60 fit, SCRs being at least ``confirm_s`` apart).
 _HISTORY = 128
 #: A pass-through biquad (the cleaning filter at rates too low for it).
 _IDENTITY = np.array([[1.0, 0.0, 0.0, 1.0, 0.0, 0.0]])
@@ -71,13 +71,14 @@ _ONSET_FRACTION = 0.05
 
 @jit
 def _eda_kernel(g, flags, sos_c, zi_c, zc, sos_t, zi_t, zt, ring, ring_p, ist, delay, max_rise, amp_min, rel_min,
-                memory, onset_frac, hist_s, hist_a, sfreq, out, ev_peak, ev_onset, ev_amp, ev_rise):  # pragma: no cover - compiled
+                memory, onset_frac, hist_s, hist_a, sfreq, out, ev_peak, ev_onset, ev_amp,
+                ev_rise):  # pragma: no cover - compiled
     """Clean, split and detect SCRs over one chunk; returns the number of events written to the ``ev_*`` arrays.
 
     g (n,) conductance f8; flags (n,) u1; zc, zt filter states; ring, ring_p (R,) the last R cleaned and phasic
-    values by absolute index modulo R (R >= max_rise + delay + 2); ist (5,) i8 state; hist_s (H,) i8, hist_a (H,) f8: peak sample and
-    amplitude of the last H SCRs (circular, slot ``count % H``; samples -1 when empty); out (n, 3) f8 (cleaned,
-    tonic, phasic).
+    values by absolute index modulo R (R >= max_rise + delay + 2); ist (5,) i8 state; hist_s (H,) i8, hist_a (H,)
+    f8: peak sample and amplitude of the last H SCRs (circular, slot ``count % H``; samples -1 when empty);
+    out (n, 3) f8 (cleaned, tonic, phasic).
     """
     n0 = ist[_N]
     primed = ist[_PRIMED]
@@ -278,8 +279,8 @@ class EDAStage(PhysioStage):
         rise = np.empty(n)
         k = _eda_kernel(g, flags, self._sos_clean, self._zi_clean, self._z_clean, self._sos_tonic, self._zi_tonic,
                         self._z_tonic, self._ring, self._ring_p, self._ist, self._delay, self._max_rise,
-                        self.amplitude_min, self.relative_min, self._memory, _ONSET_FRACTION, self._hist_s, self._hist_a, self.sfreq, out, peak, onset,
-                        amp, rise)
+                        self.amplitude_min, self.relative_min, self._memory, _ONSET_FRACTION, self._hist_s,
+                        self._hist_a, self.sfreq, out, peak, onset, amp, rise)
         events = np.empty(k, dtype=self.event_dtype)
         events["sample"] = peak[:k]
         events["onset_sample"] = onset[:k]
