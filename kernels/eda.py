@@ -204,13 +204,18 @@ class EDAStage(PhysioStage):
     ----------
     decision_delay : int
         ``round(confirm_s * sfreq)`` samples (at least 1).
+
+    Notes
+    -----
+    One event per SCR, at its peak (``event_type`` ``"scr_peak"``); its ``onset_sample`` is where an events table
+    puts the matching ``"scr_onset"`` row.
     """
 
     kind = "eda"
     continuous_names = ("eda_clean", "eda_tonic", "eda_phasic")
     event_dtype = np.dtype([("sample", np.int64), ("onset_sample", np.int64), ("amplitude", np.float64),
                             ("rise_time", np.float64)])
-    event_type = "scr"
+    event_type = "scr_peak"
     feature_names = ("scl", "scr_rate", "scr_amplitude_sum")
 
     def __init__(self, sfreq: float, unit: str = "uS", lowpass_hz: float = 3.0, tonic_hz: float = 0.05,

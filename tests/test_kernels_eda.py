@@ -14,7 +14,7 @@ from eegaffect.kernels.eda import EDAStage
 from eegaffect.kernels.filtering import design_lowpass
 from eegaffect.kernels.physio_base import QUALITY_CLIPPED, QUALITY_FLAT, QUALITY_NAN, stage_class
 from kernel_helpers import rel_err
-from physio_stage_helpers import assert_same_output, run_stage_chunked
+from physio_stage_helpers import assert_same_output, check_stage_contract, run_stage_chunked
 
 SFREQ = 32.0
 
@@ -203,8 +203,9 @@ def test_no_scr_decided_across_a_flagged_stretch(rng):
     assert len(ev) == len(peaks) - 1
 
 
-def test_stage_registry_and_bad_arguments():
+def test_stage_registry_and_bad_arguments(rng):
     assert stage_class("eda") is EDAStage
+    check_stage_contract(EDAStage(SFREQ), _placed_scrs(rng)[0])
     with pytest.raises(ValueError, match=r"unit must be one of \['uS', 'ohm'\], got 'kohm'"):
         EDAStage(SFREQ, unit="kohm")
     with pytest.raises(ValueError, match="amplitude_min must be a finite number > 0"):

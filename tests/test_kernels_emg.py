@@ -12,7 +12,7 @@ from eegaffect.kernels.emg import EMGStage
 from eegaffect.kernels.filtering import design_highpass
 from eegaffect.kernels.physio_base import QUALITY_CLIPPED, QUALITY_FLAT, QUALITY_NAN, stage_class
 from kernel_helpers import rel_err
-from physio_stage_helpers import assert_same_output, run_stage_chunked
+from physio_stage_helpers import assert_same_output, check_stage_contract, run_stage_chunked
 
 SFREQ = 1000.0
 
@@ -98,8 +98,9 @@ def test_chunk_invariant_sample_by_sample(rng):
     assert_same_output(run_stage_chunked(EMGStage(SFREQ), x, [1]), run_stage_chunked(EMGStage(SFREQ), x, [1000]))
 
 
-def test_registry_and_low_rates():
+def test_registry_and_low_rates(rng):
     assert stage_class("emg") is EMGStage
+    check_stage_contract(EMGStage(SFREQ), _emg(rng))
     assert EMGStage(40.0).highpass_hz == pytest.approx(16.0)        # clipped to 0.4 * sfreq
     with pytest.raises(ValueError, match="rms_window_s must be a finite number > 0"):
         EMGStage(SFREQ, rms_window_s=0)

@@ -14,7 +14,7 @@ from eegaffect.kernels.filtering import design_bandpass
 from eegaffect.kernels.physio_base import QUALITY_FLAT, QUALITY_NAN, stage_class
 from eegaffect.kernels.respiration import RespirationStage
 from kernel_helpers import rel_err
-from physio_stage_helpers import assert_same_output, run_stage_chunked
+from physio_stage_helpers import assert_same_output, check_stage_contract, run_stage_chunked
 
 SFREQ = 25.0
 
@@ -154,8 +154,9 @@ def test_flat_belt_gives_nan_features_and_no_breaths():
     assert np.isnan(feats.values).all() and all("flat" in r for r in feats.reasons)
 
 
-def test_registry_and_bad_arguments():
+def test_registry_and_bad_arguments(rng):
     assert stage_class("resp") is RespirationStage
+    check_stage_contract(RespirationStage(SFREQ), _breathing(rng, 12)[0])
     assert RespirationStage(1.0).band == (0.1, 0.4)                   # upper edge clipped to 0.4 * sfreq
     with pytest.raises(ValueError, match=r"expected band\[0\] < band\[1\]"):
         RespirationStage(0.5, band=(0.3, 0.7))

@@ -12,7 +12,7 @@ from eegaffect.kernels.filtering import design_lowpass
 from eegaffect.kernels.physio_base import QUALITY_CLIPPED, QUALITY_FLAT, stage_class
 from eegaffect.kernels.temperature import TemperatureStage
 from kernel_helpers import rel_err
-from physio_stage_helpers import assert_same_output, run_stage_chunked
+from physio_stage_helpers import assert_same_output, check_stage_contract, run_stage_chunked
 
 SFREQ = 4.0
 
@@ -87,8 +87,9 @@ def test_chunk_invariant(sizes):
     assert_same_output(run_stage_chunked(TemperatureStage(SFREQ), x, sizes), whole)
 
 
-def test_registry():
+def test_registry(rng):
     assert stage_class("temp") is TemperatureStage
+    check_stage_contract(TemperatureStage(SFREQ), _ramp(rng))
     assert TemperatureStage(0.1).smooth_hz == pytest.approx(0.04)     # clipped to 0.4 * sfreq
 
 
