@@ -15,7 +15,8 @@ Signal path, all causal (the band-pass is primed at the steady state of the firs
   peak stands ``h`` above the last trough; troughs are decided the same way, mirrored, and a trough keeps
   following the signal down until the next peak. A candidate extremum older than ``max_decision_s`` is replaced
   by the best one of the last ``max_decision_s``, so every breath is decided at most ``max_decision_s`` after its
-  peak (the decision delay).
+  peak (the decision delay). The threshold follows the depth with the RMS's time constant: when breathing turns
+  suddenly much shallower, breaths go unseen until it has adapted (5x shallower at 12 breaths/min: two breaths).
 - **rate** (breaths/min): 60 / the interval between the last two breaths, updated when a breath is decided, held
   until the next one; NaN before the second breath, after a flagged sample, and when no breath came for
   ``2 / band[0]`` seconds.

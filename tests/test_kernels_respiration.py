@@ -184,3 +184,17 @@ def test_chunk_invariant_sample_by_sample(rng):
     whole = run_stage_chunked(RespirationStage(SFREQ), x, [len(x)])
     assert len(whole[1]) >= 8
     assert_same_output(run_stage_chunked(RespirationStage(SFREQ), x, [1]), whole)
+
+
+def test_rate_change_and_depth_change_are_followed(rng):
+    t = np.arange(int(120 * SFREQ)) / SFREQ
+    freq = np.where(t < 60, 12 / 60, 20 / 60)
+    x = np.sin(np.cumsum(2 * np.pi * freq / SFREQ)) + 0.05 * rng.standard_normal(t.size)
+    rate = RespirationStage(SFREQ).process(x).continuous[:, 1]
+    np.testing.assert_allclose(rate[int(20 * SFREQ): int(60 * SFREQ)], 12, rtol=0.08)
+    np.testing.assert_allclose(rate[int(66 * SFREQ):], 20, rtol=0.08)      # within two breaths of the change
+    # breathing 5x shallower from 60 s: breaths go unseen until the running RMS (10 s) has adapted: two here
+    y, peaks = _breathing(rng, 12, noise=0.02)
+    y[int(60 * SFREQ):] = 500 + (y[int(60 * SFREQ):] - 500) * 0.2
+    ev = RespirationStage(SFREQ).process(y).events["sample"] / SFREQ
+    assert np.max(np.diff(ev)) < 3.5 * 5.0 and len(ev[ev > 75]) == len(peaks[peaks > 75 * SFREQ])
