@@ -233,3 +233,54 @@ def test_chunk_invariant_sample_by_sample(rng):
     x = x[: int(60 * SFREQ)]
     x[600:640] = np.nan
     assert_same_output(run_stage_chunked(EDAStage(SFREQ), x, [1]), run_stage_chunked(EDAStage(SFREQ), x, [len(x)]))
+
+
+def _naive_scrs(clean, phasic, flags, sfreq, amp_min=0.01, rel_min=0.1, memory_s=60.0, confirm_s=1.0,
+                max_rise_s=5.0):
+    """The SCR rule of kernels/eda.py written plainly over the whole recording (a reference, not fast)."""
+    delay, max_rise, memory = round(confirm_s * sfreq), round(max_rise_s * sfreq), round(memory_s * sfreq)
+    bad = (flags != 0) | ~np.isfinite(clean)
+    latest_bad = np.maximum.accumulate(np.where(bad, np.arange(len(clean)), -1))    # last flagged sample <= i
+    found, last_peak = [], -1
+    for c in range(1, len(clean) - delay):
+        i = c + delay
+        last_bad = latest_bad[i]
+        if c - 1 <= last_bad or c <= last_peak:
+            continue
+        if not (clean[c] >= clean[c - 1] and all(clean[c] > clean[c + 1: i + 1])):
+            continue
+        lo = max(last_peak + 1, last_bad + 1, c - max_rise)
+        higher = [j for j in range(lo, c) if clean[j] > clean[c]]
+        lo = max(higher) + 1 if higher else lo
+        # the latest lowest sample (the kernel scans backwards and keeps the first minimum it meets)
+        lowest = clean[lo: c + 1].min()
+        trough = max(j for j in range(lo, c + 1) if clean[j] == lowest)
+        amp = clean[c] - clean[trough]
+        if trough >= c or amp < amp_min:
+            continue
+        rise_p = phasic[c] - phasic[trough]
+        if rise_p < amp_min or rise_p < 0.5 * amp:
+            continue
+        recent = [a for (p, a) in found if p > c - memory]
+        if rel_min > 0 and recent and amp < rel_min * max(recent):
+            continue
+        found.append((c, amp))
+        last_peak = c
+    return np.array([p for p, _ in found], dtype=np.int64)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_scr_rule_matches_a_plain_python_reference(seed):
+    rng = np.random.default_rng(seed)
+    n = 1200
+    x = 3.0 + np.cumsum(0.01 * rng.standard_normal(n))
+    shape, _ = _bateman(SFREQ, 20.0)
+    for onset in rng.integers(0, n, size=int(rng.integers(1, 8))):
+        seg = shape[: n - onset]
+        x[onset: onset + len(seg)] += rng.uniform(0.005, 1.0) * seg
+    x[rng.random(n) < 0.003] = np.nan
+    out = EDAStage(SFREQ).process(x)
+    ref = _naive_scrs(out.continuous[:, 0], out.continuous[:, 2], out.quality, SFREQ)
+    np.testing.assert_array_equal(out.events["sample"], ref)
+    assert len(ref) >= 1
