@@ -253,7 +253,8 @@ def test_predictor_errors(bundle_dir, tmp_path):
 
 
 def test_eegdancer_models_are_registered_and_run():
-    from eegaffect.benchmark.interface import SplitData, available_models, get_model
+    from eegaffect.benchmark.interface import SplitData
+    from eegaffect.benchmark.registry import available_models, get_model
 
     assert {"eegdancer", "eegdancer-novq", "eegdancer-nomask", "eegdancer-nosac"} <= set(available_models())
     seqs = tiny_sequences(n_trials=4)

@@ -118,7 +118,7 @@ def test_trial_features_match_a_scipy_reference(rng):
 
 def test_reader_agrees(tiny):
     """eegaffect's own SEED reader reads the synthetic dataset: subjects, sessions, labels, data, ground truth."""
-    from eegaffect.datasets.base import detect_dataset, load_dataset
+    from eegaffect.datasets import detect_dataset, load_dataset
 
     root, summary = tiny
     assert detect_dataset(root) == "seed"

@@ -29,7 +29,8 @@ import numpy as np
 
 from eegaffect.benchmark.metrics import METRIC_NAMES
 
-__all__ = ["write_report", "results_document", "markdown_table", "write_results_json", "write_results_csv"]
+__all__ = ["write_report", "results_document", "markdown_table", "write_results_json", "write_results_csv",
+           "featurisation_lines"]
 
 _ROW_KEYS = ("model", "subject", "session", "fold") + METRIC_NAMES
 
@@ -228,3 +229,33 @@ def _model_plots(rows, store, class_names, hop_s: float, n_traj: int, save) -> N
                                      title=f"{model}, fold {fold}: subject {subject} session {session} "
                                            f"trial {trial}"),
                      f"trajectory-{model}-{fold}-t{trial}")
+
+
+def featurisation_lines(result) -> list[str]:
+    """What a run featurised, per view (band features, raw windows), then the throughput over all of them.
+
+    Parameters
+    ----------
+    result : BenchmarkResult
+        A finished run (:func:`eegaffect.benchmark.runner.run_benchmark`).
+
+    Returns
+    -------
+    lines : list of str
+        One line per view, then the overall throughput when anything was built in this run.
+    """
+    labels = {"features": "band features", "raw": "raw windows"}
+    lines = []
+    for kind, v in result.feature_views.items():
+        total = v["files_built"] + v["files_reused"]
+        if v["files_built"]:
+            reused = f", {v['files_reused']} reused from the cache" if v["files_reused"] else ""
+            lines.append(f"feature extraction ({labels.get(kind, kind)}): built {v['files_built']} of {total} "
+                         f"file(s) in this run{reused}: {v['eeg_seconds']:.0f} s of EEG in {v['wall_s']:.2f} s")
+        else:
+            lines.append(f"feature extraction ({labels.get(kind, kind)}): all {total} file(s) came from the cache")
+    if result.feature_seconds > 0:
+        lines.append(f"feature extraction overall: {result.feature_seconds:.0f} s of EEG in "
+                     f"{result.feature_wall_s:.2f} s = {result.feature_throughput:.0f} s of EEG per second "
+                     f"(peak traced memory {result.feature_peak_mb:.0f} MiB)")
+    return lines

@@ -143,7 +143,7 @@ def run_benchmark(root: str | Path, config: BenchSeedConfig, out_dir: str | Path
     result : BenchmarkResult
         Rows, summary, written files and featurisation figures.
     """
-    from eegaffect.benchmark.interface import get_model, requested_models
+    from eegaffect.benchmark.registry import get_model, requested_models
     from eegaffect.datasets import load_dataset
 
     if not isinstance(config, BenchSeedConfig):
@@ -216,7 +216,7 @@ def _fit_folds(data, folds, names, probes, steps, store, config: BenchSeedConfig
                show_progress: bool) -> None:
     """Fit, predict and score every (model, fold) not in ``store`` yet; add each to it as soon as it is scored."""
     from eegaffect._progress import progress
-    from eegaffect.benchmark.interface import get_model
+    from eegaffect.benchmark.registry import get_model
 
     todo = len(folds) * len(names)
     bar = progress(total=todo, desc=f"{config.protocol} folds", unit="fit") if show_progress else None

@@ -40,6 +40,7 @@ from typing import Iterable, Literal, Sequence
 
 import numpy as np
 
+from eegaffect._docs import fill_doc
 from eegaffect._logging import logger
 
 __all__ = ["FEATURE_KINDS", "CACHE_FORMAT", "SEED_TRIAL_SAMPLES", "featurise_trial", "window_starts", "FeatureCache",
@@ -102,6 +103,7 @@ def window_starts(n_times: int, config) -> np.ndarray:
     return np.arange(n, dtype=np.int64) * hop
 
 
+@fill_doc
 def featurise_trial(x: np.ndarray, sfreq: float, config, kind: Kind = "features") -> np.ndarray:
     """Featurise one trial offline, through the same objects as the live path.
 
@@ -111,8 +113,7 @@ def featurise_trial(x: np.ndarray, sfreq: float, config, kind: Kind = "features"
         The trial's signal (finite).
     sfreq : float
         Its sampling frequency in Hz.
-    config : PipelineConfig
-        The signal path.
+    %(pipeline_config)s
     kind : {"features", "raw"}
         Band features or filtered raw windows (see the module docstring).
 
@@ -272,6 +273,7 @@ class CacheStats:
         return self.eeg_seconds / self.wall_s if self.wall_s > 0 else float("nan")
 
 
+@fill_doc
 class FeatureCache:
     """The HDF5 feature cache of one dataset, pipeline config and view.
 
@@ -279,8 +281,7 @@ class FeatureCache:
     ----------
     dataset : EEGDataset
         The dataset (all of it: its source files define the cache key, whatever subset is built).
-    config : PipelineConfig
-        The signal path.
+    %(pipeline_config)s
     kind : {"features", "raw"}
         Band features or filtered raw windows.
     cache_dir : str | Path | None

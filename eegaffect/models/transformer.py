@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from eegaffect._docs import fill_doc
+
 __all__ = ["MaskedTemporalTransformer", "ccc_loss"]
 
 
@@ -99,6 +101,7 @@ class _Block(nn.Module):
         return x_t + self.mlp(self.norm2(x_t)), cache
 
 
+@fill_doc
 class MaskedTemporalTransformer(nn.Module):
     """Causal sliding-window transformer over latents with V/A (and optional class) heads.
 
@@ -106,18 +109,15 @@ class MaskedTemporalTransformer(nn.Module):
     ----------
     d_in : int
         Size of the input latents.
-    n_outputs : int
-        Regression outputs (2: valence, arousal).
+    %(n_outputs)s
     n_codes : int | None
         Codebook size for the masked code-prediction head (None when the latents are not quantised).
-    n_classes : int | None
-        Size of the optional class head.
+    %(n_classes)s
     d_model, n_heads, n_layers : int
         Transformer sizes.
     context : int
         Attention window in steps (see the module docstring).
-    drop_prob : float
-        Dropout probability.
+    %(drop_prob)s
     """
 
     def __init__(self, d_in: int, n_outputs: int = 2, n_codes: int | None = None, n_classes: int | None = None,
