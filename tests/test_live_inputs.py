@@ -17,7 +17,7 @@ RATES = [128.0, 250.0, 256.0, 500.0, 512.0, 1000.0]
 @pytest.fixture(scope="module")
 def bundle14(tmp_path_factory):
     """The demo architecture briefly trained on 14-channel simulated EEG at 200 Hz."""
-    from eegaffect.commands.bench_live import bench_bundle
+    from eegaffect.perf.live import bench_bundle
 
     return bench_bundle(DREAMER_CHANNELS, tmp_path_factory.mktemp("bundle14") / "bundle", seed=0)
 
