@@ -1,11 +1,17 @@
-"""Channel sets eegaffect knows by name (no positions here; see :mod:`eegaffect.montage` for those).
+"""Channels: the sets eegaffect knows by name, the sample-counter channel, and the metadata defaults of readers.
 
 Names are given exactly as the datasets and headsets spell them; matching to montages is case-insensitive.
 """
 
 from __future__ import annotations
 
-__all__ = ["SEED_CHANNELS", "DREAMER_CHANNELS", "STANDARD_32", "STANDARD_64", "CHANNEL_SETS"]
+__all__ = ["SEED_CHANNELS", "DREAMER_CHANNELS", "STANDARD_32", "STANDARD_64", "CHANNEL_SETS", "INDEX_CHANNEL_NAME",
+           "fill_channel_info"]
+
+#: Name of the sample-counter channel that players and the simulated headset add on request; a stream carrying
+#: a channel of this name has its losses counted exactly (``index_channel="auto"`` of
+#: :class:`~eegaffect.acquisition.lsl.Stream`).
+INDEX_CHANNEL_NAME = "sample_index"
 
 #: The 62 channels of SEED and SEED-IV, in file order (CB1/CB2 are cerebellar, below O1/O2).
 SEED_CHANNELS: tuple[str, ...] = tuple(
@@ -40,3 +46,37 @@ CHANNEL_SETS: dict[str, tuple[str, ...]] = {
 
 assert len(SEED_CHANNELS) == 62 and len(DREAMER_CHANNELS) == 14
 assert len(STANDARD_32) == 32 and len(STANDARD_64) == 64
+
+
+def fill_channel_info(names: list, types: list, units: list,
+                      stream_type: str) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Replace missing (None) channel names, types and units by the defaults every reader uses.
+
+    The defaults: names ``"ch1"`` ... ``"chN"`` (by position), types the stream type in lower case (``"misc"``
+    when the stream has no type), units ``"unknown"``. LSL descriptions, XDF headers and HDF5 recordings all
+    fall back to them.
+
+    Parameters
+    ----------
+    names, types, units : list of str | None
+        One entry per channel, None where the source has none.
+    stream_type : str
+        The stream's content type (``"EEG"``).
+
+    Returns
+    -------
+    ch_names, ch_types, ch_units : list of str
+        Complete lists.
+    missing : list of str
+        What was filled in, e.g. ``["2 channel units"]`` (empty when nothing was missing).
+    """
+    default_type = stream_type.lower() or "misc"
+    out, missing = [], []
+    for label, values, default in (("names", names, lambda k: f"ch{k + 1}"), ("types", types,
+                                   lambda k: default_type), ("units", units, lambda k: "unknown")):
+        gaps = [k for k, v in enumerate(values) if v is None]
+        if gaps:
+            missing.append(f"{len(gaps)} channel {label}")
+        out.append([default(k) if v is None else str(v) for k, v in enumerate(values)])
+    return out[0], out[1], out[2], missing
+
