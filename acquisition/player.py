@@ -15,150 +15,22 @@ sample exactly. Marker streams of a recording are replayed on a second, irregula
 
 from __future__ import annotations
 
-import logging
-import threading
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import pylsl
 
-from eegaffect.acquisition.lsl import INDEX_CHANNEL_NAME, fill_channel_info
+from eegaffect.acquisition.channels import INDEX_CHANNEL_NAME, fill_channel_info
 from eegaffect.acquisition.outlet import Outlet
+from eegaffect.acquisition.pusher import PacedPusher
 from eegaffect.acquisition.recorder import RecordedStream, load_recording
 
 __all__ = ["Player", "read_xdf", "read_recording_streams", "pick_streams"]
 
-logger = logging.getLogger("eegaffect.acquisition.player")
+_PacedPusher = PacedPusher  # the base's name before it became public
 
 
-class _PacedPusher:
-    """Base of the players: a worker thread that emits chunks when they are due.
-
-    Subclasses implement ``_plan(i) -> (m, rel_times) | None`` (the next ``m`` samples starting at global
-    sample ``i`` and their relative times in seconds, or None when done) and ``_emit(i, m, timestamps)``.
-    """
-
-    def __init__(self, speed: float):
-        if not speed > 0:
-            raise ValueError(f"speed must be > 0 (1 = real time), got {speed}")
-        self._speed = float(speed)
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._done = threading.Event()
-        self._n_pushed = 0
-        self._t_start = float("nan")
-        self.error: BaseException | None = None
-
-    @property
-    def n_pushed(self) -> int:
-        """Samples pushed so far."""
-        return self._n_pushed
-
-    @property
-    def t_start(self) -> float:
-        """:func:`pylsl.local_clock` time of sample 0 (NaN before start)."""
-        return self._t_start
-
-    @property
-    def is_alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self, wait_for_consumers: float | None = None) -> "_PacedPusher":
-        """Start pushing in a background thread.
-
-        Parameters
-        ----------
-        wait_for_consumers : float | None
-            First wait up to this many seconds for an inlet to connect (so a test's inlet sees sample 0).
-        """
-        if self.is_alive:
-            raise RuntimeError("already playing")
-        self._stop.clear()
-        self._done.clear()
-        self._thread = threading.Thread(target=self._guarded_run, args=(wait_for_consumers,),
-                                        name=f"eegaffect-{type(self).__name__.lower()}", daemon=True)
-        self._thread.start()
-        return self
-
-    def run(self, duration: float | None = None, wait_for_consumers: float | None = None) -> int:
-        """Push in the calling thread until done, ``duration`` seconds of wall time passed, or :meth:`stop`.
-
-        Returns
-        -------
-        n_pushed : int
-            Samples pushed.
-        """
-        self.start(wait_for_consumers)
-        try:
-            self._thread.join(timeout=duration)
-        finally:
-            self.stop()
-        return self._n_pushed
-
-    def stop(self) -> None:
-        """Stop pushing (the outlets stay open until :meth:`close`)."""
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=10)
-
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait until everything was pushed; return whether it finished."""
-        return self._done.wait(timeout)
-
-    def close(self) -> None:
-        """Stop and destroy the outlets."""
-        self.stop()
-        self._close_outlets()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def _guarded_run(self, wait_for_consumers: float | None) -> None:
-        try:
-            if wait_for_consumers:
-                self._wait_consumers(float(wait_for_consumers))
-            self._run()
-        except BaseException as exc:  # keep the error for the owner; a thread cannot raise to it
-            self.error = exc
-            logger.error("%s stopped: %s", type(self).__name__, exc)
-        finally:
-            self._done.set()
-
-    def _run(self) -> None:
-        self._t_start = pylsl.local_clock()
-        i = 0
-        while not self._stop.is_set():
-            plan = self._plan(i)
-            if plan is None:
-                break
-            m, rel = plan
-            stamps = self._t_start + np.asarray(rel, dtype=np.float64) / self._speed
-            delay = stamps[-1] - pylsl.local_clock()
-            if delay > 0 and self._stop.wait(delay):
-                break
-            self._emit(i, m, stamps)
-            i += m
-            self._n_pushed = i
-
-    # subclass hooks
-    def _plan(self, i: int):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _emit(self, i: int, m: int, timestamps: np.ndarray) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _wait_consumers(self, timeout: float) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _close_outlets(self) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-
-class Player(_PacedPusher):
+class Player(PacedPusher):
     """Stream an array as an LSL outlet at real-time pace or a speed factor.
 
     Parameters
