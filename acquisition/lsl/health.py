@@ -106,7 +106,7 @@ class GapRecord:
 
 @dataclass(frozen=True)
 class StreamHealth:
-    """A snapshot of a :class:`Stream`'s health counters (see :mod:`~eegaffect.acquisition.lsl.health` for their meaning)."""
+    """A snapshot of a :class:`Stream`'s health counters (their meaning: this module's docstring)."""
 
     n_received: int
     n_lost: int
