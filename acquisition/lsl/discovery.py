@@ -17,8 +17,7 @@ from eegaffect.acquisition.channels import INDEX_CHANNEL_NAME, fill_channel_info
 from eegaffect.acquisition.lsl._binding import format_name
 from eegaffect.acquisition.lsl.errors import MetadataWarning, StreamMismatchError, StreamNotFoundError
 
-__all__ = ["StreamDescription", "list_streams", "resolve_streams", "read_channel_info", "find_index_channel",
-           "validate_description", "validate_channels"]
+__all__ = ["StreamDescription", "list_streams", "resolve_streams", "read_channel_info"]
 
 
 @dataclass(frozen=True)
@@ -176,7 +175,7 @@ def read_channel_info(info: pylsl.StreamInfo, warn: bool = True) -> tuple[list[s
 
 
 
-def find_index_channel(request, names: list[str]) -> int | None:
+def _find_index_channel(request, names: list[str]) -> int | None:
     """Position of the sample-counter channel a :class:`~eegaffect.acquisition.lsl.Stream` was asked for.
 
     Parameters
@@ -211,7 +210,7 @@ def find_index_channel(request, names: list[str]) -> int | None:
     return names.index(request)
 
 
-def validate_description(desc: StreamDescription, expect: dict, sfreq_tol: float) -> None:
+def _validate_description(desc: StreamDescription, expect: dict, sfreq_tol: float) -> None:
     """Check a resolved stream against ``expect`` (keys ``require_regular``, ``sfreq``, ``n_chans``; None: any),
     the rate to a relative tolerance ``sfreq_tol``; raise :class:`StreamMismatchError` naming both sides."""
     if expect["require_regular"] and not desc.is_regular:
@@ -227,7 +226,7 @@ def validate_description(desc: StreamDescription, expect: dict, sfreq_tol: float
                                   f"{desc.n_chans}")
 
 
-def validate_channels(desc: StreamDescription, names: list[str], index: int | None, expect: dict) -> None:
+def _validate_channels(desc: StreamDescription, names: list[str], index: int | None, expect: dict) -> None:
     """Check channel names (all but the counter at ``index``) against ``expect["ch_names"]`` (None: any),
     case-insensitively and in order; raise :class:`StreamMismatchError` listing what is missing and extra."""
     want = expect["ch_names"]

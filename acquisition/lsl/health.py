@@ -254,6 +254,7 @@ class HealthMonitor:
 
     @property
     def n_gaps(self) -> int:
+        """Number of gaps recorded so far."""
         return len(self._gaps)
 
     def get_events(self) -> list[StreamEvent]:

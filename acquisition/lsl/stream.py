@@ -27,8 +27,8 @@ import numpy as np
 import pylsl
 
 from eegaffect.acquisition.lsl._binding import NUMPY_DTYPES, ChunkPuller, open_inlet
-from eegaffect.acquisition.lsl.discovery import (StreamDescription, find_index_channel, read_channel_info,
-                                                 resolve_streams, validate_channels, validate_description)
+from eegaffect.acquisition.lsl.discovery import (StreamDescription, _find_index_channel, _validate_channels,
+                                                 _validate_description, read_channel_info, resolve_streams)
 from eegaffect.acquisition.lsl.errors import StreamMismatchError, StreamNotFoundError
 from eegaffect.acquisition.lsl.health import (GapRecord, HealthMonitor, StreamEvent, StreamHealth, counted_exactly,
                                               gap_limit)
@@ -381,7 +381,7 @@ class Stream:
         self._worker_wall_end = 0.0
 
     def _open(self, desc: StreamDescription) -> None:
-        validate_description(desc, self._expect, self._sfreq_tol)
+        _validate_description(desc, self._expect, self._sfreq_tol)
         inlet = open_inlet(desc._info, max_buflen=max(1, int(np.ceil(self._bufsize)), 30))
         try:
             full = inlet.info(timeout=self._timeout)
@@ -389,8 +389,8 @@ class Stream:
         except Exception as exc:
             raise StreamNotFoundError(f"could not open stream {desc.summary()}: {exc}") from None
         names, types, units = read_channel_info(full)
-        index = find_index_channel(self._index_request, names)
-        validate_channels(desc, names, index, self._expect)
+        index = _find_index_channel(self._index_request, names)
+        _validate_channels(desc, names, index, self._expect)
         self._description = desc
         self._ch_names, self._ch_types, self._ch_units = names, types, units
         self._index = index
