@@ -175,6 +175,19 @@ def read_channel_info(info: pylsl.StreamInfo, warn: bool = True) -> tuple[list[s
 
 
 
+def _restarted_uid(desc: StreamDescription, uid: str) -> str | None:
+    """The uid of the outlet now behind ``desc``'s source_id and name when it is not ``uid`` (a restarted outlet
+    keeps its source_id but gets a new uid); None when it is the same outlet, or when the resolver cannot tell."""
+    try:
+        infos = pylsl.resolve_byprop("source_id", desc.source_id, minimum=1, timeout=1.0)
+    except Exception:  # resolver trouble: cannot tell, report a plain gap
+        return None
+    uids = {i.uid() for i in infos if i.name() == desc.name}
+    if not uids or uid in uids:
+        return None
+    return min(uids)
+
+
 def _find_index_channel(request, names: list[str]) -> int | None:
     """Position of the sample-counter channel a :class:`~eegaffect.acquisition.lsl.Stream` was asked for.
 

@@ -27,8 +27,9 @@ import numpy as np
 import pylsl
 
 from eegaffect.acquisition.lsl._binding import NUMPY_DTYPES, ChunkPuller, open_inlet
-from eegaffect.acquisition.lsl.discovery import (StreamDescription, _find_index_channel, _validate_channels,
-                                                 _validate_description, read_channel_info, resolve_streams)
+from eegaffect.acquisition.lsl.discovery import (StreamDescription, _find_index_channel, _restarted_uid,
+                                                 _validate_channels, _validate_description, read_channel_info,
+                                                 resolve_streams)
 from eegaffect.acquisition.lsl.errors import StreamMismatchError, StreamNotFoundError
 from eegaffect.acquisition.lsl.health import (GapRecord, HealthMonitor, StreamEvent, StreamHealth, counted_exactly,
                                               gap_limit)
@@ -491,15 +492,10 @@ class Stream:
             monitor.overrun(overrun, float(ts[0]))
 
     def _outlet_restarted(self) -> bool:
-        try:
-            infos = pylsl.resolve_byprop("source_id", self._description.source_id, minimum=1, timeout=1.0)
-        except Exception:  # resolver trouble: cannot tell, report a plain gap
-            return False
-        uids = {i.uid() for i in infos if i.name() == self._description.name}
-        if not uids or self._uid in uids:
-            return False
-        self._uid = sorted(uids)[0]
-        return True
+        uid = _restarted_uid(self._description, self._uid)
+        if uid is not None:
+            self._uid = uid
+        return uid is not None
 
     def _account_gaps(self, data: np.ndarray, ts: np.ndarray) -> np.ndarray:
         """Count and report the samples lost before each sample of a chunk (one compiled pass, see
