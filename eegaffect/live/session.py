@@ -567,10 +567,13 @@ class _Silence:
 
 
 def _split_gaps(ts: np.ndarray, last_ts: float, sfreq: float, tol: float) -> list[tuple[int, float]]:
-    """Positions in ``ts`` preceded by a gap, with the gap's length in seconds."""
+    """Positions in ``ts`` preceded by a gap (:func:`~eegaffect.acquisition.lsl.health.gap_limit`, the rule
+    :class:`~eegaffect.acquisition.lsl.Stream` counts losses by), with the gap's length in seconds."""
+    from eegaffect.acquisition.lsl.health import gap_limit
+
     prev = np.concatenate([[last_ts if np.isfinite(last_ts) else ts[0] - 1.0 / sfreq], ts[:-1]])
     steps = ts - prev
-    limit = 1.0 / sfreq + max(0.5 / sfreq, tol)
+    limit = gap_limit(sfreq, tol)
     where = np.flatnonzero(steps > limit)
     return [(int(i), float(steps[i] - 1.0 / sfreq)) for i in where]
 
