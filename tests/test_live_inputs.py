@@ -118,3 +118,72 @@ def test_live_cli_on_a_non_numeric_string_stream(bundle14, tmp_path, unique_name
     assert rc == 2 and "Traceback" not in err, err
     lines = [ln for ln in err.splitlines() if ln.startswith("eegaffect live:")]
     assert len(lines) == 1 and "not a number: 'abc' in channel 'AF3'" in lines[0], err
+
+
+def _jittery_string_stream(name: str, sfreq: float, jitter_s: float, seed: int):
+    """A string-format EEG outlet pushing numbers as text with timestamps jittered by N(0, jitter_s); returns
+    (outlet, stop event, pushing thread)."""
+    import threading
+    import time
+
+    import pylsl
+
+    info = pylsl.StreamInfo(name, "EEG", len(DREAMER_CHANNELS), sfreq, pylsl.cf_string, name)
+    chans = info.desc().append_child("channels")
+    for ch_name in DREAMER_CHANNELS:
+        ch = chans.append_child("channel")
+        ch.append_child_value("label", ch_name)
+        ch.append_child_value("type", "EEG")
+        ch.append_child_value("unit", "microvolts")
+    outlet = pylsl.StreamOutlet(info)
+    stop = threading.Event()
+    gen = np.random.default_rng(seed)
+
+    def push():
+        t0, k = pylsl.local_clock(), 0
+        while not stop.is_set():
+            now = pylsl.local_clock()
+            while t0 + k / sfreq <= now:
+                outlet.push_sample([f"{v:.3f}" for v in gen.normal(0, 20, len(DREAMER_CHANNELS))],
+                                   t0 + k / sfreq + gen.normal(0, jitter_s))
+                k += 1
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=push, daemon=True)
+    thread.start()
+    return outlet, stop, thread
+
+
+def _loss_warnings(err: str, name: str) -> list[int]:
+    """Sample counts of the "N samples lost" warnings about stream ``name`` logged during the session."""
+    import re
+
+    session = err.split("live: session starts; the summary counts from here", 1)[1]
+    return [int(n) for n in re.findall(rf"stream {re.escape(repr(name))}: (\d+) samples lost", session)]
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("tolerance", [None, "0.03"])
+def test_jittery_string_stream_log_and_summary_agree(bundle14, tmp_path, unique_name, capsys, tolerance):
+    """Every "N samples lost" warning of the session is in the summary, and the summary's losses were all
+    logged: with --record the recording's own inlet used the default jitter tolerance, and logged losses the
+    session's (a user's wider tolerance) did not count ("0 lost, 0 gaps")."""
+    from eegaffect.cli import main
+
+    outlet, stop, thread = _jittery_string_stream(unique_name, 128.0, 0.004, seed=3)
+    sets = [] if tolerance is None else ["--set", f"jitter_tolerance_s={tolerance}"]
+    try:
+        rc = main(["--log-level", "info", "live", "--stream", unique_name, "--model", str(bundle14), "--duration",
+                   "6", "--headless", "--record", "--out", str(tmp_path / "run"), "--set", "truth=false", *sets])
+    finally:
+        stop.set()
+        thread.join(5)
+        del outlet
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    warned = _loss_warnings(captured.err, unique_name)
+    assert len(warned) == summary["gaps"] - summary["stalls"] and sum(warned) == summary["samples_lost"], \
+        (warned, summary)
+    if tolerance is not None:
+        assert summary["samples_lost"] == 0 and warned == []

@@ -139,6 +139,9 @@ class HealthMonitor:
         :class:`~eegaffect.acquisition.lsl.Stream`).
     max_events : int
         Events kept until :meth:`get_events` drains them (the oldest go first).
+    log_events : bool
+        Log events as warnings (resumes as info); False logs them at debug level only, for a second inlet on a
+        stream another one already reports on (they are queued and counted either way).
 
     Attributes
     ----------
@@ -149,11 +152,12 @@ class HealthMonitor:
     """
 
     def __init__(self, name: str = "", source_id: str = "", sfreq: float = 0.0, *, clock: Callable[[], float],
-                 max_events: int = 10_000):
+                 max_events: int = 10_000, log_events: bool = True):
         if sfreq < 0:
             raise ValueError(f"expected sfreq >= 0 Hz (0: irregular), got {sfreq}")
         self.name, self.source_id, self.sfreq = name, source_id, float(sfreq)
         self._clock = clock
+        self._log_events = bool(log_events)
         self._events: collections.deque[StreamEvent] = collections.deque(maxlen=int(max_events))
         self._gaps: list[GapRecord] = []
         self.n_received = 0
@@ -243,7 +247,7 @@ class HealthMonitor:
                 return event
             self._last_overrun_log = event.time
         level = logging.INFO if kind == "resume" else logging.WARNING
-        logger.log(level, "stream %r: %s", self.name, event.message or kind)
+        logger.log(level if self._log_events else logging.DEBUG, "stream %r: %s", self.name, event.message or kind)
         return event
 
     # -- what consumers read -------------------------------------------------------------------------------

@@ -78,6 +78,9 @@ class Stream:
         How long one pull waits for data before the worker checks whether it should stop.
     sfreq_tolerance : float
         Relative tolerance of the nominal-rate check.
+    log_events : bool
+        Log losses, reconnects and stalls as warnings; False keeps them at debug level (they are still counted
+        and queued), for a second inlet on a stream another one already reports on, so each is logged once.
 
     Notes
     -----
@@ -92,7 +95,7 @@ class Stream:
                  index_channel: str | int | None = "auto", dejitter: bool = True,
                  dejitter_halflife_s: float = 10.0, jitter_tolerance_s: float = 0.010,
                  stall_timeout_s: float = 2.0, max_chunk: int | None = None, poll_timeout_s: float = 0.1,
-                 sfreq_tolerance: float = 1e-6):
+                 sfreq_tolerance: float = 1e-6, log_events: bool = True):
         if name is None and type is None and source_id is None:
             raise ValueError("give at least one of name, type or source_id to choose a stream")
         for label, value in (("bufsize", bufsize), ("timeout", timeout), ("dejitter_halflife_s",
@@ -117,6 +120,7 @@ class Stream:
         self._max_chunk_request = max_chunk
         self._poll_timeout = float(poll_timeout_s)
         self._sfreq_tol = float(sfreq_tolerance)
+        self._log_events = bool(log_events)
         self._inlet: pylsl.StreamInlet | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -411,7 +415,8 @@ class Stream:
         self._uid = desc.uid
         inlet.was_clock_reset()  # clear the flag; from now on it signals a reconnect
         self._reset_counters()
-        self._monitor = HealthMonitor(desc.name, desc.source_id, desc.sfreq, clock=pylsl.local_clock)
+        self._monitor = HealthMonitor(desc.name, desc.source_id, desc.sfreq, clock=pylsl.local_clock,
+                                      log_events=self._log_events)
         self._clock_offsets.clear()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name=f"eegaffect-lsl-{desc.name}", daemon=True)

@@ -212,8 +212,11 @@ class LiveSession:
         if not self.config.record or self.out_dir is None:
             return
         cfg = self.config
+        # the recording's own inlet on the EEG finds the session's gaps (same tolerances) and leaves reporting them
+        # to the session's inlet: the log then says what the summary counts, once
         streams = [Stream(name=self.stream_name, source_id=self.source_id, bufsize=cfg.bufsize_s,
-                          timeout=cfg.resolve_timeout_s, dejitter=False)]
+                          timeout=cfg.resolve_timeout_s, dejitter=False, jitter_tolerance_s=cfg.jitter_tolerance_s,
+                          stall_timeout_s=cfg.stall_timeout_s, log_events=False)]
         if truth is not None:
             streams.append(Stream(name=truth.name, type="AffectTruth", bufsize=cfg.bufsize_s, dejitter=False,
                                   index_channel=None))
@@ -283,6 +286,9 @@ class LiveSession:
             if truth is not None:
                 truth.read_new()
             health0 = eeg.health
+            # the summary counts from here: say what the log already reported before (warm-up, start-up burst)
+            logger.info("live: session starts; the summary counts from here (before it: %d samples received, %d "
+                        "lost in %d gap(s))", health0.n_received, health0.n_lost, health0.n_gaps)
             self._ready.set()
             record, latency, health, silence, cpu_s, wall = self._loop(eeg, truth, outlet, cmap, predictor,
                                                                        duration, stop)
@@ -407,6 +413,7 @@ class LiveSession:
                         "health": health_message(elapsed)})
         except KeyboardInterrupt:
             logger.info("stopping (Ctrl-C)")
+        eeg.disconnect()  # the summary's counts end here: no loss is logged after them (the recording closes later)
         silence.add(eeg.get_events())
         silence.close(pylsl.local_clock())
         return record, latency, eeg.health, silence, time.process_time() - cpu0, time.perf_counter() - t_start
