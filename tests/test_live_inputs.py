@@ -187,3 +187,80 @@ def test_jittery_string_stream_log_and_summary_agree(bundle14, tmp_path, unique_
         (warned, summary)
     if tolerance is not None:
         assert summary["samples_lost"] == 0 and warned == []
+
+
+def test_health_monitor_counts_a_source_change_as_an_unknown_loss():
+    from eegaffect.acquisition.lsl import HealthMonitor
+
+    monitor = HealthMonitor("eeg", "a", 100.0, clock=lambda: 0.0, log_events=False)
+    monitor.received(10, 5.0)
+    gap = monitor.source_changed(7.51, "source_id 'a'", "source_id 'b'")
+    health = monitor.snapshot()
+    assert gap.reconnect and gap.n_samples == 0 and gap.seconds == pytest.approx(2.5)
+    assert (health.n_reconnects, health.n_source_changes, health.n_lost) == (1, 1, 0)
+    assert health.unknown_loss_s == pytest.approx(2.5)
+    (event,) = monitor.get_events()
+    assert event.kind == "reconnect" and "switched from source_id 'a' to a new source source_id 'b'" in event.message
+    assert "unknown" in event.message
+
+
+@pytest.mark.timeout(180)
+def test_live_switches_to_a_restarted_simulator_with_a_new_source_id(bundle14, tmp_path, unique_name, caplog):
+    """The headset restarts under a new source_id: the session finds it by name after reresolve_after_s of
+    silence, logs its identity, and reports the gap in seconds with its loss unknown (it never reconnected and
+    counted the rest of the session as one gap with '0 lost')."""
+    import logging
+    import threading
+    import time
+
+    import pylsl
+
+    from eegaffect.acquisition.lsl import INDEX_CHANNEL_NAME
+    from eegaffect.acquisition.outlet import STATUS_OK, Outlet
+    from eegaffect.acquisition.simulator import SimulatedEEG
+    from eegaffect.commands.live import format_summary
+    from eegaffect.live.session import LiveConfig, LiveSession
+
+    sfreq = 200.0
+    caplog.set_level(logging.INFO, logger="eegaffect")
+    names = list(DREAMER_CHANNELS) + [INDEX_CHANNEL_NAME]
+    eeg = SimulatedEEG(list(DREAMER_CHANNELS), sfreq, seed=6, unit="V").generate(1400)[0]
+
+    def push(outlet, rows, n):
+        stamps = []
+        for k in range(0, n, 20):
+            idx = np.arange(k, k + 20)
+            ts = pylsl.local_clock() + idx[:1] * 0 + np.arange(20) / sfreq
+            outlet.push(np.column_stack([eeg[rows + idx], idx]), ts)
+            stamps.append(ts)
+            time.sleep(20 / sfreq)
+        return np.concatenate(stamps)
+
+    first = Outlet(unique_name, "EEG", names, sfreq, channel_format="float64", source_id=f"{unique_name}-a")
+    session = LiveSession(unique_name, bundle14, LiveConfig(truth=False, reresolve_after_s=1.0, stall_timeout_s=0.5,
+                                                            start_wait_s=0), out_dir=tmp_path / "run")
+    result = {}
+    worker = threading.Thread(target=lambda: result.setdefault("summary", session.run(duration=10)))
+    worker.start()
+    try:
+        assert session.ready.wait(90) and first.wait_for_consumers(30)
+        a = push(first, 0, 400)
+        first.close()
+        time.sleep(1.0)
+        second = Outlet(unique_name, "EEG", names, sfreq, channel_format="float64", source_id=f"{unique_name}-b")
+        assert second.wait_for_consumers(30), "the session never switched to the new source"
+        b = push(second, 400, 1000)
+    finally:
+        worker.join(90)
+    summary = result["summary"]
+    assert summary["source_changes"] == 1 and summary["reconnects"] == 1
+    assert summary["samples_received"] == 1400 and summary["samples_lost"] == 0
+    gap = b[0] - a[-1] - 1 / sfreq
+    assert summary["seconds_unknown_loss"] == pytest.approx(gap, abs=0.05)
+    assert f"switching to source_id '{unique_name}-b'" in caplog.text
+    assert "the samples lost in it are unknown" in caplog.text
+    assert "changed source 1 time(s)" in format_summary(summary)
+    rows = [r.split(",") for r in (tmp_path / "run" / "updates.csv").read_text().splitlines()[1:]]
+    after = [int(float(r[4])) for r in rows if r[1] and float(r[1]) > b[0]]
+    assert STATUS_OK in after  # predicting again on the new source
+    second.close()

@@ -99,6 +99,10 @@ def format_summary(summary: dict) -> str:
                      f"max {lat['max']:.2f} ms")
     lines.append(f"samples: {summary['samples_received']} received, {summary['samples_lost']} lost, "
                  f"{summary['gaps']} gaps, {summary['reconnects']} reconnects")
+    if summary.get("source_changes"):
+        lines.append(f"the stream changed source {summary['source_changes']} time(s): "
+                     f"{summary['seconds_unknown_loss']:.1f} s of gap with an unknown number of lost samples (not in "
+                     "'lost': a new source counts from scratch)")
     if summary.get("stalls"):
         lines.append(f"stream stalled {summary['stalls']} time(s): {summary['seconds_without_data']:.1f} s without "
                      "data (a stall still going on at the end counts as a gap)")

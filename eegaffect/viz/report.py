@@ -287,8 +287,8 @@ def _live_sections(run_dir: Path) -> list[dict]:
     for key in ("p50", "p99", "max"):
         table.append((f"latency {key} (ms)", (s.get("latency_ms") or {}).get(key)))
     for key in ("samples_received", "samples_lost", "gaps", "reconnects", "stalls", "seconds_without_data",
-                "invalid_updates"):
-        if key in s:  # the last three are newer: older summaries lack them
+                "invalid_updates", "source_changes", "seconds_unknown_loss"):
+        if key in s:  # the last five are newer: older summaries lack them
             table.append((key.replace("_", " "), s[key]))
     for key, value in (s.get("ground_truth") or {}).items():
         table.append((key.replace("_", " "), value))
