@@ -3,9 +3,10 @@
 Data path (:func:`dataset_topomaps`): each trial's EEG ``(n_times, n_chans)`` -> windowed band features
 (:func:`eegaffect.kernels.features.band_features`, DE or log band power) -> one map per band per window
 (:class:`~eegaffect.distill.topomap.TopomapInterpolator`, built once per channel set) -> ``(n_windows, n_bands,
-H, W)``. Each window's valence/arousal target (in [-1, 1]) is the trial's continuous annotation interpolated at
-the window centre where the trial has one (``targets: auto``/``continuous``), else the trial's label point
-(``targets: trial``). Splits are by trial, never by window inside a trial.
+H, W)``. Each window's valence/arousal target (in [-1, 1]) is the trial's continuous annotation at the window's
+END (:func:`eegaffect.pipeline.frame_times`, :func:`eegaffect.targets.frame_targets`: the rule training, the
+benchmark and the live predictor share; windows past the annotation's span are dropped) where the trial has one
+(``targets: auto``/``continuous``), else the trial's label point (``targets: trial``). Splits are by trial, never by window inside a trial.
 
 Maps are standardised per band with the training maps' mean and standard deviation over head pixels (stored in the
 bundle); pixels outside the head stay 0.
@@ -22,7 +23,6 @@ weights file, config, bands, channel sets, normalisation, training trials, valid
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,9 +34,11 @@ from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
+from eegaffect._files import sha256_file
 from eegaffect._logging import logger
 from eegaffect.config import ConfigModel
-from eegaffect.pipeline import DEFAULT_BANDS, BandConfig
+from eegaffect.pipeline import DEFAULT_BANDS, BandConfig, frame_times
+from eegaffect.targets import frame_targets
 
 __all__ = ["TopomapConfig", "TeacherFeatureConfig", "TeacherModelConfig", "TeacherTrainConfig",
            "PrototypeExportConfig", "TeacherConfig", "TopomapTeacher", "TopomapData", "TeacherBundle",
@@ -103,8 +105,8 @@ class TeacherConfig(ConfigModel):
 
     dataset: Literal["auto", "seed", "seed-iv", "dreamer", "recording"] = "auto"
     targets: Literal["auto", "trial", "continuous"] = Field(
-        "auto", description="per-window V/A: 'continuous' from a trial's annotation (interpolated at window "
-                            "centres), 'trial' the trial's label point, 'auto' continuous where available")
+        "auto", description="per-window V/A: 'continuous' from a trial's annotation (at window ends, "
+                            "see eegaffect.targets), 'trial' the trial's label point, 'auto' continuous where available")
     topomap: TopomapConfig = Field(default_factory=TopomapConfig)
     features: TeacherFeatureConfig = Field(default_factory=TeacherFeatureConfig)
     model: TeacherModelConfig = Field(default_factory=TeacherModelConfig)
@@ -266,9 +268,17 @@ def dataset_topomaps(trials: Iterable, config: TeacherConfig, *, exclude: Iterab
             val.append(np.full(len(feats), info.valence))
             aro.append(np.full(len(feats), info.arousal))
         else:
-            centres = (np.arange(len(feats)) * hop + window / 2) / info.sfreq
-            val.append(np.interp(centres, continuous[:, 0], continuous[:, 1]))
-            aro.append(np.interp(centres, continuous[:, 0], continuous[:, 2]))
+            va = frame_targets(frame_times(len(feats), window, hop, info.sfreq), continuous[:, 0],
+                               continuous[:, 1:3])
+            known = np.all(np.isfinite(va), axis=1)  # frames past the annotation's span have no target
+            if not known.all():
+                maps[-1], feats, va = maps[-1][known], feats[known], va[known]
+                if len(feats) == 0:
+                    maps.pop()
+                    skipped_no_target += 1
+                    continue
+            val.append(va[:, 0])
+            aro.append(va[:, 1])
         index.append(np.full(len(feats), len(ids)))
         ids.append(tid)
         datasets.append(info.dataset)
@@ -439,14 +449,6 @@ def _mse(model: TopomapTeacher, x: torch.Tensor, y: torch.Tensor) -> float:
 
 # ------------------------------------------------------------------------------------------------------- bundle
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def save_teacher(bundle: TeacherBundle, out: str | Path) -> Path:
     """Write ``teacher.safetensors`` and ``teacher.json`` into the folder ``out``.
 
@@ -472,7 +474,7 @@ def save_teacher(bundle: TeacherBundle, out: str | Path) -> Path:
     meta = {
         **bundle.meta,
         "format_version": TEACHER_FORMAT,
-        "checksum": _sha256(weights),
+        "checksum": sha256_file(weights),
         "weights": _WEIGHTS,
         "config": bundle.config.model_dump(mode="json"),
         "n_bands": bundle.model.n_bands,
@@ -515,7 +517,7 @@ def load_teacher(path: str | Path) -> TeacherBundle:
     weights = folder / meta.get("weights", _WEIGHTS)
     if not weights.is_file():
         raise FileNotFoundError(f"{folder}: weights file {weights.name} is missing")
-    found = _sha256(weights)
+    found = sha256_file(weights)
     if found != meta.get("checksum"):
         raise ValueError(f"{weights}: checksum mismatch (teacher.json says {str(meta.get('checksum'))[:12]}..., "
                          f"file has {found[:12]}...): the bundle was modified or corrupted")
