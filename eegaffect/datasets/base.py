@@ -33,6 +33,8 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from eegaffect.errors import UserInputError
+
 __all__ = [
     "DatasetFormatError",
     "TrialInfo",
@@ -54,7 +56,7 @@ DATASET_NAMES: tuple[str, ...] = ("seed", "seed-iv", "dreamer", "recording")
 ANNOTATION_COLUMNS: tuple[str, str, str] = ("time_s", "valence", "arousal")
 
 
-class DatasetFormatError(ValueError):
+class DatasetFormatError(UserInputError):
     """A dataset file or folder is not in the expected layout; the message names the file, what was expected
     and what was found."""
 

@@ -26,18 +26,24 @@ import datetime as _dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Literal, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import torch
-from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
 from eegaffect._files import sha256_file
 from eegaffect._logging import logger
-from eegaffect.config import ConfigModel
-from eegaffect.pipeline import DEFAULT_BANDS, BandConfig, frame_times
+from eegaffect.distill.config import (  # noqa: F401 (re-exported: schemas live in distill.config)
+    PrototypeExportConfig,
+    TeacherConfig,
+    TeacherFeatureConfig,
+    TeacherModelConfig,
+    TeacherTrainConfig,
+    TopomapConfig,
+)
+from eegaffect.pipeline import frame_times
 from eegaffect.targets import frame_targets
 
 __all__ = ["TopomapConfig", "TeacherFeatureConfig", "TeacherModelConfig", "TeacherTrainConfig",
@@ -49,69 +55,6 @@ __all__ = ["TopomapConfig", "TeacherFeatureConfig", "TeacherModelConfig", "Teach
 TEACHER_FORMAT = 1
 _WEIGHTS = "teacher.safetensors"
 _META = "teacher.json"
-
-
-# ------------------------------------------------------------------------------------------------------- config
-
-class TopomapConfig(ConfigModel):
-    """Scalp grid of the maps."""
-
-    grid_size: int = Field(32, ge=8, le=128)
-    method: Literal["cubic", "linear"] = Field("cubic", description="MNE's Clough-Tocher or linear interpolation")
-
-
-class TeacherFeatureConfig(ConfigModel):
-    """Band features mapped onto the scalp."""
-
-    kind: Literal["de", "band_power"] = "de"
-    bands: list[BandConfig] = Field(default_factory=lambda: [b.model_copy() for b in DEFAULT_BANDS], min_length=1)
-    window_s: float = Field(1.0, gt=0)
-    hop_s: float = Field(1.0, gt=0)
-    filter_order: int = Field(4, ge=1, le=12)
-
-
-class TeacherModelConfig(ConfigModel):
-    """The CNN."""
-
-    channels: list[int] = Field(default_factory=lambda: [16, 32, 64], min_length=1)
-    embedding_dim: int = Field(64, ge=2)
-    drop_prob: float = Field(0.25, ge=0, lt=1)
-
-
-class TeacherTrainConfig(ConfigModel):
-    """Optimisation (MSE on valence/arousal, best validation epoch kept)."""
-
-    epochs: int = Field(30, ge=1)
-    batch_size: int = Field(64, ge=1)
-    lr: float = Field(1e-3, gt=0)
-    weight_decay: float = Field(1e-4, ge=0)
-    seed: int = 0
-    val_fraction: float = Field(0.2, ge=0, lt=1, description="fraction of trials held out for validation")
-
-
-class PrototypeExportConfig(ConfigModel):
-    """``eegaffect prototypes export``: the valence x arousal grid."""
-
-    grid_size: int = Field(5, ge=1, le=50)
-    value_range: tuple[float, float] = (-1.0, 1.0)
-    min_count: int = Field(3, ge=1, description="cells with fewer samples are filled from their neighbours")
-    fill_sigma: float = Field(1.0, gt=0, description="Gaussian width (cells) of the neighbour fill")
-    center: bool = Field(True, description="subtract the mean embedding before binning (see prototypes.py)")
-    include_training_trials: bool = Field(False, description="also use trials the teacher was trained on")
-
-
-class TeacherConfig(ConfigModel):
-    """``eegaffect teacher train`` and ``eegaffect prototypes export``."""
-
-    dataset: Literal["auto", "seed", "seed-iv", "dreamer", "recording"] = "auto"
-    targets: Literal["auto", "trial", "continuous"] = Field(
-        "auto", description="per-window V/A: 'continuous' from a trial's annotation (at window ends, "
-                            "see eegaffect.targets), 'trial' the trial's label point, 'auto' continuous where available")
-    topomap: TopomapConfig = Field(default_factory=TopomapConfig)
-    features: TeacherFeatureConfig = Field(default_factory=TeacherFeatureConfig)
-    model: TeacherModelConfig = Field(default_factory=TeacherModelConfig)
-    train: TeacherTrainConfig = Field(default_factory=TeacherTrainConfig)
-    prototypes: PrototypeExportConfig = Field(default_factory=PrototypeExportConfig)
 
 
 # -------------------------------------------------------------------------------------------------------- model

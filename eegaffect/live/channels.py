@@ -17,12 +17,13 @@ from typing import Sequence
 
 import numpy as np
 
+from eegaffect.errors import UserInputError
 from eegaffect.montage import channel_key
 
 __all__ = ["ChannelMismatchError", "ChannelMap", "match_channels", "spline_interpolation_matrix"]
 
 
-class ChannelMismatchError(ValueError):
+class ChannelMismatchError(UserInputError):
     """The stream's channels cannot be mapped onto the model's montage; the message names missing and extra ones."""
 
 

@@ -32,7 +32,7 @@ from eegaffect.models.config import TrainConfig, model_transformer_kwargs, model
 from eegaffect.montage import channel_key
 
 __all__ = ["BUNDLE_FORMAT", "BUNDLE_VERSION", "BundleError", "save_bundle", "read_bundle", "load_chain",
-           "check_channels", "Predictor", "Prediction"]
+           "check_channels"]
 
 BUNDLE_FORMAT = "eegaffect-bundle"
 BUNDLE_VERSION = 1
@@ -202,7 +202,8 @@ def load_chain(path: str | Path, doc: dict):
 
 
 def __getattr__(name: str):
-    # the Predictor lives in eegaffect.models.predictor (which imports this module); re-exported lazily
+    # Predictor and Prediction live in eegaffect.models.predictor (which imports this module): still importable
+    # from here, lazily, so neither module imports the other at module level
     if name in ("Predictor", "Prediction"):
         from eegaffect.models import predictor
 

@@ -63,11 +63,11 @@ from eegaffect.models.stages import (
 )
 
 __all__ = ["VQVAEConfig", "TransformerConfig", "SACConfig", "DataConfig", "TrainConfig", "Sequences",
-           "fit_chain", "check_checkpoints", "load_sequences", "train_bundle", "train_demo_bundle", "demo_config",
-           "demo_sessions", "DEMO_RECIPE", "STAGES", "CHECKPOINT_CONFIG", "model_vqvae_kwargs",
-           "model_transformer_kwargs", "trial_targets", "frame_targets"]
+           "fit_chain", "check_checkpoints", "load_sequences", "train_bundle", "train_and_save", "STAGES",
+           "CHECKPOINT_CONFIG", "model_vqvae_kwargs", "model_transformer_kwargs", "trial_targets", "frame_targets"]
 
-#: Names of :mod:`eegaffect.models.demo` re-exported here (lazily: the demo recipe imports this module).
+#: Names of :mod:`eegaffect.models.demo` still importable from here (lazily, through ``__getattr__``: the demo
+#: recipe imports this module, so importing it here at module level would make a cycle).
 _DEMO_NAMES = ("train_demo_bundle", "demo_config", "demo_sessions", "DEMO_RECIPE")
 
 
@@ -122,7 +122,7 @@ def fit_chain(train: Sequences, config: TrainConfig, *, stages: Sequence[str] = 
 def _fit_chain(train, config, stages, ckpt_dir, resume, progress_bar):
     import torch
 
-    from eegaffect.models.chain import EEGDancer, EEGDancerChain
+    from eegaffect.models.chain import EEGDancerChain
 
     rank, world = rank_world()
     device = pick_device(config.device)
