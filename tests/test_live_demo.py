@@ -29,7 +29,7 @@ def _demo_stream(config: DemoConfig, seconds: float) -> tuple[np.ndarray, np.nda
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_demo_model_follows_the_truth_of_a_new_session(tmp_path):
-    from eegaffect.models.bundle import Predictor
+    from eegaffect.models.predictor import Predictor
 
     config = load_config(DemoConfig, default="demo")
     path = demo_bundle(config.seed, cache_dir=tmp_path, progress=False)

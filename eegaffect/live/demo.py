@@ -86,7 +86,8 @@ def demo_bundle(seed: int = 0, *, cache_dir: str | Path | None = None, progress:
         The bundle directory.
     """
     from eegaffect import __version__
-    from eegaffect.models.bundle import BundleError, Predictor
+    from eegaffect.models.bundle import BundleError
+    from eegaffect.models.predictor import Predictor
     from eegaffect.models.demo import train_demo_bundle
 
     root = Path(cache_dir) if cache_dir is not None else demo_cache_dir()

@@ -12,7 +12,7 @@ import numpy as np
 from eegaffect._progress import progress
 from eegaffect.models.config import SACConfig, TrainConfig, TransformerConfig, VQVAEConfig
 from eegaffect.models.data import Sequences
-from eegaffect.models.training import train_and_save
+from eegaffect.models.fit import train_and_save
 
 __all__ = ["DEMO_RECIPE", "demo_sessions", "train_demo_bundle", "demo_config"]
 
