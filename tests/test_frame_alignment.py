@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_feature_cache import write_tiny_seed
 
 from eegaffect.pipeline import PipelineConfig, SignalPipeline, frame_times, window_hop
 from eegaffect.targets import frame_targets, sample_times, trial_frame_targets
-from test_feature_cache import write_tiny_seed
 
 SECONDS = 6.0
 

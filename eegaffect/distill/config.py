@@ -15,7 +15,9 @@ from eegaffect.config import ConfigModel
 from eegaffect.distill.faces import EMOTION_VA, EMOTIONS, label_index
 from eegaffect.pipeline import DEFAULT_BANDS, BandConfig
 
-__all__ = ["TopomapConfig", "TeacherFeatureConfig", "TeacherModelConfig", "TeacherTrainConfig", "PrototypeExportConfig", "TeacherConfig", "CEConfig", "KDConfig", "ProtoKDConfig", "DGeoConfig", "LossesConfig", "StudentConfig", "StudentTrainConfig", "SynthFacesConfig", "DistilConfig"]
+__all__ = ["TopomapConfig", "TeacherFeatureConfig", "TeacherModelConfig", "TeacherTrainConfig",
+           "PrototypeExportConfig", "TeacherConfig", "CEConfig", "KDConfig", "ProtoKDConfig", "DGeoConfig",
+           "LossesConfig", "StudentConfig", "StudentTrainConfig", "SynthFacesConfig", "DistilConfig"]
 
 
 # ------------------------------------------------------------------------------------------------------ teacher
@@ -72,8 +74,8 @@ class TeacherConfig(ConfigModel):
 
     dataset: Literal["auto", "seed", "seed-iv", "dreamer", "recording"] = "auto"
     targets: Literal["auto", "trial", "continuous"] = Field(
-        "auto", description="per-window V/A: 'continuous' from a trial's annotation (at window ends, "
-                            "see eegaffect.targets), 'trial' the trial's label point, 'auto' continuous where available")
+        "auto", description="per-window V/A: 'continuous' from a trial's annotation (at window ends, see "
+                            "eegaffect.targets), 'trial' the trial's label point, 'auto' continuous where available")
     topomap: TopomapConfig = Field(default_factory=TopomapConfig)
     features: TeacherFeatureConfig = Field(default_factory=TeacherFeatureConfig)
     model: TeacherModelConfig = Field(default_factory=TeacherModelConfig)

@@ -223,7 +223,8 @@ def _read_bundle_json(path: Path) -> dict:
     except json.JSONDecodeError as exc:
         raise BundleError(f"{jp}: not valid JSON: {exc}") from None
     if not isinstance(doc, dict) or doc.get("format") != BUNDLE_FORMAT:
-        raise BundleError(f"{jp}: expected format {BUNDLE_FORMAT!r}, got {doc.get('format') if isinstance(doc, dict) else doc!r}")
+        got = doc.get("format") if isinstance(doc, dict) else doc
+        raise BundleError(f"{jp}: expected format {BUNDLE_FORMAT!r}, got {got!r}")
     if doc.get("format_version") != BUNDLE_VERSION:
         raise BundleError(f"{jp}: bundle format version {doc.get('format_version')!r} is not supported by "
                           f"eegaffect {__version__} (expected version {BUNDLE_VERSION}); retrain or use a matching "

@@ -68,7 +68,8 @@ def encode_all(model, norm: list[np.ndarray], device):
     return latents, codes
 
 
-def stage_transformer(model, latents, codes, train: Sequences, fit_idx: list[int], ctx: TrainContext, run: bool) -> None:
+def stage_transformer(model, latents, codes, train: Sequences, fit_idx: list[int], ctx: TrainContext,
+                      run: bool) -> None:
     """Stage 2: masked pretraining then V/A (+ class) fine-tuning of the transformer on frozen latents."""
     t = ctx.config.transformer
     tr = model.transformer
@@ -96,7 +97,8 @@ def stage_transformer(model, latents, codes, train: Sequences, fit_idx: list[int
         p.requires_grad_(True)
 
 
-def _finetune(tr, latents, train: Sequences, idx: list[int], ctx: TrainContext, name: str, steps: int, lr: float) -> None:
+def _finetune(tr, latents, train: Sequences, idx: list[int], ctx: TrainContext, name: str, steps: int,
+              lr: float) -> None:
     t = ctx.config.transformer
     lat = [latents[i] for i in idx]
     va = [train.va[i].astype(np.float32) for i in idx]

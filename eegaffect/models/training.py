@@ -25,8 +25,9 @@ stamps its outputs with.
 Layout: schemas in :mod:`~eegaffect.models.config` (light, no torch), data and targets in
 :mod:`~eegaffect.models.data`, the loop in :mod:`~eegaffect.models.loop`, checkpoints in
 :mod:`~eegaffect.models.checkpoints`, the stages in :mod:`~eegaffect.models.stages`, DDP/device/threads in
-:mod:`~eegaffect.models.runtime`, the demo recipe in :mod:`~eegaffect.models.demo`, fitting the chain in :mod:`~eegaffect.models.fit`. This module
-holds :func:`train_bundle` (dataset in, bundle out) and re-exports the public names of the others.
+:mod:`~eegaffect.models.runtime`, the demo recipe in :mod:`~eegaffect.models.demo`, fitting the chain in
+:mod:`~eegaffect.models.fit`. This module holds :func:`train_bundle` (dataset in, bundle out) and re-exports
+the public names of the others.
 """
 
 from __future__ import annotations
