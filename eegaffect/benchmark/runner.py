@@ -189,7 +189,7 @@ def run_benchmark(root: str | Path, config: BenchSeedConfig, out_dir: str | Path
     from eegaffect.benchmark.report import write_report
 
     result.files = write_report(result, out_dir, store=store, class_names=list(full.class_names),
-                                hop_s=config.pipeline.features.hop_s, plots=config.plots,
+                                pipeline=config.pipeline, plots=config.plots,
                                 trajectory_plots=config.trajectory_plots)
     result.files["run"] = _write_run_info(out_dir / "run.json", result, config)
     return result
