@@ -107,3 +107,23 @@ def test_training_benchmark_teacher_and_predictor_agree(annotated_trial):
     teacher = TeacherConfig.model_validate({"targets": "continuous", "features": {"window_s": 1.0, "hop_s": 0.5}})
     maps = dataset_topomaps([trial], teacher)
     np.testing.assert_allclose(np.column_stack([maps.valence, maps.arousal]), training, atol=1e-12)
+
+
+def test_training_drops_frames_without_targets_instead_of_making_them_up(tmp_path):
+    """An annotation that stops early leaves the later frames without a target: they are not trained on (the old
+    code held the last value; a trial without valence/arousal trained towards a made-up 0)."""
+    from eegaffect.datasets import load_dataset
+    from eegaffect.models.config import DataConfig, TrainConfig
+    from eegaffect.models.data import _known_run, load_sequences
+
+    assert _known_run(np.array([False, True, True, False, True])) == slice(1, 3)
+    assert _known_run(np.array([False, False])) == slice(0, 0)
+    root = write_tiny_seed(tmp_path / "seed", n_subjects=1, n_sessions=1, seconds=SECONDS)
+    trial = load_dataset(root, "seed").trials[0]
+    trial.info.source.with_name(f"{trial.info.source.stem}_{trial.info.key}.csv").write_text(
+        "time_s,valence,arousal\n0,0,0\n1,0.1,0.2\n2,0.2,0.4\n3,0.3,0.6\n")
+    config = TrainConfig(data=DataConfig(dataset="seed", trials=[trial.info.trial]), pipeline=_pipeline())
+    train, meta = load_sequences(root, config, progress_bar=False)
+    # frames end at 1.0, 1.5, ..., 6.0 s; the annotation spans [0, 3 + 1] s: frames ending at 1.0 .. 4.0 are kept
+    assert len(train.features) == 1 and train.features[0].shape[0] == 7
+    np.testing.assert_allclose(train.va[0][:, 0], [0.1, 0.15, 0.2, 0.25, 0.3, 0.3, 0.3])
