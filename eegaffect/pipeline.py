@@ -24,7 +24,7 @@ from pydantic import Field, model_validator
 from eegaffect.config import ConfigModel
 
 __all__ = ["BandConfig", "FilterConfig", "FeatureConfig", "PipelineConfig", "DEFAULT_BANDS", "SignalPipeline",
-           "frame_times", "window_hop"]
+           "frame_times", "window_hop", "window_hop_samples"]
 
 
 class BandConfig(ConfigModel):
@@ -341,11 +341,29 @@ def window_hop(config: PipelineConfig) -> tuple[int, int]:
     window, hop : int
         Window length and hop in samples, both >= 1.
     """
-    window = int(round(config.features.window_s * config.sfreq))
-    hop = int(round(config.features.hop_s * config.sfreq))
+    return window_hop_samples(config.features.window_s, config.features.hop_s, config.sfreq)
+
+
+def window_hop_samples(window_s: float, hop_s: float, sfreq: float) -> tuple[int, int]:
+    """Window and hop in samples at ``sfreq``, each rounded to the nearest sample.
+
+    Parameters
+    ----------
+    window_s, hop_s : float
+        Window length and hop in seconds.
+    sfreq : float
+        Rate in Hz the samples are counted at.
+
+    Returns
+    -------
+    window, hop : int
+        Both >= 1.
+    """
+    window = int(round(window_s * sfreq))
+    hop = int(round(hop_s * sfreq))
     if window < 1 or hop < 1:
-        raise ValueError(f"features.window_s and features.hop_s must span at least one sample at {config.sfreq} "
-                         f"Hz, got window_s={config.features.window_s}, hop_s={config.features.hop_s}")
+        raise ValueError(f"features.window_s and features.hop_s must span at least one sample at {sfreq} Hz, got "
+                         f"window_s={window_s}, hop_s={hop_s}")
     return window, hop
 
 

@@ -6,7 +6,8 @@ Data path (:func:`dataset_topomaps`): each trial's EEG ``(n_times, n_chans)`` ->
 H, W)``. Each window's valence/arousal target (in [-1, 1]) is the trial's continuous annotation at the window's
 END (:func:`eegaffect.pipeline.frame_times`, :func:`eegaffect.targets.frame_targets`: the rule training, the
 benchmark and the live predictor share; windows past the annotation's span are dropped) where the trial has one
-(``targets: auto``/``continuous``), else the trial's label point (``targets: trial``). Splits are by trial, never by window inside a trial.
+(``targets: auto``/``continuous``), else the trial's label point (``targets: trial``). Splits are by trial, never
+by window inside a trial.
 
 Maps are standardised per band with the training maps' mean and standard deviation over head pixels (stored in the
 bundle); pixels outside the head stay 0.
@@ -43,7 +44,7 @@ from eegaffect.distill.config import (  # noqa: F401 (re-exported: schemas live 
     TeacherTrainConfig,
     TopomapConfig,
 )
-from eegaffect.pipeline import frame_times
+from eegaffect.pipeline import frame_times, window_hop_samples
 from eegaffect.targets import frame_targets
 
 __all__ = ["TopomapConfig", "TeacherFeatureConfig", "TeacherModelConfig", "TeacherTrainConfig",
@@ -197,7 +198,7 @@ def dataset_topomaps(trials: Iterable, config: TeacherConfig, *, exclude: Iterab
         key = tuple(info.ch_names)
         if key not in interps:
             interps[key] = TopomapInterpolator(key, grid_size=tc.grid_size, method=tc.method)
-        window, hop = int(round(fc.window_s * info.sfreq)), int(round(fc.hop_s * info.sfreq))
+        window, hop = window_hop_samples(fc.window_s, fc.hop_s, info.sfreq)
         nyq = info.sfreq / 2
         if any(high >= nyq for _, high in bands):
             raise ValueError(f"{tid}: band edges {bands} reach Nyquist ({nyq} Hz at sfreq {info.sfreq})")
