@@ -149,7 +149,7 @@ class LiveSession:
         if not isinstance(config, LiveConfig):
             raise TypeError(f"config must be a LiveConfig, got {type(config).__name__}")
         bundle = Path(bundle)
-        from eegaffect.models.bundle import Predictor
+        from eegaffect.models.predictor import Predictor
 
         self._predictor = Predictor.load(bundle)  # fail early (BundleError), before any stream is opened
         self._meta = self._predictor.meta
@@ -234,7 +234,7 @@ class LiveSession:
         from eegaffect.acquisition.lsl import INDEX_CHANNEL_NAME, Stream
         from eegaffect.acquisition.outlet import PredictionOutlet
         from eegaffect.live.channels import match_channels
-        from eegaffect.models.bundle import Predictor
+        from eegaffect.models.predictor import Predictor
 
         cfg = self.config
         closed: dict = {}
