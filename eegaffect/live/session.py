@@ -1,4 +1,4 @@
-"""The live session: LSL stream -> channel map -> :class:`~eegaffect.models.bundle.Predictor` -> ``Affect`` outlet.
+"""The live session: LSL stream -> channel map -> :class:`~eegaffect.models.predictor.Predictor` -> ``Affect`` outlet.
 
 One loop in the caller's thread does the work; the acquisition worker of :class:`~eegaffect.acquisition.lsl.Stream`
 fills the ring buffer in its own thread, and the dashboard (when any) runs in its own thread or process fed by a

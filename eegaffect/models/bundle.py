@@ -201,6 +201,16 @@ def load_chain(path: str | Path, doc: dict):
     return chain, config
 
 
+def __getattr__(name: str):
+    # Predictor and Prediction live in eegaffect.models.predictor (which imports this module): still importable
+    # from here, lazily, so neither module imports the other at module level
+    if name in ("Predictor", "Prediction"):
+        from eegaffect.models import predictor
+
+        return getattr(predictor, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _read_bundle_json(path: Path) -> dict:
     if not path.is_dir():
         raise BundleError(f"bundle directory {path} does not exist")
