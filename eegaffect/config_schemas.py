@@ -29,5 +29,6 @@ SCHEMAS: dict[str, Callable[[], type[ConfigModel]]] = {
     "acquisition": lambda: __import__("eegaffect.acquisition_config", fromlist=["AcquisitionConfig"]).AcquisitionConfig,
     "teacher": lambda: __import__("eegaffect.distill.teacher", fromlist=["TeacherConfig"]).TeacherConfig,
     "distil": lambda: __import__("eegaffect.distill.student", fromlist=["DistilConfig"]).DistilConfig,
+    "physio": lambda: __import__("eegaffect.physio.config", fromlist=["PhysioConfig"]).PhysioConfig,
     "bench_kernels": lambda: __import__("eegaffect.commands.bench_kernels", fromlist=["BenchKernelsConfig"]).BenchKernelsConfig,
 }
