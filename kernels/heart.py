@@ -683,17 +683,19 @@ def hrv_features(events: np.ndarray, sfreq: float, window_s: float, min_beats: i
 
     Notes
     -----
-    Definitions as NeuroKit2's ``hrv_time`` / ``hrv_nonlinear``: SDNN and the successive-difference SD use
-    ``ddof=1``; RMSSD is the root mean square of successive differences; pNN50 divides by the number of intervals
-    (as NeuroKit2); successive differences are taken only between intervals of one unbroken run (no gap).
+    Definitions as NeuroKit2's ``hrv_time`` / ``hrv_nonlinear``: SDNN uses ``ddof=1``; RMSSD is the root mean
+    square of successive differences; pNN50 divides by the number of intervals (as NeuroKit2); SD1 and SD2 are the
+    ``ddof=1`` standard deviations of ``(RR_n -/+ RR_n+1) / sqrt(2)`` (Brennan 2001); successive pairs are taken
+    only within one unbroken run of intervals (no gap).
     """
     ev = events[(events["flag"] & FLAG_EXTRA) == 0]
     ibi = ev["ibi_s"] * 1000.0
     ok = np.isfinite(ibi)
     rr = ibi[ok]
     # successive differences within runs without a gap (a NaN interval breaks the run)
-    diffs = np.diff(ibi)
-    diffs = diffs[np.isfinite(diffs)]
+    pair = np.isfinite(ibi[:-1]) & np.isfinite(ibi[1:])
+    rr_n, rr_next = ibi[:-1][pair], ibi[1:][pair]
+    diffs = rr_next - rr_n
     values = np.full(len(HRV_FEATURES), np.nan)
     reasons = [None] * len(HRV_FEATURES)
     n = rr.size
@@ -710,9 +712,8 @@ def hrv_features(events: np.ndarray, sfreq: float, window_s: float, min_beats: i
     else:
         values[2] = np.sqrt(np.mean(diffs ** 2))
         values[3] = 100.0 * np.count_nonzero(np.abs(diffs) > 50.0) / (diffs.size + 1)
-        sdsd = diffs.std(ddof=1)
-        values[7] = np.sqrt(0.5) * sdsd
-        values[8] = np.sqrt(max(2.0 * sdnn ** 2 - 0.5 * sdsd ** 2, 0.0))
+        values[7] = np.std((rr_n - rr_next) / np.sqrt(2.0), ddof=1)
+        values[8] = np.std((rr_n + rr_next) / np.sqrt(2.0), ddof=1)
     _spectral(ev["sample"][ok] / sfreq, rr, window_s, values, reasons)
     return values, tuple(reasons)
 

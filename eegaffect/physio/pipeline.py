@@ -98,6 +98,9 @@ class PhysioPipeline:
         Signal kind (``ecg``, ``ppg``, ``eda``, ``resp``, ``temp``, ``emg``).
     sfreq : float
         Rate of the stream in Hz.
+    stage_cls : type of PhysioStage | None
+        The stage class; None takes the kind's registered class
+        (:func:`~eegaffect.kernels.physio_base.stage_class`). Any class honouring the contract works.
 
     Attributes
     ----------
@@ -107,7 +110,7 @@ class PhysioPipeline:
         ``"feature: reason"`` -> number of NaN feature values emitted for that reason.
     """
 
-    def __init__(self, config: PhysioConfig, kind: str, sfreq: float):
+    def __init__(self, config: PhysioConfig, kind: str, sfreq: float, stage_cls=None):
         if not isinstance(config, PhysioConfig):
             raise TypeError(f"config must be a PhysioConfig, got {type(config).__name__}")
         if isinstance(sfreq, bool) or not isinstance(sfreq, numbers.Real) or not np.isfinite(sfreq) or sfreq <= 0:
@@ -115,7 +118,11 @@ class PhysioPipeline:
         self.config = config
         self.kind = kind
         self.sfreq = float(sfreq)
-        self._cls = load_stage_class(kind)
+        if stage_cls is None:
+            stage_cls = load_stage_class(kind)
+        elif kind not in KINDS:
+            raise UserInputError(f"unknown physiological signal kind {kind!r}; expected one of {list(KINDS)}")
+        self._cls = stage_cls
         section = config.stage(kind)
         self._params = dict(section.params)
         self.stage = self._make_stage()
@@ -225,7 +232,7 @@ class PhysioPipeline:
         -------
         result : PhysioResult
         """
-        fresh = PhysioPipeline(self.config, self.kind, self.sfreq)
+        fresh = PhysioPipeline(self.config, self.kind, self.sfreq, self._cls)
         out = fresh.stage.process(x)
         fresh._append(out, keep_all=True)
         frames = np.concatenate([fresh._emit(fresh._n_seen - fresh.decision_delay), fresh.flush()])
