@@ -14,7 +14,7 @@ pytest.importorskip("neurokit2")
 @pytest.mark.timeout(240)
 def test_bench_physio_quick(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    assert main(["bench", "physio", "--quick", "--repeats", "1", "--json", str(out)]) == 0
+    assert main(["bench", "physio", "--quick", "--set", "repeats=1", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     doc = json.loads(out.read_text())
     names = [c["name"] for c in doc["cases"]]

@@ -102,3 +102,20 @@ def test_kind_without_its_stage_module(tmp_path, capsys, monkeypatch):
     line = _one_line_error(capsys, ["physio", str(data), "--kind", "eda", "--sfreq", "100", "--out",
                                     str(tmp_path / "o")])
     assert "'eda' stage is not available" in line
+
+
+def test_hdf5_recording_with_stream_choice(tmp_path, rng):
+    from dataset_fixtures import write_eegaffect_h5
+
+    sfreq = 250.0
+    tpl, c = ecg_template(sfreq)
+    n = int(20 * sfreq)
+    x = place(tpl, c, regular_beats(rng, 20.0, sfreq), n) + 0.01 * rng.standard_normal(n)
+    path = tmp_path / "session.h5"
+    write_eegaffect_h5(path, [{"name": "eeg", "type": "EEG", "sfreq": 200.0, "data": rng.standard_normal((4000, 2))},
+                              {"name": "chest", "type": "ECG", "sfreq": sfreq, "data": x[:, None],
+                               "ch_names": ["ecg"]}])
+    assert main(["physio", str(path), "--kind", "ecg", "--stream", "chest", "--column", "ecg",
+                 "--out", str(tmp_path / "o")]) == 0
+    beats = _rows(tmp_path / "o" / "events.csv")
+    assert len(beats) >= 20 and float(beats[5]["ibi_s"]) == pytest.approx(0.8, rel=0.1)

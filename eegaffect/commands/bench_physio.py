@@ -5,7 +5,7 @@ Cases (``ratio > 1`` means eegaffect is faster; signals from NeuroKit2's simulat
 - ``ecg-offline-10min-1000hz``, ``ppg-offline-10min-64hz``, ``eda-offline-10min-32hz``: ten minutes of signal
   through our stage's ``process`` (quality flags, causal filters, events, continuous outputs) against
   NeuroKit2's ``ecg_process`` / ``ppg_process`` / ``eda_process`` (cleaning, peaks, rate, quality); seconds,
-  best of ``--repeats`` each. The EDA case is skipped, with a line saying so, when the EDA stage
+  best of ``repeats`` (``--set repeats=N``, default 3) each. The EDA case is skipped, with a line saying so, when the EDA stage
   (``kernels/eda.py``) is not part of the installation.
 - ``ecg-stream-32x1000hz``: 32-sample chunks of a 1 kHz ECG: our ``step`` (median us/call; its p99 is printed
   and written in the JSON details) against what one would do without a streaming detector: NeuroKit2's
@@ -20,10 +20,19 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from pydantic import Field
 
+from eegaffect.commands import add_config_options, config_from_args
+from eegaffect.config import ConfigModel
 from eegaffect.errors import UserInputError
 
-__all__ = ["run_benchmark", "register"]
+__all__ = ["BenchPhysioConfig", "run_benchmark", "register"]
+
+
+class BenchPhysioConfig(ConfigModel):
+    """Settings of ``eegaffect bench physio``."""
+
+    repeats: int = Field(3, ge=1, le=20, description="offline cases: best of this many runs per side")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,18 +41,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Time the physiological stages beside NeuroKit2 in one process and print the ratios "
                     "(> 1 means eegaffect is faster).")
     parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the cases as JSON")
-    parser.add_argument("--repeats", type=int, default=3, metavar="N", help="offline cases: best of N (default 3)")
     parser.add_argument("--quick", action="store_true",
                         help="20 s of signal instead of ten minutes, few reference calls (a smoke run)")
+    add_config_options(parser, None, example="repeats=1")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from eegaffect.perf import format_cases, write_bench_json
 
-    if args.repeats < 1:
-        raise UserInputError(f"--repeats must be >= 1, got {args.repeats}")
-    cases, details = run_benchmark(repeats=args.repeats, quick=args.quick, report=print)
+    config = config_from_args(args, BenchPhysioConfig)
+    cases, details = run_benchmark(repeats=config.repeats, quick=args.quick, report=print)
     print(format_cases(cases))
     stream = details.get("ecg-stream-32x1000hz")
     if stream:
