@@ -243,7 +243,7 @@ def _on_beat(fs, st, p, sample, amp, ev_i, ev_f, n_ev):  # pragma: no cover - co
     return n_ev
 
 
-@jit
+@jit(inline="always")  # called per sample: no call, no reference counting of its arrays
 def _after_sample(fs, st, p, q, hr, i, ev_i, ev_f, n_ev):  # pragma: no cover - compiled
     """Per-sample end: timeout of the pending beat, instantaneous heart rate."""
     n = st[_I_N]
@@ -478,6 +478,8 @@ class HeartStage(PhysioStage):
         self._st[_I_LAST_CAND_BEAT] = -(1 << 40)
 
     def _events(self, ev_i: np.ndarray, ev_f: np.ndarray, n: int) -> np.ndarray:
+        if n == 0:  # most streaming calls
+            return np.empty(0, BEAT_DTYPE)
         ev = np.empty(n, BEAT_DTYPE)
         ev["sample"] = ev_i[:n, 0]
         ev["flag"] = ev_i[:n, 1]
