@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,6 @@ import numpy as np
 from eegaffect.commands import add_config_options, config_from_args, plain_text
 from eegaffect.errors import UserInputError
 
-_log = logging.getLogger("eegaffect")
 
 KINDS = ("ecg", "ppg", "eda", "resp", "temp", "emg")
 #: Header names recognised as a time column (lower case); ``*_ms`` and ``timer`` are milliseconds.
