@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from eegaffect.kernels.heart import (FLAG_ECTOPIC, FLAG_EXTRA, FLAG_GAP, FLAG_INSERTED, FLAG_SPLIT, HRV_FEATURES,
                                      ECGStage, PPGStage, hrv_features)
-from eegaffect.kernels.physio_base import QUALITY_FLAT, QUALITY_NAN
+from eegaffect.kernels.physio_base import QUALITY_CLIPPED, QUALITY_FLAT, QUALITY_NAN
 from physio_helpers import ecg_template, f1, heartpy_ppg, match_beats, place, pyhrv_ecg, regular_beats
 
 nk = pytest.importorskip("neurokit2")
@@ -300,3 +300,27 @@ def test_step_with_single_samples_and_empty_chunks(cls):
     np.testing.assert_array_equal(cont, whole.continuous)
     _assert_events_equal(ev, whole.events)
     assert len(ev) > 20
+
+
+def test_clipped_stretch_gives_no_beats(rng):
+    fs = 250.0
+    n = int(30 * fs)
+    beats = regular_beats(rng, 30.0, fs)
+    tpl, c = ecg_template(fs)
+    x = place(tpl, c, beats, n) + 0.01 * rng.standard_normal(n)
+    lo, hi = int(10 * fs), int(14 * fs)
+    x[lo:hi] = np.where(rng.random(hi - lo) < 0.5, -2.0, 2.0)  # a saturating amplifier swinging rail to rail
+    out = ECGStage(fs, low=-2.0, high=2.0).process(x)
+    assert (out.quality[lo:hi] & QUALITY_CLIPPED).all()
+    assert np.isnan(out.continuous[lo:hi, 1]).all()
+    ev = out.events
+    assert not ((ev["sample"] >= lo) & (ev["sample"] < hi + int(0.3 * fs))).any()
+    assert len(ev) > 25
+
+
+def test_warmup_is_registered():
+    from eegaffect import kernels
+    from eegaffect.kernels import heart
+
+    assert "heart" in kernels.WARMUP_MODULES
+    heart.warmup()
