@@ -2,8 +2,12 @@
 artefact correction, instantaneous heart rate, and HRV window features.
 
 Both stages follow :class:`~eegaffect.kernels.physio_base.PhysioStage`: ``step(chunk)`` with carried state,
-``process(x)`` the same code, identical outputs on any chunking. Every sample passes through one compiled kernel
-(the band-pass filters are :class:`~eegaffect.kernels.filtering.SOSFilter` objects run just before it).
+``process(x)`` the same code, identical outputs on any chunking. Per call, the quality check runs, then one
+compiled kernel takes every sample through hold-last-good-value, the filters and the detector. The filters are
+designed with :mod:`eegaffect.kernels.filtering` (Butterworth sections) and run in the kernel as scalar
+direct-form II transposed biquads, the recursion of :func:`scipy.signal.sosfilt`, started in the steady state of
+the first sample (:func:`scipy.signal.sosfilt_zi`); :class:`~eegaffect.kernels.filtering.SOSFilter` itself is
+built for many channels and would pad a single one to a full vector of lanes.
 
 Detectors
 ---------
@@ -64,7 +68,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import jit
-from .filtering import SOSFilter, design_bandpass, design_highpass, design_lowpass
+from .filtering import design_bandpass, design_highpass, design_lowpass
 from .physio_base import PhysioStage, SignalQuality, StageOutput, WindowFeatures
 
 __all__ = ["FLAG_INSERTED", "FLAG_EXTRA", "FLAG_ECTOPIC", "FLAG_SHORT", "FLAG_LONG", "FLAG_GAP", "FLAG_SPLIT",
@@ -113,15 +117,23 @@ _NI = 11
 # ----------------------------------------------------------------------------------------------------------------
 # kernels
 # ----------------------------------------------------------------------------------------------------------------
-@jit
-def _hold_fill(x, quality, fs, out):  # pragma: no cover - compiled
-    """Copy ``x`` to ``out`` with flagged samples held at the last good value (0 before any)."""
-    hold = fs[_F_HOLD]
-    for i in range(x.shape[0]):
-        if quality[i] == 0:
-            hold = x[i]
-        out[i] = hold
-    fs[_F_HOLD] = hold
+@jit(inline="always")
+def _biquads(sos, z, v):  # pragma: no cover - compiled
+    """One sample through a cascade of biquads (scipy's DF-II-T recursion); ``z`` (n_sections, 2) is updated."""
+    for s in range(sos.shape[0]):
+        y = sos[s, 0] * v + z[s, 0]
+        z[s, 0] = sos[s, 1] * v - sos[s, 4] * y + z[s, 1]
+        z[s, 1] = sos[s, 2] * v - sos[s, 5] * y
+        v = y
+    return v
+
+
+@jit(inline="always")
+def _held(fs, x, q):  # pragma: no cover - compiled
+    """The sample, or the last good one while the quality check flags samples (0 before any)."""
+    if q == 0:
+        fs[_F_HOLD] = x
+    return fs[_F_HOLD]
 
 
 @jit
@@ -263,8 +275,10 @@ _NP = 14
 
 
 @jit
-def _ecg_kernel(p, fs, st, bp, clean, quality, ring_e, ring_c, hr, ev_i, ev_f):  # pragma: no cover - compiled
-    """Pan-Tompkins-style detection over one chunk; returns the number of events written."""
+def _ecg_kernel(p, fs, st, x, quality, sos_bp, z_bp, sos_cl, z_cl, ring_e, ring_c, out, ev_i,
+                ev_f):  # pragma: no cover - compiled
+    """Pan-Tompkins-style detection over one chunk; ``out[:, 0]`` the cleaned ECG, ``out[:, 1]`` the heart rate;
+    returns the number of events written."""
     n_ev = 0
     w_int = ring_e.shape[0]
     n_ring = ring_c.shape[0]
@@ -273,13 +287,18 @@ def _ecg_kernel(p, fs, st, bp, clean, quality, ring_e, ring_c, hr, ev_i, ev_f): 
     search = int(p[_P_SEARCH])
     settle = int(p[_P_SETTLE])
     sf = p[_P_SFREQ]
-    for i in range(bp.shape[0]):
+    hr = out[:, 1]
+    for i in range(x.shape[0]):
         n = st[_I_N]
         q = quality[i]
         if q != 0:
             st[_I_LAST_BAD] = n
-        d = bp[i] - fs[_F_PREV]
-        fs[_F_PREV] = bp[i]
+        v = _held(fs, x[i], q)
+        bp = _biquads(sos_bp, z_bp, v)
+        clean = _biquads(sos_cl, z_cl, v)
+        out[i, 0] = clean
+        d = bp - fs[_F_PREV]
+        fs[_F_PREV] = bp
         e = d * d
         k = n % w_int
         fs[_F_SUM] += e - ring_e[k]
@@ -287,7 +306,7 @@ def _ecg_kernel(p, fs, st, bp, clean, quality, ring_e, ring_c, hr, ev_i, ev_f): 
         mwi = fs[_F_SUM] / w_int
         if mwi < 0.0:  # rounding of the running sum
             mwi = 0.0
-        ring_c[n % n_ring] = clean[i]
+        ring_c[n % n_ring] = clean
         if mwi > fs[_F_MAXSEEN]:
             fs[_F_MAXSEEN] = mwi
         if n - st[_I_LAST_CAND_BEAT] >= refr and (st[_I_CAND] < 0 or mwi > fs[_F_CAND_VAL]):
@@ -340,8 +359,9 @@ def _ecg_kernel(p, fs, st, bp, clean, quality, ring_e, ring_c, hr, ev_i, ev_f): 
 
 
 @jit
-def _ppg_kernel(p, fs, st, bp, raw, quality, ring_z, ring_r, hr, ev_i, ev_f):  # pragma: no cover - compiled
-    """Elgendi-style detection over one chunk; returns the number of events written."""
+def _ppg_kernel(p, fs, st, x, quality, sos_bp, z_bp, ring_z, ring_r, out, ev_i, ev_f):  # pragma: no cover - compiled
+    """Elgendi-style detection over one chunk; ``out[:, 0]`` the band-passed PPG, ``out[:, 1]`` the heart rate;
+    returns the number of events written."""
     n_ev = 0
     nz = ring_z.shape[0]
     n_ring = ring_r.shape[0]
@@ -355,15 +375,18 @@ def _ppg_kernel(p, fs, st, bp, raw, quality, ring_z, ring_r, hr, ev_i, ev_f):  #
     settle = int(p[_P_SETTLE])
     beta = p[_P_BETA]
     ema_n = p[_P_EMA]
-    for i in range(bp.shape[0]):
+    hr = out[:, 1]
+    for i in range(x.shape[0]):
         n = st[_I_N]
         q = quality[i]
         if q != 0:
             st[_I_LAST_BAD] = n
-        y = bp[i]
+        v = _held(fs, x[i], q)
+        y = _biquads(sos_bp, z_bp, v)
+        out[i, 0] = y
         z = y * y if y > 0.0 else 0.0
         ring_z[n % nz] = z
-        ring_r[n % n_ring] = raw[i]
+        ring_r[n % n_ring] = v
         old_beat = ring_z[(n - w2) % nz] if n >= w2 else 0.0
         fs[_F_SUM] += z - old_beat
         enter = ring_z[(n - off) % nz] if n >= off else 0.0
@@ -404,6 +427,21 @@ def _ppg_kernel(p, fs, st, bp, raw, quality, ring_z, ring_r, hr, ev_i, ev_f):  #
 # ----------------------------------------------------------------------------------------------------------------
 # stages
 # ----------------------------------------------------------------------------------------------------------------
+class _Cascade:
+    """Coefficients and state of a single-channel biquad cascade run inside a kernel (see :func:`_biquads`)."""
+
+    def __init__(self, sos: np.ndarray):
+        import scipy.signal
+
+        self.sos = np.ascontiguousarray(sos, dtype=np.float64)
+        self.zi_unit = scipy.signal.sosfilt_zi(self.sos)
+        self.z = np.zeros((self.sos.shape[0], 2))
+
+    def prime(self, value: float) -> None:
+        """Steady state for a signal constant at ``value`` (scipy's ``sosfilt_zi * value``)."""
+        self.z[:] = self.zi_unit * value
+
+
 class HeartStage(PhysioStage):
     """Shared part of :class:`ECGStage` and :class:`PPGStage` (state, events, HRV features).
 
@@ -489,6 +527,13 @@ class HeartStage(PhysioStage):
         ev["corrected"] = (ev["flag"] & (FLAG_INSERTED | FLAG_EXTRA | FLAG_ECTOPIC | FLAG_SPLIT)) != 0
         return ev
 
+    def _prime(self, x: np.ndarray, quality: np.ndarray, *cascades: _Cascade) -> None:
+        """Before the first sample: start the filters in the steady state of the first (held) value."""
+        if self._st[_I_N] == 0 and x.shape[0]:
+            first = x[0] if quality[0] == 0 else self._fs[_F_HOLD]
+            for cascade in cascades:
+                cascade.prime(first)
+
     def _buffers(self, n: int):
         cap = 6 * (n // max(1, int(self._p[_P_REFR])) + 2) + 2
         return np.empty((cap, 2), np.int64), np.empty((cap, 3))
@@ -535,11 +580,11 @@ class ECGStage(HeartStage):
             raise ValueError(f"ECG needs sfreq >= 50 Hz, got {self.sfreq:g}")
         lo, hi = (float(v) for v in band_hz)
         hi = min(hi, 0.45 * self.sfreq)
-        self._bp = SOSFilter(design_bandpass(lo, hi, self.sfreq, order=2), 1, init="steady")
+        self._bp = _Cascade(design_bandpass(lo, hi, self.sfreq, order=2))
         clean = [design_highpass(0.5, self.sfreq, order=2)]
         if 45.0 < 0.45 * self.sfreq:
             clean.append(design_lowpass(45.0, self.sfreq, order=2))
-        self._clean = SOSFilter(np.concatenate(clean), 1, init="steady")
+        self._clean = _Cascade(np.concatenate(clean))
         self._p[_P_REFR] = max(1, round(refractory_s * self.sfreq))
         self._p[_P_HOLDN] = max(1, round(hold_s * self.sfreq))
         self._p[_P_SEARCH] = max(1, round(search_s * self.sfreq))
@@ -553,8 +598,6 @@ class ECGStage(HeartStage):
 
     def reset(self) -> "ECGStage":
         self._reset_common()
-        self._bp.reset()
-        self._clean.reset()
         self._ring_e[:] = 0.0
         self._ring_c[:] = 0.0
         return self
@@ -562,17 +605,11 @@ class ECGStage(HeartStage):
     def _step(self, x: np.ndarray) -> StageOutput:
         n = x.shape[0]
         quality = self._quality.step(x)
-        held = np.empty((n, 1))
-        _hold_fill(x, quality, self._fs, held[:, 0])
-        bp = self._bp.step(held)[:, 0]
+        self._prime(x, quality, self._bp, self._clean)
         out = np.empty((n, 2))
-        clean = self._clean.step(held)
-        out[:, 0] = clean[:, 0]
-        hr = np.empty(n)
         ev_i, ev_f = self._buffers(n)
-        k = _ecg_kernel(self._p, self._fs, self._st, bp, np.ascontiguousarray(clean[:, 0]), quality, self._ring_e,
-                        self._ring_c, hr, ev_i, ev_f)
-        out[:, 1] = hr
+        k = _ecg_kernel(self._p, self._fs, self._st, x, quality, self._bp.sos, self._bp.z, self._clean.sos,
+                        self._clean.z, self._ring_e, self._ring_c, out, ev_i, ev_f)
         return StageOutput(out, self._events(ev_i, ev_f, k), quality)
 
 
@@ -610,7 +647,7 @@ class PPGStage(HeartStage):
             raise ValueError(f"PPG needs sfreq >= 20 Hz, got {self.sfreq:g}")
         lo, hi = (float(v) for v in band_hz)
         hi = min(hi, 0.45 * self.sfreq)
-        self._bp = SOSFilter(design_bandpass(lo, hi, self.sfreq, order=2), 1, init="steady")
+        self._bp = _Cascade(design_bandpass(lo, hi, self.sfreq, order=2))
         w1 = max(1, round(peak_s * self.sfreq))
         w2 = max(w1 + 1, round(beat_s * self.sfreq))
         self._p[_P_W1] = w1
@@ -630,7 +667,6 @@ class PPGStage(HeartStage):
 
     def reset(self) -> "PPGStage":
         self._reset_common()
-        self._bp.reset()
         self._ring_z[:] = 0.0
         self._ring_r[:] = 0.0
         return self
@@ -638,16 +674,11 @@ class PPGStage(HeartStage):
     def _step(self, x: np.ndarray) -> StageOutput:
         n = x.shape[0]
         quality = self._quality.step(x)
-        held = np.empty((n, 1))
-        _hold_fill(x, quality, self._fs, held[:, 0])
-        bp = self._bp.step(held)
+        self._prime(x, quality, self._bp)
         out = np.empty((n, 2))
-        out[:, 0] = bp[:, 0]
-        hr = np.empty(n)
         ev_i, ev_f = self._buffers(n)
-        k = _ppg_kernel(self._p, self._fs, self._st, np.ascontiguousarray(bp[:, 0]), held[:, 0], quality,
-                        self._ring_z, self._ring_r, hr, ev_i, ev_f)
-        out[:, 1] = hr
+        k = _ppg_kernel(self._p, self._fs, self._st, x, quality, self._bp.sos, self._bp.z, self._ring_z,
+                        self._ring_r, out, ev_i, ev_f)
         return StageOutput(out, self._events(ev_i, ev_f, k), quality)
 
 
