@@ -119,3 +119,19 @@ def test_hdf5_recording_with_stream_choice(tmp_path, rng):
                  "--out", str(tmp_path / "o")]) == 0
     beats = _rows(tmp_path / "o" / "events.csv")
     assert len(beats) >= 20 and float(beats[5]["ibi_s"]) == pytest.approx(0.8, rel=0.1)
+
+
+def test_any_stage_kind_gets_events_features_and_figure(tmp_path, monkeypatch, capsys):
+    """A kind whose stage is not a heart stage (here the test's counting stage standing in for respiration)."""
+    import eegaffect.physio.pipeline as physio_pipeline
+    from test_physio_pipeline import CountingStage
+
+    monkeypatch.setattr(physio_pipeline, "load_stage_class", lambda kind: CountingStage)
+    np.save(tmp_path / "belt.npy", np.sin(np.arange(3000) / 50.0))
+    assert main(["physio", str(tmp_path / "belt.npy"), "--kind", "resp", "--sfreq", "100", "--out",
+                 str(tmp_path / "o")]) == 0
+    events = _rows(tmp_path / "o" / "events.csv")
+    assert len(events) == 60 and events[1] == {"time_s": "0.500000", "type": "tick", "sample": "50", "value": "0"}
+    features = _rows(tmp_path / "o" / "features.csv")
+    assert list(features[0]) == ["time_s", "resp_mean", "resp_n_events"] and len(features) == 30
+    assert (tmp_path / "o" / "physio.png").stat().st_size > 10_000

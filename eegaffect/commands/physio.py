@@ -310,7 +310,9 @@ def plot_physio(path: Path, signal: np.ndarray, sfreq: float, result, stage, kin
     ax_sig.set_title(f"{label} ({kind}, {sfreq:g} Hz)")
     ax_sig.legend(loc="upper right", fontsize=8)
     if heart:
-        keep = (ev["flag"] & 2) == 0 if len(ev) else np.zeros(0, bool)
+        from eegaffect.kernels.heart import FLAG_EXTRA
+
+        keep = (ev["flag"] & FLAG_EXTRA) == 0  # removed extra detections are not beats
         beats, ibi = ev["sample"][keep] / sfreq, ev["ibi_s"][keep] * 1000
         raw = ev["raw_ibi_s"][keep] * 1000
         fixed = ev["corrected"][keep]
