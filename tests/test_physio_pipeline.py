@@ -164,6 +164,10 @@ def test_stage_params_come_from_the_config():
     assert pipe.stage.tau == 0.3 and pipe.decision_delay == pipe.stage._detector_delay() + 250
     with pytest.raises(ConfigError, match="ecg.params does not fit ECGStage"):
         PhysioPipeline(PhysioConfig(ecg=StageConfig(params={"bogus": 1})), "ecg", 250.0)
+    with pytest.raises(ConfigError, match=r"cannot build ECGStage at 250 Hz and ecg.params \{'tau': 0.9\}"):
+        PhysioPipeline(PhysioConfig(ecg=StageConfig(params={"tau": 0.9})), "ecg", 250.0)
+    with pytest.raises(ConfigError, match="ECG needs sfreq >= 50 Hz, got 20"):
+        PhysioPipeline(PhysioConfig(ecg=StageConfig()), "ecg", 20.0)
 
 
 def test_packaged_config_loads_and_rejects_unknown_keys(tmp_path):

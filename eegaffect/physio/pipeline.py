@@ -134,12 +134,15 @@ class PhysioPipeline:
         self.reset()
 
     def _make_stage(self):
+        from eegaffect.config import ConfigError
+
         try:
             return self._cls(self.sfreq, **self._params)
         except TypeError as exc:
-            from eegaffect.config import ConfigError
-
             raise ConfigError(f"physio config {self.kind}.params does not fit {self._cls.__name__}: {exc}") from None
+        except ValueError as exc:  # a parameter value, or the rate, outside what the stage accepts
+            given = f" and {self.kind}.params {self._params}" if self._params else ""
+            raise ConfigError(f"cannot build {self._cls.__name__} at {self.sfreq:g} Hz{given}: {exc}") from None
 
     # ------------------------------------------------------------------------------------------------------------
     @property
