@@ -58,7 +58,8 @@ Signal quality (NaN, flat, clipping)
 -------------------------------------
 :class:`~eegaffect.kernels.physio_base.SignalQuality` flags every sample. Flagged samples are held at the last
 good value for the filters (NaN never enters a filter state), no beat is detected within ``settle_s`` after a
-flagged sample (filter transients) and no candidate containing one is accepted, the instantaneous heart rate is
+flagged sample or the start (filter transients; a candidate whose search window reaches back before the start
+counts as touching it) and no candidate containing one is accepted, the instantaneous heart rate is
 NaN on flagged samples and ``hr_hold_s`` after the last beat, and the first beat afterwards starts a new interval
 series (:data:`FLAG_GAP`). A disconnected lead (flat line) therefore gives no beats and a NaN heart rate.
 """
