@@ -797,7 +797,7 @@ def _spectral(times: np.ndarray, rr: np.ndarray, window_s: float, values: np.nda
 
 
 def warmup() -> None:
-    """Compile the ECG and PPG kernels on a short synthetic signal."""
+    """Compile the ECG and PPG kernels on a short synthetic signal, and run the HRV features once."""
     t = np.arange(400) / 100.0
     x = np.sin(2 * np.pi * 1.2 * t) ** 15
     x[50:60] = np.nan
@@ -805,3 +805,7 @@ def warmup() -> None:
         stage = cls(100.0)
         stage.step(x[:200])
         stage.step(x[200:])
+    beats = np.zeros(40, BEAT_DTYPE)
+    beats["sample"] = np.arange(40) * 80
+    beats["ibi_s"] = 0.8 + 0.02 * np.sin(np.arange(40))
+    hrv_features(beats, 100.0, 60.0)
