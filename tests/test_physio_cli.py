@@ -135,3 +135,14 @@ def test_any_stage_kind_gets_events_features_and_figure(tmp_path, monkeypatch, c
     features = _rows(tmp_path / "o" / "features.csv")
     assert list(features[0]) == ["time_s", "resp_mean", "resp_n_events"] and len(features) == 30
     assert (tmp_path / "o" / "physio.png").stat().st_size > 10_000
+
+
+def test_a_peak_event_with_an_onset_gets_an_onset_row():
+    from eegaffect.commands.physio import event_rows
+
+    events = np.zeros(2, [("sample", np.int64), ("onset_sample", np.int64), ("amplitude", np.float64)])
+    events["sample"] = [100, 300]
+    events["onset_sample"] = [60, 250]
+    assert event_rows(events, "scr_peak") == [(60, "scr_onset", 0), (100, "scr_peak", 0), (250, "scr_onset", 1),
+                                              (300, "scr_peak", 1)]
+    assert event_rows(events, "breath") == [(100, "breath", 0), (300, "breath", 1)]

@@ -75,6 +75,11 @@ def test_frames_of_a_custom_stage_are_its_windows():
         assert row[0] == pytest.approx(x[start:end].mean())
         assert row[1] == len(range(-(-start // 50) * 50, end, 50))
     assert pipe.feature_names == ("resp_mean", "resp_n_events")
+    CountingStage.feature_names = ("resp_rate", "n_events")  # already prefixed: kept as is
+    try:
+        assert pipe.feature_names == ("resp_rate", "resp_n_events")
+    finally:
+        CountingStage.feature_names = ("mean", "n_events")
 
 
 def test_frame_count_and_times_match_the_eeg_pipeline(rng):

@@ -56,14 +56,14 @@ def run(args: argparse.Namespace) -> int:
     result = pipeline.run(signal)
     out_dir.mkdir(parents=True, exist_ok=True)
     stage = pipeline.stage
-    n_events = write_events(out_dir / "events.csv", result.output.events, stage, sfreq)
+    n_rows = write_events(out_dir / "events.csv", result.output.events, stage, sfreq)
     write_features(out_dir / "features.csv", result.times, result.frames, pipeline.feature_names)
     plot_physio(out_dir / "physio.png", signal, sfreq, result, stage, args.kind, label)
     bad = int(np.count_nonzero(result.output.quality))
     print(f"{label}: {len(signal)} samples at {sfreq:g} Hz ({len(signal) / sfreq:.1f} s), kind {args.kind}, "
           f"decision delay {stage.decision_delay} samples ({stage.decision_delay_s:.3f} s)")
-    print(f"{n_events} {stage.event_type} events, {len(result.frames)} frames, {bad} samples flagged "
-          f"(nan/flat/clipped)")
+    print(f"{len(result.output.events)} {stage.event_type} events ({n_rows} rows in events.csv), "
+          f"{len(result.frames)} frames, {bad} samples flagged (nan/flat/clipped)")
     for reason, count in result.nan_reasons.most_common(5):
         print(f"  NaN x{count}: {reason}")
     print(f"wrote {out_dir / 'events.csv'}, {out_dir / 'features.csv'}, {out_dir / 'physio.png'}")
@@ -246,18 +246,36 @@ def _check_out(out: Path, overwrite: bool) -> Path:
 # ----------------------------------------------------------------------------------------------------------------
 # output
 # ----------------------------------------------------------------------------------------------------------------
+def event_rows(events: np.ndarray, event_type: str) -> list[tuple[int, str, int]]:
+    """``(sample, type, event index)`` of every row of an events table, in time order.
+
+    One row per event, typed ``event_type``; an event of a ``*_peak`` type with an ``onset_sample`` field (an EDA
+    skin-conductance response) also gives a ``*_onset`` row at its onset.
+    """
+    rows = [(int(ev["sample"]), event_type, k) for k, ev in enumerate(events)]
+    if event_type.endswith("_peak") and "onset_sample" in (events.dtype.names or ()):
+        onset = event_type[: -len("_peak")] + "_onset"
+        rows += [(int(ev["onset_sample"]), onset, k) for k, ev in enumerate(events)]
+    return sorted(rows, key=lambda r: (r[0], r[2]))
+
+
 def write_events(path: Path, events: np.ndarray, stage, sfreq: float) -> int:
-    """``events.csv``: ``time_s, type`` and the event's fields (heart events also get ``flags`` in words)."""
+    """``events.csv``: ``time_s, type`` and the event's fields (heart events also get ``flags`` in words).
+
+    Returns the number of rows written.
+    """
     import importlib
 
     names = list(events.dtype.names)
     flag_names = getattr(importlib.import_module(type(stage).__module__), "FLAG_NAMES", None)
     extra = ["flags"] if flag_names and "flag" in names else []
+    rows = event_rows(events, stage.event_type)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["time_s", "type", *names, *extra])
-        for ev in events:
-            row = [f"{ev['sample'] / sfreq:.6f}", stage.event_type]
+        for sample, kind, k in rows:
+            ev = events[k]
+            row = [f"{sample / sfreq:.6f}", kind]
             for name in names:
                 v = ev[name]
                 row.append(f"{v:.6g}" if isinstance(v, (float, np.floating)) else int(v) if isinstance(
@@ -265,7 +283,7 @@ def write_events(path: Path, events: np.ndarray, stage, sfreq: float) -> int:
             if extra:
                 row.append("+".join(n for bit, n in flag_names.items() if int(ev["flag"]) & bit))
             writer.writerow(row)
-    return len(events)
+    return len(rows)
 
 
 def write_features(path: Path, times: np.ndarray, frames: np.ndarray, names) -> None:

@@ -147,8 +147,9 @@ class PhysioPipeline:
     # ------------------------------------------------------------------------------------------------------------
     @property
     def feature_names(self) -> tuple[str, ...]:
-        """Names of the feature columns, ``{kind}_{feature}``."""
-        return tuple(f"{self.kind}_{name}" for name in self._cls.feature_names)
+        """Names of the feature columns, ``{kind}_{feature}`` (a name that already starts with ``{kind}_`` is kept)."""
+        prefix = f"{self.kind}_"
+        return tuple(name if name.startswith(prefix) else prefix + name for name in self._cls.feature_names)
 
     @property
     def decision_delay(self) -> int:
