@@ -337,3 +337,23 @@ def test_filter_output_equals_scipy_sosfilt(cls, sfreq, rng):
     sos = stage._clean.sos if cls is ECGStage else stage._bp.sos
     ref, _ = scipy.signal.sosfilt(sos, x, zi=scipy.signal.sosfilt_zi(sos) * x[0])
     np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-12 * np.abs(x).max())
+
+
+def test_lf_hf_power_of_a_known_tachogram():
+    """Intervals modulated at 0.1 Hz (30 ms) and 0.25 Hz (15 ms): LF = 30^2/2, HF = 15^2/2 ms^2, LF/HF = 4."""
+    fs = 1000.0
+    t, beats, rr = 0.0, [], []
+    while t < 300.0:
+        ibi = 0.8 + 0.030 * np.sin(2 * np.pi * 0.1 * t) + 0.015 * np.sin(2 * np.pi * 0.25 * t)
+        t += ibi
+        beats.append(int(round(t * fs)))
+        rr.append(ibi)
+    ev = np.zeros(len(beats), ECGStage.event_dtype)
+    ev["sample"] = beats
+    ev["ibi_s"] = np.diff(np.r_[0, beats]) / fs
+    ev["ibi_s"][0] = np.nan
+    values, reasons = hrv_features(ev, fs, 300.0)
+    lf, hf, ratio = (values[HRV_FEATURES.index(k)] for k in ("lf_ms2", "hf_ms2", "lf_hf"))
+    assert lf == pytest.approx(450.0, rel=0.1)
+    assert hf == pytest.approx(112.5, rel=0.1)
+    assert ratio == pytest.approx(4.0, rel=0.15)
