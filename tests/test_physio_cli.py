@@ -48,7 +48,7 @@ def test_csv_with_a_millisecond_time_column(tmp_path):
     assert len(_rows(tmp_path / "o" / "features.csv")) == 128  # 15000 samples at 116.99 Hz
 
 
-def test_npy_and_edf_inputs(tmp_path, rng):
+def test_npy_and_edf_inputs(tmp_path, rng, capsys):
     import mne
 
     sfreq = 250.0
@@ -58,11 +58,11 @@ def test_npy_and_edf_inputs(tmp_path, rng):
     np.save(tmp_path / "ecg.npy", np.column_stack([rng.standard_normal(n), x]))
     assert main(["physio", str(tmp_path / "ecg.npy"), "--kind", "ecg", "--sfreq", "250", "--column", "1",
                  "--out", str(tmp_path / "a")]) == 0
-    raw = mne.io.RawArray(np.vstack([x, rng.standard_normal(n)]) * 1e-3,
-                          mne.create_info(["ECG", "X"], sfreq, ["ecg", "misc"]), verbose="error")
+    raw = mne.io.RawArray(np.vstack([rng.standard_normal(n), x]) * 1e-3,
+                          mne.create_info(["X", "ECG"], sfreq, ["misc", "ecg"]), verbose="error")
     mne.export.export_raw(tmp_path / "ecg.edf", raw, fmt="edf", verbose="error")
-    assert main(["physio", str(tmp_path / "ecg.edf"), "--kind", "ecg", "--column", "ECG",
-                 "--out", str(tmp_path / "b")]) == 0
+    assert main(["physio", str(tmp_path / "ecg.edf"), "--kind", "ecg", "--out", str(tmp_path / "b")]) == 0
+    assert "ecg.edf:ECG" in capsys.readouterr().out  # the channel of type ecg, without --column
     a, b = _rows(tmp_path / "a" / "events.csv"), _rows(tmp_path / "b" / "events.csv")
     assert len(a) == len(b) >= 20
     assert [e["sample"] for e in a] == [e["sample"] for e in b]

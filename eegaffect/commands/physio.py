@@ -25,6 +25,10 @@ KINDS = ("ecg", "ppg", "eda", "resp", "temp", "emg")
 #: Header names recognised as a time column (lower case); ``*_ms`` and ``timer`` are milliseconds.
 TIME_COLUMNS = ("time", "time_s", "t", "timestamp", "timestamps", "seconds", "timer", "time_ms", "datetime", "date")
 _TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+#: Channel types (as MNE / LSL name them) and name fragments that identify a kind's channel in a recording.
+_KIND_CHANNELS = {"ecg": (("ecg",), ("ecg", "ekg")), "ppg": (("bio", "ppg", "bvp"), ("ppg", "bvp", "pleth")),
+                  "eda": (("gsr", "eda"), ("eda", "gsr", "scl")), "resp": (("resp",), ("resp", "rsp", "breath")),
+                  "temp": (("temperature", "temp"), ("temp",)), "emg": (("emg",), ("emg",))}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,7 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--sfreq", type=float, default=None, metavar="HZ",
                         help="sampling rate (needed for NPY and for text files without a time column)")
     parser.add_argument("--column", default=None, metavar="NAME|N",
-                        help="channel or column to use, by name or 0-based index (default: the first data column)")
+                        help="channel or column to use, by name or 0-based index (default: a recording's first "
+                             "channel of the kind's type or name, else the first data column)")
     parser.add_argument("--stream", default=None, metavar="NAME", help="stream of a multi-stream file (HDF5, XDF)")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     parser.add_argument("--overwrite", action="store_true", help="write into a non-empty --out folder")
@@ -50,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     if args.sfreq is not None and not (np.isfinite(args.sfreq) and args.sfreq > 0):
         raise UserInputError(f"--sfreq must be a positive number of Hz, got {args.sfreq}")
     out_dir = _check_out(args.out, args.overwrite)
-    signal, sfreq, label = read_signal(args.file, args.column, args.sfreq, args.stream)
+    signal, sfreq, label = read_signal(args.file, args.column, args.sfreq, args.stream, args.kind)
     _check_signal(signal, label)
     pipeline = PhysioPipeline(config, args.kind, sfreq)
     result = pipeline.run(signal)
@@ -73,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------------------------------------------
 # input
 # ----------------------------------------------------------------------------------------------------------------
-def read_signal(path: Path, column: str | None, sfreq: float | None, stream: str | None):
+def read_signal(path: Path, column: str | None, sfreq: float | None, stream: str | None, kind: str | None = None):
     """One channel of a file.
 
     Parameters
@@ -86,6 +91,8 @@ def read_signal(path: Path, column: str | None, sfreq: float | None, stream: str
         Rate in Hz (overrides a time column; required for NPY and text files without one).
     stream : str | None
         Stream of a multi-stream recording.
+    kind : str | None
+        Signal kind: without ``column``, a recording's first channel of that type (or named like it) is used.
 
     Returns
     -------
@@ -102,7 +109,7 @@ def read_signal(path: Path, column: str | None, sfreq: float | None, stream: str
         return _read_text(path, column, sfreq)
     if name.endswith(".npy"):
         return _read_npy(path, column, sfreq)
-    return _read_recording(path, column, sfreq, stream)
+    return _read_recording(path, column, sfreq, stream, kind)
 
 
 def _pick(names: list[str], column: str | None, default: int, path: Path) -> int:
@@ -214,14 +221,18 @@ def _read_npy(path: Path, column: str | None, sfreq: float | None):
     return np.asarray(arr[:, k], dtype=np.float64), float(sfreq), f"{path.name}:{k}"
 
 
-def _read_recording(path: Path, column: str | None, sfreq: float | None, stream: str | None):
+def _read_recording(path: Path, column: str | None, sfreq: float | None, stream: str | None, kind: str | None):
     from eegaffect.recordings import read_recording
 
     try:
         rec = read_recording(path, stream=stream)
     except ValueError as exc:
         raise UserInputError(str(exc)) from None
-    k = _pick(list(rec.ch_names), column, 0, path)
+    types, fragments = _KIND_CHANNELS.get(kind, ((), ()))
+    default = next((k for k, t in enumerate(rec.ch_types) if str(t).lower() in types), None)
+    if default is None:
+        default = next((k for k, n in enumerate(rec.ch_names) if any(f in n.lower() for f in fragments)), 0)
+    k = _pick(list(rec.ch_names), column, default, path)
     return rec.data[:, k].copy(), float(sfreq or rec.sfreq), f"{path.name}:{rec.ch_names[k]}"
 
 
