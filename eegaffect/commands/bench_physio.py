@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the cases as JSON")
     parser.add_argument("--quick", action="store_true",
                         help="20 s of signal instead of ten minutes, few reference calls (a smoke run)")
-    add_config_options(parser, None, example="repeats=1")
+    add_config_options(parser, None)
     parser.set_defaults(func=run)
 
 
