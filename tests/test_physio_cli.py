@@ -104,17 +104,20 @@ def test_kind_without_its_stage_module(tmp_path, capsys, monkeypatch):
     assert "'eda' stage is not available" in line
 
 
-def test_hdf5_recording_with_stream_choice(tmp_path, rng):
-    from dataset_fixtures import write_eegaffect_h5
+@pytest.mark.parametrize("suffix", [".h5", ".xdf"])
+def test_multi_stream_recording_with_stream_choice(tmp_path, rng, suffix):
+    from dataset_fixtures import write_eegaffect_h5, write_xdf
 
     sfreq = 250.0
     tpl, c = ecg_template(sfreq)
     n = int(20 * sfreq)
     x = place(tpl, c, regular_beats(rng, 20.0, sfreq), n) + 0.01 * rng.standard_normal(n)
-    path = tmp_path / "session.h5"
-    write_eegaffect_h5(path, [{"name": "eeg", "type": "EEG", "sfreq": 200.0, "data": rng.standard_normal((4000, 2))},
-                              {"name": "chest", "type": "ECG", "sfreq": sfreq, "data": x[:, None],
-                               "ch_names": ["ecg"]}])
+    path = tmp_path / f"session{suffix}"
+    streams = [{"name": "eeg", "type": "EEG", "sfreq": 200.0, "data": rng.standard_normal((4000, 2)),
+                "ch_names": ["C3", "C4"], "ch_types": ["eeg", "eeg"]},
+               {"name": "chest", "type": "ECG", "sfreq": sfreq, "data": x[:, None], "ch_names": ["ecg"],
+                "ch_types": ["ecg"]}]
+    (write_eegaffect_h5 if suffix == ".h5" else write_xdf)(path, streams)
     assert main(["physio", str(path), "--kind", "ecg", "--stream", "chest", "--column", "ecg",
                  "--out", str(tmp_path / "o")]) == 0
     beats = _rows(tmp_path / "o" / "events.csv")
