@@ -5,8 +5,8 @@ Cases (``ratio > 1`` means eegaffect is faster; signals from NeuroKit2's simulat
 - ``ecg-offline-10min-1000hz``, ``ppg-offline-10min-64hz``, ``eda-offline-10min-32hz``: ten minutes of signal
   through our stage's ``process`` (quality flags, causal filters, events, continuous outputs) against
   NeuroKit2's ``ecg_process`` / ``ppg_process`` / ``eda_process`` (cleaning, peaks, rate, quality); seconds,
-  best of ``repeats`` (``--set repeats=N``, default 3) each. The EDA case is skipped, with a line saying so, when the EDA stage
-  (``kernels/eda.py``) is not part of the installation.
+  best of ``repeats`` (``--set repeats=N``, default 3) each. The EDA case is skipped, with a line saying so,
+  when the EDA stage (``kernels/eda.py``) is not part of the installation.
 - ``ecg-stream-32x1000hz``: 32-sample chunks of a 1 kHz ECG: our ``step`` (median us/call; its p99 is printed
   and written in the JSON details) against what one would do without a streaming detector: NeuroKit2's
   ``ecg_process`` on the last 10 s at every chunk.
@@ -142,8 +142,8 @@ def _stream_case(nk, quick: bool) -> tuple[list, dict]:
     from eegaffect.perf import BenchCase
 
     sfreq, chunk, window = 1000.0, 32, 10_000
-    x = np.ascontiguousarray(nk.ecg_simulate(duration=20 if quick else 70, sampling_rate=1000, heart_rate=70, method="simple",
-                                             noise=0.05, random_state=4), dtype=np.float64)
+    x = np.ascontiguousarray(nk.ecg_simulate(duration=20 if quick else 70, sampling_rate=1000, heart_rate=70,
+                                             method="simple", noise=0.05, random_state=4), dtype=np.float64)
     stage = ECGStage(sfreq)
     stage.step(x[:window])
     chunks = [x[i: i + chunk] for i in range(window, len(x) - chunk + 1, chunk)]
