@@ -1,13 +1,34 @@
-"""Small file-writing helpers: model weights with the usual file mode, and the output-folder check shared by the
-commands that write a user's results."""
+"""Small file helpers: model files (weights with the usual file mode, checksums) and the output-folder check shared
+by the commands that write a user's results."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["default_file_mode", "output_dir", "save_safetensors"]
+__all__ = ["default_file_mode", "output_dir", "save_safetensors", "sha256_file"]
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 digest of a file, read in 1 MiB blocks.
+
+    Parameters
+    ----------
+    path : str | Path
+        The file.
+
+    Returns
+    -------
+    digest : str
+        64 hex characters.
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def default_file_mode() -> int:

@@ -36,7 +36,7 @@ def test_dashboard_accepts_any_stream_rate(sfreq):
 
 def test_model_runs_on_streams_at_other_rates(bundle14, rng):
     """Each rate is resampled to the model's 200 Hz: one finite frame per second, whatever the input rate."""
-    from eegaffect.models.bundle import Predictor
+    from eegaffect.models.predictor import Predictor
 
     for sfreq in RATES:
         predictor = Predictor.load(bundle14, sfreq=sfreq)
@@ -49,7 +49,8 @@ def test_model_runs_on_streams_at_other_rates(bundle14, rng):
 
 
 def test_a_stream_too_slow_for_the_models_bands_is_refused(bundle14):
-    from eegaffect.models.bundle import BundleError, Predictor
+    from eegaffect.models.bundle import BundleError
+    from eegaffect.models.predictor import Predictor
 
     with pytest.raises(BundleError, match=r"a stream at 64 Hz carries frequencies up to 32 Hz, but the model .* uses "
                                           r"bands up to 50 Hz \(trained at 200 Hz\): it needs a stream at 100 Hz"):

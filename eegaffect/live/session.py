@@ -1,4 +1,4 @@
-"""The live session: LSL stream -> channel map -> :class:`~eegaffect.models.bundle.Predictor` -> ``Affect`` outlet.
+"""The live session: LSL stream -> channel map -> :class:`~eegaffect.models.predictor.Predictor` -> ``Affect`` outlet.
 
 One loop in the caller's thread does the work; the acquisition worker of :class:`~eegaffect.acquisition.lsl.Stream`
 fills the ring buffer in its own thread, and the dashboard (when any) runs in its own thread or process fed by a
@@ -159,7 +159,7 @@ class LiveSession:
         if not isinstance(config, LiveConfig):
             raise TypeError(f"config must be a LiveConfig, got {type(config).__name__}")
         bundle = Path(bundle)
-        from eegaffect.models.bundle import Predictor
+        from eegaffect.models.predictor import Predictor
 
         self._predictor = Predictor.load(bundle)  # fail early (BundleError), before any stream is opened
         self._meta = self._predictor.meta
@@ -247,7 +247,7 @@ class LiveSession:
         from eegaffect.acquisition.lsl import INDEX_CHANNEL_NAME, Stream
         from eegaffect.acquisition.outlet import PredictionOutlet
         from eegaffect.live.channels import match_channels
-        from eegaffect.models.bundle import Predictor
+        from eegaffect.models.predictor import Predictor
 
         cfg = self.config
         closed: dict = {}
