@@ -102,3 +102,19 @@ def test_a_trial_shorter_than_one_window_is_reported(tmp_path, capsys):
         err = capsys.readouterr().err
         assert (f"{path}: trial {key!r} (subject 1, session 1, trial 2) lasts 0.100 s, shorter than one feature "
                 "window (1 s): it gives no window and takes no part in training or scoring") in err
+
+
+def test_a_chain_never_takes_non_finite_normalisation_statistics():
+    """The last guard: a model whose training features were -inf on a dead channel (mean -inf, std NaN, which
+    the fit turned into std 1) is refused instead of saved with NaN/-Infinity in bundle.json."""
+    from eegaffect.models.chain import EEGDancerChain
+    from eegaffect.models.demo import demo_config
+    from eegaffect.models.stages import build_model
+
+    model = build_model(demo_config(0), 4, 5, None)
+    mean, std = np.zeros((4, 5)), np.ones((4, 5))
+    EEGDancerChain(model, mean, std)
+    mean[2, :] = -np.inf
+    with pytest.raises(ValueError, match=r"not at \(channel, band\) \[\(2, 0\), \(2, 1\), \(2, 2\), \(2, 3\), "
+                                         r"\(2, 4\)\]: the training features there are not finite"):
+        EEGDancerChain(model, mean, std)
