@@ -118,3 +118,41 @@ def test_a_chain_never_takes_non_finite_normalisation_statistics():
     with pytest.raises(ValueError, match=r"not at \(channel, band\) \[\(2, 0\), \(2, 1\), \(2, 2\), \(2, 3\), "
                                          r"\(2, 4\)\]: the training features there are not finite"):
         EEGDancerChain(model, mean, std)
+
+
+def test_train_can_interpolate_a_dead_channel_on_request_and_says_so_in_the_bundle(tmp_path, capsys):
+    import json
+
+    from test_models_training import TINY
+
+    root = tmp_path / "seed"
+    _damaged_seed(root, "dead")
+    sets = [a for s in [*TINY, "data.bad_channels=interpolate", "data.subjects=[1]", "data.trials=[2, 3, 4]"]
+            for a in ("--set", s)]
+    assert main(["train", "--data", str(root), "--out", str(tmp_path / "bundle"), *sets]) == 0
+    assert "interpolated channels without signal (data.bad_channels=interpolate) in 1 trial(s): " \
+           "{'s1/sess1/t3': ['F3']}" in capsys.readouterr().err
+    doc = json.loads((tmp_path / "bundle" / "bundle.json").read_text())
+    assert doc["report"]["interpolated_channels"] == {"s1/sess1/t3": ["F3"]}
+    assert np.isfinite(doc["normalisation"]["mean"]).all() and np.isfinite(doc["normalisation"]["std"]).all()
+
+
+def test_load_interpolated_matches_the_live_interpolation(tmp_path):
+    """The repaired channel is the spline estimate from the others (the matrix the live path uses)."""
+    from eegaffect.datasets import load_dataset
+    from eegaffect.datasets.base import find_bad_channels, load_interpolated
+    from eegaffect.live.channels import spline_interpolation_matrix
+    from eegaffect.montage import channel_positions
+
+    root = tmp_path / "seed"
+    _damaged_seed(root, "nan")
+    trial = next(t for t in load_dataset(root, "seed") if t.info.subject == 1 and t.info.trial == 3)
+    x, bad = load_interpolated(trial)
+    assert bad == ["F3"] and np.isfinite(x).all() and find_bad_channels(x, trial.info.ch_names) == []
+    names = list(trial.info.ch_names)
+    good = [c for c in names if c != "F3"]
+    ref = x[:, [names.index(c) for c in good]] @ spline_interpolation_matrix(channel_positions(good),
+                                                                             channel_positions(["F3"])).T
+    np.testing.assert_allclose(x[:, names.index("F3")], ref[:, 0])
+    other = next(t for t in load_dataset(root, "seed") if t.info.subject == 2)
+    np.testing.assert_array_equal(load_interpolated(other)[0], other.load())  # healthy trials are untouched
