@@ -156,3 +156,23 @@ def test_load_interpolated_matches_the_live_interpolation(tmp_path):
     np.testing.assert_allclose(x[:, names.index("F3")], ref[:, 0])
     other = next(t for t in load_dataset(root, "seed") if t.info.subject == 2)
     np.testing.assert_array_equal(load_interpolated(other)[0], other.load())  # healthy trials are untouched
+
+
+def test_teacher_topomaps_name_a_trial_shorter_than_one_window(tmp_path, caplog):
+    import logging
+
+    from eegaffect.datasets import load_dataset
+    from eegaffect.distill.teacher import TeacherConfig, dataset_topomaps
+
+    root = tmp_path / "seed"
+    write_seed(root, n_subjects=1, n_sessions=1, features=False, strays=False)
+    path = sorted((root / "Preprocessed_EEG").glob("1_*.mat"))[0]
+    arrays = {k: v for k, v in scipy.io.loadmat(path).items() if not k.startswith("__")}
+    key = next(k for k in arrays if k.endswith("_eeg2"))
+    arrays[key] = arrays[key][:, :20]
+    scipy.io.savemat(path, arrays, do_compression=True)
+    caplog.set_level(logging.WARNING, logger="eegaffect")
+    trials = list(load_dataset(root, "seed"))[:3]
+    data = dataset_topomaps(trials, TeacherConfig.model_validate({"topomap": {"grid_size": 8}}))
+    assert len(data.trial_ids) == 2
+    assert "lasts 0.100 s, shorter than one feature window (1 s): it gives no map and takes no part" in caplog.text

@@ -205,7 +205,9 @@ def dataset_topomaps(trials: Iterable, config: TeacherConfig, *, exclude: Iterab
         feats = band_features(trial.load(), bands, info.sfreq, window, hop, kind=fc.kind, order=fc.filter_order)
         if fc.kind == "band_power":
             feats = np.log(np.maximum(feats, 1e-12))
-        if len(feats) == 0:
+        if len(feats) == 0:  # say so: it used to vanish silently
+            logger.warning("%s lasts %.3f s, shorter than one feature window (%g s): it gives no map and takes no "
+                           "part", tid, info.n_times / info.sfreq, fc.window_s)
             continue
         maps.append(interps[key].frames(feats).astype(np.float32))
         if continuous is None:
