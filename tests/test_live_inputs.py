@@ -241,7 +241,7 @@ def test_live_switches_to_a_restarted_simulator_with_a_new_source_id(bundle14, t
     session = LiveSession(unique_name, bundle14, LiveConfig(truth=False, reresolve_after_s=1.0, stall_timeout_s=0.5,
                                                             start_wait_s=0), out_dir=tmp_path / "run")
     result = {}
-    worker = threading.Thread(target=lambda: result.setdefault("summary", session.run(duration=10)))
+    worker = threading.Thread(target=lambda: result.setdefault("summary", session.run(duration=12)))
     worker.start()
     try:
         assert session.ready.wait(90) and first.wait_for_consumers(30)
