@@ -114,7 +114,6 @@ def test_live_cli_on_a_non_numeric_string_stream(bundle14, tmp_path, unique_name
     finally:
         stop.set()
         pusher.join(5)
-        del outlet
     err = capsys.readouterr().err
     assert rc == 2 and "Traceback" not in err, err
     lines = [ln for ln in err.splitlines() if ln.startswith("eegaffect live:")]
@@ -179,7 +178,6 @@ def test_jittery_string_stream_log_and_summary_agree(bundle14, tmp_path, unique_
     finally:
         stop.set()
         thread.join(5)
-        del outlet
     captured = capsys.readouterr()
     assert rc == 0, captured.err
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
