@@ -67,6 +67,8 @@ def test_every_featurising_command_names_file_trial_and_channel(tmp_path, capsys
 
 def test_teacher_refuses_non_finite_maps_and_a_diverged_training(rng):
     """The teacher said ``TypeError: Expected state_dict to be dict-like`` when no epoch had a finite loss."""
+    import torch
+
     from eegaffect.distill.teacher import TeacherConfig, TopomapData, train_teacher
     from eegaffect.errors import UserInputError
 
@@ -81,10 +83,16 @@ def test_teacher_refuses_non_finite_maps_and_a_diverged_training(rng):
     va = rng.uniform(-1, 1, 24)
     bad = maps.copy()
     bad[5, 1, 2, 2] = np.nan
-    with pytest.raises(UserInputError, match=r"1 topographic map\(s\) of trial\(s\) \['seed/1_x.mat/t1'\] hold NaN"):
-        train_teacher(TopomapData(bad, va, va, np.repeat(np.arange(6), 4), ids, mask), cfg)
-    with pytest.raises(UserInputError, match="teacher training diverged: no finite validation MSE in 2 epoch"):
-        train_teacher(TopomapData(maps, va, np.full(24, np.nan), np.repeat(np.arange(6), 4), ids, mask), cfg)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a tiny net: more threads only slow it down on shared cores
+    try:
+        with pytest.raises(UserInputError, match=r"1 topographic map\(s\) of trial\(s\) \['seed/1_x.mat/t1'\] hold "
+                                                 r"NaN"):
+            train_teacher(TopomapData(bad, va, va, np.repeat(np.arange(6), 4), ids, mask), cfg)
+        with pytest.raises(UserInputError, match="teacher training diverged: no finite validation MSE in 2 epoch"):
+            train_teacher(TopomapData(maps, va, np.full(24, np.nan), np.repeat(np.arange(6), 4), ids, mask), cfg)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_a_trial_shorter_than_one_window_is_reported(tmp_path, capsys):
