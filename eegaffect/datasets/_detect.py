@@ -45,6 +45,7 @@ def detect(root: Path) -> str:
             found.setdefault("seed", marker + "/")
     if _has_session_files(root):
         found.setdefault("seed", "{subject}_{YYYYMMDD}.mat files")
+    _detect_multimodal(root, found)
     recordings = [p.name for p in root.iterdir() if p.is_file() and is_recording_file(p)]
     if recordings:
         found["recording"] = f"{len(recordings)} recording file(s), e.g. {sorted(recordings)[0]!r}"
@@ -55,6 +56,24 @@ def detect(root: Path) -> str:
     if not found:
         listing = sorted(p.name for p in root.iterdir())[:12]
         raise DatasetFormatError(f"{root}: no known dataset layout (expected Preprocessed_EEG/ or SEED_EEG/ for "
-                                 "SEED, eeg_raw_data/ for SEED-IV, DREAMER.mat, or recording files); found "
+                                 "SEED, eeg_raw_data/ for SEED-IV, DREAMER.mat, data_preprocessed_python/ for DEAP, "
+                                 "Data_Preprocessed_PXX.mat for AMIGOS, S<k>/S<k>.pkl for WESAD, or recording "
+                                 "files); found "
                                  f"{listing}")
     return next(iter(found))
+
+
+def _detect_multimodal(root: Path, found: dict[str, str]) -> None:
+    """Markers of DEAP (``data_preprocessed_python/`` or ``sNN.dat``), AMIGOS (``Data_Preprocessed_PNN.mat``, also
+    in folders of that name) and WESAD (``S<k>/S<k>.pkl``)."""
+    import re
+
+    names = [p.name for p in root.iterdir()]
+    if (root / "data_preprocessed_python").is_dir():
+        found.setdefault("deap", "data_preprocessed_python/")
+    elif any(re.fullmatch(r"s\d+\.dat", n) for n in names):
+        found.setdefault("deap", "s<NN>.dat files")
+    if any(re.fullmatch(r"Data_Preprocessed_P\d+(\.mat)?", n) for n in names):
+        found.setdefault("amigos", "Data_Preprocessed_P<NN>.mat")
+    if any(re.fullmatch(r"S\d+", n) and (root / n / f"{n}.pkl").is_file() for n in names):
+        found.setdefault("wesad", "S<k>/S<k>.pkl")

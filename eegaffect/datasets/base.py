@@ -49,7 +49,7 @@ __all__ = [
 logger = logging.getLogger("eegaffect.datasets")
 
 #: Names accepted by :func:`load_dataset`.
-DATASET_NAMES: tuple[str, ...] = ("seed", "seed-iv", "dreamer", "recording")
+DATASET_NAMES: tuple[str, ...] = ("seed", "seed-iv", "dreamer", "recording", "deap", "amigos", "wesad")
 
 ANNOTATION_COLUMNS: tuple[str, str, str] = ("time_s", "valence", "arousal")
 
@@ -453,7 +453,7 @@ def load_dataset(root: str | Path, name: str | None = "seed", label_map=None, **
     root : str | Path
         The dataset folder (or file, for DREAMER and recordings). For SEED: the folder holding
         ``Preprocessed_EEG/`` (or ``SEED_EEG/``), or ``Preprocessed_EEG/`` itself.
-    name : {"seed", "seed-iv", "dreamer", "recording"} | None
+    name : {"seed", "seed-iv", "dreamer", "recording", "deap", "amigos", "wesad"} | None
         Which reader; None detects it with :func:`detect_dataset`.
     label_map : LabelMapConfig | dict | str | Path | None
         Label -> valence/arousal table (see :mod:`eegaffect.datasets.labels`); None uses the packaged
@@ -533,7 +533,7 @@ def detect_dataset(root: str | Path) -> str:
 
     Returns
     -------
-    name : {"seed", "seed-iv", "dreamer", "recording"}
+    name : {"seed", "seed-iv", "dreamer", "recording", "deap", "amigos", "wesad"}
 
     Raises
     ------
@@ -562,5 +562,6 @@ def _check_name(name: str) -> str:
 def _reader(name: str):
     import importlib
 
-    module = {"seed": "seed", "seed-iv": "seed_iv", "dreamer": "dreamer", "recording": "recording"}[name]
+    module = {"seed": "seed", "seed-iv": "seed_iv", "dreamer": "dreamer", "recording": "recording", "deap": "deap",
+              "amigos": "amigos", "wesad": "wesad"}[name]
     return importlib.import_module(f"eegaffect.datasets.{module}")
