@@ -10,9 +10,9 @@ import sys
 import numpy as np
 import pytest
 import scipy.io
-
 from eegaffect.acquisition.physio_sim import simulate_physiology
 from eegaffect.acquisition.simulator import scripted_trajectory
+
 from eegaffect.datasets import load_dataset
 from eegaffect.datasets.synth_multimodal import (
     write_synthetic_amigos,

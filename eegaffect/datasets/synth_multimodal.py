@@ -29,6 +29,7 @@ import logging
 import os
 import pickle
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -206,12 +207,7 @@ def write_synthetic_deap(out: str | Path, subjects: int = 3, trials: int = 40, t
             rows.append(f"{s},{t + 1},{t + 1},0,{labels[t, 0]:.2f},{labels[t, 1]:.2f},{labels[t, 2]:.2f},"
                         f"{labels[t, 3]:.2f},1")
         path = folder / f"s{s:02d}.dat"
-
-        def write(p: Path, content={"data": data, "labels": labels}) -> None:
-            with open(p, "wb") as fh:
-                pickle.dump(content, fh, protocol=2)
-
-        summary.files.append(_atomic(path, write))
+        summary.files.append(_atomic(path, partial(_dump_pickle, {"data": data, "labels": labels})))
         summary.seconds += trials * n / fs
         del data
     (out / "participant_ratings.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
@@ -357,11 +353,7 @@ def write_synthetic_wesad(out: str | Path, subjects: int = 3, baseline_seconds: 
         folder = out / f"S{k}"
         folder.mkdir()
 
-        def write(p: Path, c=content) -> None:
-            with open(p, "wb") as fh:
-                pickle.dump(c, fh, protocol=2)
-
-        summary.files.append(_atomic(folder / f"S{k}.pkl", write))
+        summary.files.append(_atomic(folder / f"S{k}.pkl", partial(_dump_pickle, content)))
         summary.seconds += duration
         quest = folder / f"S{k}_quest.csv"
         quest.write_text(_quest(k, order, rng), encoding="utf-8")
@@ -370,6 +362,12 @@ def write_synthetic_wesad(out: str | Path, subjects: int = 3, baseline_seconds: 
                           f"written by eegaffect (seed {seed}, effect_scale {effect_scale:g})\n", encoding="utf-8")
         summary.extra += [quest, readme]
     return summary
+
+
+def _dump_pickle(content: dict, path: Path) -> None:
+    """Protocol 2, as the providers' Python-2 pickles (numpy arrays and plain containers only)."""
+    with open(path, "wb") as fh:
+        pickle.dump(content, fh, protocol=2)
 
 
 def _condition_trajectory(knots: list[tuple[float, int]], duration: float, seed: int):
