@@ -49,7 +49,9 @@ def test_deap_run_results_shape_and_modalities(deap, tmp_path):
     result = run_multimodal_benchmark(deap, config, tmp_path / "out", physio_fn=standin_physio)
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
     assert doc["dataset"] == "deap" and doc["protocol"] == "subject-dependent"
-    assert {r["model"] for r in doc["rows"]} == set(config.models) and len(doc["rows"]) == 9 * 2 * 3
+    # the single-device models need two devices (WESAD): skipped on DEAP
+    assert {r["model"] for r in doc["rows"]} == set(config.models) - {"physio-chest-logreg", "physio-wrist-logreg"}
+    assert len(doc["rows"]) == 9 * 2 * 3
     by = {s["model"]: s for s in doc["summary"]}
     for name in ("eeg-de-svm", "physio-logreg", "fusion-early-logreg", "fusion-late"):
         assert 0 <= by[name]["valence_accuracy_mean"] <= 1 and by[name]["arousal_f1_mean"] is not None
@@ -135,6 +137,11 @@ def test_wesad_loso_tasks(tmp_path):
     rows = [r for r in result.rows if r["model"] == "physio-logreg"]
     assert [r["fold"] for r in rows] == ["loso-s2", "loso-s3", "loso-s4"]
     assert all(r["accuracy"] is not None and r["stress_accuracy"] is not None for r in rows)
+    # no EEG: fusion fuses the chest and wrist devices; the all-device physio model is itself a device fusion
+    assert result.modalities == {"physio-logreg": "physio (all devices)", "fusion-late": "fusion",
+                                 "physio-ridge": "physio (all devices)"}
+    late = [r for r in result.rows if r["model"] == "fusion-late"]
+    assert len(late) == 3 and all(r["accuracy"] is not None for r in late)
     with pytest.raises(ValueError, match="wesad-loso"):
         run_multimodal_benchmark(tmp_path / "w", BenchRunConfig(protocol="wesad-loso", dataset="deap"),
                                  tmp_path / "o2", physio_fn=standin_physio)

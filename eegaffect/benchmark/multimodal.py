@@ -36,7 +36,14 @@ fusion-early-logreg  both     concatenated features, imputer + scaler + univaria
                               fold only
 fusion-early-ridge   both     the same with ridge regression
 fusion-late          both     one logistic regression per modality; class probabilities averaged
+physio-chest-logreg  physio   logistic regression on the chest sensors' features (two-device datasets)
+physio-wrist-logreg  physio   ... on the wrist band's features (WESAD's Empatica E4)
 ==================== ======== ============================================================================
+
+On a dataset without EEG whose physiology comes from two devices (WESAD: chest RespiBAN, wrist E4) the fusion
+models fuse the devices instead (chest + wrist), and are compared with the single-device models; the
+``physio-*`` models over all physiological features are then themselves a fusion of devices (modality
+``"physio (all devices)"``) and are not counted as a single modality.
 
 Tasks: where trials carry high/low classes of valence and arousal (DEAP, AMIGOS, DREAMER) every classifier is
 fitted twice, once per dimension, and scored as ``valence_accuracy``, ``valence_f1``, ``arousal_accuracy``,
@@ -94,9 +101,12 @@ MODALITY_MODELS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "fusion-early-logreg": (("eeg", "physio"), "logreg", "classification"),
     "fusion-early-ridge": (("eeg", "physio"), "ridge", "regression"),
     "fusion-late": (("eeg", "physio"), "late", "classification"),
+    "physio-chest-logreg": (("physio.chest",), "logreg", "classification"),
+    "physio-wrist-logreg": (("physio.wrist",), "logreg", "classification"),
 }
 DEFAULT_RUN_MODELS = ["eeg-de-svm", "eeg-de-logreg", "eeg-de-ridge", "physio-svm", "physio-logreg", "physio-ridge",
-                      "fusion-early-logreg", "fusion-early-ridge", "fusion-late"]
+                      "fusion-early-logreg", "fusion-early-ridge", "fusion-late", "physio-chest-logreg",
+                      "physio-wrist-logreg"]
 _TASK_METRICS = tuple(f"{d}_{m}" for d in ("valence", "arousal", "stress") for m in ("accuracy", "f1"))
 #: Every metric column of the multimodal ``results.json`` rows.
 RUN_METRICS = METRIC_NAMES + _TASK_METRICS
@@ -108,7 +118,7 @@ def _default_params() -> dict[str, dict[str, Any]]:
     return {"eeg-de-svm": {"C": 0.01}, "eeg-de-logreg": {"C": 0.1}, "eeg-de-ridge": {"alpha": 10.0},
             "physio-svm": {"C": 0.01}, "physio-logreg": {"C": 0.1}, "physio-ridge": {"alpha": 10.0},
             "fusion-early-logreg": {"C": 0.1, "k_best": 64}, "fusion-early-ridge": {"alpha": 10.0, "k_best": 64},
-            "fusion-late": {"C": 0.1}}
+            "fusion-late": {"C": 0.1}, "physio-chest-logreg": {"C": 0.1}, "physio-wrist-logreg": {"C": 0.1}}
 
 
 class BenchRunConfig(ConfigModel):
@@ -237,7 +247,7 @@ def extract_features(trial, config: BenchRunConfig, physio_fn: PhysioFn | None, 
         bands = [b.name for b in config.pipeline.features.bands]
         names["eeg"] = [f"{ch}.{b}" for ch in trial.info.ch_names for b in bands]
     if "physio" in modalities and physio_fn is not None and groups is not None:
-        blocks, cols = [], []
+        blocks, cols, devices = [], [], []
         win, hop = config.pipeline.features.window_s, config.pipeline.features.hop_s
         for group in groups.values():
             if group.kind not in PHYSIO_KINDS:
@@ -250,10 +260,16 @@ def extract_features(trial, config: BenchRunConfig, physio_fn: PhysioFn | None, 
                     frames = _correct(frames, physio_fn(group.kind, base[:, c], group.sfreq, win, hop)[0])
                 blocks.append(frames)
                 cols += [f"{group.name}.{ch}.{n}" for n in fnames]
+                devices += [_device(group.name)] * len(fnames)
         if blocks:
             n = min(b.shape[0] for b in blocks)
             arrays["physio"] = np.concatenate([b[:n] for b in blocks], axis=1)
             names["physio"] = cols
+            if len(set(devices)) > 1:  # WESAD: chest and wrist, each also a modality of its own
+                for dev in sorted(set(devices)):
+                    keep = np.array([d == dev for d in devices])
+                    arrays[f"physio.{dev}"] = arrays["physio"][:, keep]
+                    names[f"physio.{dev}"] = [c for c, k in zip(cols, keep) if k]
     if arrays:
         n = min(a.shape[0] for a in arrays.values())
         longest = max(a.shape[0] for a in arrays.values())
@@ -261,6 +277,12 @@ def extract_features(trial, config: BenchRunConfig, physio_fn: PhysioFn | None, 
             logger.warning("%s: modalities give %d..%d frames; cut to %d", trial.info.key, n, longest, n)
         arrays = {k: np.ascontiguousarray(a[:n]) for k, a in arrays.items()}
     return TrialFeatures(arrays, names)
+
+
+def _device(group_name: str) -> str:
+    """Which device a signal group comes from: ``wrist_*`` groups the wrist band (WESAD's E4), others the chest
+    / body sensors."""
+    return "wrist" if group_name.startswith("wrist_") else "chest"
 
 
 def _eeg_frames(x: np.ndarray, sfreq: float, config: BenchRunConfig, featuriser) -> np.ndarray:
@@ -362,18 +384,33 @@ class FeatureModel:
         return np.asarray(outs[0], dtype=np.int64)
 
 
-def make_model(name: str, **params) -> FeatureModel:
-    """A fresh model of :data:`MODALITY_MODELS` by name."""
+def make_model(name: str, modalities: tuple[str, ...] | None = None, **params) -> FeatureModel:
+    """A fresh model of :data:`MODALITY_MODELS` by name (``modalities`` overrides its inputs, see
+    :func:`resolve_modalities`)."""
     if name not in MODALITY_MODELS:
         raise ValueError(f"unknown model {name!r} for bench run; available: {sorted(MODALITY_MODELS)}")
     mods, kind, task = MODALITY_MODELS[name]
-    return FeatureModel(name, mods, kind, task, **params)
+    return FeatureModel(name, tuple(modalities or mods), kind, task, **params)
 
 
-def modality_of(name: str) -> str:
-    """``"eeg"``, ``"physio"`` or ``"fusion"``."""
+def resolve_modalities(name: str, available) -> tuple[str, ...]:
+    """The inputs of model ``name`` on a dataset with the ``available`` modalities: fusion models fuse EEG and
+    physiology, or, on a dataset without EEG whose physiology comes from two devices (WESAD), chest and wrist."""
     mods = MODALITY_MODELS[name][0]
-    return "fusion" if len(mods) > 1 else mods[0]
+    if len(mods) > 1 and "eeg" not in available and {"physio.chest", "physio.wrist"} <= set(available):
+        return ("physio.chest", "physio.wrist")
+    return mods
+
+
+def modality_of(name: str, available=("eeg", "physio")) -> str:
+    """``"eeg"``, ``"physio"``, ``"physio-chest"``, ``"physio-wrist"``, ``"physio (all devices)"`` (every
+    physiological feature of a two-device dataset: itself a fusion of devices) or ``"fusion"``."""
+    mods = resolve_modalities(name, available)
+    if len(mods) > 1:
+        return "fusion"
+    if mods[0] == "physio" and {"physio.chest", "physio.wrist"} <= set(available):
+        return "physio (all devices)"
+    return mods[0].replace(".", "-")
 
 
 # ------------------------------------------------------------------------------------------------------ runner
@@ -409,7 +446,7 @@ def run_multimodal_benchmark(root: str | Path, config: BenchRunConfig, out_dir: 
     root, out_dir = Path(root), Path(out_dir)
     data, name = _open(root, config, dataset, reader_options)
     tasks = _tasks(data, name)
-    needed = sorted({m for n in config.models for m in MODALITY_MODELS[n][0]})
+    needed = sorted({m.split(".")[0] for n in config.models for m in MODALITY_MODELS[n][0]})
     if "physio" in needed and physio_fn is None:
         raise ValueError("models " + str([n for n in config.models if "physio" in MODALITY_MODELS[n][0]])
                          + " need physiological features, but no physio_fn was given")
@@ -418,9 +455,10 @@ def run_multimodal_benchmark(root: str | Path, config: BenchRunConfig, out_dir: 
     available = {m for f in feats for m in f.arrays}
     models = []
     for n in config.models:
-        missing = [m for m in MODALITY_MODELS[n][0] if m not in available]
+        missing = [m for m in resolve_modalities(n, available) if m not in available]
         if missing:
-            logger.warning("skipping %s: dataset %s has no %s features", n, name, missing)
+            level = logging.INFO if any("." in m for m in missing) else logging.WARNING
+            logger.log(level, "skipping %s: dataset %s has no %s features", n, name, missing)
             continue
         if MODALITY_MODELS[n][2] == "regression" and not _has_va(data):
             logger.warning("skipping %s: dataset %s lacks valence/arousal targets for every trial", n, name)
@@ -438,11 +476,12 @@ def run_multimodal_benchmark(root: str | Path, config: BenchRunConfig, out_dir: 
     for fold in folds:
         train, test = list(fold.train), list(fold.test)
         for model_name in models:
-            result.rows.append(_fit_score(model_name, config, fold, train, test, feats, va, tasks, data.trials))
-            result.modalities[model_name] = modality_of(model_name)
+            result.rows.append(_fit_score(model_name, config, fold, train, test, feats, va, tasks, data.trials,
+                                          available))
+            result.modalities[model_name] = modality_of(model_name, available)
     result.summary = summarise(result.rows, RUN_METRICS)
     for s in result.summary:
-        s["modality"] = modality_of(s["model"])
+        s["modality"] = result.modalities[s["model"]]
     result.comparison = fusion_comparison(result.summary)
     result.peak_rss_mb = _peak_rss_mb()
     result.files = _write(result, out_dir, config)
@@ -539,10 +578,11 @@ def _stack(idx, feats, mods) -> dict[str, np.ndarray]:
     return {m: np.concatenate([feats[j].arrays[m] for j in idx], axis=0) for m in mods}
 
 
-def _fit_score(name, config: BenchRunConfig, fold, train, test, feats, va, tasks, trials) -> dict:
-    mods, _, task = MODALITY_MODELS[name]
-    params = config.model_params.get(name, {})
-    row: dict[str, Any] = {"model": name, "modality": modality_of(name), "subject": _plain(fold.subject),
+def _fit_score(name, config: BenchRunConfig, fold, train, test, feats, va, tasks, trials, available) -> dict:
+    _, _, task = MODALITY_MODELS[name]
+    mods = resolve_modalities(name, available)
+    params = dict(config.model_params.get(name, {}), modalities=mods)
+    row: dict[str, Any] = {"model": name, "modality": modality_of(name, available), "subject": _plain(fold.subject),
                            "session": _plain(fold.session), "fold": fold.name}
     row.update({m: None for m in RUN_METRICS})
     train = [j for j in train if feats[j].n_frames]
@@ -587,14 +627,14 @@ def fusion_comparison(summary: list[dict]) -> list[str]:
                          ("accuracy", "classification"), ("stress_accuracy", "classification"),
                          ("valence_ccc", "regression"), ("arousal_ccc", "regression")):
         have = [s for s in summary if s.get(f"{metric}_mean") is not None]
-        single = [s for s in have if s["modality"] != "fusion"]
+        single = [s for s in have if s["modality"] not in ("fusion", "physio (all devices)")]
         fused = [s for s in have if s["modality"] == "fusion"]
         if not single or not fused:
             continue
         best = max(single, key=lambda s: s[f"{metric}_mean"])
         for f in fused:
             diff = f[f"{metric}_mean"] - best[f"{metric}_mean"]
-            verdict = "beats" if diff > 0 else "does NOT beat"
+            verdict = "beats" if diff > 1e-12 else "only ties" if abs(diff) <= 1e-12 else "does NOT beat"
             lines.append(f"{metric}: {f['model']} {f[f'{metric}_mean']:.3f} {verdict} the best single modality "
                          f"({best['model']}, {best['modality']}) {best[f'{metric}_mean']:.3f} ({diff:+.3f})")
     return lines
