@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--list-models", action="store_true", help="list the models and exit")
     parser.add_argument("--out", type=Path, default=None, help="output folder")
-    add_config_options(parser, None, example="k=10")
+    add_config_options(parser, None)
     parser.set_defaults(func=run)
 
 

@@ -34,11 +34,13 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from pydantic import Field
 
+from eegaffect.config import ConfigModel
 from eegaffect.datasets.amigos import EEG_CHANNELS as AMIGOS_EEG
 from eegaffect.datasets.deap import EEG_CHANNELS as DEAP_EEG
 
-__all__ = ["SynthSummary", "write_synthetic_deap", "write_synthetic_amigos", "write_synthetic_wesad",
+__all__ = ["SynthDeapConfig", "SynthAmigosConfig", "SynthWesadConfig", "SynthSummary", "write_synthetic_deap", "write_synthetic_amigos", "write_synthetic_wesad",
            "WESAD_CONDITION_VA", "WESAD_SUBJECTS", "affect_trajectory"]
 
 logger = logging.getLogger("eegaffect.datasets.synth")
@@ -51,6 +53,39 @@ WESAD_CONDITION_VA: dict[int, tuple[float, float]] = {0: (0.0, 0.0), 1: (0.1, -0
 _WESAD_QUEST_NAMES = {1: "Base", 2: "TSST", 3: "Fun"}
 _TRANSIENT_S = 10.0
 _TAG_DEAP, _TAG_AMIGOS, _TAG_WESAD = 11, 12, 13
+
+
+class SynthDeapConfig(ConfigModel):
+    """Settings of ``eegaffect datasets synth-deap``."""
+
+    subjects: int = Field(3, ge=1, le=99)
+    trials: int = Field(40, ge=1, le=200)
+    trial_seconds: float = Field(60.0, gt=0, le=3600, description="stimulus length after the 3-s baseline")
+    seed: int = Field(0, ge=0)
+    effect_scale: float = Field(1.0, ge=0, le=5, description="0 = a null control")
+
+
+class SynthAmigosConfig(ConfigModel):
+    """Settings of ``eegaffect datasets synth-amigos``."""
+
+    subjects: int = Field(3, ge=1, le=99)
+    short_seconds: float = Field(40.0, ge=20, le=3600)
+    long_seconds: float = Field(120.0, ge=20, le=7200)
+    seed: int = Field(0, ge=0)
+    effect_scale: float = Field(1.0, ge=0, le=5)
+    missing_long: int = Field(0, ge=0, le=4, description="empty long-video cells of the last participant")
+
+
+class SynthWesadConfig(ConfigModel):
+    """Settings of ``eegaffect datasets synth-wesad``."""
+
+    subjects: int = Field(3, ge=1, le=15)
+    baseline_seconds: float = Field(120.0, ge=10)
+    stress_seconds: float = Field(90.0, ge=10)
+    amusement_seconds: float = Field(60.0, ge=10)
+    meditation_seconds: float = Field(60.0, ge=10)
+    seed: int = Field(0, ge=0)
+    effect_scale: float = Field(1.0, ge=0, le=5)
 
 
 @dataclass
