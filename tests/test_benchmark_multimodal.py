@@ -156,3 +156,21 @@ def test_cli_bench_run_eeg_only_and_errors(deap, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "eegaffect", "bench", "run", "--root", str(deap), "--out",
                            str(tmp_path / "o"), "--models", "eegnet"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "unknown model" in proc.stderr
+
+
+def test_dreamer_ecg_and_baseline_clip(tmp_path):
+    import scipy.io
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from dataset_fixtures import dreamer_struct
+
+    mdict, _ = dreamer_struct(2, rng=np.random.default_rng(5))
+    scipy.io.savemat(tmp_path / "DREAMER.mat", mdict, do_compression=True)
+    ds = load_dataset(tmp_path, "dreamer", ecg=True, baseline=True)
+    f = extract_features(ds[3], BenchRunConfig(), standin_physio)
+    assert f.names["physio"][:3] == ["ecg.ECG1.mean", "ecg.ECG1.sd", "ecg.ECG1.absdiff"]
+    raw = extract_features(ds[3], BenchRunConfig(baseline_correction=False), standin_physio)
+    assert not np.allclose(f.arrays["eeg"], raw.arrays["eeg"])  # corrected by the clip's own baseline
+    config = BenchRunConfig(k=3, models=["eeg-de-logreg", "physio-logreg", "fusion-late"], plots=False)
+    result = run_multimodal_benchmark(tmp_path, config, tmp_path / "out", physio_fn=standin_physio)
+    assert all(r["valence_accuracy"] is not None and r["accuracy"] is None for r in result.rows)
