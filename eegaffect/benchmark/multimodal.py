@@ -209,9 +209,21 @@ def pipeline_physio_features(kind: str, x: np.ndarray, sfreq: float, window_s: f
 
         raise UserInputError(f"physiological features need eegaffect.physio (the physiological pipeline), which "
                              f"is not importable here ({exc}); run the EEG models only") from None
+    from eegaffect.physio.pipeline import StageUnavailableError
+
     config = PhysioConfig(frames=FrameConfig(window_s=window_s, hop_s=hop_s))
-    pipe = PhysioPipeline(config, kind, sfreq)
+    try:
+        pipe = PhysioPipeline(config, kind, sfreq)
+    except StageUnavailableError as exc:
+        if kind not in _UNAVAILABLE:
+            _UNAVAILABLE.add(kind)
+            logger.warning("no %s features: %s", kind, exc)
+        n = 0 if x.shape[0] < round(window_s * sfreq) else int((x.shape[0] / sfreq - window_s) // hop_s) + 1
+        return np.zeros((n, 0)), []
     return np.asarray(pipe.process(x), dtype=np.float64), list(pipe.feature_names)
+
+
+_UNAVAILABLE: set[str] = set()  # signal kinds already reported as lacking a stage
 
 
 def extract_features(trial, config: BenchRunConfig, physio_fn: PhysioFn | None, modalities=("eeg", "physio"),

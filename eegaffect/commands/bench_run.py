@@ -114,11 +114,14 @@ def _legacy(args: argparse.Namespace, config) -> int | None:
 
     if not config.models or any(m in MODALITY_MODELS for m in config.models):
         return None
-    if config.dataset not in ("seed", "seed-iv", "dreamer") or config.protocol == "wesad-loso":
+    from eegaffect.datasets import detect_dataset
+
+    dataset = config.dataset or detect_dataset(args.root)
+    if dataset not in ("seed", "seed-iv", "dreamer") or config.protocol == "wesad-loso":
         return None
     from eegaffect.commands import bench_seed
 
-    legacy = argparse.Namespace(root=args.root, dataset=config.dataset, protocol=config.protocol,
+    legacy = argparse.Namespace(root=args.root, dataset=dataset, protocol=config.protocol,
                                 models=",".join(config.models), subjects=args.subjects, seed=args.seed,
                                 cache_dir=args.cache_dir, no_plots=args.no_plots, list_models=False,
                                 measure_session=False, out=args.out, config=None, overrides=[],
