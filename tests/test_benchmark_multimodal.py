@@ -51,7 +51,7 @@ def test_deap_run_results_shape_and_modalities(deap, tmp_path):
     assert doc["dataset"] == "deap" and doc["protocol"] == "subject-dependent"
     # the single-device models need two devices (WESAD): skipped on DEAP
     assert {r["model"] for r in doc["rows"]} == set(config.models) - {"physio-chest-logreg", "physio-wrist-logreg"}
-    assert len(doc["rows"]) == 9 * 2 * 3
+    assert len(doc["rows"]) == 10 * 2 * 3
     by = {s["model"]: s for s in doc["summary"]}
     for name in ("eeg-de-svm", "physio-logreg", "fusion-early-logreg", "fusion-late"):
         assert 0 <= by[name]["valence_accuracy_mean"] <= 1 and by[name]["arousal_f1_mean"] is not None
@@ -126,6 +126,19 @@ def test_late_fusion_averages_the_modalities_probabilities():
     np.testing.assert_array_equal(late.predict(xs), np.mean(probs, axis=0).argmax(axis=1))
     single = FeatureModel("x", ("eeg",), "logreg", "classification").fit(xs, np.zeros(80, int), seed=0)
     assert np.all(single.predict(xs) == 0)  # one class in the training fold: predicts it
+
+
+def test_stacking_meta_model_sees_only_out_of_fold_predictions():
+    rng = np.random.default_rng(2)
+    trials = np.repeat(np.arange(40), 5)
+    y = np.repeat(rng.integers(0, 2, 40), 5)
+    # "eeg": 300 noise columns, enough to fit the training frames perfectly; "physio": one weakly informative column
+    xs = {"eeg": rng.normal(size=(200, 300)), "physio": (y + rng.normal(0, 1.0, 200))[:, None]}
+    model = make_model("fusion-stack", C=10.0).fit(xs, y, seed=0, groups=trials)
+    in_sample = model.pipelines_[0][1].score(xs["eeg"], y)
+    assert in_sample > 0.95  # in-sample, the noise modality looks perfect ...
+    coef = np.abs(model.meta_.coef_[0])  # columns: eeg p(0), eeg p(1), physio p(0), physio p(1)
+    assert coef[2:].sum() > 3 * coef[:2].sum()  # ... but the meta-model, fitted out of fold, trusts physiology
 
 
 def test_wesad_loso_tasks(tmp_path):

@@ -36,6 +36,8 @@ fusion-early-logreg  both     concatenated features, imputer + scaler + univaria
                               fold only
 fusion-early-ridge   both     the same with ridge regression
 fusion-late          both     one logistic regression per modality; class probabilities averaged
+fusion-stack         both     one logistic regression per modality, stacked by a logistic regression on their
+                              out-of-fold log-odds (inner 3-fold split by trial inside the training fold)
 physio-chest-logreg  physio   logistic regression on the chest sensors' features (two-device datasets)
 physio-wrist-logreg  physio   ... on the wrist band's features (WESAD's Empatica E4)
 ==================== ======== ============================================================================
@@ -101,11 +103,12 @@ MODALITY_MODELS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "fusion-early-logreg": (("eeg", "physio"), "logreg", "classification"),
     "fusion-early-ridge": (("eeg", "physio"), "ridge", "regression"),
     "fusion-late": (("eeg", "physio"), "late", "classification"),
+    "fusion-stack": (("eeg", "physio"), "stack", "classification"),
     "physio-chest-logreg": (("physio.chest",), "logreg", "classification"),
     "physio-wrist-logreg": (("physio.wrist",), "logreg", "classification"),
 }
 DEFAULT_RUN_MODELS = ["eeg-de-svm", "eeg-de-logreg", "eeg-de-ridge", "physio-svm", "physio-logreg", "physio-ridge",
-                      "fusion-early-logreg", "fusion-early-ridge", "fusion-late", "physio-chest-logreg",
+                      "fusion-early-logreg", "fusion-early-ridge", "fusion-late", "fusion-stack", "physio-chest-logreg",
                       "physio-wrist-logreg"]
 _TASK_METRICS = tuple(f"{d}_{m}" for d in ("valence", "arousal", "stress") for m in ("accuracy", "f1"))
 #: Every metric column of the multimodal ``results.json`` rows.
@@ -118,7 +121,7 @@ def _default_params() -> dict[str, dict[str, Any]]:
     return {"eeg-de-svm": {"C": 0.01}, "eeg-de-logreg": {"C": 0.1}, "eeg-de-ridge": {"alpha": 10.0},
             "physio-svm": {"C": 0.01}, "physio-logreg": {"C": 0.1}, "physio-ridge": {"alpha": 10.0},
             "fusion-early-logreg": {"C": 0.1, "k_best": 64}, "fusion-early-ridge": {"alpha": 10.0, "k_best": 64},
-            "fusion-late": {"C": 0.1}, "physio-chest-logreg": {"C": 0.1}, "physio-wrist-logreg": {"C": 0.1}}
+            "fusion-late": {"C": 0.1}, "fusion-stack": {"C": 0.1}, "physio-chest-logreg": {"C": 0.1}, "physio-wrist-logreg": {"C": 0.1}}
 
 
 class BenchRunConfig(ConfigModel):
@@ -335,6 +338,7 @@ class FeatureModel:
         self.C, self.alpha, self.k_best, self.max_iter = float(C), float(alpha), k_best, int(max_iter)
         self.pipelines_: list = []
         self.constant_: Any = None
+        self.meta_ = None
 
     def _pipeline(self, seed: int, n_features: int):
         from sklearn.feature_selection import (
@@ -355,20 +359,40 @@ class FeatureModel:
                                      k=min(self.k_best, n_features)))
         if self.kind == "svm":
             steps.append(LinearSVC(C=self.C, max_iter=self.max_iter, random_state=seed))
-        elif self.kind in ("logreg", "late"):
+        elif self.kind in ("logreg", "late", "stack"):
             steps.append(LogisticRegression(C=self.C, max_iter=self.max_iter, random_state=seed))
         else:
             steps.append(Ridge(alpha=self.alpha))
         return make_pipeline(*steps)
 
-    def fit(self, xs: dict[str, np.ndarray], y: np.ndarray, *, seed: int) -> "FeatureModel":
-        """Fit on training frames: ``xs`` modality -> (n_frames, n_features), ``y`` (n_frames,) or (n_frames, 2)."""
+    def fit(self, xs: dict[str, np.ndarray], y: np.ndarray, *, seed: int,
+            groups: np.ndarray | None = None) -> "FeatureModel":
+        """Fit on training frames.
+
+        Parameters
+        ----------
+        xs : dict of str to ndarray, shape (n_frames, n_features_m)
+            Training features per modality.
+        y : ndarray, shape (n_frames,) or (n_frames, 2)
+            Class per frame, or valence/arousal per frame.
+        seed : int
+            Seed of the estimators.
+        groups : ndarray, shape (n_frames,) | None
+            Trial of each frame; the stacking model's inner folds split by it (never inside a trial).
+
+        Returns
+        -------
+        self : FeatureModel
+        """
         from eegaffect.benchmark.baselines import _quiet_convergence
 
-        self.pipelines_, self.constant_ = [], None
+        self.pipelines_, self.constant_, self.meta_ = [], None, None
         if self.task == "classification" and np.unique(y).size < 2:
             self.constant_ = int(y[0])  # a fold whose training side has one class: predict it
             return self
+        if self.kind == "stack":
+            with _quiet_convergence():
+                return self._fit_stack(xs, y, seed, groups)
         blocks = [[m] for m in self.modalities] if self.kind == "late" else [list(self.modalities)]
         # regression: one pipeline per target column (valence, arousal), so feature selection scores each
         targets = [y[:, c] for c in range(y.shape[1])] if self.task == "regression" else [y]
@@ -381,11 +405,37 @@ class FeatureModel:
                     self.pipelines_.append((mods, pipe))
         return self
 
+    def _fit_stack(self, xs, y, seed: int, groups) -> "FeatureModel":
+        """Per-modality logistic regressions, then a logistic regression on their out-of-fold log-odds (inner
+        folds by trial, inside the training fold: the meta-model never sees a prediction on its own training
+        frames)."""
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import GroupKFold
+
+        groups = np.arange(y.size) if groups is None else np.asarray(groups)
+        classes = np.unique(y)
+        n_inner = min(3, np.unique(groups).size)
+        oof = []
+        for m in self.modalities:
+            col = np.tile(np.mean(y[:, None] == classes[None, :], axis=0), (y.size, 1))  # prior where unfit
+            if n_inner >= 2:
+                for tr, te in GroupKFold(n_splits=n_inner).split(xs[m], y, groups):
+                    if np.unique(y[tr]).size == classes.size:
+                        inner = self._pipeline(seed, xs[m].shape[1]).fit(xs[m][tr], y[tr])
+                        col[te] = inner.predict_proba(xs[m][te])
+            oof.append(col)
+            self.pipelines_.append(([m], self._pipeline(seed, xs[m].shape[1]).fit(xs[m], y)))
+        self.meta_ = LogisticRegression(C=1.0, max_iter=self.max_iter, random_state=seed).fit(_logit(oof), y)
+        return self
+
     def predict(self, xs: dict[str, np.ndarray]) -> np.ndarray:
         """Predicted class (n_frames,) or valence/arousal (n_frames, 2)."""
         n = next(iter(xs.values())).shape[0]
         if self.constant_ is not None:
             return np.full(n, self.constant_, dtype=np.int64)
+        if self.kind == "stack":
+            probs = [pipe.predict_proba(xs[mods[0]]) for mods, pipe in self.pipelines_]
+            return self.meta_.predict(_logit(probs)).astype(np.int64)
         if self.kind == "late":
             probs = [pipe.predict_proba(np.concatenate([xs[m] for m in mods], axis=1)) for mods, pipe in self.pipelines_]
             classes = self.pipelines_[0][1].classes_
@@ -394,6 +444,11 @@ class FeatureModel:
         if self.task == "regression":
             return np.column_stack(outs).astype(np.float64)
         return np.asarray(outs[0], dtype=np.int64)
+
+
+def _logit(probs: list[np.ndarray]) -> np.ndarray:
+    p = np.clip(np.concatenate(probs, axis=1), 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))
 
 
 def make_model(name: str, modalities: tuple[str, ...] | None = None, **params) -> FeatureModel:
@@ -612,7 +667,7 @@ def _fit_score(name, config: BenchRunConfig, fold, train, test, feats, va, tasks
     for prefix, label_of in tasks:
         ytr = np.repeat([label_of(trials[j]) for j in train], steps_tr)
         yte = np.repeat([label_of(trials[j]) for j in test], steps_te)
-        model = make_model(name, **params).fit(xtr, ytr, seed=config.seed)
+        model = make_model(name, **params).fit(xtr, ytr, seed=config.seed, groups=np.repeat(train, steps_tr))
         with warnings.catch_warnings():  # a test fold may hold one class only (k-fold within a subject)
             warnings.filterwarnings("ignore", message="A single label was found")
             m = classification_metrics(yte, model.predict(xte))
