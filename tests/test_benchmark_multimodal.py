@@ -187,3 +187,20 @@ def test_dreamer_ecg_and_baseline_clip(tmp_path):
     config = BenchRunConfig(k=3, models=["eeg-de-logreg", "physio-logreg", "fusion-late"], plots=False)
     result = run_multimodal_benchmark(tmp_path, config, tmp_path / "out", physio_fn=standin_physio)
     assert all(r["valence_accuracy"] is not None and r["accuracy"] is None for r in result.rows)
+
+
+def test_physio_pipeline_features_on_the_eeg_frame_clock(deap):
+    """With the physiological pipeline installed: its frames line up with the EEG frames of the same trial."""
+    pytest.importorskip("eegaffect.physio")
+    from eegaffect.benchmark.multimodal import pipeline_physio_features
+    from eegaffect.physio import PhysioPipeline
+    from eegaffect.physio.config import FrameConfig, PhysioConfig
+
+    trial = load_dataset(deap, "deap")[0]
+    ppg = trial.load_group("ppg")[:, 0]
+    frames, names = pipeline_physio_features("ppg", ppg, 128.0, 1.0, 1.0)
+    expected = PhysioPipeline(PhysioConfig(frames=FrameConfig(window_s=1.0, hop_s=1.0)), "ppg", 128.0).process(ppg)
+    np.testing.assert_array_equal(frames, expected)
+    assert names and all(n.startswith("ppg_") for n in names)
+    f = extract_features(trial, BenchRunConfig(), pipeline_physio_features)
+    assert f.arrays["eeg"].shape[0] == f.arrays["physio"].shape[0] == 8  # 8-s stimulus, 1-s frames
