@@ -243,10 +243,16 @@ def extract_features(trial, config: BenchRunConfig, physio_fn: PhysioFn | None, 
         ``(kind, x, sfreq, window_s, hop_s) -> (frames, names)``; None skips physiology.
     modalities : iterable of str
         Which modalities to compute.
+    eeg_featuriser : callable | None
+        ``(x, sfreq) -> (n_frames, n_chans, n_bands)`` reused across trials (one filter design for a whole
+        subject); None builds the signal pipeline for this trial.
 
     Returns
     -------
     features : TrialFeatures
+        ``arrays["eeg"]`` (n_frames, n_chans * n_bands) where the trial has EEG, ``arrays["physio"]``
+        (n_frames, n_physio) where it has physiological groups (and ``physio.chest`` / ``physio.wrist`` subsets
+        when they come from two devices), all cut to the same number of frames.
     """
     from eegaffect.datasets.multimodal import PHYSIO_KINDS
 
@@ -785,6 +791,15 @@ def _plot(result: MultimodalResult, folder: Path) -> Path:
     return path
 
 
+def _physio_defaults() -> dict | None:
+    """The physiological pipeline's default settings (part of the feature-file key), None when not installed."""
+    try:
+        from eegaffect.physio.config import PhysioConfig
+    except ImportError:
+        return None
+    return PhysioConfig().model_dump(mode="json")
+
+
 class _FeatureFiles:
     """Per-source-file ``.npz`` of the features, keyed by the dataset files and every setting that changes them."""
 
@@ -795,7 +810,8 @@ class _FeatureFiles:
             files.append([str(Path(path).resolve()), st.st_size, st.st_mtime_ns])
         fn = None if physio_fn is None else f"{physio_fn.__module__}.{getattr(physio_fn, '__qualname__', '')}"
         doc = {"format": _FORMAT, "dataset": data.name, "pipeline": config.pipeline.model_dump(mode="json"),
-               "baseline": config.baseline_correction, "physio": fn, "files": files}
+               "baseline": config.baseline_correction, "physio": fn, "physio_config": _physio_defaults(),
+               "files": files}
         key = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
         self.folder = Path(config.cache_dir).expanduser() / f"multimodal-{data.name}-{key}"
 
