@@ -696,9 +696,8 @@ def _peak_rss_mb() -> float:
 def fusion_comparison(summary: list[dict]) -> list[str]:
     """Sentences comparing each fusion model with the best single-modality model, per primary metric."""
     lines = []
-    for metric, kind in (("valence_accuracy", "classification"), ("arousal_accuracy", "classification"),
-                         ("accuracy", "classification"), ("stress_accuracy", "classification"),
-                         ("valence_ccc", "regression"), ("arousal_ccc", "regression")):
+    for metric in ("valence_accuracy", "arousal_accuracy", "accuracy", "stress_accuracy", "valence_ccc",
+                   "arousal_ccc"):
         have = [s for s in summary if s.get(f"{metric}_mean") is not None]
         single = [s for s in have if s["modality"] not in ("fusion", "physio (all devices)")]
         fused = [s for s in have if s["modality"] == "fusion"]

@@ -166,7 +166,7 @@ def read_dataset(root: Path, *, label_map: LabelMapConfig | None = None, task: s
             number += 1
             groups = {}
             bounds = {}
-            for name, (device, key, kind, _, chs, unit) in WESAD_GROUPS.items():
+            for name, (_, _, kind, _, chs, unit) in WESAD_GROUPS.items():
                 fs = rates[name]
                 a, b = _cut(start, stop, fs)
                 b = min(b, rates[name + ":n"])
@@ -225,7 +225,7 @@ def _parse_file(path: Path) -> dict[str, Any]:
         raise DatasetFormatError(f"{path}: expected 'label' to be a numeric (N,) array at 700 Hz, found "
                                  f"{label.dtype} {np.asarray(content['label']).shape}")
     out: dict[str, Any] = {"label": label.astype(np.int64)}
-    for name, (device, key, _, fs, chs, _) in WESAD_GROUPS.items():
+    for name, (device, key, _, _, chs, _) in WESAD_GROUPS.items():
         part = signal[device]
         if not isinstance(part, dict) or key not in part:
             found = sorted(map(str, part)) if isinstance(part, dict) else type(part).__name__
