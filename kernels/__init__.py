@@ -26,6 +26,10 @@ WARMUP_MODULES: tuple[str, ...] = (
     "smoothing",
     "timestamps",
     "physio_base",
+    "eda",
+    "respiration",
+    "temperature",
+    "emg",
 )
 
 

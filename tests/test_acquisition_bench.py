@@ -18,9 +18,22 @@ def _run(argv: list[str]) -> int:
     args = parser.parse_args(["acquisition", *argv])
     return args.func(args)
 
-pytestmark = pytest.mark.live
+
+def test_chunk_end_ages_counts_each_complete_chunk_once():
+    from eegaffect.perf.acquisition import chunk_end_ages
+
+    ages: list[float] = []
+    # chunks of 4: samples 0-3 complete, 4-5 partial; chunk ends 3 (t=0.3); 7 not there yet
+    last = chunk_end_ages([0, 1, 2, 3, 4, 5], [0.0, 0.1, 0.2, 0.3, 0.4, 0.5], -1, 4, 1.0, ages)
+    assert last == 5 and ages == pytest.approx([0.7])
+    # a later read that overlaps the first: sample 3 is not counted again; 7 ends the second chunk
+    last = chunk_end_ages([2, 3, 4, 5, 6, 7], [0.2, 0.3, 0.4, 0.5, 0.6, 0.7], last, 4, 2.0, ages)
+    assert last == 7 and ages == pytest.approx([0.7, 1.3])
+    assert chunk_end_ages([], [], last, 4, 3.0, ages) == 7
 
 
+
+@pytest.mark.live
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_bench_acquisition_json_shape(tmp_path, capsys):

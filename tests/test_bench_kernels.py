@@ -11,6 +11,7 @@ import pytest
 from eegaffect.cli import main
 
 FILTER_CASES = ["offline-62x", "offline-64x", "stream-10x62", "stream-32x64", "stream-50x256"]
+DE_CASES = ["de-session-62x", "de-session-scipy-62x"]
 
 
 def test_bench_kernels_quick_json_shape(tmp_path, capsys):
@@ -20,7 +21,7 @@ def test_bench_kernels_quick_json_shape(tmp_path, capsys):
     assert {"machine", "cases", "details"} <= set(doc)
     assert doc["machine"]["cpu_count"] >= 1
     names = [c["name"] for c in doc["cases"]]
-    for prefix in FILTER_CASES:  # the quick run carries its smaller shapes in the offline names
+    for prefix in FILTER_CASES + DE_CASES:  # the quick run carries its smaller shapes in the offline names
         assert sum(n.startswith(prefix) for n in names) == 1, (prefix, names)
     for case in doc["cases"]:
         assert set(case) == {"name", "unit", "ours", "reference", "reference_name", "ratio"}
@@ -28,7 +29,9 @@ def test_bench_kernels_quick_json_shape(tmp_path, capsys):
         assert math.isfinite(case["reference"]) and case["reference"] > 0
         if case["unit"] == "us/call":
             assert case["ratio"] == pytest.approx(case["reference"] / case["ours"])
-        elif case["name"].startswith(("offline-", "stream-")):
+        elif case["unit"] == "s/session":
+            assert case["ratio"] == pytest.approx(case["reference"] / case["ours"])
+        else:
             assert case["unit"] == "Msamples*ch/s"
             assert case["ratio"] == pytest.approx(case["ours"] / case["reference"])
     details = doc["details"]

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from eegaffect.benchmark.interface import SplitData, get_model
+from eegaffect.benchmark.interface import SplitData
 from eegaffect.benchmark.protocols import PROTOCOLS, Fold, check_folds, make_folds, trial_key
+from eegaffect.benchmark.registry import get_model
 
 
 @dataclass(frozen=True)
@@ -134,3 +135,39 @@ def test_raw_model_standardises_with_training_statistics():
     test = _split(infos, fold.test, np.random.default_rng(1), shift=500.0)
     model.predict(test).check(test)
     np.testing.assert_allclose(model.mean_, x.mean(axis=(0, 2)))
+
+
+def test_model_registry_plain_registration_point():
+    """Models register through interface.register_model; the interface imports no model, the registry imports
+    the built-in ones, and a model registered later is built by name like them."""
+    import subprocess
+    import sys
+
+    from eegaffect.benchmark.interface import MODEL_FACTORIES, register_model
+    from eegaffect.benchmark.registry import available_models, requested_models
+
+    models = ("eegaffect.models.benchmark", "eegaffect.benchmark.baselines")
+    code = f"import sys, eegaffect.benchmark.interface; print(sorted(m for m in sys.modules if m in {models!r}))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "[]"
+    assert {"de-svm", "eegnet", "eegdancer", "eegdancer-nosac"} <= set(available_models())
+
+    class Constant:
+        name, input_kind, task = "constant-test", "features", "regression"
+
+        def fit(self, train, *, seed):
+            pass
+
+        def predict(self, test):
+            return None
+
+    register_model("constant-test", Constant)
+    try:
+        assert isinstance(get_model("constant-test"), Constant)
+        assert requested_models(["constant-test", "de-svm", "constant-test"]) == ["constant-test", "de-svm"]
+        with pytest.raises(ValueError, match="already registered"):
+            register_model("constant-test", lambda: Constant())
+        with pytest.raises(ValueError, match=r"unknown benchmark model\(s\) \['nope'\]"):
+            requested_models(["nope"])
+    finally:
+        del MODEL_FACTORIES["constant-test"]

@@ -134,13 +134,13 @@ def test_step_targets_follow_continuous_annotations(tmp_path):
     config = BenchSeedConfig()
     constant = _step_va(trial, 4, config)
     assert constant.shape == (4, 2) and np.all(constant == [trial.info.valence, trial.info.arousal])
-    # a continuous annotation beside the session file: linear ramps, sampled at the window centres
+    # a continuous annotation beside the session file: linear ramps, sampled at the window ends (1, 2, 3, 4 s)
     csv_path = trial.info.source.with_name(f"{trial.info.source.stem}_{trial.info.key}.csv")
     csv_path.write_text("time_s,valence,arousal\n0,-1,0\n4,1,0.8\n")
     trial = load_dataset(root, "seed").trials[0]
     va = _step_va(trial, 4, config)
-    np.testing.assert_allclose(va[:, 0], [-0.75, -0.25, 0.25, 0.75])
-    np.testing.assert_allclose(va[:, 1], [0.1, 0.3, 0.5, 0.7])
+    np.testing.assert_allclose(va[:, 0], [-0.5, 0.0, 0.5, 1.0])
+    np.testing.assert_allclose(va[:, 1], [0.2, 0.4, 0.6, 0.8])
 
 
 def test_dreamer_and_seed_iv_layouts_run(tmp_path, cache_dir, caplog):
@@ -200,7 +200,7 @@ def test_adding_a_model_reuses_the_finished_folds_of_the_others(tiny_seed, tmp_p
 
 
 def test_featurisation_is_reported_per_view_and_raw_windows_count(tiny_seed, tmp_path, monkeypatch, capsys):
-    from eegaffect.commands.bench_seed import _featurisation_lines
+    from eegaffect.benchmark.report import featurisation_lines
 
     own = tmp_path / "cache"
     out = tmp_path / "out"
@@ -221,7 +221,7 @@ def test_featurisation_is_reported_per_view_and_raw_windows_count(tiny_seed, tmp
     run = json.loads((out / "run.json").read_text())
     assert run["feature_throughput"] == pytest.approx(second.feature_throughput) and run["feature_throughput"] > 0
     assert run["feature_views"]["raw"]["files_built"] == 2
-    lines = _featurisation_lines(second)
+    lines = featurisation_lines(second)
     assert lines[0] == "feature extraction (band features): all 2 file(s) came from the cache"
     assert lines[1].startswith("feature extraction (raw windows): built 2 of 2 file(s) in this run: 180 s of EEG")
     assert "s of EEG per second" in lines[2]
@@ -229,7 +229,7 @@ def test_featurisation_is_reported_per_view_and_raw_windows_count(tiny_seed, tmp
     third = run_benchmark(tiny_seed, _config(own, models=["de-ridge", "eegnet"], subjects=[1]), out,
                           show_progress=False)
     assert third.feature_seconds == 0 and json.loads((out / "run.json").read_text())["feature_throughput"] is None
-    assert [line.endswith("came from the cache") for line in _featurisation_lines(third)] == [True, True]
+    assert [line.endswith("came from the cache") for line in featurisation_lines(third)] == [True, True]
 
 
 def test_log_lines_go_above_progress_bars_only_with_a_console_handler():

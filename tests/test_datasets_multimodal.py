@@ -163,7 +163,7 @@ def test_amigos_layout_labels_and_skips(amigos, caplog):
     assert t.ratings["familiarity"] == pytest.approx(sa[4]) and set(t.ratings["emotions"]) >= {"neutral", "sadness"}
     assert t.info.session == 1 and ds.select(subjects=2, trials=19)[0].info.session == 2
     targets = t.continuous_targets()
-    np.testing.assert_allclose(targets, [[10.0, -0.5, 0.0]])  # one 20-s segment, at its centre
+    np.testing.assert_allclose(targets, [[0.0, -0.5, 0.0]])  # one 20-s segment, at its start
 
 
 def test_amigos_nan_mask_keeps_trial(amigos, caplog):

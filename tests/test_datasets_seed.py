@@ -345,7 +345,8 @@ def test_mat_v73_files_are_read_through_h5py(one_session):
 
 def test_synthetic_seed_from_sim_reads_like_the_fixture(tmp_path):
     """SIM's writer (eegaffect.datasets.synth) and this reader agree on the layout, labels and annotations."""
-    synth = pytest.importorskip("eegaffect.datasets.synth")
+    from eegaffect.datasets import synth
+
     summary = synth.write_synthetic_seed(tmp_path / "synth", subjects=2, sessions=2, trial_seconds=2, seed=3,
                                          features=False, show_progress=False)
     ds = load_dataset(summary.root, None)

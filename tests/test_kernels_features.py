@@ -303,16 +303,18 @@ def test_warmup_registered_and_runs():
 
 
 def test_de_session_bench_case_quick():
-    # the quick run of the ``de-session`` case of ``eegaffect bench kernels``: shape of the row, orientation of the
-    # ratio (durations: reference / ours) and agreement with the NumPy reference (no timing assertions)
-    from eegaffect.commands.bench_kernels import BenchKernelsConfig, _de_session
+    # the quick run of the ``de-session`` cases of ``eegaffect bench kernels``: shape of the rows, orientation of
+    # the ratios (durations: reference / ours) and agreement with the NumPy reference (no timing assertions)
+    from eegaffect.perf.kernels import BenchKernelsConfig, de_session
 
-    cases, info = _de_session(BenchKernelsConfig(), quick=True)
-    (case,) = cases
-    assert case.name == "de-session-62x4000" and case.unit == "s/session"
-    assert case.ours > 0 and case.reference > 0
-    assert case.ratio == pytest.approx(case.reference / case.ours)
-    assert "TorchEEG" in case.reference_name
-    details = info[case.name]
-    assert details["n_windows"] == 20 and details["order"] == 5
-    assert details["max_abs_diff_vs_numpy_reference"] < 1e-10
+    cases, info = de_session(BenchKernelsConfig(), quick=True)
+    torcheeg, fair = cases
+    assert torcheeg.name == "de-session-62x4000" and fair.name == "de-session-scipy-62x4000"
+    for case in cases:
+        assert case.unit == "s/session" and case.ours > 0 and case.reference > 0
+        assert case.ratio == pytest.approx(case.reference / case.ours)
+        assert info[case.name]["n_windows"] == 20 and info[case.name]["order"] == 5
+        assert info[case.name]["max_abs_diff_vs_numpy_reference"] < 1e-10
+    assert torcheeg.ours == fair.ours  # one timing of ours, two references
+    assert "TorchEEG" in torcheeg.reference_name and "sosfilt" in fair.reference_name
+    assert info[fair.name]["seconds_reference"] == fair.reference

@@ -7,6 +7,7 @@ prefix solutions are the causal Kalman estimates.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -180,5 +181,20 @@ def test_bad_shapes():
     assert rts_smooth(np.zeros((0, 3))).shape == (0, 3)
 
 
-def test_warmup():
+@pytest.mark.skipif(numba.config.DISABLE_JIT, reason="inspects compiled kernels")
+def test_warmup_compiles_the_signatures_every_call_path_uses(rng):
+    from eegaffect.kernels import smoothing as S
+
     warmup()
+    f64_2d, f64_1d = "array(float64, 2d, C)", "array(float64, 1d, C)"
+    kalman = [tuple(str(t) for t in sig) for sig in S._kalman_kernel.signatures]
+    rts = [tuple(str(t) for t in sig) for sig in S._rts_kernel.signatures]
+    assert (f64_2d,) + (f64_1d,) * 5 + ("array(bool, 1d, C)", "bool") + (f64_2d,) * 4 in kalman
+    assert (f64_1d,) * 2 + (f64_2d,) * 6 in rts
+    # the public functions convert their input before the kernels: no dtype or layout compiles anything new
+    n_kalman, n_rts = len(S._kalman_kernel.signatures), len(S._rts_kernel.signatures)
+    for x in (rng.standard_normal((20, 3)).astype(np.float32), rng.standard_normal((3, 20)).T):
+        KalmanSmoother(3).step(x)
+        kalman_filter(x, return_var=True)
+        rts_smooth(x)
+    assert (len(S._kalman_kernel.signatures), len(S._rts_kernel.signatures)) == (n_kalman, n_rts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pytest
 from braindecode.preprocessing import exponential_moving_standardize as bd_ems
@@ -118,5 +119,17 @@ def test_bad_chunks():
         exponential_moving_standardize(np.zeros(5))
 
 
-def test_warmup():
+@pytest.mark.skipif(numba.config.DISABLE_JIT, reason="inspects compiled kernels")
+def test_warmup_compiles_the_signature_every_call_path_uses(rng):
+    from eegaffect.kernels import standardize as Z
+
     warmup()
+    sigs = [tuple(str(t) for t in sig) for sig in Z._ems_kernel.signatures]
+    f64_2d, f64_1d = "array(float64, 2d, C)", "array(float64, 1d, C)"
+    assert (f64_2d, "float64", "float64", f64_1d, f64_1d, "float64", f64_2d) in sigs
+    # the public functions convert their input before the kernel: no dtype or layout compiles anything new
+    n = len(Z._ems_kernel.signatures)
+    for x in (rng.standard_normal((20, 3)).astype(np.float32), rng.standard_normal((3, 20)).T):
+        ExponentialMovingStandardizer(3, factor_new=0.1).step(x)
+        exponential_moving_standardize(x, factor_new=0.1, init_block_size=5)
+    assert len(Z._ems_kernel.signatures) == n

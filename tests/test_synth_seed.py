@@ -118,7 +118,7 @@ def test_trial_features_match_a_scipy_reference(rng):
 
 def test_reader_agrees(tiny):
     """eegaffect's own SEED reader reads the synthetic dataset: subjects, sessions, labels, data, ground truth."""
-    from eegaffect.datasets.base import detect_dataset, load_dataset
+    from eegaffect.datasets import detect_dataset, load_dataset
 
     root, summary = tiny
     assert detect_dataset(root) == "seed"
@@ -241,10 +241,10 @@ def test_packaged_config_validates():
     from eegaffect.config import load_config
     from eegaffect.config_schemas import SCHEMAS
 
-    cfg = load_config(SCHEMAS["synth_seed"](), default="synth_seed")
+    cfg = load_config(SCHEMAS["synth_seed"], default="synth_seed")
     assert cfg.subjects == 3 and cfg.sessions == 3 and cfg.trial_seconds == 60.0 and cfg.features == "auto"
     # What --real-lengths and --set features=no turn into.
-    cfg = load_config(SCHEMAS["synth_seed"](), None, ["trial_seconds=null", "features=no"], default="synth_seed")
+    cfg = load_config(SCHEMAS["synth_seed"], None, ["trial_seconds=null", "features=no"], default="synth_seed")
     assert cfg.trial_seconds is None and cfg.features is False
 
 

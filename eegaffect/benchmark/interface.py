@@ -10,20 +10,20 @@ A *step* is one feature window (1 s by default). For ``input_kind="features"`` a
 of filtered raw windows cut with the same window/hop, so step ``i`` of both views covers the same samples and
 shares the same targets.
 
-Registering a model (e.g. from :mod:`eegaffect.models`)::
+A model module registers its models when it is imported (this module imports no model)::
 
     from eegaffect.benchmark.interface import register_model
 
     register_model("eegdancer", lambda **kw: EEGDancerBenchmarkModel(**kw))
 
-and adding the registering module to :data:`MODEL_MODULES` so ``eegaffect bench seed`` imports it lazily.
+:mod:`eegaffect.benchmark.registry` imports the built-in model modules and builds models by name; a model of
+another package registers itself the same way once imported.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -32,9 +32,7 @@ __all__ = [
     "Predictions",
     "BenchmarkModel",
     "register_model",
-    "get_model",
-    "available_models",
-    "MODEL_MODULES",
+    "MODEL_FACTORIES",
 ]
 
 InputKind = Literal["features", "raw"]
@@ -203,15 +201,9 @@ class BenchmarkModel(Protocol):
         """Predict every step of every test trial."""
 
 
-#: Modules imported (once, lazily) before the registry is read; each registers its models on import.
-#: Add one line per module that calls :func:`register_model`.
-MODEL_MODULES: list[str] = [
-    "eegaffect.benchmark.baselines",
-    "eegaffect.models.benchmark",
-]
-
-_REGISTRY: dict[str, Callable[..., BenchmarkModel]] = {}
-_loaded = False
+#: The registry: model name -> factory returning a fresh, unfitted :class:`BenchmarkModel`. Filled by
+#: :func:`register_model`; read through :mod:`eegaffect.benchmark.registry`, which imports the built-in models.
+MODEL_FACTORIES: dict[str, Callable[..., BenchmarkModel]] = {}
 
 
 def register_model(name: str, factory: Callable[..., BenchmarkModel], *, overwrite: bool = False) -> None:
@@ -230,70 +222,6 @@ def register_model(name: str, factory: Callable[..., BenchmarkModel], *, overwri
         raise ValueError(f"model name must be a non-empty string without commas, got {name!r}")
     if not callable(factory):
         raise TypeError(f"factory for model {name!r} must be callable, got {type(factory).__name__}")
-    if name in _REGISTRY and not overwrite and _REGISTRY[name] is not factory:
+    if name in MODEL_FACTORIES and not overwrite and MODEL_FACTORIES[name] is not factory:
         raise ValueError(f"a model named {name!r} is already registered; pass overwrite=True to replace it")
-    _REGISTRY[name] = factory
-
-
-def _load_modules() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for module in MODEL_MODULES:
-        importlib.import_module(module)
-
-
-def available_models() -> list[str]:
-    """Names of all registered models, sorted.
-
-    Returns
-    -------
-    names : list of str
-        Registered model names.
-    """
-    _load_modules()
-    return sorted(_REGISTRY)
-
-
-def get_model(name: str, **kwargs: Any) -> BenchmarkModel:
-    """Build a fresh model by registered name.
-
-    Parameters
-    ----------
-    name : str
-        Registered name (see :func:`available_models`).
-    **kwargs
-        Passed to the factory (model hyper-parameters).
-
-    Returns
-    -------
-    model : BenchmarkModel
-        A new, unfitted model.
-    """
-    _load_modules()
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown benchmark model {name!r}; available: {sorted(_REGISTRY)}")
-    model = _REGISTRY[name](**kwargs)
-    _check_model(name, model)
-    return model
-
-
-def _check_model(name: str, model: Any) -> None:
-    missing = [a for a in ("name", "input_kind", "task", "fit", "predict") if not hasattr(model, a)]
-    if missing:
-        raise TypeError(f"factory of model {name!r} returned {type(model).__name__}, which lacks {missing}")
-    if model.input_kind not in ("features", "raw"):
-        raise ValueError(f"model {name!r}: input_kind must be 'features' or 'raw', got {model.input_kind!r}")
-    if model.task not in ("classification", "regression", "both"):
-        raise ValueError(f"model {name!r}: task must be 'classification', 'regression' or 'both', "
-                         f"got {model.task!r}")
-
-
-def requested_models(names: Sequence[str]) -> list[str]:
-    """Validate a list of model names against the registry and return it (order kept, duplicates dropped)."""
-    _load_modules()
-    unknown = [n for n in names if n not in _REGISTRY]
-    if unknown:
-        raise ValueError(f"unknown benchmark model(s) {unknown}; available: {sorted(_REGISTRY)}")
-    return list(dict.fromkeys(names))
+    MODEL_FACTORIES[name] = factory

@@ -637,14 +637,13 @@ def _featurise(data, config: BenchRunConfig, physio_fn, needed, result: Multimod
 
 
 def _frame_va(trial, n_frames: int, config: BenchRunConfig) -> np.ndarray:
-    feats = config.pipeline.features
-    centres = np.arange(n_frames) * feats.hop_s + feats.window_s / 2
-    ann = trial.continuous_targets()
-    if ann is not None:
-        return np.column_stack([np.interp(centres, ann[:, 0], ann[:, 1]), np.interp(centres, ann[:, 0], ann[:, 2])])
-    v = np.nan if trial.info.valence is None else float(trial.info.valence)
-    a = np.nan if trial.info.arousal is None else float(trial.info.arousal)
-    return np.tile([v, a], (n_frames, 1))
+    """Per-frame valence/arousal: the project's one rule (:func:`eegaffect.targets.trial_frame_targets` at the
+    frames' end times, :func:`eegaffect.pipeline.frame_times`); NaN where unknown."""
+    from eegaffect.pipeline import frame_times, window_hop
+    from eegaffect.targets import trial_frame_targets
+
+    window, hop = window_hop(config.pipeline)
+    return trial_frame_targets(trial, frame_times(n_frames, window, hop, config.pipeline.sfreq))
 
 
 def _stack(idx, feats, mods) -> dict[str, np.ndarray]:
@@ -665,10 +664,13 @@ def _fit_score(name, config: BenchRunConfig, fold, train, test, feats, va, tasks
     xtr, xte = _stack(train, feats, mods), _stack(test, feats, mods)
     steps_tr = [feats[j].n_frames for j in train]
     steps_te = [feats[j].n_frames for j in test]
-    if task == "regression":
+    if task == "regression":  # frames without a target (outside an annotation's span) are left out
         ytr, yte = np.concatenate([va[j] for j in train]), np.concatenate([va[j] for j in test])
-        model = make_model(name, **params).fit(xtr, ytr, seed=config.seed)
-        row.update(regression_metrics(yte, model.predict(xte)))
+        ok_tr, ok_te = np.isfinite(ytr).all(axis=1), np.isfinite(yte).all(axis=1)
+        if ok_tr.sum() < 2 or not ok_te.any():
+            return row
+        model = make_model(name, **params).fit({m: x[ok_tr] for m, x in xtr.items()}, ytr[ok_tr], seed=config.seed)
+        row.update(regression_metrics(yte[ok_te], model.predict({m: x[ok_te] for m, x in xte.items()})))
         return row
     for prefix, label_of in tasks:
         ytr = np.repeat([label_of(trials[j]) for j in train], steps_tr)

@@ -29,7 +29,8 @@ import numpy as np
 
 from eegaffect.benchmark.metrics import METRIC_NAMES
 
-__all__ = ["write_report", "results_document", "markdown_table", "write_results_json", "write_results_csv"]
+__all__ = ["write_report", "results_document", "markdown_table", "write_results_json", "write_results_csv",
+           "featurisation_lines"]
 
 _ROW_KEYS = ("model", "subject", "session", "fold") + METRIC_NAMES
 
@@ -123,7 +124,7 @@ def markdown_table(dataset: str, protocol: str, rows: Sequence[Mapping], summary
     return "\n".join(lines) + "\n"
 
 
-def write_report(result, out_dir: str | Path, *, store=None, class_names: Sequence[str] = (), hop_s: float = 1.0,
+def write_report(result, out_dir: str | Path, *, store=None, class_names: Sequence[str] = (), pipeline=None,
                  plots: bool = True, trajectory_plots: int = 3) -> dict[str, Path]:
     """Write every output of a benchmark run.
 
@@ -138,8 +139,9 @@ def write_report(result, out_dir: str | Path, *, store=None, class_names: Sequen
         confusion matrices and trajectories.
     class_names : sequence of str
         Class names for the confusion matrices.
-    hop_s : float
-        Seconds between steps (time axis of the trajectories).
+    pipeline : PipelineConfig | None
+        The signal path that made the steps: the trajectories' time axis is its frame times
+        (:func:`eegaffect.pipeline.frame_times`, window ends, as the targets). None: the default pipeline.
     plots : bool
         Write the plots.
     trajectory_plots : int
@@ -160,7 +162,7 @@ def write_report(result, out_dir: str | Path, *, store=None, class_names: Sequen
                                                                     doc["summary"])),
     }
     if plots and doc["rows"]:
-        files.update(_plots(doc["rows"], doc["summary"], out / "plots", store, list(class_names), hop_s,
+        files.update(_plots(doc["rows"], doc["summary"], out / "plots", store, list(class_names), pipeline,
                             trajectory_plots))
     return files
 
@@ -168,7 +170,7 @@ def write_report(result, out_dir: str | Path, *, store=None, class_names: Sequen
 _PLOT_PATTERNS = ("summary.png", "subjects-*.png", "confusion-*.png", "trajectory-*.png")
 
 
-def _plots(rows, summary, folder: Path, store, class_names, hop_s: float, n_traj: int) -> dict[str, Path]:
+def _plots(rows, summary, folder: Path, store, class_names, pipeline, n_traj: int) -> dict[str, Path]:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -192,7 +194,7 @@ def _plots(rows, summary, folder: Path, store, class_names, hop_s: float, n_traj
         if any(r.get(metric) is not None for r in rows):
             save(plot_subject_bars(rows, metric, n_classes=n_classes), f"subjects-{metric}")
     if store is not None:
-        _model_plots(rows, store, class_names, hop_s, n_traj, save)
+        _model_plots(rows, store, class_names, pipeline, n_traj, save)
     written = set(files.values())
     for pattern in _PLOT_PATTERNS:
         for stale in folder.glob(pattern):
@@ -201,8 +203,12 @@ def _plots(rows, summary, folder: Path, store, class_names, hop_s: float, n_traj
     return files
 
 
-def _model_plots(rows, store, class_names, hop_s: float, n_traj: int, save) -> None:
+def _model_plots(rows, store, class_names, pipeline, n_traj: int, save) -> None:
+    from eegaffect.pipeline import PipelineConfig, frame_times, window_hop
     from eegaffect.viz.benchmark import plot_confusion_matrix, plot_trajectory
+
+    pipeline = pipeline if pipeline is not None else PipelineConfig()
+    window, hop = window_hop(pipeline)
 
     models = list(dict.fromkeys(r["model"] for r in rows))
     for model in models:
@@ -223,8 +229,38 @@ def _model_plots(rows, store, class_names, hop_s: float, n_traj: int, save) -> N
             for i in range(min(n_traj, len(p["n_steps"]))):
                 sl = slice(bounds[i], bounds[i + 1])
                 subject, session, trial = p["trials"][i]
-                times = np.arange(bounds[i + 1] - bounds[i]) * hop_s
+                times = frame_times(int(bounds[i + 1] - bounds[i]), window, hop, pipeline.sfreq)
                 save(plot_trajectory(times, p["true_va"][sl], p["pred_va"][sl],
                                      title=f"{model}, fold {fold}: subject {subject} session {session} "
                                            f"trial {trial}"),
                      f"trajectory-{model}-{fold}-t{trial}")
+
+
+def featurisation_lines(result) -> list[str]:
+    """What a run featurised, per view (band features, raw windows), then the throughput over all of them.
+
+    Parameters
+    ----------
+    result : BenchmarkResult
+        A finished run (:func:`eegaffect.benchmark.runner.run_benchmark`).
+
+    Returns
+    -------
+    lines : list of str
+        One line per view, then the overall throughput when anything was built in this run.
+    """
+    labels = {"features": "band features", "raw": "raw windows"}
+    lines = []
+    for kind, v in result.feature_views.items():
+        total = v["files_built"] + v["files_reused"]
+        if v["files_built"]:
+            reused = f", {v['files_reused']} reused from the cache" if v["files_reused"] else ""
+            lines.append(f"feature extraction ({labels.get(kind, kind)}): built {v['files_built']} of {total} "
+                         f"file(s) in this run{reused}: {v['eeg_seconds']:.0f} s of EEG in {v['wall_s']:.2f} s")
+        else:
+            lines.append(f"feature extraction ({labels.get(kind, kind)}): all {total} file(s) came from the cache")
+    if result.feature_seconds > 0:
+        lines.append(f"feature extraction overall: {result.feature_seconds:.0f} s of EEG in "
+                     f"{result.feature_wall_s:.2f} s = {result.feature_throughput:.0f} s of EEG per second "
+                     f"(peak traced memory {result.feature_peak_mb:.0f} MiB)")
+    return lines

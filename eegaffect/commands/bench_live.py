@@ -1,42 +1,17 @@
 """``eegaffect bench live``: end-to-end latency and CPU share of a live session against the project's targets.
 
-For each case a simulated headset runs in a child process (:class:`~eegaffect.live.headset.HeadsetProcess`,
-real-time pace, a sample counter channel so losses are exact) and a :class:`~eegaffect.live.session.LiveSession`
-runs in this process for ``duration_s`` with 4 Hz updates. The model is a bundle with the demo model's
-architecture, trained briefly on simulated EEG of the case's montage (latency and CPU do not depend on how well
-it is trained); a 1 kHz stream is resampled by the predictor to the model's 200 Hz.
-
-- ``e2e-p99-62x200`` / ``e2e-p99-64x1000``: p99 over updates of the time from the LSL timestamp of the newest
-  sample used to the push of the prediction (ms); reference = the target, 10 ms; ratio = target / ours.
-- ``cpu-62x200``: CPU time of this process (all threads: acquisition worker, liblsl, session loop; the headset's
-  process is not counted) over wall time while the session runs, in % of one core; reference = the target, 30 %.
-
-Ratio > 1 means the target is met.
+The cases and how each is measured: :mod:`eegaffect.perf.live`.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 
-from pydantic import Field
-
 from eegaffect.commands import add_config_options, config_from_args, plain_text
-from eegaffect.config import ConfigModel
+from eegaffect.perf.live import BenchLiveConfig, bench_bundle
 
-
-class BenchLiveConfig(ConfigModel):
-    """Settings of ``eegaffect bench live``."""
-
-    duration_s: float = Field(30.0, gt=0, description="seconds of live session per case")
-    update_hz: float = Field(4.0, gt=0)
-    seed: int = 0
-
-
-#: (case, montage, sfreq)
-_RUNS = (("62x200", "seed62", 200.0), ("64x1000", "standard64", 1000.0))
+__all__ = ["BenchLiveConfig", "bench_bundle", "register"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -50,76 +25,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def bench_bundle(ch_names, out: str | Path, seed: int = 0) -> Path:
-    """A bundle with the demo model's architecture, briefly trained on simulated EEG of ``ch_names`` at 200 Hz.
-
-    Parameters
-    ----------
-    ch_names : sequence of str
-        Channels (each needs a template position).
-    out : str | Path
-        Bundle directory.
-    seed : int
-        Seed.
-
-    Returns
-    -------
-    out : Path
-    """
-    import numpy as np
-
-    from eegaffect.acquisition.simulator import SimulatedEEG
-    from eegaffect.models.bundle import save_bundle
-    from eegaffect.models.training import Sequences, demo_config, fit_chain
-    from eegaffect.pipeline import SignalPipeline
-
-    sfreq = 200.0
-    config = demo_config(seed)
-    config.vqvae.steps, config.transformer.pretrain_steps, config.transformer.finetune_steps = 20, 10, 20
-    config.sac.total_steps, config.sac.learning_starts = 150, 50
-    sim = SimulatedEEG(list(ch_names), sfreq, seed=seed)
-    feats, vas = [], []
-    hop = int(round(config.pipeline.features.hop_s * sfreq))
-    win = int(round(config.pipeline.features.window_s * sfreq))
-    for _ in range(3):
-        eeg, va = sim.generate(int(40 * sfreq))
-        f = SignalPipeline(config.pipeline, n_chans=len(ch_names), sfreq_in=sfreq).process(eeg)
-        feats.append(np.asarray(f))
-        vas.append(va[np.arange(len(f)) * hop + win - 1])
-    chain, report = fit_chain(Sequences(feats, vas), config, progress_bar=False)
-    return save_bundle(out, chain, config=config, ch_names=list(ch_names), sfreq=sfreq, report=report)
-
-
 def run(args: argparse.Namespace) -> int:
-    from eegaffect.acquisition.channels import CHANNEL_SETS
-    from eegaffect.live.headset import HeadsetProcess
-    from eegaffect.live.session import LiveConfig, LiveSession
-    from eegaffect.perf import BenchCase, format_cases, write_bench_json
+    from eegaffect.perf import format_cases, write_bench_json
+    from eegaffect.perf.live import run_benchmark
 
     config = config_from_args(args, BenchLiveConfig)
     if args.duration is not None:
         config.duration_s = args.duration
-    cases, details = [], {}
-    with tempfile.TemporaryDirectory(prefix="eegaffect-bench-live-") as tmp:
-        for label, montage, sfreq in _RUNS:
-            print(f"case {label}: training a bench model for {montage} ...", flush=True)
-            bundle = bench_bundle(CHANNEL_SETS[montage], Path(tmp) / montage, seed=config.seed)
-            name = f"eegaffect-bench-{label}-{os.getpid()}"
-            live = LiveConfig(update_hz=config.update_hz, truth=False)
-            with HeadsetProcess(name, montage=montage, sfreq=sfreq, seed=config.seed + 1, index_channel=True):
-                session = LiveSession(name, bundle, live)
-                print(f"case {label}: live session for {config.duration_s:g} s ...", flush=True)
-                summary = session.run(duration=config.duration_s)
-            cpu = 100.0 * session.details["cpu_s"] / max(session.details["wall_s"], 1e-9)
-            details[label] = {**summary, "cpu_percent": cpu}
-            p99 = summary["latency_ms"]["p99"]
-            if p99 is None:
-                raise RuntimeError(f"case {label}: the live session made no updates; is the machine overloaded?")
-            cases.append(BenchCase.duration(f"e2e-p99-{label}", "ms", p99, 10.0, "target (10 ms)"))
-            if label == "62x200":
-                cases.append(BenchCase.duration("cpu-62x200", "% of one core", cpu, 30.0, "target (30 %)"))
-    order = {"e2e-p99-62x200": 0, "e2e-p99-64x1000": 1, "cpu-62x200": 2}
-    cases.sort(key=lambda c: order[c.name])
+    cases, details = run_benchmark(config, report=lambda message: print(message, flush=True))
     print(format_cases(cases))
     for label, d in details.items():
         lat = d["latency_ms"]

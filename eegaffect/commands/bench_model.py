@@ -1,38 +1,17 @@
 """``eegaffect bench model``: live step latency and training time of the continuous emotion model.
 
-Cases (the shared bench JSON shape, ``ratio > 1`` = eegaffect better):
-
-- ``train-subject-session``: seconds to featurise and train a bundle (all stages, packaged ``configs/train.yaml``)
-  on one synthetic SEED subject-session (15 trials of ``--trial-seconds``, 62 ch at 200 Hz); reference = the
-  5-minute target, ratio = 300 s / ours.
-- ``step-p99-62ch``: p99 in ms of ``Predictor.step`` per 1 Hz update (one 1-s chunk of 62 x 200 raw samples in,
-  one valence/arousal step out: filters, DE features, VQ-VAE + transformer streaming step, SAC); reference = the
-  same update through the plain modules without streaming state (the same pipeline step, then a full forward of
-  the VQ-VAE + transformer over the receptive field's worth of past frames, keeping the last output, then SAC);
-  ratio = reference / ours. Medians are reported beside them.
-
-Torch runs on one intra-op thread here (the models are small; one thread gives the steadiest latency).
+The cases and how each is measured: :mod:`eegaffect.perf.model`.
 """
 
 from __future__ import annotations
 
 import argparse
-import tempfile
-import time
 from pathlib import Path
 
-from pydantic import Field
-
 from eegaffect.commands import add_config_options, config_from_args, plain_text
-from eegaffect.config import ConfigModel
+from eegaffect.perf.model import BenchModelConfig, run_bench
 
-
-class BenchModelConfig(ConfigModel):
-    """Settings of ``eegaffect bench model`` (``configs/bench_model.yaml``)."""
-
-    trial_seconds: float = Field(60.0, gt=1, description="length of each synthetic trial (training case)")
-    updates: int = Field(300, ge=10, description="timed live updates (latency case)")
-    seed: int = 0
+__all__ = ["BenchModelConfig", "run_bench", "register"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,9 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from eegaffect.perf import format_cases, write_bench_json
-
     from eegaffect.config import validate_update
+    from eegaffect.perf import format_cases, write_bench_json
 
     config = validate_update(config_from_args(args, BenchModelConfig),
                              {"trial_seconds": args.trial_seconds, "updates": args.updates, "seed": args.seed},
@@ -63,102 +41,3 @@ def run(args: argparse.Namespace) -> int:
         write_bench_json(args.json, cases, {"details": extra})
         print(f"wrote {args.json}")
     return 0
-
-
-def run_bench(trial_seconds: float = 60.0, updates: int = 300, seed: int = 0, workdir: str | Path | None = None):
-    """Run both cases; returns (cases, details)."""
-    import torch
-
-    from eegaffect.perf import BenchCase
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with tempfile.TemporaryDirectory() if workdir is None else _nullcontext(workdir) as tmp:
-            bundle, train_s = _train_case(Path(tmp), trial_seconds, seed)
-            ours, ref, details = _step_case(bundle, updates, seed)
-    finally:
-        torch.set_num_threads(threads)
-    cases = [
-        BenchCase.duration("step-p99-62ch", "ms", ours, ref,
-                           "plain modules, full forward over the receptive field per update"),
-        BenchCase.duration("train-subject-session", "s", train_s, 300.0, "5-minute target"),
-    ]
-    details["train_seconds"] = round(train_s, 2)
-    details["trial_seconds"] = trial_seconds
-    return cases, details
-
-
-class _nullcontext:
-    def __init__(self, value):
-        self.value = value
-
-    def __enter__(self):
-        return self.value
-
-    def __exit__(self, *exc):
-        return False
-
-
-def _train_case(tmp: Path, trial_seconds: float, seed: int) -> tuple[Path, float]:
-    from eegaffect.config import load_config
-    from eegaffect.datasets.synth import write_synthetic_seed
-    from eegaffect.models.training import TrainConfig, train_bundle
-
-    data = tmp / "synth"
-    write_synthetic_seed(data, subjects=1, sessions=1, trial_seconds=trial_seconds, seed=seed,
-                         show_progress=False)
-    config = load_config(TrainConfig, default="train", overrides=[f"seed={seed}", "device=cpu"])
-    t0 = time.perf_counter()
-    bundle = train_bundle(data, tmp / "bundle", config, progress_bar=False)
-    return bundle, time.perf_counter() - t0
-
-
-def _step_case(bundle: Path, updates: int, seed: int) -> tuple[float, float, dict]:
-    import numpy as np
-    import torch
-
-    from eegaffect.models.bundle import Predictor
-
-    pred = Predictor.load(bundle)
-    rng = np.random.default_rng(seed)
-    sfreq, n_chans = int(pred.sfreq), pred.n_chans
-    chunks = [rng.standard_normal((sfreq, n_chans)) * 1e-5 for _ in range(updates + 40)]
-    # ours: the streaming Predictor
-    for c in chunks[:40]:
-        pred.step(c)
-    ours = []
-    for c in chunks[40:]:
-        t0 = time.perf_counter()
-        out = pred.step(c)
-        ours.append(time.perf_counter() - t0)
-        if len(out) != 1:
-            raise RuntimeError(f"expected one step per 1-s chunk, got {len(out)} (check the bundle's hop_s)")
-    # reference: same pipeline step, then a stateless full forward over the receptive field of frames
-    chain = pred.chain
-    model = chain.model
-    rf = model.vqvae.receptive_field + model.transformer.receptive_field - 1
-    pipe = pred._new_pipeline()
-    frames: list[np.ndarray] = []
-    ref, prev = [], None
-    for i, c in enumerate(chunks):
-        t0 = time.perf_counter()
-        new = pipe.step(c)
-        frames.extend(np.asarray(new))
-        window = np.stack(frames[-rf:])
-        x = torch.from_numpy(chain.normalise(window)).permute(1, 2, 0)[None]
-        with torch.no_grad():
-            out = model(x)
-        res = chain._collect({k: (v[0, -1:] if v is not None else None) for k, v in out.items()})
-        if chain.optimizer is not None:
-            prev = chain.optimizer.act(res["context"][0], res["base_va"][0], prev)
-        if i >= 40:
-            ref.append(time.perf_counter() - t0)
-        del frames[:-rf]
-    ours_ms, ref_ms = np.asarray(ours) * 1e3, np.asarray(ref) * 1e3
-    details = {"step_median_ms": round(float(np.median(ours_ms)), 3),
-               "step_p99_ms": round(float(np.percentile(ours_ms, 99)), 3),
-               "reference_median_ms": round(float(np.median(ref_ms)), 3),
-               "reference_p99_ms": round(float(np.percentile(ref_ms, 99)), 3),
-               "receptive_field_frames": rf, "updates": updates}
-    return float(np.percentile(ours_ms, 99)), float(np.percentile(ref_ms, 99)), details

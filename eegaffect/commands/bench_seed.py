@@ -51,7 +51,8 @@ def _ints(text: str, what: str) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from eegaffect.benchmark.interface import available_models
+    from eegaffect.benchmark.registry import available_models
+    from eegaffect.benchmark.report import featurisation_lines
     from eegaffect.benchmark.runner import BenchSeedConfig, run_benchmark
 
     if args.list_models:
@@ -79,32 +80,13 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - t0
 
     print(Path(result.files["markdown"]).read_text(encoding="utf-8"))
-    for line in _featurisation_lines(result):
+    for line in featurisation_lines(result):
         print(line)
     print(f"folds: {result.folds_run} fitted, {result.folds_skipped} resumed from a previous run; "
           f"total {elapsed:.1f} s; peak resident memory {result.peak_rss_mb:.0f} MiB")
     print(f"wrote {', '.join(str(p) for k, p in result.files.items() if not k.startswith('plot:'))} and "
           f"{sum(k.startswith('plot:') for k in result.files)} plot(s) to {args.out}")
     return 0
-
-
-def _featurisation_lines(result) -> list[str]:
-    """What the run featurised, per view (band features, raw windows), then the throughput over all of them."""
-    labels = {"features": "band features", "raw": "raw windows"}
-    lines = []
-    for kind, v in result.feature_views.items():
-        total = v["files_built"] + v["files_reused"]
-        if v["files_built"]:
-            reused = f", {v['files_reused']} reused from the cache" if v["files_reused"] else ""
-            lines.append(f"feature extraction ({labels.get(kind, kind)}): built {v['files_built']} of {total} "
-                         f"file(s) in this run{reused}: {v['eeg_seconds']:.0f} s of EEG in {v['wall_s']:.2f} s")
-        else:
-            lines.append(f"feature extraction ({labels.get(kind, kind)}): all {total} file(s) came from the cache")
-    if result.feature_seconds > 0:
-        lines.append(f"feature extraction overall: {result.feature_seconds:.0f} s of EEG in "
-                     f"{result.feature_wall_s:.2f} s = {result.feature_throughput:.0f} s of EEG per second "
-                     f"(peak traced memory {result.feature_peak_mb:.0f} MiB)")
-    return lines
 
 
 def check_inputs(root: Path, config) -> None:
@@ -127,8 +109,8 @@ def check_inputs(root: Path, config) -> None:
         Unknown model, subject not in the dataset, or a protocol the data cannot split (e.g. cross-session with
         one session).
     """
-    from eegaffect.benchmark.interface import requested_models
     from eegaffect.benchmark.protocols import make_folds
+    from eegaffect.benchmark.registry import requested_models
     from eegaffect.datasets import load_dataset
     from eegaffect.errors import UserInputError
 

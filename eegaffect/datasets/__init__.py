@@ -6,18 +6,9 @@
 ...     x = trial.load()                                 # (n_times, 62) float64, read now
 """
 
-from eegaffect.datasets.base import (
-    DATASET_NAMES,
-    DatasetFormatError,
-    EEGDataset,
-    Trial,
-    TrialInfo,
-    detect_dataset,
-    load_dataset,
-    load_extracted_features,
-    read_annotation_csv,
-)
+from eegaffect.datasets.base import DatasetFormatError, EEGDataset, Trial, TrialInfo, read_annotation_csv
 from eegaffect.datasets.labels import LabelMapConfig, resolve_label_map
+from eegaffect.datasets.registry import DATASET_NAMES, detect_dataset, load_dataset, load_extracted_features
 
 __all__ = [
     "DATASET_NAMES",

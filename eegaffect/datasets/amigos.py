@@ -21,8 +21,9 @@ NaNs in place and a warning naming the groups (``nan="mask"``; downstream stages
 self-assessment is missing gets ``valence = arousal = None``.
 
 External annotations become the trial's continuous target (:meth:`Trial.continuous_targets`): one point per
-segment at the segment's centre, ``time_s = 20 * (k - 1) + 10`` for segment ``k`` (1-based; a 0-based index is
-detected). Their scale is unverified: values within [-1, 1] are kept, values within [1, 9] mapped ``(x - 5) / 4``;
+segment at the segment's start, ``time_s = 20 * (k - 1)`` for segment ``k`` (1-based; a 0-based index is
+detected), so with :func:`eegaffect.targets.frame_targets` (linear between points, the last point held for one
+20-s period) every frame of the annotated segments has a target. Their scale is unverified: values within [-1, 1] are kept, values within [1, 9] mapped ``(x - 5) / 4``;
 which one was found is logged. NaN rows are dropped.
 
 Lazy: opening reads each file once (one at a time) for shapes, NaNs and labels; :meth:`Trial.load` re-reads
@@ -247,7 +248,7 @@ def _annotation_targets(ext: np.ndarray | None, where: str, scales: set[str]) ->
                        where, values.min(), values.max())
         return None
     first = 1 if rows[:, 0].min() >= 1 else 0
-    times = (rows[:, 0] - first) * SEGMENT_S + SEGMENT_S / 2
+    times = (rows[:, 0] - first) * SEGMENT_S
     order = np.argsort(times, kind="stable")
     times, values = times[order], values[order]
     keep = np.concatenate([[True], np.diff(times) > 0])

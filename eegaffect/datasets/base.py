@@ -1,4 +1,4 @@
-"""Dataset objects shared by every reader: trial metadata, lazy trials, the dataset container and the entry points.
+"""Dataset objects shared by every reader: trial metadata, lazy trials, the dataset container, annotations.
 
 A dataset is a list of :class:`Trial` objects. Building it reads only metadata (file names, MAT-file variable
 headers, label tables); the EEG of a trial is read from disk by :meth:`Trial.load`, one trial at a time, and
@@ -7,7 +7,9 @@ kernel layout, ``(n_times, n_chans)`` float64 (the MAT files store ``(n_chans, n
 
 Readers (one module each): :mod:`~eegaffect.datasets.seed` (SEED), :mod:`~eegaffect.datasets.seed_iv` (SEED-IV),
 :mod:`~eegaffect.datasets.dreamer` (DREAMER) and :mod:`~eegaffect.datasets.recording` (our HDF5 recordings, XDF
-and any MNE-readable file). :func:`load_dataset` picks one by name, :func:`detect_dataset` from the folder layout.
+and any MNE-readable file). They import this module; :mod:`eegaffect.datasets.registry` imports them (by name, when
+one is needed): :func:`~eegaffect.datasets.registry.load_dataset` picks one by name,
+:func:`~eegaffect.datasets.registry.detect_dataset` from the folder layout.
 
 Continuous annotations
 ----------------------
@@ -33,28 +35,23 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from eegaffect.errors import UserInputError
+
 __all__ = [
     "DatasetFormatError",
     "TrialInfo",
     "Trial",
     "EEGDataset",
-    "DATASET_NAMES",
-    "load_dataset",
-    "detect_dataset",
-    "load_extracted_features",
     "read_annotation_csv",
     "check_targets",
 ]
 
 logger = logging.getLogger("eegaffect.datasets")
 
-#: Names accepted by :func:`load_dataset`.
-DATASET_NAMES: tuple[str, ...] = ("seed", "seed-iv", "dreamer", "recording", "deap", "amigos", "wesad")
-
 ANNOTATION_COLUMNS: tuple[str, str, str] = ("time_s", "valence", "arousal")
 
 
-class DatasetFormatError(ValueError):
+class DatasetFormatError(UserInputError):
     """A dataset file or folder is not in the expected layout; the message names the file, what was expected
     and what was found."""
 
@@ -443,125 +440,3 @@ def check_targets(targets: np.ndarray, where: str) -> np.ndarray:
         raise DatasetFormatError(f"{where}: valence and arousal must lie in [-1, 1], found range "
                                  f"[{targets[:, 1:].min():g}, {targets[:, 1:].max():g}]")
     return targets
-
-
-def load_dataset(root: str | Path, name: str | None = "seed", label_map=None, **options) -> EEGDataset:
-    """Open a dataset folder (metadata only; trials load lazily).
-
-    Parameters
-    ----------
-    root : str | Path
-        The dataset folder (or file, for DREAMER and recordings). For SEED: the folder holding
-        ``Preprocessed_EEG/`` (or ``SEED_EEG/``), or ``Preprocessed_EEG/`` itself.
-    name : {"seed", "seed-iv", "dreamer", "recording", "deap", "amigos", "wesad"} | None
-        Which reader; None detects it with :func:`detect_dataset`.
-    label_map : LabelMapConfig | dict | str | Path | None
-        Label -> valence/arousal table (see :mod:`eegaffect.datasets.labels`); None uses the packaged
-        ``configs/labels.yaml``.
-    **options
-        Reader options, e.g. ``baseline=True`` for DREAMER, ``ch_names=...`` / ``pattern=...`` for recordings.
-
-    Returns
-    -------
-    dataset : EEGDataset
-
-    Raises
-    ------
-    DatasetFormatError
-        When the folder does not hold the named dataset in its known layout.
-    """
-    root = Path(root)
-    if not root.exists():
-        raise FileNotFoundError(f"dataset root {root} does not exist")
-    if name is None:
-        name = detect_dataset(root)
-    name = _check_name(name)
-    from eegaffect.datasets.labels import resolve_label_map
-
-    labels = resolve_label_map(label_map)
-    reader = _reader(name)
-    return reader.read_dataset(root, label_map=labels, **options)
-
-
-def load_extracted_features(root: str | Path, name: str = "seed", family: str = "de_LDS",
-                            **options) -> list[tuple[TrialInfo, np.ndarray]]:
-    """Read the providers' precomputed features (SEED ``ExtractedFeatures``, SEED-IV ``eeg_feature_smooth``).
-
-    Parameters
-    ----------
-    root : str | Path
-        Dataset folder (or the features folder itself).
-    name : {"seed", "seed-iv"}
-        Which dataset.
-    family : str
-        Feature family as in the variable names without the trial number: ``de_LDS``, ``de_movingAve``,
-        ``psd_LDS``, ``psd_movingAve`` (also ``dasm_*``, ``rasm_*``, ``asm_*``, ``dcau_*`` where present).
-    **options
-        ``subjects`` (iterable of int) to read only some subjects; for SEED ``window="1s"|"4s"`` picks
-        ``ExtractedFeatures_1s`` / ``_4s`` in the newer ``SEED_EEG`` layout; ``label_map`` as in
-        :func:`load_dataset`.
-
-    Returns
-    -------
-    features : list of (TrialInfo, ndarray, shape (n_windows, n_chans, n_bands))
-        One entry per trial, sorted by subject, session, trial. ``TrialInfo.sfreq`` is the window rate (1 Hz for
-        1-s windows), ``n_times`` the number of windows, ``key`` the variable name (``de_LDS3``). The files store
-        ``(n_chans, n_windows, n_bands)``; the arrays are transposed to time first. For asymmetry families the
-        "channels" are electrode pairs and ``ch_names`` is empty.
-    """
-    name = _check_name(name)
-    if name not in ("seed", "seed-iv"):
-        raise ValueError(f"extracted features exist for 'seed' and 'seed-iv' only, got {name!r}")
-    if not isinstance(family, str) or not family or family[-1].isdigit():
-        raise ValueError(f"family must be a variable-name prefix such as 'de_LDS', got {family!r}")
-    root = Path(root)
-    if not root.exists():
-        raise FileNotFoundError(f"dataset root {root} does not exist")
-    from eegaffect.datasets.labels import resolve_label_map
-
-    labels = resolve_label_map(options.pop("label_map", None))
-    return _reader(name).read_extracted_features(root, family=family, label_map=labels, **options)
-
-
-def detect_dataset(root: str | Path) -> str:
-    """Tell which dataset a folder (or file) holds, from its layout.
-
-    Parameters
-    ----------
-    root : str | Path
-        Folder or file.
-
-    Returns
-    -------
-    name : {"seed", "seed-iv", "dreamer", "recording", "deap", "amigos", "wesad"}
-
-    Raises
-    ------
-    DatasetFormatError
-        When no known layout matches, or when markers of several datasets are mixed in one folder.
-    """
-    root = Path(root)
-    if not root.exists():
-        raise FileNotFoundError(f"dataset root {root} does not exist")
-    from eegaffect.datasets import _detect
-
-    return _detect.detect(root)
-
-
-def _check_name(name: str) -> str:
-    if not isinstance(name, str):
-        raise TypeError(f"dataset name must be a string, got {type(name).__name__}")
-    key = name.lower().replace("_", "-")
-    if key == "seediv":
-        key = "seed-iv"
-    if key not in DATASET_NAMES:
-        raise ValueError(f"unknown dataset {name!r}; expected one of {list(DATASET_NAMES)}")
-    return key
-
-
-def _reader(name: str):
-    import importlib
-
-    module = {"seed": "seed", "seed-iv": "seed_iv", "dreamer": "dreamer", "recording": "recording", "deap": "deap",
-              "amigos": "amigos", "wesad": "wesad"}[name]
-    return importlib.import_module(f"eegaffect.datasets.{module}")

@@ -40,7 +40,9 @@ from typing import Iterable, Literal, Sequence
 
 import numpy as np
 
+from eegaffect._docs import fill_doc
 from eegaffect._logging import logger
+from eegaffect.pipeline import window_hop
 
 __all__ = ["FEATURE_KINDS", "CACHE_FORMAT", "SEED_TRIAL_SAMPLES", "featurise_trial", "window_starts", "FeatureCache",
            "CacheStats", "default_cache_dir", "measure_session"]
@@ -73,15 +75,6 @@ def default_cache_dir() -> Path:
     return Path(user_cache_dir("eegaffect")) / "features"
 
 
-def _window_hop(config) -> tuple[int, int]:
-    window = int(round(config.features.window_s * config.sfreq))
-    hop = int(round(config.features.hop_s * config.sfreq))
-    if window < 1 or hop < 1:
-        raise ValueError(f"window_s and hop_s must span at least one sample at {config.sfreq} Hz, got "
-                         f"{config.features.window_s} s and {config.features.hop_s} s")
-    return window, hop
-
-
 def window_starts(n_times: int, config) -> np.ndarray:
     """Start sample (at the pipeline rate) of every window of a signal of ``n_times`` samples.
 
@@ -97,11 +90,12 @@ def window_starts(n_times: int, config) -> np.ndarray:
     starts : ndarray of int, shape (n_steps,)
         ``k * hop`` for every window ``[k * hop, k * hop + window)`` that fits.
     """
-    window, hop = _window_hop(config)
+    window, hop = window_hop(config)
     n = 0 if n_times < window else (n_times - window) // hop + 1
     return np.arange(n, dtype=np.int64) * hop
 
 
+@fill_doc
 def featurise_trial(x: np.ndarray, sfreq: float, config, kind: Kind = "features") -> np.ndarray:
     """Featurise one trial offline, through the same objects as the live path.
 
@@ -111,8 +105,7 @@ def featurise_trial(x: np.ndarray, sfreq: float, config, kind: Kind = "features"
         The trial's signal (finite).
     sfreq : float
         Its sampling frequency in Hz.
-    config : PipelineConfig
-        The signal path.
+    %(pipeline_config)s
     kind : {"features", "raw"}
         Band features or filtered raw windows (see the module docstring).
 
@@ -166,7 +159,7 @@ class _Featuriser:
             out = pipe.process(x) if self.config.features.smoothing == "rts" else pipe.step(x)
             return np.asarray(out, dtype=np.float64)
         filtered = _prefilter(pipe, x)
-        window, _ = _window_hop(self.config)
+        window, _ = window_hop(self.config)
         starts = window_starts(filtered.shape[0], self.config)
         idx = starts[:, None] + np.arange(window)[None, :]
         # (n_steps, window, n_chans) -> (n_steps, n_chans, window)
@@ -272,6 +265,7 @@ class CacheStats:
         return self.eeg_seconds / self.wall_s if self.wall_s > 0 else float("nan")
 
 
+@fill_doc
 class FeatureCache:
     """The HDF5 feature cache of one dataset, pipeline config and view.
 
@@ -279,8 +273,7 @@ class FeatureCache:
     ----------
     dataset : EEGDataset
         The dataset (all of it: its source files define the cache key, whatever subset is built).
-    config : PipelineConfig
-        The signal path.
+    %(pipeline_config)s
     kind : {"features", "raw"}
         Band features or filtered raw windows.
     cache_dir : str | Path | None

@@ -38,10 +38,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from eegaffect.datasets._detect import RECORDING_SUFFIXES, is_recording_file
 from eegaffect.datasets.base import DatasetFormatError, EEGDataset, Trial, TrialInfo, check_targets, read_annotation_csv
 from eegaffect.datasets.labels import LabelMapConfig
-from eegaffect.recordings import RecordingHeader, open_recording
+from eegaffect.recordings import RECORDING_SUFFIXES, RecordingHeader, open_recording
 
 if TYPE_CHECKING:
     from eegaffect.acquisition.recorder import StreamHeader
@@ -55,6 +54,22 @@ _SUB_RE = re.compile(r"sub-(\d+)")
 _SES_RE = re.compile(r"ses-(\d+)")
 #: LSL stream type of a recorded valence/arousal ground truth (see eegaffect.acquisition.simulate).
 TRUTH_TYPE = "AffectTruth"
+
+
+def is_recording_file(path: Path) -> bool:
+    """Whether a file name has one of :data:`~eegaffect.recordings.RECORDING_SUFFIXES`.
+
+    Parameters
+    ----------
+    path : Path
+        A file.
+
+    Returns
+    -------
+    is_recording : bool
+    """
+    name = path.name.lower()
+    return any(name.endswith(s) for s in RECORDING_SUFFIXES)
 
 
 def read_dataset(root: Path, *, label_map: LabelMapConfig, stream: str | None = None) -> EEGDataset:

@@ -27,6 +27,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from eegaffect._docs import fill_doc
 from eegaffect.acquisition.channels import SEED_CHANNELS
 from eegaffect.datasets import _matfile
 from eegaffect.datasets.base import DatasetFormatError, EEGDataset, Trial, TrialInfo
@@ -70,6 +71,7 @@ class SessionFile:
 # public entry points (called through eegaffect.datasets.load_dataset / load_extracted_features)
 
 
+@fill_doc
 def read_dataset(root: Path, *, label_map: LabelMapConfig, subjects: Iterable[int] | None = None) -> EEGDataset:
     """Read SEED's ``Preprocessed_EEG`` metadata (see the module docstring for the layouts).
 
@@ -77,10 +79,8 @@ def read_dataset(root: Path, *, label_map: LabelMapConfig, subjects: Iterable[in
     ----------
     root : Path
         Dataset folder, ``SEED_EEG/`` or ``Preprocessed_EEG/`` itself.
-    label_map : LabelMapConfig
-        Class -> valence/arousal table.
-    subjects : iterable of int | None
-        Read only these subjects (None: all).
+    %(label_map)s
+    %(subjects)s
 
     Returns
     -------

@@ -19,6 +19,7 @@ from typing import Iterable
 
 import numpy as np
 
+from eegaffect._docs import fill_doc
 from eegaffect.datasets.base import DatasetFormatError, EEGDataset, TrialInfo
 from eegaffect.datasets.labels import SEED_IV_CLASS_NAMES, SEED_IV_SESSION_LABELS, LabelMapConfig
 from eegaffect.datasets.seed import SESSION_FILE_RE, SessionFile, session_features, session_trials
@@ -38,6 +39,7 @@ _RAW_FOLDERS = ("eeg_raw_data", "SEED_IV/eeg_raw_data", "SEED-IV/eeg_raw_data")
 _FEATURE_FOLDERS = ("eeg_feature_smooth", "SEED_IV/eeg_feature_smooth", "SEED-IV/eeg_feature_smooth")
 
 
+@fill_doc
 def read_dataset(root: Path, *, label_map: LabelMapConfig, subjects: Iterable[int] | None = None) -> EEGDataset:
     """Read SEED-IV's ``eeg_raw_data`` metadata (see the module docstring).
 
@@ -45,10 +47,8 @@ def read_dataset(root: Path, *, label_map: LabelMapConfig, subjects: Iterable[in
     ----------
     root : Path
         Dataset folder or ``eeg_raw_data/``.
-    label_map : LabelMapConfig
-        Class -> valence/arousal table.
-    subjects : iterable of int | None
-        Read only these subjects (None: all).
+    %(label_map)s
+    %(subjects)s
 
     Returns
     -------

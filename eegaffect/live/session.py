@@ -1,4 +1,4 @@
-"""The live session: LSL stream -> channel map -> :class:`~eegaffect.models.bundle.Predictor` -> ``Affect`` outlet.
+"""The live session: LSL stream -> channel map -> :class:`~eegaffect.models.predictor.Predictor` -> ``Affect`` outlet.
 
 One loop in the caller's thread does the work; the acquisition worker of :class:`~eegaffect.acquisition.lsl.Stream`
 fills the ring buffer in its own thread, and the dashboard (when any) runs in its own thread or process fed by a
@@ -33,6 +33,7 @@ was not ok (gap or invalid, including those while the first window fills).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import logging
@@ -148,7 +149,7 @@ class LiveSession:
         if not isinstance(config, LiveConfig):
             raise TypeError(f"config must be a LiveConfig, got {type(config).__name__}")
         bundle = Path(bundle)
-        from eegaffect.models.bundle import Predictor
+        from eegaffect.models.predictor import Predictor
 
         self._predictor = Predictor.load(bundle)  # fail early (BundleError), before any stream is opened
         self._meta = self._predictor.meta
@@ -185,7 +186,230 @@ class LiveSession:
         """
         if duration is not None and not duration > 0:
             raise ValueError(f"duration must be > 0 seconds or None, got {duration}")
-        return _run(self, duration, stop_event or threading.Event())
+        return self._run(duration, stop_event or threading.Event())
+
+    def _open_truth(self, stack: contextlib.ExitStack):
+        """The ground-truth stream ``{stream}-truth``, connected (``stack`` disconnects it), or None."""
+        from eegaffect.acquisition.lsl import Stream, StreamNotFoundError
+
+        if not self.config.truth:
+            return None
+        try:
+            truth = Stream(name=f"{self.stream_name}-truth", type="AffectTruth", timeout=self.config.truth_timeout_s,
+                           bufsize=self.config.bufsize_s, index_channel=None).connect()
+        except StreamNotFoundError:
+            logger.info("no ground-truth stream %r found; CCC/RMSE will not be computed", f"{self.stream_name}-truth")
+            return None
+        stack.callback(truth.disconnect)
+        return truth
+
+    def _open_recorder(self, stack: contextlib.ExitStack, truth, outlet) -> None:
+        """Record the EEG, truth and prediction streams to ``out_dir/session.h5`` (with ``record``); ``stack`` stops
+        the recorder once it holds every pushed update, then disconnects its streams."""
+        from eegaffect.acquisition.lsl import Stream
+        from eegaffect.acquisition.recorder import Recorder
+
+        if not self.config.record or self.out_dir is None:
+            return
+        cfg = self.config
+        streams = [Stream(name=self.stream_name, source_id=self.source_id, bufsize=cfg.bufsize_s,
+                          timeout=cfg.resolve_timeout_s, dejitter=False)]
+        if truth is not None:
+            streams.append(Stream(name=truth.name, type="AffectTruth", bufsize=cfg.bufsize_s, dejitter=False,
+                                  index_channel=None))
+        streams.append(Stream(source_id=outlet.source_id, bufsize=cfg.bufsize_s, dejitter=False, index_channel=None))
+        for s in streams:
+            s.connect()
+            stack.callback(s.disconnect)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        recorder = Recorder(self.out_dir / "session.h5", streams, overwrite=True).start()
+
+        def stop():
+            _await_recorded_predictions(streams[-1], outlet)
+            recorder.stop()
+
+        stack.callback(stop)
+
+    def _run(self, duration: float | None, stop: threading.Event) -> dict:
+        from eegaffect.acquisition.lsl import INDEX_CHANNEL_NAME, Stream
+        from eegaffect.acquisition.outlet import PredictionOutlet
+        from eegaffect.live.channels import match_channels
+        from eegaffect.models.predictor import Predictor
+
+        cfg = self.config
+        closed: dict = {}
+        # one stack closes everything opened below, last opened first: the recorder (once it holds every pushed
+        # update) and its streams, the dashboard, the prediction outlet, the truth stream, the EEG stream
+        with contextlib.ExitStack() as stack:
+            eeg = Stream(name=self.stream_name, source_id=self.source_id, bufsize=cfg.bufsize_s,
+                         timeout=cfg.resolve_timeout_s, require_regular=True, index_channel="auto",
+                         jitter_tolerance_s=cfg.jitter_tolerance_s, stall_timeout_s=cfg.stall_timeout_s)
+            eeg.connect()
+            stack.callback(eeg.disconnect)
+            sfreq = eeg.sfreq
+            ignore = list(cfg.ignore_channels) + ([eeg.ch_names[eeg.index_channel]] if eeg.index_channel is not None
+                                                  else [INDEX_CHANNEL_NAME])
+            ch_units = [u for i, u in enumerate(eeg.ch_units) if i != eeg.index_channel]
+            scale = _stream_scale(cfg, ch_units, self._meta)
+            cmap = match_channels(eeg.ch_names, self._meta["ch_names"], ignore=ignore,
+                                  max_interpolated=cfg.interpolate, scale=scale)
+            if cmap.interpolated:
+                logger.warning("interpolating %d missing channel(s) from their neighbours: %s", len(cmap.interpolated),
+                               cmap.interpolated)
+            if cfg.torch_threads is not None:
+                import torch
+
+                torch.set_num_threads(cfg.torch_threads)
+            predictor = self._predictor
+            if not np.isclose(predictor.sfreq, sfreq):
+                predictor = Predictor.load(self.bundle, sfreq=sfreq)  # resamples the stream to the model's rate
+            if cfg.warmup:
+                logger.info("warm-up (JIT kernels, model) took %.2f s", _warmup_predictor(predictor))
+            truth = self._open_truth(stack)
+            outlet = PredictionOutlet(self.outlet_name, sfreq=cfg.update_hz)
+            stack.callback(outlet.close)
+            if self.dashboard is not None:
+                stack.callback(lambda: closed.update(dashboard=self.dashboard.close()))
+                self.dashboard.start({"ch_names": list(cmap.model_ch_names), "sfreq": sfreq,
+                                      "pipeline": predictor.pipeline_config.model_dump(mode="json"),
+                                      "n_codes": int(self._meta["model"]["vqvae"].get("n_codes", 0)),
+                                      "trail_s": cfg.dashboard_trail_s, "update_hz": cfg.update_hz,
+                                      "stream": self.stream_name, "unit": _display_unit(cfg, ch_units, self._meta)})
+            self._open_recorder(stack, truth, outlet)
+            logger.info("live: %r (%d ch @ %g Hz) -> %s -> %r at %g Hz%s", self.stream_name, eeg.n_chans, sfreq,
+                        self.bundle.name, outlet.name, cfg.update_hz,
+                        "" if truth is None else f", ground truth {truth.name!r}")
+            eeg.skip_start_burst(cfg.start_wait_s)  # the session starts with fresh samples
+            if truth is not None:
+                truth.read_new()
+            health0 = eeg.health
+            self._ready.set()
+            record, latency, health, silence, cpu_s, wall = self._loop(eeg, truth, outlet, cmap, predictor,
+                                                                       duration, stop)
+        summary = _summarise(record, latency, health, health0, silence, wall, closed.get("dashboard"))
+        if silence.trailing_s is not None:
+            logger.warning("stream %r stopped: no data for the last %.1f s of the session (counted as a gap)",
+                           self.stream_name, silence.trailing_s)
+        self.summary = summary
+        self.details = {"cpu_s": cpu_s, "wall_s": summary["duration_s"], "frames": len(record.frame_ts),
+                        "interpolated": cmap.interpolated, "unit_scale": scale, "outlet": self.outlet_name}
+        if self.out_dir is not None:
+            _write_outputs(self.out_dir, summary, record)
+        return summary
+
+    def _loop(self, eeg, truth, outlet, cmap, predictor, duration, stop):
+        import pylsl
+
+        from eegaffect.acquisition.outlet import STATUS_GAP, STATUS_INVALID, STATUS_OK
+
+        cfg = self.config
+        sfreq = eeg.sfreq
+        period = 1.0 / cfg.update_hz
+        n_update = max(1, int(round(sfreq * period)))
+        state = _State(predictor, sfreq, cfg.reset_after_gap_s)
+        record = _Record()
+        latency = LatencyLog()
+        last_ts = float("nan")
+        t_start = time.perf_counter()
+        cpu0 = time.process_time()
+        deadline = None if duration is None else t_start + duration
+        next_idle = t_start + period
+        health0 = eeg.health
+        received0 = health0.n_received
+        silence = _Silence(pylsl.local_clock())
+        pending = eeg.get_events()  # a stall that began before the first update goes on in the session
+        silence.add(pending)
+        pending = [e for e in pending if e.kind == "reconnect"]
+        idle = False
+
+        def health_message(elapsed: float) -> dict:
+            # the session's counts, as in the summary (a stall going on is a gap until data come again)
+            health = eeg.health
+            return {"received": health.n_received - received0, "lost": health.n_lost - health0.n_lost,
+                    "gaps": health.n_gaps - health0.n_gaps + int(silence.since is not None),
+                    "reconnects": health.n_reconnects - health0.n_reconnects, "stalls": silence.n_stalls,
+                    "no_data_s": silence.total(pylsl.local_clock())}
+
+        try:
+            while not stop.is_set():
+                now = time.perf_counter()
+                if deadline is not None and now >= deadline:
+                    break
+                # data are awaited up to two periods (chunks arrive with jitter); once none came, the idle gap updates
+                # follow at the update rate
+                wait = period if idle else 2 * period
+                wait = wait if deadline is None else max(0.0, min(wait, deadline - now))
+                eeg.wait(timeout=wait, n_samples=n_update)
+                if deadline is not None and time.perf_counter() >= deadline:
+                    break  # the session is over: no partial update from whatever trickled in while it ended
+                t_wake = pylsl.local_clock()
+                data, ts = eeg.read_new()
+                events = pending + eeg.get_events()
+                pending = []
+                reconnected = any(e.kind == "reconnect" for e in events)
+                t_read = pylsl.local_clock()
+                silence.add(events)
+                idle = len(ts) == 0
+                if idle:
+                    truth_now = _read_truth(truth, record)
+                    if time.perf_counter() >= next_idle:  # stalled stream: say so at the update rate
+                        state.current = None
+                        outlet.push_gap()
+                        elapsed = time.perf_counter() - t_start
+                        record.rows.append(_row(elapsed, float("nan"), None, STATUS_GAP, False, None, truth_now))
+                        next_idle = time.perf_counter() + period
+                        if self.dashboard is not None:
+                            self.dashboard.submit({"time": elapsed, "eeg": None, "va": None, "truth": truth_now,
+                                                      "code": None, "status": STATUS_GAP, "latency_ms": None,
+                                                      "health": health_message(elapsed)})
+                    continue
+                x = cmap.apply(data)
+                t_map = pylsl.local_clock()
+                gaps = _split_gaps(ts, last_ts, sfreq, cfg.jitter_tolerance_s)
+                if reconnected:  # a new outlet: its samples do not continue the old ones
+                    if gaps and gaps[0][0] == 0:
+                        gaps[0] = (0, max(gaps[0][1], cfg.reset_after_gap_s))
+                    else:
+                        gaps.insert(0, (0, cfg.reset_after_gap_s))
+                fresh = False
+                start = 0
+                for pos, seconds in gaps:
+                    if pos > start:
+                        fresh |= state.feed(x[start:pos], ts[start:pos], record)
+                    state.gap(seconds)
+                    start = pos
+                fresh |= state.feed(x[start:], ts[start:], record)
+                last_ts = float(ts[-1])
+                t_pred = pylsl.local_clock()
+                current = state.current
+                if current is None:
+                    status, va, code = STATUS_GAP, None, None
+                    outlet.push_gap(timestamp=last_ts)
+                elif current[0] == "invalid":
+                    status, va, code = STATUS_INVALID, None, None
+                    outlet.push_invalid(timestamp=last_ts)
+                else:
+                    _, va, conf, code = current
+                    status = STATUS_OK
+                    outlet.push_prediction(float(va[0]), float(va[1]), conf, code, timestamp=last_ts)
+                t_push = pylsl.local_clock()
+                truth_now = _read_truth(truth, record)  # after the push: not on the latency path
+                stages = {"transport": max(t_wake - last_ts, 0.0), "read": t_read - t_wake, "channels": t_map - t_read,
+                          "predict": t_pred - t_map, "push": t_push - t_pred}
+                total = latency.add(stages)
+                elapsed = time.perf_counter() - t_start
+                record.rows.append(_row(elapsed, last_ts, va, status, fresh, code, truth_now, total, stages))
+                next_idle = time.perf_counter() + period
+                if self.dashboard is not None:
+                    self.dashboard.submit({
+                        "time": elapsed, "eeg": x.astype(np.float32), "va": None if va is None else np.asarray(va),
+                        "truth": truth_now, "code": code, "status": status, "latency_ms": total * 1e3,
+                        "health": health_message(elapsed)})
+        except KeyboardInterrupt:
+            logger.info("stopping (Ctrl-C)")
+        silence.add(eeg.get_events())
+        silence.close(pylsl.local_clock())
+        return record, latency, eeg.health, silence, time.process_time() - cpu0, time.perf_counter() - t_start
 
 
 def run_live(stream: str, bundle: str | Path, config: LiveConfig | None = None, *, duration: float | None = None,
@@ -195,7 +419,7 @@ def run_live(stream: str, bundle: str | Path, config: LiveConfig | None = None, 
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# the loop
+# helpers of the session (plain functions of their arguments)
 # ---------------------------------------------------------------------------------------------------------------
 def _stream_scale(config: LiveConfig, ch_units: list[str], meta: dict) -> float:
     """Factor converting the stream's unit to the bundle's (1 when either is unknown)."""
@@ -235,44 +459,6 @@ def _warmup_predictor(predictor, rng_seed: int = 0) -> float:
     predictor.step(x[n // 2:])
     predictor.reset()
     return time.perf_counter() - t0
-
-
-def _open_truth(session: LiveSession):
-    from eegaffect.acquisition.lsl import Stream, StreamNotFoundError
-
-    if not session.config.truth:
-        return None
-    try:
-        truth = Stream(name=f"{session.stream_name}-truth", type="AffectTruth", timeout=session.config.truth_timeout_s,
-                       bufsize=session.config.bufsize_s, index_channel=None)
-        return truth.connect()
-    except StreamNotFoundError:
-        logger.info("no ground-truth stream %r found; CCC/RMSE will not be computed", f"{session.stream_name}-truth")
-        return None
-
-
-def _open_recorder(session: LiveSession, truth, outlet):
-    from eegaffect.acquisition.lsl import Stream
-    from eegaffect.acquisition.recorder import Recorder
-
-    if not session.config.record or session.out_dir is None:
-        return None, []
-    cfg = session.config
-    streams = [Stream(name=session.stream_name, source_id=session.source_id, bufsize=cfg.bufsize_s,
-                      timeout=cfg.resolve_timeout_s, dejitter=False).connect()]
-    if truth is not None:
-        streams.append(Stream(name=truth.name, type="AffectTruth", bufsize=cfg.bufsize_s, dejitter=False,
-                              index_channel=None).connect())
-    streams.append(Stream(source_id=outlet.source_id, bufsize=cfg.bufsize_s, dejitter=False,
-                          index_channel=None).connect())
-    try:
-        session.out_dir.mkdir(parents=True, exist_ok=True)
-        recorder = Recorder(session.out_dir / "session.h5", streams, overwrite=True).start()
-    except BaseException:
-        for s in streams:
-            s.disconnect()
-        raise
-    return recorder, streams
 
 
 def _await_recorded_predictions(recorded, outlet, timeout: float = 2.0) -> None:
@@ -381,206 +567,15 @@ class _Silence:
 
 
 def _split_gaps(ts: np.ndarray, last_ts: float, sfreq: float, tol: float) -> list[tuple[int, float]]:
-    """Positions in ``ts`` preceded by a gap, with the gap's length in seconds."""
+    """Positions in ``ts`` preceded by a gap (:func:`~eegaffect.acquisition.lsl.health.gap_limit`, the rule
+    :class:`~eegaffect.acquisition.lsl.Stream` counts losses by), with the gap's length in seconds."""
+    from eegaffect.acquisition.lsl.health import gap_limit
+
     prev = np.concatenate([[last_ts if np.isfinite(last_ts) else ts[0] - 1.0 / sfreq], ts[:-1]])
     steps = ts - prev
-    limit = 1.0 / sfreq + max(0.5 / sfreq, tol)
+    limit = gap_limit(sfreq, tol)
     where = np.flatnonzero(steps > limit)
     return [(int(i), float(steps[i] - 1.0 / sfreq)) for i in where]
-
-
-def _run(session: LiveSession, duration: float | None, stop: threading.Event) -> dict:
-    from eegaffect.acquisition.lsl import INDEX_CHANNEL_NAME, Stream
-    from eegaffect.acquisition.outlet import PredictionOutlet
-    from eegaffect.live.channels import match_channels
-    from eegaffect.models.bundle import Predictor
-
-    cfg = session.config
-    eeg = Stream(name=session.stream_name, source_id=session.source_id, bufsize=cfg.bufsize_s,
-                 timeout=cfg.resolve_timeout_s, require_regular=True, index_channel="auto",
-                 jitter_tolerance_s=cfg.jitter_tolerance_s, stall_timeout_s=cfg.stall_timeout_s)
-    eeg.connect()
-    truth = outlet = recorder = None
-    rec_streams: list = []
-    dashboard_path = None
-    try:
-        sfreq = eeg.sfreq
-        ignore = list(cfg.ignore_channels) + ([eeg.ch_names[eeg.index_channel]] if eeg.index_channel is not None
-                                              else [INDEX_CHANNEL_NAME])
-        scale = _stream_scale(cfg, [u for i, u in enumerate(eeg.ch_units) if i != eeg.index_channel], session._meta)
-        cmap = match_channels(eeg.ch_names, session._meta["ch_names"], ignore=ignore,
-                              max_interpolated=cfg.interpolate, scale=scale)
-        if cmap.interpolated:
-            logger.warning("interpolating %d missing channel(s) from their neighbours: %s", len(cmap.interpolated),
-                           cmap.interpolated)
-        if cfg.torch_threads is not None:
-            import torch
-
-            torch.set_num_threads(cfg.torch_threads)
-        predictor = session._predictor
-        if not np.isclose(predictor.sfreq, sfreq):
-            predictor = Predictor.load(session.bundle, sfreq=sfreq)  # resamples the stream to the model's rate
-        if cfg.warmup:
-            logger.info("warm-up (JIT kernels, model) took %.2f s", _warmup_predictor(predictor))
-        truth = _open_truth(session)
-        outlet = PredictionOutlet(session.outlet_name, sfreq=cfg.update_hz)
-        recorder, rec_streams = _open_recorder(session, truth, outlet)
-        if session.dashboard is not None:
-            session.dashboard.start({"ch_names": list(cmap.model_ch_names), "sfreq": sfreq,
-                                     "pipeline": predictor.pipeline_config.model_dump(mode="json"),
-                                     "n_codes": int(session._meta["model"]["vqvae"].get("n_codes", 0)),
-                                     "trail_s": cfg.dashboard_trail_s, "update_hz": cfg.update_hz,
-                                     "stream": session.stream_name,
-                                     "unit": _display_unit(cfg, [u for i, u in enumerate(eeg.ch_units)
-                                                                 if i != eeg.index_channel], session._meta)})
-        logger.info("live: %r (%d ch @ %g Hz) -> %s -> %r at %g Hz%s", session.stream_name, eeg.n_chans, sfreq,
-                    session.bundle.name, outlet.name, cfg.update_hz,
-                    "" if truth is None else f", ground truth {truth.name!r}")
-        eeg.skip_start_burst(cfg.start_wait_s)  # the session starts with fresh samples
-        if truth is not None:
-            truth.read_new()
-        health0 = eeg.health
-        session._ready.set()
-        record, latency, health, silence, cpu_s, wall = _loop(session, eeg, truth, outlet, cmap, predictor,
-                                                              duration, stop)
-    finally:
-        if recorder is not None:
-            _await_recorded_predictions(rec_streams[-1], outlet)
-            recorder.stop()
-        for s in rec_streams:
-            s.disconnect()
-        if session.dashboard is not None:
-            dashboard_path = session.dashboard.close()
-        eeg.disconnect()
-        if truth is not None:
-            truth.disconnect()
-        if outlet is not None:
-            outlet.close()
-    summary = _summarise(record, latency, health, health0, silence, wall, dashboard_path)
-    if silence.trailing_s is not None:
-        logger.warning("stream %r stopped: no data for the last %.1f s of the session (counted as a gap)",
-                       session.stream_name, silence.trailing_s)
-    session.summary = summary
-    session.details = {"cpu_s": cpu_s, "wall_s": summary["duration_s"], "frames": len(record.frame_ts),
-                       "interpolated": cmap.interpolated, "unit_scale": scale, "outlet": session.outlet_name}
-    if session.out_dir is not None:
-        _write_outputs(session.out_dir, summary, record)
-    return summary
-
-
-def _loop(session, eeg, truth, outlet, cmap, predictor, duration, stop):
-    import pylsl
-
-    from eegaffect.acquisition.outlet import STATUS_GAP, STATUS_INVALID, STATUS_OK
-
-    cfg = session.config
-    sfreq = eeg.sfreq
-    period = 1.0 / cfg.update_hz
-    n_update = max(1, int(round(sfreq * period)))
-    state = _State(predictor, sfreq, cfg.reset_after_gap_s)
-    record = _Record()
-    latency = LatencyLog()
-    last_ts = float("nan")
-    t_start = time.perf_counter()
-    cpu0 = time.process_time()
-    deadline = None if duration is None else t_start + duration
-    next_idle = t_start + period
-    health0 = eeg.health
-    received0 = health0.n_received
-    silence = _Silence(pylsl.local_clock())
-    pending = eeg.get_events()  # a stall that began before the first update goes on in the session
-    silence.add(pending)
-    pending = [e for e in pending if e.kind == "reconnect"]
-    idle = False
-
-    def health_message(elapsed: float) -> dict:
-        # the session's counts, as in the summary (a stall going on is a gap until data come again)
-        health = eeg.health
-        return {"received": health.n_received - received0, "lost": health.n_lost - health0.n_lost,
-                "gaps": health.n_gaps - health0.n_gaps + int(silence.since is not None),
-                "reconnects": health.n_reconnects - health0.n_reconnects, "stalls": silence.n_stalls,
-                "no_data_s": silence.total(pylsl.local_clock())}
-
-    try:
-        while not stop.is_set():
-            now = time.perf_counter()
-            if deadline is not None and now >= deadline:
-                break
-            # data are awaited up to two periods (chunks arrive with jitter); once none came, the idle gap updates
-            # follow at the update rate
-            wait = period if idle else 2 * period
-            wait = wait if deadline is None else max(0.0, min(wait, deadline - now))
-            eeg.wait(timeout=wait, n_samples=n_update)
-            if deadline is not None and time.perf_counter() >= deadline:
-                break  # the session is over: no partial update from whatever trickled in while it ended
-            t_wake = pylsl.local_clock()
-            data, ts = eeg.read_new()
-            events = pending + eeg.get_events()
-            pending = []
-            reconnected = any(e.kind == "reconnect" for e in events)
-            t_read = pylsl.local_clock()
-            silence.add(events)
-            idle = len(ts) == 0
-            if idle:
-                truth_now = _read_truth(truth, record)
-                if time.perf_counter() >= next_idle:  # stalled stream: say so at the update rate
-                    state.current = None
-                    outlet.push_gap()
-                    elapsed = time.perf_counter() - t_start
-                    record.rows.append(_row(elapsed, float("nan"), None, STATUS_GAP, False, None, truth_now))
-                    next_idle = time.perf_counter() + period
-                    if session.dashboard is not None:
-                        session.dashboard.submit({"time": elapsed, "eeg": None, "va": None, "truth": truth_now,
-                                                  "code": None, "status": STATUS_GAP, "latency_ms": None,
-                                                  "health": health_message(elapsed)})
-                continue
-            x = cmap.apply(data)
-            t_map = pylsl.local_clock()
-            gaps = _split_gaps(ts, last_ts, sfreq, cfg.jitter_tolerance_s)
-            if reconnected:  # a new outlet: its samples do not continue the old ones
-                if gaps and gaps[0][0] == 0:
-                    gaps[0] = (0, max(gaps[0][1], cfg.reset_after_gap_s))
-                else:
-                    gaps.insert(0, (0, cfg.reset_after_gap_s))
-            fresh = False
-            start = 0
-            for pos, seconds in gaps:
-                if pos > start:
-                    fresh |= state.feed(x[start:pos], ts[start:pos], record)
-                state.gap(seconds)
-                start = pos
-            fresh |= state.feed(x[start:], ts[start:], record)
-            last_ts = float(ts[-1])
-            t_pred = pylsl.local_clock()
-            current = state.current
-            if current is None:
-                status, va, code = STATUS_GAP, None, None
-                outlet.push_gap(timestamp=last_ts)
-            elif current[0] == "invalid":
-                status, va, code = STATUS_INVALID, None, None
-                outlet.push_invalid(timestamp=last_ts)
-            else:
-                _, va, conf, code = current
-                status = STATUS_OK
-                outlet.push_prediction(float(va[0]), float(va[1]), conf, code, timestamp=last_ts)
-            t_push = pylsl.local_clock()
-            truth_now = _read_truth(truth, record)  # after the push: not on the latency path
-            stages = {"transport": max(t_wake - last_ts, 0.0), "read": t_read - t_wake, "channels": t_map - t_read,
-                      "predict": t_pred - t_map, "push": t_push - t_pred}
-            total = latency.add(stages)
-            elapsed = time.perf_counter() - t_start
-            record.rows.append(_row(elapsed, last_ts, va, status, fresh, code, truth_now, total, stages))
-            next_idle = time.perf_counter() + period
-            if session.dashboard is not None:
-                session.dashboard.submit({
-                    "time": elapsed, "eeg": x.astype(np.float32), "va": None if va is None else np.asarray(va),
-                    "truth": truth_now, "code": code, "status": status, "latency_ms": total * 1e3,
-                    "health": health_message(elapsed)})
-    except KeyboardInterrupt:
-        logger.info("stopping (Ctrl-C)")
-    silence.add(eeg.get_events())
-    silence.close(pylsl.local_clock())
-    return record, latency, eeg.health, silence, time.process_time() - cpu0, time.perf_counter() - t_start
 
 
 def _read_truth(truth, record: _Record) -> np.ndarray | None:

@@ -15,12 +15,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from eegaffect._docs import fill_doc
 from eegaffect.models.transformer import MaskedTemporalTransformer
 from eegaffect.models.vqvae import CausalVQVAE
 
 __all__ = ["EEGDancer", "EEGDancerChain", "ChainStream"]
 
 
+@fill_doc
 class EEGDancer(nn.Module):
     """Causal VQ-VAE encoder followed by the masked temporal transformer.
 
@@ -28,14 +30,12 @@ class EEGDancer(nn.Module):
     ----------
     n_chans, n_bands : int
         Feature frame shape.
-    n_outputs : int
-        Regression outputs (2: valence, arousal).
+    %(n_outputs)s
     sfreq : float
         Frame rate in Hz.
     chs_info : list of dict | None
         MNE-style channel descriptions.
-    n_classes : int | None
-        Size of the optional class head.
+    %(n_classes)s
     vqvae : dict
         Keyword arguments of :class:`CausalVQVAE` (``quantize=False`` for the ablation).
     transformer : dict

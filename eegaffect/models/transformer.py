@@ -25,11 +25,26 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from eegaffect._docs import fill_doc
+
 __all__ = ["MaskedTemporalTransformer", "ccc_loss"]
 
 
 def ccc_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """``1 - CCC`` averaged over the last dimension; pred/target shape (n, n_outputs)."""
+    """``1 - CCC`` averaged over the outputs, differentiable.
+
+    The formula of :func:`eegaffect.benchmark.metrics.ccc` (population moments) in torch, tested against it; a
+    ``1e-8`` in the denominator keeps the gradient finite where CCC is undefined (both constant and equal), so
+    the loss is 1 there instead of NaN.
+
+    Parameters
+    ----------
+    pred, target : Tensor, shape (n, n_outputs)
+
+    Returns
+    -------
+    loss : Tensor, shape ()
+    """
     pm, tm = pred.mean(0), target.mean(0)
     pv, tv = pred.var(0, unbiased=False), target.var(0, unbiased=False)
     cov = ((pred - pm) * (target - tm)).mean(0)
@@ -99,6 +114,7 @@ class _Block(nn.Module):
         return x_t + self.mlp(self.norm2(x_t)), cache
 
 
+@fill_doc
 class MaskedTemporalTransformer(nn.Module):
     """Causal sliding-window transformer over latents with V/A (and optional class) heads.
 
@@ -106,18 +122,15 @@ class MaskedTemporalTransformer(nn.Module):
     ----------
     d_in : int
         Size of the input latents.
-    n_outputs : int
-        Regression outputs (2: valence, arousal).
+    %(n_outputs)s
     n_codes : int | None
         Codebook size for the masked code-prediction head (None when the latents are not quantised).
-    n_classes : int | None
-        Size of the optional class head.
+    %(n_classes)s
     d_model, n_heads, n_layers : int
         Transformer sizes.
     context : int
         Attention window in steps (see the module docstring).
-    drop_prob : float
-        Dropout probability.
+    %(drop_prob)s
     """
 
     def __init__(self, d_in: int, n_outputs: int = 2, n_codes: int | None = None, n_classes: int | None = None,

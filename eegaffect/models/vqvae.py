@@ -30,6 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from eegaffect._docs import fill_doc
+
 __all__ = ["CausalConv1d", "EMAVectorQuantizer", "CausalVQVAE"]
 
 
@@ -267,6 +269,7 @@ def _dist_active() -> bool:
     return torch.distributed.is_available() and torch.distributed.is_initialized()
 
 
+@fill_doc
 class CausalVQVAE(nn.Module):
     """Causal spatiotemporal VQ-VAE over feature frames (see the module docstring).
 
@@ -295,8 +298,7 @@ class CausalVQVAE(nn.Module):
     quantize : bool
         False for the "no quantiser" ablation.
     commitment, decay, dead_threshold, kmeans_init : see :class:`EMAVectorQuantizer`.
-    drop_prob : float
-        Dropout probability.
+    %(drop_prob)s
     seed : int
         Seed of the quantiser's generator.
     """

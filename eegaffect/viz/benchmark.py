@@ -15,6 +15,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from eegaffect._docs import fill_doc
+
 __all__ = ["plot_summary", "plot_subject_bars", "plot_confusion_matrix", "plot_trajectory", "METRIC_FAMILIES"]
 
 #: Metric families of the summary plot: (title, metrics, higher is better).
@@ -125,6 +127,7 @@ def _finite(v) -> bool:
     return isinstance(v, (int, float, np.number)) and bool(np.isfinite(v))
 
 
+@fill_doc
 def plot_subject_bars(rows: Sequence[Mapping], metric: str, ax=None, title: str | None = None,
                       n_classes: int | None = None):
     """Grouped bars of one metric per subject (rows of one subject averaged), one colour per model.
@@ -138,17 +141,14 @@ def plot_subject_bars(rows: Sequence[Mapping], metric: str, ax=None, title: str 
         Result rows with ``model``, ``subject`` and ``metric``.
     metric : str
         Metric to plot, e.g. ``"accuracy"``; rows where it is None are left out.
-    ax : matplotlib.axes.Axes | None
-        Where to draw; None makes a new figure.
-    title : str | None
-        Axes title.
+    %(ax)s
+    %(title)s
     n_classes : int | None
         Number of classes, for the chance line of accuracy-type metrics; None leaves it out.
 
     Returns
     -------
-    fig : matplotlib.figure.Figure
-        The figure.
+    %(fig)s
     """
     if n_classes is not None and n_classes < 1:
         raise ValueError(f"n_classes must be >= 1 or None, got {n_classes}")
@@ -173,6 +173,7 @@ def plot_subject_bars(rows: Sequence[Mapping], metric: str, ax=None, title: str 
     return fig
 
 
+@fill_doc
 def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str], ax=None, title: str | None = None,
                           normalize: bool = True):
     """A confusion matrix as an image with the counts (or row fractions) written in.
@@ -183,17 +184,14 @@ def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str], ax=None, t
         Counts, rows = true class, columns = predicted class.
     class_names : sequence of str
         Names of the classes.
-    ax : matplotlib.axes.Axes | None
-        Where to draw; None makes a new figure.
-    title : str | None
-        Axes title.
+    %(ax)s
+    %(title)s
     normalize : bool
         Show each row as fractions of its true class.
 
     Returns
     -------
-    fig : matplotlib.figure.Figure
-        The figure.
+    %(fig)s
     """
     cm = np.asarray(cm, dtype=np.float64)
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] != len(class_names):
@@ -215,6 +213,7 @@ def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str], ax=None, t
     return fig
 
 
+@fill_doc
 def plot_trajectory(times: np.ndarray, va_true: np.ndarray, va_pred: np.ndarray, axes=None,
                     title: str | None = None):
     """Predicted vs. true valence and arousal over time, one panel each.
@@ -232,8 +231,7 @@ def plot_trajectory(times: np.ndarray, va_true: np.ndarray, va_pred: np.ndarray,
 
     Returns
     -------
-    fig : matplotlib.figure.Figure
-        The figure.
+    %(fig)s
     """
     import matplotlib.pyplot as plt
 

@@ -6,9 +6,12 @@ from typing import Sequence
 
 import numpy as np
 
+from eegaffect._docs import fill_doc
+
 __all__ = ["plot_confusion_matrix", "plot_topomaps"]
 
 
+@fill_doc
 def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str], *, normalize: bool = True, ax=None,
                           title: str | None = None):
     """Plot a confusion matrix (rows = true class, columns = predicted class).
@@ -23,8 +26,7 @@ def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str], *, normali
         Colour by the fraction of each true class (rows sum to 1; empty rows stay 0); cells show counts.
     ax : matplotlib.axes.Axes | None
         Where to draw; a new figure when None.
-    title : str | None
-        Axes title.
+    %(title)s
 
     Returns
     -------

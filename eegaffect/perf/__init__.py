@@ -1,8 +1,17 @@
-"""Shared machinery of the speed benchmarks (``eegaffect bench kernels|acquisition|model|live``).
+"""The speed benchmarks (``eegaffect bench kernels|acquisition|model|live``) and their shared machinery.
 
-A benchmark produces :class:`BenchCase` rows: eegaffect's figure beside a reference measured in the same
-process, and their ratio oriented so that ``ratio > 1`` means eegaffect is better. :func:`write_bench_json`
-writes the machine-readable shape every bench command shares::
+One module per benchmark holds its logic as public functions; the ``eegaffect bench ...`` commands are argparse
+adapters over them:
+
+- :mod:`eegaffect.perf.kernels`: the numba signal kernels against SciPy/NumPy (and TorchEEG's DE loop);
+- :mod:`eegaffect.perf.acquisition`: LSL inlet latency and CPU share against mne-lsl's ``StreamLSL``;
+- :mod:`eegaffect.perf.model`: ``Predictor.step`` latency against the plain modules, and training time;
+- :mod:`eegaffect.perf.live`: end-to-end latency and CPU share of a live session.
+
+This module holds what they share. A benchmark produces :class:`BenchCase` rows: eegaffect's figure beside a
+reference (a library measured in the same process, or a fixed target where no library does the same job: each
+case's ``reference_name`` says which), and their ratio oriented so that ``ratio > 1`` means eegaffect is better.
+:func:`write_bench_json` writes the machine-readable shape every bench command shares::
 
     {"machine": {...}, "cases": [{"name", "unit", "ours", "reference", "reference_name", "ratio"}]}
 """
