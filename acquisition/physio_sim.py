@@ -227,7 +227,7 @@ class _Generator:
         n = self.tc.size + kernel.size
         phasic = np.fft.irfft(np.fft.rfft(amps, n) * np.fft.rfft(kernel, n), n)[:self.tc.size]
         tonic = self.traits.scl0 + PHYSIO_EFFECTS["scl_us_per_arousal"] * self.gain * _lag(self.arousal, 10.0)
-        tonic = tonic + self._walk(7, 0.3, 60.0)
+        tonic = tonic + _lag(self._walk(7, 0.3, 60.0), 5.0)  # slow drift, no fast wiggles that look like SCRs
         t = self.times(fs)
         return np.maximum(self.ctrl(tonic + phasic, t), 0.05) + 0.005 * self.rng(8).standard_normal(t.size)
 

@@ -98,7 +98,7 @@ def _rates(out, fs):
 
 @pytest.mark.parametrize("scale", [1.0, 0.0])
 def test_physio_couplings_against_neurokit2(scale):
-    fs = {"ecg": 256.0, "resp": 64.0, "eda": 16.0, "temp": 4.0, "emg_zygomaticus": 256.0, "emg_trapezius": 256.0}
+    fs = {"ecg": 256.0, "resp": 64.0, "eda": 32.0, "temp": 4.0, "emg_zygomaticus": 256.0, "emg_trapezius": 256.0}
     outs = {}
     for v, a in ((-0.8, -0.8), (0.8, 0.8)):
         outs[(v, a)] = simulate_physiology(fs, 180.0, scripted_trajectory([(0, v, a)]), seed=3, subject=4,
@@ -112,6 +112,11 @@ def test_physio_couplings_against_neurokit2(scale):
     assert 50 < hr_lo < hr_hi - 5 < 110  # arousal raises heart rate (R peaks found by NeuroKit2)
     assert 8 < rsp_lo < rsp_hi - 2 < 30  # and breathing rate
     assert high["eda"].mean() > low["eda"].mean() + 0.5  # and skin conductance
+    import neurokit2 as nk
+
+    scrs = [len(nk.eda_peaks(nk.eda_phasic(x["eda"][:, 0], sampling_rate=32)["EDA_Phasic"].to_numpy(),
+                             sampling_rate=32)[1]["SCR_Peaks"]) for x in (low, high)]
+    assert scrs[1] > scrs[0] > 0  # and the SCR rate (NeuroKit2's SCR peaks)
     assert high["emg_trapezius"].std() > 1.5 * low["emg_trapezius"].std()  # and muscle tone
     assert high["emg_zygomaticus"].std() > 1.5 * low["emg_zygomaticus"].std()  # positive valence: zygomaticus
     assert high["temp"][-40:].mean() < low["temp"][-40:].mean()  # vasoconstriction cools the skin
