@@ -26,6 +26,7 @@ WARMUP_MODULES: tuple[str, ...] = (
     "smoothing",
     "timestamps",
     "physio_base",
+    "heart",
     "eda",
     "respiration",
     "temperature",

@@ -18,6 +18,7 @@ BENCH_MODULES: dict[str, str] = {
     "acquisition": "eegaffect.commands.bench_acquisition",
     "kernels": "eegaffect.commands.bench_kernels",
     "model": "eegaffect.commands.bench_model",
+    "physio": "eegaffect.commands.bench_physio",
 }
 
 
