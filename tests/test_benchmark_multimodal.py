@@ -76,6 +76,11 @@ def test_baseline_correction_uses_only_the_trials_own_baseline(deap):
     np.testing.assert_allclose(fa.arrays["eeg"], raw.arrays["eeg"] - base.mean(axis=0))
     assert fa.arrays["physio"].shape[1] == len(fa.names["physio"]) == 6 * 3  # zEMG, tEMG, EDA, respiration, PPG, temperature
     assert fa.names["physio"][0].startswith("emg.zEMG.")
+    # physiology: baseline + stimulus as one stream; the 3 frames inside the baseline correct the stimulus frames
+    ppg = np.concatenate([a.load_group_baseline("ppg")[:, 0], a.load_group("ppg")[:, 0]])
+    both, _ = standin_physio("ppg", ppg, 128.0, 1.0, 1.0)
+    cols = [i for i, n in enumerate(fa.names["physio"]) if n.startswith("ppg.")]
+    np.testing.assert_allclose(fa.arrays["physio"][:, cols], both[3:] - np.nanmean(both[:3], axis=0))
 
     class Swapped:  # trial b's baseline replaced by a's: only b's features may change, never a's
         def __init__(self, trial, baseline_from):

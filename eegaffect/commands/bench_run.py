@@ -101,8 +101,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError(f"bench run: {exc}") from exc
     print(Path(result.files["markdown"]).read_text(encoding="utf-8"))
     if result.subject_seconds:
-        times = ", ".join(f"{s}: {v:.2f} s" for s, v in sorted(result.subject_seconds.items()))
-        print(f"featurisation per subject: {times}")
+        times = ", ".join(f"{s}: {v:.2f} s ({result.subject_cpu_s.get(s, 0.0):.2f} s CPU)"
+                          for s, v in sorted(result.subject_seconds.items()))
+        print(f"featurisation per subject (wall, CPU): {times}")
     print(f"peak resident memory {result.peak_rss_mb:.0f} MiB; wrote "
           f"{', '.join(str(p) for p in result.files.values())}")
     return 0
