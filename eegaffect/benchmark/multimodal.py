@@ -817,7 +817,7 @@ def _plot(result: MultimodalResult, folder: Path) -> Path:
     for ax, metric in zip(axes[0], metrics):
         have = [s for s in result.summary if s.get(f"{metric}_mean") is not None]
         ax.bar(range(len(have)), [s[f"{metric}_mean"] for s in have], yerr=[s[f"{metric}_std"] for s in have],
-               color=[colours.get(s["modality"], "grey") for s in have])
+               color=[colours.get(s["modality"].split("-")[0].split(" ")[0], "grey") for s in have])
         ax.set_xticks(range(len(have)), [s["model"] for s in have], rotation=60, ha="right", fontsize=7)
         ax.set_title(metric.replace("_", " "), fontsize=9)
     fig.suptitle(f"{result.dataset}, {result.protocol} (blue EEG, orange physiology, green fusion)", fontsize=9)
