@@ -17,6 +17,9 @@ from eegaffect.commands import add_config_options, config_from_args, register_gr
 DATASETS_COMMANDS: dict[str, str] = {
     "synth-seed": "eegaffect.commands.datasets:register_synth_seed",
     "synth-faces": "eegaffect.commands.distil:register_synth_faces",
+    "synth-deap": "eegaffect.commands.datasets_multimodal:register_synth_deap",
+    "synth-amigos": "eegaffect.commands.datasets_multimodal:register_synth_amigos",
+    "synth-wesad": "eegaffect.commands.datasets_multimodal:register_synth_wesad",
 }
 
 
