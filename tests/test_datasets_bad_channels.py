@@ -63,6 +63,9 @@ def test_every_featurising_command_names_file_trial_and_channel(tmp_path, capsys
     assert not (tmp_path / "bundle" / "bundle.json").exists()
     assert not (tmp_path / "teacher").exists()
     assert not (tmp_path / "bench").exists(), "a failed bench seed left its empty --out folder behind"
+    import tracemalloc
+
+    assert not tracemalloc.is_tracing(), "a failed bench seed left tracemalloc running"
 
 
 def test_teacher_refuses_non_finite_maps_and_a_diverged_training(rng):

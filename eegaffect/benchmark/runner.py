@@ -290,10 +290,12 @@ def _build_caches(full, data, config: BenchSeedConfig, kinds, result: BenchmarkR
         if not tracing:
             tracemalloc.start()
         tracemalloc.reset_peak()
-        stats = cache.build(data.trials, show_progress=show_progress)
-        peak = tracemalloc.get_traced_memory()[1] / 2**20
-        if not tracing:
-            tracemalloc.stop()
+        try:
+            stats = cache.build(data.trials, show_progress=show_progress)
+            peak = tracemalloc.get_traced_memory()[1] / 2**20
+        finally:  # also when featurisation fails (a dead channel): tracing left on slows the whole process
+            if not tracing:
+                tracemalloc.stop()
         result.feature_views[kind] = {"files_built": stats.files_built, "files_reused": stats.files_reused,
                                       "eeg_seconds": stats.eeg_seconds, "wall_s": stats.wall_s}
         result.feature_seconds += stats.eeg_seconds
