@@ -75,8 +75,8 @@ _I_N, _I_CAND, _I_LAST_CAND_BEAT, _I_LAST_BAD, _I_PREV_BEAT, _I_PEND, _I_HR_TIME
 _NI = 11
 # parameter vector indices (shared by both detectors)
 _P_SFREQ, _P_TAU, _P_LOOK, _P_DELAY, _P_HR_HOLD, _P_SETTLE, _P_REFR, _P_SEARCH, _P_W1, _P_W2, _P_HOLDN, \
-    _P_MAXBLOCK, _P_BETA, _P_EMA = range(14)
-_NP = 14
+    _P_MAXBLOCK, _P_BETA, _P_EMA, _P_RSHIFT = range(15)
+_NP = 15
 
 
 # ----------------------------------------------------------------------------------------------------------------
