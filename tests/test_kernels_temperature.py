@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from eegaffect.kernels.filtering import design_lowpass
 from eegaffect.kernels.physio_base import (QUALITY_CLIPPED, QUALITY_FLAT, REASON_FEW_SAMPLES, REASON_FLAGGED,
-                                           stage_class)
+                                           REASON_SHORT_WINDOW, stage_class)
 from eegaffect.kernels.temperature import TemperatureStage
 from kernel_helpers import rel_err
 from physio_stage_helpers import assert_same_output, check_stage_contract, run_stage_chunked
@@ -80,8 +80,11 @@ def test_flagged_and_short_windows_give_nan_with_reasons(rng, caplog):
     assert "signal flagged (clipped) in 100%" in caplog.text  # the details go to the debug log
     ok = stage.process(_ramp(rng))
     short = stage.window_features(ok.events, ok.continuous[:20], ok.quality[:20], 0, 20)
-    assert np.isnan(short.values).all() and short.reasons == (REASON_FEW_SAMPLES,) * 2
+    assert np.isnan(short.values).all() and short.reasons == (REASON_SHORT_WINDOW,) * 2
     assert "10 s needed for a slope" in caplog.text
+    gappy = stage.process(np.concatenate([_ramp(rng, duration_s=9.5), np.full(2, np.nan)]))  # 10 s, 5% missing
+    few = stage.window_features(gappy.events, gappy.continuous, gappy.quality, 0, 40)
+    assert np.isnan(few.values).all() and few.reasons == (REASON_FEW_SAMPLES,) * 2
 
 
 @settings(max_examples=20, deadline=None)
