@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from eegaffect._docs import fill_doc
+
 __all__ = ["physio_figure", "PANELS", "LABELS"]
 
 #: Kind -> panels below the signal: each a tuple of continuous outputs drawn together (same unit). A name
@@ -36,6 +38,7 @@ LABELS = {
 EVENT_PANEL = {"eda": "eda_phasic", "resp": "resp_clean"}
 
 
+@fill_doc
 def physio_figure(signal: np.ndarray, sfreq: float, result, stage, kind: str, label: str):
     """Draw one recording and what its stage found.
 
@@ -56,7 +59,7 @@ def physio_figure(signal: np.ndarray, sfreq: float, result, stage, kind: str, la
 
     Returns
     -------
-    fig : matplotlib.figure.Figure
+    %(fig)s
     """
     import matplotlib.pyplot as plt
 
