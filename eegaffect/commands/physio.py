@@ -20,9 +20,8 @@ import numpy as np
 
 from eegaffect.commands import add_config_options, config_from_args, plain_text
 from eegaffect.errors import UserInputError
+from eegaffect.physio.config import KINDS
 
-
-KINDS = ("ecg", "ppg", "eda", "resp", "temp", "emg")
 #: Header names recognised as a time column (lower case); ``*_ms`` and ``timer`` are milliseconds.
 TIME_COLUMNS = ("time", "time_s", "t", "timestamp", "timestamps", "seconds", "timer", "time_ms", "datetime", "date")
 _TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
