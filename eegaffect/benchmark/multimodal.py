@@ -161,6 +161,7 @@ class TrialFeatures:
 
     @property
     def n_frames(self) -> int:
+        """Number of frames common to all modalities (0 without any)."""
         return min(a.shape[0] for a in self.arrays.values()) if self.arrays else 0
 
 

@@ -102,10 +102,12 @@ class EEGDancerChain:
 
     @property
     def n_chans(self) -> int:
+        """Number of EEG channels the model expects."""
         return self.model.n_chans
 
     @property
     def n_bands(self) -> int:
+        """Number of frequency bands per channel the model expects."""
         return self.model.n_bands
 
     def normalise(self, features: np.ndarray) -> np.ndarray:
