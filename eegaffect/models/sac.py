@@ -13,8 +13,8 @@ The environment (:class:`TrajectoryEnv`) replays sequences the transformer has a
 An episode is ``episode_segments`` windows of ``episode_len`` steps (or whole sequences when shorter/None), each
 from a sequence drawn with the environment's seeded ``np_random``; each segment starts like a fresh stream
 (previous output = its base). Spanning several sequences makes the CCC term score agreement *across* trials, as
-the evaluation does, not only the small variation inside one trial. Training uses stable-baselines3 SAC with small networks;
-inference uses the deterministic policy (the tanh of the actor mean) through :class:`TrajectoryOptimizer`.
+the evaluation does, not only the small variation inside one trial. Training uses stable-baselines3 SAC with small
+networks; inference uses the deterministic policy (the tanh of the actor mean) through :class:`TrajectoryOptimizer`.
 """
 
 from __future__ import annotations
