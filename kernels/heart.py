@@ -420,6 +420,7 @@ class ECGStage(HeartStage):
         return int(self._p[_P_HOLDN] + self._p[_P_SEARCH] + self._p[_P_RSHIFT])
 
     def reset(self) -> "ECGStage":
+        """Forget all state (filters, rings, detector); return self."""
         self._reset_common()
         self._ring_e[:] = 0.0
         self._ring_c[:] = 0.0
@@ -489,6 +490,7 @@ class PPGStage(HeartStage):
         return int(self._p[_P_W2]) // 2 + int(self._p[_P_MAXBLOCK]) + int(self._p[_P_SEARCH])
 
     def reset(self) -> "PPGStage":
+        """Forget all state (filters, rings, detector); return self."""
         self._reset_common()
         self._ring_z[:] = 0.0
         self._ring_r[:] = 0.0

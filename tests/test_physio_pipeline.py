@@ -69,7 +69,7 @@ def test_frames_of_a_custom_stage_are_its_windows():
     n_frames = len(res.frames)
     assert n_frames == int((len(x) / sfreq - 2.0) // 0.5) + 1
     np.testing.assert_allclose(res.times, 2.0 + 0.5 * np.arange(n_frames))
-    for k, (t, row) in enumerate(zip(res.times, res.frames)):
+    for t, row in zip(res.times, res.frames):
         end = int(round(t * sfreq))
         start = max(0, end - 300)
         assert row[0] == pytest.approx(x[start:end].mean())

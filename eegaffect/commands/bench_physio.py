@@ -15,6 +15,7 @@ __all__ = ["BenchPhysioConfig", "run_benchmark", "register"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``eegaffect bench physio`` and its options to ``subparsers``."""
     parser = subparsers.add_parser(
         "physio", help="physiological stages (ECG, PPG, EDA) against NeuroKit2 (offline and streaming)",
         description="Time the physiological stages beside NeuroKit2 in one process and print the ratios "

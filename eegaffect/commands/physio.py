@@ -32,6 +32,7 @@ _KIND_CHANNELS = {"ecg": (("ecg",), ("ecg", "ekg")), "ppg": (("bio", "ppg", "bvp
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``eegaffect physio`` and its options to ``subparsers``."""
     parser = subparsers.add_parser("physio", help="detect beats/responses/breaths in one physiological recording",
                                    description=plain_text(__doc__.split("\n\n")[1]))
     parser.add_argument("file", type=Path, help="CSV/TSV/TXT, NPY, EDF, BDF, XDF or eegaffect HDF5 file")
@@ -49,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``eegaffect physio`` with the parsed ``args``; return the exit code."""
     from eegaffect.physio import PhysioConfig, PhysioPipeline
 
     config = config_from_args(args, PhysioConfig)

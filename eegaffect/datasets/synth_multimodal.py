@@ -40,8 +40,9 @@ from eegaffect.config import ConfigModel
 from eegaffect.datasets.amigos import EEG_CHANNELS as AMIGOS_EEG
 from eegaffect.datasets.deap import EEG_CHANNELS as DEAP_EEG
 
-__all__ = ["SynthDeapConfig", "SynthAmigosConfig", "SynthWesadConfig", "SynthSummary", "write_synthetic_deap", "write_synthetic_amigos", "write_synthetic_wesad",
-           "WESAD_CONDITION_VA", "WESAD_SUBJECTS", "affect_trajectory"]
+__all__ = ["SynthDeapConfig", "SynthAmigosConfig", "SynthWesadConfig", "SynthSummary", "write_synthetic_deap",
+           "write_synthetic_amigos", "write_synthetic_wesad", "WESAD_CONDITION_VA", "WESAD_SUBJECTS",
+           "affect_trajectory"]
 
 logger = logging.getLogger("eegaffect.datasets.synth")
 
