@@ -26,6 +26,8 @@ WARMUP_MODULES: tuple[str, ...] = (
     "smoothing",
     "timestamps",
     "physio_base",
+    "ibi",
+    "hrv",
     "heart",
     "eda",
     "respiration",

@@ -1,5 +1,10 @@
-"""Causal heart-beat detection for ECG (R peaks) and PPG/BVP (systolic peaks), inter-beat intervals with
-artefact correction, instantaneous heart rate, and HRV window features.
+"""Causal heart-beat detection for ECG (R peaks) and PPG/BVP (systolic peaks): the stages :class:`ECGStage` and
+:class:`PPGStage`.
+
+Each decided beat goes through the interval rule of :mod:`eegaffect.kernels.ibi` (inter-beat intervals, artefact
+correction, instantaneous heart rate); the window features are the HRV features of :mod:`eegaffect.kernels.hrv`.
+Their public names (beat flags, :data:`BEAT_DTYPE`, :data:`HRV_FEATURES`, :func:`hrv_features`) are importable
+from here as well.
 
 Both stages follow :class:`~eegaffect.kernels.physio_base.PhysioStage`: ``step(chunk)`` with carried state,
 ``process(x)`` the same code, identical outputs on any chunking. Per call, the quality check runs, then one
@@ -20,7 +25,8 @@ beat came for 1.66 median intervals (Pan-Tompkins' search-back threshold, applie
 causal detector cannot revisit the past); a candidate within 360 ms of the last beat needs half the signal level
 (T-wave rule). Before the first beat, the threshold is 30 % of the largest integrated value seen. The R peak is the
 maximum of the cleaned ECG (causal 0.5 Hz high-pass and 45 Hz low-pass, order 2) within ``search_s`` before the
-candidate.
+candidate, moved back by the cleaning filters' group delay at 15 Hz (6 ms at 250 Hz and above, 0 at 100 Hz), so it
+sits on the R peak of the recorded signal.
 
 PPG (:class:`PPGStage`), after Elgendi et al. (2013), made causal: Butterworth band-pass 0.5-8 Hz, negative
 part clipped, squared; two moving averages over 111 ms (peak) and 667 ms (beat), aligned on their common centre;
@@ -32,27 +38,9 @@ most ``max_block_s`` after its start. Beats closer than ``refractory_s`` to the 
 Decision delay
 --------------
 Fixed per stage, in samples (:attr:`HeartStage.decision_delay`): the detector's own bound (ECG:
-``hold_s + search_s``; PPG: half the beat average + ``max_block_s`` + ``search_s``) plus the artefact rule's
-look-ahead ``lookahead_s``. A beat is emitted at the latest ``decision_delay`` samples after its own sample.
-
-Inter-beat intervals and artefacts (Kubios-style median rule, Lipponen & Tarvainen 2019 patterns)
--------------------------------------------------------------------------------------------------
-The reference is the median of the last 15 kept intervals (3 needed; before that, intervals are kept as they are).
-With ``r = IBI / median`` and tolerance ``tau``:
-
-- ``r > 1 + tau`` and ``r`` close to an integer ``n >= 2`` (``|r / n - 1| < tau``): ``n - 1`` missed beats; as many
-  beats are inserted at equal spacing (events with :data:`FLAG_INSERTED`) and the detected beat carries
-  :data:`FLAG_SPLIT` and the split interval. Only where the inserted beats can still be emitted within the
-  decision delay (``IBI (n - 1) / n <= lookahead_s``); otherwise, like any other long interval, :data:`FLAG_LONG`
-  and kept as measured;
-- ``r < 1 - tau`` waits for the next beat (at most ``lookahead_s``): if the short interval plus the next one make
-  one median interval, the detection is an extra beat, removed (event kept with :data:`FLAG_EXTRA`, ``ibi_s``
-  NaN); if the next interval is long (``> 1 + tau``), the beat is ectopic (premature beat and compensatory pause):
-  both intervals are replaced by their mean (:data:`FLAG_ECTOPIC` on both beats); otherwise :data:`FLAG_SHORT`,
-  kept as measured;
-- the first beat after the start or after flagged signal has no interval (:data:`FLAG_GAP`, ``ibi_s`` NaN).
-
-Every change is visible: ``corrected`` is true and ``raw_ibi_s`` holds the measured interval.
+``hold_s + search_s`` + the R-peak shift; PPG: half the beat average + ``max_block_s`` + ``search_s``) plus the
+artefact rule's look-ahead ``lookahead_s`` (:mod:`eegaffect.kernels.ibi`). A beat is emitted at the latest
+``decision_delay`` samples after its own sample.
 
 Signal quality (NaN, flat, clipping)
 -------------------------------------
@@ -66,53 +54,26 @@ series (:data:`FLAG_GAP`). A disconnected lead (flat line) therefore gives no be
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from ._jit import jit
 from .filtering import design_bandpass, design_highpass, design_lowpass
-from .physio_base import PhysioStage, SignalQuality, StageOutput, WindowFeatures
+from .hrv import HRV_FEATURES, hrv_features
+from .ibi import (_F_CAND_VAL, _F_HOLD, _F_HR, _F_MAXSEEN, _F_NEXT_CORR, _F_NPKI, _F_PREV, _F_PSUM, _F_SPKI, _F_SUM,
+                  _F_ZBAR, _F_ZCOUNT, _I_BLOCK, _I_CAND, _I_HR_TIME, _I_LAST_BAD, _I_LAST_CAND_BEAT, _I_LAST_PEAK,
+                  _I_N, _I_NHIST, _I_PEND, _I_PREV_BEAT, _NF, _NI, _NP, _P_BETA, _P_DELAY, _P_EMA, _P_HOLDN,
+                  _P_HR_HOLD, _P_LOOK, _P_MAXBLOCK, _P_REFR, _P_SEARCH, _P_SETTLE, _P_SFREQ, _P_TAU, _P_RSHIFT,
+                  _P_W1, _P_W2, BEAT_DTYPE, FLAG_CORRECTED, FLAG_ECTOPIC, FLAG_EXTRA, FLAG_GAP, FLAG_INSERTED,
+                  FLAG_LONG, FLAG_NAMES, FLAG_SHORT, FLAG_SPLIT, _after_sample, _median, _on_beat, beat_events)
+from .physio_base import REASON_FLAGGED, PhysioStage, SignalQuality, StageOutput, WindowFeatures
 
 __all__ = ["FLAG_INSERTED", "FLAG_EXTRA", "FLAG_ECTOPIC", "FLAG_SHORT", "FLAG_LONG", "FLAG_GAP", "FLAG_SPLIT",
-           "FLAG_NAMES", "BEAT_DTYPE", "HRV_FEATURES", "HeartStage", "ECGStage", "PPGStage", "hrv_features",
-           "warmup"]
+           "FLAG_NAMES", "FLAG_CORRECTED", "BEAT_DTYPE", "HRV_FEATURES", "HeartStage", "ECGStage", "PPGStage",
+           "hrv_features", "warmup"]
 
-#: The beat was not detected: inserted at equal spacing in an interval holding missed beats.
-FLAG_INSERTED = 1
-#: The detection is an extra beat (short interval + next one make one median interval); removed, ``ibi_s`` NaN.
-FLAG_EXTRA = 2
-#: Ectopic beat or its compensatory interval (short then long): the two intervals replaced by their mean.
-FLAG_ECTOPIC = 4
-#: Short interval without an artefact pattern: kept as measured.
-FLAG_SHORT = 8
-#: Long interval that is not a whole number of median intervals (or too long to correct): kept as measured.
-FLAG_LONG = 16
-#: First beat after the start or after flagged signal: no interval.
-FLAG_GAP = 32
-#: The interval ending at this beat held missed beats and was split (see :data:`FLAG_INSERTED`).
-FLAG_SPLIT = 64
-#: Flag bit -> name.
-FLAG_NAMES = {FLAG_INSERTED: "inserted", FLAG_EXTRA: "extra", FLAG_ECTOPIC: "ectopic", FLAG_SHORT: "short",
-              FLAG_LONG: "long", FLAG_GAP: "gap", FLAG_SPLIT: "split"}
-
-#: Events of the heart stages: one row per beat (or removed detection).
-BEAT_DTYPE = np.dtype([("sample", np.int64), ("ibi_s", np.float64), ("raw_ibi_s", np.float64),
-                       ("amplitude", np.float64), ("flag", np.uint8), ("corrected", np.bool_)])
-
-#: HRV features of one window, in order (units in the names).
-HRV_FEATURES = ("hr_mean_bpm", "sdnn_ms", "rmssd_ms", "pnn50_pct", "lf_ms2", "hf_ms2", "lf_hf", "sd1_ms", "sd2_ms")
-
-_HISTORY = 15  # intervals in the running median
-_MAX_MISSED = 4  # most beats inserted in one interval
-
-# float state (fs) indices
-_F_HOLD, _F_PREV, _F_SUM, _F_SPKI, _F_NPKI, _F_CAND_VAL, _F_MAXSEEN, _F_HR, _F_PEND_AMP, _F_PEND_IBI, \
-    _F_NEXT_CORR, _F_PSUM, _F_ZBAR, _F_ZCOUNT = range(14)
-_NF = 14 + _HISTORY
-_F_HIST = 14
-# int state (is) indices
-_I_N, _I_CAND, _I_LAST_CAND_BEAT, _I_LAST_BAD, _I_PREV_BEAT, _I_PEND, _I_HR_TIME, _I_NHIST, _I_HPOS, \
-    _I_BLOCK, _I_LAST_PEAK = range(11)
-_NI = 11
+_log = logging.getLogger("eegaffect")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -138,144 +99,6 @@ def _held(fs, x, q):  # pragma: no cover - compiled
 
 
 @jit
-def _median(fs, n):  # pragma: no cover - compiled
-    h = np.sort(fs[_F_HIST:_F_HIST + n].copy())
-    if n % 2 == 1:
-        return h[n // 2]
-    return 0.5 * (h[n // 2 - 1] + h[n // 2])
-
-
-@jit
-def _push(fs, st, ibi):  # pragma: no cover - compiled
-    fs[_F_HIST + st[_I_HPOS]] = ibi
-    st[_I_HPOS] = (st[_I_HPOS] + 1) % _HISTORY
-    if st[_I_NHIST] < _HISTORY:
-        st[_I_NHIST] += 1
-
-
-@jit
-def _emit(ev_i, ev_f, n_ev, sample, ibi, raw, amp, flag):  # pragma: no cover - compiled
-    ev_i[n_ev, 0] = sample
-    ev_i[n_ev, 1] = flag
-    ev_f[n_ev, 0] = ibi
-    ev_f[n_ev, 1] = raw
-    ev_f[n_ev, 2] = amp
-    return n_ev + 1
-
-
-@jit
-def _kept(fs, st, sample, ibi, measured):  # pragma: no cover - compiled
-    """Bookkeeping of a kept beat: previous beat, heart rate, and the median history, which takes the *measured*
-    interval (NaN: none), so that a wrong reference cannot sustain itself through its own corrections."""
-    st[_I_PREV_BEAT] = sample
-    if measured == measured:
-        _push(fs, st, measured)
-    if ibi == ibi:
-        fs[_F_HR] = 60.0 / ibi
-        st[_I_HR_TIME] = sample
-
-
-@jit
-def _decide_pending(fs, st, p, nxt, ev_i, ev_f, n_ev):  # pragma: no cover - compiled
-    """Decide the pending short beat; ``nxt`` is the next interval in samples (-1: unknown)."""
-    sample = st[_I_PEND]
-    ibi = fs[_F_PEND_IBI]
-    amp = fs[_F_PEND_AMP]
-    st[_I_PEND] = -1
-    tau = p[_P_TAU]
-    sf = p[_P_SFREQ]
-    n_hist = st[_I_NHIST]
-    med = _median(fs, n_hist) if n_hist >= 3 else np.nan
-    if nxt >= 0 and med == med:
-        s = (ibi + nxt / sf) / med
-        if abs(s - 1.0) < tau:
-            return _emit(ev_i, ev_f, n_ev, sample, np.nan, ibi, amp, FLAG_EXTRA)
-        if nxt / sf / med > 1.0 + tau:
-            corr = 0.5 * (ibi + nxt / sf)
-            n_ev = _emit(ev_i, ev_f, n_ev, sample, corr, ibi, amp, FLAG_ECTOPIC)
-            _kept(fs, st, sample, corr, corr)
-            fs[_F_NEXT_CORR] = corr
-            return n_ev
-    n_ev = _emit(ev_i, ev_f, n_ev, sample, ibi, ibi, amp, FLAG_SHORT)
-    _kept(fs, st, sample, ibi, ibi)
-    return n_ev
-
-
-@jit
-def _on_beat(fs, st, p, sample, amp, ev_i, ev_f, n_ev):  # pragma: no cover - compiled
-    """A detection at ``sample``: settle the pending beat, classify this one (see the module docstring)."""
-    sf = p[_P_SFREQ]
-    tau = p[_P_TAU]
-    look = p[_P_LOOK]
-    last_bad = st[_I_LAST_BAD]
-    if st[_I_PEND] >= 0:
-        if last_bad > st[_I_PEND]:
-            n_ev = _decide_pending(fs, st, p, -1, ev_i, ev_f, n_ev)
-        else:
-            n_ev = _decide_pending(fs, st, p, sample - st[_I_PEND], ev_i, ev_f, n_ev)
-    prev = st[_I_PREV_BEAT]
-    corr = fs[_F_NEXT_CORR]
-    fs[_F_NEXT_CORR] = np.nan
-    if prev < 0 or last_bad > prev:
-        n_ev = _emit(ev_i, ev_f, n_ev, sample, np.nan, np.nan, amp, FLAG_GAP)
-        _kept(fs, st, sample, np.nan, np.nan)
-        return n_ev
-    ibi = (sample - prev) / sf
-    if corr == corr:
-        n_ev = _emit(ev_i, ev_f, n_ev, sample, corr, ibi, amp, FLAG_ECTOPIC)
-        _kept(fs, st, sample, corr, corr)
-        return n_ev
-    n_hist = st[_I_NHIST]
-    if n_hist < 3:
-        n_ev = _emit(ev_i, ev_f, n_ev, sample, ibi, ibi, amp, 0)
-        _kept(fs, st, sample, ibi, ibi)
-        return n_ev
-    med = _median(fs, n_hist)
-    r = ibi / med
-    if r > 1.0 + tau:
-        n = int(np.floor(r + 0.5))
-        if n >= 2 and n <= _MAX_MISSED + 1 and abs(r / n - 1.0) < tau and ibi * (n - 1) / n <= look:
-            part = ibi / n
-            for j in range(1, n):
-                at = prev + int(np.floor(j * (sample - prev) / n + 0.5))
-                n_ev = _emit(ev_i, ev_f, n_ev, at, part, np.nan, np.nan, FLAG_INSERTED)
-                _kept(fs, st, at, part, np.nan)
-            n_ev = _emit(ev_i, ev_f, n_ev, sample, part, ibi, amp, FLAG_SPLIT)
-            _kept(fs, st, sample, part, ibi)
-            return n_ev
-        n_ev = _emit(ev_i, ev_f, n_ev, sample, ibi, ibi, amp, FLAG_LONG)
-        _kept(fs, st, sample, ibi, ibi)
-        return n_ev
-    if r < 1.0 - tau:
-        st[_I_PEND] = sample
-        fs[_F_PEND_IBI] = ibi
-        fs[_F_PEND_AMP] = amp
-        return n_ev
-    n_ev = _emit(ev_i, ev_f, n_ev, sample, ibi, ibi, amp, 0)
-    _kept(fs, st, sample, ibi, ibi)
-    return n_ev
-
-
-@jit(inline="always")  # called per sample: no call, no reference counting of its arrays
-def _after_sample(fs, st, p, q, hr, i, ev_i, ev_f, n_ev):  # pragma: no cover - compiled
-    """Per-sample end: timeout of the pending beat, instantaneous heart rate."""
-    n = st[_I_N]
-    if st[_I_PEND] >= 0 and n >= st[_I_PEND] + p[_P_DELAY]:
-        n_ev = _decide_pending(fs, st, p, -1, ev_i, ev_f, n_ev)
-    if q != 0 or st[_I_HR_TIME] < 0 or n - st[_I_HR_TIME] > p[_P_HR_HOLD]:
-        hr[i] = np.nan
-    else:
-        hr[i] = fs[_F_HR]
-    return n_ev
-
-
-# parameter vector indices (shared by both detectors)
-_P_SFREQ, _P_TAU, _P_LOOK, _P_DELAY, _P_HR_HOLD, _P_SETTLE, _P_REFR, _P_SEARCH, _P_W1, _P_W2, _P_HOLDN, \
-    _P_MAXBLOCK, _P_BETA, _P_EMA = range(14)
-_NP = 14
-
-
-@jit
 def _ecg_kernel(p, fs, st, x, quality, sos_bp, z_bp, sos_cl, z_cl, ring_e, ring_c, out, ev_i,
                 ev_f):  # pragma: no cover - compiled
     """Pan-Tompkins-style detection over one chunk; ``out[:, 0]`` the cleaned ECG, ``out[:, 1]`` the heart rate;
@@ -287,6 +110,7 @@ def _ecg_kernel(p, fs, st, x, quality, sos_bp, z_bp, sos_cl, z_cl, ring_e, ring_
     hold = int(p[_P_HOLDN])
     search = int(p[_P_SEARCH])
     settle = int(p[_P_SETTLE])
+    shift = int(p[_P_RSHIFT])
     sf = p[_P_SFREQ]
     hr = out[:, 1]
     for i in range(x.shape[0]):
@@ -338,8 +162,8 @@ def _ecg_kernel(p, fs, st, x, quality, sos_bp, z_bp, sos_cl, z_cl, ring_e, ring_
                         fs[_F_SPKI] = 0.5 * spki
                 if beat:
                     lo = cand - search
-                    if st[_I_PREV_BEAT] >= 0 and lo < st[_I_PREV_BEAT] + refr // 2:
-                        lo = st[_I_PREV_BEAT] + refr // 2
+                    if st[_I_PREV_BEAT] >= 0 and lo < st[_I_PREV_BEAT] + shift + refr // 2:
+                        lo = st[_I_PREV_BEAT] + shift + refr // 2
                     if lo > cand:
                         lo = cand
                     best = lo
@@ -351,7 +175,8 @@ def _ecg_kernel(p, fs, st, x, quality, sos_bp, z_bp, sos_cl, z_cl, ring_e, ring_
                             best = j
                     fs[_F_SPKI] = val if spki <= 0.0 else 0.125 * val + 0.875 * spki
                     st[_I_LAST_CAND_BEAT] = cand
-                    n_ev = _on_beat(fs, st, p, best, bv, ev_i, ev_f, n_ev)
+                    at = best - shift if best >= shift else 0  # back to the raw R peak (filter delay)
+                    n_ev = _on_beat(fs, st, p, at, bv, ev_i, ev_f, n_ev)
                 else:
                     fs[_F_NPKI] = 0.125 * val + 0.875 * npki
         n_ev = _after_sample(fs, st, p, q, hr, i, ev_i, ev_f, n_ev)
@@ -428,6 +253,14 @@ def _ppg_kernel(p, fs, st, x, quality, sos_bp, z_bp, ring_z, ring_r, out, ev_i, 
 # ----------------------------------------------------------------------------------------------------------------
 # stages
 # ----------------------------------------------------------------------------------------------------------------
+def _peak_delay(sos: np.ndarray, sfreq: float, at_hz: float = 15.0) -> int:
+    """Samples by which a cascade delays an R peak: its group delay at ``at_hz``, the QRS complex's main energy."""
+    import scipy.signal
+
+    _, delay = scipy.signal.group_delay(scipy.signal.zpk2tf(*scipy.signal.sos2zpk(sos)), w=[at_hz], fs=sfreq)
+    return max(0, int(round(float(delay[0]))))
+
+
 class _Cascade:
     """Coefficients and state of a single-channel biquad cascade run inside a kernel (see :func:`_biquads`)."""
 
@@ -516,18 +349,6 @@ class HeartStage(PhysioStage):
             self._st[k] = -1
         self._st[_I_LAST_CAND_BEAT] = -(1 << 40)
 
-    def _events(self, ev_i: np.ndarray, ev_f: np.ndarray, n: int) -> np.ndarray:
-        if n == 0:  # most streaming calls
-            return np.empty(0, BEAT_DTYPE)
-        ev = np.empty(n, BEAT_DTYPE)
-        ev["sample"] = ev_i[:n, 0]
-        ev["flag"] = ev_i[:n, 1]
-        ev["ibi_s"] = ev_f[:n, 0]
-        ev["raw_ibi_s"] = ev_f[:n, 1]
-        ev["amplitude"] = ev_f[:n, 2]
-        ev["corrected"] = (ev["flag"] & (FLAG_INSERTED | FLAG_EXTRA | FLAG_ECTOPIC | FLAG_SPLIT)) != 0
-        return ev
-
     def _prime(self, x: np.ndarray, quality: np.ndarray, *cascades: _Cascade) -> None:
         """Before the first sample: start the filters in the steady state of the first (held) value."""
         if self._st[_I_N] == 0 and x.shape[0]:
@@ -545,9 +366,9 @@ class HeartStage(PhysioStage):
         n = max(1, len(quality))
         bad = float(np.count_nonzero(quality)) / n
         if bad > 0.5:
-            why = f"signal flagged (nan/flat/clipped) in {100 * bad:.0f}% of the window"
+            _log.debug("%s window [%d, %d): %.0f%% of the samples flagged", self.kind, start, stop, 100 * bad)
             values = np.full(len(values), np.nan)
-            reasons = tuple(why for _ in values)
+            reasons = (REASON_FLAGGED,) * len(values)
         return WindowFeatures(values, reasons)
 
 
@@ -589,15 +410,17 @@ class ECGStage(HeartStage):
         self._p[_P_REFR] = max(1, round(refractory_s * self.sfreq))
         self._p[_P_HOLDN] = max(1, round(hold_s * self.sfreq))
         self._p[_P_SEARCH] = max(1, round(search_s * self.sfreq))
+        self._p[_P_RSHIFT] = _peak_delay(self._clean.sos, self.sfreq)
         self._ring_e = np.zeros(max(1, round(integration_s * self.sfreq)))
         self._ring_c = np.zeros(int(self._p[_P_HOLDN] + self._p[_P_SEARCH]) + 2)
         self._finish_params()
         self.reset()
 
     def _detector_delay(self) -> int:
-        return int(self._p[_P_HOLDN] + self._p[_P_SEARCH])
+        return int(self._p[_P_HOLDN] + self._p[_P_SEARCH] + self._p[_P_RSHIFT])
 
     def reset(self) -> "ECGStage":
+        """Forget all state (filters, rings, detector); return self."""
         self._reset_common()
         self._ring_e[:] = 0.0
         self._ring_c[:] = 0.0
@@ -611,7 +434,7 @@ class ECGStage(HeartStage):
         ev_i, ev_f = self._buffers(n)
         k = _ecg_kernel(self._p, self._fs, self._st, x, quality, self._bp.sos, self._bp.z, self._clean.sos,
                         self._clean.z, self._ring_e, self._ring_c, out, ev_i, ev_f)
-        return StageOutput(out, self._events(ev_i, ev_f, k), quality)
+        return StageOutput(out, beat_events(ev_i, ev_f, k), quality)
 
 
 class PPGStage(HeartStage):
@@ -667,6 +490,7 @@ class PPGStage(HeartStage):
         return int(self._p[_P_W2]) // 2 + int(self._p[_P_MAXBLOCK]) + int(self._p[_P_SEARCH])
 
     def reset(self) -> "PPGStage":
+        """Forget all state (filters, rings, detector); return self."""
         self._reset_common()
         self._ring_z[:] = 0.0
         self._ring_r[:] = 0.0
@@ -680,124 +504,11 @@ class PPGStage(HeartStage):
         ev_i, ev_f = self._buffers(n)
         k = _ppg_kernel(self._p, self._fs, self._st, x, quality, self._bp.sos, self._bp.z, self._ring_z,
                         self._ring_r, out, ev_i, ev_f)
-        return StageOutput(out, self._events(ev_i, ev_f, k), quality)
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# HRV
-# ----------------------------------------------------------------------------------------------------------------
-#: Frequency bands (Hz) of the HRV spectrum.
-LF_BAND = (0.04, 0.15)
-HF_BAND = (0.15, 0.40)
-
-
-def hrv_features(events: np.ndarray, sfreq: float, window_s: float, min_beats: int = 3) -> tuple[np.ndarray, tuple]:
-    """HRV features of the beats of one window.
-
-    Parameters
-    ----------
-    events : ndarray, shape (n_events,)
-        Beats (:data:`BEAT_DTYPE`) of the window; removed detections (:data:`FLAG_EXTRA`) and beats without an
-        interval (:data:`FLAG_GAP`) are skipped, corrected intervals are used.
-    sfreq : float
-        Sampling rate of ``events["sample"]``.
-    window_s : float
-        Window length in seconds (a spectral band needs two cycles of its low edge in it).
-    min_beats : int
-        Fewest intervals for any feature (mean HR, SDNN, ...); successive differences need ``min_beats - 1``.
-
-    Returns
-    -------
-    values : ndarray, shape (9,)
-        :data:`HRV_FEATURES`: mean HR (bpm), SDNN, RMSSD (ms), pNN50 (%), LF and HF power (ms^2, Lomb-Scargle on
-        the intervals at the beat times, scaled so the spectrum integrates to the interval variance), LF/HF, SD1,
-        SD2 (ms, Poincare). NaN where not computable.
-    reasons : tuple of (str or None)
-        Why each NaN value is NaN.
-
-    Notes
-    -----
-    Definitions as NeuroKit2's ``hrv_time`` / ``hrv_nonlinear``: SDNN uses ``ddof=1``; RMSSD is the root mean
-    square of successive differences; pNN50 divides by the number of intervals (as NeuroKit2); SD1 and SD2 are the
-    ``ddof=1`` standard deviations of ``(RR_n -/+ RR_n+1) / sqrt(2)`` (Brennan 2001); successive pairs are taken
-    only within one unbroken run of intervals (no gap).
-    """
-    ev = events[(events["flag"] & FLAG_EXTRA) == 0]
-    ibi = ev["ibi_s"] * 1000.0
-    ok = np.isfinite(ibi)
-    rr = ibi[ok]
-    # successive differences within runs without a gap (a NaN interval breaks the run)
-    pair = np.isfinite(ibi[:-1]) & np.isfinite(ibi[1:])
-    rr_n, rr_next = ibi[:-1][pair], ibi[1:][pair]
-    diffs = rr_next - rr_n
-    values = np.full(len(HRV_FEATURES), np.nan)
-    reasons = [None] * len(HRV_FEATURES)
-    n = rr.size
-    few = f"fewer than {min_beats} intervals ({n})"
-    if n < min_beats:
-        return values, tuple(few for _ in HRV_FEATURES)
-    values[0] = 60000.0 / rr.mean()
-    sdnn = rr.std(ddof=1)
-    values[1] = sdnn
-    if diffs.size < max(2, min_beats - 1):
-        why = f"fewer than {max(2, min_beats - 1)} successive differences ({diffs.size})"
-        for k in (2, 3, 7, 8):
-            reasons[k] = why
-    else:
-        values[2] = np.sqrt(np.mean(diffs ** 2))
-        values[3] = 100.0 * np.count_nonzero(np.abs(diffs) > 50.0) / (diffs.size + 1)
-        values[7] = np.std((rr_n - rr_next) / np.sqrt(2.0), ddof=1)
-        values[8] = np.std((rr_n + rr_next) / np.sqrt(2.0), ddof=1)
-    _spectral(ev["sample"][ok] / sfreq, rr, window_s, values, reasons)
-    return values, tuple(reasons)
-
-
-def _spectral(times: np.ndarray, rr: np.ndarray, window_s: float, values: np.ndarray, reasons: list) -> None:
-    import scipy.signal
-
-    lf_short = 2.0 / LF_BAND[0] > window_s
-    hf_short = 2.0 / HF_BAND[0] > window_s
-    if lf_short:
-        reasons[4] = f"LF band ({LF_BAND[0]} Hz) below two cycles in a {window_s:g} s window"
-    if hf_short:
-        reasons[5] = f"HF band ({HF_BAND[0]} Hz) below two cycles in a {window_s:g} s window"
-    if lf_short or hf_short:
-        reasons[6] = reasons[4] or reasons[5]
-    if lf_short and hf_short:
-        return
-    if rr.size < 8:
-        why = f"fewer than 8 intervals for a spectrum ({rr.size})"
-        for k in (4, 5, 6):
-            reasons[k] = reasons[k] or why
-        return
-    freqs = np.arange(0.005, 0.5, 0.005)
-    centred = rr - rr.mean()
-    pgram = scipy.signal.lombscargle(times, centred, 2 * np.pi * freqs)
-    total = np.trapezoid(pgram, freqs) if hasattr(np, "trapezoid") else np.trapz(pgram, freqs)
-    if not total > 0:
-        for k in (4, 5, 6):
-            reasons[k] = reasons[k] or "intervals without variation"
-        return
-    psd = pgram * (centred.var() / total)
-
-    def band(lo, hi):
-        sel = (freqs >= lo) & (freqs < hi)
-        f, p = freqs[sel], psd[sel]
-        return float(np.sum(0.5 * (p[1:] + p[:-1]) * np.diff(f)))
-
-    if not lf_short:
-        values[4] = band(*LF_BAND)
-    if not hf_short:
-        values[5] = band(*HF_BAND)
-    if not (lf_short or hf_short):
-        if values[5] > 0:
-            values[6] = values[4] / values[5]
-        else:
-            reasons[6] = "no HF power"
+        return StageOutput(out, beat_events(ev_i, ev_f, k), quality)
 
 
 def warmup() -> None:
-    """Compile the ECG and PPG kernels on a short synthetic signal, and run the HRV features once."""
+    """Compile the ECG and PPG kernels on a short synthetic signal."""
     t = np.arange(400) / 100.0
     x = np.sin(2 * np.pi * 1.2 * t) ** 15
     x[50:60] = np.nan
@@ -805,7 +516,3 @@ def warmup() -> None:
         stage = cls(100.0)
         stage.step(x[:200])
         stage.step(x[200:])
-    beats = np.zeros(40, BEAT_DTYPE)
-    beats["sample"] = np.arange(40) * 80
-    beats["ibi_s"] = 0.8 + 0.02 * np.sin(np.arange(40))
-    hrv_features(beats, 100.0, 60.0)

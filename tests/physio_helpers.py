@@ -94,3 +94,32 @@ def regular_beats(rng: np.random.Generator, duration_s: float, sfreq: float, rr_
         rr = rr_s * (1 + 0.05 * np.sin(2 * np.pi * 0.25 * t) + 0.01 * rng.standard_normal())
         t += rr
     return np.array(beats)
+
+
+def kind_signal(kind: str, seed: int = 0) -> tuple[np.ndarray, float]:
+    """A short synthetic recording of every signal kind, with its rate: ECG from :func:`ecg_template` (40 s, 100 Hz),
+    PPG / EDA / respiration / EMG from NeuroKit2's simulators (seeded), skin temperature a warming ramp."""
+    import warnings
+
+    rng = np.random.default_rng(seed)
+    if kind == "ecg":
+        tpl, c = ecg_template(100.0)
+        n = 4000
+        return place(tpl, c, regular_beats(rng, 40.0, 100.0), n) + 0.01 * rng.standard_normal(n), 100.0
+    if kind == "temp":
+        t = np.arange(240) / 4.0
+        return 33.0 + 0.01 * t + 0.005 * rng.standard_normal(t.size), 4.0
+    nk = pytest.importorskip("neurokit2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NeuroKit2's own notices
+        if kind == "ppg":
+            return nk.ppg_simulate(duration=40, sampling_rate=50, heart_rate=70, random_state=seed + 2), 50.0
+        if kind == "eda":
+            return nk.eda_simulate(duration=60, sampling_rate=16, scr_number=5, drift=0.0, noise=0.01,
+                                   random_state=seed + 3), 16.0
+        if kind == "resp":
+            return nk.rsp_simulate(duration=60, sampling_rate=25, respiratory_rate=15, noise=0.02,
+                                   random_state=seed + 4), 25.0
+        if kind == "emg":
+            return nk.emg_simulate(duration=10, sampling_rate=500, burst_number=3, random_state=seed + 5), 500.0
+    raise ValueError(f"no synthetic signal for kind {kind!r}")

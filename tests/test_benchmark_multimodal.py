@@ -74,7 +74,8 @@ def test_baseline_correction_uses_only_the_trials_own_baseline(deap):
     raw = extract_features(a, BenchRunConfig(baseline_correction=False), standin_physio)
     base = extract_features.__globals__["_eeg_frames"](a.load_baseline(), 128.0, config, None)
     np.testing.assert_allclose(fa.arrays["eeg"], raw.arrays["eeg"] - base.mean(axis=0))
-    assert fa.arrays["physio"].shape[1] == len(fa.names["physio"]) == 6 * 3  # zEMG, tEMG, EDA, respiration, PPG, temperature
+    # zEMG, tEMG, EDA, respiration, PPG, temperature
+    assert fa.arrays["physio"].shape[1] == len(fa.names["physio"]) == 6 * 3
     assert fa.names["physio"][0].startswith("emg.zEMG.")
     # physiology: baseline + stimulus as one stream; the 3 frames inside the baseline correct the stimulus frames
     ppg = np.concatenate([a.load_group_baseline("ppg")[:, 0], a.load_group("ppg")[:, 0]])

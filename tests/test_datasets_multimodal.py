@@ -57,7 +57,8 @@ def test_deap_layout_groups_units_and_order(deap):
     assert units == {"eeg": "uV", "eog": "a.u.", "emg": "a.u.", "eda": "uS", "resp": "a.u.", "ppg": "a.u.",
                      "temp": "degC"}
     ratings = content[10]["labels"][2]
-    assert t.info.valence == pytest.approx((ratings[0] - 5) / 4) and t.info.arousal == pytest.approx((ratings[1] - 5) / 4)
+    assert t.info.valence == pytest.approx((ratings[0] - 5) / 4)
+    assert t.info.arousal == pytest.approx((ratings[1] - 5) / 4)
     assert t.ratings["liking"] == pytest.approx(ratings[3])
 
 

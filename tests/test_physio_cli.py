@@ -9,7 +9,7 @@ import pytest
 
 from eegaffect.cli import main
 from eegaffect.kernels import physio_base
-from physio_helpers import ecg_template, package_file, place, regular_beats
+from physio_helpers import ecg_template, kind_signal, package_file, place, regular_beats
 
 
 def _rows(path):
@@ -149,3 +149,72 @@ def test_a_peak_event_with_an_onset_gets_an_onset_row():
     assert event_rows(events, "scr_peak") == [(60, "scr_onset", 0), (100, "scr_peak", 0), (250, "scr_onset", 1),
                                               (300, "scr_peak", 1)]
     assert event_rows(events, "breath") == [(100, "breath", 0), (300, "breath", 1)]
+
+
+#: Kind -> (event types in events.csv, a feature column that must have finite values at the end).
+_KIND_OUTPUT = {"ecg": ({"beat"}, "ecg_hr_mean_bpm"), "ppg": ({"beat"}, "ppg_hr_mean_bpm"),
+                "eda": ({"scr_peak", "scr_onset"}, "eda_scl"), "resp": ({"breath"}, "resp_rate"),
+                "temp": (set(), "temp_slope"), "emg": (set(), "emg_rms")}
+
+
+@pytest.mark.parametrize("kind", sorted(_KIND_OUTPUT))
+def test_every_kind_from_a_csv_file(tmp_path, capsys, kind):
+    x, sfreq = kind_signal(kind)
+    path = tmp_path / f"{kind}.csv"
+    t = np.arange(len(x)) / sfreq
+    np.savetxt(path, np.column_stack([t, x]), delimiter=",", header="time_s,signal", comments="", fmt="%.6f")
+    out = tmp_path / "out"
+    assert main(["physio", str(path), "--kind", kind, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"{sfreq:g} Hz" in printed and f"{kind}.csv:signal" in printed
+    types, feature = _KIND_OUTPUT[kind]
+    events = _rows(out / "events.csv")
+    assert {e["type"] for e in events} == types
+    if types:
+        assert len(events) >= 4 and f"{len(events)} rows in events.csv" in printed
+    else:
+        assert f"no events ({kind} has none)" in printed
+    features = _rows(out / "features.csv")
+    assert len(features) == int(len(x) / sfreq)  # 1 s frames (packaged config)
+    assert np.isfinite(float(features[-1][feature]))
+    assert (out / "physio.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("kind", sorted(_KIND_OUTPUT))
+def test_the_figure_of_every_kind_shows_events_and_outputs(kind):
+    from eegaffect.physio import PhysioConfig, PhysioPipeline
+    from eegaffect.physio.figure import physio_figure
+
+    x, sfreq = kind_signal(kind)
+    x[len(x) // 2: len(x) // 2 + 3] = np.nan
+    pipe = PhysioPipeline(PhysioConfig(), kind, sfreq)
+    result = pipe.run(x)
+    fig = physio_figure(x, sfreq, result, pipe.stage, kind, f"{kind}.npy:0")
+    axes = fig.axes
+    labels = [[line.get_label() for line in ax.get_lines()] for ax in axes]
+    assert labels[0][0] == f"{kind}.npy:0" and axes[0].get_title() == f"{kind}.npy:0 ({kind}, {sfreq:g} Hz)"
+    assert "flagged (nan/flat/clipped)" in [h.get_label() for h in axes[0].collections]
+    undecided = [p for p in axes[0].patches if "decision delay" in p.get_label()]
+    assert len(undecided) == (1 if pipe.decision_delay else 0)
+    n_events = len(result.output.events)
+    if n_events:
+        marker = [ln for ln in axes[0].get_lines() if ln.get_marker() == "o"][0]
+        assert len(marker.get_xdata()) == n_events
+        np.testing.assert_allclose(marker.get_xdata(), result.output.events["sample"] / sfreq)
+    if kind in ("ecg", "ppg"):
+        assert [ax.get_title() for ax in axes[1:]] == ["tachogram", "Poincare plot"]
+    elif kind == "eda":  # conductance with its tonic level, then the phasic part with onsets and peaks
+        assert labels[1] == ["skin conductance (uS)", "tonic level (uS)"]
+        assert axes[2].get_ylabel() == "phasic (uS)"
+        assert [ln.get_marker() for ln in axes[2].get_lines()][1:] == ["o", "^"]
+        assert "scr onset" in labels[0]
+    else:
+        expected = {"resp": ["cleaned (band-passed)", "rate (breaths/min)"], "temp": ["slope (degC/min)"],
+                    "emg": [""]}[kind]
+        assert [ax.get_ylabel() for ax in axes[1:]] == expected
+        if kind == "temp":
+            assert labels[0][1] == "smoothed"
+            assert np.isfinite(axes[1].get_lines()[0].get_ydata()).any()
+        if kind == "emg":
+            assert labels[1] == ["high-passed", "RMS envelope"]
+    assert axes[-1].get_xlabel() == "time (s)" or kind in ("ecg", "ppg")

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 import scipy.io
-from eegaffect.acquisition.physio_sim import simulate_physiology
+from eegaffect.acquisition.sim.physiology import simulate_physiology
 from eegaffect.acquisition.simulator import scripted_trajectory
 
 from eegaffect.datasets import load_dataset

@@ -121,7 +121,8 @@ def _default_params() -> dict[str, dict[str, Any]]:
     return {"eeg-de-svm": {"C": 0.01}, "eeg-de-logreg": {"C": 0.1}, "eeg-de-ridge": {"alpha": 10.0},
             "physio-svm": {"C": 0.01}, "physio-logreg": {"C": 0.1}, "physio-ridge": {"alpha": 10.0},
             "fusion-early-logreg": {"C": 0.1, "k_best": 64}, "fusion-early-ridge": {"alpha": 10.0, "k_best": 64},
-            "fusion-late": {"C": 0.1}, "fusion-stack": {"C": 0.1}, "physio-chest-logreg": {"C": 0.1}, "physio-wrist-logreg": {"C": 0.1}}
+            "fusion-late": {"C": 0.1}, "fusion-stack": {"C": 0.1}, "physio-chest-logreg": {"C": 0.1},
+            "physio-wrist-logreg": {"C": 0.1}}
 
 
 class BenchRunConfig(ConfigModel):
@@ -161,6 +162,7 @@ class TrialFeatures:
 
     @property
     def n_frames(self) -> int:
+        """Number of frames common to all modalities (0 without any)."""
         return min(a.shape[0] for a in self.arrays.values()) if self.arrays else 0
 
 
@@ -463,7 +465,8 @@ class FeatureModel:
             probs = [pipe.predict_proba(xs[mods[0]]) for mods, pipe in self.pipelines_]
             return self.meta_.predict(_logit(probs)).astype(np.int64)
         if self.kind == "late":
-            probs = [pipe.predict_proba(np.concatenate([xs[m] for m in mods], axis=1)) for mods, pipe in self.pipelines_]
+            probs = [pipe.predict_proba(np.concatenate([xs[m] for m in mods], axis=1))
+                     for mods, pipe in self.pipelines_]
             classes = self.pipelines_[0][1].classes_
             return classes[np.mean(probs, axis=0).argmax(axis=1)].astype(np.int64)
         outs = [pipe.predict(np.concatenate([xs[m] for m in mods], axis=1)) for mods, pipe in self.pipelines_]

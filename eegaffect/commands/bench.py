@@ -23,5 +23,6 @@ BENCH_MODULES: dict[str, str] = {
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``eegaffect bench`` group and its sub-subcommands (``BENCH_MODULES``) to ``subparsers``."""
     register_group(subparsers, "bench", "benchmarks: speed against references, and datasets", "bench", "BENCH",
                    BENCH_MODULES)

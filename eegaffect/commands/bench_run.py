@@ -19,6 +19,7 @@ from eegaffect.commands import add_config_options, config_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``eegaffect bench run`` and its options to ``subparsers``."""
     parser = subparsers.add_parser(
         "run", help="dataset benchmark for every dataset: EEG, physiology and fusion baselines by protocol",
         description="Featurise a dataset (EEG band features and physiological features on one frame clock, each "
@@ -47,6 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``eegaffect bench run`` with the parsed ``args``; return the exit code."""
     from eegaffect.benchmark.multimodal import (
         MODALITY_MODELS,
         BenchRunConfig,

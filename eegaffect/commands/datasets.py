@@ -24,6 +24,7 @@ DATASETS_COMMANDS: dict[str, str] = {
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``eegaffect datasets`` group and its tools (``DATASETS_COMMANDS``) to ``subparsers``."""
     register_group(subparsers, "datasets", "dataset tools: write synthetic datasets in the public layouts",
                    "datasets_command", "TOOL", DATASETS_COMMANDS)
 
@@ -50,6 +51,7 @@ def register_synth_seed(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_synth_seed(args: argparse.Namespace) -> int:
+    """Run ``eegaffect datasets synth-seed`` with the parsed ``args``; return the exit code."""
     from eegaffect.datasets.synth import SynthSeedConfig, write_synthetic_seed
 
     # Flags are applied as overrides on top of --config/--set, so they are validated (and reported) the same way.

@@ -12,6 +12,7 @@ DISTIL_OUTPUTS = ("metrics.json", "confusion_matrix.png", "student.safetensors",
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``eegaffect distil`` and its options to ``subparsers``."""
     parser = subparsers.add_parser("distil", help="distil EEG prototypes into a face-expression student",
                                    description="Train a ResNet face student with CE, logit KD, Proto-KD and "
                                                "D-Geo against a prototype file; write metrics.json, "
@@ -28,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``eegaffect distil`` with the parsed ``args``; return the exit code."""
     import json
 
     from eegaffect._files import output_dir
@@ -73,6 +75,7 @@ def register_synth_faces(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_synth_faces(args: argparse.Namespace) -> int:
+    """Run ``eegaffect distil synth-faces`` with the parsed ``args``; return the exit code."""
     from eegaffect._files import output_dir
     from eegaffect.distill.faces import EMOTIONS, write_synth_faces
     from eegaffect.distill.student import DistilConfig

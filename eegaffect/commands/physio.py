@@ -5,7 +5,8 @@ carry their rate in the header), a NumPy ``.npy`` file (``--sfreq``), or any rec
 XDF, eegaffect HDF5, ...; ``--stream`` picks a stream of a multi-stream file). Runs the kind's
 :class:`~eegaffect.physio.PhysioPipeline` and writes ``events.csv`` (one row per event: ``time_s``, ``type`` and
 the event's own columns), ``features.csv`` (one row per frame, ``time_s`` = end of the frame's window) and
-``physio.png`` (the signal with its events; for heart signals also the tachogram and the Poincare plot).
+``physio.png`` (the signal with its events and the stage's continuous outputs; for heart signals the tachogram and
+the Poincare plot; see :mod:`eegaffect.physio.figure`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,8 @@ import numpy as np
 
 from eegaffect.commands import add_config_options, config_from_args, plain_text
 from eegaffect.errors import UserInputError
+from eegaffect.physio.config import KINDS
 
-
-KINDS = ("ecg", "ppg", "eda", "resp", "temp", "emg")
 #: Header names recognised as a time column (lower case); ``*_ms`` and ``timer`` are milliseconds.
 TIME_COLUMNS = ("time", "time_s", "t", "timestamp", "timestamps", "seconds", "timer", "time_ms", "datetime", "date")
 _TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -32,6 +32,7 @@ _KIND_CHANNELS = {"ecg": (("ecg",), ("ecg", "ekg")), "ppg": (("bio", "ppg", "bvp
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``eegaffect physio`` and its options to ``subparsers``."""
     parser = subparsers.add_parser("physio", help="detect beats/responses/breaths in one physiological recording",
                                    description=plain_text(__doc__.split("\n\n")[1]))
     parser.add_argument("file", type=Path, help="CSV/TSV/TXT, NPY, EDF, BDF, XDF or eegaffect HDF5 file")
@@ -49,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``eegaffect physio`` with the parsed ``args``; return the exit code."""
     from eegaffect.physio import PhysioConfig, PhysioPipeline
 
     config = config_from_args(args, PhysioConfig)
@@ -67,8 +69,9 @@ def run(args: argparse.Namespace) -> int:
     bad = int(np.count_nonzero(result.output.quality))
     print(f"{label}: {len(signal)} samples at {sfreq:g} Hz ({len(signal) / sfreq:.1f} s), kind {args.kind}, "
           f"decision delay {stage.decision_delay} samples ({stage.decision_delay_s:.3f} s)")
-    print(f"{len(result.output.events)} {stage.event_type} events ({n_rows} rows in events.csv), "
-          f"{len(result.frames)} frames, {bad} samples flagged (nan/flat/clipped)")
+    found = (f"{len(result.output.events)} {stage.event_type} events ({n_rows} rows in events.csv)"
+             if stage.event_type != "none" else f"no events ({args.kind} has none)")
+    print(f"{found}, {len(result.frames)} frames, {bad} samples flagged (nan/flat/clipped)")
     for reason, count in result.nan_reasons.most_common(5):
         print(f"  NaN x{count}: {reason}")
     print(f"wrote {out_dir / 'events.csv'}, {out_dir / 'features.csv'}, {out_dir / 'physio.png'}")
@@ -307,63 +310,14 @@ def write_features(path: Path, times: np.ndarray, frames: np.ndarray, names) -> 
 
 
 def plot_physio(path: Path, signal: np.ndarray, sfreq: float, result, stage, kind: str, label: str) -> None:
-    """The signal with its events; heart signals add the tachogram and the Poincare plot."""
+    """Write :func:`eegaffect.physio.figure.physio_figure` to ``path`` (PNG)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    t = np.arange(len(signal)) / sfreq
-    ev = result.output.events
-    heart = kind in ("ecg", "ppg")
-    cont = result.output.continuous
-    n_cont = cont.shape[1] if cont.ndim == 2 else 0
-    if heart:
-        fig = plt.figure(figsize=(12, 7))
-        grid = fig.add_gridspec(2, 3)
-        ax_sig = fig.add_subplot(grid[0, :])
-        ax_tach = fig.add_subplot(grid[1, :2])
-        ax_poin = fig.add_subplot(grid[1, 2])
-    else:
-        fig, axes = plt.subplots(1 + n_cont, 1, figsize=(12, 3 + 2 * n_cont), sharex=True, squeeze=False)
-        ax_sig = axes[0, 0]
-    ax_sig.plot(t, signal, lw=0.6, color="0.3", label=label)
-    if len(ev):
-        idx = np.clip(ev["sample"], 0, len(signal) - 1)
-        ax_sig.plot(idx / sfreq, signal[idx], "o", ms=3, color="tab:red", label=f"{stage.event_type} ({len(ev)})")
-    bad = result.output.quality != 0
-    if bad.any():
-        ax_sig.fill_between(t, 0, 1, where=bad, color="tab:orange", alpha=0.3, transform=ax_sig.get_xaxis_transform(),
-                            label="flagged (nan/flat/clipped)")
-    ax_sig.set_xlabel("time (s)")
-    ax_sig.set_title(f"{label} ({kind}, {sfreq:g} Hz)")
-    ax_sig.legend(loc="upper right", fontsize=8)
-    if heart:
-        from eegaffect.kernels.heart import FLAG_EXTRA
+    from eegaffect.physio.figure import physio_figure
 
-        keep = (ev["flag"] & FLAG_EXTRA) == 0  # removed extra detections are not beats
-        beats, ibi = ev["sample"][keep] / sfreq, ev["ibi_s"][keep] * 1000
-        raw = ev["raw_ibi_s"][keep] * 1000
-        fixed = ev["corrected"][keep]
-        ax_tach.plot(beats, ibi, ".-", ms=3, lw=0.8, label="IBI (corrected)")
-        if fixed.any():
-            ax_tach.plot(beats[fixed], raw[fixed], "x", color="tab:red", label="measured, corrected")
-        ax_tach.set_xlabel("time (s)")
-        ax_tach.set_ylabel("inter-beat interval (ms)")
-        ax_tach.set_title("tachogram")
-        ax_tach.legend(fontsize=8)
-        ok = np.isfinite(ibi[:-1]) & np.isfinite(ibi[1:])
-        ax_poin.plot(ibi[:-1][ok], ibi[1:][ok], ".", ms=4)
-        lims = [np.nanmin(ibi) if np.isfinite(ibi).any() else 0, np.nanmax(ibi) if np.isfinite(ibi).any() else 1]
-        ax_poin.plot(lims, lims, "--", color="0.6", lw=0.8)
-        ax_poin.set_xlabel("IBI n (ms)")
-        ax_poin.set_ylabel("IBI n+1 (ms)")
-        ax_poin.set_title("Poincare plot")
-    else:
-        for j in range(n_cont):
-            ax = axes[1 + j, 0]
-            ax.plot(t, cont[:, j], lw=0.8)
-            ax.set_ylabel(stage.continuous_names[j])
-    fig.tight_layout()
+    fig = physio_figure(signal, sfreq, result, stage, kind, label)
     fig.savefig(path, dpi=110)
     plt.close(fig)

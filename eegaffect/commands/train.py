@@ -24,6 +24,7 @@ TRAIN_OUTPUTS = ("bundle.json", "weights.safetensors", "sac_policy.zip", "checkp
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``eegaffect train`` and its options to ``subparsers``."""
     parser = subparsers.add_parser(
         "train", help="train the VQ-VAE -> transformer -> SAC chain on a dataset and write a bundle",
         description="Featurise a dataset through the live signal pipeline, train the causal VQ-VAE, the masked "
@@ -42,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``eegaffect train`` with the parsed ``args``; return the exit code."""
     from eegaffect._files import output_dir
     from eegaffect._logging import logger
     from eegaffect.errors import UserInputError

@@ -23,8 +23,8 @@ self-assessment is missing gets ``valence = arousal = None``.
 External annotations become the trial's continuous target (:meth:`Trial.continuous_targets`): one point per
 segment at the segment's start, ``time_s = 20 * (k - 1)`` for segment ``k`` (1-based; a 0-based index is
 detected), so with :func:`eegaffect.targets.frame_targets` (linear between points, the last point held for one
-20-s period) every frame of the annotated segments has a target. Their scale is unverified: values within [-1, 1] are kept, values within [1, 9] mapped ``(x - 5) / 4``;
-which one was found is logged. NaN rows are dropped.
+20-s period) every frame of the annotated segments has a target. Their scale is unverified: values within [-1, 1]
+are kept, values within [1, 9] mapped ``(x - 5) / 4``; which one was found is logged. NaN rows are dropped.
 
 Lazy: opening reads each file once (one at a time) for shapes, NaNs and labels; :meth:`Trial.load` re-reads
 ``joined_data`` of one participant through a one-subject store.
@@ -69,7 +69,8 @@ SEGMENT_S = 20.0
 N_COLUMNS = 17
 N_TRIALS = 20
 N_SHORT = 16
-EEG_CHANNELS: tuple[str, ...] = tuple(["AF3", "F7", "F3", "FC5", "T7", "P7", "O1", "O2", "P8", "T8", "FC6", "F4", "F8", "AF4"])
+EEG_CHANNELS: tuple[str, ...] = tuple(["AF3", "F7", "F3", "FC5", "T7", "P7", "O1", "O2", "P8", "T8", "FC6", "F4",
+                                       "F8", "AF4"])
 #: group name -> (kind, 0-based columns of joined_data, channel names, unit).
 AMIGOS_GROUPS: dict[str, tuple[str, tuple[int, ...], tuple[str, ...], str]] = {
     "eeg": ("eeg", tuple(range(14)), EEG_CHANNELS, "uV"),

@@ -57,7 +57,9 @@ SFREQ = 128.0
 FOLDER = "data_preprocessed_python"
 N_CHANNELS = 40
 #: The 32 EEG channels in DEAP's (Geneva) order.
-EEG_CHANNELS: tuple[str, ...] = tuple(["Fp1", "AF3", "F3", "F7", "FC5", "FC1", "C3", "T7", "CP5", "CP1", "P3", "P7", "PO3", "O1", "Oz", "Pz", "Fp2", "AF4", "Fz", "F4", "F8", "FC6", "FC2", "Cz", "C4", "T8", "CP6", "CP2", "P4", "P8", "PO4", "O2"])
+EEG_CHANNELS: tuple[str, ...] = tuple(["Fp1", "AF3", "F3", "F7", "FC5", "FC1", "C3", "T7", "CP5", "CP1", "P3", "P7",
+                                       "PO3", "O1", "Oz", "Pz", "Fp2", "AF4", "Fz", "F4", "F8", "FC6", "FC2", "Cz",
+                                       "C4", "T8", "CP6", "CP2", "P4", "P8", "PO4", "O2"])
 #: group name -> (kind, 0-based columns, channel names, unit).
 DEAP_GROUPS: dict[str, tuple[str, tuple[int, ...], tuple[str, ...], str]] = {
     "eeg": ("eeg", tuple(range(32)), EEG_CHANNELS, "uV"),

@@ -269,6 +269,7 @@ class StoreLoader:
         self.store, self.path, self.key, self.extract = store, path, key, extract
 
     def __call__(self, name: str, baseline: bool = False) -> np.ndarray:
+        """Load signal ``name`` of the trial (its baseline part when ``baseline``) through the store."""
         return self.extract(self.store.get(self.path), self.key, name, baseline)
 
 

@@ -3,7 +3,7 @@
 ``eegaffect datasets synth-deap | synth-amigos | synth-wesad DIR`` call :func:`write_synthetic_deap`,
 :func:`write_synthetic_amigos` and :func:`write_synthetic_wesad`. The EEG comes from the simulated headset
 (:class:`~eegaffect.acquisition.simulator.SimulatedEEG`, its documented effect table), the peripheral signals from
-:func:`eegaffect.acquisition.physio_sim.simulate_physiology` (its documented coupling table), both driven by the
+:func:`eegaffect.acquisition.sim.physiology.simulate_physiology` (its documented coupling table), both driven by the
 same valence/arousal trajectory, so EEG and physiology carry the affect signal together and a fusion benchmark has
 something to fuse. ``effect_scale=0`` removes the affect signal from both (a null control).
 
@@ -40,8 +40,9 @@ from eegaffect.config import ConfigModel
 from eegaffect.datasets.amigos import EEG_CHANNELS as AMIGOS_EEG
 from eegaffect.datasets.deap import EEG_CHANNELS as DEAP_EEG
 
-__all__ = ["SynthDeapConfig", "SynthAmigosConfig", "SynthWesadConfig", "SynthSummary", "write_synthetic_deap", "write_synthetic_amigos", "write_synthetic_wesad",
-           "WESAD_CONDITION_VA", "WESAD_SUBJECTS", "affect_trajectory"]
+__all__ = ["SynthDeapConfig", "SynthAmigosConfig", "SynthWesadConfig", "SynthSummary", "write_synthetic_deap",
+           "write_synthetic_amigos", "write_synthetic_wesad", "WESAD_CONDITION_VA", "WESAD_SUBJECTS",
+           "affect_trajectory"]
 
 logger = logging.getLogger("eegaffect.datasets.synth")
 
@@ -208,7 +209,7 @@ def write_synthetic_deap(out: str | Path, subjects: int = 3, trials: int = 40, t
     if not (np.isfinite(trial_seconds) and trial_seconds > 0):
         raise ValueError(f"expected trial_seconds > 0, got {trial_seconds!r}")
     out = _check_out(out)
-    from eegaffect.acquisition.physio_sim import simulate_physiology
+    from eegaffect.acquisition.sim.physiology import simulate_physiology
 
     fs = 128.0
     n = int(round((baseline_s + trial_seconds) * fs))
@@ -284,7 +285,7 @@ def write_synthetic_amigos(out: str | Path, subjects: int = 3, short_seconds: fl
         if not (np.isfinite(v) and v >= 20):
             raise ValueError(f"expected {name} >= 20 (one 20-s annotation segment), got {v!r}")
     out = _check_out(out)
-    from eegaffect.acquisition.physio_sim import simulate_physiology
+    from eegaffect.acquisition.sim.physiology import simulate_physiology
 
     fs = 128.0
     summary = SynthSummary(out)
@@ -350,7 +351,7 @@ def write_synthetic_wesad(out: str | Path, subjects: int = 3, baseline_seconds: 
     -------
     summary : SynthSummary
     """
-    from eegaffect.acquisition.physio_sim import simulate_physiology
+    from eegaffect.acquisition.sim.physiology import simulate_physiology
 
     subjects, seed = _check_int("subjects", subjects, 1), _check_int("seed", seed, 0)
     if subjects > len(WESAD_SUBJECTS):
@@ -449,5 +450,5 @@ def _quest(k: int, order: list[int], rng: np.random.Generator) -> str:
 def _readme(dataset: str, subjects: int, seed: int, effect_scale: float) -> str:
     return (f"Synthetic {dataset} copy written by eegaffect (eegaffect datasets synth-{dataset.lower()}): {subjects} "
             f"subject(s), seed {seed}, effect_scale {effect_scale:g}.\nEEG from eegaffect.acquisition.simulator, "
-            "physiology from eegaffect.acquisition.physio_sim, both driven by one valence/arousal trajectory per "
+            "physiology from eegaffect.acquisition.sim.physiology, both driven by one valence/arousal trajectory per "
             "trial. Not real data.\n")
