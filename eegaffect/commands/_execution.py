@@ -18,7 +18,8 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def add_execution_options(parser: argparse.ArgumentParser, *, cache: bool = True) -> None:
+def add_execution_options(parser: argparse.ArgumentParser, *, cache: bool = True, workers_default: int = 1,
+                          workers_help: str | None = None) -> None:
     """Add ``--workers``, ``--address`` and (with ``cache``) ``--cache``/``--cache-dir`` to a command's parser.
 
     Parameters
@@ -27,11 +28,15 @@ def add_execution_options(parser: argparse.ArgumentParser, *, cache: bool = True
         The subcommand's parser.
     cache : bool
         Also add ``--cache DIR`` (dest ``cache_dir``), the feature cache folder.
+    workers_default : int
+        Default of ``--workers``.
+    workers_help : str | None
+        Help of ``--workers``; None gives the benchmark's meaning (1 = one after the other in this process).
     """
     group = parser.add_argument_group("where the units run (Ray)")
-    group.add_argument("--workers", type=_positive_int, default=1, metavar="N",
-                       help="1 (default): one after the other in this process; N > 1: N units at a time on a "
-                            "local Ray instance that the command starts and stops")
+    group.add_argument("--workers", type=_positive_int, default=workers_default, metavar="N",
+                       help=workers_help or "1 (default): one after the other in this process; N > 1: N units "
+                                            "at a time on a local Ray instance that the command starts and stops")
     group.add_argument("--address", default=None, metavar="HOST:PORT",
                        help="run on an existing Ray cluster (the head's HOST:PORT, or ray://HOST:10001); the "
                             "dataset must be readable at the same path on every node")

@@ -17,6 +17,7 @@ BENCH_MODULES: dict[str, str] = {
     "acquisition": "eegaffect.commands.bench_acquisition",
     "kernels": "eegaffect.commands.bench_kernels",
     "model": "eegaffect.commands.bench_model",
+    "scale": "eegaffect.commands.bench_scale",
 }
 
 
