@@ -7,6 +7,10 @@ import json
 import logging
 import os
 import signal
+import socket
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -47,7 +51,7 @@ def local_ray():
     assert not ray.is_initialized(), "an earlier test left Ray running"
     before = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(TESTS), before) if p)
-    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
     try:
         yield ray
     finally:
@@ -91,6 +95,7 @@ def test_units_have_stable_keys_in_sequential_order():
     assert make_executor(None).name == "sequential" and make_executor(Execution(workers=3)).name == "ray"
 
 
+@pytest.mark.slow  # two benchmark runs with a torch model, one starting Ray: 20-50 s on two busy cores
 def test_cli_workers_2_gives_the_sequential_rows_and_stops_its_ray(tiny_seed, cache_dir, tmp_path, capsys):
     import ray
 
@@ -115,6 +120,62 @@ def test_cli_workers_2_gives_the_sequential_rows_and_stops_its_ray(tiny_seed, ca
             np.testing.assert_array_equal(ours[name][key], theirs[name][key], err_msg=f"{name}:{key}")
     run = json.loads((tmp_path / "ray" / "run.json").read_text())
     assert run["executor"] == "ray" and run["executor_startup_s"] > 0 and run["units_failed"] == []
+
+
+@pytest.fixture
+def ray_head():
+    """A Ray cluster head started like a user would (``ray start --head``), in its own temp folder so no other
+    process on this machine joins it by accident; stopped (with every process it started) afterwards."""
+    import psutil
+
+    auth_mode = os.environ.pop("RAY_AUTH_MODE", None)  # the executor picks the token mode itself
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    temp = tempfile.mkdtemp(prefix="eegaffect-ray-")  # short: Ray's socket paths live below it
+    log = Path(temp) / "head.log"
+    with log.open("w") as fh:
+        head = subprocess.Popen([sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block",
+                                 "--port", str(port), "--num-cpus", "2", "--include-dashboard", "false",
+                                 "--disable-usage-stats", "--temp-dir", temp], stdout=fh, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while "Ray runtime started" not in log.read_text() and head.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "Ray runtime started" in log.read_text(), log.read_text()[-2000:]
+        children = psutil.Process(head.pid).children(recursive=True)
+        yield f"127.0.0.1:{port}"
+    finally:
+        head.terminate()
+        head.wait(30)
+        gone, alive = psutil.wait_procs(locals().get("children", []), timeout=20)
+        for proc in alive:
+            proc.kill()
+        import shutil
+
+        shutil.rmtree(temp, ignore_errors=True)
+        if auth_mode is None:
+            os.environ.pop("RAY_AUTH_MODE", None)
+        else:
+            os.environ["RAY_AUTH_MODE"] = auth_mode
+
+
+@pytest.mark.slow  # a cluster head plus two jobs whose fresh workers import the models: 20-40 s on two busy cores
+def test_cli_address_runs_on_an_existing_cluster(ray_head, tiny_seed, cache_dir, tmp_path, capsys):
+    """--address with --cache (workers read the shared cache files) and without (features through the object
+    store): the rows of the one-process run; the second job shows the first left the cluster running."""
+    import ray
+
+    def bench(out: str, *extra: str) -> int:
+        return main(["bench", "seed", "--root", str(tiny_seed), "--models", "de-svm,de-ridge", "--no-plots",
+                     "--out", str(tmp_path / out), *extra])
+
+    assert bench("seq", "--cache", str(cache_dir)) == 0
+    assert bench("files", "--cache", str(cache_dir), "--address", ray_head) == 0
+    assert f"ran on Ray ({ray_head})" in capsys.readouterr().out
+    assert not ray.is_initialized()  # disconnected
+    assert bench("shipped", "--address", ray_head, "--set", f"cache_dir={tmp_path / 'driver-only-cache'}") == 0
+    assert _rows(tmp_path / "files") == _rows(tmp_path / "seq") == _rows(tmp_path / "shipped")
 
 
 def test_object_store_shipping_and_resume(local_ray, tiny_seed, cache_dir, tmp_path):

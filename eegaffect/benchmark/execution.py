@@ -191,17 +191,22 @@ class RayExecutor:
             logger.info("ray: using the Ray instance this process is already connected to")
         elif self.execution.address is not None:
             logger.info("ray: connecting to the cluster at %s", self.execution.address)
+            _use_token_auth_if_available()
             try:
                 ray.init(address=self.execution.address, logging_level=logging.WARNING)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 from eegaffect.errors import UserInputError
 
                 raise UserInputError(f"--address {self.execution.address}: could not connect to a Ray cluster "
-                                     f"({exc}); start one with 'ray start --head' and give its address") from exc
+                                     f"({exc}); start one with 'ray start --head' and give its address (a cluster "
+                                     f"with token authentication also needs its token here: ~/.ray/auth_token or "
+                                     f"RAY_AUTH_TOKEN)") from exc
             self.started_here = True
         else:
             logger.info("ray: starting a local instance with %d CPUs", self.execution.workers)
-            ray.init(num_cpus=self.execution.workers, include_dashboard=False, logging_level=logging.WARNING,
+            # address="local": a new instance even when a cluster runs on this machine (ray.init() would join it)
+            ray.init(address="local", num_cpus=self.execution.workers, include_dashboard=False,
+                     logging_level=logging.WARNING,
                      configure_logging=True, log_to_driver=True)
             self.started_here = True
         self.startup_s = time.perf_counter() - t0
@@ -274,6 +279,32 @@ def _collect(ray, ref, spec: UnitSpec) -> UnitOutcome:
         return ray.get(ref)
     except ray.exceptions.RayError as exc:
         return UnitOutcome(spec.unit, None, {}, f"{type(exc).__name__}: {exc}")
+
+
+def _use_token_auth_if_available() -> None:
+    """Connect with Ray's token authentication when this machine holds a token and the mode is not set.
+
+    ``ray start`` turns token authentication on by default (Ray >= 2.5x) and keeps the token in
+    ``~/.ray/auth_token``; a driver connecting by address sends it only in token mode. This does what Ray's own CLI
+    does before connecting (Ray's helper when this Ray has it, else ``RAY_AUTH_MODE=token`` before Ray reads its
+    config). An explicit ``RAY_AUTH_MODE`` is left alone.
+    """
+    import os
+    from pathlib import Path
+
+    if "RAY_AUTH_MODE" in os.environ:
+        return
+    try:
+        from ray._private.authentication.authentication_token_setup import (
+            maybe_enable_token_auth_if_token_available,
+        )
+    except ImportError:  # pragma: no cover - a Ray without token authentication
+        token = Path(os.environ.get("RAY_AUTH_TOKEN_PATH", Path.home() / ".ray" / "auth_token"))
+        if os.environ.get("RAY_AUTH_TOKEN") or token.is_file():
+            os.environ["RAY_AUTH_MODE"] = "token"
+        return
+    if maybe_enable_token_auth_if_token_available(warn_if_disabled=False):
+        logger.debug("ray: connecting with token authentication")
 
 
 def _import_ray():

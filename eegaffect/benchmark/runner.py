@@ -251,7 +251,6 @@ def _fit_folds(data, folds, names, probes, caches, store, config: BenchSeedConfi
     executor = make_executor(execution)
     result.executor = executor.name
     folds_by_name = {f.name: f for f in folds}
-    bar = UnitProgress(len(units), done=result.folds_skipped, desc=f"{config.protocol} units", show=show_progress)
 
     def on_outcome(outcome) -> None:
         if outcome.failed:
@@ -265,8 +264,9 @@ def _fit_folds(data, folds, names, probes, caches, store, config: BenchSeedConfi
         store.add(outcome.row, outcome.payload)
         result.folds_run += 1
 
+    bar = None
     try:
-        with executor:
+        with executor:  # starts or connects to Ray (the bar comes after, so its time is the units' only)
             result.startup_s = getattr(executor, "startup_s", 0.0)
             sequential = executor.name == "sequential"
             threads = None if sequential else max(1, int(round(execution.cpus_per_unit)))
@@ -276,9 +276,12 @@ def _fit_folds(data, folds, names, probes, caches, store, config: BenchSeedConfi
             specs = [UnitSpec(u, get_model(u.model, **config.model_params.get(u.model, {})),
                               folds_by_name[u.fold].train, folds_by_name[u.fold].test, folds_by_name[u.fold],
                               threads=threads, show_progress=show_progress and sequential) for u in todo]
+            bar = UnitProgress(len(units), done=result.folds_skipped, desc=f"{config.protocol} units",
+                               show=show_progress)
             executor.run(specs, context, on_outcome, bar)
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
     if result.failed:
         logger.error("%d of %d unit(s) failed: %s", len(result.failed), len(todo),
                      ", ".join(f"{f['model']}/{f['fold']}" for f in result.failed))

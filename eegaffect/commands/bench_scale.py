@@ -39,9 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="write the cases as JSON")
     parser.add_argument("--units", default="8,16,32",
                         help="comma-separated unit counts, multiples of 4 (default 8,16,32)")
-    parser.add_argument("--epochs", type=int, default=3, help="epochs of each unit's fit (default 3)")
-    parser.add_argument("--trial-seconds", type=float, default=8.0,
-                        help="length of every synthetic trial (default 8)")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs of each unit's fit (default 2)")
+    parser.add_argument("--trial-seconds", type=float, default=6.0,
+                        help="length of every synthetic trial (default 6)")
     parser.set_defaults(func=run)
 
 
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_bench(units: list[int], *, epochs: int = 3, trial_seconds: float = 8.0, workdir: str | Path | None = None):
+def run_bench(units: list[int], *, epochs: int = 2, trial_seconds: float = 6.0, workdir: str | Path | None = None):
     """Time the sequential and the 2-worker Ray run at each unit count.
 
     Parameters
