@@ -24,6 +24,7 @@ SCHEMAS: dict[str, Callable[[], type[ConfigModel]]] = {
     "synth_seed": lambda: __import__("eegaffect.datasets.synth", fromlist=["SynthSeedConfig"]).SynthSeedConfig,
     "train": lambda: __import__("eegaffect.models.training", fromlist=["TrainConfig"]).TrainConfig,
     "bench_model": lambda: __import__("eegaffect.commands.bench_model", fromlist=["BenchModelConfig"]).BenchModelConfig,
+    "bench_scale": lambda: __import__("eegaffect.commands.bench_scale", fromlist=["BenchScaleConfig"]).BenchScaleConfig,
     "bench_seed": lambda: __import__("eegaffect.benchmark.runner", fromlist=["BenchSeedConfig"]).BenchSeedConfig,
     "labels": lambda: __import__("eegaffect.datasets.labels", fromlist=["LabelMapConfig"]).LabelMapConfig,
     "acquisition": lambda: __import__("eegaffect.acquisition_config", fromlist=["AcquisitionConfig"]).AcquisitionConfig,

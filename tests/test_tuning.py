@@ -109,4 +109,13 @@ def test_tune_input_errors_are_one_line(tiny_seed, tmp_path, capsys):
     assert "--model" in capsys.readouterr().err
     assert main(["tune", "--root", str(tiny_seed), "--set", "vqvae.nope=1", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert "nope" in err and len(err.strip().splitlines()) == 1
+    assert "nope" in err and err.startswith("eegaffect tune: configuration error")
+
+
+def test_a_base_config_round_trips_through_overrides():
+    from eegaffect.benchmark.tuning import config_overrides
+
+    base = load_config(TrainConfig, None, ["vqvae.dilations=[1, 3]", "sac.enabled=false", "data.subjects=null",
+                                           "transformer.lr=0.00123"], default="train")
+    again = load_config(TrainConfig, None, config_overrides(base), default="train")
+    assert again == base

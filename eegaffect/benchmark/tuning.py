@@ -48,7 +48,8 @@ import numpy as np
 
 from eegaffect._logging import logger
 
-__all__ = ["SEARCH_SPACE", "TUNE_METRICS", "TuneResult", "tune_chain", "inner_splits", "load_space"]
+__all__ = ["SEARCH_SPACE", "TUNE_METRICS", "TuneResult", "tune_chain", "inner_splits", "load_space",
+           "config_overrides"]
 
 #: The documented default search space (dotted TrainConfig key -> distribution).
 SEARCH_SPACE: dict[str, dict[str, Any]] = {
@@ -148,6 +149,31 @@ def _example(dist: dict) -> Any:
     return dist["values"][0] if dist["type"] == "choice" else dist["low"]
 
 
+def config_overrides(config) -> list[str]:
+    """Every leaf of a train config as ``key=value`` overrides (a base config for :func:`tune_chain`).
+
+    Parameters
+    ----------
+    config : TrainConfig
+        A validated config.
+
+    Returns
+    -------
+    overrides : list of str
+        ``"vqvae.lr=0.002"``-style items, lists and nulls in YAML flow syntax.
+    """
+    def walk(doc: dict, prefix: str) -> list[str]:
+        items = []
+        for key, value in doc.items():
+            if isinstance(value, dict):
+                items += walk(value, f"{prefix}{key}.")
+            else:
+                items.append(f"{prefix}{key}={_yaml_value(value)}")
+        return items
+
+    return walk(config.model_dump(mode="json"), "")
+
+
 def inner_splits(infos: Sequence[Any], folds: Sequence[Any], protocol: str, *, k: int = 3,
                  seed: int = 0) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
     """Carve a validation fold out of each outer fold's training trials.
@@ -217,7 +243,8 @@ def tune_chain(root: str | Path, out: str | Path, *, dataset: str = "seed", mode
     space : dict | None
         Search space; None uses :data:`SEARCH_SPACE`.
     overrides : sequence of str
-        ``key=value`` overrides applied to every trial (and to the written config), e.g. fewer steps.
+        ``key=value`` overrides of the packaged ``train.yaml`` applied to every trial (and to the written
+        config), e.g. fewer steps; :func:`config_overrides` turns a whole base config into them.
     seed : int
         Seed of the sampler, the folds and every fit.
     subjects : sequence of int | None
@@ -249,7 +276,7 @@ def tune_chain(root: str | Path, out: str | Path, *, dataset: str = "seed", mode
         raise ValueError(f"expected trials >= 1 and max_folds >= 1, got {trials} and {max_folds}")
     space = {k: dict(v) for k, v in (space or SEARCH_SPACE).items()}
     _check_space(space, "search space")
-    overrides = [*VARIANTS[model], *overrides]
+    overrides = [*overrides, *VARIANTS[model]]  # the ablation's switch wins over the base config
     _train_config(overrides, where="--set")
     root, out = Path(root), Path(out)
     if not root.exists():

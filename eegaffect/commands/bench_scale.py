@@ -28,37 +28,58 @@ import tempfile
 import time
 from pathlib import Path
 
-from eegaffect.commands import plain_text
+from pydantic import Field, field_validator
+
+from eegaffect.commands import add_config_options, config_from_args, plain_text
+from eegaffect.config import ConfigModel
 
 MODELS = ("eegnet", "shallow")
+
+
+class BenchScaleConfig(ConfigModel):
+    """Settings of ``eegaffect bench scale`` (``configs/bench_scale.yaml``)."""
+
+    units: list[int] = Field(default_factory=lambda: [8, 16, 32], min_length=1,
+                             description="unit counts timed, multiples of 4 (2 models x 2 sessions per subject)")
+    epochs: int = Field(2, ge=1, description="epochs of every unit's fit")
+    trial_seconds: float = Field(6.0, ge=4, description="length of every synthetic trial")
+
+    @field_validator("units")
+    @classmethod
+    def _multiples_of_4(cls, units: list[int]) -> list[int]:
+        if any(n < 4 or n % 4 for n in units):
+            raise ValueError(f"expected multiples of 4 (2 models x 2 sessions per subject), got {units}")
+        return sorted(set(units))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("scale", help="bench seed on one process vs. --workers 2 on a local Ray",
                                    description=plain_text(__doc__.split("\n\n")[0]))
     parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="write the cases as JSON")
-    parser.add_argument("--units", default="8,16,32",
-                        help="comma-separated unit counts, multiples of 4 (default 8,16,32)")
-    parser.add_argument("--epochs", type=int, default=2, help="epochs of each unit's fit (default 2)")
-    parser.add_argument("--trial-seconds", type=float, default=6.0,
-                        help="length of every synthetic trial (default 6)")
+    parser.add_argument("--units", default=None,
+                        help="comma-separated unit counts, multiples of 4 (default: config, 8,16,32)")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs of each unit's fit (default: config, 2)")
+    parser.add_argument("--trial-seconds", type=float, default=None,
+                        help="length of every synthetic trial (default: config, 6)")
+    add_config_options(parser, "bench_scale")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from eegaffect.config import validate_update
     from eegaffect.errors import UserInputError
     from eegaffect.perf import format_cases, write_bench_json
 
-    try:
-        units = sorted({int(v) for v in args.units.split(",") if v.strip()})
-    except ValueError:
-        raise UserInputError(f"--units: expected comma-separated integers, got {args.units!r}") from None
-    if not units or any(n < 4 or n % 4 for n in units):
-        raise UserInputError(f"--units: expected multiples of 4 (2 models x 2 sessions per subject), got {units}")
-    if args.epochs < 1 or args.trial_seconds < 4:
-        raise UserInputError(f"expected --epochs >= 1 and --trial-seconds >= 4, got {args.epochs} and "
-                             f"{args.trial_seconds}")
-    cases, extra = run_bench(units, epochs=args.epochs, trial_seconds=args.trial_seconds)
+    units = None
+    if args.units is not None:
+        try:
+            units = [int(v) for v in args.units.split(",") if v.strip()]
+        except ValueError:
+            raise UserInputError(f"--units: expected comma-separated integers, got {args.units!r}") from None
+    config = validate_update(config_from_args(args, BenchScaleConfig),
+                             {"units": units, "epochs": args.epochs, "trial_seconds": args.trial_seconds},
+                             {"units": "--units", "epochs": "--epochs", "trial_seconds": "--trial-seconds"})
+    cases, extra = run_bench(config.units, epochs=config.epochs, trial_seconds=config.trial_seconds)
     print(format_cases(cases))
     for key, value in extra.items():
         print(f"{key}: {value}")

@@ -5,7 +5,8 @@ Example::
     eegaffect datasets synth-seed /tmp/synth --subjects 2
     eegaffect tune --root /tmp/synth --model eegdancer --protocol subject-dependent --trials 8 --out /tmp/tune
     eegaffect train --config /tmp/tune/best_config.yaml --data /tmp/synth --out /tmp/bundle
-    eegaffect tune --root /data/seed --trials 64 --address head:6379 --cache /shared/cache --out tune/
+    eegaffect tune --root /data/seed --trials 64 --address head:6379 --cache /shared/cache --out tune/ \
+        --set sac.total_steps=1500                  # every trial starts from train.yaml with this change
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import os
 from pathlib import Path
 
+from eegaffect.commands import add_config_options, config_from_args
 from eegaffect.commands._execution import add_execution_options, execution_from_args
 
 
@@ -43,20 +45,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--space", type=Path, default=None, metavar="FILE", help="search space YAML")
     parser.add_argument("--subjects", default=None, help="comma-separated subject numbers (default: all)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sampler, folds and fits (default 0)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="train config override for every trial and the written config, e.g. "
-                             "--set sac.total_steps=1000 (repeatable; see 'eegaffect configs train')")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     add_execution_options(parser, workers_default=os.cpu_count() or 1,
                           workers_help="trials at a time on a local Ray instance the command starts and stops "
                                        "(default: every core)")
+    # the base train config of every trial (and of the written config): the sampled keys are set on top of it
+    add_config_options(parser, "train")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from eegaffect.benchmark.tuning import load_space, tune_chain
+    from eegaffect.benchmark.tuning import config_overrides, load_space, tune_chain
     from eegaffect.errors import UserInputError
     from eegaffect.models.benchmark import VARIANTS
+    from eegaffect.models.training import TrainConfig
 
     if args.model not in VARIANTS:
         raise UserInputError(f"--model: expected one of {sorted(VARIANTS)}, got {args.model!r}")
@@ -70,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError(f"--subjects: expected comma-separated integers, got {args.subjects!r}") from None
     result = tune_chain(args.root, args.out, dataset=args.dataset, model=args.model, protocol=args.protocol,
                         trials=args.trials, max_folds=args.max_folds, metric=args.metric,
-                        space=load_space(args.space), overrides=args.overrides, seed=args.seed, subjects=subjects,
+                        space=load_space(args.space), overrides=config_overrides(config_from_args(args, TrainConfig)),
+                        seed=args.seed, subjects=subjects,
                         cache_dir=args.cache_dir, execution=execution_from_args(args))
     done = [t for t in result.trials if t["score"] is not None]
     print(f"{len(done)} of {len(result.trials)} trial(s) scored; best mean validation {args.metric}: "
