@@ -92,6 +92,12 @@ def test_tune_two_trials_writes_a_train_config_and_never_sees_test_trials(tiny_s
     best = max(doc["trials"], key=lambda t: (t["folds_done"], t["score"]))
     assert config.transformer.lr == pytest.approx(best["overrides"]["transformer.lr"])
 
+    # and it trains: eegaffect train --config accepts it as it is
+    bundle = tmp_path / "bundle"
+    assert main(["train", "--config", str(tmp_path / "out" / "best_config.yaml"), "--data", str(tiny_seed),
+                 "--out", str(bundle)]) == 0
+    assert json.loads((bundle / "bundle.json").read_text())["config"]["transformer"]["lr"] == config.transformer.lr
+
     # leakage: the protocol's test trials (10-15 of each session) were never shipped to, nor used by, a trainable
     infos = _infos(tiny_seed)
     test_keys = {trial_key(infos[j]) for f in make_folds(infos, "subject-dependent", dataset="seed") for j in f.test}
