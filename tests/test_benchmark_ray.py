@@ -95,6 +95,18 @@ def test_units_have_stable_keys_in_sequential_order():
     assert make_executor(None).name == "sequential" and make_executor(Execution(workers=3)).name == "ray"
 
 
+def test_units_declare_torch_threads_and_gpus_from_the_model():
+    from types import SimpleNamespace
+
+    from eegaffect.benchmark.interface import get_model
+    from eegaffect.benchmark.units import uses_torch, wants_gpu
+
+    assert uses_torch(get_model("eegnet")) and uses_torch(get_model("eegdancer"))
+    assert not uses_torch(get_model("de-svm"))
+    assert not any(wants_gpu(get_model(n)) for n in ("eegnet", "eegdancer", "de-svm"))  # they train on the CPU
+    assert wants_gpu(SimpleNamespace(input_kind="raw", uses_gpu=True))
+
+
 @pytest.mark.slow  # two benchmark runs with a torch model, one starting Ray: 20-50 s on two busy cores
 def test_cli_workers_2_gives_the_sequential_rows_and_stops_its_ray(tiny_seed, cache_dir, tmp_path, capsys):
     import ray

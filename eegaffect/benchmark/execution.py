@@ -15,8 +15,8 @@ Where the features come from on Ray: with a local instance, or a cluster and ``-
 can read), each worker reads its trials from the HDF5 feature cache; on a cluster without ``--cache``, the driver
 puts the features once into Ray's object store and every task receives a reference (each node fetches them once).
 
-Each unit is a Ray task declaring its resources (``cpus_per_unit`` CPUs, and ``gpus_per_unit`` GPUs for torch
-models when the cluster has GPUs); torch uses ``cpus_per_unit`` threads inside it (and Ray sets
+Each unit is a Ray task declaring its resources (``cpus_per_unit`` CPUs, and ``gpus_per_unit`` GPUs for models
+that train on a GPU, when the cluster has GPUs); torch uses ``cpus_per_unit`` threads inside it (and Ray sets
 ``OMP_NUM_THREADS`` to the same), so N workers never oversubscribe the cores. A worker that dies (killed, out of memory) is retried by Ray (``max_retries``); a unit
 that raises is not retried: it comes back as failed with its traceback, and the others go on.
 
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Callable, Literal, Sequence
 
 from eegaffect._logging import logger
-from eegaffect.benchmark.units import UnitContext, UnitOutcome, UnitSpec, run_unit, uses_torch
+from eegaffect.benchmark.units import UnitContext, UnitOutcome, UnitSpec, run_unit, wants_gpu
 
 __all__ = ["Execution", "SequentialExecutor", "RayExecutor", "make_executor", "UnitProgress"]
 
@@ -58,7 +58,8 @@ class Execution:
     cpus_per_unit : float
         CPUs each unit declares (and torch threads inside it, rounded, at least 1).
     gpus_per_unit : float
-        GPUs each torch unit declares when the cluster has GPUs (0: never ask for one).
+        GPUs each unit of a model that trains on a GPU (:func:`~eegaffect.benchmark.units.wants_gpu`) declares
+        when the cluster has GPUs (0: never ask for one).
     max_retries : int
         Retries of a unit whose worker process died.
     """
@@ -240,7 +241,7 @@ class RayExecutor:
             slots = self._slots()
             while pending and len(running) < slots:
                 spec = pending.pop()
-                gpus = self.execution.gpus_per_unit if has_gpu and uses_torch(spec.model) else 0
+                gpus = self.execution.gpus_per_unit if has_gpu and wants_gpu(spec.model) else 0
                 ref = task.options(num_cpus=self.execution.cpus_per_unit, num_gpus=gpus,
                                    max_retries=self.execution.max_retries, retry_exceptions=False,
                                    name=f"eegaffect-unit:{spec.unit.key}").remote(spec, self._context_ref)

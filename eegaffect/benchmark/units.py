@@ -30,7 +30,7 @@ from typing import Any, Sequence
 import numpy as np
 
 __all__ = ["Unit", "UnitSpec", "UnitContext", "UnitOutcome", "TrialStub", "CachedViews", "ArrayViews",
-           "make_units", "run_unit", "prediction_payload", "uses_torch"]
+           "make_units", "run_unit", "prediction_payload", "uses_torch", "wants_gpu"]
 
 
 @dataclass(frozen=True, order=True)
@@ -254,6 +254,16 @@ def uses_torch(model: Any) -> bool:
     if flag is not None:
         return bool(flag)
     return getattr(model, "input_kind", None) == "raw" or hasattr(model, "chain")
+
+
+def wants_gpu(model: Any) -> bool:
+    """Whether a benchmark model trains on a GPU when it gets one (``uses_gpu = True`` on the model).
+
+    Ray hands a GPU only to such units (``CUDA_VISIBLE_DEVICES`` names it inside the unit). Today's adapters
+    (braindecode baselines, the EEGDancer chain run with ``device=cpu``) train on the CPU, so they do not ask: a GPU
+    they would hold without using would only serialise them.
+    """
+    return bool(getattr(model, "uses_gpu", False))
 
 
 def prediction_payload(test, pred) -> dict[str, np.ndarray]:
