@@ -268,3 +268,11 @@ def test_bench_seed_options_fail_in_one_line(tiny_seed, tmp_path, capsys):
     assert main(["bench", "seed", "--root", str(tiny_seed), "--out", str(tmp_path / "o"), "--address", " "]) == 2
     err = capsys.readouterr().err
     assert "--address" in err and len(err.strip().splitlines()) == 1
+
+
+def test_bench_scale_options_are_validated(capsys):
+    assert main(["bench", "scale", "--units", "8,6"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("eegaffect bench scale: configuration error") and "multiples of 4" in err
+    assert main(["bench", "scale", "--units", "eight"]) == 2
+    assert "--units: expected comma-separated integers" in capsys.readouterr().err

@@ -30,7 +30,7 @@ from typing import Any, Sequence
 import numpy as np
 
 __all__ = ["Unit", "UnitSpec", "UnitContext", "UnitOutcome", "TrialStub", "CachedViews", "ArrayViews",
-           "make_units", "run_unit", "prediction_payload", "uses_torch", "wants_gpu"]
+           "make_units", "run_unit", "prediction_payload", "trial_id", "uses_torch", "wants_gpu"]
 
 
 @dataclass(frozen=True, order=True)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -43,6 +44,8 @@ class BenchScaleConfig(ConfigModel):
                              description="unit counts timed, multiples of 4 (2 models x 2 sessions per subject)")
     epochs: int = Field(2, ge=1, description="epochs of every unit's fit")
     trial_seconds: float = Field(6.0, ge=4, description="length of every synthetic trial")
+    repeat: int = Field(1, ge=1, description="timings per run and unit count, alternating sequential and Ray; the "
+                        "fastest of each counts (a shared machine's noise only ever slows a run down)")
 
     @field_validator("units")
     @classmethod
@@ -61,6 +64,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--epochs", type=int, default=None, help="epochs of each unit's fit (default: config, 2)")
     parser.add_argument("--trial-seconds", type=float, default=None,
                         help="length of every synthetic trial (default: config, 6)")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="timings of each run, the fastest counts (default: config, 1)")
     add_config_options(parser, "bench_scale")
     parser.set_defaults(func=run)
 
@@ -77,9 +82,12 @@ def run(args: argparse.Namespace) -> int:
         except ValueError:
             raise UserInputError(f"--units: expected comma-separated integers, got {args.units!r}") from None
     config = validate_update(config_from_args(args, BenchScaleConfig),
-                             {"units": units, "epochs": args.epochs, "trial_seconds": args.trial_seconds},
-                             {"units": "--units", "epochs": "--epochs", "trial_seconds": "--trial-seconds"})
-    cases, extra = run_bench(config.units, epochs=config.epochs, trial_seconds=config.trial_seconds)
+                             {"units": units, "epochs": args.epochs, "trial_seconds": args.trial_seconds,
+                              "repeat": args.repeat},
+                             {"units": "--units", "epochs": "--epochs", "trial_seconds": "--trial-seconds",
+                              "repeat": "--repeat"})
+    cases, extra = run_bench(config.units, epochs=config.epochs, trial_seconds=config.trial_seconds,
+                             repeat=config.repeat)
     print(format_cases(cases))
     for key, value in extra.items():
         print(f"{key}: {value}")
@@ -89,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_bench(units: list[int], *, epochs: int = 2, trial_seconds: float = 6.0, workdir: str | Path | None = None):
+def run_bench(units: list[int], *, epochs: int = 2, trial_seconds: float = 6.0, repeat: int = 1,
+              workdir: str | Path | None = None):
     """Time the sequential and the 2-worker Ray run at each unit count.
 
     Parameters
@@ -100,6 +109,8 @@ def run_bench(units: list[int], *, epochs: int = 2, trial_seconds: float = 6.0, 
         Epochs of every fit.
     trial_seconds : float
         Length of every synthetic trial.
+    repeat : int
+        Timings of each run (sequential and Ray alternating); the fastest of each counts.
     workdir : str | Path | None
         Folder for the dataset, cache and outputs; None uses a temporary one.
 
@@ -119,13 +130,18 @@ def run_bench(units: list[int], *, epochs: int = 2, trial_seconds: float = 6.0, 
         rows, cases = [], []
         for n in units:
             subjects = ",".join(str(s) for s in range(1, n // 4 + 1))
-            seq_s, seq_run, seq_rows = _timed(root, cache, tmp / f"seq-{n}", subjects, epochs, workers=1)
-            ray_s, ray_run, ray_rows = _timed(root, cache, tmp / f"ray-{n}", subjects, epochs, workers=2)
+            seq_s = ray_s = math.inf
+            for k in range(repeat):
+                t, seq_run, seq_rows = _timed(root, cache, tmp / f"seq-{n}-{k}", subjects, epochs, workers=1)
+                seq_s = min(seq_s, t)
+                t, ray_run, ray_rows = _timed(root, cache, tmp / f"ray-{n}-{k}", subjects, epochs, workers=2)
+                if t < ray_s:
+                    ray_s, startup = t, ray_run["executor_startup_s"]
             done = seq_run["folds_run"]
             if done != n or ray_run["folds_run"] != n:
                 raise RuntimeError(f"expected {n} units in both runs, got {done} and {ray_run['folds_run']}")
             rows.append({"units": n, "sequential_s": round(seq_s, 2), "ray_s": round(ray_s, 2),
-                         "ray_startup_s": round(ray_run["executor_startup_s"], 2),
+                         "ray_startup_s": round(startup, 2),
                          "ratio": round(seq_s / ray_s, 3), "rows_equal": seq_rows == ray_rows})
             cases.append(BenchCase.duration(f"workers-2-{n}units", "s", ray_s, seq_s,
                                             f"bench seed --workers 1 ({n} units)"))
@@ -133,6 +149,7 @@ def run_bench(units: list[int], *, epochs: int = 2, trial_seconds: float = 6.0, 
         cases.insert(0, BenchCase.duration("workers-2", "s", main.ours, main.reference,
                                            f"bench seed --workers 1 ({max(units)} units)"))
         details = {"runs": rows, "models": list(MODELS), "epochs": epochs, "trial_seconds": trial_seconds,
+                   "repeat": repeat,
                    "ray_startup_s": rows[-1]["ray_startup_s"], "cpu_count": os.cpu_count(),
                    "load_average_before": [round(v, 2) for v in load_before],
                    "load_average_after": [round(v, 2) for v in os.getloadavg()]}
