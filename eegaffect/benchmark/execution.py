@@ -17,8 +17,9 @@ puts the features once into Ray's object store and every task receives a referen
 
 Each unit is a Ray task declaring its resources (``cpus_per_unit`` CPUs, and ``gpus_per_unit`` GPUs for models
 that train on a GPU, when the cluster has GPUs); torch uses ``cpus_per_unit`` threads inside it (and Ray sets
-``OMP_NUM_THREADS`` to the same), so N workers never oversubscribe the cores. A worker that dies (killed, out of memory) is retried by Ray (``max_retries``); a unit
-that raises is not retried: it comes back as failed with its traceback, and the others go on.
+``OMP_NUM_THREADS`` to the same), so N workers never oversubscribe the cores. A worker that dies (killed, out of
+memory) is retried by Ray (``max_retries``); a unit that raises is not retried: it comes back as failed with its
+traceback, and the others go on.
 
 Results reach the caller through ``on_outcome(outcome)`` as each unit finishes (the runner writes them to disk
 there, atomically), so a crash loses at most the units that were running.
