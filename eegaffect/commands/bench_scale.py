@@ -14,9 +14,7 @@ unit is a (model, session) fit of a few seconds; ``n`` units take ``n / 4`` subj
 end as separate ``eegaffect`` processes (interpreter start, imports, Ray start-up, the fits, the report); the
 feature cache is built before the timings and shared by both. Ray's start-up (``ray.init`` until the instance
 takes tasks) is reported separately; the units' own import of torch in each fresh Ray worker is part of the Ray
-time, as a user would see it. The CPU seconds of both runs (the command and every process it started) are
-reported beside the wall times: on a shared machine the wall-time ratio also measures how much of the contended
-cores each run won (two busy workers win a larger share than one process), the CPU times show the work itself.
+time, as a user would see it.
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -122,7 +119,7 @@ def run_bench(units: list[int], *, epochs: int = 2, trial_seconds: float = 6.0, 
     cases : list of BenchCase
         ``workers-2`` (largest count) then ``workers-2-{n}units`` per count.
     details : dict
-        Per count: both wall times and CPU times, Ray start-up, whether the rows matched; machine load.
+        Per count: both wall times, Ray start-up, units run, whether the rows matched; machine load.
     """
     from eegaffect.perf import BenchCase
 
@@ -136,17 +133,15 @@ def run_bench(units: list[int], *, epochs: int = 2, trial_seconds: float = 6.0, 
             seq_s = ray_s = math.inf
             for k in range(repeat):
                 t, seq_run, seq_rows = _timed(root, cache, tmp / f"seq-{n}-{k}", subjects, epochs, workers=1)
-                if t < seq_s:
-                    seq_s, seq_cpu = t, seq_run["cpu_s"]
+                seq_s = min(seq_s, t)
                 t, ray_run, ray_rows = _timed(root, cache, tmp / f"ray-{n}-{k}", subjects, epochs, workers=2)
                 if t < ray_s:
-                    ray_s, startup, ray_cpu = t, ray_run["executor_startup_s"], ray_run["cpu_s"]
+                    ray_s, startup = t, ray_run["executor_startup_s"]
             done = seq_run["folds_run"]
             if done != n or ray_run["folds_run"] != n:
                 raise RuntimeError(f"expected {n} units in both runs, got {done} and {ray_run['folds_run']}")
             rows.append({"units": n, "sequential_s": round(seq_s, 2), "ray_s": round(ray_s, 2),
-                         "ray_startup_s": round(startup, 2), "sequential_cpu_s": round(seq_cpu, 1),
-                         "ray_cpu_s": round(ray_cpu, 1),
+                         "ray_startup_s": round(startup, 2),
                          "ratio": round(seq_s / ray_s, 3), "rows_equal": seq_rows == ray_rows})
             cases.append(BenchCase.duration(f"workers-2-{n}units", "s", ray_s, seq_s,
                                             f"bench seed --workers 1 ({n} units)"))
@@ -185,18 +180,13 @@ def _timed(root: Path, cache: Path, out: Path, subjects: str, epochs: int, worke
     for model in MODELS:
         cmd += ["--set", f"model_params.{model}.epochs={epochs}", "--set", f"model_params.{model}.batch_size=32"]
     env = dict(os.environ, EEGAFFECT_PROGRESS="0")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
         raise RuntimeError(f"{' '.join(cmd[:8])} ... exited with {proc.returncode}:\n{tail}")
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    # CPU seconds of the command and every process it waited for (Ray's raylet reaps its workers, the command
-    # reaps the raylet): on a shared machine this shows the work done, where wall time also shows the share won
-    run["cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     rows = json.loads((out / "results.json").read_text(encoding="utf-8"))["rows"]
     return wall, run, rows
 
