@@ -15,6 +15,10 @@ end as separate ``eegaffect`` processes (interpreter start, imports, Ray start-u
 feature cache is built before the timings and shared by both. Ray's start-up (``ray.init`` until the instance
 takes tasks) is reported separately; the units' own import of torch in each fresh Ray worker is part of the Ray
 time, as a user would see it.
+
+What the ratio measures depends on the sequential run's torch threads (``--sequential-threads``): by default it
+uses torch's default (every core, today's behaviour), which for these small models is slow, and pathologically so
+on a busy machine (the threads wait for each other); with one thread the comparison is unit parallelism alone.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ class BenchScaleConfig(ConfigModel):
                              description="unit counts timed, multiples of 4 (2 models x 2 sessions per subject)")
     epochs: int = Field(2, ge=1, description="epochs of every unit's fit")
     trial_seconds: float = Field(6.0, ge=4, description="length of every synthetic trial")
+    sequential_threads: int | None = Field(None, ge=1, description="torch/BLAS threads of the sequential run "
+                                           "(OMP_NUM_THREADS); null = torch's default, today's behaviour")
     repeat: int = Field(1, ge=1, description="timings per run and unit count, alternating sequential and Ray; the "
                         "fastest of each counts (a shared machine's noise only ever slows a run down)")
 
@@ -64,6 +70,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--epochs", type=int, default=None, help="epochs of each unit's fit (default: config, 2)")
     parser.add_argument("--trial-seconds", type=float, default=None,
                         help="length of every synthetic trial (default: config, 6)")
+    parser.add_argument("--sequential-threads", type=int, default=None, metavar="N",
+                        help="torch threads of the sequential run (default: config, torch's default)")
     parser.add_argument("--repeat", type=int, default=None,
                         help="timings of each run, the fastest counts (default: config, 1)")
     add_config_options(parser, "bench_scale")
@@ -83,11 +91,11 @@ def run(args: argparse.Namespace) -> int:
             raise UserInputError(f"--units: expected comma-separated integers, got {args.units!r}") from None
     config = validate_update(config_from_args(args, BenchScaleConfig),
                              {"units": units, "epochs": args.epochs, "trial_seconds": args.trial_seconds,
-                              "repeat": args.repeat},
+                              "repeat": args.repeat, "sequential_threads": args.sequential_threads},
                              {"units": "--units", "epochs": "--epochs", "trial_seconds": "--trial-seconds",
-                              "repeat": "--repeat"})
+                              "repeat": "--repeat", "sequential_threads": "--sequential-threads"})
     cases, extra = run_bench(config.units, epochs=config.epochs, trial_seconds=config.trial_seconds,
-                             repeat=config.repeat)
+                             repeat=config.repeat, sequential_threads=config.sequential_threads)
     print(format_cases(cases))
     for key, value in extra.items():
         print(f"{key}: {value}")
@@ -98,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_bench(units: list[int], *, epochs: int = 2, trial_seconds: float = 6.0, repeat: int = 1,
-              workdir: str | Path | None = None):
+              sequential_threads: int | None = None, workdir: str | Path | None = None):
     """Time the sequential and the 2-worker Ray run at each unit count.
 
     Parameters
@@ -111,6 +119,9 @@ def run_bench(units: list[int], *, epochs: int = 2, trial_seconds: float = 6.0, 
         Length of every synthetic trial.
     repeat : int
         Timings of each run (sequential and Ray alternating); the fastest of each counts.
+    sequential_threads : int | None
+        ``OMP_NUM_THREADS`` of the sequential run; None leaves torch's default (today's behaviour). The Ray
+        workers always use one thread per unit.
     workdir : str | Path | None
         Folder for the dataset, cache and outputs; None uses a temporary one.
 
@@ -132,7 +143,8 @@ def run_bench(units: list[int], *, epochs: int = 2, trial_seconds: float = 6.0, 
             subjects = ",".join(str(s) for s in range(1, n // 4 + 1))
             seq_s = ray_s = math.inf
             for k in range(repeat):
-                t, seq_run, seq_rows = _timed(root, cache, tmp / f"seq-{n}-{k}", subjects, epochs, workers=1)
+                t, seq_run, seq_rows = _timed(root, cache, tmp / f"seq-{n}-{k}", subjects, epochs, workers=1,
+                                              threads=sequential_threads)
                 seq_s = min(seq_s, t)
                 t, ray_run, ray_rows = _timed(root, cache, tmp / f"ray-{n}-{k}", subjects, epochs, workers=2)
                 if t < ray_s:
@@ -149,7 +161,7 @@ def run_bench(units: list[int], *, epochs: int = 2, trial_seconds: float = 6.0, 
         cases.insert(0, BenchCase.duration("workers-2", "s", main.ours, main.reference,
                                            f"bench seed --workers 1 ({max(units)} units)"))
         details = {"runs": rows, "models": list(MODELS), "epochs": epochs, "trial_seconds": trial_seconds,
-                   "repeat": repeat,
+                   "repeat": repeat, "sequential_threads": sequential_threads or "torch default",
                    "ray_startup_s": rows[-1]["ray_startup_s"], "cpu_count": os.cpu_count(),
                    "load_average_before": [round(v, 2) for v in load_before],
                    "load_average_after": [round(v, 2) for v in os.getloadavg()]}
@@ -172,7 +184,7 @@ def _prepare(tmp: Path, subjects: int, trial_seconds: float) -> tuple[Path, Path
     return root, cache
 
 
-def _timed(root: Path, cache: Path, out: Path, subjects: str, epochs: int, workers: int):
+def _timed(root: Path, cache: Path, out: Path, subjects: str, epochs: int, workers: int, threads: int | None = None):
     """Run ``eegaffect bench seed`` as its own process; (wall seconds, run.json, result rows)."""
     cmd = [sys.executable, "-m", "eegaffect", "--log-level", "warning", "bench", "seed", "--root", str(root),
            "--out", str(out), "--cache", str(cache), "--models", ",".join(MODELS), "--subjects", subjects,
@@ -180,6 +192,8 @@ def _timed(root: Path, cache: Path, out: Path, subjects: str, epochs: int, worke
     for model in MODELS:
         cmd += ["--set", f"model_params.{model}.epochs={epochs}", "--set", f"model_params.{model}.batch_size=32"]
     env = dict(os.environ, EEGAFFECT_PROGRESS="0")
+    if threads is not None:
+        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     wall = time.perf_counter() - t0
