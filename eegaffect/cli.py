@@ -33,6 +33,7 @@ COMMAND_MODULES: list[str] = [
     "record",
     "train",
     "physio",
+    "tune",
 ]
 
 

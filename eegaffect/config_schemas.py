@@ -17,6 +17,7 @@ from eegaffect.distill.config import DistilConfig, TeacherConfig
 from eegaffect.live.demo import DemoConfig
 from eegaffect.live.session import LiveConfig
 from eegaffect.models.config import TrainConfig
+from eegaffect.perf.scale import BenchScaleConfig
 from eegaffect.physio.config import PhysioConfig
 from eegaffect.pipeline import PipelineConfig
 
@@ -30,6 +31,7 @@ SCHEMAS: dict[str, type[ConfigModel]] = {
     "synth_seed": SynthSeedConfig,
     "train": TrainConfig,
     "bench_model": BenchModelConfig,
+    "bench_scale": BenchScaleConfig,
     "bench_seed": BenchSeedConfig,
     "labels": LabelMapConfig,
     "acquisition": AcquisitionConfig,

@@ -12,6 +12,9 @@
                "arousal_pearson"}],
      "summary": [{"model", "n_subjects", "<metric>_mean", "<metric>_std", ...}]}
 
+When units of the run failed, a ``"failed"`` list (``model``, ``fold``, ``seed``, ``error``) follows; the key is
+absent when every unit succeeded.
+
 Metrics that do not apply (a classifier's CCC, a regressor's accuracy, a constant target's Pearson r) are
 ``null``. ``results.csv`` holds the rows (empty cells for null).
 """
@@ -155,6 +158,8 @@ def write_report(result, out_dir: str | Path, *, store=None, class_names: Sequen
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     doc = results_document(result.dataset, result.protocol, result.rows, result.summary)
+    if getattr(result, "failed", None):  # units that failed in this run (absent when none did)
+        doc["failed"] = [dict(f) for f in result.failed]
     files = {
         "json": write_results_json(out / "results.json", doc),
         "csv": write_results_csv(out / "results.csv", doc["rows"]),

@@ -11,6 +11,12 @@ folder name hashes only the settings shared by all models). Results go to ``resu
 (per view: files built and reused, seconds of EEG, wall time; throughput over all views), peak memory, folds
 resumed and the full config.
 
+The work is a list of independent units, one per (model, fold, seed) (:mod:`eegaffect.benchmark.units`), run
+by an executor (:mod:`eegaffect.benchmark.execution`): here one after the other by default, or as Ray tasks on a
+local instance or a cluster; the feature cache is built once, here, before any unit runs. A unit that fails is
+logged with its traceback, listed under ``failed`` in ``results.json`` and retried by the next run; the others go
+on.
+
 Targets per step (:func:`eegaffect.targets.trial_frame_targets`, the rule training and the live predictor share):
 where a trial has a continuous annotation (``Trial.continuous_targets()``), the valence/arousal of step ``k`` is
 the annotation at the END of window ``k`` (:func:`eegaffect.pipeline.frame_times`; NaN outside the annotation's
@@ -26,7 +32,6 @@ import logging
 import math
 import resource
 import sys
-import time
 import tracemalloc
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +108,13 @@ class BenchmarkResult:
         Peak resident memory of the process (MiB) at the end.
     folds_run, folds_skipped : int
         (model, fold) pairs computed now / reused from a previous partial run.
+    failed : list of dict
+        Units that failed in this run: ``model``, ``fold``, ``seed`` and the last line of the ``error`` (the full
+        traceback is in the log); rerunning retries them.
+    executor : str
+        ``"sequential"`` or ``"ray"`` (``"none"`` when every unit was resumed).
+    startup_s : float
+        Seconds spent starting or connecting to Ray (0 for sequential runs).
     """
 
     dataset: str
@@ -117,6 +129,9 @@ class BenchmarkResult:
     peak_rss_mb: float = 0.0
     folds_run: int = 0
     folds_skipped: int = 0
+    failed: list[dict] = field(default_factory=list)
+    executor: str = "none"
+    startup_s: float = 0.0
 
     @property
     def feature_throughput(self) -> float:
@@ -125,7 +140,7 @@ class BenchmarkResult:
 
 
 def run_benchmark(root: str | Path, config: BenchSeedConfig, out_dir: str | Path, *,
-                  show_progress: bool = True) -> BenchmarkResult:
+                  show_progress: bool = True, execution=None) -> BenchmarkResult:
     """Run the benchmark and write its outputs.
 
     Parameters
@@ -138,6 +153,10 @@ def run_benchmark(root: str | Path, config: BenchSeedConfig, out_dir: str | Path
         Output folder (created); holds the partial results that make a rerun resume.
     show_progress : bool
         Show progress bars.
+    execution : Execution | None
+        Where the (model, fold, seed) units run (:class:`eegaffect.benchmark.execution.Execution`: in this
+        process, on a local Ray instance, on a cluster); None runs them here, one after the other. The results
+        do not depend on it (at equal torch threads per unit).
 
     Returns
     -------
@@ -149,6 +168,11 @@ def run_benchmark(root: str | Path, config: BenchSeedConfig, out_dir: str | Path
 
     if not isinstance(config, BenchSeedConfig):
         raise TypeError(f"config must be a BenchSeedConfig, got {type(config).__name__}")
+    if execution is not None:
+        from eegaffect.benchmark.execution import Execution
+
+        if not isinstance(execution, Execution):
+            raise TypeError(f"execution must be an Execution or None, got {type(execution).__name__}")
     root = Path(root)
     if not root.exists():
         raise FileNotFoundError(f"dataset root {root} does not exist")
@@ -169,7 +193,6 @@ def run_benchmark(root: str | Path, config: BenchSeedConfig, out_dir: str | Path
     result = BenchmarkResult(dataset=full.name, protocol=config.protocol, rows=[], summary=[])
     with _logs_above_bars(show_progress):
         caches = _build_caches(full, data, config, kinds, result, show_progress)
-        steps = {kind: caches[kind] for kind in kinds}
 
         infos = [t.info for t in data.trials]
         folds = make_folds(infos, config.protocol, dataset=full.name, n_train=config.n_train, k=config.k,
@@ -178,7 +201,7 @@ def run_benchmark(root: str | Path, config: BenchSeedConfig, out_dir: str | Path
         store = _PartialStore(out_dir / "partial", _run_signature(config, full.name),
                               {n: _model_signature(config, full.name, n, caches[probes[n].input_kind], targets)
                                for n in names})
-        _fit_folds(data, folds, names, probes, steps, store, config, result, show_progress)
+        _fit_folds(data, folds, names, probes, caches, store, config, result, show_progress, execution)
 
     todo = [(fold, name) for fold in folds for name in names]
     result.rows = [r for r in store.rows() if r["model"] in names and r["fold"] in {f.name for f in folds}]
@@ -209,44 +232,75 @@ def _write_run_info(path: Path, result: BenchmarkResult, config: BenchSeedConfig
            "feature_throughput": finite(result.feature_throughput), "feature_views": result.feature_views,
            "feature_peak_mb": result.feature_peak_mb,
            "peak_rss_mb": result.peak_rss_mb, "folds_run": result.folds_run,
-           "folds_skipped": result.folds_skipped, "machine": machine_info(), "config": config.model_dump(mode="json")}
+           "folds_skipped": result.folds_skipped, "units_failed": result.failed, "executor": result.executor,
+           "executor_startup_s": result.startup_s, "machine": machine_info(), "config": config.model_dump(mode="json")}
     return write_results_json(path, doc)
 
 
-def _fit_folds(data, folds, names, probes, steps, store, config: BenchSeedConfig, result: BenchmarkResult,
-               show_progress: bool) -> None:
-    """Fit, predict and score every (model, fold) not in ``store`` yet; add each to it as soon as it is scored."""
-    from eegaffect._progress import progress
+def _fit_folds(data, folds, names, probes, caches, store, config: BenchSeedConfig, result: BenchmarkResult,
+               show_progress: bool, execution) -> None:
+    """Run every (model, fold, seed) unit not in ``store`` yet on the executor ``execution`` asks for; each
+    outcome is added to the store (or recorded as failed) as soon as it arrives."""
+    from eegaffect.benchmark.execution import UnitProgress, make_executor
     from eegaffect.benchmark.registry import get_model
+    from eegaffect.benchmark.units import UnitSpec, make_units
 
-    todo = len(folds) * len(names)
-    bar = progress(total=todo, desc=f"{config.protocol} folds", unit="fit") if show_progress else None
-    va_cache: dict[int, np.ndarray] = {}
-    for fold in folds:
-        pending = [n for n in names if not store.has(n, fold.name)]
-        result.folds_skipped += len(names) - len(pending)
+    units = make_units(folds, names, [config.seed])
+    todo = [u for u in units if not store.has(u.model, u.fold)]
+    result.folds_skipped = len(units) - len(todo)
+    if not todo:
+        return
+    executor = make_executor(execution)
+    result.executor = executor.name
+    folds_by_name = {f.name: f for f in folds}
+
+    def on_outcome(outcome) -> None:
+        if outcome.failed:
+            logger.error("unit %s failed (pid %d on %s), the others go on:\n%s", outcome.unit.key, outcome.pid,
+                         outcome.host or "?", outcome.error.rstrip())
+            result.failed.append({"model": outcome.unit.model, "fold": outcome.unit.fold,
+                                  "seed": outcome.unit.seed, "error": outcome.error.strip().splitlines()[-1]})
+            return
+        logger.info("%s %s: %s (%.1f s)", outcome.unit.model, outcome.unit.fold, _brief(outcome.row),
+                    outcome.seconds)
+        store.add(outcome.row, outcome.payload)
+        result.folds_run += 1
+
+    bar = None
+    try:
+        with executor:  # starts or connects to Ray (the bar comes after, so its time is the units' only)
+            result.startup_s = getattr(executor, "startup_s", 0.0)
+            sequential = executor.name == "sequential"
+            threads = None if sequential else max(1, int(round(execution.cpus_per_unit)))
+            need = sorted({probes[u.model].input_kind for u in todo})
+            context = executor.prepare(_unit_context(data, {k: caches[k] for k in need}, config,
+                                                     ship=not sequential and execution.ships_arrays()))
+            specs = [UnitSpec(u, get_model(u.model, **config.model_params.get(u.model, {})),
+                              folds_by_name[u.fold].train, folds_by_name[u.fold].test, folds_by_name[u.fold],
+                              threads=threads, show_progress=show_progress and sequential) for u in todo]
+            bar = UnitProgress(len(units), done=result.folds_skipped, desc=f"{config.protocol} units",
+                               show=show_progress)
+            executor.run(specs, context, on_outcome, bar)
+    finally:
         if bar is not None:
-            bar.update(len(names) - len(pending))
-        if not pending:
-            continue
-        need = sorted({probes[n].input_kind for n in pending})
-        train = _split(data, fold.train, {k: steps[k] for k in need}, va_cache, config)
-        test = _split(data, fold.test, {k: steps[k] for k in need}, va_cache, config)
-        for name in pending:
-            model = get_model(name, **config.model_params.get(name, {}))
-            if hasattr(model, "show_progress"):  # models with long fits show a bar over their epochs
-                model.show_progress = show_progress
-            t0 = time.perf_counter()
-            model.fit(train, seed=config.seed)
-            pred = model.predict(test).check(test)
-            row = _score(name, model, fold, test, pred)
-            logger.info("%s %s: %s (%.1f s)", name, fold.name, _brief(row), time.perf_counter() - t0)
-            store.add(row, test, pred)
-            result.folds_run += 1
-            if bar is not None:
-                bar.update(1)
-    if bar is not None:
-        bar.close()
+            bar.close()
+    if result.failed:
+        logger.error("%d of %d unit(s) failed: %s", len(result.failed), len(todo),
+                     ", ".join(f"{f['model']}/{f['fold']}" for f in result.failed))
+
+
+def _unit_context(data, caches: dict, config: BenchSeedConfig, ship: bool):
+    """What every unit of the run shares: trial metadata and annotations, the config, and where the features
+    are (the cache files, or the arrays themselves when they are shipped through Ray's object store)."""
+    from eegaffect.benchmark.units import ArrayViews, CachedViews, TrialStub, UnitContext, trial_id
+
+    trials = [TrialStub(t.info, t.continuous_targets()) for t in data.trials]
+    if ship:
+        views = ArrayViews({k: {trial_id(t.info): c.load(t) for t in data.trials} for k, c in caches.items()})
+    else:
+        views = CachedViews({k: {trial_id(t.info): str(c.file_for(t.info.source)) for t in data.trials}
+                             for k, c in caches.items()})
+    return UnitContext(trials, list(data.class_names), config, views)
 
 
 def _logs_above_bars(show_progress: bool):
@@ -444,17 +498,9 @@ class _PartialStore:
     def has(self, model: str, fold: str) -> bool:
         return (model, fold) in self._rows
 
-    def add(self, row: dict, test, pred) -> None:
-        payload: dict[str, np.ndarray] = {
-            "n_steps": test.n_steps,
-            "trials": np.array([[i.subject, i.session, i.trial] for i in test.trial_infos], dtype=np.int64),
-            "true_labels": test.labels,
-            "true_va": test.step_va(),
-        }
-        if pred.labels is not None:
-            payload["pred_labels"] = np.concatenate(pred.labels).astype(np.int64)
-        if pred.va is not None:
-            payload["pred_va"] = np.concatenate(pred.va).astype(np.float64)
+    def add(self, row: dict, payload: dict[str, np.ndarray]) -> None:
+        """Record one finished unit: its predictions file (written atomically), then its line in ``rows.jsonl``
+        (a line cut short by a crash is skipped when reading)."""
         path = self.pred_path(row["model"], row["fold"])
         tmp = path.with_name(path.name + ".tmp.npz")
         np.savez(tmp, **payload)

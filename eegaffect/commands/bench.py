@@ -19,6 +19,7 @@ BENCH_MODULES: dict[str, str] = {
     "kernels": "eegaffect.commands.bench_kernels",
     "model": "eegaffect.commands.bench_model",
     "physio": "eegaffect.commands.bench_physio",
+    "scale": "eegaffect.commands.bench_scale",
 }
 
 

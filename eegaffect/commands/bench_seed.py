@@ -4,6 +4,8 @@ Example::
 
     eegaffect datasets synth-seed /tmp/synth --subjects 3
     eegaffect bench seed --root /tmp/synth --models de-svm,de-ridge --out /tmp/bench
+    eegaffect bench seed --root /tmp/synth --out /tmp/bench --workers 2          # units on a local Ray
+    eegaffect bench seed --root /data/seed --out bench --address head:6379 --cache /shared/cache
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from pathlib import Path
 
 from eegaffect.commands import add_config_options, config_from_args
+from eegaffect.commands._execution import add_execution_options, execution_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,13 +36,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="comma-separated model names (default: de-svm,de-logreg,de-ridge,eegnet,shallow)")
     parser.add_argument("--subjects", default=None, help="comma-separated subject numbers (default: all)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: the config's, 0)")
-    parser.add_argument("--cache-dir", type=Path, default=None, help="feature cache root (default: user cache)")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--list-models", action="store_true", help="list registered models and exit")
     parser.add_argument("--measure-session", action="store_true",
                         help="time the featurisation of one full-length synthetic SEED session (62 ch, 3394 s at "
                              "200 Hz) with the config's pipeline, print it and exit (target: <= 3 s)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (required unless --list-models)")
+    add_execution_options(parser)
     add_config_options(parser, "bench_seed")
     parser.set_defaults(func=run)
 
@@ -85,15 +88,16 @@ def run(args: argparse.Namespace) -> int:
     config = validate_update(config_from_args(args, BenchSeedConfig), {
         "dataset": args.dataset, "protocol": args.protocol, "models": models,
         "subjects": _ints(args.subjects, "--subjects") if args.subjects else None, "seed": args.seed,
-        "cache_dir": None if args.cache_dir is None else str(args.cache_dir),
+        "cache_dir": args.cache_dir,
         "plots": False if args.no_plots else None,
     }, {"dataset": "--dataset", "protocol": "--protocol", "models": "--models", "subjects": "--subjects",
-        "seed": "--seed", "cache_dir": "--cache-dir", "plots": "--no-plots"})
+        "seed": "--seed", "cache_dir": "--cache", "plots": "--no-plots"})
+    execution = execution_from_args(args)
     check_inputs(args.root, config)  # before --out is created: a typo must not leave an empty folder behind
     t0 = time.perf_counter()
     existed = args.out.exists()
     try:
-        result = run_benchmark(args.root, config, args.out)
+        result = run_benchmark(args.root, config, args.out, execution=execution)
     except BaseException:
         _remove_empty_folders(args.out, keep_root=existed)  # a failed run leaves no empty out/ or partial/ behind
         raise
@@ -104,9 +108,15 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     print(f"folds: {result.folds_run} fitted, {result.folds_skipped} resumed from a previous run; "
           f"total {elapsed:.1f} s; peak resident memory {result.peak_rss_mb:.0f} MiB")
+    if result.executor == "ray":
+        print(f"ran on Ray ({execution.address or f'local, {execution.workers} workers'}); "
+              f"start-up {result.startup_s:.1f} s")
+    if result.failed:
+        print(f"{len(result.failed)} unit(s) failed (tracebacks in the log; a rerun retries them): "
+              + ", ".join(f"{f['model']}/{f['fold']}" for f in result.failed))
     print(f"wrote {', '.join(str(p) for k, p in result.files.items() if not k.startswith('plot:'))} and "
           f"{sum(k.startswith('plot:') for k in result.files)} plot(s) to {args.out}")
-    return 0
+    return 1 if result.failed else 0
 
 
 def check_inputs(root: Path, config) -> None:

@@ -1,0 +1,58 @@
+"""``eegaffect bench scale``: the dataset benchmark run one unit at a time vs. on a local Ray with 2 workers.
+
+The cases and what they compare are described in :mod:`eegaffect.perf.scale`, where the logic lives.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from eegaffect.commands import add_config_options, config_from_args, plain_text
+from eegaffect.perf.scale import BenchScaleConfig, run_bench
+
+__all__ = ["BenchScaleConfig", "register", "run"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("scale", help="bench seed on one process vs. --workers 2 on a local Ray",
+                                   description=plain_text(__doc__.split("\n\n")[0]))
+    parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="write the cases as JSON")
+    parser.add_argument("--units", default=None,
+                        help="comma-separated unit counts, multiples of 4 (default: config, 8,16,32)")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs of each unit's fit (default: config, 2)")
+    parser.add_argument("--trial-seconds", type=float, default=None,
+                        help="length of every synthetic trial (default: config, 6)")
+    parser.add_argument("--sequential-threads", type=int, default=None, metavar="N",
+                        help="torch threads of the sequential run (default: config, torch's default)")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="timings of each run, the fastest counts (default: config, 1)")
+    add_config_options(parser, "bench_scale")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from eegaffect.config import validate_update
+    from eegaffect.errors import UserInputError
+    from eegaffect.perf import format_cases, write_bench_json
+
+    units = None
+    if args.units is not None:
+        try:
+            units = [int(v) for v in args.units.split(",") if v.strip()]
+        except ValueError:
+            raise UserInputError(f"--units: expected comma-separated integers, got {args.units!r}") from None
+    config = validate_update(config_from_args(args, BenchScaleConfig),
+                             {"units": units, "epochs": args.epochs, "trial_seconds": args.trial_seconds,
+                              "repeat": args.repeat, "sequential_threads": args.sequential_threads},
+                             {"units": "--units", "epochs": "--epochs", "trial_seconds": "--trial-seconds",
+                              "repeat": "--repeat", "sequential_threads": "--sequential-threads"})
+    cases, extra = run_bench(config.units, epochs=config.epochs, trial_seconds=config.trial_seconds,
+                             repeat=config.repeat, sequential_threads=config.sequential_threads)
+    print(format_cases(cases))
+    for key, value in extra.items():
+        print(f"{key}: {value}")
+    if args.json is not None:
+        write_bench_json(args.json, cases, {"details": extra})
+        print(f"wrote {args.json}")
+    return 0
