@@ -1,12 +1,14 @@
-"""Small file helpers shared by the modules that save and check model files (weights, bundles)."""
+"""Small file helpers: model files (weights with the usual file mode, checksums) and the output-folder check shared
+by the commands that write a user's results."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["save_safetensors", "default_file_mode", "sha256_file"]
+__all__ = ["default_file_mode", "output_dir", "save_safetensors", "sha256_file"]
 
 
 def sha256_file(path: str | Path) -> str:
@@ -74,3 +76,81 @@ def save_safetensors(tensors: dict, path: str | Path) -> Path:
     save_file(tensors, str(path))
     os.chmod(path, default_file_mode())
     return path
+
+
+def output_dir(out: str | Path | None, outputs: Sequence[str], *, overwrite: bool = False,
+               default_prefix: str | None = None, option: str = "--out") -> Path:
+    """Where a command writes a user's results: never over an earlier run unless asked to.
+
+    Every command that writes results into a folder (``live --out``, ``demo --out``, ``train --out``,
+    ``datasets synth-faces``) goes through this one check, like ``record`` does for its file.
+
+    Parameters
+    ----------
+    out : str | Path | None
+        The folder the user named; None: a new dated folder ``{default_prefix}-YYYYmmdd-HHMMSS`` in the working
+        directory (with ``-2``, ``-3``, ... when that name is taken).
+    outputs : sequence of str
+        Names of the files and folders the command writes inside ``out``; a folder holding any of them holds an
+        earlier run.
+    overwrite : bool
+        Replace an earlier run on purpose: its ``outputs`` are deleted first, so none of the earlier run's files
+        is left beside the new ones (e.g. ``session.h5`` of a run with ``--record`` under a run without).
+    default_prefix : str | None
+        Name stem of the dated folder when ``out`` is None (required then).
+    option : str
+        How the user names the folder, for the messages (``"--out"``, ``"OUT"``).
+
+    Returns
+    -------
+    out : Path
+        The folder (not created here: a command that fails before writing leaves nothing behind).
+
+    Raises
+    ------
+    FileExistsError
+        ``out`` holds an earlier run and ``overwrite`` is false.
+    NotADirectoryError
+        ``out`` is an existing file.
+    """
+    if out is None:
+        if default_prefix is None:
+            raise ValueError("output_dir: out is None and no default_prefix was given")
+        return _new_dated_dir(default_prefix)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{option} {out} is a file, expected a folder")
+    found = [name for name in outputs if (out / name).exists() or (out / name).is_symlink()]
+    if not found:
+        return out
+    if not overwrite:
+        raise FileExistsError(f"{option} {out} already holds an earlier run ({', '.join(found)}); pass --overwrite "
+                              f"to replace it, or choose a new {option}")
+    _remove_outputs(out, found)
+    return out
+
+
+def _new_dated_dir(prefix: str) -> Path:
+    """``{prefix}-YYYYmmdd-HHMMSS``, or that name with ``-2``, ``-3``, ... when it exists."""
+    import time
+
+    base = Path(f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}")
+    path, k = base, 1
+    while path.exists():
+        k += 1
+        path = base.with_name(f"{base.name}-{k}")
+    return path
+
+
+def _remove_outputs(out: Path, names: Sequence[str]) -> None:
+    """Delete the earlier run's outputs ``names`` from ``out`` (files, links or folders)."""
+    import logging
+    import shutil
+
+    logging.getLogger("eegaffect").info("--overwrite: replacing the earlier run in %s (%s)", out, ", ".join(names))
+    for name in names:
+        path = out / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()

@@ -152,7 +152,11 @@ def load_config(schema: type[T], path: str | Path | None = None, overrides: Iter
         source = str(path)
         if not path.is_file():
             raise ConfigError(f"config file {source} does not exist (expected a YAML file)")
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"config file {source} is not UTF-8 text ({exc.reason} at byte {exc.start}); save it "
+                              "as UTF-8 YAML") from None
     elif default is not None:
         source = f"configs/{default}.yaml"
         text = packaged_config_text(default)

@@ -92,7 +92,7 @@ def test_eeg_to_face_student_through_the_cli(tmp_path, capsys):
     broken.write_bytes(h5.read_bytes())
     with h5py.File(broken, "r+") as f:
         f["counts"][0, 0] += 1
-    assert main(["distil", "--faces", str(manifest), "--prototypes", str(broken), "--out", str(tmp_path / "x")]) == 1
+    assert main(["distil", "--faces", str(manifest), "--prototypes", str(broken), "--out", str(tmp_path / "x")]) == 2
     assert "checksum mismatch" in capsys.readouterr().err
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics) == {"8way", "present_only", "losses", "seed"}

@@ -18,7 +18,11 @@ plain integers written by one thread only. The counters:
 - ``n_overrun``: samples overwritten in the ring buffer before :meth:`Stream.read_new` returned them;
 - ``n_reconnects``: the outlet went away and came back with the same source_id; liblsl reconnects the inlet by
   itself (``recover=True``) and the gap is reported in samples and seconds;
-- ``n_stalls``: no data for ``stall_timeout_s`` while a regular stream was expected to deliver.
+- ``n_stalls``: no data for ``stall_timeout_s`` while a regular stream was expected to deliver;
+- ``n_source_changes``: the stream came back under another source_id (a device or simulator restarted without a
+  fixed one) and the inlet switched to it (``Stream(reresolve_after_s=...)``); it also counts as a reconnect, but
+  the samples lost in its gap are unknown (the new source counts from scratch, its clock may differ), so they are
+  not in ``n_lost``: ``unknown_loss_s`` adds up those gaps' lengths in seconds instead.
 """
 
 from __future__ import annotations
@@ -117,6 +121,8 @@ class StreamHealth:
     last_timestamp: float
     worker_cpu_s: float
     worker_wall_s: float
+    n_source_changes: int = 0
+    unknown_loss_s: float = 0.0
 
     @property
     def cpu_share(self) -> float:
@@ -139,6 +145,9 @@ class HealthMonitor:
         :class:`~eegaffect.acquisition.lsl.Stream`).
     max_events : int
         Events kept until :meth:`get_events` drains them (the oldest go first).
+    log_events : bool
+        Log events as warnings (resumes as info); False logs them at debug level only, for a second inlet on a
+        stream another one already reports on (they are queued and counted either way).
 
     Attributes
     ----------
@@ -149,17 +158,20 @@ class HealthMonitor:
     """
 
     def __init__(self, name: str = "", source_id: str = "", sfreq: float = 0.0, *, clock: Callable[[], float],
-                 max_events: int = 10_000):
+                 max_events: int = 10_000, log_events: bool = True):
         if sfreq < 0:
             raise ValueError(f"expected sfreq >= 0 Hz (0: irregular), got {sfreq}")
         self.name, self.source_id, self.sfreq = name, source_id, float(sfreq)
         self._clock = clock
+        self._log_events = bool(log_events)
         self._events: collections.deque[StreamEvent] = collections.deque(maxlen=int(max_events))
         self._gaps: list[GapRecord] = []
         self.n_received = 0
         self.n_lost = 0
         self.n_reconnects = 0
         self.n_stalls = 0
+        self.n_source_changes = 0
+        self.unknown_loss_s = 0.0
         self.last_timestamp = float("nan")
         self._last_overrun_log = -float("inf")
 
@@ -216,6 +228,35 @@ class HealthMonitor:
         return self._record_gap(float(first_timestamp), n_gap, max(step - 1.0 / self.sfreq, 0.0)
                                 if np.isfinite(step) else 0.0, True, False)
 
+    def source_changed(self, first_timestamp: float, old: str, new: str) -> GapRecord:
+        """The stream came back under another source: its first sample is stamped ``first_timestamp``. The gap
+        since the last sample received is a reconnect whose lost samples are unknown (``n_samples`` 0 in the
+        record, its length added to ``unknown_loss_s``).
+
+        Parameters
+        ----------
+        first_timestamp : float
+            Raw timestamp of the new source's first sample.
+        old, new : str
+            The two sources, as they should appear in the message (source_id, host, uid).
+
+        Returns
+        -------
+        gap : GapRecord
+            The recorded gap (``reconnect=True``).
+        """
+        step = float(first_timestamp) - self.last_timestamp
+        seconds = max(step - 1.0 / self.sfreq, 0.0) if np.isfinite(step) and self.sfreq > 0 else 0.0
+        self.n_reconnects += 1
+        self.n_source_changes += 1
+        self.unknown_loss_s += seconds
+        gap = GapRecord(float(first_timestamp), 0, seconds, True)
+        self._gaps.append(gap)
+        self.emit("reconnect", seconds=seconds, timestamp=float(first_timestamp),
+                  message=f"switched from {old} to a new source {new} after a gap of {seconds:.3f} s; the samples "
+                          "lost in it are unknown (the new source counts from scratch)")
+        return gap
+
     def stall(self, seconds: float) -> None:
         """No data came for ``seconds`` while a regular stream was expected to deliver."""
         self.n_stalls += 1
@@ -243,7 +284,7 @@ class HealthMonitor:
                 return event
             self._last_overrun_log = event.time
         level = logging.INFO if kind == "resume" else logging.WARNING
-        logger.log(level, "stream %r: %s", self.name, event.message or kind)
+        logger.log(level if self._log_events else logging.DEBUG, "stream %r: %s", self.name, event.message or kind)
         return event
 
     # -- what consumers read -------------------------------------------------------------------------------
@@ -271,7 +312,8 @@ class HealthMonitor:
         return StreamHealth(n_received=self.n_received, n_lost=self.n_lost, n_overrun=int(n_overrun),
                             n_reconnects=self.n_reconnects, n_stalls=self.n_stalls, n_gaps=len(self._gaps),
                             last_timestamp=self.last_timestamp, worker_cpu_s=float(worker_cpu_s),
-                            worker_wall_s=float(worker_wall_s))
+                            worker_wall_s=float(worker_wall_s), n_source_changes=self.n_source_changes,
+                            unknown_loss_s=self.unknown_loss_s)
 
     def _record_gap(self, timestamp: float, n_samples: int, seconds: float, reconnect: bool,
                     exact: bool) -> GapRecord:

@@ -19,6 +19,7 @@ reconnects are detected on the raw timestamps before dejittering, with the rule 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Sequence
@@ -37,6 +38,8 @@ from eegaffect.acquisition.ringbuffer import RingBuffer
 from eegaffect.kernels.timestamps import TimestampTracker
 
 __all__ = ["Stream"]
+
+logger = logging.getLogger("eegaffect.acquisition.lsl")
 
 
 class Stream:
@@ -78,6 +81,16 @@ class Stream:
         How long one pull waits for data before the worker checks whether it should stop.
     sfreq_tolerance : float
         Relative tolerance of the nominal-rate check.
+    reresolve_after_s : float | None
+        After this many seconds without data from a regular stream, look for a stream of the same name and type
+        under another source_id (a device, bridge or simulator restarted without a fixed source_id gets a new one,
+        and liblsl only recovers a stream that keeps its source_id) and switch to it when it has the same channels,
+        rate and format; the new source's identity is logged and the gap counted as a reconnect whose lost samples
+        are unknown (:attr:`StreamHealth.unknown_loss_s <eegaffect.acquisition.lsl.StreamHealth>`). None (default):
+        stay with the stream that was connected.
+    log_events : bool
+        Log losses, reconnects and stalls as warnings; False keeps them at debug level (they are still counted
+        and queued), for a second inlet on a stream another one already reports on, so each is logged once.
 
     Notes
     -----
@@ -92,7 +105,7 @@ class Stream:
                  index_channel: str | int | None = "auto", dejitter: bool = True,
                  dejitter_halflife_s: float = 10.0, jitter_tolerance_s: float = 0.010,
                  stall_timeout_s: float = 2.0, max_chunk: int | None = None, poll_timeout_s: float = 0.1,
-                 sfreq_tolerance: float = 1e-6):
+                 sfreq_tolerance: float = 1e-6, reresolve_after_s: float | None = None, log_events: bool = True):
         if name is None and type is None and source_id is None:
             raise ValueError("give at least one of name, type or source_id to choose a stream")
         for label, value in (("bufsize", bufsize), ("timeout", timeout), ("dejitter_halflife_s",
@@ -102,6 +115,8 @@ class Stream:
                 raise ValueError(f"{label} must be > 0, got {value}")
         if jitter_tolerance_s < 0:
             raise ValueError(f"jitter_tolerance_s must be >= 0, got {jitter_tolerance_s}")
+        if reresolve_after_s is not None and not reresolve_after_s > 0:
+            raise ValueError(f"reresolve_after_s must be > 0 seconds or None, got {reresolve_after_s}")
         if max_chunk is not None and int(max_chunk) < 1:
             raise ValueError(f"max_chunk must be >= 1, got {max_chunk}")
         self._query = {"name": name, "type": type, "source_id": source_id}
@@ -117,6 +132,10 @@ class Stream:
         self._max_chunk_request = max_chunk
         self._poll_timeout = float(poll_timeout_s)
         self._sfreq_tol = float(sfreq_tolerance)
+        self._log_events = bool(log_events)
+        self._reresolve = None if reresolve_after_s is None else float(reresolve_after_s)
+        self._switched: tuple[str, str] | None = None  # (old, new) source until the new one's first sample
+        self._refused: set[str] = set()  # uids of same-named streams already found unfit (said once)
         self._inlet: pylsl.StreamInlet | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -418,7 +437,8 @@ class Stream:
         self._uid = desc.uid
         inlet.was_clock_reset()  # clear the flag; from now on it signals a reconnect
         self._reset_counters()
-        self._monitor = HealthMonitor(desc.name, desc.source_id, desc.sfreq, clock=pylsl.local_clock)
+        self._monitor = HealthMonitor(desc.name, desc.source_id, desc.sfreq, clock=pylsl.local_clock,
+                                      log_events=self._log_events)
         self._clock_offsets.clear()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name=f"eegaffect-lsl-{desc.name}", daemon=True)
@@ -433,6 +453,7 @@ class Stream:
         last_data = time.perf_counter()
         stalled = False
         next_offset = 0.0
+        next_search = 0.0
         try:
             while not self._stop.is_set():
                 try:
@@ -457,6 +478,11 @@ class Stream:
                 elif regular and not stalled and now - last_data > self._stall_timeout:
                     stalled = True
                     self._monitor.stall(now - last_data)
+                elif (regular and self._reresolve is not None and now - last_data > self._reresolve
+                      and now >= next_search):
+                    next_search = now + self._reresolve
+                    if self._switch_source(now - last_data):
+                        inlet, puller = self._inlet, self._puller
                 if now >= next_offset:
                     next_offset = now + 5.0
                     self._sample_clock_offset()
@@ -478,7 +504,14 @@ class Stream:
             data = np.vectorize(lambda b: b.decode("utf-8", "replace"), otypes=[object])(data)
         out_ts = ts = np.asarray(ts, dtype=np.float64)
         monitor = self._monitor
-        if self._tracker is not None:
+        if self._tracker is not None and self._switched is not None:
+            # the first sample of the source switched to: an unknown loss, then a new segment
+            monitor.source_changed(float(ts[0]), *self._switched)
+            self._switched = None
+            self._inlet.was_clock_reset()
+            self._tracker.restart()
+            out_ts = self._account_gaps(data, ts)
+        elif self._tracker is not None:
             # liblsl flags a recovered connection through was_clock_reset(), but its own clock-sync
             # post-processing may consume that flag first; after a silence, ask the network whether the
             # outlet behind our source_id is a new one (a restart keeps source_id but gets a new uid).
@@ -498,6 +531,56 @@ class Stream:
         if overrun:
             monitor.overrun(overrun, float(ts[0]))
 
+    def _switch_source(self, silent_s: float) -> bool:
+        """Look for the stream under another source (same name, type, channels, rate and format) and switch the
+        inlet to it; True when switched. Runs in the worker, while the current source is silent."""
+        desc = self._description
+        try:
+            found = resolve_streams(name=desc.name, type=desc.type or None, timeout=min(1.0, self._reresolve))
+        except StreamNotFoundError:
+            return False
+        others = [d for d in found if d.uid != self._uid and d.uid not in self._refused
+                  and not (desc.source_id and d.source_id == desc.source_id)]  # same source_id: liblsl recovers
+        fit = [d for d in others if (d.n_chans, d.sfreq, d.channel_format) == (desc.n_chans, desc.sfreq,
+                                                                                desc.channel_format)]
+        for d in others:
+            if d not in fit:
+                self._refused.add(d.uid)
+                logger.warning("stream %r: %s is visible while %s is silent, but differs (%d ch, %g Hz, %s instead "
+                               "of %d ch, %g Hz, %s): not switching to it", desc.name, _identity(d), _identity(desc),
+                               d.n_chans, d.sfreq, d.channel_format, desc.n_chans, desc.sfreq, desc.channel_format)
+        if len(fit) != 1:
+            if len(fit) > 1:
+                logger.warning("stream %r: %d other sources fit (%s); not choosing one", desc.name, len(fit),
+                               ", ".join(_identity(d) for d in fit))
+            return False
+        new = fit[0]
+        try:
+            inlet = open_inlet(new._info, max_buflen=max(1, int(np.ceil(self._bufsize)), 30))
+            inlet.open_stream(timeout=1.0)
+            names = read_channel_info(inlet.info(timeout=1.0))[0]
+        except Exception as exc:  # gone again, or not answering: try later
+            logger.info("stream %r: could not open %s (%s); will look again", desc.name, _identity(new), exc)
+            return False
+        if names != self._ch_names:
+            inlet.close_stream()
+            self._refused.add(new.uid)
+            logger.warning("stream %r: %s has other channels (%s...) than %s; not switching to it", desc.name,
+                           _identity(new), names[:3], _identity(desc))
+            return False
+        old, self._inlet = self._inlet, inlet
+        self._puller = None if self._puller is None else ChunkPuller(inlet, self._max_chunk, self._poll_timeout)
+        self._switched = (_identity(desc), _identity(new))
+        self._description, self._uid = new, new.uid
+        self._monitor.source_id = new.source_id
+        try:
+            old.close_stream()
+        except Exception:  # pragma: no cover - the old outlet is gone anyway
+            pass
+        logger.warning("stream %r: no data for %.1f s from %s; switching to %s", desc.name, silent_s,
+                       _identity(desc), _identity(new))
+        return True
+
     def _outlet_restarted(self) -> bool:
         uid = _restarted_uid(self._description, self._uid)
         if uid is not None:
@@ -513,3 +596,8 @@ class Stream:
         if n_lossy:
             self._monitor.losses(ts, lost, counted_exactly(data, lost, self._index, prev_counter))
         return out_ts
+
+
+def _identity(desc: StreamDescription) -> str:
+    """``source_id 'X' (host H, uid U)``: how a source is named in messages."""
+    return f"source_id {desc.source_id!r} (host {desc.hostname!r}, uid {desc.uid!r})"

@@ -197,8 +197,9 @@ def run_benchmark(root: str | Path, config: BenchSeedConfig, out_dir: str | Path
         infos = [t.info for t in data.trials]
         folds = make_folds(infos, config.protocol, dataset=full.name, n_train=config.n_train, k=config.k,
                            seed=config.seed)
+        targets = _targets_key(data)
         store = _PartialStore(out_dir / "partial", _run_signature(config, full.name),
-                              {n: _model_signature(config, full.name, n, caches[probes[n].input_kind])
+                              {n: _model_signature(config, full.name, n, caches[probes[n].input_kind], targets)
                                for n in names})
         _fit_folds(data, folds, names, probes, caches, store, config, result, show_progress, execution)
 
@@ -343,10 +344,12 @@ def _build_caches(full, data, config: BenchSeedConfig, kinds, result: BenchmarkR
         if not tracing:
             tracemalloc.start()
         tracemalloc.reset_peak()
-        stats = cache.build(data.trials, show_progress=show_progress)
-        peak = tracemalloc.get_traced_memory()[1] / 2**20
-        if not tracing:
-            tracemalloc.stop()
+        try:
+            stats = cache.build(data.trials, show_progress=show_progress)
+            peak = tracemalloc.get_traced_memory()[1] / 2**20
+        finally:  # also when featurisation fails (a dead channel): tracing left on slows the whole process
+            if not tracing:
+                tracemalloc.stop()
         result.feature_views[kind] = {"files_built": stats.files_built, "files_reused": stats.files_reused,
                                       "eeg_seconds": stats.eeg_seconds, "wall_s": stats.wall_s}
         result.feature_seconds += stats.eeg_seconds
@@ -418,16 +421,46 @@ def _run_signature(config: BenchSeedConfig, dataset: str) -> str:
                   "k": config.k, "subjects": config.subjects})
 
 
-def _model_signature(config: BenchSeedConfig, dataset: str, name: str, cache) -> str:
+def _model_signature(config: BenchSeedConfig, dataset: str, name: str, cache, targets: str = "") -> str:
     """What one model's fold results depend on: its data view (dataset files + pipeline + view, through the
-    cache key), the protocol and split settings, the seed, its name and its hyper-parameters."""
+    cache key), the trials' targets (:func:`_targets_key`), the protocol and split settings, the seed, its name
+    and its hyper-parameters."""
     return _hash({"run": _run_signature(config, dataset), "model": name,
-                  "params": config.model_params.get(name, {}), "cache": cache.key})
+                  "params": config.model_params.get(name, {}), "cache": cache.key, "targets": targets})
+
+
+def _targets_key(data) -> str:
+    """Hash of what the folds' targets depend on besides the EEG files: the class names, every trial's label,
+    class name and valence/arousal (from ``label.mat`` through the label tables) and the content of its continuous
+    annotation CSV (a ground-truth stream inside a recording is covered by the EEG file's cache key)."""
+    rows = []
+    for t in data.trials:
+        i = t.info
+        ann = t.annotation
+        digest = hashlib.sha256(ann.read_bytes()).hexdigest() if ann is not None and ann.is_file() else None
+        rows.append([str(i.source), i.key, i.label, i.label_name, i.valence, i.arousal, digest])
+    return _hash({"classes": list(data.class_names), "trials": rows})
 
 
 def _peak_rss_mb() -> float:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+def _readable_npz(path: Path) -> bool:
+    """Whether ``path`` is a whole ``.npz`` archive (every array reads back)."""
+    import zipfile
+
+    if not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as fh, np.load(fh) as z:  # our handle: np.load leaks its own on a bad archive
+            for key in z.files:
+                z[key]
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
+        logger.warning("partial result %s is damaged; its fold is fitted again", path)
+        return False
+    return True
 
 
 class _PartialStore:
@@ -455,8 +488,8 @@ class _PartialStore:
                     continue  # a line of an older layout
                 row = entry["row"]
                 model, fold = row.get("model"), row.get("fold")
-                if entry.get("signature") == self.signatures.get(model) and self.pred_path(model, fold).is_file():
-                    self._rows[(model, fold)] = row
+                if entry.get("signature") == self.signatures.get(model) and _readable_npz(self.pred_path(model, fold)):
+                    self._rows[(model, fold)] = row  # a missing or damaged prediction file: the fold is refitted
 
     def pred_path(self, model: str, fold: str) -> Path:
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{model}__{fold}")

@@ -47,6 +47,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def _remove_empty_folders(root: Path, keep_root: bool) -> None:
+    """Remove the empty folders under ``root`` (deepest first), and ``root`` itself when empty and not kept."""
+    if not root.is_dir():
+        return
+    for folder in sorted((p for p in root.rglob("*") if p.is_dir() and not p.is_symlink()),
+                         key=lambda p: len(p.parts), reverse=True):
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    if not keep_root and not any(root.iterdir()):
+        root.rmdir()
+
+
 def _ints(text: str, what: str) -> list[int]:
     try:
         return [int(v) for v in text.split(",") if v.strip()]
@@ -71,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from eegaffect.config import validate_update
 
-    models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
+    # an empty --models "" is an empty list (refused by the config's min_length), never the default models
+    models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models is not None else None
     config = validate_update(config_from_args(args, BenchSeedConfig), {
         "dataset": args.dataset, "protocol": args.protocol, "models": models,
         "subjects": _ints(args.subjects, "--subjects") if args.subjects else None, "seed": args.seed,
@@ -82,7 +95,12 @@ def run(args: argparse.Namespace) -> int:
     execution = execution_from_args(args)
     check_inputs(args.root, config)  # before --out is created: a typo must not leave an empty folder behind
     t0 = time.perf_counter()
-    result = run_benchmark(args.root, config, args.out, execution=execution)
+    existed = args.out.exists()
+    try:
+        result = run_benchmark(args.root, config, args.out, execution=execution)
+    except BaseException:
+        _remove_empty_folders(args.out, keep_root=existed)  # a failed run leaves no empty out/ or partial/ behind
+        raise
     elapsed = time.perf_counter() - t0
 
     print(Path(result.files["markdown"]).read_text(encoding="utf-8"))

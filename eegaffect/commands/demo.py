@@ -20,7 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--duration", type=float, default=None, metavar="S", help="seconds (default 60)")
     parser.add_argument("--headless", action="store_true", help="no window; save the dashboard as PNG")
     parser.add_argument("--out", type=Path, default=None, metavar="DIR",
-                        help="output folder (default ./eegaffect-demo-<time>)")
+                        help="output folder (default: a new ./eegaffect-demo-<time>)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out DIR (refused "
+                        "otherwise)")
     parser.add_argument("--model", type=Path, default=None, metavar="BUNDLE",
                         help="use this bundle instead of the demo model")
     add_config_options(parser, "demo")
@@ -29,20 +31,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``eegaffect demo`` with the parsed ``args``; return the exit code."""
+    from eegaffect._files import output_dir
     from eegaffect.commands._signals import sigterm_as_interrupt
-    from eegaffect.commands.live import format_summary, user_errors
+    from eegaffect.commands.live import LIVE_OUTPUTS, format_summary, user_errors
+    from eegaffect.config import validate_update
     from eegaffect.live.demo import DemoConfig, run_demo
 
-    config = config_from_args(args, DemoConfig)
-    if args.duration is not None:
-        config.duration_s = args.duration
+    config = validate_update(config_from_args(args, DemoConfig), {"duration_s": args.duration},
+                             {"duration_s": "--duration"})
     if args.model is not None:
         config.bundle = str(args.model)
+    out = output_dir(args.out, LIVE_OUTPUTS, overwrite=args.overwrite, default_prefix="eegaffect-demo")
     print(f"eegaffect demo: {config.duration_s:g} s of simulated EEG through the live pipeline "
           f"({'window' if not args.headless else 'headless'}); Ctrl-C stops early", flush=True)
     try:
         with sigterm_as_interrupt():
-            summary = run_demo(config, out_dir=args.out, show=False if args.headless else None)
+            summary = run_demo(config, out_dir=out, show=False if args.headless else None)
     except user_errors() as exc:
         print(f"eegaffect demo: {exc}", file=sys.stderr)
         return 2

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from eegaffect.commands import add_config_options, config_from_args
 
+#: What ``distil`` writes into its --out folder.
+DISTIL_OUTPUTS = ("metrics.json", "confusion_matrix.png", "student.safetensors", "student.onnx", "student.json")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``eegaffect distil`` and its options to ``subparsers``."""
@@ -19,6 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--prototypes", required=True, type=Path, metavar="FILE.h5",
                         help="prototype file from 'eegaffect prototypes export' (read only)")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+    parser.add_argument("--overwrite", action="store_true", help="replace an earlier student in --out DIR (refused "
+                        "otherwise)")
     add_config_options(parser, "distil")
     parser.set_defaults(func=run)
 
@@ -26,18 +31,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``eegaffect distil`` with the parsed ``args``; return the exit code."""
     import json
-    import sys
 
-    from eegaffect.distill.prototypes import PrototypeFileError
+    from eegaffect._files import output_dir
     from eegaffect.distill.student import DistilConfig, run_distillation
 
     config = config_from_args(args, DistilConfig)
+    output_dir(args.out, DISTIL_OUTPUTS, overwrite=args.overwrite)
     _warn_if_dgeo_never_starts(config)
-    try:
-        metrics = run_distillation(args.faces, args.prototypes, args.out, config)
-    except (PrototypeFileError, FileNotFoundError) as exc:
-        print(f"eegaffect distil: {exc}", file=sys.stderr)
-        return 1
+    metrics = run_distillation(args.faces, args.prototypes, args.out, config)  # input errors: one line, exit 2
     print(json.dumps({k: metrics[k] for k in ("8way", "present_only", "seed")}, indent=2))
     return 0
 
@@ -67,19 +68,23 @@ def register_synth_faces(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--n-per-class", type=int, default=None, metavar="N", help="images per emotion (config: 100)")
     parser.add_argument("--image-size", type=int, default=None, metavar="PX", help="image side (config: 48)")
     parser.add_argument("--seed", type=int, default=None, metavar="N", help="generator seed (config: 0)")
+    parser.add_argument("--overwrite", action="store_true", help="replace the faces already in OUT (refused "
+                        "otherwise: two generations of images would mix in the class folders)")
     add_config_options(parser, "distil")
     parser.set_defaults(func=run_synth_faces)
 
 
 def run_synth_faces(args: argparse.Namespace) -> int:
     """Run ``eegaffect distil synth-faces`` with the parsed ``args``; return the exit code."""
-    from eegaffect.distill.faces import write_synth_faces
+    from eegaffect._files import output_dir
+    from eegaffect.distill.faces import EMOTIONS, write_synth_faces
     from eegaffect.distill.student import DistilConfig
 
     for name in ("n_per_class", "image_size", "seed"):
         if getattr(args, name) is not None:
             args.overrides.append(f"synth_faces.{name}={getattr(args, name)}")
     sc = config_from_args(args, DistilConfig).synth_faces
+    output_dir(args.out, ["manifest.csv", *EMOTIONS], overwrite=args.overwrite, option="OUT")
     manifest = write_synth_faces(args.out, sc.n_per_class, image_size=sc.image_size, seed=sc.seed,
                                  test_fraction=sc.test_fraction)
     print(f"wrote {8 * sc.n_per_class} synthetic faces ({sc.image_size}x{sc.image_size}) to {args.out}; "

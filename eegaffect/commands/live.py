@@ -9,6 +9,9 @@ from pathlib import Path
 
 from eegaffect.commands import add_config_options, config_from_args
 
+#: What a live session (and the demo) writes into its output folder; a folder holding any of them holds a run.
+LIVE_OUTPUTS = ("summary.json", "updates.csv", "frames.npz", "session.h5", "dashboard.png")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``eegaffect live`` and its options to ``subparsers``."""
@@ -22,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", required=True, type=Path, metavar="BUNDLE", help="model bundle directory")
     parser.add_argument("--out", type=Path, default=None, metavar="DIR",
                         help="write summary.json, updates.csv, the dashboard PNG (and session.h5 with --record)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out DIR (refused "
+                        "otherwise)")
     parser.add_argument("--duration", type=float, default=None, metavar="S", help="seconds to run (default: "
                         "until Ctrl-C)")
     parser.add_argument("--headless", action="store_true", help="no dashboard window (the figure is saved to "
@@ -41,20 +46,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``eegaffect live`` with the parsed ``args``; return the exit code."""
+    from eegaffect._files import output_dir
     from eegaffect.commands._signals import sigterm_as_interrupt
     from eegaffect.live.dashboard_worker import make_dashboard
     from eegaffect.live.session import LiveConfig, LiveSession
 
     from eegaffect.config import validate_update
+    from eegaffect.errors import UserInputError
 
     config = validate_update(config_from_args(args, LiveConfig),
                              {"record": args.record, "interpolate": args.interpolate, "update_hz": args.update_hz,
                               "ignore_channels": args.ignore_channel},
                              {"record": "--record", "interpolate": "--interpolate", "update_hz": "--update-hz",
                               "ignore_channels": "--ignore-channel"})
+    if args.duration is not None and not args.duration > 0:
+        raise UserInputError(f"--duration {args.duration:g}: expected a positive number of seconds (leave it out "
+                             "to run until Ctrl-C)")
     if config.record and args.out is None:
         print("eegaffect live: --record needs --out DIR", file=sys.stderr)
         return 2
+    if args.out is not None:
+        output_dir(args.out, LIVE_OUTPUTS, overwrite=args.overwrite)
     png = None if args.out is None else args.out / "dashboard.png"
     try:
         session = LiveSession(args.stream, args.model, config, out_dir=args.out)
@@ -89,6 +101,10 @@ def format_summary(summary: dict) -> str:
                      f"max {lat['max']:.2f} ms")
     lines.append(f"samples: {summary['samples_received']} received, {summary['samples_lost']} lost, "
                  f"{summary['gaps']} gaps, {summary['reconnects']} reconnects")
+    if summary.get("source_changes"):
+        lines.append(f"the stream changed source {summary['source_changes']} time(s): "
+                     f"{summary['seconds_unknown_loss']:.1f} s of gap with an unknown number of lost samples (not in "
+                     "'lost': a new source counts from scratch)")
     if summary.get("stalls"):
         lines.append(f"stream stalled {summary['stalls']} time(s): {summary['seconds_without_data']:.1f} s without "
                      "data (a stall still going on at the end counts as a gap)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from pydantic import Field
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         paths = make_report(args.run_dir, args.out, dpi=config.dpi)
     except ReportError as exc:
-        print(f"eegaffect report: {exc}")
+        print(f"eegaffect report: {exc}", file=sys.stderr)
         return 2
     print(f"report: {paths['html']}")
     print(f"pdf:    {paths['pdf']}")

@@ -26,6 +26,10 @@ def run(args: argparse.Namespace) -> int:
     from eegaffect.acquisition_config import AcquisitionConfig
 
     config = config_from_args(args, AcquisitionConfig)
+    if args.timeout is not None and not args.timeout > 0:
+        from eegaffect.errors import UserInputError
+
+        raise UserInputError(f"--timeout {args.timeout:g}: expected a positive number of seconds to listen")
     timeout = args.timeout if args.timeout is not None else min(2.0, config.lsl.resolve_timeout_s)
     found = list_streams(timeout=timeout)
     if args.json:

@@ -19,6 +19,9 @@ from pathlib import Path
 
 from eegaffect.commands import add_config_options, config_from_args
 
+#: What a full training run writes into OUT: the bundle files and the stage checkpoints.
+TRAIN_OUTPUTS = ("bundle.json", "weights.safetensors", "sac_policy.zip", "checkpoints")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``eegaffect train`` and its options to ``subparsers``."""
@@ -32,6 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--stage", choices=["all", "vqvae", "transformer", "sac"], default="all",
                         help="stage to run (default all); a single stage needs the earlier stages' checkpoints")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoints in OUT/checkpoints")
+    parser.add_argument("--overwrite", action="store_true", help="replace the bundle and checkpoints already in "
+                        "OUT and train from the start (refused otherwise; --resume continues from them instead)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: the config's)")
     add_config_options(parser, "train")
     parser.set_defaults(func=run)
@@ -39,12 +44,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``eegaffect train`` with the parsed ``args``; return the exit code."""
+    from eegaffect._files import output_dir
+    from eegaffect._logging import logger
+    from eegaffect.errors import UserInputError
     from eegaffect.models.bundle import BundleError
     from eegaffect.models.training import TrainConfig, train_bundle
 
     config = config_from_args(args, TrainConfig)
     if args.seed is not None:
         config.seed = args.seed
+    if args.resume and args.overwrite:
+        raise UserInputError("--resume continues from the checkpoints in OUT and --overwrite deletes them; pass one")
+    if args.stage == "all" and not args.resume:  # a single stage is an explicit redo over the earlier checkpoints
+        output_dir(args.out, TRAIN_OUTPUTS, overwrite=args.overwrite)
+    if args.resume and not _has_checkpoint(args.out / "checkpoints"):
+        logger.warning("--resume: no checkpoint in %s; training every stage from the start", args.out / "checkpoints")
     if not args.data.exists():
         print(f"eegaffect train: dataset folder {args.data} does not exist", file=sys.stderr)
         return 2
@@ -65,3 +79,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"stage {args.stage} done; checkpoints in {out / 'checkpoints'}")
     return 0
+
+
+def _has_checkpoint(folder: Path) -> bool:
+    """Whether ``folder`` holds any stage checkpoint (``*.pt`` or the SAC policy ``*.zip``)."""
+    return folder.is_dir() and any(p.suffix in (".pt", ".zip") for p in folder.iterdir())

@@ -44,6 +44,8 @@ __all__ = [
     "EEGDataset",
     "read_annotation_csv",
     "check_targets",
+    "find_bad_channels",
+    "load_interpolated",
 ]
 
 logger = logging.getLogger("eegaffect.datasets")
@@ -225,7 +227,7 @@ class Trial:
         return None
 
 
-def _check_loaded(data: Any, info: TrialInfo, what: str) -> np.ndarray:
+def _check_loaded(data: Any, info: TrialInfo, what: str, check_channels: bool = True) -> np.ndarray:
     data = np.asarray(data)
     expected = (info.n_times, info.n_chans)
     if data.shape != expected:
@@ -234,7 +236,122 @@ def _check_loaded(data: Any, info: TrialInfo, what: str) -> np.ndarray:
     if not np.issubdtype(data.dtype, np.number) or np.iscomplexobj(data):
         raise DatasetFormatError(f"{info.source}: {what} {info.key!r} should hold real numbers, found dtype "
                                  f"{data.dtype}")
-    return np.ascontiguousarray(data, dtype=np.float64)
+    data = np.ascontiguousarray(data, dtype=np.float64)
+    if check_channels:
+        _check_channels(data, info, what)
+    return data
+
+
+def find_bad_channels(data: np.ndarray, ch_names: Sequence[str]) -> list[str]:
+    """Channels without usable signal: any non-finite sample, or constant over the whole trial (dead or flat).
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_times, n_chans)
+        A trial's signal.
+    ch_names : sequence of str
+        Its channel names.
+
+    Returns
+    -------
+    bad : list of str
+        Names of the bad channels, in column order (empty when every channel is usable).
+    """
+    data = np.asarray(data, dtype=np.float64)
+    bad = ~np.isfinite(data).all(axis=0)
+    if data.shape[0] >= 2:
+        with np.errstate(invalid="ignore"):
+            bad |= np.ptp(data, axis=0) == 0
+    return [str(ch_names[c]) for c in np.flatnonzero(bad)]
+
+
+def load_interpolated(trial: "Trial", max_fraction: float = 0.25) -> tuple[np.ndarray, list[str]]:
+    """A trial's signal with its dead, flat or non-finite channels replaced by spherical-spline interpolation.
+
+    The explicit alternative to the error of :meth:`Trial.load` (``train --set data.bad_channels=interpolate``):
+    each bad channel is estimated from the good ones on the template electrode positions of
+    :mod:`eegaffect.montage` (Perrin et al., 1989; the matrix of :func:`eegaffect.live.channels.
+    spline_interpolation_matrix`, as the live path interpolates a missing electrode).
+
+    Parameters
+    ----------
+    trial : Trial
+        The trial.
+    max_fraction : float
+        Most channels (as a fraction of all) that may be interpolated; more is a :class:`DatasetFormatError`.
+
+    Returns
+    -------
+    data : ndarray, shape (n_times, n_chans)
+        float64; the bad channels interpolated.
+    bad : list of str
+        The interpolated channels (empty when none was bad).
+    """
+    info = trial.info
+    data = _check_loaded(trial._loader(), info, what="trial", check_channels=False)
+    bad = find_bad_channels(data, info.ch_names)
+    if not bad:
+        return data, []
+    if len(bad) > max(1, int(max_fraction * info.n_chans)):
+        raise DatasetFormatError(f"{_where(info, 'trial')} has {len(bad)} channels without signal {bad[:8]}, more "
+                                 f"than the {max(1, int(max_fraction * info.n_chans))} that may be interpolated")
+    from eegaffect.live.channels import spline_interpolation_matrix
+    from eegaffect.montage import channel_positions
+
+    good = [c for c in info.ch_names if c not in bad]
+    try:
+        matrix = spline_interpolation_matrix(channel_positions(good), channel_positions(bad))
+    except (KeyError, ValueError) as exc:
+        raise DatasetFormatError(f"{_where(info, 'trial')}: cannot interpolate {bad} ({exc})") from None
+    cols = [info.ch_names.index(c) for c in bad]
+    keep = [info.ch_names.index(c) for c in good]
+    data[:, cols] = data[:, keep] @ matrix.T
+    return data, bad
+
+
+def _where(info: TrialInfo, what: str) -> str:
+    """``"FILE: trial 'KEY' (subject S, session N, trial T)"`` for error messages."""
+    return (f"{info.source}: {what} {info.key!r} (subject {info.subject}, session {info.session}, trial "
+            f"{info.trial})")
+
+
+def _check_channels(data: np.ndarray, info: TrialInfo, what: str) -> None:
+    """Refuse non-finite samples and dead (all-zero) or flat (constant) channels, naming file, trial and channel.
+
+    Every consumer featurises what :meth:`Trial.load` returns: a NaN or Inf poisons the causal filters from that
+    sample on, and a constant channel has zero band power, whose log is ``-inf``, so normalisation statistics
+    computed over it are not finite (and a model trained on them silences that channel for good).
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_times, n_chans)
+        The loaded signal, float64.
+    info : TrialInfo
+        Its trial.
+    what : str
+        ``"trial"`` or ``"baseline"``.
+    """
+    names = list(info.ch_names) if len(info.ch_names) == data.shape[1] else [str(i) for i in range(data.shape[1])]
+    finite = np.isfinite(data)
+    if not finite.all():
+        bad_rows, bad_cols = np.nonzero(~finite)
+        chans = sorted(set(bad_cols.tolist()))
+        first = int(bad_rows[0])
+        raise DatasetFormatError(
+            f"{_where(info, what)} holds {int((~finite).sum())} non-finite sample(s) (NaN/Inf) in channel(s) "
+            f"{[names[c] for c in chans][:8]}{' ...' if len(chans) > 8 else ''}, the first at sample {first} "
+            f"({first / info.sfreq:.3f} s); the signal must be finite: repair or remove this {what}")
+    if data.shape[0] < 2:
+        return
+    flat = np.flatnonzero(np.ptp(data, axis=0) == 0)
+    if len(flat):
+        dead = [names[c] for c in flat if data[0, c] == 0]
+        const = [f"{names[c]} (= {data[0, c]:g})" for c in flat if data[0, c] != 0]
+        parts = ([f"dead (all zero): {dead}"] if dead else []) + ([f"flat (constant): {const}"] if const else [])
+        raise DatasetFormatError(
+            f"{_where(info, what)} has channel(s) without signal, {'; '.join(parts)}; their band power is zero "
+            f"(log -inf), so no finite features or normalisation statistics exist for them: fix the recording, "
+            f"or remove the channel from the file")
 
 
 class EEGDataset:

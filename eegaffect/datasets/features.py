@@ -330,6 +330,10 @@ class FeatureCache:
         from eegaffect._progress import progress
 
         needed = self._sources(trials)
+        for trial in self.dataset.trials if trials is None else trials:  # on every build, also when all is reused
+            info = getattr(trial, "info", trial)
+            if info.n_times / info.sfreq < self.config.features.window_s:
+                _warn_no_window(info, self.config)
         self.path.mkdir(parents=True, exist_ok=True)
         _remove_stale_partials(self.path)
         self._write_manifest()
@@ -442,6 +446,15 @@ class FeatureCache:
             tmp.unlink(missing_ok=True)
             raise
         return seconds
+
+
+def _warn_no_window(info, config) -> None:
+    """Say that a trial shorter than one feature window takes no part (it used to vanish silently)."""
+    from eegaffect.datasets.base import _where
+
+    logger.warning("%s lasts %.3f s, shorter than one feature window (%g s): it gives no window and takes no part "
+                   "in training or scoring", _where(info, "trial"), info.n_times / info.sfreq,
+                   config.features.window_s)
 
 
 def _cache_key(dataset, config, kind: str) -> str:

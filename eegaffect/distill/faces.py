@@ -27,9 +27,15 @@ from typing import Sequence
 import numpy as np
 
 from eegaffect._logging import logger
+from eegaffect.errors import UserInputError
 
-__all__ = ["EMOTIONS", "EMOTION_VA", "FaceDataset", "load_faces", "load_ferplus", "load_image_folder",
+__all__ = ["EMOTIONS", "EMOTION_VA", "FaceDataError", "FaceDataset", "load_faces", "load_ferplus", "load_image_folder",
            "load_manifest", "synth_faces", "write_synth_faces"]
+
+class FaceDataError(UserInputError):
+    """A face dataset (FERPlus files, class folders, manifest, image) is not as expected; the message names the
+    file (and the manifest line) and what was expected versus found."""
+
 
 #: The 8 FERPlus emotions, in the column order of ``fer2013new.csv``; labels are indices into this tuple.
 EMOTIONS: tuple[str, ...] = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear",
@@ -144,11 +150,25 @@ def _resize(img: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(Image.fromarray(img).resize((size, size), Image.BILINEAR), dtype=np.uint8)
 
 
-def _read_image(path: Path, size: int) -> np.ndarray:
+def _read_image(path: Path, size: int, where: str = "") -> np.ndarray:
+    """The image as grey ``(size, size)`` uint8; :class:`FaceDataError` naming it (and ``where``, e.g. the manifest
+    line) when it cannot be decoded."""
     from PIL import Image
 
-    with Image.open(path) as im:
-        return _resize(np.asarray(im.convert("L"), dtype=np.uint8), size)
+    try:
+        with Image.open(path) as im:
+            return _resize(np.asarray(im.convert("L"), dtype=np.uint8), size)
+    except (OSError, ValueError, SyntaxError) as exc:  # PIL.UnidentifiedImageError is an OSError
+        raise FaceDataError(f"{where}image {path} cannot be read as an image ({type(exc).__name__}: {exc})") \
+            from None
+
+
+def _label(name: str, where: str) -> int:
+    """:func:`label_index` with an error that says where the label came from."""
+    try:
+        return label_index(name)
+    except ValueError as exc:
+        raise FaceDataError(f"{where}{exc}") from None
 
 
 def _check_size(image_size: int) -> None:
@@ -178,13 +198,13 @@ def load_ferplus(root: str | Path, *, image_size: int = 48) -> FaceDataset:
     with open(root / "fer2013new.csv", newline="", encoding="utf-8") as fh:
         new = list(csv.DictReader(fh))
     if len(fer) != len(new):
-        raise ValueError(f"{root}: fer2013.csv has {len(fer)} rows but fer2013new.csv has {len(new)}; FERPlus "
+        raise FaceDataError(f"{root}: fer2013.csv has {len(fer)} rows but fer2013new.csv has {len(new)}; FERPlus "
                          "labels must align row by row")
     if fer and "pixels" not in fer[0]:
-        raise ValueError(f"{root / 'fer2013.csv'}: expected columns emotion, pixels, Usage; got {list(fer[0])}")
+        raise FaceDataError(f"{root / 'fer2013.csv'}: expected columns emotion, pixels, Usage; got {list(fer[0])}")
     missing = [c for c in _FERPLUS_VOTES if new and c not in new[0]]
     if missing:
-        raise ValueError(f"{root / 'fer2013new.csv'}: missing vote column(s) {missing}")
+        raise FaceDataError(f"{root / 'fer2013new.csv'}: missing vote column(s) {missing}")
     images, labels, splits = [], [], []
     dropped = 0
     for row_old, row_new in zip(fer, new):
@@ -199,7 +219,7 @@ def load_ferplus(root: str | Path, *, image_size: int = 48) -> FaceDataset:
             continue
         pixels = np.array(row_old["pixels"].split(), dtype=np.uint8)
         if pixels.size != 48 * 48:
-            raise ValueError(f"{root / 'fer2013.csv'}: a row has {pixels.size} pixels, expected 2304 (48x48)")
+            raise FaceDataError(f"{root / 'fer2013.csv'}: a row has {pixels.size} pixels, expected 2304 (48x48)")
         images.append(_resize(pixels.reshape(48, 48), image_size))
         labels.append(winner)
         usage = (row_new.get("Usage") or row_old.get("Usage") or "").strip().lower()
@@ -226,16 +246,17 @@ def load_image_folder(root: str | Path, *, image_size: int = 48) -> FaceDataset:
     root = Path(root)
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not folders:
-        raise ValueError(f"{root}: no class folders found; expected root/{{class_name}}/*.png")
+        raise FaceDataError(f"{root}: no class folders found; expected root/{{class_name}}/*.png (one folder per "
+                            f"emotion of {list(EMOTIONS)}) or a .csv manifest")
     images, labels = [], []
     for folder in folders:
-        idx = label_index(folder.name)
+        idx = _label(folder.name, f"{root}: class folder {folder.name!r}: ")
         for file in sorted(folder.iterdir()):
             if file.suffix.lower() in _IMAGE_EXT:
                 images.append(_read_image(file, image_size))
                 labels.append(idx)
     if not images:
-        raise ValueError(f"{root}: class folders hold no images ({', '.join(_IMAGE_EXT)})")
+        raise FaceDataError(f"{root}: class folders hold no images ({', '.join(_IMAGE_EXT)})")
     return _pack(images, labels, None, image_size, f"folder:{root}")
 
 
@@ -257,20 +278,28 @@ def load_manifest(path: str | Path, *, image_size: int = 48) -> FaceDataset:
     """
     _check_size(image_size)
     path = Path(path)
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            columns = list(reader.fieldnames or [])
+    except UnicodeDecodeError as exc:
+        raise FaceDataError(f"{path}: the manifest is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if not {"path", "label"} <= set(columns):
+        raise FaceDataError(f"{path}: expected columns 'path' and 'label' (and optionally 'split'), got {columns}")
     if not rows:
-        raise ValueError(f"{path}: the manifest has no rows")
-    if not {"path", "label"} <= set(rows[0]):
-        raise ValueError(f"{path}: expected columns 'path' and 'label' (and optionally 'split'), got {list(rows[0])}")
+        raise FaceDataError(f"{path}: the manifest has a header but no rows (expected one line per image)")
     images, labels, splits = [], [], []
     for n, row in enumerate(rows, start=2):
+        where = f"{path}, line {n}: "
+        if not (row["path"] or "").strip():
+            raise FaceDataError(f"{where}no image path")
         file = Path(row["path"])
         file = file if file.is_absolute() else path.parent / file
         if not file.is_file():
-            raise FileNotFoundError(f"{path}, line {n}: image {file} does not exist")
-        images.append(_read_image(file, image_size))
-        labels.append(label_index(row["label"]))
+            raise FileNotFoundError(f"{where}image {file} does not exist")
+        labels.append(_label(row["label"] or "", where))
+        images.append(_read_image(file, image_size, where))
         splits.append((row.get("split") or "").strip().lower())
     has_split = all(s in ("train", "val", "test") for s in splits)
     return _pack(images, labels, splits if has_split else None, image_size, f"manifest:{path}")

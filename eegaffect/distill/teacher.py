@@ -219,7 +219,9 @@ def dataset_topomaps(trials: Iterable, config: TeacherConfig, *, exclude: Iterab
         feats = band_features(trial.load(), bands, info.sfreq, window, hop, kind=fc.kind, order=fc.filter_order)
         if fc.kind == "band_power":
             feats = np.log(np.maximum(feats, 1e-12))
-        if len(feats) == 0:
+        if len(feats) == 0:  # say so: it used to vanish silently
+            logger.warning("%s lasts %.3f s, shorter than one feature window (%g s): it gives no map and takes no "
+                           "part", tid, info.n_times / info.sfreq, fc.window_s)
             continue
         maps.append(interps[key].frames(feats).astype(np.float32))
         if continuous is None:
@@ -335,6 +337,13 @@ def train_teacher(data: TopomapData, config: TeacherConfig) -> TeacherBundle:
     """
     if data.maps.ndim != 4 or data.maps.shape[1] != len(config.features.bands):
         raise ValueError(f"expected maps of shape (n, {len(config.features.bands)}, H, W), got {data.maps.shape}")
+    bad = ~np.isfinite(data.maps).reshape(len(data.maps), -1).all(axis=1)
+    if bad.any():
+        from eegaffect.errors import UserInputError
+
+        trials = sorted({data.trial_ids[i] for i in data.trial_index[bad]})
+        raise UserInputError(f"{int(bad.sum())} topographic map(s) of trial(s) {trials[:5]} hold NaN or Inf; the "
+                             "teacher needs finite maps (check those trials' channels)")
     return _train_teacher(data, config)
 
 
@@ -383,6 +392,11 @@ def _train_teacher(data: TopomapData, config: TeacherConfig) -> TeacherBundle:
         if val_mse < best:
             best = val_mse
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    if best_state is None:  # every epoch's validation MSE was NaN: the optimisation diverged
+        from eegaffect.errors import UserInputError
+
+        raise UserInputError(f"teacher training diverged: no finite validation MSE in {tc.epochs} epoch(s) (last "
+                             f"train MSE {history[-1]['train_mse'] if history else float('nan')}); lower train.lr")
     model.load_state_dict(best_state)
     model.eval()
     bundle.meta = {
@@ -463,26 +477,39 @@ def load_teacher(path: str | Path) -> TeacherBundle:
     """
     from safetensors.torch import load_file
 
+    from eegaffect.errors import UserInputError
+
     path = Path(path)
     folder = path.parent if path.is_file() else path
     meta_path = folder / _META
     if not meta_path.is_file():
         raise FileNotFoundError(f"{folder}: not a teacher bundle (expected {_META} and {_WEIGHTS})")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserInputError(f"{meta_path} is not valid JSON ({exc}): the bundle was modified or corrupted") \
+            from None
+    if not isinstance(meta, dict):
+        raise UserInputError(f"{meta_path}: expected a JSON object, found {type(meta).__name__}")
     if meta.get("format_version") != TEACHER_FORMAT:
-        raise ValueError(f"{meta_path}: format_version {meta.get('format_version')!r} is not supported (expected "
+        raise UserInputError(f"{meta_path}: format_version {meta.get('format_version')!r} is not supported (expected "
                          f"{TEACHER_FORMAT})")
     weights = folder / meta.get("weights", _WEIGHTS)
     if not weights.is_file():
         raise FileNotFoundError(f"{folder}: weights file {weights.name} is missing")
     found = sha256_file(weights)
     if found != meta.get("checksum"):
-        raise ValueError(f"{weights}: checksum mismatch (teacher.json says {str(meta.get('checksum'))[:12]}..., "
+        raise UserInputError(f"{weights}: checksum mismatch (teacher.json says {str(meta.get('checksum'))[:12]}..., "
                          f"file has {found[:12]}...): the bundle was modified or corrupted")
-    config = TeacherConfig.model_validate(meta["config"])
-    mc = config.model
-    model = TopomapTeacher(meta["n_bands"], meta["grid_size"], mc.channels, mc.embedding_dim, mc.drop_prob)
-    model.load_state_dict(load_file(str(weights)))
+    try:  # teacher.json is not covered by the checksum: an edited one must not end in a traceback
+        config = TeacherConfig.model_validate(meta["config"])
+        mc = config.model
+        model = TopomapTeacher(meta["n_bands"], meta["grid_size"], mc.channels, mc.embedding_dim, mc.drop_prob)
+        model.load_state_dict(load_file(str(weights)))
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise UserInputError(f"{meta_path} does not describe the weights in {weights.name} ({type(exc).__name__}: "
+                             f"{first}): the bundle was modified or corrupted") from None
     model.eval()
     return TeacherBundle(model, config, np.asarray(meta["band_mean"]), np.asarray(meta["band_std"]), meta)
 

@@ -20,11 +20,16 @@ import numpy as np
 from eegaffect.errors import UserInputError
 from eegaffect.montage import channel_key
 
-__all__ = ["ChannelMismatchError", "ChannelMap", "match_channels", "spline_interpolation_matrix"]
+__all__ = ["ChannelMismatchError", "NonNumericStreamError", "ChannelMap", "match_channels",
+           "spline_interpolation_matrix"]
 
 
 class ChannelMismatchError(UserInputError):
     """The stream's channels cannot be mapped onto the model's montage; the message names missing and extra ones."""
+
+
+class NonNumericStreamError(ChannelMismatchError):
+    """A string-format stream sends text that is not a number; the message names the value and the channel."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,32 @@ class ChannelMap:
         if chunk.ndim != 2 or chunk.shape[1] < n_stream:
             raise ValueError(f"expected a chunk of shape (n_times, >= {n_stream}) from the mapped stream, got "
                              f"{chunk.shape}")
+        if chunk.dtype.kind in "OUS":  # a string-format stream: its samples must be numbers written as text
+            chunk = _as_numbers(self, chunk)
         return _apply(self, chunk)
+
+
+def _as_numbers(cmap: ChannelMap, chunk: np.ndarray) -> np.ndarray:
+    """The used columns of a text chunk as float64; :class:`NonNumericStreamError` naming the first bad value."""
+    used = np.unique(cmap.picks[cmap.picks >= 0])
+    out = np.zeros(chunk.shape, dtype=np.float64)
+    try:
+        out[:, used] = chunk[:, used].astype(np.float64)
+        return out
+    except (TypeError, ValueError):
+        pass
+    for col in used:
+        for row, value in enumerate(chunk[:, col]):
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                name = cmap.model_ch_names[int(np.flatnonzero(cmap.picks == col)[0])]
+                raise NonNumericStreamError(
+                    f"the stream sends text that is not a number: {value!r} in channel {name!r} (stream column "
+                    f"{int(col)}, sample {row} of the chunk); live needs numeric EEG samples (a string-format "
+                    "stream must carry numbers as text)") from None
+    raise NonNumericStreamError("the stream sends text that does not convert to numbers; live needs numeric EEG "
+                                "samples")  # pragma: no cover - every value converts alone but not as a block
 
 
 def _apply(cmap: ChannelMap, chunk: np.ndarray) -> np.ndarray:

@@ -81,13 +81,16 @@ class DashboardState:
         self.feature_standardize = getattr(config.features, "standardize", "none")
         self.eeg_idx = _pick_eeg_channels(self.ch_names, int(init.get("n_eeg", 8)))
         self.eeg_ch_names = [self.ch_names[i] for i in self.eeg_idx]
-        # display filter: the pipeline's band-pass/notch designed at the stream's own rate
-        display = config.model_copy(deep=True)
-        display.sfreq = self.sfreq
-        if display.filters.lowpass_hz is not None and display.filters.lowpass_hz >= 0.45 * self.sfreq:
-            display.filters.lowpass_hz = None
+        # display filter: the pipeline's band-pass/notch designed at the stream's own rate; the low-pass is dropped
+        # when the stream's Nyquist is below it *before* the settings are validated (at 128 Hz the default 75-Hz
+        # low-pass is invalid, and validating first crashed every stream below 150 Hz)
+        display = config.model_dump()
+        display["sfreq"] = self.sfreq
+        lowpass = display["filters"]["lowpass_hz"]
+        if lowpass is not None and lowpass >= 0.45 * self.sfreq:
+            display["filters"]["lowpass_hz"] = None
         try:
-            sos = SignalPipeline(display, n_chans=1).prefilter_sos
+            sos = SignalPipeline(PipelineConfig.model_validate(display), n_chans=1).prefilter_sos
         except ValueError:  # the pipeline's bands do not fit this rate: show the raw signal
             sos = None
         self._filter = None if sos is None else SOSFilter(sos, len(self.eeg_idx), init=config.filters.init)

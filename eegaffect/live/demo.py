@@ -26,6 +26,9 @@ __all__ = ["DemoConfig", "demo_bundle", "demo_bundle_key", "demo_cache_dir", "ru
 
 logger = logging.getLogger("eegaffect.live.demo")
 
+#: Seconds the demo's headset publishes beyond the session's duration (model loading and warm-up come first).
+HEADSET_MARGIN_S = 300.0
+
 
 class DemoConfig(ConfigModel):
     """Settings of ``eegaffect demo`` (``configs/demo.yaml``)."""
@@ -139,8 +142,10 @@ def run_demo(config: DemoConfig, *, out_dir: str | Path | None = None, show: boo
     dashboard = make_dashboard(out / "dashboard.png", show=show, fps=config.fps)
     name = f"{config.stream_name}-{os.getpid()}"
     subject = config.seed if config.subject is None else config.subject
+    # the headset also ends by itself (a backstop beside its parent watch): the session plus time to load and warm up
     headset = HeadsetProcess(name, montage=config.montage, sfreq=config.sfreq, seed=config.seed + 1,
-                             subject=subject, unit=config.unit, index_channel=True)
+                             subject=subject, unit=config.unit, index_channel=True,
+                             duration=config.duration_s + HEADSET_MARGIN_S)
     with headset:
         session = LiveSession(name, bundle, config.live, out_dir=out, dashboard=dashboard)
         return session.run(duration=config.duration_s)

@@ -3,8 +3,10 @@
 ``python -m eegaffect.live.headset --name N ...`` runs a
 :class:`~eegaffect.acquisition.simulate.SimulatedHeadset` over
 :class:`~eegaffect.acquisition.simulator.SimulatedEEG` (EEG stream ``N`` and ground truth ``N-truth``) until
-``--duration`` or SIGTERM/SIGINT. :class:`HeadsetProcess` starts and stops it and waits until its streams are
-visible. Unlike ``eegaffect simulate`` it lets the caller choose the signal unit, so the stream matches the unit a
+``--duration``, SIGTERM/SIGINT, or (with ``--parent-pid``) the death of its parent. :class:`HeadsetProcess` starts
+and stops it and waits until its streams are visible; a parent killed with SIGKILL never gets to stop it, so the
+child watches the parent itself (its parent pid changes, or the pipe on its stdin closes) and never publishes on
+as an orphan. Unlike ``eegaffect simulate`` it lets the caller choose the signal unit, so the stream matches the unit a
 model bundle was trained on.
 """
 
@@ -15,6 +17,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 from typing import Sequence
 
@@ -68,6 +71,7 @@ class HeadsetProcess:
             self.argv.append("--index-channel")
         if chunk_size is not None:
             self.argv += ["--chunk-size", str(int(chunk_size))]
+        self.argv += ["--parent-pid", str(os.getpid())]
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60.0) -> "HeadsetProcess":
@@ -75,7 +79,8 @@ class HeadsetProcess:
         from eegaffect.acquisition.lsl import StreamNotFoundError, resolve_streams
 
         env = dict(os.environ, EEGAFFECT_PROGRESS="0")
-        self.process = subprocess.Popen(self.argv, env=env, stdin=subprocess.DEVNULL)
+        # the child's stdin is a pipe only this process writes to: when it dies (even by SIGKILL) the pipe closes
+        self.process = subprocess.Popen(self.argv, env=env, stdin=subprocess.PIPE)
         t_end = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
@@ -93,6 +98,8 @@ class HeadsetProcess:
         """Terminate the child (SIGTERM, then SIGKILL after ``timeout``); return its exit code."""
         if self.process is None:
             return None
+        if self.process.stdin is not None:
+            self.process.stdin.close()
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -127,12 +134,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=None)
     parser.add_argument("--index-channel", action="store_true")
     parser.add_argument("--chunk-size", type=int, default=None)
+    parser.add_argument("--parent-pid", type=int, default=None,
+                        help="stop when this process (the parent) is gone or closes our stdin")
     args = parser.parse_args(argv)
 
     def _stop(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _stop)
+    if args.parent_pid is not None:
+        threading.Thread(target=_watch_parent, args=(args.parent_pid,), name="eegaffect-watch-parent",
+                         daemon=True).start()
     source = SimulatedEEG(CHANNEL_SETS[args.montage], args.sfreq, seed=args.seed, subject=args.subject,
                           unit=args.unit)
     headset = SimulatedHeadset(source, name=args.name, chunk_size=args.chunk_size, index_channel=args.index_channel,
@@ -145,6 +157,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         headset.close()
     return 0 if headset.error is None else 1
+
+
+def _watch_parent(parent_pid: int, poll_s: float = 0.25) -> None:
+    """Send ourselves SIGTERM (a clean stop) once the parent is gone: our parent pid is no longer ``parent_pid``
+    (we were re-parented) or our stdin, a pipe only the parent writes to, reached end-of-file."""
+    import select
+    import signal
+
+    fd = sys.stdin.fileno() if sys.stdin is not None else None
+    while os.getppid() == parent_pid:
+        if fd is not None:
+            try:
+                ready, _, _ = select.select([fd], [], [], poll_s)
+                if ready and not os.read(fd, 4096):
+                    break  # EOF: the parent closed the pipe or died
+            except (OSError, ValueError):  # not a selectable pipe (e.g. stdin closed): watch the pid only
+                fd = None
+        else:
+            time.sleep(poll_s)
+    logger.info("parent process %d is gone: stopping the simulated headset", parent_pid)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 if __name__ == "__main__":  # pragma: no cover - run as a child process

@@ -22,7 +22,12 @@ and returns the summary (also written to ``out_dir/summary.json``)::
 
     {"updates", "duration_s", "latency_ms": {"p50", "p99", "max"}, "stages_ms": {...}, "samples_received",
      "samples_lost", "gaps", "reconnects", "ground_truth": {...} or null, "dashboard": path or null,
-     "stalls", "seconds_without_data", "invalid_updates"}
+     "stalls", "seconds_without_data", "invalid_updates", "source_changes", "seconds_unknown_loss"}
+
+A stream restarted under a new source_id (a device or simulator without a fixed one) is found again by name and
+type after ``reresolve_after_s`` of silence and switched to: ``source_changes`` counts that (also a reconnect), and
+``seconds_unknown_loss`` sums the lengths of those gaps, whose lost samples cannot be counted (the new source counts
+from scratch) and are therefore not in ``samples_lost``.
 
 A stream that stops shows in it: ``stalls`` counts the times the stream delivered nothing for at least
 ``stall_timeout_s`` (from the stream's health events), ``seconds_without_data`` sums those silences (from the last
@@ -58,7 +63,8 @@ UNIT_SCALES = {"volts": 1.0, "v": 1.0, "millivolts": 1e-3, "mv": 1e-3, "microvol
                "µv": 1e-6, "nanovolts": 1e-9, "nv": 1e-9}
 #: Keys of the summary, in order.
 SUMMARY_KEYS = ("updates", "duration_s", "latency_ms", "stages_ms", "samples_received", "samples_lost", "gaps",
-                "reconnects", "ground_truth", "dashboard", "stalls", "seconds_without_data", "invalid_updates")
+                "reconnects", "ground_truth", "dashboard", "stalls", "seconds_without_data", "invalid_updates",
+                "source_changes", "seconds_unknown_loss")
 
 
 class LiveConfig(ConfigModel):
@@ -80,6 +86,10 @@ class LiveConfig(ConfigModel):
                                      "predictor")
     stall_timeout_s: float = Field(2.0, gt=0, description="no data for this long counts as a stall (summary: "
                                    "stalls, seconds_without_data; one still going on at the end is a gap)")
+    reresolve_after_s: float | None = Field(
+        5.0, gt=0, description="no data for this long: look for the stream by name and type under a new source_id "
+                               "(a restarted device or simulator) and switch to it (summary: source_changes, "
+                               "seconds_unknown_loss); null: never (also when the session was given a source_id)")
     record: bool = Field(False, description="record the raw stream, ground truth and predictions to "
                          "out/session.h5")
     torch_threads: int | None = Field(1, ge=1, description="torch CPU threads of this process (the model is "
@@ -212,8 +222,11 @@ class LiveSession:
         if not self.config.record or self.out_dir is None:
             return
         cfg = self.config
+        # the recording's own inlet on the EEG finds the session's gaps (same tolerances) and leaves reporting them
+        # to the session's inlet: the log then says what the summary counts, once
         streams = [Stream(name=self.stream_name, source_id=self.source_id, bufsize=cfg.bufsize_s,
-                          timeout=cfg.resolve_timeout_s, dejitter=False)]
+                          timeout=cfg.resolve_timeout_s, dejitter=False, jitter_tolerance_s=cfg.jitter_tolerance_s,
+                          stall_timeout_s=cfg.stall_timeout_s, log_events=False)]
         if truth is not None:
             streams.append(Stream(name=truth.name, type="AffectTruth", bufsize=cfg.bufsize_s, dejitter=False,
                                   index_channel=None))
@@ -243,7 +256,8 @@ class LiveSession:
         with contextlib.ExitStack() as stack:
             eeg = Stream(name=self.stream_name, source_id=self.source_id, bufsize=cfg.bufsize_s,
                          timeout=cfg.resolve_timeout_s, require_regular=True, index_channel="auto",
-                         jitter_tolerance_s=cfg.jitter_tolerance_s, stall_timeout_s=cfg.stall_timeout_s)
+                         jitter_tolerance_s=cfg.jitter_tolerance_s, stall_timeout_s=cfg.stall_timeout_s,
+                         reresolve_after_s=None if self.source_id else cfg.reresolve_after_s)
             eeg.connect()
             stack.callback(eeg.disconnect)
             sfreq = eeg.sfreq
@@ -283,6 +297,9 @@ class LiveSession:
             if truth is not None:
                 truth.read_new()
             health0 = eeg.health
+            # the summary counts from here: say what the log already reported before (warm-up, start-up burst)
+            logger.info("live: session starts; the summary counts from here (before it: %d samples received, %d "
+                        "lost in %d gap(s))", health0.n_received, health0.n_lost, health0.n_gaps)
             self._ready.set()
             record, latency, health, silence, cpu_s, wall = self._loop(eeg, truth, outlet, cmap, predictor,
                                                                        duration, stop)
@@ -407,6 +424,7 @@ class LiveSession:
                         "health": health_message(elapsed)})
         except KeyboardInterrupt:
             logger.info("stopping (Ctrl-C)")
+        eeg.disconnect()  # the summary's counts end here: no loss is logged after them (the recording closes later)
         silence.add(eeg.get_events())
         silence.close(pylsl.local_clock())
         return record, latency, eeg.health, silence, time.process_time() - cpu0, time.perf_counter() - t_start
@@ -645,6 +663,9 @@ def _summarise(record: _Record, latency: LatencyLog, health, health0, silence: _
         "stalls": int(silence.n_stalls),
         "seconds_without_data": float(silence.seconds),
         "invalid_updates": int(sum(row["status"] != STATUS_OK for row in record.rows)),
+        # a new source (new source_id) counts from scratch: the samples lost in its gap are not known, only its length
+        "source_changes": int(health.n_source_changes - health0.n_source_changes),
+        "seconds_unknown_loss": float(health.unknown_loss_s - health0.unknown_loss_s),
     }
 
 

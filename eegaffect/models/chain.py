@@ -92,6 +92,11 @@ class EEGDancerChain:
         mean, std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
         if mean.shape != shape or std.shape != shape:
             raise ValueError(f"expected normalisation statistics of shape {shape}, got {mean.shape} and {std.shape}")
+        bad = np.argwhere(~(np.isfinite(mean) & np.isfinite(std)))
+        if len(bad):  # a dead or flat channel (log band power -inf) must never become a bundle's statistics
+            raise ValueError(f"normalisation statistics must be finite; they are not at (channel, band) "
+                             f"{[tuple(int(v) for v in b) for b in bad[:5]]}{' ...' if len(bad) > 5 else ''}: the "
+                             "training features there are not finite (a dead or flat channel, or NaN/Inf samples)")
         if not np.all(std > 0):
             raise ValueError("normalisation std must be positive everywhere")
         self.model = model.eval()

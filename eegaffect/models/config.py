@@ -90,6 +90,9 @@ class DataConfig(ConfigModel):
     subjects: list[int] | None = None
     sessions: list[int] | None = None
     trials: list[int] | None = Field(None, description="trial numbers used for training (null: all)")
+    bad_channels: Literal["error", "interpolate"] = Field(
+        "error", description="a dead, flat or non-finite channel in a trial: error (naming file, trial and channel) "
+                             "or interpolate it from the others (listed in the bundle's report)")
 
 
 class TrainConfig(ConfigModel):

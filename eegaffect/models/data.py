@@ -72,9 +72,11 @@ def load_sequences(root: str | Path, config: TrainConfig, progress_bar: bool = T
     train : Sequences
     meta : dict
         ``ch_names``, ``sfreq`` (input rate), ``unit`` (of the samples, or None), ``band_names``, ``class_names``,
-        ``trials``.
+        ``trials``, ``interpolated_channels`` (trial -> channels interpolated with ``data.bad_channels=
+        interpolate``; saved in the bundle's report).
     """
     from eegaffect.datasets import load_dataset
+    from eegaffect.datasets.base import load_interpolated
     from eegaffect.datasets.features import featurise_trial
 
     d = config.data
@@ -83,12 +85,18 @@ def load_sequences(root: str | Path, config: TrainConfig, progress_bar: bool = T
     if not trials:
         raise ValueError(f"no trials of {root} match subjects={d.subjects}, sessions={d.sessions}, "
                          f"trials={d.trials}")
-    feats, vas, labels, kept, skipped = [], [], [], [], []
+    feats, vas, labels, kept, skipped, interpolated = [], [], [], [], [], {}
     for trial in progress(trials, desc="featurise", unit="trial", leave=False) if progress_bar else trials:
-        f = featurise_trial(trial.load(), trial.info.sfreq, config.pipeline, "features")
+        name = f"s{trial.info.subject}/sess{trial.info.session}/t{trial.info.trial}"
+        if d.bad_channels == "interpolate":  # the explicit alternative to Trial.load's error on a dead channel
+            x, bad = load_interpolated(trial)
+            if bad:
+                interpolated[name] = bad
+        else:
+            x = trial.load()
+        f = featurise_trial(x, trial.info.sfreq, config.pipeline, "features")
         va = trial_targets(trial, len(f), config.pipeline)
         run = _known_run(np.all(np.isfinite(va), axis=1))
-        name = f"s{trial.info.subject}/sess{trial.info.session}/t{trial.info.trial}"
         if run.stop - run.start < 2:
             skipped.append(name)
             continue
@@ -99,6 +107,9 @@ def load_sequences(root: str | Path, config: TrainConfig, progress_bar: bool = T
     if skipped:
         logger.warning("%d trial(s) without valence/arousal targets on 2 or more frames skipped: %s", len(skipped),
                        skipped[:5])
+    if interpolated:
+        logger.warning("interpolated channels without signal (data.bad_channels=interpolate) in %d trial(s): %s",
+                       len(interpolated), dict(list(interpolated.items())[:5]))
     if not kept:
         raise ValueError(f"none of the {len(trials)} selected trials of {root} has valence/arousal targets (a "
                          "continuous annotation or label-table valence/arousal); nothing to train on")
@@ -108,7 +119,8 @@ def load_sequences(root: str | Path, config: TrainConfig, progress_bar: bool = T
     unit = "uV" if getattr(ds, "name", None) in ("seed", "seed-iv", "dreamer") else None
     meta = {"ch_names": list(info.ch_names), "sfreq": float(info.sfreq), "unit": unit,
             "band_names": [b.name for b in config.pipeline.features.bands],
-            "class_names": list(getattr(ds, "class_names", [])), "trials": kept}
+            "class_names": list(getattr(ds, "class_names", [])), "trials": kept,
+            "interpolated_channels": interpolated}
     return Sequences(feats, vas, np.asarray(labels), len(meta["class_names"])), meta
 
 

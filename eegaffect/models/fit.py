@@ -134,6 +134,7 @@ def train_and_save(train, meta, config, out: Path, stage: str, resume: bool, pro
     rank, _ = rank_world()
     if rank == 0 and (stage in ("all", "sac") or (stage == "transformer" and not config.sac.enabled)):
         save_bundle(out, chain, config=config, ch_names=meta["ch_names"], sfreq=meta["sfreq"],
-                    class_names=meta.get("class_names", []), report=report, unit=meta.get("unit"))
+                    class_names=meta.get("class_names", []), unit=meta.get("unit"),
+                    report={**report, "interpolated_channels": meta.get("interpolated_channels", {})})
         logger.info("bundle written to %s", out)
     return out

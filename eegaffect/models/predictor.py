@@ -108,6 +108,11 @@ class Predictor:
         doc = read_bundle(path, ch_names)
         if sfreq is not None and not float(sfreq) > 0:
             raise BundleError(f"sfreq must be positive, got {sfreq}")
+        top = max((float(b["high_hz"]) for b in doc["bands"] if isinstance(b, dict) and "high_hz" in b), default=0.0)
+        if sfreq is not None and float(sfreq) / 2 < top:  # resampling up cannot create the missing band
+            raise BundleError(f"a stream at {float(sfreq):g} Hz carries frequencies up to {float(sfreq) / 2:g} Hz, "
+                              f"but the model in {path} uses bands up to {top:g} Hz (trained at {doc['sfreq']:g} "
+                              f"Hz): it needs a stream at {2 * top:g} Hz or more, or a model trained on lower bands")
         return cls._build(path, doc, float(sfreq) if sfreq is not None else float(doc["sfreq"]))
 
     @classmethod

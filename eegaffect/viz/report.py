@@ -60,7 +60,7 @@ def load_live_run(run_dir: str | Path) -> dict:
     for name in ("summary.json", "updates.csv"):
         if not (run_dir / name).is_file():
             raise ReportError(f"{run_dir} is not a live/demo output folder: {name} is missing")
-    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    summary = _read_json(run_dir / "summary.json")
     with open(run_dir / "updates.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     cols = rows[0].keys() if rows else ["time_s", "valence", "arousal", "status", "fresh", "code",
@@ -289,8 +289,8 @@ def _live_sections(run_dir: Path) -> list[dict]:
     for key in ("p50", "p99", "max"):
         table.append((f"latency {key} (ms)", (s.get("latency_ms") or {}).get(key)))
     for key in ("samples_received", "samples_lost", "gaps", "reconnects", "stalls", "seconds_without_data",
-                "invalid_updates"):
-        if key in s:  # the last three are newer: older summaries lack them
+                "invalid_updates", "source_changes", "seconds_unknown_loss"):
+        if key in s:  # the last five are newer: older summaries lack them
             table.append((key.replace("_", " "), s[key]))
     for key, value in (s.get("ground_truth") or {}).items():
         table.append((key.replace("_", " "), value))
@@ -348,13 +348,20 @@ def _dashboard_png(run_dir: Path, summary: dict) -> Path | None:
 
 def _bench_sections(run_dir: Path) -> list[dict]:
     if (run_dir / "results.json").is_file():
-        doc = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+        source = run_dir / "results.json"
+        doc = _read_json(source)
         rows, summary = doc.get("rows", []), doc.get("summary", [])
         title = f"{doc.get('dataset', '?')} / {doc.get('protocol', '?')}"
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise ReportError(f"{source}: 'rows' should be a list of result rows, found {type(rows).__name__}")
     else:
-        with open(run_dir / "results.csv", newline="", encoding="utf-8") as fh:
+        source = run_dir / "results.csv"
+        with open(source, newline="", encoding="utf-8") as fh:
             rows = [{k: _parse(v) for k, v in r.items()} for r in csv.DictReader(fh)]
         summary, title = [], "results.csv"
+    if not rows:
+        raise ReportError(f"{source} holds no result rows (the benchmark finished no fold): nothing to report; "
+                          "run or resume 'eegaffect bench seed' into this folder first")
     sections: list[dict] = []
     metrics = [m for m in ("accuracy", "macro_f1", "valence_ccc", "valence_rmse", "arousal_ccc", "arousal_rmse")
                if any(r.get(m) is not None for r in rows)]
@@ -385,6 +392,17 @@ def _bench_sections(run_dir: Path) -> list[dict]:
             "Trajectory" if stem.startswith("trajectory") else "Plot")
         sections.append({"title": f"{label}: {stem}", "image": png})
     return sections
+
+
+def _read_json(path: Path) -> dict:
+    """A run's JSON file as a dict; :class:`ReportError` naming the file when it is not JSON (e.g. cut short)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ReportError(f"{path} is not valid JSON ({exc}); the file is damaged or was cut short") from None
+    if not isinstance(doc, dict):
+        raise ReportError(f"{path}: expected a JSON object, found {type(doc).__name__}")
+    return doc
 
 
 def _parse(v: str):
