@@ -21,7 +21,6 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pylsl
-
 from eegaffect.acquisition.lsl import StreamDescription, list_streams
 
 __all__ = ["Outlet", "PredictionOutlet", "STATUS_OK", "STATUS_INVALID", "STATUS_GAP", "PREDICTION_CHANNELS",

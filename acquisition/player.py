@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-
 from eegaffect.acquisition.channels import INDEX_CHANNEL_NAME
 from eegaffect.acquisition.outlet import Outlet
 from eegaffect.acquisition.pusher import PacedPusher

@@ -32,11 +32,16 @@ from typing import Sequence
 
 import h5py
 import numpy as np
-
 from eegaffect.acquisition.lsl import Stream
 from eegaffect.acquisition.readers.base import RecordedStream, StreamHeader
-from eegaffect.acquisition.readers.hdf5 import (FORMAT_NAME, FORMAT_VERSION, GAP_COLUMNS, load_recording,
-                                                open_recording_file, read_stream_headers)
+from eegaffect.acquisition.readers.hdf5 import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    GAP_COLUMNS,
+    load_recording,
+    open_recording_file,
+    read_stream_headers,
+)
 
 __all__ = ["Recorder", "RecorderError", "RecordedStream", "StreamHeader", "load_recording", "read_stream_headers",
            "open_recording_file", "FORMAT_NAME", "FORMAT_VERSION"]

@@ -4,7 +4,8 @@ Importing the package is light: heavy dependencies (torch, mne, matplotlib, stab
 inside the modules that need them.
 """
 
-from importlib.metadata import PackageNotFoundError, version as _version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
 
 from eegaffect._logging import logger, set_log_level
 

@@ -1,5 +1,6 @@
 """Small file helpers: model files (weights with the usual file mode, checksums) and the output-folder check shared
-by the commands that write a user's results."""
+by the commands that write a user's results.
+"""
 
 from __future__ import annotations
 

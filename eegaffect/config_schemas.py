@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from eegaffect.acquisition_config import AcquisitionConfig
 from eegaffect.benchmark.runner import BenchSeedConfig
-from eegaffect.perf.kernels import BenchKernelsConfig
-from eegaffect.perf.model import BenchModelConfig
 from eegaffect.config import ConfigModel
 from eegaffect.datasets.labels import LabelMapConfig
 from eegaffect.datasets.synth import SynthSeedConfig
@@ -17,6 +15,8 @@ from eegaffect.distill.config import DistilConfig, TeacherConfig
 from eegaffect.live.demo import DemoConfig
 from eegaffect.live.session import LiveConfig
 from eegaffect.models.config import TrainConfig
+from eegaffect.perf.kernels import BenchKernelsConfig
+from eegaffect.perf.model import BenchModelConfig
 from eegaffect.perf.scale import BenchScaleConfig
 from eegaffect.physio.config import PhysioConfig
 from eegaffect.pipeline import PipelineConfig

@@ -84,7 +84,8 @@ def stream_header(path: Path, raw) -> tuple[StreamHeader, str]:
 
 def annotations(raw) -> tuple[np.ndarray, list[str], np.ndarray] | None:
     """A file's annotations: ``(onsets, descriptions, durations)``, onsets in seconds from the first sample;
-    None when it has none."""
+    None when it has none.
+    """
     ann = raw.annotations
     if not len(ann):
         return None

@@ -169,7 +169,8 @@ def check_block(x, name: str, n_chans: int | None) -> np.ndarray:
 
 def raise_nonfinite(x: np.ndarray, flat: int, name: str, offset: int, what: str) -> None:
     """Raise the ``ValueError`` of a streaming kernel that found a non-finite value at flat index ``flat`` of
-    ``x`` (sample ``offset + row`` of the stream) and left the state of ``what`` unchanged."""
+    ``x`` (sample ``offset + row`` of the stream) and left the state of ``what`` unchanged.
+    """
     t, c = divmod(flat, x.shape[1])
     raise ValueError(f"expected finite values in {name}, got {float(x[t, c])!r} at sample {t + offset} "
                      f"(row {t} of this block), channel {c}; the {what} state is unchanged "

@@ -19,7 +19,6 @@ import logging
 
 import numpy as np
 import scipy.signal
-
 from eegaffect.kernels._jit import jit
 from eegaffect.kernels.physio_base import QUALITY_NAMES, REASON_FLAGGED, WindowFeatures
 
@@ -60,7 +59,8 @@ def unit_zi(sos: np.ndarray) -> np.ndarray:
 
 def clipped_cutoff(cutoff_hz: float, sfreq: float) -> float:
     """``cutoff_hz``, or ``NYQUIST_FRACTION * sfreq`` where that is lower (a cut-off at or above Nyquist cannot be
-    designed; such a filter would pass everything the rate can carry anyway)."""
+    designed; such a filter would pass everything the rate can carry anyway).
+    """
     return min(float(cutoff_hz), NYQUIST_FRACTION * sfreq)
 
 

@@ -18,14 +18,26 @@ flagged (a flat line is a detached electrode; clipping is amplifier saturation).
 from __future__ import annotations
 
 import numpy as np
-
 from eegaffect.kernels._checks import check_positive
 from eegaffect.kernels._jit import jit
-from eegaffect.kernels._physio_dsp import (check_fraction, clipped_cutoff, flagged_reason, nan_features,
-                                           sos_prime, sos_sample, unit_zi)
+from eegaffect.kernels._physio_dsp import (
+    check_fraction,
+    clipped_cutoff,
+    flagged_reason,
+    nan_features,
+    sos_prime,
+    sos_sample,
+    unit_zi,
+)
 from eegaffect.kernels.filtering import design_highpass
-from eegaffect.kernels.physio_base import (REASON_FEW_SAMPLES, REASON_SHORT_WINDOW, PhysioStage, SignalQuality,
-                                           StageOutput, WindowFeatures)
+from eegaffect.kernels.physio_base import (
+    REASON_FEW_SAMPLES,
+    REASON_SHORT_WINDOW,
+    PhysioStage,
+    SignalQuality,
+    StageOutput,
+    WindowFeatures,
+)
 
 __all__ = ["EMGStage", "warmup"]
 

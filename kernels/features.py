@@ -105,7 +105,8 @@ def _filter_bank_kernel(x, sos, zi, tmp, out):  # pragma: no cover - compiled
 @jit
 def _window_stats(ring, kind, out_row):  # pragma: no cover - compiled
     """Write the DE (kind 0) or band power (kind 1) of the ``ring`` window (window, n_bands, n_chans) into
-    ``out_row`` (n_chans, n_bands)."""
+    ``out_row`` (n_chans, n_bands).
+    """
     window, n_bands, n_chans = ring.shape
     acc = np.empty(n_chans, dtype=np.float64)
     mean = np.empty(n_chans, dtype=np.float64)

@@ -27,13 +27,18 @@ Initial state
 
 from __future__ import annotations
 
-
 import numba
 import numpy as np
 import scipy.signal
-
-from eegaffect.kernels._checks import (_FLOAT_DTYPES, check_block, check_dtype, check_int, check_option,
-                                      check_positive, raise_nonfinite)
+from eegaffect.kernels._checks import (
+    _FLOAT_DTYPES,
+    check_block,
+    check_dtype,
+    check_int,
+    check_option,
+    check_positive,
+    raise_nonfinite,
+)
 from eegaffect.kernels._jit import entry_point, jit, prefetch_read, prefetch_write, use_full_vector_width
 
 __all__ = [
@@ -355,7 +360,8 @@ def _sos_kernel(sos, state, row0, row1, x, y, check_finite):  # pragma: no cover
 
 def _quiet_when_interpreted(kernel):
     """Under ``NUMBA_DISABLE_JIT=1`` kernels run as plain Python on NumPy scalars, which warn on ``inf - inf``
-    where compiled code computes nan silently (the NaN policy above handles the result); silence that there."""
+    where compiled code computes nan silently (the NaN policy above handles the result); silence that there.
+    """
     if not numba.config.DISABLE_JIT:
         return kernel
 
@@ -372,7 +378,8 @@ def _padded(n_chans: int) -> int:
 
 def _aligned_zeros(shape: tuple, align: int = 64) -> np.ndarray:
     """float64 zeros whose first element sits on an ``align``-byte boundary (vector loads/stores of the padded
-    channel rows then never straddle a cache line)."""
+    channel rows then never straddle a cache line).
+    """
     n = int(np.prod(shape))
     raw = np.zeros(n + align // 8)
     start = (-raw.ctypes.data % align) // 8
@@ -448,7 +455,8 @@ class SOSFilter:
     @property
     def state(self) -> np.ndarray:
         """Copy of the filter state, shape (n_sections, 2, n_chans), in the layout of ``sosfilt(..., zi=)`` with
-        ``axis=0``. Before a ``"steady"`` filter has seen its first sample this is all zeros."""
+        ``axis=0``. Before a ``"steady"`` filter has seen its first sample this is all zeros.
+        """
         return self._z[:, :, : self.n_chans].copy()
 
     @state.setter
@@ -516,7 +524,8 @@ class SOSFilter:
 
     def _kernel_for(self, x: np.ndarray):
         """Validate the dtype of ``x`` and return the compiled kernel for it (see :func:`entry_point`: the checks
-        in :meth:`step` are what make calling it without numba's dispatch safe)."""
+        in :meth:`step` are what make calling it without numba's dispatch safe).
+        """
         check_block(x, "x", self.n_chans)
         example = (self._sos, self._state, self._row0, self._row1, np.empty((0, self.n_chans), x.dtype),
                    np.empty((0, self.n_chans), self.dtype), True)
@@ -526,7 +535,8 @@ class SOSFilter:
 
     def _raise_rejected(self, x: np.ndarray, bad: int) -> None:
         """Raise the error for a kernel result other than ``_OK`` (the kernel has restored the state; a
-        ``"steady"`` filter that was priming goes back to waiting for its first sample)."""
+        ``"steady"`` filter that was priming goes back to waiting for its first sample).
+        """
         if not self._primed:
             self._z[...] = 0.0
         if bad == _STATE_NOT_FINITE:

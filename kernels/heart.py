@@ -61,12 +61,62 @@ import numpy as np
 from ._jit import jit
 from .filtering import design_bandpass, design_highpass, design_lowpass
 from .hrv import HRV_FEATURES, hrv_features
-from .ibi import (_F_CAND_VAL, _F_HOLD, _F_HR, _F_MAXSEEN, _F_NEXT_CORR, _F_NPKI, _F_PREV, _F_PSUM, _F_SPKI, _F_SUM,
-                  _F_ZBAR, _F_ZCOUNT, _I_BLOCK, _I_CAND, _I_HR_TIME, _I_LAST_BAD, _I_LAST_CAND_BEAT, _I_LAST_PEAK,
-                  _I_N, _I_NHIST, _I_PEND, _I_PREV_BEAT, _NF, _NI, _NP, _P_BETA, _P_DELAY, _P_EMA, _P_HOLDN,
-                  _P_HR_HOLD, _P_LOOK, _P_MAXBLOCK, _P_REFR, _P_SEARCH, _P_SETTLE, _P_SFREQ, _P_TAU, _P_RSHIFT,
-                  _P_W1, _P_W2, BEAT_DTYPE, FLAG_CORRECTED, FLAG_ECTOPIC, FLAG_EXTRA, FLAG_GAP, FLAG_INSERTED,
-                  FLAG_LONG, FLAG_NAMES, FLAG_SHORT, FLAG_SPLIT, _after_sample, _median, _on_beat, beat_events)
+from .ibi import (
+    _F_CAND_VAL,
+    _F_HOLD,
+    _F_HR,
+    _F_MAXSEEN,
+    _F_NEXT_CORR,
+    _F_NPKI,
+    _F_PREV,
+    _F_PSUM,
+    _F_SPKI,
+    _F_SUM,
+    _F_ZBAR,
+    _F_ZCOUNT,
+    _I_BLOCK,
+    _I_CAND,
+    _I_HR_TIME,
+    _I_LAST_BAD,
+    _I_LAST_CAND_BEAT,
+    _I_LAST_PEAK,
+    _I_N,
+    _I_NHIST,
+    _I_PEND,
+    _I_PREV_BEAT,
+    _NF,
+    _NI,
+    _NP,
+    _P_BETA,
+    _P_DELAY,
+    _P_EMA,
+    _P_HOLDN,
+    _P_HR_HOLD,
+    _P_LOOK,
+    _P_MAXBLOCK,
+    _P_REFR,
+    _P_RSHIFT,
+    _P_SEARCH,
+    _P_SETTLE,
+    _P_SFREQ,
+    _P_TAU,
+    _P_W1,
+    _P_W2,
+    BEAT_DTYPE,
+    FLAG_CORRECTED,
+    FLAG_ECTOPIC,
+    FLAG_EXTRA,
+    FLAG_GAP,
+    FLAG_INSERTED,
+    FLAG_LONG,
+    FLAG_NAMES,
+    FLAG_SHORT,
+    FLAG_SPLIT,
+    _after_sample,
+    _median,
+    _on_beat,
+    beat_events,
+)
 from .physio_base import REASON_FLAGGED, PhysioStage, SignalQuality, StageOutput, WindowFeatures
 
 __all__ = ["FLAG_INSERTED", "FLAG_EXTRA", "FLAG_ECTOPIC", "FLAG_SHORT", "FLAG_LONG", "FLAG_GAP", "FLAG_SPLIT",
@@ -102,7 +152,8 @@ def _held(fs, x, q):  # pragma: no cover - compiled
 def _ecg_kernel(p, fs, st, x, quality, sos_bp, z_bp, sos_cl, z_cl, ring_e, ring_c, out, ev_i,
                 ev_f):  # pragma: no cover - compiled
     """Pan-Tompkins-style detection over one chunk; ``out[:, 0]`` the cleaned ECG, ``out[:, 1]`` the heart rate;
-    returns the number of events written."""
+    returns the number of events written.
+    """
     n_ev = 0
     w_int = ring_e.shape[0]
     n_ring = ring_c.shape[0]
@@ -187,7 +238,8 @@ def _ecg_kernel(p, fs, st, x, quality, sos_bp, z_bp, sos_cl, z_cl, ring_e, ring_
 @jit
 def _ppg_kernel(p, fs, st, x, quality, sos_bp, z_bp, ring_z, ring_r, out, ev_i, ev_f):  # pragma: no cover - compiled
     """Elgendi-style detection over one chunk; ``out[:, 0]`` the band-passed PPG, ``out[:, 1]`` the heart rate;
-    returns the number of events written."""
+    returns the number of events written.
+    """
     n_ev = 0
     nz = ring_z.shape[0]
     n_ring = ring_r.shape[0]

@@ -111,7 +111,8 @@ def _emit(ev_i, ev_f, n_ev, sample, ibi, raw, amp, flag):  # pragma: no cover - 
 @jit
 def _kept(fs, st, sample, ibi, measured):  # pragma: no cover - compiled
     """Bookkeeping of a kept beat: previous beat, heart rate, and the median history, which takes the *measured*
-    interval (NaN: none), so that a wrong reference cannot sustain itself through its own corrections."""
+    interval (NaN: none), so that a wrong reference cannot sustain itself through its own corrections.
+    """
     st[_I_PREV_BEAT] = sample
     if measured == measured:
         _push(fs, st, measured)

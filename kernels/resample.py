@@ -37,9 +37,14 @@ from fractions import Fraction
 
 import numpy as np
 import scipy.signal
-
-from eegaffect.kernels._checks import (_FLOAT_DTYPES, check_block, check_dtype, check_int, check_positive,
-                                      raise_nonfinite)
+from eegaffect.kernels._checks import (
+    _FLOAT_DTYPES,
+    check_block,
+    check_dtype,
+    check_int,
+    check_positive,
+    raise_nonfinite,
+)
 from eegaffect.kernels._jit import jit
 from eegaffect.kernels.filtering import _aligned_zeros, _padded, _quiet_when_interpreted
 

@@ -39,7 +39,8 @@ _PREV_COUNTER, _NEXT_K, _STARTED = 0, 1, 2
 def _track_kernel(timestamps, data, counter_col, sfreq, tolerance, dejitter, halflife_samples, state_f, state_i,
                   lost, line):  # pragma: no cover - compiled
     """Fill ``lost`` and (with ``dejitter``) ``line`` for one chunk, update the state; return the number of
-    samples with a loss before them. ``counter_col < 0``: no counter column."""
+    samples with a loss before them. ``counter_col < 0``: no counter column.
+    """
     n = timestamps.shape[0]
     if n == 0:
         return 0
@@ -148,7 +149,8 @@ class TimestampTracker:
 
     def restart(self) -> None:
         """Start a new segment (e.g. after a reconnect): the next sample has no loss before it, the counter and
-        the dejitter line start afresh."""
+        the dejitter line start afresh.
+        """
         self._state_f[:] = np.nan
         self._state_i[:] = 0
 

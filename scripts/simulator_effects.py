@@ -14,9 +14,8 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-from scipy.signal import welch
-
 from eegaffect.acquisition.simulator import SimulatedEEG, random_walk_trajectory
+from scipy.signal import welch
 
 SFREQ = 200.0
 WINDOW = int(2 * SFREQ)

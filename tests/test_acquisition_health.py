@@ -6,7 +6,6 @@ import logging
 
 import numpy as np
 import pytest
-
 from eegaffect.acquisition.lsl import StreamEvent
 from eegaffect.acquisition.lsl.health import HealthMonitor, counted_exactly, gap_limit
 from eegaffect.kernels.timestamps import TimestampTracker

@@ -13,9 +13,16 @@ import time
 import numpy as np
 import pylsl
 import pytest
-
-from eegaffect.acquisition.lsl import (INDEX_CHANNEL_NAME, ChunkPuller, MetadataWarning, Stream,
-                                       StreamMismatchError, StreamNotFoundError, list_streams, resolve_streams)
+from eegaffect.acquisition.lsl import (
+    INDEX_CHANNEL_NAME,
+    ChunkPuller,
+    MetadataWarning,
+    Stream,
+    StreamMismatchError,
+    StreamNotFoundError,
+    list_streams,
+    resolve_streams,
+)
 from eegaffect.acquisition.outlet import STATUS_GAP, STATUS_INVALID, STATUS_OK, Outlet, PredictionOutlet
 from eegaffect.acquisition.player import Player
 from lsl_helpers import read_samples, reap, wait_until

@@ -12,10 +12,10 @@ import threading
 
 import numpy as np
 import pytest
-
 from dataset_fixtures import write_eegaffect_h5
 from eegaffect.acquisition.lsl import resolve_streams
 from eegaffect.acquisition.outlet import Outlet, StreamNameInUseError, check_names_free
+
 from eegaffect.cli import main
 
 pytestmark = pytest.mark.live

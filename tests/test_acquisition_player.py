@@ -9,12 +9,11 @@ import time
 import numpy as np
 import pylsl
 import pytest
-
+from dataset_fixtures import write_xdf
 from eegaffect.acquisition.lsl import Stream, resolve_streams
 from eegaffect.acquisition.player import Player, read_xdf
 from eegaffect.acquisition.recorder import Recorder, load_recording
 from eegaffect.acquisition.simulate import TRUTH_CHANNELS, TRUTH_TYPE, SimulatedHeadset
-from dataset_fixtures import write_xdf
 from lsl_helpers import read_samples, reap, wait_until
 
 pytestmark = pytest.mark.live

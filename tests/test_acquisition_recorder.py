@@ -12,7 +12,6 @@ import time
 import h5py
 import numpy as np
 import pytest
-
 from eegaffect.acquisition.lsl import Stream
 from eegaffect.acquisition.player import Player
 from eegaffect.acquisition.recorder import FORMAT_NAME, Recorder, RecorderError, load_recording

@@ -9,8 +9,15 @@ import pytest
 from scipy import stats
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 
-from eegaffect.benchmark.metrics import (METRIC_NAMES, ccc, classification_metrics, pearson, regression_metrics,
-                                         rmse, summarise)
+from eegaffect.benchmark.metrics import (
+    METRIC_NAMES,
+    ccc,
+    classification_metrics,
+    pearson,
+    regression_metrics,
+    rmse,
+    summarise,
+)
 
 
 def test_ccc_matches_hand_computation():

@@ -12,8 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from eegaffect.viz.benchmark import (plot_confusion_matrix, plot_subject_bars, plot_summary,  # noqa: E402
-                                     plot_trajectory)
+from eegaffect.viz.benchmark import plot_confusion_matrix, plot_subject_bars, plot_summary, plot_trajectory  # noqa: E402
 
 MODELS = ["de-svm", "de-logreg", "eegnet", "shallow", "eegdancer", "eegdancer-novq", "eegdancer-nomask"]
 

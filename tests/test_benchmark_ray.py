@@ -17,14 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import ray_helpers  # noqa: F401  (registers sleep-once and always-fails)
+from test_feature_cache import write_tiny_seed
 
 from eegaffect.benchmark.execution import Execution, make_executor
 from eegaffect.benchmark.runner import BenchSeedConfig, run_benchmark
 from eegaffect.benchmark.units import Unit, make_units
 from eegaffect.cli import main
-
-import ray_helpers  # noqa: F401  (registers sleep-once and always-fails)
-from test_feature_cache import write_tiny_seed
 
 TESTS = Path(__file__).resolve().parent
 TINY_NETS = {"eegnet": {"epochs": 1, "batch_size": 16, "model_kwargs": {"F1": 4, "D": 1}}}

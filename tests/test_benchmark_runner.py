@@ -8,12 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_feature_cache import write_tiny_seed
 
 from eegaffect.benchmark.metrics import METRIC_NAMES
 from eegaffect.benchmark.runner import ROW_KEYS, BenchSeedConfig, run_benchmark
 from eegaffect.cli import main
-
-from test_feature_cache import write_tiny_seed
 
 CLASSIFICATION = {"accuracy", "macro_f1", "balanced_accuracy"}
 
@@ -146,7 +145,6 @@ def test_step_targets_follow_continuous_annotations(tmp_path):
 def test_dreamer_and_seed_iv_layouts_run(tmp_path, cache_dir, caplog):
     """DREAMER (one .mat, 128 Hz, ratings, no classes) and SEED-IV (session folders, 24 trials) through the runner."""
     import scipy.io
-
     from dataset_fixtures import dreamer_struct, write_seed_iv
 
     mdict, _ = dreamer_struct(n_subjects=2, n_clips=18)

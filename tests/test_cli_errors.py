@@ -13,8 +13,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from dataset_fixtures import write_eegaffect_h5, write_seed
+
 from eegaffect.cli import build_parser, main
 from eegaffect.errors import UserInputError, user_error_types
 
@@ -316,9 +316,9 @@ def test_configs_lists_every_packaged_yaml(capsys):
 
 def test_safetensors_get_the_umask_mode(tmp_path):
     import torch
+    from safetensors.torch import load_file
 
     from eegaffect._files import save_safetensors
-    from safetensors.torch import load_file
 
     path = save_safetensors({"w": torch.arange(4.0)}, tmp_path / "w.safetensors")
     sibling = tmp_path / "meta.json"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
-import tomllib
 from importlib import resources
 from pathlib import Path
 
 import pytest
+import tomllib
 
 import eegaffect
 from eegaffect.cli import COMMAND_MODULES, build_parser, main

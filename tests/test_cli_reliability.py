@@ -125,7 +125,6 @@ def _bench(capsys, root, out, cache, *extra):
 def test_bench_seed_resume_key_covers_the_labels(tmp_path, capsys):
     import numpy as np
     import scipy.io
-
     from dataset_fixtures import write_seed
 
     root = write_seed(tmp_path / "seed", n_subjects=2, n_sessions=1, features=False, strays=False)

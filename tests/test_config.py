@@ -7,8 +7,14 @@ from typing import Literal
 import pytest
 from pydantic import Field
 
-from eegaffect.config import (ConfigError, ConfigModel, apply_overrides, load_config, packaged_config_names,
-                              validate_update)
+from eegaffect.config import (
+    ConfigError,
+    ConfigModel,
+    apply_overrides,
+    load_config,
+    packaged_config_names,
+    validate_update,
+)
 
 
 class _Inner(ConfigModel):

@@ -9,8 +9,8 @@ import re
 import numpy as np
 import pytest
 import scipy.io
-
 from dataset_fixtures import write_seed
+
 from eegaffect.cli import main
 
 

@@ -22,11 +22,11 @@ from eegaffect.datasets import (  # noqa: E402
     DatasetFormatError,
     EEGDataset,
     LabelMapConfig,
+    _matfile,  # noqa: E402
     detect_dataset,
     load_dataset,
     load_extracted_features,
 )
-from eegaffect.datasets import _matfile  # noqa: E402
 
 N_SUBJECTS, N_SESSIONS = 11, 2
 

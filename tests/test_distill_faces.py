@@ -8,8 +8,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from eegaffect.distill.faces import (EMOTIONS, label_index, load_faces, load_ferplus, load_image_folder,
-                                     load_manifest, synth_faces, write_synth_faces)
+from eegaffect.distill.faces import (
+    EMOTIONS,
+    label_index,
+    load_faces,
+    load_ferplus,
+    load_image_folder,
+    load_manifest,
+    synth_faces,
+    write_synth_faces,
+)
 
 _NEW_HEADER = ["Usage", "Image name", "neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear",
                "contempt", "unknown", "NF"]

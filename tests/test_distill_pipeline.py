@@ -12,8 +12,15 @@ import pytest
 import torch
 
 from eegaffect.cli import main
-from eegaffect.distill.teacher import (TeacherConfig, TopomapData, dataset_topomaps, load_teacher, save_teacher,
-                                       train_teacher, trial_id)
+from eegaffect.distill.teacher import (
+    TeacherConfig,
+    TopomapData,
+    dataset_topomaps,
+    load_teacher,
+    save_teacher,
+    train_teacher,
+    trial_id,
+)
 
 _TINY_TEACHER = ["topomap.grid_size=16", "model.channels=[8, 16]", "model.embedding_dim=16", "train.epochs=3"]
 
@@ -162,9 +169,10 @@ def test_topomaps_mix_channel_sets_on_one_grid(rng, tmp_path):
     from functools import partial
 
     from eegaffect.acquisition.channels import DREAMER_CHANNELS, SEED_CHANNELS
+    from eegaffect.kernels.features import band_features
+
     from eegaffect.datasets import Trial, TrialInfo
     from eegaffect.distill.topomap import TopomapInterpolator
-    from eegaffect.kernels.features import band_features
 
     trials = []
     for k, (chs, sfreq) in enumerate([(SEED_CHANNELS, 200.0), (DREAMER_CHANNELS, 128.0)]):

@@ -8,8 +8,14 @@ import h5py
 import numpy as np
 import pytest
 
-from eegaffect.distill.prototypes import (FORMAT_VERSION, PrototypeFileError, build_prototypes,
-                                          interpolate_prototypes, load_prototypes, save_prototypes)
+from eegaffect.distill.prototypes import (
+    FORMAT_VERSION,
+    PrototypeFileError,
+    build_prototypes,
+    interpolate_prototypes,
+    load_prototypes,
+    save_prototypes,
+)
 
 
 @pytest.fixture

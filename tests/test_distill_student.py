@@ -9,8 +9,15 @@ import torch
 from eegaffect.config import ConfigError, load_config
 from eegaffect.distill.faces import EMOTIONS
 from eegaffect.distill.prototypes import build_prototypes
-from eegaffect.distill.student import (DistilConfig, FaceStudent, LossesConfig, PrototypeTargets, dgeo_ramp,
-                                       distillation_losses, face_metrics)
+from eegaffect.distill.student import (
+    DistilConfig,
+    FaceStudent,
+    LossesConfig,
+    PrototypeTargets,
+    dgeo_ramp,
+    distillation_losses,
+    face_metrics,
+)
 
 
 @pytest.fixture(autouse=True)

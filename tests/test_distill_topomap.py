@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from eegaffect.acquisition.channels import DREAMER_CHANNELS, SEED_CHANNELS
+
 from eegaffect.distill.topomap import TopomapInterpolator, project_positions
 from eegaffect.montage import channel_positions, create_info
 

@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 from scipy.io import savemat
 
-from eegaffect.acquisition.channels import SEED_CHANNELS
 from eegaffect.datasets import EEGDataset, Trial, load_dataset
 from eegaffect.datasets.features import FeatureCache, featurise_trial, window_starts
 from eegaffect.pipeline import PipelineConfig

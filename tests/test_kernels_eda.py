@@ -8,13 +8,18 @@ import warnings
 import numpy as np
 import pytest
 import scipy.signal
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from eegaffect.kernels.eda import EDAStage
 from eegaffect.kernels.filtering import design_lowpass
-from eegaffect.kernels.physio_base import (QUALITY_CLIPPED, QUALITY_FLAT, QUALITY_NAN, REASON_FLAGGED,
-                                           REASON_SHORT_WINDOW, stage_class)
+from eegaffect.kernels.physio_base import (
+    QUALITY_CLIPPED,
+    QUALITY_FLAT,
+    QUALITY_NAN,
+    REASON_FLAGGED,
+    REASON_SHORT_WINDOW,
+    stage_class,
+)
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from kernel_helpers import rel_err
 from physio_stage_helpers import assert_same_output, check_stage_contract, run_stage_chunked
 

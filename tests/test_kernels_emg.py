@@ -5,13 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.signal
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from eegaffect.kernels.emg import EMGStage
 from eegaffect.kernels.filtering import design_highpass
-from eegaffect.kernels.physio_base import (QUALITY_CLIPPED, QUALITY_FLAT, QUALITY_NAN, REASON_FLAGGED,
-                                           stage_class)
+from eegaffect.kernels.physio_base import QUALITY_CLIPPED, QUALITY_FLAT, QUALITY_NAN, REASON_FLAGGED, stage_class
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from kernel_helpers import rel_err
 from physio_stage_helpers import assert_same_output, check_stage_contract, run_stage_chunked
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from eegaffect.kernels.features import BandFeatures, FilterBank, PSDFeatures, band_features, psd_de, seed_hann, warmup
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kernel_helpers import run_chunked
 from scipy import signal
 
 from eegaffect import kernels
-from eegaffect.kernels.features import (BandFeatures, FilterBank, PSDFeatures, band_features, psd_de, seed_hann,
-                                        warmup)
-from kernel_helpers import run_chunked
 
 BANDS = [(1.0, 4.0), (4.0, 8.0), (8.0, 14.0), (14.0, 31.0), (31.0, 50.0)]
 SFREQ = 200.0

@@ -14,10 +14,9 @@ import numba
 import numpy as np
 import pytest
 import scipy.signal as ss
+from eegaffect.kernels import filtering as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from eegaffect.kernels import filtering as F
 from kernel_helpers import rel_err
 
 SFREQ = 200.0

@@ -7,14 +7,27 @@ import warnings
 
 import numpy as np
 import pytest
+from eegaffect.kernels.heart import (
+    FLAG_ECTOPIC,
+    FLAG_EXTRA,
+    FLAG_GAP,
+    FLAG_INSERTED,
+    FLAG_SPLIT,
+    HRV_FEATURES,
+    ECGStage,
+    PPGStage,
+    hrv_features,
+)
+from eegaffect.kernels.ibi import _P_RSHIFT
+from eegaffect.kernels.physio_base import (
+    QUALITY_CLIPPED,
+    QUALITY_FLAT,
+    QUALITY_NAN,
+    REASON_FEW_BEATS,
+    REASON_SHORT_WINDOW,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from eegaffect.kernels.heart import (FLAG_ECTOPIC, FLAG_EXTRA, FLAG_GAP, FLAG_INSERTED, FLAG_SPLIT, HRV_FEATURES,
-                                     ECGStage, PPGStage, hrv_features)
-from eegaffect.kernels.ibi import _P_RSHIFT
-from eegaffect.kernels.physio_base import (QUALITY_CLIPPED, QUALITY_FLAT, QUALITY_NAN, REASON_FEW_BEATS,
-                                           REASON_SHORT_WINDOW)
 from physio_helpers import ecg_template, f1, heartpy_ppg, match_beats, place, pyhrv_ecg, regular_beats
 
 nk = pytest.importorskip("neurokit2")

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from eegaffect.kernels.physio_base import (QUALITY_CLIPPED, QUALITY_FLAT, QUALITY_NAN, SignalQuality, check_signal,
-                                           quality_names, stage_class)
+from eegaffect.kernels.physio_base import (
+    QUALITY_CLIPPED,
+    QUALITY_FLAT,
+    QUALITY_NAN,
+    SignalQuality,
+    check_signal,
+    quality_names,
+    stage_class,
+)
 from kernel_helpers import run_chunked
 
 

@@ -11,10 +11,9 @@ import numba
 import numpy as np
 import pytest
 import scipy.signal as ss
+from eegaffect.kernels import resample as R
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from eegaffect.kernels import resample as R
 from kernel_helpers import rel_err
 
 needs_jit = pytest.mark.skipif(numba.config.DISABLE_JIT, reason="inspects compiled kernels")

@@ -7,13 +7,18 @@ import warnings
 import numpy as np
 import pytest
 import scipy.signal
+from eegaffect.kernels.filtering import design_bandpass
+from eegaffect.kernels.physio_base import (
+    QUALITY_FLAT,
+    QUALITY_NAN,
+    REASON_FEW_BREATHS,
+    REASON_FLAGGED,
+    REASON_SHORT_WINDOW,
+    stage_class,
+)
+from eegaffect.kernels.respiration import RespirationStage
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from eegaffect.kernels.filtering import design_bandpass
-from eegaffect.kernels.physio_base import (QUALITY_FLAT, QUALITY_NAN, REASON_FEW_BREATHS, REASON_FLAGGED,
-                                           REASON_SHORT_WINDOW, stage_class)
-from eegaffect.kernels.respiration import RespirationStage
 from kernel_helpers import rel_err
 from physio_stage_helpers import assert_same_output, check_stage_contract, run_stage_chunked
 

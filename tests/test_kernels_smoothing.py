@@ -10,10 +10,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 import pytest
+from eegaffect.kernels.smoothing import KalmanSmoother, kalman_filter, rts_smooth, warmup
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from eegaffect.kernels.smoothing import KalmanSmoother, kalman_filter, rts_smooth, warmup
 from kernel_helpers import run_chunked
 
 

@@ -6,10 +6,9 @@ import numba
 import numpy as np
 import pytest
 from braindecode.preprocessing import exponential_moving_standardize as bd_ems
+from eegaffect.kernels.standardize import ExponentialMovingStandardizer, exponential_moving_standardize, warmup
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from eegaffect.kernels.standardize import ExponentialMovingStandardizer, exponential_moving_standardize, warmup
 
 
 @pytest.fixture

@@ -7,13 +7,18 @@ import logging
 import numpy as np
 import pytest
 import scipy.signal
+from eegaffect.kernels.filtering import design_lowpass
+from eegaffect.kernels.physio_base import (
+    QUALITY_CLIPPED,
+    QUALITY_FLAT,
+    REASON_FEW_SAMPLES,
+    REASON_FLAGGED,
+    REASON_SHORT_WINDOW,
+    stage_class,
+)
+from eegaffect.kernels.temperature import TemperatureStage
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from eegaffect.kernels.filtering import design_lowpass
-from eegaffect.kernels.physio_base import (QUALITY_CLIPPED, QUALITY_FLAT, REASON_FEW_SAMPLES, REASON_FLAGGED,
-                                           REASON_SHORT_WINDOW, stage_class)
-from eegaffect.kernels.temperature import TemperatureStage
 from kernel_helpers import rel_err
 from physio_stage_helpers import assert_same_output, check_stage_contract, run_stage_chunked
 

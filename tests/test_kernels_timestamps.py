@@ -2,10 +2,9 @@
 
 import numpy as np
 import pytest
+from eegaffect.kernels.timestamps import TimestampTracker
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from eegaffect.kernels.timestamps import TimestampTracker
 
 
 class ReferenceTracker:

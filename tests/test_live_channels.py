@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from eegaffect.acquisition.channels import SEED_CHANNELS, STANDARD_32
+
 from eegaffect.live.channels import ChannelMismatchError, match_channels, spline_interpolation_matrix
 
 

@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-
 from lsl_helpers import reap, wait_until
 
 _PARENT = """

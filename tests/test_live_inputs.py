@@ -8,7 +8,6 @@ import json
 
 import numpy as np
 import pytest
-
 from eegaffect.acquisition.channels import DREAMER_CHANNELS
 
 RATES = [128.0, 250.0, 256.0, 500.0, 512.0, 1000.0]
@@ -60,6 +59,7 @@ def test_a_stream_too_slow_for_the_models_bands_is_refused(bundle14):
 @pytest.mark.timeout(120)
 def test_live_cli_on_a_128_hz_stream(bundle14, tmp_path, unique_name, rng, capsys):
     from eegaffect.acquisition.player import Player
+
     from eegaffect.cli import main
 
     data = (rng.standard_normal((128 * 4, len(DREAMER_CHANNELS))) * 20e-6).astype(np.float32)
@@ -213,10 +213,10 @@ def test_live_switches_to_a_restarted_simulator_with_a_new_source_id(bundle14, t
     import time
 
     import pylsl
-
     from eegaffect.acquisition.lsl import INDEX_CHANNEL_NAME
     from eegaffect.acquisition.outlet import STATUS_OK, Outlet
     from eegaffect.acquisition.simulator import SimulatedEEG
+
     from eegaffect.commands.live import format_summary
     from eegaffect.live.session import LiveConfig, LiveSession
 

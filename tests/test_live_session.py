@@ -15,10 +15,10 @@ import time
 
 import numpy as np
 import pytest
-
 from eegaffect.acquisition.channels import DREAMER_CHANNELS
 from eegaffect.acquisition.lsl import Stream, resolve_streams
 from eegaffect.acquisition.outlet import STATUS_GAP, STATUS_OK, Outlet
+
 from eegaffect.live.session import SUMMARY_KEYS
 
 SFREQ = 200.0
@@ -128,10 +128,9 @@ def test_demo_end_to_end_with_prediction_consumer(bundle14, tmp_path, unique_nam
 @pytest.mark.timeout(240)
 def test_gaps_are_flagged_never_filled_and_session_resumes(bundle14, tmp_path, unique_name, rng):
     """Samples lost for 0.5 s (kept state) and 1.5 s (predictor restarted): gap updates with NaN, then ok again."""
+    import pylsl
     from eegaffect.acquisition.lsl import INDEX_CHANNEL_NAME
     from eegaffect.acquisition.simulator import SimulatedEEG
-
-    import pylsl
 
     out = tmp_path / "run"
     names = list(DREAMER_CHANNELS) + [INDEX_CHANNEL_NAME]
@@ -239,11 +238,11 @@ def test_cli_reports_user_errors_without_traceback(bundle14, tmp_path, unique_na
 @pytest.mark.timeout(240)
 def test_session_resumes_after_the_outlet_restarts(bundle14, tmp_path, unique_name):
     """The headset's outlet goes away and comes back (same source_id): one reconnect, gap updates, then ok."""
+    import pylsl
     from eegaffect.acquisition.lsl import INDEX_CHANNEL_NAME
     from eegaffect.acquisition.simulator import SimulatedEEG
-    from eegaffect.live.session import LiveConfig, LiveSession
 
-    import pylsl
+    from eegaffect.live.session import LiveConfig, LiveSession
 
     names = list(DREAMER_CHANNELS) + [INDEX_CHANNEL_NAME]
     sim = SimulatedEEG(list(DREAMER_CHANNELS), SFREQ, seed=6, unit="V")
@@ -289,13 +288,13 @@ def test_session_resumes_after_the_outlet_restarts(bundle14, tmp_path, unique_na
 @pytest.mark.timeout(180)
 def test_stream_that_stops_shows_in_summary_and_dashboard(bundle14, tmp_path, unique_name):
     """The outlet sends 2 s and goes away: one stall, the trailing silence as a gap, gap updates counted."""
+    import pylsl
     from eegaffect.acquisition.lsl import INDEX_CHANNEL_NAME
     from eegaffect.acquisition.simulator import SimulatedEEG
+
     from eegaffect.commands.live import format_summary
     from eegaffect.live.dashboard_worker import ThreadDashboard
     from eegaffect.live.session import LiveConfig, LiveSession
-
-    import pylsl
 
     names = list(DREAMER_CHANNELS) + [INDEX_CHANNEL_NAME]
     eeg = SimulatedEEG(list(DREAMER_CHANNELS), SFREQ, seed=7, unit="V").generate(400)[0]
@@ -351,6 +350,7 @@ def test_display_unit_of_the_dashboard():
 def test_silence_counts_only_the_sessions_stalls():
     """Stall/resume events (as the stream's worker emits them) against the session's start time."""
     from eegaffect.acquisition.lsl import StreamEvent
+
     from eegaffect.live.session import _Silence
 
     silence = _Silence(t0=100.0)

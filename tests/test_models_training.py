@@ -16,11 +16,8 @@ from eegaffect.config import load_config
 from eegaffect.models.bundle import BundleError, save_bundle
 from eegaffect.models.predictor import Predictor
 from eegaffect.models.training import (
-    SACConfig,
     Sequences,
     TrainConfig,
-    TransformerConfig,
-    VQVAEConfig,
     check_checkpoints,
     fit_chain,
 )
@@ -351,6 +348,7 @@ def test_torchrun_ddp_two_cpu_processes(tmp_path):
 def test_demo_bundle_from_the_simulator(tmp_path):
     from eegaffect.acquisition.channels import SEED_CHANNELS
     from eegaffect.acquisition.simulator import SimulatedEEG
+
     from eegaffect.models.training import train_demo_bundle
 
     out = train_demo_bundle(tmp_path / "demo", seed=0, progress=False, n_sessions=2, session_s=60)

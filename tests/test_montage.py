@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from eegaffect.acquisition.channels import CHANNEL_SETS, SEED_CHANNELS
+
 from eegaffect.montage import channel_positions, create_info, make_montage
 
 

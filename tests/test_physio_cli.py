@@ -6,10 +6,10 @@ import csv
 
 import numpy as np
 import pytest
-
-from eegaffect.cli import main
 from eegaffect.kernels import physio_base
 from physio_helpers import ecg_template, kind_signal, package_file, place, regular_beats
+
+from eegaffect.cli import main
 
 
 def _rows(path):
@@ -126,8 +126,9 @@ def test_multi_stream_recording_with_stream_choice(tmp_path, rng, suffix):
 
 def test_any_stage_kind_gets_events_features_and_figure(tmp_path, monkeypatch, capsys):
     """A kind whose stage is not a heart stage (here the test's counting stage standing in for respiration)."""
-    import eegaffect.physio.pipeline as physio_pipeline
     from test_physio_pipeline import CountingStage
+
+    import eegaffect.physio.pipeline as physio_pipeline
 
     monkeypatch.setattr(physio_pipeline, "load_stage_class", lambda kind: CountingStage)
     np.save(tmp_path / "belt.npy", np.sin(np.arange(3000) / 50.0))

@@ -6,16 +6,16 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from eegaffect.config import ConfigError
 from eegaffect.kernels import physio_base
 from eegaffect.kernels.physio_base import NAN_REASONS, PhysioStage, StageOutput, WindowFeatures
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from physio_helpers import ecg_template, kind_signal, place, regular_beats
+
+from eegaffect.config import ConfigError
 from eegaffect.physio import PhysioConfig, PhysioPipeline, StageUnavailableError
 from eegaffect.physio.config import KINDS, FrameConfig, StageConfig
 from eegaffect.pipeline import FeatureConfig, PipelineConfig, SignalPipeline
-from physio_helpers import ecg_template, kind_signal, place, regular_beats
 
 
 class CountingStage(PhysioStage):

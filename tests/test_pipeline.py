@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from eegaffect.kernels.features import psd_de
+from eegaffect.kernels.filtering import SOSFilter
+from eegaffect.kernels.resample import StreamingResampler
+from eegaffect.kernels.smoothing import kalman_filter, rts_smooth
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import signal
 
 from eegaffect.config import load_config
-from eegaffect.kernels.features import psd_de
-from eegaffect.kernels.filtering import SOSFilter
-from eegaffect.kernels.resample import StreamingResampler
-from eegaffect.kernels.smoothing import kalman_filter, rts_smooth
 from eegaffect.pipeline import PipelineConfig, SignalPipeline
 
 N_CHANS = 6

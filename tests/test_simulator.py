@@ -6,11 +6,8 @@ import re
 
 import numpy as np
 import pytest
-from scipy.signal import welch
-
 from eegaffect.acquisition import channels
 from eegaffect.acquisition.channels import CHANNEL_SETS, SEED_CHANNELS, STANDARD_32, STANDARD_64
-from eegaffect.acquisition.sim import sources
 from eegaffect.acquisition.sim import (
     RHYTHM_SOURCES,
     RandomWalkTrajectory,
@@ -19,8 +16,10 @@ from eegaffect.acquisition.sim import (
     electrode_positions,
     random_walk_trajectory,
     scripted_trajectory,
+    sources,
     trajectory_from_csv,
 )
+from scipy.signal import welch
 
 BANDS = {"delta": (1, 3), "theta": (4, 7), "alpha": (8, 13), "beta": (14, 30), "gamma": (31, 50)}
 

@@ -8,9 +8,9 @@ import re
 import numpy as np
 import pytest
 import scipy.io
+from eegaffect.acquisition.channels import SEED_CHANNELS
 from scipy.signal import periodogram
 
-from eegaffect.acquisition.channels import SEED_CHANNELS
 from eegaffect.cli import main
 from eegaffect.datasets import synth
 from eegaffect.datasets.synth import (

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_feature_cache import write_tiny_seed
 
 from eegaffect.benchmark.protocols import make_folds, trial_key
 from eegaffect.benchmark.tuning import SEARCH_SPACE, inner_splits, load_space
@@ -15,8 +16,6 @@ from eegaffect.cli import main
 from eegaffect.config import load_config
 from eegaffect.errors import UserInputError
 from eegaffect.models.training import TrainConfig
-
-from test_feature_cache import write_tiny_seed
 
 #: a chain small enough to fit in a second or two per outer fold
 TINY_CHAIN = ["vqvae.steps=4", "vqvae.d_model=8", "vqvae.n_codes=8", "vqvae.kmeans_init=false",

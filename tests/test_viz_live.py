@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from eegaffect.acquisition.channels import DREAMER_CHANNELS
 from matplotlib.figure import Figure
 
-from eegaffect.acquisition.channels import DREAMER_CHANNELS
 from eegaffect.live.dashboard_worker import DashboardState, ThreadDashboard, display_available, make_dashboard
 from eegaffect.pipeline import PipelineConfig
-from eegaffect.viz.live import (LiveDashboard, plot_band_topomaps, plot_circumplex, plot_code_timeline,
-                                plot_eeg_traces, plot_latency_histogram, plot_stream_health)
+from eegaffect.viz.live import (
+    LiveDashboard,
+    plot_band_topomaps,
+    plot_circumplex,
+    plot_code_timeline,
+    plot_eeg_traces,
+    plot_latency_histogram,
+    plot_stream_health,
+)
 
 CH = list(DREAMER_CHANNELS)
 BANDS = ["delta", "theta", "alpha", "beta", "gamma"]

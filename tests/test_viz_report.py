@@ -8,8 +8,14 @@ import json
 import numpy as np
 import pytest
 
-from eegaffect.viz.report import (ReportError, code_prototypes, make_report, plot_metric_bars, plot_stage_bars,
-                                  plot_va_timeseries)
+from eegaffect.viz.report import (
+    ReportError,
+    code_prototypes,
+    make_report,
+    plot_metric_bars,
+    plot_stage_bars,
+    plot_va_timeseries,
+)
 
 
 def _live_dir(path, rng, n=40):

@@ -32,7 +32,8 @@ _PROCESSING = pylsl.proc_clocksync | pylsl.proc_monotonize | pylsl.proc_threadsa
 
 def format_name(info: pylsl.StreamInfo) -> str:
     """The channel format of a stream as a name: ``"float32"``, ``"float64"``, ``"int8"`` ... ``"int64"``,
-    ``"string"`` (``"unknown"`` for a code this table lacks)."""
+    ``"string"`` (``"unknown"`` for a code this table lacks).
+    """
     return _FORMAT_NAMES.get(info.channel_format(), "unknown")
 
 

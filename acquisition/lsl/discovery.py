@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pylsl
-
 from eegaffect.acquisition.channels import INDEX_CHANNEL_NAME, fill_channel_info
 from eegaffect.acquisition.lsl._binding import format_name
 from eegaffect.acquisition.lsl.errors import MetadataWarning, StreamMismatchError, StreamNotFoundError
@@ -177,7 +176,8 @@ def read_channel_info(info: pylsl.StreamInfo, warn: bool = True) -> tuple[list[s
 
 def _restarted_uid(desc: StreamDescription, uid: str) -> str | None:
     """The uid of the outlet now behind ``desc``'s source_id and name when it is not ``uid`` (a restarted outlet
-    keeps its source_id but gets a new uid); None when it is the same outlet, or when the resolver cannot tell."""
+    keeps its source_id but gets a new uid); None when it is the same outlet, or when the resolver cannot tell.
+    """
     try:
         infos = pylsl.resolve_byprop("source_id", desc.source_id, minimum=1, timeout=1.0)
     except Exception:  # resolver trouble: cannot tell, report a plain gap
@@ -225,7 +225,8 @@ def _find_index_channel(request, names: list[str]) -> int | None:
 
 def _validate_description(desc: StreamDescription, expect: dict, sfreq_tol: float) -> None:
     """Check a resolved stream against ``expect`` (keys ``require_regular``, ``sfreq``, ``n_chans``; None: any),
-    the rate to a relative tolerance ``sfreq_tol``; raise :class:`StreamMismatchError` naming both sides."""
+    the rate to a relative tolerance ``sfreq_tol``; raise :class:`StreamMismatchError` naming both sides.
+    """
     if expect["require_regular"] and not desc.is_regular:
         raise StreamMismatchError(f"expected a regularly sampled stream, but {desc.summary()} is irregular "
                                   "(nominal rate 0)")
@@ -241,7 +242,8 @@ def _validate_description(desc: StreamDescription, expect: dict, sfreq_tol: floa
 
 def _validate_channels(desc: StreamDescription, names: list[str], index: int | None, expect: dict) -> None:
     """Check channel names (all but the counter at ``index``) against ``expect["ch_names"]`` (None: any),
-    case-insensitively and in order; raise :class:`StreamMismatchError` listing what is missing and extra."""
+    case-insensitively and in order; raise :class:`StreamMismatchError` listing what is missing and extra.
+    """
     want = expect["ch_names"]
     if want is None:
         return

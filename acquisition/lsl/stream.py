@@ -26,14 +26,25 @@ from typing import Sequence
 
 import numpy as np
 import pylsl
-
 from eegaffect.acquisition.lsl._binding import NUMPY_DTYPES, ChunkPuller, open_inlet
-from eegaffect.acquisition.lsl.discovery import (StreamDescription, _find_index_channel, _restarted_uid,
-                                                 _validate_channels, _validate_description, read_channel_info,
-                                                 resolve_streams)
+from eegaffect.acquisition.lsl.discovery import (
+    StreamDescription,
+    _find_index_channel,
+    _restarted_uid,
+    _validate_channels,
+    _validate_description,
+    read_channel_info,
+    resolve_streams,
+)
 from eegaffect.acquisition.lsl.errors import StreamMismatchError, StreamNotFoundError
-from eegaffect.acquisition.lsl.health import (GapRecord, HealthMonitor, StreamEvent, StreamHealth, counted_exactly,
-                                              gap_limit)
+from eegaffect.acquisition.lsl.health import (
+    GapRecord,
+    HealthMonitor,
+    StreamEvent,
+    StreamHealth,
+    counted_exactly,
+    gap_limit,
+)
 from eegaffect.acquisition.ringbuffer import RingBuffer
 from eegaffect.kernels.timestamps import TimestampTracker
 
@@ -533,7 +544,8 @@ class Stream:
 
     def _switch_source(self, silent_s: float) -> bool:
         """Look for the stream under another source (same name, type, channels, rate and format) and switch the
-        inlet to it; True when switched. Runs in the worker, while the current source is silent."""
+        inlet to it; True when switched. Runs in the worker, while the current source is silent.
+        """
         desc = self._description
         try:
             found = resolve_streams(name=desc.name, type=desc.type or None, timeout=min(1.0, self._reresolve))
@@ -590,7 +602,8 @@ class Stream:
     def _account_gaps(self, data: np.ndarray, ts: np.ndarray) -> np.ndarray:
         """Count and report the samples lost before each sample of a chunk (one compiled pass, see
         :class:`~eegaffect.kernels.timestamps.TimestampTracker`); return the chunk's timestamps, dejittered
-        when asked."""
+        when asked.
+        """
         prev_counter = self._tracker.last_counter if self._index is not None else None
         lost, out_ts, n_lossy = self._tracker.update(ts, data)
         if n_lossy:

@@ -14,8 +14,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from eegaffect.acquisition.readers.base import RecordedStream, StreamHeader, pick_streams
-from eegaffect.acquisition.readers.hdf5 import (FORMAT_NAME, FORMAT_VERSION, HDF5_SUFFIXES, load_recording,
-                                                open_recording_file, read_stream_data, read_stream_headers)
+from eegaffect.acquisition.readers.hdf5 import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    HDF5_SUFFIXES,
+    load_recording,
+    open_recording_file,
+    read_stream_data,
+    read_stream_headers,
+)
 from eegaffect.acquisition.readers.xdf import XDF_SUFFIXES, read_xdf
 
 __all__ = ["RecordedStream", "StreamHeader", "pick_streams", "read_recording_streams", "load_recording",

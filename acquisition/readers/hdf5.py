@@ -25,7 +25,6 @@ from typing import Sequence
 
 import h5py
 import numpy as np
-
 from eegaffect.acquisition.channels import fill_channel_info
 from eegaffect.acquisition.readers.base import RecordedStream, StreamHeader
 

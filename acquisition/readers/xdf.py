@@ -1,12 +1,12 @@
 """Read XDF files (LabRecorder's format) with pyxdf into :class:`~eegaffect.acquisition.readers.base.RecordedStream`
-objects."""
+objects.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-
 from eegaffect.acquisition.channels import fill_channel_info
 from eegaffect.acquisition.readers.base import RecordedStream
 

@@ -19,8 +19,13 @@ from eegaffect.acquisition.channels import electrode_positions
 from eegaffect.acquisition.sim.generator import SimulatedEEG
 from eegaffect.acquisition.sim.headset import TRUTH_CHANNELS, TRUTH_TYPE, EEGSource, SimulatedHeadset
 from eegaffect.acquisition.sim.sources import RHYTHM_SOURCES, RhythmSource, SessionTraits, SubjectTraits
-from eegaffect.acquisition.sim.trajectories import (RandomWalkTrajectory, Trajectory, random_walk_trajectory,
-                                                    scripted_trajectory, trajectory_from_csv)
+from eegaffect.acquisition.sim.trajectories import (
+                                                    RandomWalkTrajectory,
+                                                    Trajectory,
+                                                    random_walk_trajectory,
+                                                    scripted_trajectory,
+                                                    trajectory_from_csv,
+)
 
 __all__ = [
     "RhythmSource",

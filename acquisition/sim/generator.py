@@ -28,10 +28,17 @@ import math
 from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
-
 from eegaffect.acquisition.channels import SEED_CHANNELS, _position_table, electrode_positions
-from eegaffect.acquisition.sim._common import (_TAG_BLINK, _TAG_BLOCK, _TAG_DRIFT, _TAG_INIT, _TAG_MUSCLE,
-                                               _TAG_SACCADE, _check_seed, _check_va)
+from eegaffect.acquisition.sim._common import (
+    _TAG_BLINK,
+    _TAG_BLOCK,
+    _TAG_DRIFT,
+    _TAG_INIT,
+    _TAG_MUSCLE,
+    _TAG_SACCADE,
+    _check_seed,
+    _check_va,
+)
 from eegaffect.acquisition.sim.sources import RHYTHM_SOURCES, SessionTraits, SubjectTraits
 from eegaffect.acquisition.sim.trajectories import RandomWalkTrajectory
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Protocol, Sequence
 
 import numpy as np
-
 from eegaffect.acquisition.channels import INDEX_CHANNEL_NAME
 from eegaffect.acquisition.outlet import Outlet
 from eegaffect.acquisition.pusher import PacedPusher

@@ -82,7 +82,6 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-
 from eegaffect.acquisition.sim._common import _TAG_SESSION, _TAG_SUBJECT
 
 __all__ = ["RhythmSource", "RHYTHM_SOURCES", "SubjectTraits", "SessionTraits"]

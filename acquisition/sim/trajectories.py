@@ -13,7 +13,6 @@ import math
 from pathlib import Path
 
 import numpy as np
-
 from eegaffect.acquisition.sim._common import _TAG_WALK, _check_seed, _check_va
 
 __all__ = ["Trajectory", "RandomWalkTrajectory", "random_walk_trajectory", "scripted_trajectory",

@@ -137,7 +137,8 @@ def _quiet_convergence():
 
 def _braindecode_models():
     """Import braindecode's EEGNet and ShallowFBCSPNet without the import-time notices of its other modules
-    (a deprecated MNE montage name in ``eegpt``, a pandas deprecation in ``wfdb``) reaching our users."""
+    (a deprecated MNE montage name in ``eegpt``, a pandas deprecation in ``wfdb``) reaching our users.
+    """
     import warnings
 
     with warnings.catch_warnings():

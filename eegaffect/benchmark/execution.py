@@ -121,10 +121,12 @@ class UnitProgress:
             self._postfix()
 
     def set_running(self, n: int) -> None:
+        """Show ``n`` units as running now."""
         self.running = n
         self._postfix()
 
     def finished(self, failed: bool) -> None:
+        """Count one more unit as done (and as failed when ``failed``)."""
         self.done += 1
         self.failed += int(failed)
         if self.bar is not None:
@@ -136,6 +138,7 @@ class UnitProgress:
             self.bar.set_postfix_str(f"running {self.running}, failed {self.failed}", refresh=False)
 
     def close(self) -> None:
+        """Close the progress bar."""
         if self.bar is not None:
             self.bar.close()
 
@@ -230,7 +233,8 @@ class RayExecutor:
     def run(self, specs: Sequence[UnitSpec], context: UnitContext, on_outcome: Callable[[UnitOutcome], None],
             progress: UnitProgress) -> None:
         """Submit the units (at most as many as can run at once, so ``running`` is honest and the object store
-        holds few pending tasks) and hand each outcome to ``on_outcome`` as it finishes."""
+        holds few pending tasks) and hand each outcome to ``on_outcome`` as it finishes.
+        """
         ray = _import_ray()
         if self._context_ref is None:
             self.prepare(context)
@@ -276,7 +280,8 @@ def _ray_unit(spec: UnitSpec, context: UnitContext) -> UnitOutcome:
 
 def _collect(ray, ref, spec: UnitSpec) -> UnitOutcome:
     """The outcome of a finished task; a task Ray gave up on (worker died more than ``max_retries`` times, node
-    lost) becomes a failed outcome too."""
+    lost) becomes a failed outcome too.
+    """
     try:
         return ray.get(ref)
     except ray.exceptions.RayError as exc:

@@ -139,7 +139,8 @@ class FeatureModel:
     def _fit_stack(self, xs, y, seed: int, groups) -> "FeatureModel":
         """Per-modality logistic regressions, then a logistic regression on their out-of-fold log-odds (inner
         folds by trial, inside the training fold: the meta-model never sees a prediction on its own training
-        frames)."""
+        frames).
+        """
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import GroupKFold
 
@@ -185,7 +186,8 @@ def _logit(probs: list[np.ndarray]) -> np.ndarray:
 
 def make_model(name: str, modalities: tuple[str, ...] | None = None, **params) -> FeatureModel:
     """A fresh model of :data:`MODALITY_MODELS` by name (``modalities`` overrides its inputs, see
-    :func:`resolve_modalities`)."""
+    :func:`resolve_modalities`).
+    """
     if name not in MODALITY_MODELS:
         raise ValueError(f"unknown model {name!r} for bench run; available: {sorted(MODALITY_MODELS)}")
     mods, kind, task = MODALITY_MODELS[name]
@@ -194,7 +196,8 @@ def make_model(name: str, modalities: tuple[str, ...] | None = None, **params) -
 
 def resolve_modalities(name: str, available) -> tuple[str, ...]:
     """The inputs of model ``name`` on a dataset with the ``available`` modalities: fusion models fuse EEG and
-    physiology, or, on a dataset without EEG whose physiology comes from two devices (WESAD), chest and wrist."""
+    physiology, or, on a dataset without EEG whose physiology comes from two devices (WESAD), chest and wrist.
+    """
     mods = MODALITY_MODELS[name][0]
     if len(mods) > 1 and "eeg" not in available and {"physio.chest", "physio.wrist"} <= set(available):
         return ("physio.chest", "physio.wrist")
@@ -203,7 +206,8 @@ def resolve_modalities(name: str, available) -> tuple[str, ...]:
 
 def modality_of(name: str, available=("eeg", "physio")) -> str:
     """``"eeg"``, ``"physio"``, ``"physio-chest"``, ``"physio-wrist"``, ``"physio (all devices)"`` (every
-    physiological feature of a two-device dataset: itself a fusion of devices) or ``"fusion"``."""
+    physiological feature of a two-device dataset: itself a fusion of devices) or ``"fusion"``.
+    """
     mods = resolve_modalities(name, available)
     if len(mods) > 1:
         return "fusion"

@@ -238,7 +238,8 @@ def _has_va(data) -> bool:
 
 def _frame_va(trial, n_frames: int, config: BenchRunConfig) -> np.ndarray:
     """Per-frame valence/arousal: the project's one rule (:func:`eegaffect.targets.trial_frame_targets` at the
-    frames' end times, :func:`eegaffect.pipeline.frame_times`); NaN where unknown."""
+    frames' end times, :func:`eegaffect.pipeline.frame_times`); NaN where unknown.
+    """
     from eegaffect.pipeline import frame_times, window_hop
     from eegaffect.targets import trial_frame_targets
 

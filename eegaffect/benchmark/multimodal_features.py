@@ -206,7 +206,8 @@ def extract_features(trial, config: BenchRunConfig, physio_fn: PhysioFn | None, 
 
 def _device(group_name: str) -> str:
     """Which device a signal group comes from: ``wrist_*`` groups the wrist band (WESAD's E4), others the chest
-    / body sensors."""
+    / body sensors.
+    """
     return "wrist" if group_name.startswith("wrist_") else "chest"
 
 
@@ -265,7 +266,8 @@ def _featurise(data, config: BenchRunConfig, physio_fn, needed, result: Multimod
 
 def _warm_up(trial, config: BenchRunConfig, physio_fn, needed, featuriser) -> None:
     """Compile the kernels (or load numba's cache) and design the filters on a few seconds of noise, so the timed
-    featurisation measures the work, not the compilation."""
+    featurisation measures the work, not the compilation.
+    """
     from eegaffect.datasets.multimodal import PHYSIO_KINDS
 
     rng = np.random.default_rng(0)

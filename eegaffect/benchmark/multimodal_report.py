@@ -1,5 +1,6 @@
 """Results of the multimodal benchmark (``eegaffect bench run``): fusion against the best single modality,
-``results.json`` / ``results.csv`` / ``results.md`` / ``run.json`` and the summary plot."""
+``results.json`` / ``results.csv`` / ``results.md`` / ``run.json`` and the summary plot.
+"""
 
 from __future__ import annotations
 

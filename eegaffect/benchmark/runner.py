@@ -221,7 +221,8 @@ def run_benchmark(root: str | Path, config: BenchSeedConfig, out_dir: str | Path
 
 def _write_run_info(path: Path, result: BenchmarkResult, config: BenchSeedConfig) -> Path:
     """``run.json``: how the run went (featurisation per view and overall, memory, folds resumed) and its full
-    config."""
+    config.
+    """
     from eegaffect.benchmark.report import write_results_json
     from eegaffect.perf import machine_info
 
@@ -240,7 +241,8 @@ def _write_run_info(path: Path, result: BenchmarkResult, config: BenchSeedConfig
 def _fit_folds(data, folds, names, probes, caches, store, config: BenchSeedConfig, result: BenchmarkResult,
                show_progress: bool, execution) -> None:
     """Run every (model, fold, seed) unit not in ``store`` yet on the executor ``execution`` asks for; each
-    outcome is added to the store (or recorded as failed) as soon as it arrives."""
+    outcome is added to the store (or recorded as failed) as soon as it arrives.
+    """
     from eegaffect.benchmark.execution import UnitProgress, make_executor
     from eegaffect.benchmark.registry import get_model
     from eegaffect.benchmark.units import UnitSpec, make_units
@@ -291,7 +293,8 @@ def _fit_folds(data, folds, names, probes, caches, store, config: BenchSeedConfi
 
 def _unit_context(data, caches: dict, config: BenchSeedConfig, ship: bool):
     """What every unit of the run shares: trial metadata and annotations, the config, and where the features
-    are (the cache files, or the arrays themselves when they are shipped through Ray's object store)."""
+    are (the cache files, or the arrays themselves when they are shipped through Ray's object store).
+    """
     from eegaffect.benchmark.units import ArrayViews, CachedViews, TrialStub, UnitContext, trial_id
 
     trials = [TrialStub(t.info, t.continuous_targets()) for t in data.trials]
@@ -305,7 +308,8 @@ def _unit_context(data, caches: dict, config: BenchSeedConfig, ship: bool):
 
 def _logs_above_bars(show_progress: bool):
     """Route the package's console log lines through ``tqdm.write`` while bars are shown, so a log line never
-    lands inside a progress bar; a no-op when no console handler is attached (library use, tests)."""
+    lands inside a progress bar; a no-op when no console handler is attached (library use, tests).
+    """
     console = [h for h in logger.handlers if isinstance(h, logging.StreamHandler)
                and getattr(h, "stream", None) in (sys.stderr, sys.stdout)]
     if not show_progress or not console:
@@ -424,7 +428,8 @@ def _run_signature(config: BenchSeedConfig, dataset: str) -> str:
 def _model_signature(config: BenchSeedConfig, dataset: str, name: str, cache, targets: str = "") -> str:
     """What one model's fold results depend on: its data view (dataset files + pipeline + view, through the
     cache key), the trials' targets (:func:`_targets_key`), the protocol and split settings, the seed, its name
-    and its hyper-parameters."""
+    and its hyper-parameters.
+    """
     return _hash({"run": _run_signature(config, dataset), "model": name,
                   "params": config.model_params.get(name, {}), "cache": cache.key, "targets": targets})
 
@@ -432,7 +437,8 @@ def _model_signature(config: BenchSeedConfig, dataset: str, name: str, cache, ta
 def _targets_key(data) -> str:
     """Hash of what the folds' targets depend on besides the EEG files: the class names, every trial's label,
     class name and valence/arousal (from ``label.mat`` through the label tables) and the content of its continuous
-    annotation CSV (a ground-truth stream inside a recording is covered by the EEG file's cache key)."""
+    annotation CSV (a ground-truth stream inside a recording is covered by the EEG file's cache key).
+    """
     rows = []
     for t in data.trials:
         i = t.info
@@ -500,7 +506,8 @@ class _PartialStore:
 
     def add(self, row: dict, payload: dict[str, np.ndarray]) -> None:
         """Record one finished unit: its predictions file (written atomically), then its line in ``rows.jsonl``
-        (a line cut short by a crash is skipped when reading)."""
+        (a line cut short by a crash is skipped when reading).
+        """
         path = self.pred_path(row["model"], row["fold"])
         tmp = path.with_name(path.name + ".tmp.npz")
         np.savez(tmp, **payload)

@@ -377,7 +377,8 @@ def _run_tuner(payload: dict, space: dict, n_trials: int, seed: int, out: Path, 
 
 def _trainable(config: dict, payload: dict) -> None:
     """One Tune trial: fit the chain with the sampled config on each outer fold's inner training trials, score
-    its inner validation trials, and report the running mean after every outer fold."""
+    its inner validation trials, and report the running mean after every outer fold.
+    """
     from ray import tune
 
     from eegaffect.benchmark.runner import _split

@@ -109,6 +109,7 @@ class CachedViews:
     files: dict[str, dict[str, str]]
 
     def loader(self, kind: str) -> "_H5Loader":
+        """A loader of view ``kind``'s trials from the cache files."""
         return _H5Loader(self.files[kind])
 
 
@@ -125,6 +126,7 @@ class ArrayViews:
     arrays: dict[str, dict[str, np.ndarray]]
 
     def loader(self, kind: str) -> "_ArrayLoader":
+        """A loader of view ``kind``'s trials from the arrays in memory."""
         return _ArrayLoader(self.arrays[kind])
 
 
@@ -241,6 +243,7 @@ class UnitOutcome:
 
     @property
     def failed(self) -> bool:
+        """Whether the unit ended with an error."""
         return self.error is not None
 
 

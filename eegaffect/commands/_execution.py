@@ -1,5 +1,6 @@
 """The options that say where a benchmark's or a search's units run, shared by ``bench seed``, ``bench run`` and
-``tune``: ``--workers N``, ``--address HOST:PORT|ray://...`` and ``--cache DIR``."""
+``tune``: ``--workers N``, ``--address HOST:PORT|ray://...`` and ``--cache DIR``.
+"""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ __all__ = ["BenchScaleConfig", "register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``eegaffect bench scale`` and its options to ``subparsers``."""
     parser = subparsers.add_parser("scale", help="bench seed on one process vs. --workers 2 on a local Ray",
                                    description=plain_text(__doc__.split("\n\n")[0]))
     parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="write the cases as JSON")
@@ -32,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``eegaffect bench scale`` with the parsed ``args``; return the exit code."""
     from eegaffect.config import validate_update
     from eegaffect.errors import UserInputError
     from eegaffect.perf import format_cases, write_bench_json

@@ -1,5 +1,6 @@
 """``eegaffect datasets synth-deap | synth-amigos | synth-wesad DIR``: synthetic multimodal datasets in the providers'
-layouts (see :mod:`eegaffect.datasets.synth_multimodal`). Flags override the config (``--config`` / ``--set``)."""
+layouts (see :mod:`eegaffect.datasets.synth_multimodal`). Flags override the config (``--config`` / ``--set``).
+"""
 
 from __future__ import annotations
 

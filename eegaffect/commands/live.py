@@ -48,11 +48,10 @@ def run(args: argparse.Namespace) -> int:
     """Run ``eegaffect live`` with the parsed ``args``; return the exit code."""
     from eegaffect._files import output_dir
     from eegaffect.commands._signals import sigterm_as_interrupt
-    from eegaffect.live.dashboard_worker import make_dashboard
-    from eegaffect.live.session import LiveConfig, LiveSession
-
     from eegaffect.config import validate_update
     from eegaffect.errors import UserInputError
+    from eegaffect.live.dashboard_worker import make_dashboard
+    from eegaffect.live.session import LiveConfig, LiveSession
 
     config = validate_update(config_from_args(args, LiveConfig),
                              {"record": args.record, "interpolate": args.interpolate, "update_hz": args.update_hz,

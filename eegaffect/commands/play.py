@@ -42,7 +42,6 @@ def run(args: argparse.Namespace) -> int:
     from eegaffect.acquisition.player import Player
     from eegaffect.acquisition_config import AcquisitionConfig
     from eegaffect.commands._signals import sigterm_as_interrupt
-
     from eegaffect.config import validate_update
 
     config = config_from_args(args, AcquisitionConfig)

@@ -43,7 +43,6 @@ def run(args: argparse.Namespace) -> int:
     from eegaffect.acquisition.simulator import SimulatedEEG, trajectory_from_csv
     from eegaffect.acquisition_config import AcquisitionConfig
     from eegaffect.commands._signals import sigterm_as_interrupt
-
     from eegaffect.config import validate_update
 
     config = config_from_args(args, AcquisitionConfig)

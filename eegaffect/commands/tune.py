@@ -20,6 +20,7 @@ from eegaffect.commands._execution import add_execution_options, execution_from_
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``eegaffect tune`` and its options to ``subparsers``."""
     from eegaffect.benchmark.tuning import TUNE_METRICS
 
     parser = subparsers.add_parser(
@@ -55,6 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``eegaffect tune`` with the parsed ``args``; return the exit code."""
     from eegaffect.benchmark.tuning import config_overrides, load_space, tune_chain
     from eegaffect.errors import UserInputError
     from eegaffect.models.benchmark import VARIANTS

@@ -55,7 +55,8 @@ ANNOTATION_COLUMNS: tuple[str, str, str] = ("time_s", "valence", "arousal")
 
 class DatasetFormatError(UserInputError):
     """A dataset file or folder is not in the expected layout; the message names the file, what was expected
-    and what was found."""
+    and what was found.
+    """
 
 
 @dataclass(frozen=True)

@@ -168,7 +168,8 @@ class _Featuriser:
 
 def _prefilter(pipe, x: np.ndarray) -> np.ndarray:
     """Stages 1-2 of a freshly reset :class:`~eegaffect.pipeline.SignalPipeline` over a whole trial: its causal
-    resampler (when the rates differ) and its band-pass/notch sections, with the pipeline's initial state."""
+    resampler (when the rates differ) and its band-pass/notch sections, with the pipeline's initial state.
+    """
     from eegaffect.kernels.filtering import sosfilt
 
     if pipe.resampler is not None:

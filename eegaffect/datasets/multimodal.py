@@ -263,7 +263,8 @@ class SubjectStore:
 
 class StoreLoader:
     """Picklable ``(name, baseline) -> array`` loader of one trial: ``extract(store.get(path), key, name,
-    baseline)``, where ``extract`` is a module-level function of the reader."""
+    baseline)``, where ``extract`` is a module-level function of the reader.
+    """
 
     def __init__(self, store: SubjectStore, path: Path, key: Any, extract: Callable[..., np.ndarray]):
         self.store, self.path, self.key, self.extract = store, path, key, extract

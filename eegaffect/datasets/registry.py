@@ -200,7 +200,8 @@ def _detect(root: Path) -> str:
 
 def _detect_multimodal(root: Path, found: dict[str, str]) -> None:
     """Markers of DEAP (``data_preprocessed_python/`` or ``sNN.dat``), AMIGOS (``Data_Preprocessed_PNN.mat``, also
-    in folders of that name) and WESAD (``S<k>/S<k>.pkl``)."""
+    in folders of that name) and WESAD (``S<k>/S<k>.pkl``).
+    """
     import re
 
     names = [p.name for p in root.iterdir()]

@@ -34,7 +34,8 @@ __all__ = ["EMOTIONS", "EMOTION_VA", "FaceDataError", "FaceDataset", "load_faces
 
 class FaceDataError(UserInputError):
     """A face dataset (FERPlus files, class folders, manifest, image) is not as expected; the message names the
-    file (and the manifest line) and what was expected versus found."""
+    file (and the manifest line) and what was expected versus found.
+    """
 
 
 #: The 8 FERPlus emotions, in the column order of ``fer2013new.csv``; labels are indices into this tuple.
@@ -152,7 +153,8 @@ def _resize(img: np.ndarray, size: int) -> np.ndarray:
 
 def _read_image(path: Path, size: int, where: str = "") -> np.ndarray:
     """The image as grey ``(size, size)`` uint8; :class:`FaceDataError` naming it (and ``where``, e.g. the manifest
-    line) when it cannot be decoded."""
+    line) when it cannot be decoded.
+    """
     from PIL import Image
 
     try:

@@ -35,7 +35,8 @@ _STOP = "__stop__"
 
 def display_available() -> bool:
     """Whether a window can be shown: macOS/Windows, or ``$DISPLAY``/``$WAYLAND_DISPLAY`` set, and matplotlib's
-    backend (``$MPLBACKEND``, or the one it picks) an interactive one."""
+    backend (``$MPLBACKEND``, or the one it picks) an interactive one.
+    """
     files_only = {"agg", "pdf", "svg", "ps", "cairo", "template", "pgf"}
     backend = os.environ.get("MPLBACKEND", "").lower()
     if backend in files_only or backend.startswith("module://matplotlib_inline"):
@@ -159,7 +160,8 @@ class DashboardState:
     # -- views for the figure --------------------------------------------------------------------------------
     def display_time(self, max_ahead_s: float = 0.5) -> float:
         """Session time to show now: the last message's time plus the wall time since it (at most
-        ``max_ahead_s``), so traces scroll smoothly between the session's updates."""
+        ``max_ahead_s``), so traces scroll smoothly between the session's updates.
+        """
         return self.last_time + min(time.perf_counter() - self._ingested_at, max_ahead_s)
 
     def eeg_traces(self) -> tuple[np.ndarray, np.ndarray]:
@@ -193,7 +195,8 @@ class DashboardState:
     def measured_rate(self) -> float | None:
         """Samples received per second over the last ``rate_window_s`` seconds of messages (differences between
         messages, so a backlog read with the first one does not count); None before 1 s of messages (or the
-        session's ``rate_hz`` when its messages carry no ``received`` count)."""
+        session's ``rate_hz`` when its messages carry no ``received`` count).
+        """
         if len(self._received) >= 2:
             (t0, n0), (t1, n1) = self._received[0], self._received[-1]
             if t1 - t0 >= 1.0:
@@ -218,9 +221,7 @@ class DashboardState:
 
     def make_figure(self, fig=None):
         """A :class:`~eegaffect.viz.live.LiveDashboard` for this state (drawn into ``fig`` when given)."""
-        from eegaffect.viz.live import LiveDashboard
-
-        from eegaffect.viz.live import feature_quantity
+        from eegaffect.viz.live import LiveDashboard, feature_quantity
 
         return LiveDashboard(self.ch_names, self.band_names, self.eeg_ch_names, self.n_codes, fig=fig,
                              eeg_window_s=self.eeg_window_s, trail_s=self.trail_s, unit=self.unit,

@@ -58,7 +58,8 @@ def demo_cache_dir() -> Path:
 
 def demo_bundle_key(seed: int = 0) -> str:
     """Short hash of what the demo bundle depends on: the demo training recipe and config, the eegaffect version
-    and the bundle format version; part of the cached bundle's name, so a change of any retrains it."""
+    and the bundle format version; part of the cached bundle's name, so a change of any retrains it.
+    """
     from eegaffect import __version__
     from eegaffect.models.bundle import BUNDLE_VERSION
     from eegaffect.models.demo import DEMO_RECIPE, demo_config
@@ -90,8 +91,8 @@ def demo_bundle(seed: int = 0, *, cache_dir: str | Path | None = None, progress:
     """
     from eegaffect import __version__
     from eegaffect.models.bundle import BundleError
-    from eegaffect.models.predictor import Predictor
     from eegaffect.models.demo import train_demo_bundle
+    from eegaffect.models.predictor import Predictor
 
     root = Path(cache_dir) if cache_dir is not None else demo_cache_dir()
     path = root / f"demo-bundle-{__version__}-seed{int(seed)}-{demo_bundle_key(seed)}"

@@ -161,7 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _watch_parent(parent_pid: int, poll_s: float = 0.25) -> None:
     """Send ourselves SIGTERM (a clean stop) once the parent is gone: our parent pid is no longer ``parent_pid``
-    (we were re-parented) or our stdin, a pipe only the parent writes to, reached end-of-file."""
+    (we were re-parented) or our stdin, a pipe only the parent writes to, reached end-of-file.
+    """
     import select
     import signal
 

@@ -215,7 +215,8 @@ class LiveSession:
 
     def _open_recorder(self, stack: contextlib.ExitStack, truth, outlet) -> None:
         """Record the EEG, truth and prediction streams to ``out_dir/session.h5`` (with ``record``); ``stack`` stops
-        the recorder once it holds every pushed update, then disconnects its streams."""
+        the recorder once it holds every pushed update, then disconnects its streams.
+        """
         from eegaffect.acquisition.lsl import Stream
         from eegaffect.acquisition.recorder import Recorder
 
@@ -482,7 +483,8 @@ def _warmup_predictor(predictor, rng_seed: int = 0) -> float:
 def _await_recorded_predictions(recorded, outlet, timeout: float = 2.0) -> None:
     """Wait (up to ``timeout`` s) until the recorder's inlet on the prediction outlet has every update this
     session pushed, so that stopping the recorder right after the last push does not leave the newest ones out
-    of the file (they are in flight on loopback for a millisecond, much longer on a loaded machine)."""
+    of the file (they are in flight on loopback for a millisecond, much longer on a loaded machine).
+    """
     if outlet is None:
         return
     end = time.monotonic() + timeout
@@ -586,7 +588,8 @@ class _Silence:
 
 def _split_gaps(ts: np.ndarray, last_ts: float, sfreq: float, tol: float) -> list[tuple[int, float]]:
     """Positions in ``ts`` preceded by a gap (:func:`~eegaffect.acquisition.lsl.health.gap_limit`, the rule
-    :class:`~eegaffect.acquisition.lsl.Stream` counts losses by), with the gap's length in seconds."""
+    :class:`~eegaffect.acquisition.lsl.Stream` counts losses by), with the gap's length in seconds.
+    """
     from eegaffect.acquisition.lsl.health import gap_limit
 
     prev = np.concatenate([[last_ts if np.isfinite(last_ts) else ts[0] - 1.0 / sfreq], ts[:-1]])
@@ -645,7 +648,8 @@ def _ground_truth(record: _Record) -> dict | None:
 def _summarise(record: _Record, latency: LatencyLog, health, health0, silence: _Silence, wall: float,
                dashboard_path) -> dict:
     """The summary; stream counters count from the first update (the warm-up's samples are not the session's);
-    a stall still going on at the end is a gap (the data stopped and never came back)."""
+    a stall still going on at the end is a gap (the data stopped and never came back).
+    """
     from eegaffect.acquisition.outlet import STATUS_OK
 
     lat, stages = latency.summary_ms()

@@ -187,7 +187,8 @@ class ChainStream:
 
     def step(self, features: np.ndarray) -> dict:
         """Process frames (n, n_chans, n_bands) one at a time; returns the same dict as
-        :meth:`EEGDancerChain.run` for these ``n`` steps."""
+        :meth:`EEGDancerChain.run` for these ``n`` steps.
+        """
         chain = self.chain
         features = chain._check(features)
         outs = []

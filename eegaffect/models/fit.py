@@ -1,5 +1,6 @@
 """Fitting the chain on training sequences, stage after stage, and writing the bundle (see
-:mod:`eegaffect.models.training` for the stages, seeding, devices and DDP)."""
+:mod:`eegaffect.models.training` for the stages, seeding, devices and DDP).
+"""
 
 from __future__ import annotations
 

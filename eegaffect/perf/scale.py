@@ -1,4 +1,4 @@
-"""The logic of ``eegaffect bench scale``: the dataset benchmark run one unit at a time vs. on a local Ray with 2 workers.
+"""``eegaffect bench scale``: the dataset benchmark run one unit at a time vs. on a local Ray with 2 workers.
 
 Cases (the shared bench JSON shape, ``ratio > 1`` = the Ray run is faster):
 

@@ -1,5 +1,6 @@
 """Configuration of the physiological signal path (``configs/physio.yaml``): the frame clock and one stage
-section per signal kind."""
+section per signal kind.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ KINDS = ("ecg", "ppg", "eda", "resp", "temp", "emg")
 
 class FrameConfig(ConfigModel):
     """The frame clock, the EEG pipeline's: frame ``k`` ends at ``k * hop_s + window_s`` seconds from the first
-    sample (defaults: :class:`~eegaffect.pipeline.FeatureConfig`'s)."""
+    sample (defaults: :class:`~eegaffect.pipeline.FeatureConfig`'s).
+    """
 
     window_s: float = Field(default_factory=lambda: FeatureConfig().window_s, gt=0,
                             description="window of a frame in seconds (the EEG features' window_s)")

@@ -374,7 +374,8 @@ def plot_stream_health(health: Mapping[str, float], ax=None):
 
 def _health_text(health: Mapping[str, float], width: int = 22) -> str:
     """``key value`` lines ``width`` characters wide; a value too long for its line (a stream name) goes on
-    indented lines of its own, wrapped, never cut."""
+    indented lines of its own, wrapped, never cut.
+    """
     import textwrap
 
     lines = []

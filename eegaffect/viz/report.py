@@ -335,7 +335,8 @@ def _live_sections(run_dir: Path) -> list[dict]:
 
 def _dashboard_png(run_dir: Path, summary: dict) -> Path | None:
     """The run's dashboard figure: ``dashboard.png`` in the run folder, else the file the summary names (relative
-    to the run folder when it is not absolute); None when there is none."""
+    to the run folder when it is not absolute); None when there is none.
+    """
     if (run_dir / "dashboard.png").is_file():
         return run_dir / "dashboard.png"
     named = summary.get("dashboard")
@@ -465,7 +466,8 @@ def _write(out: Path, run_dir: Path, kind: str, sections: list[dict], dpi: int) 
 
 def _copy_into(image: Path, out: Path) -> Path:
     """The image inside the report folder (copied there unless it is already), so the page links no file
-    outside its folder."""
+    outside its folder.
+    """
     import shutil
 
     if image.resolve().parent == out.resolve():
