@@ -20,6 +20,7 @@ from eegaffect._logging import logger, set_log_level
 COMMAND_MODULES: list[str] = [
     "demo",
     "live",
+    "calibrate",
     "report",
     "bench",
     "configs",
