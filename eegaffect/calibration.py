@@ -36,12 +36,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from pydantic import Field
 
 from eegaffect._logging import logger
+from eegaffect.config import ConfigModel
 from eegaffect.errors import UserInputError
 
 __all__ = [
     "MIN_FRAMES",
+    "CalibrateConfig",
     "CalibrationData",
     "CalibrationError",
     "calibrate_bundle",
@@ -53,6 +56,21 @@ __all__ = [
 
 #: Fewest labelled frames calibration accepts (normalisation statistics from fewer are too noisy).
 MIN_FRAMES = 20
+
+
+class CalibrateConfig(ConfigModel):
+    """Settings of ``eegaffect calibrate`` (``configs/calibrate.yaml``)."""
+
+    full: bool = Field(False, description="fine-tune every network weight (VQ-VAE encoder + transformer; the "
+                       "codebook is kept), not only the readout")
+    steps: int = Field(300, ge=0, description="gradient steps (full batch over the calibration frames)")
+    lr: float | None = Field(None, gt=0, description="learning rate; null: 1e-2 (readout), 1e-3 (full)")
+    anchor: float = Field(1e-2, ge=0, description="L2 pull of the adapted weights back to the parent's")
+    seed: int = Field(0, ge=0)
+    interpolate: int = Field(0, ge=0, le=8, description="most missing model channels interpolated (0: error)")
+    ignore_channels: list[str] = Field(default_factory=list, description="data channels to drop")
+    unit: str | None = Field(None, description="unit of the samples when the stream/file does not say")
+    timeout_s: float = Field(10.0, gt=0, description="seconds to wait for the live streams")
 
 
 class CalibrationError(UserInputError):
@@ -240,7 +258,7 @@ def _fmt(v) -> str:
 
 
 def calibrate_bundle(bundle: str | Path, out: str | Path, data: CalibrationData, *, full: bool = False,
-                     steps: int = 300, seed: int = 0) -> Path:
+                     steps: int = 300, seed: int = 0, lr: float | None = None, anchor: float = 1e-2) -> Path:
     """Calibrate a bundle on labelled frames and write the result as a new bundle.
 
     Parameters
@@ -257,6 +275,8 @@ def calibrate_bundle(bundle: str | Path, out: str | Path, data: CalibrationData,
         Gradient steps.
     seed : int
         Seed.
+    lr, anchor : float
+        See :func:`calibrate_chain`.
 
     Returns
     -------
@@ -275,7 +295,8 @@ def calibrate_bundle(bundle: str | Path, out: str | Path, data: CalibrationData,
     from eegaffect.models.bundle import Predictor
 
     predictor = Predictor.load(bundle)
-    chain, report = calibrate_chain(predictor.chain, data.features, data.va, full=full, steps=steps, seed=seed)
+    chain, report = calibrate_chain(predictor.chain, data.features, data.va, full=full, steps=steps, seed=seed,
+                                    lr=lr, anchor=anchor)
     return _write(predictor, bundle, out, chain, report, data)
 
 

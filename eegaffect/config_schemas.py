@@ -20,6 +20,7 @@ def _pipeline() -> type[ConfigModel]:
 SCHEMAS: dict[str, Callable[[], type[ConfigModel]]] = {
     "pipeline": _pipeline,
     "live": lambda: __import__("eegaffect.live.session", fromlist=["LiveConfig"]).LiveConfig,
+    "calibrate": lambda: __import__("eegaffect.calibration", fromlist=["CalibrateConfig"]).CalibrateConfig,
     "demo": lambda: __import__("eegaffect.live.demo", fromlist=["DemoConfig"]).DemoConfig,
     "synth_seed": lambda: __import__("eegaffect.datasets.synth", fromlist=["SynthSeedConfig"]).SynthSeedConfig,
     "train": lambda: __import__("eegaffect.models.training", fromlist=["TrainConfig"]).TrainConfig,

@@ -171,6 +171,7 @@ def test_cli_calibrates_offline_from_a_recording_with_a_labels_csv(bundle14, tmp
     (["--recording", "REC", "--labels", "nolabels.csv"], "labels file"),
     (["--recording", "REC"], "no ground-truth stream"),
     (["--recording", "REC", "--labels", "BAD"], "time_s"),
+    (["--recording", "REC", "--interpolate", "9"], "--interpolate"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(bundle14, tmp_path, capsys, extra, match):
     from eegaffect.cli import main

@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from eegaffect.commands import add_config_options, config_from_args
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -33,33 +35,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="seconds of calibration EEG (required with --stream; a recording: its first S s)")
     parser.add_argument("--out", required=True, type=Path, metavar="USER_BUNDLE",
                         help="folder of the calibrated bundle (must not exist, or be empty)")
-    parser.add_argument("--full", action="store_true", help="fine-tune every network weight, not only the readout")
-    parser.add_argument("--steps", type=int, default=300, metavar="N", help="gradient steps (default 300)")
-    parser.add_argument("--seed", type=int, default=0, metavar="N", help="seed (default 0)")
-    parser.add_argument("--interpolate", type=int, default=0, metavar="N",
-                        help="interpolate up to N model channels missing from the data (default 0)")
-    parser.add_argument("--ignore-channel", action="append", default=[], metavar="NAME",
+    parser.add_argument("--full", action="store_true", default=None,
+                        help="fine-tune every network weight, not only the readout")
+    parser.add_argument("--steps", type=int, default=None, metavar="N", help="gradient steps (config: 300)")
+    parser.add_argument("--seed", type=int, default=None, metavar="N", help="seed (config: 0)")
+    parser.add_argument("--interpolate", type=int, default=None, metavar="N",
+                        help="interpolate up to N model channels missing from the data, 0 <= N <= 8 (config: 0)")
+    parser.add_argument("--ignore-channel", action="append", default=None, metavar="NAME",
                         help="data channel to drop (repeatable)")
     parser.add_argument("--unit", default=None, metavar="UNIT",
                         help="unit of the samples when the stream/file does not say (volts, microvolts, ...)")
-    parser.add_argument("--timeout", type=float, default=10.0, metavar="S",
-                        help="seconds to wait for the live streams (default 10)")
+    add_config_options(parser, "calibrate")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from eegaffect.calibration import (
+        CalibrateConfig,
         CalibrationError,
         calibrate_bundle,
         check_out,
         collect_live,
         collect_recording,
     )
+    from eegaffect.config import validate_update
 
-    if args.steps < 0:
-        raise CalibrationError(f"--steps must be >= 0, got {args.steps}")
-    if not 0 <= args.interpolate <= 8:
-        raise CalibrationError(f"--interpolate must be between 0 and 8, got {args.interpolate}")
+    cfg = validate_update(config_from_args(args, CalibrateConfig), {
+        "full": args.full, "steps": args.steps, "seed": args.seed, "interpolate": args.interpolate,
+        "ignore_channels": args.ignore_channel, "unit": args.unit,
+    }, {"full": "--full", "steps": "--steps", "seed": "--seed", "interpolate": "--interpolate",
+        "ignore_channels": "--ignore-channel", "unit": "--unit"})
     if args.duration is not None and not args.duration > 0:
         raise CalibrationError(f"--duration must be > 0 seconds, got {args.duration}")
     if args.stream is not None and args.duration is None:
@@ -70,13 +75,14 @@ def run(args: argparse.Namespace) -> int:
     if args.stream is not None:
         print(f"calibrate: collecting {args.duration:g} s of {args.stream!r} with labels from {args.labels}",
               flush=True)
-        data = collect_live(args.model, args.stream, args.labels, args.duration, interpolate=args.interpolate,
-                            ignore=args.ignore_channel, unit=args.unit, timeout=args.timeout)
+        data = collect_live(args.model, args.stream, args.labels, args.duration, interpolate=cfg.interpolate,
+                            ignore=cfg.ignore_channels, unit=cfg.unit, timeout=cfg.timeout_s)
     else:
         labels = None if args.labels == "truth" else Path(args.labels)
         data = collect_recording(args.model, args.recording, labels, duration=args.duration,
-                                 interpolate=args.interpolate, ignore=args.ignore_channel, unit=args.unit)
-    out = calibrate_bundle(args.model, args.out, data, full=args.full, steps=args.steps, seed=args.seed)
+                                 interpolate=cfg.interpolate, ignore=cfg.ignore_channels, unit=cfg.unit)
+    out = calibrate_bundle(args.model, args.out, data, full=cfg.full, steps=cfg.steps, seed=cfg.seed, lr=cfg.lr,
+                           anchor=cfg.anchor)
     from eegaffect.models.bundle import Predictor
 
     rec = Predictor.load(out).meta["calibration"]
