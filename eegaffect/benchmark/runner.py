@@ -36,11 +36,14 @@ from pydantic import Field
 
 from eegaffect._logging import logger
 from eegaffect.benchmark.metrics import METRIC_NAMES, classification_metrics, regression_metrics, summarise
-from eegaffect.benchmark.protocols import PROTOCOLS, Fold, make_folds
+from eegaffect.benchmark.protocols import CALIBRATED_PROTOCOLS, PROTOCOLS, Fold, make_folds
 from eegaffect.config import ConfigModel
 from eegaffect.pipeline import PipelineConfig
 
-__all__ = ["BenchSeedConfig", "BenchmarkResult", "run_benchmark", "ROW_KEYS", "DEFAULT_MODELS"]
+__all__ = ["BenchSeedConfig", "BenchmarkResult", "run_benchmark", "ROW_KEYS", "DEFAULT_MODELS", "CALIBRATED_SUFFIX"]
+
+#: Appended to a model's name for its rows after per-user calibration (``loso-calibrated``): ``eegdancer+cal``.
+CALIBRATED_SUFFIX = "+cal"
 
 DEFAULT_MODELS = ["de-svm", "de-logreg", "de-ridge", "eegnet", "shallow"]
 #: Keys of every row of ``results.json`` / columns of ``results.csv``, in order.
@@ -61,13 +64,17 @@ class BenchSeedConfig(ConfigModel):
     """Settings of ``eegaffect bench seed`` (``configs/bench_seed.yaml``)."""
 
     dataset: Literal["seed", "seed-iv", "dreamer"] = "seed"
-    protocol: Literal["subject-dependent", "loso", "cross-session", "kfold"] = "subject-dependent"
+    protocol: Literal["subject-dependent", "loso", "cross-session", "kfold", "loso-calibrated"] = \
+        "subject-dependent"
     models: list[str] = Field(default_factory=lambda: list(DEFAULT_MODELS), min_length=1)
     subjects: list[int] | None = Field(None, description="subject numbers to include; null = all")
     seed: int = Field(0, ge=0)
     n_train: int | None = Field(None, ge=1, description="subject-dependent training trials per session; "
                                                           "null = the dataset's standard (SEED 9, SEED-IV 16)")
     k: int = Field(5, ge=2, description="folds of the kfold protocol (and the DREAMER subject-dependent fallback)")
+    n_calibration: int = Field(3, ge=1, description="loso-calibrated: the held-out subject's first trials that "
+                               "calibrate the model (never scored); models with a calibrate() method are scored "
+                               "on the same test trials before (NAME) and after (NAME+cal) calibration")
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     cache_dir: str | None = Field(None, description="feature cache root; null = the user cache folder")
     model_params: dict[str, dict[str, Any]] = Field(default_factory=_default_model_params)
@@ -172,14 +179,18 @@ def run_benchmark(root: str | Path, config: BenchSeedConfig, out_dir: str | Path
 
         infos = [t.info for t in data.trials]
         folds = make_folds(infos, config.protocol, dataset=full.name, n_train=config.n_train, k=config.k,
-                           seed=config.seed)
-        store = _PartialStore(out_dir / "partial", _run_signature(config, full.name),
-                              {n: _model_signature(config, full.name, n, caches[probes[n].input_kind])
-                               for n in names})
+                           seed=config.seed, n_calibration=config.n_calibration)
+        signatures = {n: _model_signature(config, full.name, n, caches[probes[n].input_kind]) for n in names}
+        signatures.update({n + CALIBRATED_SUFFIX: _model_signature(config, full.name, n + CALIBRATED_SUFFIX,
+                                                                   caches[probes[n].input_kind])
+                           for n in _calibratable(names, probes, config)})
+        store = _PartialStore(out_dir / "partial", _run_signature(config, full.name), signatures)
         _fit_folds(data, folds, names, probes, steps, store, config, result, show_progress)
 
-    todo = [(fold, name) for fold in folds for name in names]
-    result.rows = [r for r in store.rows() if r["model"] in names and r["fold"] in {f.name for f in folds}]
+    row_names = [m for n in names for m in ([n, n + CALIBRATED_SUFFIX] if n in _calibratable(names, probes, config)
+                                            else [n])]
+    todo = [(fold, name) for fold in folds for name in row_names]
+    result.rows = [r for r in store.rows() if r["model"] in row_names and r["fold"] in {f.name for f in folds}]
     order = {(n, f.name): i for i, (f, n) in enumerate(todo)}
     result.rows.sort(key=lambda r: order[(r["model"], r["fold"])])
     result.summary = summarise(result.rows)
@@ -211,17 +222,33 @@ def _write_run_info(path: Path, result: BenchmarkResult, config: BenchSeedConfig
     return write_results_json(path, doc)
 
 
+def _calibratable(names, probes, config: BenchSeedConfig) -> list[str]:
+    """Models scored also after per-user calibration: those with ``calibrate()``, under a calibrated protocol."""
+    if config.protocol not in CALIBRATED_PROTOCOLS:
+        return []
+    return [n for n in names if callable(getattr(probes[n], "calibrate", None))]
+
+
 def _fit_folds(data, folds, names, probes, steps, store, config: BenchSeedConfig, result: BenchmarkResult,
                show_progress: bool) -> None:
-    """Fit, predict and score every (model, fold) not in ``store`` yet; add each to it as soon as it is scored."""
+    """Fit, predict and score every (model, fold) not in ``store`` yet; add each to it as soon as it is scored.
+
+    Under a calibrated protocol a model with ``calibrate(split, seed=...)`` is scored twice on the fold's test
+    trials: as fitted (``NAME``) and after calibrating on the fold's calibration trials (``NAME+cal``); a model
+    without it is scored as fitted only. Calibration trials are never scored."""
     from eegaffect._progress import progress
     from eegaffect.benchmark.registry import get_model
 
+    calibrated = set(_calibratable(names, probes, config))
+    if config.protocol in CALIBRATED_PROTOCOLS and set(names) - calibrated:
+        logger.info("%s: %s cannot be calibrated (no calibrate()); scored as fitted on the same test trials",
+                    config.protocol, sorted(set(names) - calibrated))
     todo = len(folds) * len(names)
     bar = progress(total=todo, desc=f"{config.protocol} folds", unit="fit") if show_progress else None
     va_cache: dict[int, np.ndarray] = {}
     for fold in folds:
-        pending = [n for n in names if not store.has(n, fold.name)]
+        pending = [n for n in names if not store.has(n, fold.name)
+                   or (n in calibrated and not store.has(n + CALIBRATED_SUFFIX, fold.name))]
         result.folds_skipped += len(names) - len(pending)
         if bar is not None:
             bar.update(len(names) - len(pending))
@@ -240,6 +267,14 @@ def _fit_folds(data, folds, names, probes, steps, store, config: BenchSeedConfig
             row = _score(name, model, fold, test, pred)
             logger.info("%s %s: %s (%.1f s)", name, fold.name, _brief(row), time.perf_counter() - t0)
             store.add(row, test, pred)
+            if name in calibrated:
+                calib = _split(data, fold.calibration, {k: steps[k] for k in need}, va_cache, config)
+                model.calibrate(calib, seed=config.seed)
+                pred = model.predict(test).check(test)
+                row = _score(name + CALIBRATED_SUFFIX, model, fold, test, pred)
+                logger.info("%s %s: %s after calibration on %d trial(s)", name + CALIBRATED_SUFFIX, fold.name,
+                            _brief(row), len(fold.calibration))
+                store.add(row, test, pred)
             result.folds_run += 1
             if bar is not None:
                 bar.update(1)
@@ -363,15 +398,18 @@ def _hash(doc: dict) -> str:
 
 def _run_signature(config: BenchSeedConfig, dataset: str) -> str:
     """Name of the partial-results folder: the settings every model of a run shares (not the model list)."""
-    return _hash({"dataset": dataset, "protocol": config.protocol, "seed": config.seed, "n_train": config.n_train,
-                  "k": config.k, "subjects": config.subjects})
+    doc = {"dataset": dataset, "protocol": config.protocol, "seed": config.seed, "n_train": config.n_train,
+           "k": config.k, "subjects": config.subjects}
+    if config.protocol in CALIBRATED_PROTOCOLS:
+        doc["n_calibration"] = config.n_calibration
+    return _hash(doc)
 
 
 def _model_signature(config: BenchSeedConfig, dataset: str, name: str, cache) -> str:
     """What one model's fold results depend on: its data view (dataset files + pipeline + view, through the
     cache key), the protocol and split settings, the seed, its name and its hyper-parameters."""
     return _hash({"run": _run_signature(config, dataset), "model": name,
-                  "params": config.model_params.get(name, {}), "cache": cache.key})
+                  "params": config.model_params.get(name.removesuffix(CALIBRATED_SUFFIX), {}), "cache": cache.key})
 
 
 def _peak_rss_mb() -> float:
