@@ -1,11 +1,30 @@
-"""Channel sets eegaffect knows by name (no positions here; see :mod:`eegaffect.montage` for those).
+"""Channels: the sets eegaffect knows by name, their electrode positions, the sample-counter channel, and the
+metadata defaults of readers.
 
 Names are given exactly as the datasets and headsets spell them; matching to montages is case-insensitive.
+Electrode positions come from ``electrode_positions.csv`` beside this module (MNE's 10-05 template plus SEED's
+CB1/CB2, written by ``scripts/make_electrode_positions.py`` from :mod:`eegaffect.montage`, and tested to agree
+with it); the simulated headset needs them for its source model.
 """
 
 from __future__ import annotations
 
-__all__ = ["SEED_CHANNELS", "DREAMER_CHANNELS", "STANDARD_32", "STANDARD_64", "CHANNEL_SETS"]
+import csv
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+__all__ = ["SEED_CHANNELS", "DREAMER_CHANNELS", "STANDARD_32", "STANDARD_64", "CHANNEL_SETS", "INDEX_CHANNEL_NAME",
+           "electrode_positions", "fill_channel_info"]
+
+_POSITIONS_FILE = Path(__file__).with_name("electrode_positions.csv")
+
+#: Name of the sample-counter channel that players and the simulated headset add on request; a stream carrying
+#: a channel of this name has its losses counted exactly (``index_channel="auto"`` of
+#: :class:`~eegaffect.acquisition.lsl.Stream`).
+INDEX_CHANNEL_NAME = "sample_index"
 
 #: The 62 channels of SEED and SEED-IV, in file order (CB1/CB2 are cerebellar, below O1/O2).
 SEED_CHANNELS: tuple[str, ...] = tuple(
@@ -40,3 +59,74 @@ CHANNEL_SETS: dict[str, tuple[str, ...]] = {
 
 assert len(SEED_CHANNELS) == 62 and len(DREAMER_CHANNELS) == 14
 assert len(STANDARD_32) == 32 and len(STANDARD_64) == 64
+
+
+@lru_cache(maxsize=1)
+def _position_table() -> dict[str, np.ndarray]:
+    table: dict[str, np.ndarray] = {}
+    with _POSITIONS_FILE.open(encoding="utf-8") as fh:
+        rows = csv.DictReader(line for line in fh if not line.startswith("#"))
+        for row in rows:
+            table[row["name"].upper()] = np.array([float(row["x"]), float(row["y"]), float(row["z"])])
+    return table
+
+
+def electrode_positions(ch_names: Sequence[str]) -> np.ndarray:
+    """Positions of the given channels from the packaged table (MNE 10-05 template plus CB1/CB2).
+
+    Parameters
+    ----------
+    ch_names : sequence of str
+        Channel names, any case (``FPZ`` and ``Fpz`` are the same site).
+
+    Returns
+    -------
+    pos : ndarray, shape (n_chans, 3)
+        xyz in metres, MNE head frame (x right, y anterior, z up).
+
+    Raises
+    ------
+    ValueError
+        Naming every channel the table does not know.
+    """
+    table = _position_table()
+    missing = [ch for ch in ch_names if str(ch).upper() not in table]
+    if missing:
+        raise ValueError(f"no electrode position known for {len(missing)} channel(s): {missing}; expected 10-05 "
+                         "names (e.g. 'Fp1', 'Cz', 'PO7') or SEED's CB1/CB2, or pass ch_pos")
+    return np.stack([table[str(ch).upper()] for ch in ch_names])
+
+
+
+def fill_channel_info(names: list, types: list, units: list,
+                      stream_type: str) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Replace missing (None) channel names, types and units by the defaults every reader uses.
+
+    The defaults: names ``"ch1"`` ... ``"chN"`` (by position), types the stream type in lower case (``"misc"``
+    when the stream has no type), units ``"unknown"``. LSL descriptions, XDF headers and HDF5 recordings all
+    fall back to them.
+
+    Parameters
+    ----------
+    names, types, units : list of str | None
+        One entry per channel, None where the source has none.
+    stream_type : str
+        The stream's content type (``"EEG"``).
+
+    Returns
+    -------
+    ch_names, ch_types, ch_units : list of str
+        Complete lists.
+    missing : list of str
+        What was filled in, e.g. ``["2 channel units"]`` (empty when nothing was missing).
+    """
+    default_type = stream_type.lower() or "misc"
+    out, missing = [], []
+    for label, values, default in (("names", names, lambda k: f"ch{k + 1}"), ("types", types,
+                                   lambda k: default_type), ("units", units, lambda k: "unknown")):
+        gaps = [k for k, v in enumerate(values) if v is None]
+        if gaps:
+            missing.append(f"{len(gaps)} channel {label}")
+        out.append([default(k) if v is None else str(v) for k, v in enumerate(values)])
+    return out[0], out[1], out[2], missing
+

@@ -7,158 +7,30 @@ and a fast replay stays monotonic and never runs ahead of the clock. It can loop
 ``sample_index`` channel (the running sample count, continuing across loops) that lets a receiver align every
 sample exactly. Marker streams of a recording are replayed on a second, irregular outlet.
 
-:func:`read_xdf` reads LabRecorder's XDF files (pyxdf) into the same :class:`RecordedStream` objects that
-:func:`~eegaffect.acquisition.recorder.load_recording` returns for our HDF5 recordings;
-:meth:`Player.from_file` plays either. Other formats (EDF, BDF, FIF, BrainVision, EEGLAB) are read by
+:meth:`Player.from_file` plays an eegaffect HDF5 recording or an XDF file, read by
+:mod:`eegaffect.acquisition.readers` (whose :func:`read_xdf`, :func:`read_recording_streams` and
+:func:`pick_streams` this module re-exports). Other formats (EDF, BDF, FIF, BrainVision, EEGLAB) are read by
 :func:`eegaffect.recordings.read_recording` and played with :class:`Player` directly.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import pylsl
 
-from eegaffect.acquisition.lsl import INDEX_CHANNEL_NAME, fill_channel_info
+from eegaffect.acquisition.channels import INDEX_CHANNEL_NAME
 from eegaffect.acquisition.outlet import Outlet
-from eegaffect.acquisition.recorder import RecordedStream, load_recording
+from eegaffect.acquisition.pusher import PacedPusher
+from eegaffect.acquisition.readers import pick_streams, read_recording_streams, read_xdf
 
 __all__ = ["Player", "read_xdf", "read_recording_streams", "pick_streams"]
 
-logger = logging.getLogger("eegaffect.acquisition.player")
+_PacedPusher = PacedPusher  # the base's name before it became public
 
 
-class _PacedPusher:
-    """Base of the players: a worker thread that emits chunks when they are due.
-
-    Subclasses implement ``_plan(i) -> (m, rel_times) | None`` (the next ``m`` samples starting at global
-    sample ``i`` and their relative times in seconds, or None when done) and ``_emit(i, m, timestamps)``.
-    """
-
-    def __init__(self, speed: float):
-        if not speed > 0:
-            raise ValueError(f"speed must be > 0 (1 = real time), got {speed}")
-        self._speed = float(speed)
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._done = threading.Event()
-        self._n_pushed = 0
-        self._t_start = float("nan")
-        self.error: BaseException | None = None
-
-    @property
-    def n_pushed(self) -> int:
-        """Samples pushed so far."""
-        return self._n_pushed
-
-    @property
-    def t_start(self) -> float:
-        """:func:`pylsl.local_clock` time of sample 0 (NaN before start)."""
-        return self._t_start
-
-    @property
-    def is_alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self, wait_for_consumers: float | None = None) -> "_PacedPusher":
-        """Start pushing in a background thread.
-
-        Parameters
-        ----------
-        wait_for_consumers : float | None
-            First wait up to this many seconds for an inlet to connect (so a test's inlet sees sample 0).
-        """
-        if self.is_alive:
-            raise RuntimeError("already playing")
-        self._stop.clear()
-        self._done.clear()
-        self._thread = threading.Thread(target=self._guarded_run, args=(wait_for_consumers,),
-                                        name=f"eegaffect-{type(self).__name__.lower()}", daemon=True)
-        self._thread.start()
-        return self
-
-    def run(self, duration: float | None = None, wait_for_consumers: float | None = None) -> int:
-        """Push in the calling thread until done, ``duration`` seconds of wall time passed, or :meth:`stop`.
-
-        Returns
-        -------
-        n_pushed : int
-            Samples pushed.
-        """
-        self.start(wait_for_consumers)
-        try:
-            self._thread.join(timeout=duration)
-        finally:
-            self.stop()
-        return self._n_pushed
-
-    def stop(self) -> None:
-        """Stop pushing (the outlets stay open until :meth:`close`)."""
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=10)
-
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait until everything was pushed; return whether it finished."""
-        return self._done.wait(timeout)
-
-    def close(self) -> None:
-        """Stop and destroy the outlets."""
-        self.stop()
-        self._close_outlets()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def _guarded_run(self, wait_for_consumers: float | None) -> None:
-        try:
-            if wait_for_consumers:
-                self._wait_consumers(float(wait_for_consumers))
-            self._run()
-        except BaseException as exc:  # keep the error for the owner; a thread cannot raise to it
-            self.error = exc
-            logger.error("%s stopped: %s", type(self).__name__, exc)
-        finally:
-            self._done.set()
-
-    def _run(self) -> None:
-        self._t_start = pylsl.local_clock()
-        i = 0
-        while not self._stop.is_set():
-            plan = self._plan(i)
-            if plan is None:
-                break
-            m, rel = plan
-            stamps = self._t_start + np.asarray(rel, dtype=np.float64) / self._speed
-            delay = stamps[-1] - pylsl.local_clock()
-            if delay > 0 and self._stop.wait(delay):
-                break
-            self._emit(i, m, stamps)
-            i += m
-            self._n_pushed = i
-
-    # subclass hooks
-    def _plan(self, i: int):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _emit(self, i: int, m: int, timestamps: np.ndarray) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _wait_consumers(self, timeout: float) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _close_outlets(self) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-
-class Player(_PacedPusher):
+class Player(PacedPusher):
     """Stream an array as an LSL outlet at real-time pace or a speed factor.
 
     Parameters
@@ -342,145 +214,3 @@ class Player(_PacedPusher):
         self.outlet.close()
         if self.marker_outlet is not None:
             self.marker_outlet.close()
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# files
-# ---------------------------------------------------------------------------------------------------------------
-def read_recording_streams(path: str | Path) -> dict[str, RecordedStream]:
-    """Every stream of an eegaffect HDF5 recording or an XDF file.
-
-    Parameters
-    ----------
-    path : str | Path
-        ``.h5``/``.hdf5`` (eegaffect recording) or ``.xdf``/``.xdfz``.
-
-    Returns
-    -------
-    streams : dict of str to RecordedStream
-        Stream (group) name -> stream.
-    """
-    path = Path(path)
-    suffix = "".join(path.suffixes[-1:]).lower()
-    if suffix in {".h5", ".hdf5"}:
-        return load_recording(path)
-    if suffix in {".xdf", ".xdfz"}:
-        return read_xdf(path)
-    raise ValueError(f"expected an eegaffect recording (.h5/.hdf5) or an XDF file (.xdf/.xdfz), got {path.name!r}")
-
-
-def pick_streams(streams: dict[str, RecordedStream], stream: str | None,
-                 path: str | Path = "") -> tuple[RecordedStream, RecordedStream | None]:
-    """Choose the stream to play (by name, or the first regular numeric one) and the first marker stream.
-
-    Parameters
-    ----------
-    streams : dict of str to RecordedStream | dict of str to StreamHeader
-        Key -> stream; headers (:class:`~eegaffect.acquisition.recorder.StreamHeader`) choose the same way
-        without the samples.
-    stream : str | None
-        Key or name of the stream to play; None picks the first regularly sampled numeric stream with samples.
-    path : str | Path
-        The file, for error messages.
-
-    Returns
-    -------
-    main : RecordedStream
-        The stream to play.
-    markers : RecordedStream | None
-        The first marker (string) stream, if any.
-    """
-    markers = next((s for s in streams.values() if s.is_marker and s.n_times), None)
-    if stream is not None:
-        hits = [s for key, s in streams.items() if stream in (key, s.name)]
-        if not hits:
-            raise ValueError(f"{path}: no stream named {stream!r}; streams: {sorted(streams)}")
-        return hits[0], markers
-    regular = [s for s in streams.values() if not s.is_marker and s.sfreq > 0 and s.n_times]
-    if not regular:
-        raise ValueError(f"{path}: no regularly sampled numeric stream with data to play; streams: "
-                         f"{sorted(streams)}")
-    return regular[0], markers
-
-
-def read_xdf(path: str | Path) -> dict[str, RecordedStream]:
-    """Read an XDF file (LabRecorder's format) with pyxdf.
-
-    XDF has no index of its streams: the whole file is read, whichever streams the caller needs. Timestamps are
-    synchronised across streams with the recorded clock offsets (pyxdf's default) but not dejittered. Channel
-    metadata come from each stream's ``desc/channels/channel``; missing entries get the defaults of
-    :func:`~eegaffect.acquisition.lsl.read_channel_info` (``ch1``.., the stream type, ``unknown``).
-
-    Parameters
-    ----------
-    path : str | Path
-        The ``.xdf`` / ``.xdfz`` file.
-
-    Returns
-    -------
-    streams : dict of str to RecordedStream
-        Stream name (suffixed with the stream id when names repeat) -> stream, in file order.
-
-    Raises
-    ------
-    FileNotFoundError
-        When the file does not exist.
-    ValueError
-        When the file is not XDF, is corrupt, or holds no stream (empty or truncated).
-    """
-    import pyxdf
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"XDF file {path} does not exist")
-    with open(path, "rb") as fh:
-        magic = fh.read(4)
-    if magic != b"XDF:" and path.suffix.lower() != ".xdfz":
-        raise ValueError(f"{path}: expected an XDF file starting 'XDF:', found {magic!r}")
-    try:
-        raw, _header = pyxdf.load_xdf(str(path), dejitter_timestamps=False)
-    except Exception as exc:  # pyxdf raises many kinds on corrupt files
-        raise ValueError(f"{path}: cannot read the XDF file ({type(exc).__name__}: {exc})") from None
-    if not raw:  # pyxdf logs and returns what it could read from a truncated file
-        raise ValueError(f"{path}: the XDF file holds no stream (expected at least one; the file is empty or "
-                         "truncated)")
-    out: dict[str, RecordedStream] = {}
-    for s in raw:
-        info = s["info"]
-        name = _first(info.get("name"), "stream")
-        n_chans = int(_first(info.get("channel_count"), "1"))
-        sfreq = float(_first(info.get("nominal_srate"), "0"))
-        fmt = _first(info.get("channel_format"), "float32")
-        names, types, units = _xdf_channels(info, n_chans, _first(info.get("type"), ""))
-        ts = np.asarray(s.get("time_stamps", []), dtype=np.float64)
-        series = s.get("time_series", [])
-        if fmt == "string":
-            data = np.empty((len(series), n_chans), dtype=object)
-            for k, row in enumerate(series):
-                data[k, :] = [str(v) for v in row]
-        else:
-            data = np.asarray(series).reshape(len(ts), n_chans)
-        key = name if name not in out else f"{name}@{info.get('stream_id', len(out))}"
-        clock = s.get("clock_times", [])
-        offsets = np.column_stack([clock, s.get("clock_values", [])]) if len(clock) else np.zeros((0, 2))
-        out[key] = RecordedStream(name=name, type=_first(info.get("type"), ""), sfreq=sfreq,
-                                  source_id=_first(info.get("source_id"), ""), ch_names=names, ch_types=types,
-                                  ch_units=units, data=data, timestamps=ts, clock_offsets=offsets)
-    return out
-
-
-def _first(value, default: str | None) -> str | None:
-    if isinstance(value, list):
-        value = value[0] if value else None
-    return default if value in (None, "") else str(value)
-
-
-def _xdf_channels(info: dict, n_chans: int, stype: str) -> tuple[list[str], list[str], list[str]]:
-    names, types, units = [None] * n_chans, [None] * n_chans, [None] * n_chans
-    try:
-        chans = info["desc"][0]["channels"][0]["channel"]
-    except (KeyError, IndexError, TypeError):
-        chans = []
-    for k, ch in enumerate(chans[:n_chans]):
-        names[k], types[k], units[k] = (_first(ch.get(key), None) for key in ("label", "type", "unit"))
-    return fill_channel_info(names, types, units, stype)[:3]

@@ -1,21 +1,12 @@
-"""Record LSL streams into one HDF5 file that survives a crash, and read such files back.
+"""Record LSL streams into one HDF5 file that survives a crash.
 
-File layout (one group per stream; ``{stream_name}`` is the LSL name with ``/`` replaced by ``_``, suffixed with
-the source_id when two recorded streams share a name)::
-
-    /                                   attrs: format="eegaffect-recording", format_version=1, created_at,
-                                               eegaffect_version
-    /streams/{stream_name}/data         (n_times, n_chans), resizable, chunked; float32 or the stream's format
-                                        (variable-length UTF-8 strings for marker streams)
-    /streams/{stream_name}/timestamps   (n_times,) float64 LSL time (this machine's clock, clock-synchronised)
-    /streams/{stream_name}/clock_offsets (n, 2) float64: [local_clock, offset] as liblsl estimated it
-    /streams/{stream_name}/gaps         (n, 4) float64: [timestamp, n_samples, seconds, reconnect (0/1)]
-    attrs on the group: name, type, sfreq, source_id, ch_names, ch_types, ch_units, created_at,
-                        eegaffect_version
+The file layout and its reading back are in :mod:`eegaffect.acquisition.readers.hdf5` (re-exported here:
+:func:`load_recording`, :func:`read_stream_headers`, :func:`open_recording_file`); this module only writes.
 
 The file is written in HDF5's single-writer/multiple-reader (SWMR) mode and flushed at least once a second, so a
 recorder killed with SIGKILL leaves a consistent file holding every sample up to the last flush;
-:func:`load_recording` opens such a file (it retries in SWMR-read mode when the file is still marked open).
+:func:`~eegaffect.acquisition.readers.hdf5.load_recording` opens such a file (in SWMR-read mode when the file is still
+marked open).
 
 A full disk never reaches HDF5: before every write the recorder reserves the file space the write can need
 (``posix_fallocate`` past HDF5's end of file: the batch, two chunks per dataset and room for the metadata). When the
@@ -35,7 +26,6 @@ import errno
 import logging
 import os
 import threading
-from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Sequence
@@ -43,16 +33,16 @@ from typing import Sequence
 import h5py
 import numpy as np
 
-from eegaffect.acquisition.lsl import Stream, fill_channel_info
+from eegaffect.acquisition.lsl import Stream
+from eegaffect.acquisition.readers.base import RecordedStream, StreamHeader
+from eegaffect.acquisition.readers.hdf5 import (FORMAT_NAME, FORMAT_VERSION, GAP_COLUMNS, load_recording,
+                                                open_recording_file, read_stream_headers)
 
 __all__ = ["Recorder", "RecorderError", "RecordedStream", "StreamHeader", "load_recording", "read_stream_headers",
            "open_recording_file", "FORMAT_NAME", "FORMAT_VERSION"]
 
 logger = logging.getLogger("eegaffect.acquisition.recorder")
 
-FORMAT_NAME = "eegaffect-recording"
-FORMAT_VERSION = 1
-_GAP_COLUMNS = ("timestamp", "n_samples", "seconds", "reconnect")
 _DATASETS = ("data", "timestamps", "clock_offsets", "gaps")
 #: File space reserved before every write besides the batch and two chunks per dataset (the partly filled chunks
 #: at either end of the batch): HDF5's metadata (object headers, chunk-index entries and blocks, its 2 KiB metadata
@@ -74,103 +64,6 @@ def _version() -> str:
         return metadata.version("eegaffect")
     except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree without install
         return "unknown"
-
-
-@dataclass
-class RecordedStream:
-    """One stream read back from a recording (our HDF5 layout or XDF).
-
-    Attributes
-    ----------
-    name, type, source_id : str
-        Stream identity.
-    sfreq : float
-        Nominal rate in Hz (0 for irregular / marker streams).
-    ch_names, ch_types, ch_units : list of str
-        Channel metadata.
-    data : ndarray, shape (n_times, n_chans)
-        Samples (object array of str for marker streams).
-    timestamps : ndarray, shape (n_times,)
-        LSL timestamps in seconds.
-    clock_offsets : ndarray, shape (n, 2)
-        ``[local_clock, offset]`` pairs.
-    gaps : ndarray, shape (n, 4)
-        ``[timestamp, n_samples, seconds, reconnect]`` rows.
-    attrs : dict
-        Any other stored attributes.
-    """
-
-    name: str
-    type: str
-    sfreq: float
-    source_id: str
-    ch_names: list[str]
-    ch_types: list[str]
-    ch_units: list[str]
-    data: np.ndarray
-    timestamps: np.ndarray
-    clock_offsets: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
-    gaps: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
-    attrs: dict = field(default_factory=dict)
-
-    @property
-    def is_marker(self) -> bool:
-        """Whether the stream holds strings (markers)."""
-        return self.data.dtype == object
-
-    @property
-    def n_times(self) -> int:
-        """Number of samples."""
-        return len(self.timestamps)
-
-
-@dataclass(frozen=True)
-class StreamHeader:
-    """Metadata of one recorded stream, without its samples (see :func:`read_stream_headers`).
-
-    Attributes
-    ----------
-    key : str
-        How the file names the stream (HDF5 group name; XDF stream name, suffixed with the stream id when names
-        repeat).
-    name, type, source_id : str
-        Stream identity.
-    sfreq : float
-        Nominal rate in Hz (0 for irregular / marker streams).
-    ch_names, ch_types, ch_units : tuple of str
-        Channel metadata.
-    n_times : int
-        Number of complete samples (rows that have both data and a timestamp).
-    first_timestamp : float
-        Timestamp of the first sample in seconds; NaN when the stream is empty or has no timestamps.
-    is_marker : bool
-        Whether the stream holds strings (markers).
-    """
-
-    key: str
-    name: str
-    type: str
-    source_id: str
-    sfreq: float
-    ch_names: tuple[str, ...]
-    ch_types: tuple[str, ...]
-    ch_units: tuple[str, ...]
-    n_times: int
-    first_timestamp: float
-    is_marker: bool
-
-    @property
-    def n_chans(self) -> int:
-        return len(self.ch_names)
-
-    @classmethod
-    def of(cls, key: str, stream: RecordedStream) -> "StreamHeader":
-        """The header of a stream already read into memory."""
-        return cls(key=key, name=stream.name, type=stream.type, source_id=stream.source_id, sfreq=stream.sfreq,
-                   ch_names=tuple(stream.ch_names), ch_types=tuple(stream.ch_types),
-                   ch_units=tuple(stream.ch_units), n_times=stream.n_times,
-                   first_timestamp=float(stream.timestamps[0]) if stream.n_times else float("nan"),
-                   is_marker=stream.is_marker)
 
 
 class Recorder:
@@ -499,153 +392,10 @@ def _write_layout(f: h5py.File, streams: Sequence[Stream]) -> list[str]:
         g.create_dataset("timestamps", shape=(0,), maxshape=(None,), chunks=(max(rows, 512),), dtype=np.float64)
         g.create_dataset("clock_offsets", shape=(0, 2), maxshape=(None, 2), chunks=(64, 2), dtype=np.float64)
         gaps = g.create_dataset("gaps", shape=(0, 4), maxshape=(None, 4), chunks=(64, 4), dtype=np.float64)
-        gaps.attrs["columns"] = list(_GAP_COLUMNS)
+        gaps.attrs["columns"] = list(GAP_COLUMNS)
         g.attrs.update({"name": stream.name, "type": stream.type, "sfreq": float(stream.sfreq),
                         "source_id": stream.source_id, "ch_names": stream.ch_names, "ch_types": stream.ch_types,
                         "ch_units": stream.ch_units, "created_at": now, "eegaffect_version": version})
     f.flush()
     f.swmr_mode = True  # from here on the file stays consistent at every flush
     return names
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# reading back
-# ---------------------------------------------------------------------------------------------------------------
-def open_recording_file(path: str | Path) -> h5py.File:
-    """Open an eegaffect HDF5 recording read-only, checking that it is one.
-
-    A file whose recorder was killed is still marked open for writing; it is opened in SWMR-read mode.
-
-    Parameters
-    ----------
-    path : str | Path
-        A file written by :class:`Recorder`.
-
-    Returns
-    -------
-    file : h5py.File
-        Open for reading; the caller closes it (use it as a context manager).
-
-    Raises
-    ------
-    FileNotFoundError
-        When the file does not exist.
-    ValueError
-        When it is not a readable HDF5 file, or HDF5 but not an eegaffect recording.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"recording {path} does not exist")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        if "already open for write" not in str(exc) and "SWMR" not in str(exc):
-            raise ValueError(f"{path}: not a readable HDF5 file ({exc}); truncated or corrupt") from None
-        f = h5py.File(path, "r", swmr=True)  # a recorder was killed: the file is still marked open for SWMR
-    if f.attrs.get("format") != FORMAT_NAME or not isinstance(f.get("streams"), h5py.Group):
-        found = (sorted(f.keys()), _plain(f.attrs.get("format")))
-        f.close()
-        raise ValueError(f"{path}: expected an eegaffect recording (attribute format={FORMAT_NAME!r} and a "
-                         f"/streams/{{name}} group per stream), found top-level keys {found[0]} and format="
-                         f"{found[1]!r}: HDF5, but not an eegaffect recording")
-    return f
-
-
-def load_recording(path: str | Path, keys: Sequence[str] | None = None) -> dict[str, RecordedStream]:
-    """Read the streams of an eegaffect HDF5 recording.
-
-    Parameters
-    ----------
-    path : str | Path
-        A file written by :class:`Recorder` (also one whose recorder was killed).
-    keys : sequence of str | None
-        Group names of the streams to read (see :func:`read_stream_headers`); None reads every stream.
-
-    Returns
-    -------
-    streams : dict of str to RecordedStream
-        Group name -> stream, in file order.
-    """
-    with open_recording_file(path) as f:
-        groups = f["streams"]
-        if keys is None:
-            keys = list(groups)
-        missing = [k for k in keys if k not in groups]
-        if missing:
-            raise ValueError(f"{path}: no stream group(s) {missing}; streams: {list(groups)}")
-        return {key: _read_group(path, key, groups[key]) for key in keys}
-
-
-def read_stream_headers(path: str | Path) -> dict[str, StreamHeader]:
-    """The metadata of every stream of an eegaffect HDF5 recording, without reading the samples.
-
-    Parameters
-    ----------
-    path : str | Path
-        A file written by :class:`Recorder` (also one whose recorder was killed).
-
-    Returns
-    -------
-    headers : dict of str to StreamHeader
-        Group name -> header, in file order.
-    """
-    with open_recording_file(path) as f:
-        return {key: _group_header(path, key, g) for key, g in f["streams"].items()}
-
-
-def _group_header(path: Path, key: str, g: h5py.Group) -> StreamHeader:
-    """Header of one stream group; attributes a foreign writer left out get the readers' defaults."""
-    data = g.get("data")
-    if not isinstance(data, h5py.Dataset) or data.ndim != 2:
-        raise ValueError(f"{path}: expected /streams/{key}/data of shape (n_times, n_chans), found "
-                         f"{getattr(data, 'shape', 'nothing')}")
-    n_times, n_chans = data.shape
-    stamps = g.get("timestamps")
-    if isinstance(stamps, h5py.Dataset):
-        n_times = min(n_times, stamps.shape[0])  # a killed recorder may have flushed one before the other
-    first = float(stamps[0]) if isinstance(stamps, h5py.Dataset) and n_times else float("nan")
-    attrs = g.attrs
-    name, stype = _text(attrs.get("name", key)), _text(attrs.get("type", ""))
-    channels = []
-    for field_name in ("ch_names", "ch_types", "ch_units"):
-        values = _plain(attrs[field_name]) if field_name in attrs else [None] * n_chans
-        values = [values] if isinstance(values, str) else list(values)
-        if len(values) != n_chans:
-            raise ValueError(f"{path}: stream {name!r} has {n_chans} channels but {len(values)} {field_name}")
-        channels.append(values)
-    ch_names, ch_types, ch_units, _ = fill_channel_info(*channels, stype)
-    return StreamHeader(key=key, name=name, type=stype, source_id=_text(attrs.get("source_id", "")),
-                        sfreq=float(attrs.get("sfreq", 0.0)), n_times=int(n_times), first_timestamp=first,
-                        is_marker=h5py.check_string_dtype(data.dtype) is not None, ch_names=tuple(ch_names),
-                        ch_types=tuple(ch_types), ch_units=tuple(ch_units))
-
-
-def _read_group(path: Path, key: str, g: h5py.Group) -> RecordedStream:
-    head = _group_header(path, key, g)
-    data = g["data"][: head.n_times]
-    if head.is_marker:
-        data = np.vectorize(lambda b: b.decode("utf-8") if isinstance(b, bytes) else str(b),
-                            otypes=[object])(data) if data.size else data.astype(object)
-    known = {"name", "type", "sfreq", "source_id", "ch_names", "ch_types", "ch_units"}
-    attrs = {k: _plain(v) for k, v in g.attrs.items() if k not in known}
-    empty = np.zeros((0,), dtype=np.float64)
-    return RecordedStream(
-        name=head.name, type=head.type, sfreq=head.sfreq, source_id=head.source_id, ch_names=list(head.ch_names),
-        ch_types=list(head.ch_types), ch_units=list(head.ch_units), data=data,
-        timestamps=g["timestamps"][: head.n_times] if "timestamps" in g else empty,
-        clock_offsets=g["clock_offsets"][()] if "clock_offsets" in g else np.zeros((0, 2)),
-        gaps=g["gaps"][()] if "gaps" in g else np.zeros((0, 4)), attrs=attrs)
-
-
-def _text(value) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
-
-
-def _plain(value):
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
-    if isinstance(value, np.ndarray) and value.dtype.kind in "OSU":
-        return [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in value.tolist()]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

@@ -1,11 +1,32 @@
-"""Small file-writing helpers shared by the modules that save model weights."""
+"""Small file helpers shared by the modules that save and check model files (weights, bundles)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
-__all__ = ["save_safetensors", "default_file_mode"]
+__all__ = ["save_safetensors", "default_file_mode", "sha256_file"]
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 digest of a file, read in 1 MiB blocks.
+
+    Parameters
+    ----------
+    path : str | Path
+        The file.
+
+    Returns
+    -------
+    digest : str
+        64 hex characters.
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def default_file_mode() -> int:

@@ -16,7 +16,7 @@ Calibration data are raw EEG with a valence/arousal label track (``time_s, valen
 stream (:func:`collect_live`; labels from the simulator's ``{name}-truth`` stream, another stream of type
 ``AffectTruth`` or a CSV) or a recording (:func:`collect_recording`; labels from the recording's ground-truth
 stream, a CSV beside it or a CSV given). They go through the bundle's own :class:`~eegaffect.pipeline.SignalPipeline`
-and are paired with labels at the time stamps the :class:`~eegaffect.models.bundle.Predictor` gives its outputs,
+and are paired with labels at the time stamps the :class:`~eegaffect.models.predictor.Predictor` gives its outputs,
 so calibration sees exactly what a live session will feed the model.
 
 :func:`calibrate_bundle` writes a **new** bundle (it refuses an existing non-empty folder) whose ``bundle.json``
@@ -29,7 +29,6 @@ calibration frames before and after. The benchmark's ``loso-calibrated`` protoco
 from __future__ import annotations
 
 import copy
-import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -264,7 +263,7 @@ def calibrate_bundle(bundle: str | Path, out: str | Path, data: CalibrationData,
     Parameters
     ----------
     bundle : str | Path
-        The parent bundle (read with :meth:`~eegaffect.models.bundle.Predictor.load`; never modified).
+        The parent bundle (read with :meth:`~eegaffect.models.predictor.Predictor.load`; never modified).
     out : str | Path
         The new bundle's folder; must not exist or be empty.
     data : CalibrationData
@@ -292,7 +291,7 @@ def calibrate_bundle(bundle: str | Path, out: str | Path, data: CalibrationData,
     """
     bundle, out = Path(bundle), Path(out)
     check_out(out, bundle)
-    from eegaffect.models.bundle import Predictor
+    from eegaffect.models.predictor import Predictor
 
     predictor = Predictor.load(bundle)
     chain, report = calibrate_chain(predictor.chain, data.features, data.va, full=full, steps=steps, seed=seed,
@@ -312,12 +311,14 @@ def check_out(out: Path, bundle: Path | None = None) -> None:
 
 def parent_checksum(bundle: str | Path) -> str:
     """sha256 of a bundle's ``bundle.json`` (which lists the sha256 of its weight files)."""
-    return hashlib.sha256((Path(bundle) / "bundle.json").read_bytes()).hexdigest()
+    from eegaffect._files import sha256_file
+
+    return sha256_file(Path(bundle) / "bundle.json")
 
 
 def _write(predictor, bundle: Path, out: Path, chain, report: dict, data: CalibrationData) -> Path:
     from eegaffect.models.bundle import save_bundle
-    from eegaffect.models.training import TrainConfig
+    from eegaffect.models.config import TrainConfig
 
     meta = predictor.meta
     record = {"source": data.source, "labels": data.labels, "duration_s": float(data.duration_s),
@@ -338,7 +339,11 @@ def _write(predictor, bundle: Path, out: Path, chain, report: dict, data: Calibr
 
 
 def frames_with_labels(predictor, eeg: np.ndarray, sfreq: float, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Feature frames of raw EEG (the bundle's pipeline) paired with labels at the Predictor's frame stamps.
+    """Feature frames of raw EEG (the bundle's pipeline) paired with labels by the project's one rule.
+
+    Frames are stamped at their window's end (:func:`eegaffect.pipeline.frame_times`, the Predictor's stamps)
+    and take the label track's value there (:func:`eegaffect.targets.frame_targets`); frames outside the track's
+    span are left out.
 
     Parameters
     ----------
@@ -354,27 +359,26 @@ def frames_with_labels(predictor, eeg: np.ndarray, sfreq: float, labels: np.ndar
     Returns
     -------
     features : ndarray, shape (n_frames, n_chans, n_bands)
-        Frames whose stamp lies within the label track's time span.
+        Frames with a label.
     va : ndarray, shape (n_frames, 2)
-        Labels linearly interpolated at those stamps.
+        Their labels.
     """
-    from eegaffect.models.bundle import Predictor
     from eegaffect.pipeline import SignalPipeline
+    from eegaffect.targets import frame_targets
 
     labels = np.asarray(labels, dtype=np.float64)
     if labels.ndim != 2 or labels.shape[1] != 3 or len(labels) < 2:
         raise CalibrationError(f"expected a label track of shape (n >= 2, 3) (time_s, valence, arousal), got "
                                f"{labels.shape}")
     labels = labels[np.argsort(labels[:, 0], kind="stable")]
-    if not np.isclose(predictor.sfreq, sfreq):
-        predictor = Predictor(predictor.chain, predictor.pipeline_config, predictor.ch_names, sfreq, predictor.meta)
-    stamps = predictor.predict(eeg).time_s
-    frames = SignalPipeline(predictor.pipeline_config, n_chans=predictor.n_chans, sfreq_in=float(sfreq)).process(
-        np.ascontiguousarray(eeg, dtype=np.float64))
-    frames = np.asarray(frames).reshape(len(stamps), predictor.chain.n_chans, predictor.chain.n_bands)
-    inside = (stamps >= labels[0, 0]) & (stamps <= labels[-1, 0])
-    va = np.column_stack([np.interp(stamps[inside], labels[:, 0], labels[:, k]) for k in (1, 2)])
-    return frames[inside], va
+    if np.any(np.diff(labels[:, 0]) <= 0) or not np.all(np.isfinite(labels[:, 0])):
+        raise CalibrationError("label times (time_s) must be finite and strictly increasing")
+    pipe = SignalPipeline(predictor.pipeline_config, n_chans=predictor.n_chans, sfreq_in=float(sfreq))
+    frames = np.asarray(pipe.process(np.ascontiguousarray(eeg, dtype=np.float64)))
+    frames = frames.reshape(-1, predictor.chain.n_chans, predictor.chain.n_bands)
+    va = frame_targets(pipe.frame_times(len(frames)), labels[:, 0], labels[:, 1:3])
+    keep = np.all(np.isfinite(va), axis=1)
+    return frames[keep], va[keep]
 
 
 def read_labels_csv(path: str | Path) -> np.ndarray:
@@ -437,7 +441,7 @@ def collect_recording(bundle: str | Path, path: str | Path, labels: str | Path |
     data : CalibrationData
     """
     from eegaffect.datasets import load_dataset
-    from eegaffect.models.bundle import Predictor
+    from eegaffect.models.predictor import Predictor
     from eegaffect.recordings import open_recording
 
     path = Path(path)
@@ -507,7 +511,7 @@ def collect_live(bundle: str | Path, stream: str, labels: str | Path | None, dur
     data : CalibrationData
     """
     from eegaffect.acquisition.lsl import INDEX_CHANNEL_NAME, Stream
-    from eegaffect.models.bundle import Predictor
+    from eegaffect.models.predictor import Predictor
 
     if not duration > 0:
         raise CalibrationError(f"--duration must be > 0 seconds, got {duration}")

@@ -1,34 +1,40 @@
 """Which schema validates each packaged config (``configs/{name}.yaml``).
 
-Values are zero-argument callables returning the schema class, so importing this module stays light.
+Every schema lives next to its domain in a light module (pydantic and numpy, never torch), so this module
+imports them directly and validating any config never loads a model library (``tests/test_config.py`` checks it).
 """
 
 from __future__ import annotations
 
-from typing import Callable
-
+from eegaffect.acquisition_config import AcquisitionConfig
+from eegaffect.benchmark.runner import BenchSeedConfig
+from eegaffect.calibration import CalibrateConfig
+from eegaffect.perf.kernels import BenchKernelsConfig
+from eegaffect.perf.model import BenchModelConfig
 from eegaffect.config import ConfigModel
+from eegaffect.datasets.labels import LabelMapConfig
+from eegaffect.datasets.synth import SynthSeedConfig
+from eegaffect.distill.config import DistilConfig, TeacherConfig
+from eegaffect.live.demo import DemoConfig
+from eegaffect.live.session import LiveConfig
+from eegaffect.models.config import TrainConfig
+from eegaffect.pipeline import PipelineConfig
 
+__all__ = ["SCHEMAS"]
 
-def _pipeline() -> type[ConfigModel]:
-    from eegaffect.pipeline import PipelineConfig
-
-    return PipelineConfig
-
-
-#: config name -> callable returning its schema class.
-SCHEMAS: dict[str, Callable[[], type[ConfigModel]]] = {
-    "pipeline": _pipeline,
-    "live": lambda: __import__("eegaffect.live.session", fromlist=["LiveConfig"]).LiveConfig,
-    "calibrate": lambda: __import__("eegaffect.calibration", fromlist=["CalibrateConfig"]).CalibrateConfig,
-    "demo": lambda: __import__("eegaffect.live.demo", fromlist=["DemoConfig"]).DemoConfig,
-    "synth_seed": lambda: __import__("eegaffect.datasets.synth", fromlist=["SynthSeedConfig"]).SynthSeedConfig,
-    "train": lambda: __import__("eegaffect.models.training", fromlist=["TrainConfig"]).TrainConfig,
-    "bench_model": lambda: __import__("eegaffect.commands.bench_model", fromlist=["BenchModelConfig"]).BenchModelConfig,
-    "bench_seed": lambda: __import__("eegaffect.benchmark.runner", fromlist=["BenchSeedConfig"]).BenchSeedConfig,
-    "labels": lambda: __import__("eegaffect.datasets.labels", fromlist=["LabelMapConfig"]).LabelMapConfig,
-    "acquisition": lambda: __import__("eegaffect.acquisition_config", fromlist=["AcquisitionConfig"]).AcquisitionConfig,
-    "teacher": lambda: __import__("eegaffect.distill.teacher", fromlist=["TeacherConfig"]).TeacherConfig,
-    "distil": lambda: __import__("eegaffect.distill.student", fromlist=["DistilConfig"]).DistilConfig,
-    "bench_kernels": lambda: __import__("eegaffect.commands.bench_kernels", fromlist=["BenchKernelsConfig"]).BenchKernelsConfig,
+#: config name -> its schema class.
+SCHEMAS: dict[str, type[ConfigModel]] = {
+    "pipeline": PipelineConfig,
+    "live": LiveConfig,
+    "calibrate": CalibrateConfig,
+    "demo": DemoConfig,
+    "synth_seed": SynthSeedConfig,
+    "train": TrainConfig,
+    "bench_model": BenchModelConfig,
+    "bench_seed": BenchSeedConfig,
+    "labels": LabelMapConfig,
+    "acquisition": AcquisitionConfig,
+    "teacher": TeacherConfig,
+    "distil": DistilConfig,
+    "bench_kernels": BenchKernelsConfig,
 }

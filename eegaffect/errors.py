@@ -1,8 +1,10 @@
 """Errors caused by what the user gave (files, options, streams), which the CLI reports as one line.
 
-:class:`UserInputError` is the shared base for plain bad-input errors raised by the commands; the project's
-specific error classes (configs, dataset files, bundles, prototype files, LSL streams, recorder) are listed by
-:func:`user_error_types` so that :func:`eegaffect.cli.main` prints their message, not a traceback. Anything
+:class:`UserInputError` is the base of every user-facing error class of eegaffect (configs, dataset files,
+bundles, prototype files, reports, channel sets): they subclass it in their own modules, so
+:func:`user_error_types` needs no list of them. The acquisition layer (``eegaffect.acquisition``) may not import
+this module (it imports only pylsl, numpy, h5py and the kernels), so its three error classes are the one
+exception, named in :data:`_ACQUISITION_ERRORS` and looked up only when their module is already loaded. Anything
 else (a bug) still raises.
 """
 
@@ -17,13 +19,8 @@ class UserInputError(ValueError):
     """Bad input from the user; the message says what was expected and what was found."""
 
 
-#: (module, class name) of the project's user-facing error classes besides :class:`UserInputError`.
-_USER_ERRORS: tuple[tuple[str, str], ...] = (
-    ("eegaffect.datasets.base", "DatasetFormatError"),
-    ("eegaffect.models.bundle", "BundleError"),
-    ("eegaffect.distill.prototypes", "PrototypeFileError"),
-    ("eegaffect.viz.report", "ReportError"),
-    ("eegaffect.live.channels", "ChannelMismatchError"),
+#: (module, class name) of the acquisition layer's user-facing errors, which cannot subclass UserInputError.
+_ACQUISITION_ERRORS: tuple[tuple[str, str], ...] = (
     ("eegaffect.acquisition.lsl", "StreamNotFoundError"),
     ("eegaffect.acquisition.lsl", "StreamMismatchError"),
     ("eegaffect.acquisition.recorder", "RecorderError"),
@@ -37,17 +34,18 @@ _PATH_ERRORS: tuple[type[OSError], ...] = (FileNotFoundError, FileExistsError, N
 def user_error_types() -> tuple[type[BaseException], ...]:
     """The exception classes that mean "bad input", not "bug".
 
-    Only modules already imported are consulted: an exception cannot be an instance of a class whose module was
-    never loaded, and importing heavy modules (torch, pylsl) just to compare would slow every error path.
-
     Returns
     -------
     types : tuple of type
-        :class:`UserInputError` (and so :class:`~eegaffect.config.ConfigError`), the path errors and the project's
-        specific error classes of the loaded modules.
+        :class:`UserInputError` (the base of :class:`~eegaffect.config.ConfigError`,
+        :class:`~eegaffect.models.bundle.BundleError`, :class:`~eegaffect.datasets.base.DatasetFormatError`,
+        :class:`~eegaffect.distill.prototypes.PrototypeFileError`, :class:`~eegaffect.viz.report.ReportError`,
+        :class:`~eegaffect.live.channels.ChannelMismatchError`), the path errors, and the acquisition errors of
+        loaded modules (an exception cannot be an instance of a class whose module was never loaded, and
+        importing pylsl just to compare would slow every error path).
     """
     found: list[type[BaseException]] = [UserInputError, *_PATH_ERRORS]
-    for module_name, class_name in _USER_ERRORS:
+    for module_name, class_name in _ACQUISITION_ERRORS:
         module = sys.modules.get(module_name)
         cls = getattr(module, class_name, None) if module is not None else None
         if isinstance(cls, type) and issubclass(cls, BaseException):

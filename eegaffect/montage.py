@@ -13,9 +13,28 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["template_positions", "channel_positions", "make_montage", "create_info"]
+__all__ = ["channel_key", "template_positions", "channel_positions", "make_montage", "create_info"]
 
 _TEMPLATE_CANDIDATES = ("colin27_1005", "standard_1005")
+
+
+def channel_key(name) -> str:
+    """The form in which eegaffect compares channel names: case-insensitive (``FPZ`` == ``Fpz``).
+
+    The one rule for every comparison of channel names (a stream's against a bundle's, a model's against a
+    montage's, duplicate checks).
+
+    Parameters
+    ----------
+    name : str
+        A channel name.
+
+    Returns
+    -------
+    key : str
+        ``str(name).upper()``.
+    """
+    return str(name).upper()
 
 
 @lru_cache(maxsize=1)
@@ -32,7 +51,7 @@ def template_positions() -> dict[str, np.ndarray]:
     builtin = mne.channels.get_builtin_montages()
     name = next(n for n in _TEMPLATE_CANDIDATES if n in builtin)
     montage = mne.channels.make_standard_montage(name)
-    pos = {k.upper(): np.asarray(v, dtype=float) for k, v in montage.get_positions()["ch_pos"].items()}
+    pos = {channel_key(k): np.asarray(v, dtype=float) for k, v in montage.get_positions()["ch_pos"].items()}
     down = np.array([0.0, 0.0, -0.010])
     pos["CB1"] = pos["OI1H"] + down
     pos["CB2"] = pos["OI2H"] + down
@@ -58,11 +77,11 @@ def channel_positions(ch_names: Sequence[str]) -> np.ndarray:
         Naming every channel that has no known position.
     """
     table = template_positions()
-    missing = [ch for ch in ch_names if ch.upper() not in table]
+    missing = [ch for ch in ch_names if channel_key(ch) not in table]
     if missing:
         raise ValueError(f"no electrode position known for {len(missing)} channel(s): {missing}; expected names of "
                          "the 10-05 system (e.g. 'Fp1', 'Cz', 'PO7') or SEED's CB1/CB2")
-    return np.stack([table[ch.upper()] for ch in ch_names])
+    return np.stack([table[channel_key(ch)] for ch in ch_names])
 
 
 def make_montage(ch_names: Sequence[str]):

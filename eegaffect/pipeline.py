@@ -23,7 +23,8 @@ from pydantic import Field, model_validator
 
 from eegaffect.config import ConfigModel
 
-__all__ = ["BandConfig", "FilterConfig", "FeatureConfig", "PipelineConfig", "DEFAULT_BANDS", "SignalPipeline"]
+__all__ = ["BandConfig", "FilterConfig", "FeatureConfig", "PipelineConfig", "DEFAULT_BANDS", "SignalPipeline",
+           "frame_times", "window_hop", "window_hop_samples"]
 
 
 class BandConfig(ConfigModel):
@@ -164,7 +165,7 @@ class SignalPipeline:
         self.n_chans = int(n_chans)
         self.sfreq = float(config.sfreq)
         self.sfreq_in = self.sfreq if sfreq_in is None else float(sfreq_in)
-        self._window, self._hop = _window_hop(config)
+        self._window, self._hop = window_hop(config)
         self._stages = _build_stages(config, self.n_chans, self.sfreq_in, self._window, self._hop)
 
     @property
@@ -186,6 +187,25 @@ class SignalPipeline:
     def hop(self) -> int:
         """Samples at ``sfreq`` between window starts."""
         return self._hop
+
+    def frame_times(self, n_frames: int, t0: float = 0.0, first: int = 0) -> np.ndarray:
+        """Time stamps of this pipeline's frames ``first, ..., first + n_frames - 1`` (see :func:`frame_times`).
+
+        Parameters
+        ----------
+        n_frames : int
+            Number of frames.
+        t0 : float
+            Time in seconds of the first processed sample.
+        first : int
+            Index of the first frame (a live stream's frames so far).
+
+        Returns
+        -------
+        times : ndarray, shape (n_frames,)
+            End time of each frame's window in seconds.
+        """
+        return frame_times(n_frames, self._window, self._hop, self.sfreq, t0, first)
 
     @property
     def resampler(self):
@@ -263,13 +283,87 @@ class SignalPipeline:
                 f"smoothing={f.smoothing!r}, standardize={f.standardize!r})")
 
 
-def _window_hop(config: PipelineConfig) -> tuple[int, int]:
-    """Window and hop in samples at ``config.sfreq`` (rounded to the nearest sample)."""
-    window = int(round(config.features.window_s * config.sfreq))
-    hop = int(round(config.features.hop_s * config.sfreq))
+def frame_times(n_frames: int, window: int, hop: int, sfreq: float, t0: float = 0.0, first: int = 0) -> np.ndarray:
+    """Time stamp of every feature frame: the END of its window.
+
+    The one frame-timing rule of eegaffect. Frame ``k`` covers the processed samples ``[k * hop, k * hop +
+    window)`` and is stamped when it becomes available, at its window's end: ``t0 + (k * hop + window) / sfreq``
+    seconds. Training targets, benchmark targets, the teacher's targets and the :class:`Predictor`'s outputs all
+    use this stamp (pair frames with targets through :func:`eegaffect.targets.frame_targets`), so a model is
+    trained and scored on what was true when its frame completed, with no half-window lag between them.
+
+    Parameters
+    ----------
+    n_frames : int
+        Number of frames (>= 0).
+    window : int
+        Window length in samples at ``sfreq`` (>= 1).
+    hop : int
+        Samples between window starts at ``sfreq`` (>= 1).
+    sfreq : float
+        Rate in Hz of the samples the windows are counted in.
+    t0 : float
+        Time in seconds of the first sample (sample 0).
+    first : int
+        Index ``k`` of the first frame wanted (>= 0): the frames ``first, ..., first + n_frames - 1``.
+
+    Returns
+    -------
+    times : ndarray, shape (n_frames,)
+        Float64 end times in seconds.
+
+    Examples
+    --------
+    >>> frame_times(3, window=200, hop=100, sfreq=200.0)
+    array([1. , 1.5, 2. ])
+    """
+    for name, value, low in (("n_frames", n_frames, 0), ("window", window, 1), ("hop", hop, 1), ("first", first, 0)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    if isinstance(sfreq, bool) or not isinstance(sfreq, numbers.Real) or not np.isfinite(sfreq) or sfreq <= 0:
+        raise ValueError(f"sfreq must be a finite number > 0 (Hz), got {sfreq!r}")
+    if not np.isfinite(t0):
+        raise ValueError(f"t0 must be finite, got {t0!r}")
+    k = np.arange(int(first), int(first) + int(n_frames), dtype=np.float64)
+    return float(t0) + (k * int(hop) + int(window)) / float(sfreq)
+
+
+def window_hop(config: PipelineConfig) -> tuple[int, int]:
+    """Window and hop in samples at ``config.sfreq`` (rounded to the nearest sample).
+
+    Parameters
+    ----------
+    config : PipelineConfig
+        The signal path (``sfreq``, ``features.window_s``, ``features.hop_s``).
+
+    Returns
+    -------
+    window, hop : int
+        Window length and hop in samples, both >= 1.
+    """
+    return window_hop_samples(config.features.window_s, config.features.hop_s, config.sfreq)
+
+
+def window_hop_samples(window_s: float, hop_s: float, sfreq: float) -> tuple[int, int]:
+    """Window and hop in samples at ``sfreq``, each rounded to the nearest sample.
+
+    Parameters
+    ----------
+    window_s, hop_s : float
+        Window length and hop in seconds.
+    sfreq : float
+        Rate in Hz the samples are counted at.
+
+    Returns
+    -------
+    window, hop : int
+        Both >= 1.
+    """
+    window = int(round(window_s * sfreq))
+    hop = int(round(hop_s * sfreq))
     if window < 1 or hop < 1:
-        raise ValueError(f"features.window_s and features.hop_s must span at least one sample at {config.sfreq} "
-                         f"Hz, got window_s={config.features.window_s}, hop_s={config.features.hop_s}")
+        raise ValueError(f"features.window_s and features.hop_s must span at least one sample at {sfreq} Hz, got "
+                         f"window_s={window_s}, hop_s={hop_s}")
     return window, hop
 
 

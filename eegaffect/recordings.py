@@ -1,7 +1,8 @@
 """Read a recording from any supported file: whole (:func:`read_recording`) or header first (:func:`open_recording`).
 
-Supported: eegaffect's HDF5 recordings (``.h5``/``.hdf5``, :mod:`eegaffect.acquisition.recorder`), XDF
-(``.xdf``/``.xdfz``, LabRecorder; read with pyxdf) and every format MNE reads — EDF (``.edf``), BDF (``.bdf``), FIF
+Supported: eegaffect's HDF5 recordings (``.h5``/``.hdf5``, :mod:`eegaffect.acquisition.readers.hdf5`), XDF
+(``.xdf``/``.xdfz``, LabRecorder; :mod:`eegaffect.acquisition.readers.xdf`) and every format MNE reads
+(:mod:`eegaffect.recordings_mne`) — EDF (``.edf``), BDF (``.bdf``), FIF
 (``.fif``, ``.fif.gz``), BrainVision (``.vhdr``), EEGLAB (``.set``) and the rest of :func:`mne.io.read_raw`.
 
 :func:`open_recording` reads only the metadata (a :class:`RecordingHeader`: every stream's name, type, sfreq,
@@ -34,8 +35,10 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-if TYPE_CHECKING:  # the acquisition layer (h5py, pylsl) is imported where a file is read
-    from eegaffect.acquisition.recorder import RecordedStream, StreamHeader
+from eegaffect.recordings_mne import MNE_STREAM_KEY
+
+if TYPE_CHECKING:  # the acquisition layer (h5py) is imported where a file is read
+    from eegaffect.acquisition.readers.base import RecordedStream, StreamHeader
 
 __all__ = ["Recording", "MarkerStream", "RecordingHeader", "open_recording", "read_recording", "RECORDING_SUFFIXES"]
 
@@ -45,9 +48,6 @@ _XDF = {".xdf", ".xdfz"}
 #: :func:`mne.io.read_raw`).
 RECORDING_SUFFIXES: tuple[str, ...] = (".h5", ".hdf5", ".xdf", ".xdfz", ".edf", ".bdf", ".gdf", ".fif", ".fif.gz",
                                        ".vhdr", ".set")
-_VOLTAGE_TYPES = {"eeg", "eog", "ecg", "emg", "seeg", "ecog", "dbs"}
-#: Key of the one stream of an MNE-readable file.
-MNE_STREAM_KEY = "eeg"
 
 
 @dataclass
@@ -134,7 +134,7 @@ class RecordingHeader:
         ``"hdf5"``, ``"xdf"`` or the MNE reader's format (``"edf"``, ``"bdf"``, ``"fif"``, ``"brainvision"``,
         ``"eeglab"``, ...).
     streams : dict of str to StreamHeader
-        Stream key -> metadata (:class:`~eegaffect.acquisition.recorder.StreamHeader`: name, type, sfreq,
+        Stream key -> metadata (:class:`~eegaffect.acquisition.readers.base.StreamHeader`: name, type, sfreq,
         channels, ``n_times``), in file order. MNE formats have one stream, key ``"eeg"``.
     annotations : MarkerStream | None
         MNE annotations (MNE formats only; HDF5/XDF markers are streams, see :meth:`read_markers`).
@@ -178,12 +178,16 @@ class RecordingHeader:
                 raise ValueError(f"{self.path}: channel picks must lie in [0, {stream.n_chans}) for stream "
                                  f"{key!r}, got {bad}")
         if self.format == "hdf5":
-            data = _hdf5_data(self.path, stream, picks)
+            from eegaffect.acquisition.readers.hdf5 import read_stream_data
+
+            data = read_stream_data(self.path, stream, picks)
         elif self.format == "xdf":
             data = np.asarray(self._xdf_streams()[key].data, dtype=np.float64)
             data = data if picks is None else data[:, picks]
         else:
-            data = _mne_data(self._raw(), stream, picks)
+            from eegaffect.recordings_mne import read_data
+
+            data = read_data(self._raw(), stream, picks)
         if data.shape[0] != stream.n_times:
             raise ValueError(f"{self.path}: stream {key!r} changed since the file was opened: {stream.n_times} "
                              f"samples expected, {data.shape[0]} found")
@@ -203,17 +207,18 @@ class RecordingHeader:
         """
         stream = self._stream(key)
         if self.format == "hdf5":
-            from eegaffect.acquisition.recorder import load_recording
+            from eegaffect.acquisition.readers.hdf5 import load_recording
 
             return load_recording(self.path, [key])[key]
         if self.format == "xdf":
             return self._xdf_streams()[key]
-        from eegaffect.acquisition.recorder import RecordedStream
+        from eegaffect.acquisition.readers.base import RecordedStream
+        from eegaffect.recordings_mne import read_data
 
         raw = self._raw()
         return RecordedStream(name=stream.name, type=stream.type, sfreq=stream.sfreq, source_id=stream.source_id,
                               ch_names=list(stream.ch_names), ch_types=list(stream.ch_types),
-                              ch_units=list(stream.ch_units), data=np.ascontiguousarray(_mne_data(raw, stream, None)),
+                              ch_units=list(stream.ch_units), data=np.ascontiguousarray(read_data(raw, stream, None)),
                               timestamps=raw.times.astype(np.float64))
 
     def read_markers(self) -> list[MarkerStream]:
@@ -224,7 +229,7 @@ class RecordingHeader:
         if not keys:
             return []
         if self.format == "hdf5":
-            from eegaffect.acquisition.recorder import load_recording
+            from eegaffect.acquisition.readers.hdf5 import load_recording
 
             streams = load_recording(self.path, keys)
         else:
@@ -238,12 +243,14 @@ class RecordingHeader:
         return self.streams[key]
 
     def _xdf_streams(self) -> dict:
-        from eegaffect.acquisition.player import read_xdf
+        from eegaffect.acquisition.readers.xdf import read_xdf
 
         return self._source if self._source is not None else read_xdf(self.path)
 
     def _raw(self):
-        return self._source if self._source is not None else _mne_raw(self.path)
+        from eegaffect.recordings_mne import read_raw
+
+        return self._source if self._source is not None else read_raw(self.path, RECORDING_SUFFIXES)
 
 
 def open_recording(path: str | Path) -> RecordingHeader:
@@ -299,7 +306,7 @@ def read_recording(path: str | Path, stream: str | None = None) -> Recording:
     ValueError
         When the format is not supported or the file holds no playable stream.
     """
-    from eegaffect.acquisition.player import pick_streams
+    from eegaffect.acquisition.readers.base import pick_streams
 
     path = Path(path)
     if not path.exists():
@@ -330,83 +337,24 @@ def _kind(path: Path) -> str:
 def _open(path: Path, keep_source: bool) -> RecordingHeader:
     kind = _kind(path)
     if kind == "hdf5":
-        from eegaffect.acquisition.recorder import read_stream_headers
+        from eegaffect.acquisition.readers.hdf5 import read_stream_headers
 
         return RecordingHeader(path, "hdf5", read_stream_headers(path))
     if kind == "xdf":
-        from eegaffect.acquisition.player import read_xdf
-        from eegaffect.acquisition.recorder import StreamHeader
+        from eegaffect.acquisition.readers.base import StreamHeader
+        from eegaffect.acquisition.readers.xdf import read_xdf
 
         streams = read_xdf(path)
         header = RecordingHeader(path, "xdf", {key: StreamHeader.of(key, s) for key, s in streams.items()})
     else:
-        raw = _mne_raw(path)
-        header = _mne_header(path, raw)
+        from eegaffect import recordings_mne
+
+        raw = recordings_mne.read_raw(path, RECORDING_SUFFIXES)
+        stream, fmt = recordings_mne.stream_header(path, raw)
+        ann = recordings_mne.annotations(raw)
+        header = RecordingHeader(path, fmt, {MNE_STREAM_KEY: stream},
+                                 None if ann is None else MarkerStream("annotations", *ann))
         streams = raw
     if keep_source:
         header._source = streams
     return header
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# eegaffect HDF5
-
-
-def _hdf5_data(path: Path, stream: StreamHeader, picks: list[int] | None) -> np.ndarray:
-    from eegaffect.acquisition.recorder import open_recording_file
-
-    with open_recording_file(path) as fh:
-        data = fh["streams"][stream.key]["data"][: stream.n_times]
-    return data if picks is None else data[:, picks]
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# MNE-readable formats
-
-
-def _mne_raw(path: Path):
-    import mne
-
-    try:
-        return mne.io.read_raw(path, preload=False, verbose="error")
-    except Exception as exc:  # MNE's readers fail in reader-specific ways (ValueError, AssertionError, ...)
-        raise ValueError(f"{path}: MNE cannot read this file ({type(exc).__name__}: {exc}); not a recording "
-                         f"format eegaffect or MNE can read (known: {', '.join(RECORDING_SUFFIXES)})") from None
-
-
-def _mne_header(path: Path, raw) -> RecordingHeader:
-    from eegaffect.acquisition.recorder import StreamHeader
-
-    types = raw.get_channel_types()
-    units = ["microvolts" if kind in _VOLTAGE_TYPES else _fiff_unit_name(ch["unit"])
-             for kind, ch in zip(types, raw.info["chs"])]
-    n_times = int(raw.n_times)
-    stream = StreamHeader(key=MNE_STREAM_KEY, name=path.name.split(".")[0], type="EEG", source_id="",
-                          sfreq=float(raw.info["sfreq"]), ch_names=tuple(raw.ch_names), ch_types=tuple(types),
-                          ch_units=tuple(units), n_times=n_times, first_timestamp=0.0 if n_times else float("nan"),
-                          is_marker=False)
-    ann = raw.annotations
-    onsets = np.asarray(ann.onset, dtype=np.float64)
-    if ann.orig_time is not None:
-        onsets = onsets - raw.first_time
-    annotations = MarkerStream("annotations", onsets, [str(d) for d in ann.description],
-                               np.asarray(ann.duration, dtype=np.float64)) if len(ann) else None
-    fmt = type(raw).__name__.replace("Raw", "").lower() or "fif"
-    return RecordingHeader(path, fmt, {MNE_STREAM_KEY: stream}, annotations)
-
-
-def _mne_data(raw, stream: StreamHeader, picks: list[int] | None) -> np.ndarray:
-    """``(n_times, n_picks)`` float64 with voltage channels in microvolts (MNE holds volts)."""
-    picks = list(range(stream.n_chans)) if picks is None else picks
-    data = raw.get_data(picks=picks).astype(np.float64, copy=False)
-    volts = [row for row, k in enumerate(picks) if stream.ch_types[k] in _VOLTAGE_TYPES]
-    data[volts] *= 1e6
-    return data.T
-
-
-def _fiff_unit_name(code) -> str:
-    from mne.io.constants import FIFF
-
-    names = {FIFF.FIFF_UNIT_V: "V", FIFF.FIFF_UNIT_T: "T", FIFF.FIFF_UNIT_T_M: "T/m", FIFF.FIFF_UNIT_NONE: "none",
-             FIFF.FIFF_UNIT_CEL: "degC", FIFF.FIFF_UNIT_MOL: "mol", FIFF.FIFF_UNIT_S: "s"}
-    return names.get(int(code), "unknown")

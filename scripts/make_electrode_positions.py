@@ -1,6 +1,6 @@
 """Regenerate ``acquisition/electrode_positions.csv`` from :mod:`eegaffect.montage`.
 
-The simulated headset (``eegaffect.acquisition.simulator``) needs electrode positions for its source
+The simulated headset (``eegaffect.acquisition.sim``) needs electrode positions for its source
 topographies, but ``acquisition/`` may not import MNE. This script writes MNE's 10-05 template positions (plus
 SEED's CB1/CB2, exactly as :func:`eegaffect.montage.template_positions` defines them) to a small CSV table that
 ships with the package. ``tests/test_simulator.py`` checks that the table still equals the montage module.

@@ -70,6 +70,27 @@ def test_looping_continues_the_index_channel(unique_name):
     np.testing.assert_array_equal(data[:20, 0], source[idx % 3, 0])
 
 
+def test_paced_pusher_is_abstract_and_both_players_are_pushers():
+    from eegaffect.acquisition.pusher import PacedPusher
+
+    with pytest.raises(TypeError, match="abstract"):
+        PacedPusher(1.0)
+
+    class _NoEmit(PacedPusher):
+        def _plan(self, i):
+            return None
+
+        def _wait_consumers(self, timeout):
+            pass
+
+        def _close_outlets(self):
+            pass
+
+    with pytest.raises(TypeError, match="_emit"):
+        _NoEmit(1.0)
+    assert issubclass(Player, PacedPusher) and issubclass(SimulatedHeadset, PacedPusher)
+
+
 def test_player_validates_its_input():
     with pytest.raises(ValueError, match="3 channel names"):
         Player(np.zeros((5, 3)), 100.0, ["a", "b"])

@@ -135,13 +135,13 @@ def test_step_targets_follow_continuous_annotations(tmp_path):
     config = BenchSeedConfig()
     constant = _step_va(trial, 4, config)
     assert constant.shape == (4, 2) and np.all(constant == [trial.info.valence, trial.info.arousal])
-    # a continuous annotation beside the session file: linear ramps, sampled at the window centres
+    # a continuous annotation beside the session file: linear ramps, sampled at the window ends (1, 2, 3, 4 s)
     csv_path = trial.info.source.with_name(f"{trial.info.source.stem}_{trial.info.key}.csv")
     csv_path.write_text("time_s,valence,arousal\n0,-1,0\n4,1,0.8\n")
     trial = load_dataset(root, "seed").trials[0]
     va = _step_va(trial, 4, config)
-    np.testing.assert_allclose(va[:, 0], [-0.75, -0.25, 0.25, 0.75])
-    np.testing.assert_allclose(va[:, 1], [0.1, 0.3, 0.5, 0.7])
+    np.testing.assert_allclose(va[:, 0], [-0.5, 0.0, 0.5, 1.0])
+    np.testing.assert_allclose(va[:, 1], [0.2, 0.4, 0.6, 0.8])
 
 
 def test_dreamer_and_seed_iv_layouts_run(tmp_path, cache_dir, caplog):

@@ -25,7 +25,7 @@ def bundle14(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def predictor(bundle14):
-    from eegaffect.models.bundle import Predictor
+    from eegaffect.models.predictor import Predictor
 
     return Predictor.load(bundle14)
 
@@ -105,7 +105,7 @@ def test_unusable_calibration_data_is_refused(predictor, bad, match):
 
 def test_calibrated_bundle_records_its_origin_and_is_never_overwritten(bundle14, predictor, tmp_path):
     from eegaffect.calibration import CalibrationData, calibrate_bundle
-    from eegaffect.models.bundle import Predictor
+    from eegaffect.models.predictor import Predictor
 
     feats, va = _frames(predictor, 30)
     before = {p.name: p.read_bytes() for p in bundle14.iterdir() if p.is_file()}
@@ -137,7 +137,7 @@ def _write_fif(path, eeg):
 
 def test_cli_calibrates_offline_from_a_recording_with_a_labels_csv(bundle14, tmp_path, capsys):
     from eegaffect.cli import main
-    from eegaffect.models.bundle import Predictor
+    from eegaffect.models.predictor import Predictor
 
     eeg, va = _new_subject(40)
     rec = tmp_path / "sub-07_raw.fif"
@@ -195,7 +195,7 @@ def test_cli_calibrates_live_from_the_simulators_truth_stream(bundle14, tmp_path
     from eegaffect.acquisition.simulator import SimulatedEEG
 
     from eegaffect.cli import main
-    from eegaffect.models.bundle import Predictor
+    from eegaffect.models.predictor import Predictor
 
     sim = SimulatedEEG(list(DREAMER_CHANNELS), SFREQ, seed=21, subject=121)
     headset = SimulatedHeadset(sim, name=unique_name, speed=4, index_channel=True, duration=60)

@@ -104,6 +104,19 @@ def test_plain_value_errors_are_not_user_errors():
     assert isinstance(ConfigError("x"), types) and isinstance(ConfigError("x"), ValueError)
 
 
+def test_domain_errors_are_user_input_errors():
+    """Each module's user-facing error subclasses UserInputError (no list of names to keep in sync)."""
+    from eegaffect.datasets.base import DatasetFormatError
+    from eegaffect.distill.prototypes import PrototypeFileError
+    from eegaffect.live.channels import ChannelMismatchError
+    from eegaffect.models.bundle import BundleError
+    from eegaffect.viz.report import ReportError
+
+    for cls in (DatasetFormatError, PrototypeFileError, ChannelMismatchError, BundleError, ReportError):
+        assert issubclass(cls, UserInputError) and issubclass(cls, ValueError), cls
+        assert isinstance(cls("x"), user_error_types())
+
+
 # -- config errors --------------------------------------------------------------------------------------------
 def test_unknown_set_key_blames_set_and_names_the_full_command(tmp_path, capsys):
     line = _one_line_error(capsys, ["datasets", "synth-seed", str(tmp_path / "d"), "--set", "features.window_s=2"],
@@ -278,7 +291,7 @@ def test_set_help_example_is_valid_for_each_command():
             assert m is None, f"{prog}: an example without a packaged config"
             continue
         assert m, f"{prog}: no --set example"
-        load_config(SCHEMAS[default](), overrides=[m.group(1)], default=default)
+        load_config(SCHEMAS[default], overrides=[m.group(1)], default=default)
         checked += 1
     assert checked >= 10
 

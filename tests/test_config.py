@@ -115,4 +115,26 @@ def test_every_packaged_config_validates():
     names = packaged_config_names()
     assert set(names) == set(SCHEMAS), "every packaged config needs a schema and vice versa"
     for name in names:
-        load_config(SCHEMAS[name](), default=name)
+        load_config(SCHEMAS[name], default=name)
+
+
+def test_validating_configs_does_not_import_torch():
+    """Schemas live in light modules: loading every packaged config (and a bundle's training config) in a fresh
+    interpreter imports no model library."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from eegaffect.config import load_config, packaged_config_names\n"
+        "from eegaffect.config_schemas import SCHEMAS\n"
+        "import eegaffect.models.bundle\n"
+        "for name in packaged_config_names():\n"
+        "    load_config(SCHEMAS[name], default=name)\n"
+        "heavy = [m for m in ('torch', 'stable_baselines3', 'torchvision', 'mne', 'matplotlib') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "print('ok', len(packaged_config_names()))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.startswith("ok ")

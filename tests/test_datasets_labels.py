@@ -22,7 +22,7 @@ from eegaffect.datasets.labels import (  # noqa: E402
 
 
 def test_packaged_yaml_is_registered_and_equals_defaults():
-    assert SCHEMAS["labels"]() is LabelMapConfig
+    assert SCHEMAS["labels"] is LabelMapConfig
     assert resolve_label_map(None) == load_config(LabelMapConfig, default="labels") == LabelMapConfig()
 
 

@@ -67,14 +67,14 @@ def test_eeg_to_face_student_through_the_cli(tmp_path, capsys):
     assert main(["datasets", "synth-faces", str(tmp_path / "faces"), "--n-per-class", "4", "--image-size", "32"]) == 0
     manifest = tmp_path / "faces" / "manifest.csv"
 
-    # window targets: the continuous annotation at window centres ('auto'), or the trial's label point ('trial')
+    # window targets: the continuous annotation at window ends, 1..4 s ('auto'), or the trial's label point ('trial')
     trials = list(load_dataset(seed_dir, "seed"))[:2]
     small = TeacherConfig.model_validate({"topomap": {"grid_size": 8}})
     cont = dataset_topomaps(trials, small)
     label = dataset_topomaps(trials, small.model_copy(update={"targets": "trial"}))
     ann = trials[1].continuous_targets()
-    np.testing.assert_allclose(cont.valence[4:], np.interp(np.arange(4) + 0.5, ann[:, 0], ann[:, 1]))
-    np.testing.assert_allclose(cont.arousal[4:], np.interp(np.arange(4) + 0.5, ann[:, 0], ann[:, 2]))
+    np.testing.assert_allclose(cont.valence[4:], np.interp(np.arange(4) + 1.0, ann[:, 0], ann[:, 1]))
+    np.testing.assert_allclose(cont.arousal[4:], np.interp(np.arange(4) + 1.0, ann[:, 0], ann[:, 2]))
     np.testing.assert_array_equal(label.valence[4:], trials[1].info.valence)
     np.testing.assert_array_equal(cont.maps, label.maps)
     before = _sha(h5)

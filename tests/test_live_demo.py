@@ -11,6 +11,7 @@ import pytest
 from eegaffect.benchmark.metrics import ccc
 from eegaffect.config import load_config
 from eegaffect.live.demo import DemoConfig, demo_bundle, demo_bundle_key
+from eegaffect.models import demo as training_demo
 from eegaffect.models import training
 
 
@@ -28,7 +29,7 @@ def _demo_stream(config: DemoConfig, seconds: float) -> tuple[np.ndarray, np.nda
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_demo_model_follows_the_truth_of_a_new_session(tmp_path):
-    from eegaffect.models.bundle import Predictor
+    from eegaffect.models.predictor import Predictor
 
     config = load_config(DemoConfig, default="demo")
     path = demo_bundle(config.seed, cache_dir=tmp_path, progress=False)
@@ -58,13 +59,13 @@ def test_demo_cache_key_follows_recipe_config_and_versions(monkeypatch):
 
     key = demo_bundle_key(0)
     assert key == demo_bundle_key(0) and key != demo_bundle_key(1)
-    changes = [(training.DEMO_RECIPE, "n_sessions", training.DEMO_RECIPE["n_sessions"] + 1)]
+    changes = [(training_demo.DEMO_RECIPE, "n_sessions", training_demo.DEMO_RECIPE["n_sessions"] + 1)]
     for target, name, value in changes:
         with monkeypatch.context() as m:
             m.setitem(target, name, value)
             assert demo_bundle_key(0) != key
     with monkeypatch.context() as m:
-        m.setattr(training, "demo_config", lambda seed=0: training.TrainConfig(seed=seed, device="cpu"))
+        m.setattr(training_demo, "demo_config", lambda seed=0: training.TrainConfig(seed=seed, device="cpu"))
         assert demo_bundle_key(0) != key
     with monkeypatch.context() as m:
         m.setattr(eegaffect, "__version__", "999.0")

@@ -184,6 +184,29 @@ def test_ccc_loss_matches_hand_computation(rng):
     assert abs(episode_ccc(p, y) - ref) < 1e-9
 
 
+@pytest.mark.parametrize("case", ["random", "correlated", "offset", "scaled", "one_constant"])
+def test_ccc_loss_and_reward_agree_with_the_metric(rng, case):
+    """One CCC: the torch loss and the SAC reward equal the benchmark's metrics.ccc column by column."""
+    from eegaffect.benchmark.metrics import ccc
+
+    y = rng.standard_normal((64, 2))
+    p = {"random": rng.standard_normal((64, 2)), "correlated": y + 0.3 * rng.standard_normal((64, 2)),
+         "offset": y + 2.0, "scaled": 0.2 * y, "one_constant": np.column_stack([y[:, 0], np.full(64, 0.5)])}[case]
+    ref = [ccc(y[:, k], p[:, k]) for k in range(2)]
+    loss = float(ccc_loss(torch.as_tensor(p), torch.as_tensor(y)))
+    assert abs(loss - (1 - np.mean(ref))) < 1e-6
+    assert abs(episode_ccc(p, y) - np.mean(ref)) < 1e-12
+
+
+def test_undefined_ccc_is_nan_in_the_metric_and_zero_in_the_reward():
+    from eegaffect.benchmark.metrics import ccc
+
+    const = np.full((10, 2), 0.3)
+    assert np.isnan(ccc(const[:, 0], const[:, 0]))
+    assert episode_ccc(const, const) == 0.0
+    assert abs(float(ccc_loss(torch.as_tensor(const), torch.as_tensor(const))) - 1.0) < 1e-6
+
+
 def _env(rng, **kw):
     n = [20, 25]
     ctx = [rng.standard_normal((k, 6)) for k in n]

@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from eegaffect.config import load_config
-from eegaffect.models.bundle import BundleError, Predictor, save_bundle
+from eegaffect.models.bundle import BundleError, save_bundle
+from eegaffect.models.predictor import Predictor
 from eegaffect.models.training import (
     SACConfig,
     Sequences,
@@ -373,3 +374,13 @@ def test_bundle_records_the_input_unit_so_a_live_stream_in_another_unit_is_conve
     assert meta["unit"] == "V"
     assert _stream_scale(LiveConfig(), ["microvolts"], meta) == pytest.approx(1e-6)
     assert _stream_scale(LiveConfig(), ["volts"], meta) == 1.0
+
+
+def test_names_stay_importable_from_their_old_modules():
+    """The split of training.py and bundle.py keeps the old import paths (re-exports) for callers."""
+    from eegaffect.models import bundle, config, data, demo, fit, predictor, training
+
+    assert bundle.Predictor is predictor.Predictor and bundle.Prediction is predictor.Prediction
+    assert training.TrainConfig is config.TrainConfig and training.Sequences is data.Sequences
+    assert training.fit_chain is fit.fit_chain and training.train_demo_bundle is demo.train_demo_bundle
+    assert training.DEMO_RECIPE is demo.DEMO_RECIPE and training.model_vqvae_kwargs is config.model_vqvae_kwargs

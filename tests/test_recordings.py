@@ -233,3 +233,16 @@ def test_missing_channel_metadata_gets_the_lsl_defaults(tmp_path, signal):
         f["streams/amp"].attrs["ch_names"] = ["Fz", "Cz"]
     with pytest.raises(ValueError, match="stream 'amp' has 3 channels but 2 ch_names"):
         read_recording(path)
+
+
+def test_readers_are_one_module_per_format_and_old_paths_re_export_them():
+    """The recorder only writes and the player only plays: their reading names are the readers' objects."""
+    from eegaffect.acquisition import player, readers, recorder
+    from eegaffect.acquisition.readers import hdf5, xdf
+
+    for name in ("load_recording", "read_stream_headers", "open_recording_file", "RecordedStream", "StreamHeader",
+                 "FORMAT_NAME", "FORMAT_VERSION"):
+        assert getattr(recorder, name) is getattr(readers, name), name
+    for name in ("read_xdf", "read_recording_streams", "pick_streams"):
+        assert getattr(player, name) is getattr(readers, name), name
+    assert readers.load_recording.__module__ == hdf5.__name__ and readers.read_xdf.__module__ == xdf.__name__

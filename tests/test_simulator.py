@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from scipy.signal import welch
 
-from eegaffect.acquisition import simulator
+from eegaffect.acquisition import channels
 from eegaffect.acquisition.channels import CHANNEL_SETS, SEED_CHANNELS, STANDARD_32, STANDARD_64
-from eegaffect.acquisition.simulator import (
+from eegaffect.acquisition.sim import sources
+from eegaffect.acquisition.sim import (
     RHYTHM_SOURCES,
     RandomWalkTrajectory,
     SimulatedEEG,
@@ -43,7 +44,7 @@ def test_position_table_equals_montage_module():
     """The packaged CSV is what scripts/make_electrode_positions.py writes from eegaffect.montage."""
     from eegaffect.montage import channel_positions, template_positions
 
-    assert set(simulator._position_table()) == set(template_positions())
+    assert set(channels._position_table()) == set(template_positions())
     for name, chans in CHANNEL_SETS.items():
         np.testing.assert_array_equal(electrode_positions(chans), channel_positions(chans), err_msg=name)
 
@@ -221,7 +222,7 @@ def test_effect_scale_zero_removes_the_affect_signal():
 
 def test_docstring_table_matches_the_sources():
     rows = re.findall(r"^([a-z]+-[a-z-]+)\s+(\S+)\s+((?:[A-Z0-9]+ )*[A-Z0-9]+)\s+([\d.]+)\s+([+-][\d.]+)\s+"
-                      r"([+-][\d.]+)\s+(\S+)\s*$", simulator.__doc__, flags=re.M)
+                      r"([+-][\d.]+)\s+(\S+)\s*$", sources.__doc__, flags=re.M)
     assert len(rows) == len(RHYTHM_SOURCES)
     for row, src in zip(rows, RHYTHM_SOURCES):
         name, peak, sites, amp, val, aro, lr = row
@@ -318,3 +319,13 @@ def test_eye_movements_are_horizontal_eog():
     sim = SimulatedEEG(**base)
     parts = [sim.generate(n)[0] for n in (3, 397, 5, 11595)]  # saccades straddle block edges
     np.testing.assert_array_equal(np.concatenate(parts), with_eog)
+
+
+def test_old_module_paths_re_export_the_sim_package():
+    """``eegaffect.acquisition.simulator`` and ``.simulate`` stay importable and hand out the same objects."""
+    from eegaffect.acquisition import sim, simulate, simulator
+
+    for module in (simulator, simulate):
+        assert module.__all__ and all(getattr(module, name) is getattr(sim, name) for name in module.__all__)
+    assert set(simulator.__all__) | set(simulate.__all__) == set(sim.__all__)
+

@@ -241,10 +241,10 @@ def test_packaged_config_validates():
     from eegaffect.config import load_config
     from eegaffect.config_schemas import SCHEMAS
 
-    cfg = load_config(SCHEMAS["synth_seed"](), default="synth_seed")
+    cfg = load_config(SCHEMAS["synth_seed"], default="synth_seed")
     assert cfg.subjects == 3 and cfg.sessions == 3 and cfg.trial_seconds == 60.0 and cfg.features == "auto"
     # What --real-lengths and --set features=no turn into.
-    cfg = load_config(SCHEMAS["synth_seed"](), None, ["trial_seconds=null", "features=no"], default="synth_seed")
+    cfg = load_config(SCHEMAS["synth_seed"], None, ["trial_seconds=null", "features=no"], default="synth_seed")
     assert cfg.trial_seconds is None and cfg.features is False
 
 

@@ -43,25 +43,31 @@ def _pair(y_true, y_pred, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def ccc(y_true, y_pred) -> float:
-    """Lin's concordance correlation coefficient.
+    """Lin's concordance correlation coefficient: eegaffect's one implementation.
 
-    ``2 cov(t, p) / (var(t) + var(p) + (mean(t) - mean(p))**2)`` with population (1/n) moments.
+    ``2 cov(t, p) / (var(t) + var(p) + (mean(t) - mean(p))**2)`` with population (1/n) moments. The SAC reward
+    (:func:`eegaffect.models.sac.episode_ccc`) and the live session's score call it; the training loss
+    (:func:`eegaffect.models.transformer.ccc_loss`) is the same formula in torch, tested against it.
 
     Parameters
     ----------
     y_true, y_pred : array-like, shape (n,)
-        Targets and predictions.
+        Targets and predictions, finite.
 
     Returns
     -------
     ccc : float
-        In [-1, 1]; NaN when both series are constant and equal-variance zero (undefined).
+        In [-1, 1]. NaN when it is undefined: both series constant and equal (the denominator is 0); never a
+        made-up 0 (a reward that needs a number maps NaN itself). Two constant series with different means give 0
+        (no covariance, a non-zero denominator).
     """
     t, p = _pair(y_true, y_pred, "ccc")
     return _ccc(t, p)
 
 
 def _ccc(t: np.ndarray, p: np.ndarray) -> float:
+    if np.ptp(t) == 0 and np.ptp(p) == 0:  # exact test: rounding in mean/var must not make a number up here
+        return math.nan if t[0] == p[0] else 0.0
     mt, mp = t.mean(), p.mean()
     vt, vp = t.var(), p.var()
     cov = np.mean((t - mt) * (p - mp))

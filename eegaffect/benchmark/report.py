@@ -124,7 +124,7 @@ def markdown_table(dataset: str, protocol: str, rows: Sequence[Mapping], summary
     return "\n".join(lines) + "\n"
 
 
-def write_report(result, out_dir: str | Path, *, store=None, class_names: Sequence[str] = (), hop_s: float = 1.0,
+def write_report(result, out_dir: str | Path, *, store=None, class_names: Sequence[str] = (), pipeline=None,
                  plots: bool = True, trajectory_plots: int = 3) -> dict[str, Path]:
     """Write every output of a benchmark run.
 
@@ -139,8 +139,9 @@ def write_report(result, out_dir: str | Path, *, store=None, class_names: Sequen
         confusion matrices and trajectories.
     class_names : sequence of str
         Class names for the confusion matrices.
-    hop_s : float
-        Seconds between steps (time axis of the trajectories).
+    pipeline : PipelineConfig | None
+        The signal path that made the steps: the trajectories' time axis is its frame times
+        (:func:`eegaffect.pipeline.frame_times`, window ends, as the targets). None: the default pipeline.
     plots : bool
         Write the plots.
     trajectory_plots : int
@@ -161,7 +162,7 @@ def write_report(result, out_dir: str | Path, *, store=None, class_names: Sequen
                                                                     doc["summary"])),
     }
     if plots and doc["rows"]:
-        files.update(_plots(doc["rows"], doc["summary"], out / "plots", store, list(class_names), hop_s,
+        files.update(_plots(doc["rows"], doc["summary"], out / "plots", store, list(class_names), pipeline,
                             trajectory_plots))
     return files
 
@@ -169,7 +170,7 @@ def write_report(result, out_dir: str | Path, *, store=None, class_names: Sequen
 _PLOT_PATTERNS = ("summary.png", "subjects-*.png", "confusion-*.png", "trajectory-*.png")
 
 
-def _plots(rows, summary, folder: Path, store, class_names, hop_s: float, n_traj: int) -> dict[str, Path]:
+def _plots(rows, summary, folder: Path, store, class_names, pipeline, n_traj: int) -> dict[str, Path]:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -193,7 +194,7 @@ def _plots(rows, summary, folder: Path, store, class_names, hop_s: float, n_traj
         if any(r.get(metric) is not None for r in rows):
             save(plot_subject_bars(rows, metric, n_classes=n_classes), f"subjects-{metric}")
     if store is not None:
-        _model_plots(rows, store, class_names, hop_s, n_traj, save)
+        _model_plots(rows, store, class_names, pipeline, n_traj, save)
     written = set(files.values())
     for pattern in _PLOT_PATTERNS:
         for stale in folder.glob(pattern):
@@ -202,8 +203,12 @@ def _plots(rows, summary, folder: Path, store, class_names, hop_s: float, n_traj
     return files
 
 
-def _model_plots(rows, store, class_names, hop_s: float, n_traj: int, save) -> None:
+def _model_plots(rows, store, class_names, pipeline, n_traj: int, save) -> None:
+    from eegaffect.pipeline import PipelineConfig, frame_times, window_hop
     from eegaffect.viz.benchmark import plot_confusion_matrix, plot_trajectory
+
+    pipeline = pipeline if pipeline is not None else PipelineConfig()
+    window, hop = window_hop(pipeline)
 
     models = list(dict.fromkeys(r["model"] for r in rows))
     for model in models:
@@ -224,7 +229,7 @@ def _model_plots(rows, store, class_names, hop_s: float, n_traj: int, save) -> N
             for i in range(min(n_traj, len(p["n_steps"]))):
                 sl = slice(bounds[i], bounds[i + 1])
                 subject, session, trial = p["trials"][i]
-                times = np.arange(bounds[i + 1] - bounds[i]) * hop_s
+                times = frame_times(int(bounds[i + 1] - bounds[i]), window, hop, pipeline.sfreq)
                 save(plot_trajectory(times, p["true_va"][sl], p["pred_va"][sl],
                                      title=f"{model}, fold {fold}: subject {subject} session {session} "
                                            f"trial {trial}"),

@@ -11,9 +11,10 @@ folder name hashes only the settings shared by all models). Results go to ``resu
 (per view: files built and reused, seconds of EEG, wall time; throughput over all views), peak memory, folds
 resumed and the full config.
 
-Targets per step: where a trial has a continuous annotation (``Trial.continuous_targets()``), the valence/arousal
-of step ``k`` is the annotation interpolated at the centre of window ``k``; otherwise the trial's label-derived
-valence/arousal repeated over its steps.
+Targets per step (:func:`eegaffect.targets.trial_frame_targets`, the rule training and the live predictor share):
+where a trial has a continuous annotation (``Trial.continuous_targets()``), the valence/arousal of step ``k`` is
+the annotation at the END of window ``k`` (:func:`eegaffect.pipeline.frame_times`; NaN outside the annotation's
+span); otherwise the trial's label-derived valence/arousal repeated over its steps (NaN where it has none).
 """
 
 from __future__ import annotations
@@ -199,7 +200,7 @@ def run_benchmark(root: str | Path, config: BenchSeedConfig, out_dir: str | Path
     from eegaffect.benchmark.report import write_report
 
     result.files = write_report(result, out_dir, store=store, class_names=list(full.class_names),
-                                hop_s=config.pipeline.features.hop_s, plots=config.plots,
+                                pipeline=config.pipeline, plots=config.plots,
                                 trajectory_plots=config.trajectory_plots)
     result.files["run"] = _write_run_info(out_dir / "run.json", result, config)
     return result
@@ -337,16 +338,12 @@ def _build_caches(full, data, config: BenchSeedConfig, kinds, result: BenchmarkR
 
 
 def _step_va(trial, n_steps: int, config: BenchSeedConfig) -> np.ndarray:
-    info = trial.info
-    feats = config.pipeline.features
-    centres = np.arange(n_steps) * feats.hop_s + feats.window_s / 2
-    ann = trial.continuous_targets()
-    if ann is not None:
-        return np.column_stack([np.interp(centres, ann[:, 0], ann[:, 1]),
-                                np.interp(centres, ann[:, 0], ann[:, 2])])
-    v = np.nan if info.valence is None else float(info.valence)
-    a = np.nan if info.arousal is None else float(info.arousal)
-    return np.tile(np.array([v, a]), (n_steps, 1))
+    """Per-step V/A of a trial: :func:`eegaffect.targets.trial_frame_targets` at the frames' end times."""
+    from eegaffect.pipeline import frame_times, window_hop
+    from eegaffect.targets import trial_frame_targets
+
+    window, hop = window_hop(config.pipeline)
+    return trial_frame_targets(trial, frame_times(n_steps, window, hop, config.pipeline.sfreq))
 
 
 def _split(data, indices, caches: dict, va_cache: dict, config: BenchSeedConfig):

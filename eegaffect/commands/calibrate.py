@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
                                  interpolate=cfg.interpolate, ignore=cfg.ignore_channels, unit=cfg.unit)
     out = calibrate_bundle(args.model, args.out, data, full=cfg.full, steps=cfg.steps, seed=cfg.seed, lr=cfg.lr,
                            anchor=cfg.anchor)
-    from eegaffect.models.bundle import Predictor
+    from eegaffect.models.predictor import Predictor
 
     rec = Predictor.load(out).meta["calibration"]
     print(f"calibrated on {rec['n_frames']} frames ({rec['duration_s']:.0f} s of {rec['source']}, labels "

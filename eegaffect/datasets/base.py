@@ -35,6 +35,8 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from eegaffect.errors import UserInputError
+
 __all__ = [
     "DatasetFormatError",
     "TrialInfo",
@@ -49,7 +51,7 @@ logger = logging.getLogger("eegaffect.datasets")
 ANNOTATION_COLUMNS: tuple[str, str, str] = ("time_s", "valence", "arousal")
 
 
-class DatasetFormatError(ValueError):
+class DatasetFormatError(UserInputError):
     """A dataset file or folder is not in the expected layout; the message names the file, what was expected
     and what was found."""
 

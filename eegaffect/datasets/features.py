@@ -42,6 +42,7 @@ import numpy as np
 
 from eegaffect._docs import fill_doc
 from eegaffect._logging import logger
+from eegaffect.pipeline import window_hop
 
 __all__ = ["FEATURE_KINDS", "CACHE_FORMAT", "SEED_TRIAL_SAMPLES", "featurise_trial", "window_starts", "FeatureCache",
            "CacheStats", "default_cache_dir", "measure_session"]
@@ -74,15 +75,6 @@ def default_cache_dir() -> Path:
     return Path(user_cache_dir("eegaffect")) / "features"
 
 
-def _window_hop(config) -> tuple[int, int]:
-    window = int(round(config.features.window_s * config.sfreq))
-    hop = int(round(config.features.hop_s * config.sfreq))
-    if window < 1 or hop < 1:
-        raise ValueError(f"window_s and hop_s must span at least one sample at {config.sfreq} Hz, got "
-                         f"{config.features.window_s} s and {config.features.hop_s} s")
-    return window, hop
-
-
 def window_starts(n_times: int, config) -> np.ndarray:
     """Start sample (at the pipeline rate) of every window of a signal of ``n_times`` samples.
 
@@ -98,7 +90,7 @@ def window_starts(n_times: int, config) -> np.ndarray:
     starts : ndarray of int, shape (n_steps,)
         ``k * hop`` for every window ``[k * hop, k * hop + window)`` that fits.
     """
-    window, hop = _window_hop(config)
+    window, hop = window_hop(config)
     n = 0 if n_times < window else (n_times - window) // hop + 1
     return np.arange(n, dtype=np.int64) * hop
 
@@ -167,7 +159,7 @@ class _Featuriser:
             out = pipe.process(x) if self.config.features.smoothing == "rts" else pipe.step(x)
             return np.asarray(out, dtype=np.float64)
         filtered = _prefilter(pipe, x)
-        window, _ = _window_hop(self.config)
+        window, _ = window_hop(self.config)
         starts = window_starts(filtered.shape[0], self.config)
         idx = starts[:, None] + np.arange(window)[None, :]
         # (n_steps, window, n_chans) -> (n_steps, n_chans, window)

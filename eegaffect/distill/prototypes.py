@@ -44,6 +44,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from eegaffect._logging import logger
+from eegaffect.errors import UserInputError
 
 __all__ = ["FORMAT_VERSION", "PrototypeGrid", "PrototypeFileError", "build_prototypes", "save_prototypes",
            "load_prototypes", "interpolate_prototypes"]
@@ -56,7 +57,7 @@ _REQUIRED_ATTRS = ("format_version", "teacher_checksum", "source_datasets", "emb
                    "eegaffect_version", "min_count", "fill_sigma", "centered", "data_sha256")
 
 
-class PrototypeFileError(ValueError):
+class PrototypeFileError(UserInputError):
     """A prototype file is missing keys, has the wrong version or shapes, or fails its checksum."""
 
 

@@ -31,135 +31,31 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import torch
-from pydantic import Field, field_validator, model_validator
 from torch import nn
 from torch.nn import functional as F
 
 from eegaffect._logging import logger
-from eegaffect.config import ConfigModel
-from eegaffect.distill.faces import EMOTION_VA, EMOTIONS, FaceDataset, label_index
+from eegaffect.distill.config import (  # noqa: F401 (re-exported: schemas live in distill.config)
+    CEConfig,
+    DGeoConfig,
+    DistilConfig,
+    KDConfig,
+    LossesConfig,
+    ProtoKDConfig,
+    StudentConfig,
+    StudentTrainConfig,
+    SynthFacesConfig,
+)
+from eegaffect.distill.faces import EMOTIONS, FaceDataset, label_index
 from eegaffect.distill.prototypes import PrototypeGrid, interpolate_prototypes
 
 __all__ = ["CEConfig", "KDConfig", "ProtoKDConfig", "DGeoConfig", "LossesConfig", "StudentConfig",
            "StudentTrainConfig", "SynthFacesConfig", "DistilConfig", "FaceStudent", "PrototypeTargets",
            "distillation_losses", "dgeo_ramp", "face_metrics", "train_student", "StudentResult",
            "run_distillation"]
-
-
-# ------------------------------------------------------------------------------------------------------- config
-
-class CEConfig(ConfigModel):
-    """Cross-entropy with label smoothing."""
-
-    enabled: bool = True
-    weight: float = Field(1.0, ge=0)
-    label_smoothing: float = Field(0.055, ge=0, lt=1)
-
-
-class KDConfig(ConfigModel):
-    """Logit KD: MSE between the student's logits and prototype teacher logits ``scale * C[y]``."""
-
-    enabled: bool = True
-    weight: float = Field(0.30, ge=0)
-    scale: float = Field(5.0, gt=0)
-
-
-class ProtoKDConfig(ConfigModel):
-    """Proto-KD: cosine prototype distribution trained towards a tau-mixed prototype target."""
-
-    enabled: bool = True
-    weight: float = Field(0.12, ge=0)
-    temperature: float = Field(5.0, gt=0)
-    tau: float = Field(0.90, ge=0, le=1)
-
-
-class DGeoConfig(ConfigModel):
-    """D-Geo: valence/arousal coordinates of positive-class embeddings pinned to their prototypes."""
-
-    enabled: bool = True
-    weight: float = Field(0.012, ge=0)
-    ramp_start: int = Field(20, ge=0, description="epoch where the cosine ramp starts (weight 0 before)")
-    ramp_end: int = Field(60, ge=0, description="epoch where the ramp reaches the full weight")
-    positive_classes: list[str] = Field(default_factory=lambda: ["happiness", "surprise"], min_length=1)
-
-    @model_validator(mode="after")
-    def _check(self) -> "DGeoConfig":
-        if self.ramp_end < self.ramp_start:
-            raise ValueError(f"ramp_end ({self.ramp_end}) must be >= ramp_start ({self.ramp_start})")
-        for name in self.positive_classes:
-            label_index(name)
-        return self
-
-
-class LossesConfig(ConfigModel):
-    """All student losses; switch each with ``enabled`` for ablations."""
-
-    ce: CEConfig = Field(default_factory=CEConfig)
-    kd: KDConfig = Field(default_factory=KDConfig)
-    proto_kd: ProtoKDConfig = Field(default_factory=ProtoKDConfig)
-    dgeo: DGeoConfig = Field(default_factory=DGeoConfig)
-
-    @model_validator(mode="after")
-    def _one_on(self) -> "LossesConfig":
-        if not any(getattr(self, k).enabled for k in ("ce", "kd", "proto_kd", "dgeo")):
-            raise ValueError("at least one loss must be enabled")
-        return self
-
-
-class StudentConfig(ConfigModel):
-    """The student network."""
-
-    arch: Literal["resnet18", "resnet50"] = "resnet18"
-    image_size: int = Field(48, ge=16, le=256, description="input side; faces are resized to it")
-    projection_hidden: int = Field(256, ge=1)
-
-
-class StudentTrainConfig(ConfigModel):
-    """Optimisation of the student."""
-
-    epochs: int = Field(100, ge=1)
-    batch_size: int = Field(64, ge=1)
-    lr: float = Field(1e-3, gt=0)
-    weight_decay: float = Field(1e-4, ge=0)
-    seed: int = 0
-    test_fraction: float = Field(0.2, gt=0, lt=1, description="held-out fraction when the data has no split")
-    augment: bool = Field(True, description="random horizontal flips and shifts of up to 1/16 of the side")
-
-
-class SynthFacesConfig(ConfigModel):
-    """``eegaffect datasets synth-faces``."""
-
-    n_per_class: int = Field(100, ge=1)
-    image_size: int = Field(48, ge=8, le=256)
-    seed: int = 0
-    test_fraction: float = Field(0.25, ge=0, lt=1)
-
-
-class DistilConfig(ConfigModel):
-    """``eegaffect distil``: the student, its training, its losses and the class circumplex table."""
-
-    student: StudentConfig = Field(default_factory=StudentConfig)
-    train: StudentTrainConfig = Field(default_factory=StudentTrainConfig)
-    losses: LossesConfig = Field(default_factory=LossesConfig)
-    class_va: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(EMOTION_VA))
-    onnx: bool = Field(True, description="export the student to ONNX and check it against onnxruntime")
-    synth_faces: SynthFacesConfig = Field(default_factory=SynthFacesConfig)
-
-    @field_validator("class_va")
-    @classmethod
-    def _all_classes(cls, value: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
-        got = {EMOTIONS[label_index(k)]: v for k, v in value.items()}
-        missing = [e for e in EMOTIONS if e not in got]
-        if missing:
-            raise ValueError(f"class_va needs a (valence, arousal) point for every emotion; missing {missing}")
-        for name, (v, a) in got.items():
-            if not (-1 <= v <= 1 and -1 <= a <= 1):
-                raise ValueError(f"class_va[{name!r}] = {(v, a)} must lie in [-1, 1] x [-1, 1]")
-        return {e: tuple(got[e]) for e in EMOTIONS}
 
 
 # -------------------------------------------------------------------------------------------------------- model

@@ -3,9 +3,11 @@
 Data path (:func:`dataset_topomaps`): each trial's EEG ``(n_times, n_chans)`` -> windowed band features
 (:func:`eegaffect.kernels.features.band_features`, DE or log band power) -> one map per band per window
 (:class:`~eegaffect.distill.topomap.TopomapInterpolator`, built once per channel set) -> ``(n_windows, n_bands,
-H, W)``. Each window's valence/arousal target (in [-1, 1]) is the trial's continuous annotation interpolated at
-the window centre where the trial has one (``targets: auto``/``continuous``), else the trial's label point
-(``targets: trial``). Splits are by trial, never by window inside a trial.
+H, W)``. Each window's valence/arousal target (in [-1, 1]) is the trial's continuous annotation at the window's
+END (:func:`eegaffect.pipeline.frame_times`, :func:`eegaffect.targets.frame_targets`: the rule training, the
+benchmark and the live predictor share; windows past the annotation's span are dropped) where the trial has one
+(``targets: auto``/``continuous``), else the trial's label point (``targets: trial``). Splits are by trial, never
+by window inside a trial.
 
 Maps are standardised per band with the training maps' mean and standard deviation over head pixels (stored in the
 bundle); pixels outside the head stay 0.
@@ -22,21 +24,28 @@ weights file, config, bands, channel sets, normalisation, training trials, valid
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Literal, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import torch
-from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
+from eegaffect._files import sha256_file
 from eegaffect._logging import logger
-from eegaffect.config import ConfigModel
-from eegaffect.pipeline import DEFAULT_BANDS, BandConfig
+from eegaffect.distill.config import (  # noqa: F401 (re-exported: schemas live in distill.config)
+    PrototypeExportConfig,
+    TeacherConfig,
+    TeacherFeatureConfig,
+    TeacherModelConfig,
+    TeacherTrainConfig,
+    TopomapConfig,
+)
+from eegaffect.pipeline import frame_times, window_hop_samples
+from eegaffect.targets import frame_targets
 
 __all__ = ["TopomapConfig", "TeacherFeatureConfig", "TeacherModelConfig", "TeacherTrainConfig",
            "PrototypeExportConfig", "TeacherConfig", "TopomapTeacher", "TopomapData", "TeacherBundle",
@@ -47,69 +56,6 @@ __all__ = ["TopomapConfig", "TeacherFeatureConfig", "TeacherModelConfig", "Teach
 TEACHER_FORMAT = 1
 _WEIGHTS = "teacher.safetensors"
 _META = "teacher.json"
-
-
-# ------------------------------------------------------------------------------------------------------- config
-
-class TopomapConfig(ConfigModel):
-    """Scalp grid of the maps."""
-
-    grid_size: int = Field(32, ge=8, le=128)
-    method: Literal["cubic", "linear"] = Field("cubic", description="MNE's Clough-Tocher or linear interpolation")
-
-
-class TeacherFeatureConfig(ConfigModel):
-    """Band features mapped onto the scalp."""
-
-    kind: Literal["de", "band_power"] = "de"
-    bands: list[BandConfig] = Field(default_factory=lambda: [b.model_copy() for b in DEFAULT_BANDS], min_length=1)
-    window_s: float = Field(1.0, gt=0)
-    hop_s: float = Field(1.0, gt=0)
-    filter_order: int = Field(4, ge=1, le=12)
-
-
-class TeacherModelConfig(ConfigModel):
-    """The CNN."""
-
-    channels: list[int] = Field(default_factory=lambda: [16, 32, 64], min_length=1)
-    embedding_dim: int = Field(64, ge=2)
-    drop_prob: float = Field(0.25, ge=0, lt=1)
-
-
-class TeacherTrainConfig(ConfigModel):
-    """Optimisation (MSE on valence/arousal, best validation epoch kept)."""
-
-    epochs: int = Field(30, ge=1)
-    batch_size: int = Field(64, ge=1)
-    lr: float = Field(1e-3, gt=0)
-    weight_decay: float = Field(1e-4, ge=0)
-    seed: int = 0
-    val_fraction: float = Field(0.2, ge=0, lt=1, description="fraction of trials held out for validation")
-
-
-class PrototypeExportConfig(ConfigModel):
-    """``eegaffect prototypes export``: the valence x arousal grid."""
-
-    grid_size: int = Field(5, ge=1, le=50)
-    value_range: tuple[float, float] = (-1.0, 1.0)
-    min_count: int = Field(3, ge=1, description="cells with fewer samples are filled from their neighbours")
-    fill_sigma: float = Field(1.0, gt=0, description="Gaussian width (cells) of the neighbour fill")
-    center: bool = Field(True, description="subtract the mean embedding before binning (see prototypes.py)")
-    include_training_trials: bool = Field(False, description="also use trials the teacher was trained on")
-
-
-class TeacherConfig(ConfigModel):
-    """``eegaffect teacher train`` and ``eegaffect prototypes export``."""
-
-    dataset: Literal["auto", "seed", "seed-iv", "dreamer", "recording"] = "auto"
-    targets: Literal["auto", "trial", "continuous"] = Field(
-        "auto", description="per-window V/A: 'continuous' from a trial's annotation (interpolated at window "
-                            "centres), 'trial' the trial's label point, 'auto' continuous where available")
-    topomap: TopomapConfig = Field(default_factory=TopomapConfig)
-    features: TeacherFeatureConfig = Field(default_factory=TeacherFeatureConfig)
-    model: TeacherModelConfig = Field(default_factory=TeacherModelConfig)
-    train: TeacherTrainConfig = Field(default_factory=TeacherTrainConfig)
-    prototypes: PrototypeExportConfig = Field(default_factory=PrototypeExportConfig)
 
 
 # -------------------------------------------------------------------------------------------------------- model
@@ -252,7 +198,7 @@ def dataset_topomaps(trials: Iterable, config: TeacherConfig, *, exclude: Iterab
         key = tuple(info.ch_names)
         if key not in interps:
             interps[key] = TopomapInterpolator(key, grid_size=tc.grid_size, method=tc.method)
-        window, hop = int(round(fc.window_s * info.sfreq)), int(round(fc.hop_s * info.sfreq))
+        window, hop = window_hop_samples(fc.window_s, fc.hop_s, info.sfreq)
         nyq = info.sfreq / 2
         if any(high >= nyq for _, high in bands):
             raise ValueError(f"{tid}: band edges {bands} reach Nyquist ({nyq} Hz at sfreq {info.sfreq})")
@@ -266,9 +212,17 @@ def dataset_topomaps(trials: Iterable, config: TeacherConfig, *, exclude: Iterab
             val.append(np.full(len(feats), info.valence))
             aro.append(np.full(len(feats), info.arousal))
         else:
-            centres = (np.arange(len(feats)) * hop + window / 2) / info.sfreq
-            val.append(np.interp(centres, continuous[:, 0], continuous[:, 1]))
-            aro.append(np.interp(centres, continuous[:, 0], continuous[:, 2]))
+            va = frame_targets(frame_times(len(feats), window, hop, info.sfreq), continuous[:, 0],
+                               continuous[:, 1:3])
+            known = np.all(np.isfinite(va), axis=1)  # frames past the annotation's span have no target
+            if not known.all():
+                maps[-1], feats, va = maps[-1][known], feats[known], va[known]
+                if len(feats) == 0:
+                    maps.pop()
+                    skipped_no_target += 1
+                    continue
+            val.append(va[:, 0])
+            aro.append(va[:, 1])
         index.append(np.full(len(feats), len(ids)))
         ids.append(tid)
         datasets.append(info.dataset)
@@ -439,14 +393,6 @@ def _mse(model: TopomapTeacher, x: torch.Tensor, y: torch.Tensor) -> float:
 
 # ------------------------------------------------------------------------------------------------------- bundle
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def save_teacher(bundle: TeacherBundle, out: str | Path) -> Path:
     """Write ``teacher.safetensors`` and ``teacher.json`` into the folder ``out``.
 
@@ -472,7 +418,7 @@ def save_teacher(bundle: TeacherBundle, out: str | Path) -> Path:
     meta = {
         **bundle.meta,
         "format_version": TEACHER_FORMAT,
-        "checksum": _sha256(weights),
+        "checksum": sha256_file(weights),
         "weights": _WEIGHTS,
         "config": bundle.config.model_dump(mode="json"),
         "n_bands": bundle.model.n_bands,
@@ -515,7 +461,7 @@ def load_teacher(path: str | Path) -> TeacherBundle:
     weights = folder / meta.get("weights", _WEIGHTS)
     if not weights.is_file():
         raise FileNotFoundError(f"{folder}: weights file {weights.name} is missing")
-    found = _sha256(weights)
+    found = sha256_file(weights)
     if found != meta.get("checksum"):
         raise ValueError(f"{weights}: checksum mismatch (teacher.json says {str(meta.get('checksum'))[:12]}..., "
                          f"file has {found[:12]}...): the bundle was modified or corrupted")

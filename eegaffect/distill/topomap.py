@@ -24,6 +24,7 @@ from typing import Literal, Sequence
 import numpy as np
 
 from eegaffect._logging import logger
+from eegaffect.montage import channel_key
 
 __all__ = ["project_positions", "TopomapInterpolator", "HEAD_RADIUS"]
 
@@ -109,7 +110,7 @@ class TopomapInterpolator:
             raise ValueError(f"expected positions of shape (n_chans, 3), got {pos.shape}")
         if pos.shape[0] < 4:
             raise ValueError(f"a topomap needs at least 4 electrodes, got {pos.shape[0]}")
-        if ch_names is not None and len(set(c.upper() for c in ch_names)) != len(ch_names):
+        if ch_names is not None and len(set(channel_key(c) for c in ch_names)) != len(ch_names):
             raise ValueError(f"duplicate channel names in {ch_names}")
         if not isinstance(grid_size, (int, np.integer)) or grid_size < 4:
             raise ValueError(f"grid_size must be an integer >= 4, got {grid_size!r}")

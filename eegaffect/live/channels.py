@@ -17,10 +17,13 @@ from typing import Sequence
 
 import numpy as np
 
+from eegaffect.errors import UserInputError
+from eegaffect.montage import channel_key
+
 __all__ = ["ChannelMismatchError", "ChannelMap", "match_channels", "spline_interpolation_matrix"]
 
 
-class ChannelMismatchError(ValueError):
+class ChannelMismatchError(UserInputError):
     """The stream's channels cannot be mapped onto the model's montage; the message names missing and extra ones."""
 
 
@@ -130,21 +133,21 @@ def match_channels(stream_ch_names: Sequence[str], model_ch_names: Sequence[str]
     if not (np.isfinite(scale) and scale > 0):
         raise ValueError(f"scale must be a finite number > 0, got {scale}")
     for label, names in (("stream", stream), ("model", model)):
-        upper = [n.upper() for n in names]
+        upper = [channel_key(n) for n in names]
         dup = sorted({n for n, u in zip(names, upper) if upper.count(u) > 1})
         if dup:
             raise ChannelMismatchError(f"{label} channel names must be unique (case-insensitively), got duplicates "
                                        f"{dup}")
-    return _match(stream, model, {c.upper() for c in ignore}, int(max_interpolated), float(scale))
+    return _match(stream, model, {channel_key(c) for c in ignore}, int(max_interpolated), float(scale))
 
 
 def _match(stream: list[str], model: list[str], ignore: set[str], max_interp: int, scale: float) -> ChannelMap:
-    index = {n.upper(): i for i, n in enumerate(stream)}
-    model_u = {n.upper() for n in model}
-    picks = np.array([index.get(n.upper(), -1) for n in model], dtype=np.int64)
+    index = {channel_key(n): i for i, n in enumerate(stream)}
+    model_u = {channel_key(n) for n in model}
+    picks = np.array([index.get(channel_key(n), -1) for n in model], dtype=np.int64)
     missing = [n for n, p in zip(model, picks) if p < 0]
-    extra = [n for n in stream if n.upper() not in model_u and n.upper() not in ignore]
-    dropped = [n for n in stream if n.upper() not in model_u and n.upper() in ignore]
+    extra = [n for n in stream if channel_key(n) not in model_u and channel_key(n) not in ignore]
+    dropped = [n for n in stream if channel_key(n) not in model_u and channel_key(n) in ignore]
     if extra or len(missing) > max_interp:
         hint = []
         if extra:

@@ -1,6 +1,6 @@
 """``eegaffect demo``: simulated headset + demo model + live session + dashboard, with nothing to download.
 
-The model comes from :func:`eegaffect.models.training.train_demo_bundle` (the project's own training code on
+The model comes from :func:`eegaffect.models.demo.train_demo_bundle` (the project's own training code on
 simulated data, well under a minute on a laptop CPU), trained once and cached in the user cache directory
 (:func:`platformdirs.user_cache_dir`) under a name that holds :func:`demo_bundle_key` (a hash of the training recipe
 and config, the eegaffect version and the bundle format), so a changed recipe retrains; a cached bundle that no
@@ -58,7 +58,7 @@ def demo_bundle_key(seed: int = 0) -> str:
     and the bundle format version; part of the cached bundle's name, so a change of any retrains it."""
     from eegaffect import __version__
     from eegaffect.models.bundle import BUNDLE_VERSION
-    from eegaffect.models.training import DEMO_RECIPE, demo_config
+    from eegaffect.models.demo import DEMO_RECIPE, demo_config
 
     doc = {"recipe": DEMO_RECIPE, "config": demo_config(int(seed)).model_dump(mode="json"),
            "eegaffect": __version__, "bundle_format": BUNDLE_VERSION}
@@ -67,7 +67,7 @@ def demo_bundle_key(seed: int = 0) -> str:
 
 def demo_bundle(seed: int = 0, *, cache_dir: str | Path | None = None, progress: bool = True,
                 retrain: bool = False) -> Path:
-    """The demo bundle: cached, or trained now with :func:`~eegaffect.models.training.train_demo_bundle`.
+    """The demo bundle: cached, or trained now with :func:`~eegaffect.models.demo.train_demo_bundle`.
 
     Parameters
     ----------
@@ -86,8 +86,9 @@ def demo_bundle(seed: int = 0, *, cache_dir: str | Path | None = None, progress:
         The bundle directory.
     """
     from eegaffect import __version__
-    from eegaffect.models.bundle import BundleError, Predictor
-    from eegaffect.models.training import train_demo_bundle
+    from eegaffect.models.bundle import BundleError
+    from eegaffect.models.predictor import Predictor
+    from eegaffect.models.demo import train_demo_bundle
 
     root = Path(cache_dir) if cache_dir is not None else demo_cache_dir()
     path = root / f"demo-bundle-{__version__}-seed{int(seed)}-{demo_bundle_key(seed)}"

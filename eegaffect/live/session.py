@@ -1,4 +1,4 @@
-"""The live session: LSL stream -> channel map -> :class:`~eegaffect.models.bundle.Predictor` -> ``Affect`` outlet.
+"""The live session: LSL stream -> channel map -> :class:`~eegaffect.models.predictor.Predictor` -> ``Affect`` outlet.
 
 One loop in the caller's thread does the work; the acquisition worker of :class:`~eegaffect.acquisition.lsl.Stream`
 fills the ring buffer in its own thread, and the dashboard (when any) runs in its own thread or process fed by a
@@ -149,7 +149,7 @@ class LiveSession:
         if not isinstance(config, LiveConfig):
             raise TypeError(f"config must be a LiveConfig, got {type(config).__name__}")
         bundle = Path(bundle)
-        from eegaffect.models.bundle import Predictor
+        from eegaffect.models.predictor import Predictor
 
         self._predictor = Predictor.load(bundle)  # fail early (BundleError), before any stream is opened
         self._meta = self._predictor.meta
@@ -234,7 +234,7 @@ class LiveSession:
         from eegaffect.acquisition.lsl import INDEX_CHANNEL_NAME, Stream
         from eegaffect.acquisition.outlet import PredictionOutlet
         from eegaffect.live.channels import match_channels
-        from eegaffect.models.bundle import Predictor
+        from eegaffect.models.predictor import Predictor
 
         cfg = self.config
         closed: dict = {}
@@ -567,10 +567,13 @@ class _Silence:
 
 
 def _split_gaps(ts: np.ndarray, last_ts: float, sfreq: float, tol: float) -> list[tuple[int, float]]:
-    """Positions in ``ts`` preceded by a gap, with the gap's length in seconds."""
+    """Positions in ``ts`` preceded by a gap (:func:`~eegaffect.acquisition.lsl.health.gap_limit`, the rule
+    :class:`~eegaffect.acquisition.lsl.Stream` counts losses by), with the gap's length in seconds."""
+    from eegaffect.acquisition.lsl.health import gap_limit
+
     prev = np.concatenate([[last_ts if np.isfinite(last_ts) else ts[0] - 1.0 / sfreq], ts[:-1]])
     steps = ts - prev
-    limit = 1.0 / sfreq + max(0.5 / sfreq, tol)
+    limit = gap_limit(sfreq, tol)
     where = np.flatnonzero(steps > limit)
     return [(int(i), float(steps[i] - 1.0 / sfreq)) for i in where]
 

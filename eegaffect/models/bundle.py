@@ -1,4 +1,5 @@
-"""Trained-model bundles and the :class:`Predictor`, the one way to run a trained chain.
+"""The trained-model bundle format: writing it (:func:`save_bundle`) and reading it back (:func:`read_bundle`,
+:func:`load_chain`). The :class:`~eegaffect.models.predictor.Predictor` (re-exported here) is the one way to run one.
 
 A bundle is a directory::
 
@@ -17,18 +18,21 @@ for the same samples, however the live stream is chunked.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from eegaffect import __version__
+from eegaffect._files import sha256_file
+from eegaffect.errors import UserInputError
+from eegaffect.models.config import TrainConfig, model_transformer_kwargs, model_vqvae_kwargs
+from eegaffect.montage import channel_key
 
-__all__ = ["BUNDLE_FORMAT", "BUNDLE_VERSION", "BundleError", "save_bundle", "Predictor", "Prediction"]
+__all__ = ["BUNDLE_FORMAT", "BUNDLE_VERSION", "BundleError", "save_bundle", "read_bundle", "load_chain",
+           "check_channels"]
 
 BUNDLE_FORMAT = "eegaffect-bundle"
 BUNDLE_VERSION = 1
@@ -36,16 +40,8 @@ _WEIGHTS = "weights.safetensors"
 _POLICY = "sac_policy.zip"
 
 
-class BundleError(ValueError):
+class BundleError(UserInputError):
     """A bundle is missing, corrupt, of another version, or does not match the data it is given."""
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def save_bundle(out: str | Path, chain, *, config, ch_names: Sequence[str], sfreq: float,
@@ -81,7 +77,6 @@ def save_bundle(out: str | Path, chain, *, config, ch_names: Sequence[str], sfre
     out : Path
     """
     from eegaffect._files import save_safetensors
-    from eegaffect.models.training import model_transformer_kwargs, model_vqvae_kwargs
 
     if len(ch_names) != chain.n_chans:
         raise ValueError(f"expected {chain.n_chans} channel names (the model's n_chans), got {len(ch_names)}")
@@ -89,10 +84,10 @@ def save_bundle(out: str | Path, chain, *, config, ch_names: Sequence[str], sfre
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in chain.model.state_dict().items()}
     save_safetensors(state, out / _WEIGHTS)
-    files = {_WEIGHTS: _sha256(out / _WEIGHTS)}
+    files = {_WEIGHTS: sha256_file(out / _WEIGHTS)}
     if chain.optimizer is not None:
         chain.optimizer.save(out / _POLICY)
-        files[_POLICY] = _sha256(out / _POLICY)
+        files[_POLICY] = sha256_file(out / _POLICY)
     elif (out / _POLICY).exists():
         (out / _POLICY).unlink()
     model = chain.model
@@ -139,193 +134,87 @@ def _jsonable(obj):
     return str(obj)
 
 
-@dataclass
-class Prediction:
-    """Per-step outputs of a :class:`Predictor`.
+def read_bundle(path: str | Path, ch_names: Sequence[str] | None = None) -> dict:
+    """Read and validate a bundle's ``bundle.json`` and its files.
 
-    Attributes
+    Parameters
     ----------
-    time_s : ndarray, shape (n_steps,)
-        End time of each feature frame in seconds since the start of the stream/recording.
-    va : ndarray, shape (n_steps, 2)
-        Valence, arousal in [-1, 1] (after the SAC optimiser when the bundle has one).
-    base_va : ndarray, shape (n_steps, 2)
-        The transformer's valence/arousal before SAC.
-    confidence : ndarray, shape (n_steps,)
-        ``1 / (1 + sigma)`` from the transformer's variance head, in (0, 1].
-    code : ndarray of int, shape (n_steps,)
-        The VQ-VAE code ("emotional prototype") of each step; -1 without a quantiser.
+    path : str | Path
+        Bundle directory.
+    ch_names : sequence of str | None
+        Channel names of the data that will be fed, checked against the bundle's (:func:`check_channels`).
+
+    Returns
+    -------
+    doc : dict
+        The parsed ``bundle.json``.
+
+    Raises
+    ------
+    BundleError
+        Missing directory or file, wrong format or version, checksum mismatch, channel mismatch.
     """
-
-    time_s: np.ndarray
-    va: np.ndarray
-    base_va: np.ndarray
-    confidence: np.ndarray
-    code: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.time_s)
-
-    @classmethod
-    def concatenate(cls, parts: Sequence["Prediction"]) -> "Prediction":
-        """Join predictions of consecutive chunks."""
-        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in
-                     ("time_s", "va", "base_va", "confidence", "code")))
+    path = Path(path)
+    doc = _read_bundle_json(path)
+    _check_files(path, doc)
+    if ch_names is not None:
+        check_channels(doc["ch_names"], ch_names)
+    return doc
 
 
-class Predictor:
-    """A loaded bundle: raw EEG in, per-step valence/arousal out, offline or live.
+def load_chain(path: str | Path, doc: dict):
+    """Build the trained chain a validated bundle describes (weights, normalisation, SAC policy).
 
-    Build it with :meth:`load`.
+    Parameters
+    ----------
+    path : str | Path
+        Bundle directory.
+    doc : dict
+        Its ``bundle.json`` from :func:`read_bundle`.
+
+    Returns
+    -------
+    chain : EEGDancerChain
+    config : TrainConfig
+        The config it was trained with.
     """
+    from safetensors.torch import load_file
 
-    def __init__(self, chain, pipeline_config, ch_names: Sequence[str], sfreq: float, meta: dict):
-        self.chain = chain
-        self.pipeline_config = pipeline_config
-        self.ch_names = list(ch_names)
-        self.sfreq = float(sfreq)
-        self.meta = meta
-        self._frame_hop_s = pipeline_config.features.hop_s
-        self._frame_win_s = pipeline_config.features.window_s
-        self.reset()
+    from eegaffect.models.chain import EEGDancer, EEGDancerChain
 
-    @property
-    def n_chans(self) -> int:
-        """Number of input channels."""
-        return len(self.ch_names)
+    path = Path(path)
+    config = TrainConfig.model_validate(doc["config"])
+    m = doc["model"]
+    vq_kwargs = dict(m["vqvae"])
+    vq_kwargs["dilations"] = tuple(vq_kwargs["dilations"])
+    model = EEGDancer(m["n_chans"], m["n_bands"], n_outputs=m["n_outputs"], sfreq=m["sfreq"],
+                      n_classes=m["n_classes"], vqvae=vq_kwargs, transformer=m["transformer"])
+    state = load_file(str(path / _WEIGHTS))
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise BundleError(f"{path / _WEIGHTS}: weights do not match the model described in bundle.json: "
+                          f"{exc}") from None
+    if model.vqvae.quantizer is not None:
+        model.vqvae.quantizer.initialised.fill_(True)
+    optimizer = None
+    if doc.get("sac"):
+        from eegaffect.models.sac import TrajectoryOptimizer
 
-    @property
-    def band_names(self) -> list[str]:
-        """Band names of the feature frames."""
-        return [b.name for b in self.pipeline_config.features.bands]
+        optimizer = TrajectoryOptimizer.load(path / _POLICY, doc["sac"]["action_scale"], doc["sac"]["obs_clip"])
+    chain = EEGDancerChain(model, np.asarray(doc["normalisation"]["mean"]),
+                           np.asarray(doc["normalisation"]["std"]), optimizer)
+    return chain, config
 
-    @classmethod
-    def load(cls, path: str | Path, ch_names: Sequence[str] | None = None,
-             sfreq: float | None = None) -> "Predictor":
-        """Load and validate a bundle.
 
-        Parameters
-        ----------
-        path : str | Path
-            Bundle directory.
-        ch_names : sequence of str | None
-            Channel names of the data that will be fed (e.g. the LSL stream's); checked against the bundle's,
-            case-insensitively and in order.
-        sfreq : float | None
-            Sampling rate of the data that will be fed; the pipeline resamples it to the bundle's processing rate.
-            None: the bundle's training input rate.
+def __getattr__(name: str):
+    # Predictor and Prediction live in eegaffect.models.predictor (which imports this module): still importable
+    # from here, lazily, so neither module imports the other at module level
+    if name in ("Predictor", "Prediction"):
+        from eegaffect.models import predictor
 
-        Returns
-        -------
-        predictor : Predictor
-
-        Raises
-        ------
-        BundleError
-            Missing directory or file, wrong format or version, checksum mismatch, channel mismatch.
-        """
-        path = Path(path)
-        doc = _read_bundle_json(path)
-        _check_files(path, doc)
-        if ch_names is not None:
-            _check_channels(doc["ch_names"], ch_names)
-        if sfreq is not None and not float(sfreq) > 0:
-            raise BundleError(f"sfreq must be positive, got {sfreq}")
-        return cls._build(path, doc, float(sfreq) if sfreq is not None else float(doc["sfreq"]))
-
-    @classmethod
-    def _build(cls, path: Path, doc: dict, sfreq: float) -> "Predictor":
-        from safetensors.torch import load_file
-
-        from eegaffect.models.chain import EEGDancer, EEGDancerChain
-        from eegaffect.models.training import TrainConfig
-
-        config = TrainConfig.model_validate(doc["config"])
-        m = doc["model"]
-        vq_kwargs = dict(m["vqvae"])
-        vq_kwargs["dilations"] = tuple(vq_kwargs["dilations"])
-        model = EEGDancer(m["n_chans"], m["n_bands"], n_outputs=m["n_outputs"], sfreq=m["sfreq"],
-                          n_classes=m["n_classes"], vqvae=vq_kwargs, transformer=m["transformer"])
-        state = load_file(str(path / _WEIGHTS))
-        try:
-            model.load_state_dict(state, strict=True)
-        except RuntimeError as exc:
-            raise BundleError(f"{path / _WEIGHTS}: weights do not match the model described in bundle.json: "
-                              f"{exc}") from None
-        if model.vqvae.quantizer is not None:
-            model.vqvae.quantizer.initialised.fill_(True)
-        optimizer = None
-        if doc.get("sac"):
-            from eegaffect.models.sac import TrajectoryOptimizer
-
-            optimizer = TrajectoryOptimizer.load(path / _POLICY, doc["sac"]["action_scale"], doc["sac"]["obs_clip"])
-        chain = EEGDancerChain(model, np.asarray(doc["normalisation"]["mean"]),
-                               np.asarray(doc["normalisation"]["std"]), optimizer)
-        return cls(chain, config.pipeline, doc["ch_names"], sfreq, doc)
-
-    def _new_pipeline(self):
-        from eegaffect.pipeline import SignalPipeline
-
-        return SignalPipeline(self.pipeline_config, n_chans=self.n_chans, sfreq_in=self.sfreq)
-
-    def reset(self) -> None:
-        """Start a new live stream (fresh filters, feature windows, model state)."""
-        self._pipeline = self._new_pipeline()
-        self._stream = self.chain.stream()
-        self._n_frames = 0
-
-    def _check(self, x: np.ndarray, what: str) -> np.ndarray:
-        x = np.asarray(x)
-        if x.ndim != 2 or x.shape[1] != self.n_chans:
-            raise BundleError(f"{what}: expected shape (n_times, {self.n_chans}) with the bundle's channels "
-                              f"{self.ch_names[:3]}..., got {x.shape}")
-        return np.ascontiguousarray(x, dtype=np.float64)
-
-    def _frames_to_prediction(self, frames: np.ndarray, stream, first: int) -> Prediction:
-        frames = np.asarray(frames).reshape(-1, self.chain.n_chans, self.chain.n_bands)
-        out = stream.step(frames)
-        k = np.arange(first, first + len(frames))
-        return Prediction(time_s=k * self._frame_hop_s + self._frame_win_s, va=out["va"], base_va=out["base_va"],
-                          confidence=out["confidence"], code=out["code"])
-
-    def step(self, chunk: np.ndarray) -> Prediction:
-        """Live: feed the next raw samples; returns the steps completed by this chunk (possibly none).
-
-        Parameters
-        ----------
-        chunk : ndarray, shape (n_times, n_chans)
-            Next samples at ``sfreq``, channels in the bundle's order.
-
-        Returns
-        -------
-        prediction : Prediction
-            One row per feature frame completed by this chunk.
-        """
-        chunk = self._check(chunk, "step(chunk)")
-        frames = self._pipeline.step(chunk)
-        pred = self._frames_to_prediction(frames, self._stream, self._n_frames)
-        self._n_frames += len(pred)
-        return pred
-
-    def predict(self, recording: np.ndarray) -> Prediction:
-        """Offline: a whole recording through the same pipeline and frame-by-frame chain as :meth:`step`.
-
-        Parameters
-        ----------
-        recording : ndarray, shape (n_times, n_chans)
-
-        Returns
-        -------
-        prediction : Prediction
-            Identical to concatenating :meth:`step` over any chunking of the same samples from a fresh start.
-        """
-        recording = self._check(recording, "predict(recording)")
-        frames = self._new_pipeline().process(recording)
-        return self._frames_to_prediction(frames, self.chain.stream(), 0)
-
-    def predict_features(self, features: np.ndarray) -> Prediction:
-        """Offline from precomputed feature frames (n_steps, n_chans, n_bands) through the same chain."""
-        return self._frames_to_prediction(features, self.chain.stream(), 0)
+        return getattr(predictor, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _read_bundle_json(path: Path) -> dict:
@@ -340,7 +229,8 @@ def _read_bundle_json(path: Path) -> dict:
     except json.JSONDecodeError as exc:
         raise BundleError(f"{jp}: not valid JSON: {exc}") from None
     if not isinstance(doc, dict) or doc.get("format") != BUNDLE_FORMAT:
-        raise BundleError(f"{jp}: expected format {BUNDLE_FORMAT!r}, got {doc.get('format') if isinstance(doc, dict) else doc!r}")
+        got = doc.get("format") if isinstance(doc, dict) else doc
+        raise BundleError(f"{jp}: expected format {BUNDLE_FORMAT!r}, got {got!r}")
     if doc.get("format_version") != BUNDLE_VERSION:
         raise BundleError(f"{jp}: bundle format version {doc.get('format_version')!r} is not supported by "
                           f"eegaffect {__version__} (expected version {BUNDLE_VERSION}); retrain or use a matching "
@@ -361,14 +251,22 @@ def _check_files(path: Path, doc: dict) -> None:
         f = path / name
         if not f.is_file():
             raise BundleError(f"bundle {path}: file {name} is missing (listed in bundle.json)")
-        got = _sha256(f)
+        got = sha256_file(f)
         if got != digest:
             raise BundleError(f"bundle {path}: checksum mismatch for {name}: expected sha256 {digest[:16]}..., "
                               f"got {got[:16]}... (file changed or corrupt)")
 
 
-def _check_channels(expected: Sequence[str], got: Sequence[str]) -> None:
-    exp_u, got_u = [c.upper() for c in expected], [str(c).upper() for c in got]
+def check_channels(expected: Sequence[str], got: Sequence[str]) -> None:
+    """Check that ``got`` names the bundle's channels ``expected``, in order (names compared by
+    :func:`eegaffect.montage.channel_key`).
+
+    Raises
+    ------
+    BundleError
+        Naming the missing and extra channels, or the order when only it differs.
+    """
+    exp_u, got_u = [channel_key(c) for c in expected], [channel_key(c) for c in got]
     if exp_u == got_u:
         return
     missing = [c for c, u in zip(expected, exp_u) if u not in got_u]

@@ -25,16 +25,28 @@ from typing import Sequence
 import gymnasium as gym
 import numpy as np
 
+from eegaffect.benchmark.metrics import ccc
+
 __all__ = ["TrajectoryEnv", "TrajectoryOptimizer", "train_sac", "episode_ccc"]
 
 
 def episode_ccc(y: np.ndarray, target: np.ndarray) -> float:
-    """Mean over columns of Lin's concordance correlation coefficient; y/target shape (n_steps, n_outputs)."""
+    """Mean over columns of :func:`eegaffect.benchmark.metrics.ccc`, as a reward term.
+
+    Parameters
+    ----------
+    y, target : ndarray, shape (n_steps, n_outputs)
+        Outputs and targets of an episode.
+
+    Returns
+    -------
+    ccc : float
+        A column whose CCC is undefined (output and target both constant and equal) counts 0: a reward must be a
+        number, and an episode that gives no evidence of agreement earns none.
+    """
     y, target = np.asarray(y, float), np.asarray(target, float)
-    ym, tm = y.mean(0), target.mean(0)
-    cov = ((y - ym) * (target - tm)).mean(0)
-    denom = y.var(0) + target.var(0) + (ym - tm) ** 2
-    return float(np.mean(np.where(denom > 0, 2 * cov / np.maximum(denom, 1e-12), 0.0)))
+    values = [ccc(target[:, k], y[:, k]) for k in range(y.shape[1])]
+    return float(np.mean([0.0 if np.isnan(v) else v for v in values]))
 
 
 class TrajectoryEnv(gym.Env):

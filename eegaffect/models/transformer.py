@@ -31,7 +31,20 @@ __all__ = ["MaskedTemporalTransformer", "ccc_loss"]
 
 
 def ccc_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """``1 - CCC`` averaged over the last dimension; pred/target shape (n, n_outputs)."""
+    """``1 - CCC`` averaged over the outputs, differentiable.
+
+    The formula of :func:`eegaffect.benchmark.metrics.ccc` (population moments) in torch, tested against it; a
+    ``1e-8`` in the denominator keeps the gradient finite where CCC is undefined (both constant and equal), so
+    the loss is 1 there instead of NaN.
+
+    Parameters
+    ----------
+    pred, target : Tensor, shape (n, n_outputs)
+
+    Returns
+    -------
+    loss : Tensor, shape ()
+    """
     pm, tm = pred.mean(0), target.mean(0)
     pv, tv = pred.var(0, unbiased=False), target.var(0, unbiased=False)
     cov = ((pred - pm) * (target - tm)).mean(0)

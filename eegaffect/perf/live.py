@@ -62,6 +62,7 @@ def bench_bundle(ch_names, out: str | Path, seed: int = 0) -> Path:
     from eegaffect.models.bundle import save_bundle
     from eegaffect.models.training import Sequences, demo_config, fit_chain
     from eegaffect.pipeline import SignalPipeline
+    from eegaffect.targets import frame_targets, sample_times
 
     sfreq = 200.0
     config = demo_config(seed)
@@ -69,13 +70,12 @@ def bench_bundle(ch_names, out: str | Path, seed: int = 0) -> Path:
     config.sac.total_steps, config.sac.learning_starts = 150, 50
     sim = SimulatedEEG(list(ch_names), sfreq, seed=seed)
     feats, vas = [], []
-    hop = int(round(config.pipeline.features.hop_s * sfreq))
-    win = int(round(config.pipeline.features.window_s * sfreq))
     for _ in range(3):
         eeg, va = sim.generate(int(40 * sfreq))
-        f = SignalPipeline(config.pipeline, n_chans=len(ch_names), sfreq_in=sfreq).process(eeg)
+        pipe = SignalPipeline(config.pipeline, n_chans=len(ch_names), sfreq_in=sfreq)
+        f = pipe.process(eeg)
         feats.append(np.asarray(f))
-        vas.append(va[np.arange(len(f)) * hop + win - 1])
+        vas.append(frame_targets(pipe.frame_times(len(f)), sample_times(len(va), sfreq), va))
     chain, report = fit_chain(Sequences(feats, vas), config, progress_bar=False)
     return save_bundle(out, chain, config=config, ch_names=list(ch_names), sfreq=sfreq, report=report)
 

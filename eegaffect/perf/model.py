@@ -133,7 +133,7 @@ def step_case(bundle: Path, updates: int, seed: int) -> tuple[float, float, dict
     import numpy as np
     import torch
 
-    from eegaffect.models.bundle import Predictor
+    from eegaffect.models.predictor import Predictor
 
     pred = Predictor.load(bundle)
     rng = np.random.default_rng(seed)

@@ -30,11 +30,13 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from eegaffect.errors import UserInputError
+
 __all__ = ["ReportError", "make_report", "load_live_run", "code_prototypes", "plot_va_timeseries",
            "plot_stage_bars", "plot_stage_distributions", "plot_metric_bars"]
 
 
-class ReportError(ValueError):
+class ReportError(UserInputError):
     """The folder is not a live/demo or benchmark output folder (the message says what was looked for)."""
 
 
