@@ -29,6 +29,7 @@ calibration frames before and after. The benchmark's ``loso-calibrated`` protoco
 from __future__ import annotations
 
 import copy
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -67,7 +68,8 @@ class CalibrateConfig(ConfigModel):
     anchor: float = Field(1e-2, ge=0, description="L2 pull of the adapted weights back to the parent's")
     seed: int = Field(0, ge=0)
     interpolate: int = Field(0, ge=0, le=8, description="most missing model channels interpolated (0: error)")
-    ignore_channels: list[str] = Field(default_factory=list, description="data channels to drop")
+    ignore_channels: list[str] = Field(default_factory=list, description="data channels never to use")
+    rename: dict[str, str] = Field(default_factory=dict, description="explicit data channel -> model channel names")
     unit: str | None = Field(None, description="unit of the samples when the stream/file does not say")
     timeout_s: float = Field(10.0, gt=0, description="seconds to wait for the live streams")
 
@@ -394,7 +396,8 @@ def read_labels_csv(path: str | Path) -> np.ndarray:
         raise CalibrationError(str(exc)) from None
 
 
-def _map_channels(ch_names, ch_units, meta, interpolate: int, ignore: Sequence[str], unit: str | None):
+def _map_channels(ch_names, ch_units, meta, interpolate: int, ignore: Sequence[str], unit: str | None,
+                  rename: dict | None = None):
     from eegaffect.live.channels import match_channels
     from eegaffect.live.session import UNIT_SCALES
 
@@ -407,13 +410,16 @@ def _map_channels(ch_names, ch_units, meta, interpolate: int, ignore: Sequence[s
     if want is not None and have is not None and str(want).lower() in UNIT_SCALES \
             and str(have).lower() in UNIT_SCALES:
         scale = UNIT_SCALES[str(have).lower()] / UNIT_SCALES[str(want).lower()]
-    return match_channels(ch_names, meta["ch_names"], ignore=list(ignore), max_interpolated=interpolate,
-                          scale=scale)
+    cmap = match_channels(ch_names, meta["ch_names"], ignore=list(ignore), max_interpolated=interpolate,
+                          scale=scale, rename=rename)
+    logger.log(logging.WARNING if cmap.interpolated else logging.INFO, "%s", cmap.describe())
+    return cmap
 
 
 def collect_recording(bundle: str | Path, path: str | Path, labels: str | Path | None = None, *,
                       duration: float | None = None, interpolate: int = 0, ignore: Sequence[str] = (),
-                      unit: str | None = None, stream: str | None = None) -> CalibrationData:
+                      unit: str | None = None, stream: str | None = None,
+                      rename: dict | None = None) -> CalibrationData:
     """Labelled frames from a recording file (HDF5, XDF, EDF, ...).
 
     Parameters
@@ -435,6 +441,8 @@ def collect_recording(bundle: str | Path, path: str | Path, labels: str | Path |
         Unit of the samples when the file does not say.
     stream : str | None
         Stream to read from an HDF5/XDF file (None: its EEG stream).
+    rename : dict | None
+        Explicit recording channel -> model channel names.
 
     Returns
     -------
@@ -463,7 +471,7 @@ def collect_recording(bundle: str | Path, path: str | Path, labels: str | Path |
             raise CalibrationError(f"{path} has no ground-truth stream (type AffectTruth) and no annotation CSV "
                                    "beside it; give the labels with --labels FILE.csv (time_s, valence, arousal)")
         label_src = f"{path} (recorded ground truth)"
-    cmap = _map_channels(info.ch_names, units, predictor.meta, interpolate, ignore, unit)
+    cmap = _map_channels(info.ch_names, units, predictor.meta, interpolate, ignore, unit, rename)
     raw = trial.load()
     if duration is not None:
         raw = raw[: round(duration * info.sfreq)]
@@ -486,7 +494,7 @@ def _units_of(header, info) -> list[str]:
 
 def collect_live(bundle: str | Path, stream: str, labels: str | Path | None, duration: float, *,
                  interpolate: int = 0, ignore: Sequence[str] = (), unit: str | None = None,
-                 timeout: float = 10.0) -> CalibrationData:
+                 timeout: float = 10.0, rename: dict | None = None) -> CalibrationData:
     """Record ``duration`` seconds of a live EEG stream with its labels, then return labelled frames.
 
     Parameters
@@ -501,7 +509,7 @@ def collect_live(bundle: str | Path, stream: str, labels: str | Path | None, dur
         first calibration sample (the stimulus schedule); any other text: the name of an ``AffectTruth`` stream.
     duration : float
         Seconds of EEG to collect.
-    interpolate, ignore, unit
+    interpolate, ignore, unit, rename
         As for ``eegaffect live``.
     timeout : float
         Seconds to wait for the streams.
@@ -534,7 +542,7 @@ def collect_live(bundle: str | Path, stream: str, labels: str | Path | None, dur
         ignore = list(ignore) + ([eeg.ch_names[eeg.index_channel]] if eeg.index_channel is not None
                                  else [INDEX_CHANNEL_NAME])
         units = [u for i, u in enumerate(eeg.ch_units) if i != eeg.index_channel]
-        cmap = _map_channels(eeg.ch_names, units, predictor.meta, interpolate, ignore, unit)
+        cmap = _map_channels(eeg.ch_names, units, predictor.meta, interpolate, ignore, unit, rename)
         eeg.skip_start_burst(1.0)
         if truth is not None:
             truth.read_new()

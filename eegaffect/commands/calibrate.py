@@ -45,6 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="data channel to drop (repeatable)")
     parser.add_argument("--unit", default=None, metavar="UNIT",
                         help="unit of the samples when the stream/file does not say (volts, microvolts, ...)")
+    parser.add_argument("--rename", type=Path, default=None, metavar="FILE",
+                        help="explicit channel mapping, data name -> model name (YAML mapping or CSV 'stream,model')")
     add_config_options(parser, "calibrate")
     parser.set_defaults(func=run)
 
@@ -59,12 +61,14 @@ def run(args: argparse.Namespace) -> int:
         collect_recording,
     )
     from eegaffect.config import validate_update
+    from eegaffect.live.channels import read_rename_file
 
     cfg = validate_update(config_from_args(args, CalibrateConfig), {
         "full": args.full, "steps": args.steps, "seed": args.seed, "interpolate": args.interpolate,
         "ignore_channels": args.ignore_channel, "unit": args.unit,
+        "rename": None if args.rename is None else read_rename_file(args.rename),
     }, {"full": "--full", "steps": "--steps", "seed": "--seed", "interpolate": "--interpolate",
-        "ignore_channels": "--ignore-channel", "unit": "--unit"})
+        "ignore_channels": "--ignore-channel", "unit": "--unit", "rename": "--rename"})
     if args.duration is not None and not args.duration > 0:
         raise CalibrationError(f"--duration must be > 0 seconds, got {args.duration}")
     if args.stream is not None and args.duration is None:
@@ -76,11 +80,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"calibrate: collecting {args.duration:g} s of {args.stream!r} with labels from {args.labels}",
               flush=True)
         data = collect_live(args.model, args.stream, args.labels, args.duration, interpolate=cfg.interpolate,
-                            ignore=cfg.ignore_channels, unit=cfg.unit, timeout=cfg.timeout_s)
+                            ignore=cfg.ignore_channels, unit=cfg.unit, timeout=cfg.timeout_s, rename=cfg.rename)
     else:
         labels = None if args.labels == "truth" else Path(args.labels)
         data = collect_recording(args.model, args.recording, labels, duration=args.duration,
-                                 interpolate=cfg.interpolate, ignore=cfg.ignore_channels, unit=cfg.unit)
+                                 interpolate=cfg.interpolate, ignore=cfg.ignore_channels, unit=cfg.unit,
+                                 rename=cfg.rename)
     out = calibrate_bundle(args.model, args.out, data, full=cfg.full, steps=cfg.steps, seed=cfg.seed, lr=cfg.lr,
                            anchor=cfg.anchor)
     from eegaffect.models.predictor import Predictor

@@ -71,6 +71,8 @@ class LiveConfig(ConfigModel):
     interpolate: int = Field(0, ge=0, le=8, description="most missing model channels interpolated (0: error)")
     ignore_channels: list[str] = Field(default_factory=list, description="stream channels to drop (besides a "
                                        "sample_index counter)")
+    rename: dict[str, str] = Field(default_factory=dict, description="explicit stream channel name -> model "
+                                   "channel name, for names the automatic matching cannot tell (--rename FILE)")
     unit: str | None = Field(None, description="unit of the stream's samples (volts, microvolts, ...); null: "
                              "read it from the stream's channel metadata")
     truth: bool = Field(True, description="look for a ground-truth stream ({name}-truth, type AffectTruth)")
@@ -252,10 +254,9 @@ class LiveSession:
             ch_units = [u for i, u in enumerate(eeg.ch_units) if i != eeg.index_channel]
             scale = _stream_scale(cfg, ch_units, self._meta)
             cmap = match_channels(eeg.ch_names, self._meta["ch_names"], ignore=ignore,
-                                  max_interpolated=cfg.interpolate, scale=scale)
-            if cmap.interpolated:
-                logger.warning("interpolating %d missing channel(s) from their neighbours: %s", len(cmap.interpolated),
-                               cmap.interpolated)
+                                  max_interpolated=cfg.interpolate, scale=scale, rename=cfg.rename)
+            # one line: which stream channel feeds which model channel, interpolated and unused ones
+            logger.log(logging.WARNING if cmap.interpolated else logging.INFO, "%s", cmap.describe())
             if cfg.torch_threads is not None:
                 import torch
 
