@@ -11,10 +11,9 @@ import sys
 
 import numpy as np
 import pytest
+from eegaffect.acquisition.channels import SEED_CHANNELS
 from lsl_helpers import reap
 from test_live_channels import EEGMMI
-
-from eegaffect.acquisition.channels import SEED_CHANNELS
 
 EDF_SFREQ = 160.0  # EEGMMI's rate; the SEED bundle runs at 200 Hz, so the session resamples too
 
@@ -26,8 +25,8 @@ DECORATED = {"T7..": "T3", "P8..": "EEG T6-REF", "Fp1.": "EEG Fp1-REF", "Fp2.": 
 def _write_edf(path, seconds: float, seed: int = 4) -> list[str]:
     """An EDF (edfio) with the 64 EEGMMI electrodes (decorated names) + TRIGGER, simulated EEG in microvolts."""
     import edfio
-
     from eegaffect.acquisition.simulator import SimulatedEEG
+
     from eegaffect.montage import channel_key
 
     canonical = [channel_key(n) for n in EEGMMI]
