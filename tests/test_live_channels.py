@@ -173,3 +173,16 @@ def test_bad_rename_files_are_named(tmp_path, name, text, match):
         read_rename_file(path)
     with pytest.raises(FileNotFoundError):
         read_rename_file(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize("name, text, match", [("missing.yaml", None, "does not exist"),
+                                               ("bad.csv", "a,b,c\n", "expected CSV rows")])
+def test_live_rename_file_errors_are_one_line_exit_2(tmp_path, capsys, name, text, match):
+    from eegaffect.cli import main
+
+    path = tmp_path / name
+    if text is not None:
+        path.write_text(text, encoding="utf-8")
+    assert main(["live", "--stream", "x", "--model", str(tmp_path), "--rename", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("eegaffect live: ") and match in err[0], err
