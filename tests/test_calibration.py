@@ -209,3 +209,27 @@ def test_cli_calibrates_live_from_the_simulators_truth_stream(bundle14, tmp_path
     assert rec["source"] == f"lsl:{unique_name}" and rec["labels"] == f"lsl:{unique_name}-truth"
     assert rec["duration_s"] == pytest.approx(25.0) and rec["n_frames"] >= 20
     assert json.dumps(rec)  # stored as plain JSON
+
+
+def test_cli_calibrates_offline_from_an_hdf5_recording_with_its_truth_stream(bundle14, tmp_path, capsys):
+    """What ``eegaffect live --record`` writes: the EEG stream and its ``{name}-truth`` stream, same LSL clock."""
+    from dataset_fixtures import write_eegaffect_h5
+
+    from eegaffect.cli import main
+    from eegaffect.models.predictor import Predictor
+
+    eeg, va = _new_subject(40, seed=13)
+    step = int(SFREQ / 10)
+    rec = tmp_path / "session.h5"
+    write_eegaffect_h5(rec, [
+        {"name": "sim", "type": "EEG", "sfreq": SFREQ, "data": eeg, "ch_names": list(DREAMER_CHANNELS),
+         "ch_types": ["eeg"] * len(DREAMER_CHANNELS), "t0": 100.0},
+        {"name": "sim-truth", "type": "AffectTruth", "sfreq": 10.0, "data": va[::step], "ch_names": ["valence",
+                                                                                                    "arousal"],
+         "t0": 100.0}])
+    out = tmp_path / "user"
+    assert main(["calibrate", "--recording", str(rec), "--model", str(bundle14), "--steps", "5",
+                 "--out", str(out)]) == 0, capsys.readouterr().err
+    meta = Predictor.load(out).meta["calibration"]
+    assert meta["labels"] == f"{rec} (recorded ground truth)" and meta["duration_s"] == pytest.approx(40.0)
+    assert 35 <= meta["n_frames"] <= 40
