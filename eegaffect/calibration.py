@@ -43,6 +43,8 @@ from eegaffect.config import ConfigModel
 from eegaffect.errors import UserInputError
 
 __all__ = [
+    "DEFAULT_LR",
+    "DEFAULT_STEPS",
     "MIN_FRAMES",
     "CalibrateConfig",
     "CalibrationData",
@@ -54,6 +56,11 @@ __all__ = [
     "frames_with_labels",
 ]
 
+#: Gradient steps and learning rates of the two modes when not given. Chosen on leave-one-subject-out folds of a
+#: synthetic SEED (4 subjects, 3 calibration trials): more steps overfit the few calibration trials (the fit on
+#: them keeps improving while held-out trials get worse; see docs/calibration.md).
+DEFAULT_STEPS = {"readout": 30, "full": 100}
+DEFAULT_LR = {"readout": 1e-3, "full": 3e-4}
 #: Fewest labelled frames calibration accepts (normalisation statistics from fewer are too noisy).
 MIN_FRAMES = 20
 
@@ -63,8 +70,9 @@ class CalibrateConfig(ConfigModel):
 
     full: bool = Field(False, description="fine-tune every network weight (VQ-VAE encoder + transformer; the "
                        "codebook is kept), not only the readout")
-    steps: int = Field(300, ge=0, description="gradient steps (full batch over the calibration frames)")
-    lr: float | None = Field(None, gt=0, description="learning rate; null: 1e-2 (readout), 1e-3 (full)")
+    steps: int | None = Field(None, ge=0, description="gradient steps (full batch over the calibration frames); "
+                              "null: 30 (readout), 100 (full); 0: normalisation statistics only")
+    lr: float | None = Field(None, gt=0, description="learning rate; null: 1e-3 (readout), 3e-4 (full)")
     anchor: float = Field(1e-2, ge=0, description="L2 pull of the adapted weights back to the parent's")
     seed: int = Field(0, ge=0)
     interpolate: int = Field(0, ge=0, le=8, description="most missing model channels interpolated (0: error)")
@@ -114,7 +122,7 @@ class CalibrationData:
 
 
 def calibrate_chain(chain, features: Sequence[np.ndarray], va: Sequence[np.ndarray], *, full: bool = False,
-                    steps: int = 300, lr: float | None = None, anchor: float = 1e-2, seed: int = 0):
+                    steps: int | None = None, lr: float | None = None, anchor: float = 1e-2, seed: int = 0):
     """Adapt a trained chain to one person: normalisation statistics and readout (or everything with ``full``).
 
     Parameters
@@ -127,10 +135,11 @@ def calibrate_chain(chain, features: Sequence[np.ndarray], va: Sequence[np.ndarr
         Valence/arousal label per frame, in [-1, 1].
     full : bool
         Fine-tune every weight of the VQ-VAE encoder and the transformer, not only the readout.
-    steps : int
-        Gradient steps (full-batch over the calibration frames).
+    steps : int | None
+        Gradient steps (full-batch over the calibration frames); 0 adapts the normalisation statistics only.
+        None: :data:`DEFAULT_STEPS` (few steps are the regularisation: see the notes).
     lr : float | None
-        Learning rate (None: 1e-2 for the readout, 1e-3 with ``full``).
+        Learning rate (None: :data:`DEFAULT_LR`).
     anchor : float
         Weight of the L2 pull of the adapted weights back to the parent's (per weight, mean squared difference).
     seed : int
@@ -166,10 +175,12 @@ def calibrate_chain(chain, features: Sequence[np.ndarray], va: Sequence[np.ndarr
     if n < MIN_FRAMES:
         raise CalibrationError(f"expected at least {MIN_FRAMES} labelled frames to calibrate on, got {n} (record "
                                "longer: one frame per hop_s second)")
-    if steps < 0 or anchor < 0 or (lr is not None and not lr > 0):
+    mode = "full" if full else "readout"
+    steps = DEFAULT_STEPS[mode] if steps is None else steps
+    lr = DEFAULT_LR[mode] if lr is None else lr
+    if steps < 0 or anchor < 0 or not lr > 0:
         raise ValueError(f"expected steps >= 0, anchor >= 0 and lr > 0, got {steps}, {anchor}, {lr}")
-    return _calibrate(chain, features, va, bool(full), int(steps),
-                      float(lr if lr is not None else (1e-3 if full else 1e-2)), float(anchor), int(seed))
+    return _calibrate(chain, features, va, bool(full), int(steps), float(lr), float(anchor), int(seed))
 
 
 def _norm_stats(features: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -259,7 +270,8 @@ def _fmt(v) -> str:
 
 
 def calibrate_bundle(bundle: str | Path, out: str | Path, data: CalibrationData, *, full: bool = False,
-                     steps: int = 300, seed: int = 0, lr: float | None = None, anchor: float = 1e-2) -> Path:
+                     steps: int | None = None, seed: int = 0, lr: float | None = None,
+                     anchor: float = 1e-2) -> Path:
     """Calibrate a bundle on labelled frames and write the result as a new bundle.
 
     Parameters
@@ -272,8 +284,8 @@ def calibrate_bundle(bundle: str | Path, out: str | Path, data: CalibrationData,
         Labelled frames computed with the parent's pipeline (:func:`collect_recording`, :func:`collect_live`).
     full : bool
         Fine-tune the whole network (see :func:`calibrate_chain`).
-    steps : int
-        Gradient steps.
+    steps : int | None
+        Gradient steps (None: :data:`DEFAULT_STEPS`).
     seed : int
         Seed.
     lr, anchor : float

@@ -37,7 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="folder of the calibrated bundle (must not exist, or be empty)")
     parser.add_argument("--full", action="store_true", default=None,
                         help="fine-tune every network weight, not only the readout")
-    parser.add_argument("--steps", type=int, default=None, metavar="N", help="gradient steps (config: 300)")
+    parser.add_argument("--steps", type=int, default=None, metavar="N",
+                        help="gradient steps (default: 30 for the readout, 100 with --full; 0: normalisation "
+                             "statistics only)")
     parser.add_argument("--seed", type=int, default=None, metavar="N", help="seed (config: 0)")
     parser.add_argument("--interpolate", type=int, default=None, metavar="N",
                         help="interpolate up to N model channels missing from the data, 0 <= N <= 8 (config: 0)")
