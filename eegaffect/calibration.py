@@ -410,20 +410,21 @@ def read_labels_csv(path: str | Path) -> np.ndarray:
 
 def _map_channels(ch_names, ch_units, meta, interpolate: int, ignore: Sequence[str], unit: str | None,
                   rename: dict | None = None):
+    """The live session's channel map: by name, then the unit of the channels used (dropped ones may differ)."""
+    import dataclasses
+
     from eegaffect.live.channels import match_channels
     from eegaffect.live.session import UNIT_SCALES
 
-    want = meta.get("unit")
-    have = unit
+    cmap = match_channels(ch_names, meta["ch_names"], ignore=list(ignore), max_interpolated=interpolate,
+                          rename=rename)
+    want, have = meta.get("unit"), unit
     if have is None:
-        units = {str(u).lower() for u in ch_units if u}
+        units = {str(ch_units[p]).lower() for p in cmap.picks if 0 <= p < len(ch_units) and ch_units[p]}
         have = units.pop() if len(units) == 1 else None
-    scale = 1.0
     if want is not None and have is not None and str(want).lower() in UNIT_SCALES \
             and str(have).lower() in UNIT_SCALES:
-        scale = UNIT_SCALES[str(have).lower()] / UNIT_SCALES[str(want).lower()]
-    cmap = match_channels(ch_names, meta["ch_names"], ignore=list(ignore), max_interpolated=interpolate,
-                          scale=scale, rename=rename)
+        cmap = dataclasses.replace(cmap, scale=UNIT_SCALES[str(have).lower()] / UNIT_SCALES[str(want).lower()])
     logger.log(logging.WARNING if cmap.interpolated else logging.INFO, "%s", cmap.describe())
     return cmap
 
@@ -553,7 +554,7 @@ def collect_live(bundle: str | Path, stream: str, labels: str | Path | None, dur
                            index_channel=None, dejitter=False).connect()
         ignore = list(ignore) + ([eeg.ch_names[eeg.index_channel]] if eeg.index_channel is not None
                                  else [INDEX_CHANNEL_NAME])
-        units = [u for i, u in enumerate(eeg.ch_units) if i != eeg.index_channel]
+        units = list(eeg.ch_units)  # aligned with eeg.ch_names, which the channel map indexes
         cmap = _map_channels(eeg.ch_names, units, predictor.meta, interpolate, ignore, unit, rename)
         eeg.skip_start_burst(1.0)
         if truth is not None:

@@ -237,3 +237,12 @@ def test_cli_calibrates_offline_from_an_hdf5_recording_with_its_truth_stream(bun
     meta = Predictor.load(out).meta["calibration"]
     assert meta["labels"] == f"{rec} (recorded ground truth)" and meta["duration_s"] == pytest.approx(40.0)
     assert 35 <= meta["n_frames"] <= 40
+
+
+def test_unit_comes_from_the_channels_used_not_a_dropped_trigger():
+    from eegaffect.calibration import _map_channels
+
+    meta = {"ch_names": ["Fz", "Cz", "Pz"], "unit": "V"}
+    cmap = _map_channels(["Fz", "Cz", "Pz", "TRIG"], ["microvolts"] * 3 + ["counts"], meta, 0, (), None)
+    assert cmap.scale == pytest.approx(1e-6) and cmap.dropped == ["TRIG"]
+    assert _map_channels(["Fz", "Cz", "Pz"], ["volts", "microvolts", "volts"], meta, 0, (), None).scale == 1.0

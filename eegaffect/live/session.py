@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import json
 import logging
 import threading
@@ -251,10 +252,12 @@ class LiveSession:
             sfreq = eeg.sfreq
             ignore = list(cfg.ignore_channels) + ([eeg.ch_names[eeg.index_channel]] if eeg.index_channel is not None
                                                   else [INDEX_CHANNEL_NAME])
-            ch_units = [u for i, u in enumerate(eeg.ch_units) if i != eeg.index_channel]
-            scale = _stream_scale(cfg, ch_units, self._meta)
             cmap = match_channels(eeg.ch_names, self._meta["ch_names"], ignore=ignore,
-                                  max_interpolated=cfg.interpolate, scale=scale, rename=cfg.rename)
+                                  max_interpolated=cfg.interpolate, rename=cfg.rename)
+            # the unit of the channels the model uses (a trigger or EXG channel dropped may have another)
+            ch_units = [eeg.ch_units[p] for p in cmap.picks if 0 <= p < len(eeg.ch_units)]
+            scale = _stream_scale(cfg, ch_units, self._meta)
+            cmap = dataclasses.replace(cmap, scale=scale)
             # one line: which stream channel feeds which model channel, interpolated and unused ones
             logger.log(logging.WARNING if cmap.interpolated else logging.INFO, "%s", cmap.describe())
             if cfg.torch_threads is not None:
