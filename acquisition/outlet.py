@@ -191,26 +191,32 @@ class Outlet:
 
     @property
     def name(self) -> str:
+        """Stream name advertised on the network."""
         return self._name
 
     @property
     def type(self) -> str:
+        """Stream content type advertised on the network."""
         return self._type
 
     @property
     def source_id(self) -> str:
+        """Source id advertised on the network."""
         return self._source_id
 
     @property
     def sfreq(self) -> float:
+        """Nominal rate in Hz (0 for irregular streams)."""
         return self._sfreq
 
     @property
     def ch_names(self) -> list[str]:
+        """Channel names (a copy)."""
         return list(self._ch_names)
 
     @property
     def n_chans(self) -> int:
+        """Number of channels per sample."""
         return len(self._ch_names)
 
     @property
@@ -278,6 +284,7 @@ class Outlet:
 
     @property
     def closed(self) -> bool:
+        """Whether :meth:`close` has run (no more samples can be pushed)."""
         return self._outlet is None
 
     def __enter__(self) -> "Outlet":

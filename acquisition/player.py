@@ -162,14 +162,17 @@ class Player(PacedPusher):
 
     @property
     def source_id(self) -> str:
+        """Source id of the player's outlet."""
         return self.outlet.source_id
 
     @property
     def name(self) -> str:
+        """Stream name of the player's outlet."""
         return self.outlet.name
 
     @property
     def n_times(self) -> int:
+        """Number of samples in the recording played (one pass, before looping)."""
         return self._data.shape[0]
 
     def _plan(self, i: int):

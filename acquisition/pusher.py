@@ -63,6 +63,7 @@ class PacedPusher(abc.ABC):
 
     @property
     def is_alive(self) -> bool:
+        """Whether the background pushing thread runs."""
         return self._thread is not None and self._thread.is_alive()
 
     def start(self, wait_for_consumers: float | None = None) -> "PacedPusher":

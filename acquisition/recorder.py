@@ -119,6 +119,7 @@ class Recorder:
 
     @property
     def path(self) -> Path:
+        """HDF5 file the recording is written to."""
         return self._path
 
     @property
@@ -128,6 +129,7 @@ class Recorder:
 
     @property
     def n_flushes(self) -> int:
+        """Number of flushes of the HDF5 file so far."""
         return self._n_flushes
 
     @property

@@ -18,6 +18,7 @@ from eegaffect.distill.config import DistilConfig, TeacherConfig
 from eegaffect.live.demo import DemoConfig
 from eegaffect.live.session import LiveConfig
 from eegaffect.models.config import TrainConfig
+from eegaffect.physio.config import PhysioConfig
 from eegaffect.pipeline import PipelineConfig
 
 __all__ = ["SCHEMAS"]
@@ -36,5 +37,6 @@ SCHEMAS: dict[str, type[ConfigModel]] = {
     "acquisition": AcquisitionConfig,
     "teacher": TeacherConfig,
     "distil": DistilConfig,
+    "physio": PhysioConfig,
     "bench_kernels": BenchKernelsConfig,
 }

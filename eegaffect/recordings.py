@@ -110,10 +110,12 @@ class Recording:
 
     @property
     def n_times(self) -> int:
+        """Number of samples."""
         return self.data.shape[0]
 
     @property
     def n_chans(self) -> int:
+        """Number of channels."""
         return self.data.shape[1]
 
     @property

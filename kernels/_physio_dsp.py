@@ -15,14 +15,18 @@ into the recursion (which would poison it for good) and never rings the filter w
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import scipy.signal
 
 from eegaffect.kernels._jit import jit
-from eegaffect.kernels.physio_base import QUALITY_NAMES, WindowFeatures
+from eegaffect.kernels.physio_base import QUALITY_NAMES, REASON_FLAGGED, WindowFeatures
 
 __all__ = ["sos_sample", "sos_prime", "clipped_cutoff", "unit_zi", "flagged_reason", "nan_features",
            "check_fraction"]
+
+_log = logging.getLogger("eegaffect")
 
 #: Highest cut-off, as a fraction of the sampling rate, a stage uses when its nominal cut-off is at or above
 #: Nyquist (0.4 * sfreq = 80 % of Nyquist keeps the Butterworth design well conditioned).
@@ -71,18 +75,22 @@ def check_fraction(value, name: str) -> float:
 def flagged_reason(quality: np.ndarray, max_flagged: float) -> str | None:
     """Why a window is too poor for any feature, or ``None`` when it is fine.
 
-    A window is rejected when it is empty or when more than ``max_flagged`` of its samples carry a quality flag;
-    the reason names the flags found (``"signal flagged (flat) in 40% of the window"``).
+    A window is rejected (:data:`~eegaffect.kernels.physio_base.REASON_FLAGGED`) when it is empty or when more
+    than ``max_flagged`` of its samples carry a quality flag; which flags, and how much of the window, go to the
+    debug log.
     """
     n = quality.shape[0]
     if n == 0:
-        return "empty window"
+        _log.debug("empty feature window")
+        return REASON_FLAGGED
     bad = quality != 0
     fraction = float(np.count_nonzero(bad)) / n
     if fraction > max_flagged:
-        present = int(np.bitwise_or.reduce(quality[bad]))
-        names = ", ".join(name for bit, name in QUALITY_NAMES.items() if present & bit)
-        return f"signal flagged ({names}) in {100 * fraction:.0f}% of the window"
+        if _log.isEnabledFor(logging.DEBUG):
+            present = int(np.bitwise_or.reduce(quality[bad]))
+            names = ", ".join(name for bit, name in QUALITY_NAMES.items() if present & bit)
+            _log.debug("signal flagged (%s) in %.0f%% of a %d-sample window", names, 100 * fraction, n)
+        return REASON_FLAGGED
     return None
 
 

@@ -45,6 +45,8 @@ the counts agree within 15 % (tests/test_kernels_eda.py).
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from eegaffect.kernels._checks import check_option, check_positive
@@ -52,9 +54,12 @@ from eegaffect.kernels._jit import jit
 from eegaffect.kernels._physio_dsp import (check_fraction, clipped_cutoff, flagged_reason, nan_features,
                                            sos_prime, sos_sample, unit_zi)
 from eegaffect.kernels.filtering import design_lowpass
-from eegaffect.kernels.physio_base import PhysioStage, SignalQuality, StageOutput, WindowFeatures
+from eegaffect.kernels.physio_base import (REASON_FEW_SAMPLES, REASON_SHORT_WINDOW, PhysioStage, SignalQuality,
+                                           StageOutput, WindowFeatures)
 
 __all__ = ["EDAStage", "warmup"]
+
+_log = logging.getLogger("eegaffect")
 
 _UNITS = ("uS", "ohm")
 
@@ -309,11 +314,11 @@ class EDAStage(PhysioStage):
         if good.any():
             values[0] = float(np.mean(continuous[good, 1]))
         else:
-            reasons[0] = "no valid sample in the window"
+            reasons[0] = REASON_FEW_SAMPLES
         duration = (stop - start) / self.sfreq
         if duration < self.scr_window_min_s:
-            why = f"window of {duration:g} s is shorter than the {self.scr_window_min_s:g} s needed for SCR rate"
-            reasons[1] = reasons[2] = why
+            _log.debug("EDA: a %g s window is shorter than the %g s SCR rate needs", duration, self.scr_window_min_s)
+            reasons[1] = reasons[2] = REASON_SHORT_WINDOW
         else:
             values[1] = len(events) / (duration / 60.0)
             values[2] = float(np.sum(events["amplitude"])) if len(events) else 0.0

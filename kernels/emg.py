@@ -24,7 +24,8 @@ from eegaffect.kernels._jit import jit
 from eegaffect.kernels._physio_dsp import (check_fraction, clipped_cutoff, flagged_reason, nan_features,
                                            sos_prime, sos_sample, unit_zi)
 from eegaffect.kernels.filtering import design_highpass
-from eegaffect.kernels.physio_base import PhysioStage, SignalQuality, StageOutput, WindowFeatures
+from eegaffect.kernels.physio_base import (REASON_FEW_SAMPLES, REASON_SHORT_WINDOW, PhysioStage, SignalQuality,
+                                           StageOutput, WindowFeatures)
 
 __all__ = ["EMGStage", "warmup"]
 
@@ -150,11 +151,11 @@ class EMGStage(PhysioStage):
         if filtered.size:
             values[0] = float(np.sqrt(np.mean(filtered * filtered)))
         else:
-            reasons[0] = "no valid sample in the window"
+            reasons[0] = REASON_FEW_SAMPLES
         if envelope.size:
             values[1] = float(np.mean(envelope))
         else:
-            reasons[1] = "no complete RMS window in the window"
+            reasons[1] = REASON_SHORT_WINDOW
         return WindowFeatures(values, tuple(reasons))
 
 

@@ -16,8 +16,11 @@ code over a whole recording, identical outputs on any chunking. A stage returns 
 
 Windowed features come from :meth:`PhysioStage.window_features`, a pure function of the events and continuous
 outputs that fall in one window: it returns a :class:`WindowFeatures` whose values are NaN, each with a reason,
-where the window is too short or too poor for a feature. The frame clock (which windows) is not the stage's
-business: the pipeline asks for the same window ends as the EEG pipeline's frames.
+where the window is too short or too poor for a feature. Reasons are a small fixed vocabulary
+(:data:`NAN_REASONS`), so counting them over a recording gives a few keys per feature; the numbers behind a reason
+(the window's length, how many beats it held) go to the ``eegaffect`` logger at debug level.
+The frame clock (which windows) is not the stage's business: the pipeline asks for the same window ends as the EEG
+pipeline's frames.
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ import numpy as np
 from ._checks import check_positive
 from ._jit import jit
 
-__all__ = ["QUALITY_NAN", "QUALITY_FLAT", "QUALITY_CLIPPED", "QUALITY_NAMES", "StageOutput", "WindowFeatures",
+__all__ = ["QUALITY_NAN", "QUALITY_FLAT", "QUALITY_CLIPPED", "QUALITY_NAMES", "REASON_FLAGGED",
+           "REASON_FEW_SAMPLES", "REASON_SHORT_WINDOW", "REASON_FEW_BEATS", "REASON_FEW_BREATHS",
+           "REASON_NO_VARIATION", "REASON_NO_HF_POWER", "NAN_REASONS", "StageOutput", "WindowFeatures",
            "PhysioStage", "SignalQuality", "STAGE_MODULES", "stage_class", "quality_names", "warmup"]
 
 #: Quality flag: the sample is NaN or infinite (missing data, a dropped packet written as NaN).
@@ -42,6 +47,24 @@ QUALITY_FLAT = np.uint8(2)
 QUALITY_CLIPPED = np.uint8(4)
 #: Flag bit -> name, for reports.
 QUALITY_NAMES = {int(QUALITY_NAN): "nan", int(QUALITY_FLAT): "flat", int(QUALITY_CLIPPED): "clipped"}
+
+#: NaN reason: more of the window than the stage allows is flagged (nan/flat/clipped), or the window is empty.
+REASON_FLAGGED = "signal flagged (nan/flat/clipped)"
+#: NaN reason: too few valid (unflagged, finite) samples for the feature, e.g. too short a span for a slope.
+REASON_FEW_SAMPLES = "too few valid samples"
+#: NaN reason: the window is shorter than the feature needs (e.g. two cycles of a band's lower edge).
+REASON_SHORT_WINDOW = "window too short"
+#: NaN reason: too few heart beats (intervals) in the window.
+REASON_FEW_BEATS = "too few beats"
+#: NaN reason: too few breaths in the window.
+REASON_FEW_BREATHS = "too few breaths"
+#: NaN reason: the values the feature is computed from do not vary (e.g. identical intervals for a spectrum).
+REASON_NO_VARIATION = "no variation"
+#: NaN reason: a ratio's denominator, the HRV high-frequency power, is zero.
+REASON_NO_HF_POWER = "no HF power"
+#: Every NaN reason a stage of this package gives (``WindowFeatures.reasons`` holds these or ``None``).
+NAN_REASONS = (REASON_FLAGGED, REASON_FEW_SAMPLES, REASON_SHORT_WINDOW, REASON_FEW_BEATS, REASON_FEW_BREATHS,
+               REASON_NO_VARIATION, REASON_NO_HF_POWER)
 
 #: Signal kind -> kernel module (relative to this package) that defines its stage class.
 STAGE_MODULES: dict[str, str] = {
@@ -81,7 +104,8 @@ class WindowFeatures(NamedTuple):
     values : ndarray, shape (n_features,)
         float64, NaN where a feature cannot be computed.
     reasons : tuple of (str or None)
-        One per feature: ``None`` when the value is valid, else why it is NaN (e.g. ``"fewer than 3 beats"``).
+        One per feature: ``None`` when the value is valid, else why it is NaN, one of :data:`NAN_REASONS`
+        (e.g. ``"too few beats"``).
     """
 
     values: np.ndarray
@@ -174,7 +198,8 @@ class PhysioStage(abc.ABC):
         Returns
         -------
         features : WindowFeatures
-            ``len(feature_names)`` values, NaN with a reason where a feature cannot be computed.
+            ``len(feature_names)`` values, NaN with a reason of :data:`NAN_REASONS` where a feature cannot be
+            computed.
         """
 
 

@@ -28,6 +28,8 @@ input's unit).
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from eegaffect.kernels._checks import check_positive
@@ -35,9 +37,12 @@ from eegaffect.kernels._jit import jit
 from eegaffect.kernels._physio_dsp import (check_fraction, clipped_cutoff, flagged_reason, nan_features,
                                            sos_prime, sos_sample, unit_zi)
 from eegaffect.kernels.filtering import design_bandpass
-from eegaffect.kernels.physio_base import PhysioStage, SignalQuality, StageOutput, WindowFeatures
+from eegaffect.kernels.physio_base import (REASON_FEW_BREATHS, REASON_SHORT_WINDOW, PhysioStage, SignalQuality,
+                                           StageOutput, WindowFeatures)
 
 __all__ = ["RespirationStage", "warmup"]
+
+_log = logging.getLogger("eegaffect")
 
 # integer state
 _N, _PRIMED, _MODE, _CAND, _EXT, _LAST_BREATH = range(6)
@@ -265,12 +270,12 @@ class RespirationStage(PhysioStage):
             return nan_features(len(self.feature_names), reason)
         duration = (stop - start) / self.sfreq
         if duration < self.min_window_s:
-            return nan_features(len(self.feature_names),
-                                f"window of {duration:g} s holds fewer than two cycles of the band's lower edge "
-                                f"({self.band[0]:g} Hz needs {self.min_window_s:g} s)")
+            _log.debug("respiration: a %g s window holds fewer than two cycles of %g Hz (%g s needed)", duration,
+                       self.band[0], self.min_window_s)
+            return nan_features(len(self.feature_names), REASON_SHORT_WINDOW)
         n = len(events)
         if n < 2:
-            return nan_features(len(self.feature_names), f"fewer than 2 breaths in the window (got {n})")
+            return nan_features(len(self.feature_names), REASON_FEW_BREATHS)
         samples = np.sort(events["sample"])
         intervals = np.diff(samples) / self.sfreq
         values = np.full(3, np.nan)
@@ -280,7 +285,7 @@ class RespirationStage(PhysioStage):
         if n >= 3:
             values[2] = float(np.std(intervals, ddof=1))
         else:
-            reasons[2] = f"fewer than 3 breaths in the window (got {n})"
+            reasons[2] = REASON_FEW_BREATHS
         return WindowFeatures(values, tuple(reasons))
 
 

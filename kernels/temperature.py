@@ -17,6 +17,8 @@ flagged flat (a stuck sensor; real skin temperature at 0.01 degC resolution is n
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from eegaffect.kernels._checks import check_positive
@@ -24,9 +26,12 @@ from eegaffect.kernels._jit import jit
 from eegaffect.kernels._physio_dsp import (check_fraction, clipped_cutoff, flagged_reason, nan_features,
                                            sos_prime, sos_sample, unit_zi)
 from eegaffect.kernels.filtering import design_lowpass
-from eegaffect.kernels.physio_base import PhysioStage, SignalQuality, StageOutput, WindowFeatures
+from eegaffect.kernels.physio_base import (REASON_FEW_SAMPLES, REASON_SHORT_WINDOW, PhysioStage, SignalQuality,
+                                           StageOutput, WindowFeatures)
 
 __all__ = ["TemperatureStage", "warmup"]
+
+_log = logging.getLogger("eegaffect")
 
 
 @jit
@@ -104,10 +109,12 @@ class TemperatureStage(PhysioStage):
         level = continuous[:, 0]
         good = (quality == 0) & np.isfinite(level)
         idx = np.flatnonzero(good)
-        span = (idx[-1] - idx[0]) / self.sfreq if idx.size >= 2 else 0.0
+        span = (idx[-1] - idx[0] + 1) / self.sfreq if idx.size >= 2 else 0.0  # the time its samples cover
         if span < self.slope_window_min_s:
-            return nan_features(len(self.feature_names), f"valid samples span {span:g} s, fewer than the "
-                                                         f"{self.slope_window_min_s:g} s needed for a slope")
+            _log.debug("temperature: valid samples span %g s, %g s needed for a slope", span,
+                       self.slope_window_min_s)
+            short = (stop - start) / self.sfreq < self.slope_window_min_s
+            return nan_features(len(self.feature_names), REASON_SHORT_WINDOW if short else REASON_FEW_SAMPLES)
         return WindowFeatures(np.array([float(np.mean(level[idx])), _slope(idx / self.sfreq, level[idx]) * 60.0]),
                               (None, None))
 

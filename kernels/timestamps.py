@@ -136,10 +136,12 @@ class TimestampTracker:
 
     @property
     def last_timestamp(self) -> float:
+        """Timestamp of the last sample seen (NaN before the first sample)."""
         return float(self._state_f[_PREV_TS]) if self._state_i[_STARTED] else float("nan")
 
     @property
     def last_counter(self) -> int | None:
+        """Counter value of the last sample seen (None without a counter column or before the first sample)."""
         if self.counter_col < 0 or not self._state_i[_STARTED]:
             return None
         return int(self._state_i[_PREV_COUNTER])

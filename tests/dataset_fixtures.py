@@ -150,8 +150,9 @@ def dreamer_struct(n_subjects: int = 3, n_clips: int = 18, rng: np.random.Genera
             n = 128 + 16 * t  # lengths vary per clip
             stimuli[t, 0] = trial_array(s + 1, 1, t + 1, n, n_chans=14).T  # DREAMER stores (n_samples, 14)
             baseline[t, 0] = trial_array(s + 1, 0, t + 1, baseline_len, n_chans=14).T
-            ecg_stim[t, 0] = np.zeros((2 * n, 2))
-            ecg_base[t, 0] = np.zeros((2 * baseline_len, 2))
+            # ECG at 256 Hz, coded like the EEG (session 2 = stimulus, 3 = baseline)
+            ecg_stim[t, 0] = trial_array(s + 1, 2, t + 1, 2 * n, n_chans=2).T
+            ecg_base[t, 0] = trial_array(s + 1, 3, t + 1, 2 * baseline_len, n_chans=2).T
         eeg = np.zeros((1, 1), dtype=[("baseline", "O"), ("stimuli", "O")])
         eeg[0, 0]["baseline"], eeg[0, 0]["stimuli"] = baseline, stimuli
         ecg = np.zeros((1, 1), dtype=[("baseline", "O"), ("stimuli", "O")])

@@ -321,8 +321,8 @@ def test_no_session_files_and_mixed_folder(tmp_path, one_session):
 
 
 def test_unknown_name_and_missing_root(tmp_path):
-    with pytest.raises(ValueError, match=r"unknown dataset 'deap'; expected one of \['seed', 'seed-iv'"):
-        load_dataset(tmp_path, "deap")
+    with pytest.raises(ValueError, match=r"unknown dataset 'mahnob'; expected one of \['seed', 'seed-iv'"):
+        load_dataset(tmp_path, "mahnob")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_dataset(tmp_path / "nope", "seed")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 
 import numpy as np
@@ -12,7 +13,8 @@ from hypothesis import strategies as st
 
 from eegaffect.kernels.eda import EDAStage
 from eegaffect.kernels.filtering import design_lowpass
-from eegaffect.kernels.physio_base import QUALITY_CLIPPED, QUALITY_FLAT, QUALITY_NAN, stage_class
+from eegaffect.kernels.physio_base import (QUALITY_CLIPPED, QUALITY_FLAT, QUALITY_NAN, REASON_FLAGGED,
+                                           REASON_SHORT_WINDOW, stage_class)
 from kernel_helpers import rel_err
 from physio_stage_helpers import assert_same_output, check_stage_contract, run_stage_chunked
 
@@ -179,10 +181,11 @@ def test_window_features(rng):
     assert feats.values[2] == pytest.approx(amps[true_inside].sum(), rel=0.1)
     short = stage.window_features(out.events[:0], out.continuous[:64], out.quality[:64], 0, 64)
     assert np.isfinite(short.values[0]) and np.isnan(short.values[1:]).all()
-    assert "shorter than the 10 s" in short.reasons[1]
+    assert short.reasons[1:] == (REASON_SHORT_WINDOW,) * 2
 
 
-def test_flat_sensor_gives_nan_features_and_no_scrs():
+def test_flat_sensor_gives_nan_features_and_no_scrs(caplog):
+    caplog.set_level(logging.DEBUG, logger="eegaffect")
     x = np.full(int(60 * SFREQ), 3.2)          # a disconnected electrode holding the last value
     stage = EDAStage(SFREQ)
     out = stage.process(x)
@@ -191,7 +194,8 @@ def test_flat_sensor_gives_nan_features_and_no_scrs():
     feats = stage.window_features(out.events, out.continuous[-int(30 * SFREQ):], out.quality[-int(30 * SFREQ):],
                                   len(x) - int(30 * SFREQ), len(x))
     assert np.isnan(feats.values).all()
-    assert all("flat" in r for r in feats.reasons)
+    assert feats.reasons == (REASON_FLAGGED,) * 3
+    assert "signal flagged (flat) in 100%" in caplog.text  # the details go to the debug log
 
 
 def test_no_scr_decided_across_a_flagged_stretch(rng):

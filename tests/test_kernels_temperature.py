@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 import scipy.signal
@@ -9,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eegaffect.kernels.filtering import design_lowpass
-from eegaffect.kernels.physio_base import QUALITY_CLIPPED, QUALITY_FLAT, stage_class
+from eegaffect.kernels.physio_base import (QUALITY_CLIPPED, QUALITY_FLAT, REASON_FEW_SAMPLES, REASON_FLAGGED,
+                                           REASON_SHORT_WINDOW, stage_class)
 from eegaffect.kernels.temperature import TemperatureStage
 from kernel_helpers import rel_err
 from physio_stage_helpers import assert_same_output, check_stage_contract, run_stage_chunked
@@ -62,20 +65,26 @@ def test_missing_samples_are_left_out_of_the_fit(rng):
     assert feats.values[1] == pytest.approx(np.polyfit(t, smooth[good], 1)[0], rel=1e-9)
 
 
-def test_flagged_and_short_windows_give_nan_with_reasons(rng):
+def test_flagged_and_short_windows_give_nan_with_reasons(rng, caplog):
+    caplog.set_level(logging.DEBUG, logger="eegaffect")
     stage = TemperatureStage(SFREQ)
     stuck = stage.process(np.full(int(300 * SFREQ), 33.1))
     assert (stuck.quality[int(120 * SFREQ):] == QUALITY_FLAT).all()
     n = len(stuck.quality)
     feats = stage.window_features(stuck.events, stuck.continuous[n - 240:], stuck.quality[n - 240:], n - 240, n)
-    assert np.isnan(feats.values).all() and all("flat" in r for r in feats.reasons)
+    assert np.isnan(feats.values).all() and feats.reasons == (REASON_FLAGGED,) * 2
     kelvin = stage.process(_ramp(rng) + 273.15)               # the wrong unit: never a skin temperature
     assert (kelvin.quality == QUALITY_CLIPPED).all()
     feats = stage.window_features(kelvin.events, kelvin.continuous[:240], kelvin.quality[:240], 0, 240)
-    assert np.isnan(feats.values).all() and "clipped" in feats.reasons[0]
+    assert np.isnan(feats.values).all() and feats.reasons[0] == REASON_FLAGGED
+    assert "signal flagged (clipped) in 100%" in caplog.text  # the details go to the debug log
     ok = stage.process(_ramp(rng))
     short = stage.window_features(ok.events, ok.continuous[:20], ok.quality[:20], 0, 20)
-    assert np.isnan(short.values).all() and "fewer than the 10 s needed" in short.reasons[1]
+    assert np.isnan(short.values).all() and short.reasons == (REASON_SHORT_WINDOW,) * 2
+    assert "10 s needed for a slope" in caplog.text
+    gappy = stage.process(np.concatenate([_ramp(rng, duration_s=9.5), np.full(2, np.nan)]))  # 10 s, 5% missing
+    few = stage.window_features(gappy.events, gappy.continuous, gappy.quality, 0, 40)
+    assert np.isnan(few.values).all() and few.reasons == (REASON_FEW_SAMPLES,) * 2
 
 
 @settings(max_examples=20, deadline=None)

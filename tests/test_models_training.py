@@ -159,7 +159,7 @@ def bundle_dir(tmp_path_factory):
                                              "{name: alpha, low_hz: 8, high_hz: 13}, "
                                              "{name: beta, low_hz: 13, high_hz: 30}]"], default="train")
     feats, vas = [], []
-    for i in range(4):
+    for _ in range(4):
         x = rng.standard_normal((100 * 24, 4)) * (1 + np.arange(4))
         f = SignalPipeline(config.pipeline, n_chans=4, sfreq_in=100.0).process(x)
         feats.append(np.asarray(f))
@@ -200,7 +200,7 @@ def test_predict_equals_live_step_for_any_chunking(bundle_dir, rng):
     np.testing.assert_allclose(offline.time_s, np.arange(1, 16))
     assert np.all((offline.confidence > 0) & (offline.confidence <= 1))
     assert np.all(np.abs(offline.va) <= 1) and not np.array_equal(offline.va, offline.base_va)  # SAC acts
-    for trial in range(2):
+    for _ in range(2):
         pred.reset()
         cuts = np.sort(rng.choice(np.arange(1, len(x)), size=9, replace=False))
         parts = [pred.step(c) for c in np.split(x, cuts)]

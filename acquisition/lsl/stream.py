@@ -198,14 +198,17 @@ class Stream:
 
     @property
     def name(self) -> str:
+        """Stream name as advertised by the outlet."""
         return self.description.name
 
     @property
     def type(self) -> str:
+        """Stream content type (``EEG``, ``Markers`` ...) as advertised by the outlet."""
         return self.description.type
 
     @property
     def source_id(self) -> str:
+        """Source id of the outlet (empty when the outlet set none)."""
         return self.description.source_id
 
     @property
@@ -215,6 +218,7 @@ class Stream:
 
     @property
     def n_chans(self) -> int:
+        """Number of channels per sample."""
         return self.description.n_chans
 
     @property
@@ -224,16 +228,19 @@ class Stream:
 
     @property
     def ch_names(self) -> list[str]:
+        """Channel names (a copy; the stream must be open)."""
         self._check_opened()
         return list(self._ch_names)
 
     @property
     def ch_types(self) -> list[str]:
+        """Channel types (a copy; the stream must be open)."""
         self._check_opened()
         return list(self._ch_types)
 
     @property
     def ch_units(self) -> list[str]:
+        """Channel units (a copy; the stream must be open)."""
         self._check_opened()
         return list(self._ch_units)
 

@@ -101,6 +101,7 @@ class StreamHeader:
 
     @property
     def n_chans(self) -> int:
+        """Number of channels (``len(ch_names)``)."""
         return len(self.ch_names)
 
     @classmethod

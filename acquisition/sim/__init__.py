@@ -6,7 +6,9 @@
   effects, :class:`SubjectTraits`, :class:`SessionTraits`), with the model's description and references;
 - :mod:`~eegaffect.acquisition.sim.generator`: :class:`SimulatedEEG`, the streaming, deterministic generator;
 - :mod:`~eegaffect.acquisition.sim.headset`: :class:`SimulatedHeadset`, which pushes a generator's EEG and its
-  ground truth on two LSL outlets (a :class:`~eegaffect.acquisition.pusher.PacedPusher`, as the players are).
+  ground truth on two LSL outlets (a :class:`~eegaffect.acquisition.pusher.PacedPusher`, as the players are);
+- :mod:`~eegaffect.acquisition.sim.physiology`: ECG, PPG, EDA, respiration, skin temperature and EMG driven by
+  the same valence/arousal trajectory (:func:`simulate_physiology`, its coupling table and sources).
 
 Electrode positions live beside the channel tables (:func:`~eegaffect.acquisition.channels.electrode_positions`).
 """

@@ -98,14 +98,17 @@ class SimulatedHeadset(PacedPusher):
 
     @property
     def name(self) -> str:
+        """Stream name of the simulated EEG outlet."""
         return self.eeg_outlet.name
 
     @property
     def source_id(self) -> str:
+        """Source id of the simulated EEG outlet."""
         return self.eeg_outlet.source_id
 
     @property
     def sfreq(self) -> float:
+        """EEG sampling rate in Hz."""
         return self._sfreq
 
     def _plan(self, i: int):

@@ -70,6 +70,18 @@ class Trajectory:
         return float(self._times[-1])
 
     def __call__(self, t_s) -> np.ndarray:
+        """Valence and arousal at times ``t_s``.
+
+        Parameters
+        ----------
+        t_s : float | array-like, shape (n_times,)
+            Times in seconds.
+
+        Returns
+        -------
+        va : ndarray, shape (n_times, 2)
+            Valence and arousal, interpolated between the knots.
+        """
         t = np.asarray(t_s, dtype=float).reshape(-1)
         return self._interp(t)
 
@@ -192,6 +204,19 @@ class RandomWalkTrajectory(Trajectory):
             self._n_blocks += 1
 
     def __call__(self, t_s) -> np.ndarray:
+        """Valence and arousal at times ``t_s``, extending the walk as far as needed.
+
+        Parameters
+        ----------
+        t_s : float | array-like, shape (n_times,)
+            Times in seconds. Without a duration limit, knots are drawn up to ``max(t_s)`` (the same seed gives
+            the same walk however far it is extended).
+
+        Returns
+        -------
+        va : ndarray, shape (n_times, 2)
+            Valence and arousal, interpolated between the knots.
+        """
         t = np.asarray(t_s, dtype=float).reshape(-1)
         if self._limit_s is None and t.size:
             needed = int(math.ceil(float(np.max(t)) / self.step_s)) + 2

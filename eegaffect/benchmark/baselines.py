@@ -87,6 +87,7 @@ class SklearnFeatureModel:
         return self.pipeline_.steps[0][1]
 
     def fit(self, train: SplitData, *, seed: int) -> None:
+        """Fit scaler and linear model on the training split's band features, reproducibly for ``seed``."""
         _check_train(train, "features", self.name, need_labels=self.task == "classification")
         from sklearn.linear_model import LogisticRegression, Ridge
         from sklearn.pipeline import make_pipeline
@@ -108,6 +109,7 @@ class SklearnFeatureModel:
             self.pipeline_.fit(x, y)
 
     def predict(self, test: SplitData) -> Predictions:
+        """Predict every step of every test trial from its band features."""
         if self.pipeline_ is None:
             raise RuntimeError(f"{self.name}.predict called before fit")
         out = self.pipeline_.predict(_flat(test.stacked("features")))
@@ -225,6 +227,7 @@ class BraindecodeModel:
         return ((x - self.mean_[None, :, None]) / self.std_[None, :, None]).astype(np.float32)
 
     def fit(self, train: SplitData, *, seed: int) -> None:
+        """Train the network on the training split's raw windows (channel statistics from it only), seeded."""
         _check_train(train, "raw", self.name, need_labels=True)
         import torch
 
@@ -269,6 +272,7 @@ class BraindecodeModel:
         self.module_ = module
 
     def predict(self, test: SplitData) -> Predictions:
+        """Predict the class of every step of every test trial from its raw windows."""
         if self.module_ is None:
             raise RuntimeError(f"{self.name}.predict called before fit")
         import torch

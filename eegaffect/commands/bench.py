@@ -14,12 +14,15 @@ from eegaffect.commands import register_group
 BENCH_MODULES: dict[str, str] = {
     "live": "eegaffect.commands.bench_live",
     "seed": "eegaffect.commands.bench_seed",
+    "run": "eegaffect.commands.bench_run",
     "acquisition": "eegaffect.commands.bench_acquisition",
     "kernels": "eegaffect.commands.bench_kernels",
     "model": "eegaffect.commands.bench_model",
+    "physio": "eegaffect.commands.bench_physio",
 }
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``eegaffect bench`` group and its sub-subcommands (``BENCH_MODULES``) to ``subparsers``."""
     register_group(subparsers, "bench", "benchmarks: speed against references, and datasets", "bench", "BENCH",
                    BENCH_MODULES)

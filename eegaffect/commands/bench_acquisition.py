@@ -13,6 +13,7 @@ from eegaffect.commands import add_config_options, config_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``eegaffect bench acquisition`` and its options to ``subparsers``."""
     parser = subparsers.add_parser(
         "acquisition", help="LSL inlet latency and CPU share against mne-lsl's StreamLSL",
         description="Measure push-to-read_new latency (median, p99) for 64 ch and 256 ch at 1 kHz and the "
@@ -25,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``eegaffect bench acquisition`` with the parsed ``args``; return the exit code."""
     from eegaffect.acquisition_config import AcquisitionConfig
     from eegaffect.perf import format_cases, write_bench_json
     from eegaffect.perf.acquisition import run_benchmark

@@ -16,6 +16,7 @@ __all__ = ["BenchKernelsConfig", "BenchFilterConfig", "run_benchmark", "register
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``eegaffect bench kernels`` and its options to ``subparsers``."""
     parser = subparsers.add_parser(
         "kernels", help="signal kernels against scipy/numpy references (throughput, per-call latency)",
         description="Time the numba kernels beside their references in one process and print the ratios "

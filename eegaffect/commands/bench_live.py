@@ -15,6 +15,7 @@ __all__ = ["BenchLiveConfig", "bench_bundle", "register"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``eegaffect bench live`` and its options to ``subparsers``."""
     parser = subparsers.add_parser(
         "live", help="end-to-end latency and CPU share of a live session (simulator -> prediction outlet)",
         description=plain_text(__doc__.split("\n\n")[0]))

@@ -15,6 +15,7 @@ __all__ = ["BenchModelConfig", "run_bench", "register"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``eegaffect bench model`` and its options to ``subparsers``."""
     parser = subparsers.add_parser("model", help="continuous emotion model: live step latency and training time",
                                    description=plain_text(__doc__.split("\n\n")[0]))
     parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="write the cases as JSON")

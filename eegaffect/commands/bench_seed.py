@@ -17,6 +17,7 @@ from eegaffect.commands import add_config_options, config_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``eegaffect bench seed`` and its options to ``subparsers``."""
     parser = subparsers.add_parser(
         "seed", help="dataset benchmark: protocols, baselines and metrics on SEED / SEED-IV / DREAMER",
         description="Featurise a dataset (cached), split it by a leakage-free protocol, fit and score each "
@@ -56,6 +57,7 @@ def _ints(text: str, what: str) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``eegaffect bench seed`` with the parsed ``args``; return the exit code."""
     from eegaffect.benchmark.registry import available_models
     from eegaffect.benchmark.report import featurisation_lines
     from eegaffect.benchmark.runner import BenchSeedConfig, run_benchmark

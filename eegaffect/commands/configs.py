@@ -6,6 +6,7 @@ import argparse
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``eegaffect configs`` and its options to ``subparsers``."""
     parser = subparsers.add_parser("configs", help="list packaged YAML configs (and the commands using them) or "
                                                    "print one")
     parser.add_argument("name", nargs="?", help="config to print (omit to list them)")
@@ -13,6 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``eegaffect configs`` with the parsed ``args``; return the exit code."""
     from eegaffect.config import packaged_config_names, packaged_config_text
 
     if args.name is not None:

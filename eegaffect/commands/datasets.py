@@ -17,10 +17,14 @@ from eegaffect.commands import add_config_options, config_from_args, register_gr
 DATASETS_COMMANDS: dict[str, str] = {
     "synth-seed": "eegaffect.commands.datasets:register_synth_seed",
     "synth-faces": "eegaffect.commands.distil:register_synth_faces",
+    "synth-deap": "eegaffect.commands.datasets_multimodal:register_synth_deap",
+    "synth-amigos": "eegaffect.commands.datasets_multimodal:register_synth_amigos",
+    "synth-wesad": "eegaffect.commands.datasets_multimodal:register_synth_wesad",
 }
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``eegaffect datasets`` group and its tools (``DATASETS_COMMANDS``) to ``subparsers``."""
     register_group(subparsers, "datasets", "dataset tools: write synthetic datasets in the public layouts",
                    "datasets_command", "TOOL", DATASETS_COMMANDS)
 
@@ -47,6 +51,7 @@ def register_synth_seed(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_synth_seed(args: argparse.Namespace) -> int:
+    """Run ``eegaffect datasets synth-seed`` with the parsed ``args``; return the exit code."""
     from eegaffect.datasets.synth import SynthSeedConfig, write_synthetic_seed
 
     # Flags are applied as overrides on top of --config/--set, so they are validated (and reported) the same way.

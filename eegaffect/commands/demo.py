@@ -10,6 +10,7 @@ from eegaffect.commands import add_config_options, config_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``eegaffect demo`` and its options to ``subparsers``."""
     parser = subparsers.add_parser(
         "demo", help="start here: simulated headset -> model -> live valence/arousal dashboard",
         description="Start a simulated EEG headset in a subprocess, get the demo model (trained on simulated data "
@@ -27,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``eegaffect demo`` with the parsed ``args``; return the exit code."""
     from eegaffect.commands._signals import sigterm_as_interrupt
     from eegaffect.commands.live import format_summary, user_errors
     from eegaffect.live.demo import DemoConfig, run_demo

@@ -9,6 +9,7 @@ from eegaffect.commands import add_config_options, config_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``eegaffect distil`` and its options to ``subparsers``."""
     parser = subparsers.add_parser("distil", help="distil EEG prototypes into a face-expression student",
                                    description="Train a ResNet face student with CE, logit KD, Proto-KD and "
                                                "D-Geo against a prototype file; write metrics.json, "
@@ -23,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``eegaffect distil`` with the parsed ``args``; return the exit code."""
     import json
     import sys
 
@@ -70,6 +72,7 @@ def register_synth_faces(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_synth_faces(args: argparse.Namespace) -> int:
+    """Run ``eegaffect distil synth-faces`` with the parsed ``args``; return the exit code."""
     from eegaffect.distill.faces import write_synth_faces
     from eegaffect.distill.student import DistilConfig
 

@@ -11,6 +11,7 @@ from eegaffect.commands import add_config_options, config_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``eegaffect live`` and its options to ``subparsers``."""
     parser = subparsers.add_parser(
         "live", help="estimate valence/arousal live from an LSL EEG stream",
         description="Read an EEG stream, match its channels to the model's by name, run the model at the update "
@@ -44,6 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``eegaffect live`` with the parsed ``args``; return the exit code."""
     from eegaffect.commands._signals import sigterm_as_interrupt
     from eegaffect.live.channels import read_rename_file
     from eegaffect.live.dashboard_worker import make_dashboard

@@ -11,6 +11,7 @@ from eegaffect.commands._outlet_names import add_allow_duplicate_option, refuse_
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``eegaffect play`` and its options to ``subparsers``."""
     parser = subparsers.add_parser(
         "play", help="replay a recording file as an LSL stream",
         description="Stream a recording as an LSL outlet at real-time pace (or --speed times faster), in chunks, "
@@ -37,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``eegaffect play`` with the parsed ``args``; return the exit code."""
     from eegaffect.acquisition.player import Player
     from eegaffect.acquisition_config import AcquisitionConfig
     from eegaffect.commands._signals import sigterm_as_interrupt

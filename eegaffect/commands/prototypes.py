@@ -9,6 +9,7 @@ from eegaffect.commands import add_config_options, config_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``eegaffect prototypes export`` and its options to ``subparsers``."""
     parser = subparsers.add_parser("prototypes", help="valence x arousal prototype grid (export)")
     actions = parser.add_subparsers(dest="prototypes_action", metavar="ACTION")
     export = actions.add_parser("export", help="embed held-out trials with a teacher and export the grid",
@@ -29,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    """Run ``eegaffect prototypes export`` with the parsed ``args``; return the exit code."""
     import sys
 
     from eegaffect.datasets import load_dataset

@@ -11,6 +11,7 @@ from eegaffect.commands import add_config_options, config_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``eegaffect record`` and its options to ``subparsers``."""
     parser = subparsers.add_parser(
         "record", help="record LSL streams (EEG, physiology, markers) into an HDF5 file",
         description="Record one or more LSL streams into one HDF5 file (/streams/{name}/data, timestamps, "
@@ -26,6 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``eegaffect record`` with the parsed ``args``; return the exit code."""
     from eegaffect.acquisition.lsl import Stream
     from eegaffect.acquisition.recorder import Recorder
     from eegaffect.acquisition_config import AcquisitionConfig

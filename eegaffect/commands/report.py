@@ -18,6 +18,7 @@ class ReportConfig(ConfigModel):
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``eegaffect report`` and its options to ``subparsers``."""
     parser = subparsers.add_parser(
         "report", help="PNG figures + HTML page + PDF from a live/demo or 'bench seed' output folder",
         description="Read a live session's folder (summary.json, updates.csv, frames.npz) or a benchmark's "
@@ -30,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``eegaffect report`` with the parsed ``args``; return the exit code."""
     from eegaffect.viz.report import ReportError, make_report
 
     config = config_from_args(args, ReportConfig)

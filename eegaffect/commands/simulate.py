@@ -11,6 +11,7 @@ from eegaffect.commands._outlet_names import add_allow_duplicate_option, refuse_
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``eegaffect simulate`` and its options to ``subparsers``."""
     parser = subparsers.add_parser(
         "simulate", help="stream synthetic EEG and its valence/arousal ground truth over LSL",
         description="Start a simulated headset: an EEG outlet whose band powers follow a valence/arousal "
@@ -36,6 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``eegaffect simulate`` with the parsed ``args``; return the exit code."""
     from eegaffect.acquisition.channels import CHANNEL_SETS
     from eegaffect.acquisition.simulate import SimulatedHeadset
     from eegaffect.acquisition.simulator import SimulatedEEG, trajectory_from_csv

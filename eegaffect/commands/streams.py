@@ -9,6 +9,7 @@ from eegaffect.commands import add_config_options, config_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``eegaffect streams`` and its options to ``subparsers``."""
     parser = subparsers.add_parser("streams", help="list the LSL streams visible from this machine",
                                    description="Resolve every LSL stream for a while and print name, type, "
                                                "channels, rate, format and source_id.")
@@ -20,6 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``eegaffect streams`` with the parsed ``args``; return the exit code."""
     from eegaffect.acquisition.lsl import list_streams
     from eegaffect.acquisition_config import AcquisitionConfig
 

@@ -9,6 +9,7 @@ from eegaffect.commands import add_config_options, config_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``eegaffect teacher train`` and its options to ``subparsers``."""
     parser = subparsers.add_parser("teacher", help="topographic-map teacher for distillation (train)")
     actions = parser.add_subparsers(dest="teacher_action", metavar="ACTION")
     train = actions.add_parser("train", help="train a teacher on EEG topographic maps with V/A targets",
@@ -26,6 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    """Run ``eegaffect teacher train`` with the parsed ``args``; return the exit code."""
     from eegaffect.distill.teacher import TeacherConfig, dataset_topomaps, save_teacher, train_teacher
 
     config = config_from_args(args, TeacherConfig)

@@ -21,6 +21,7 @@ from eegaffect.commands import add_config_options, config_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``eegaffect train`` and its options to ``subparsers``."""
     parser = subparsers.add_parser(
         "train", help="train the VQ-VAE -> transformer -> SAC chain on a dataset and write a bundle",
         description="Featurise a dataset through the live signal pipeline, train the causal VQ-VAE, the masked "
@@ -37,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``eegaffect train`` with the parsed ``args``; return the exit code."""
     from eegaffect.models.bundle import BundleError
     from eegaffect.models.training import TrainConfig, train_bundle
 

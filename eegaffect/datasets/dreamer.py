@@ -15,6 +15,13 @@ Trials pickled to worker processes carry only the file path and re-read it on fi
 Targets: valence and arousal ratings mapped to [-1, 1] by the ``dreamer`` rating scale of the label map
 (``(score - 3) / 2``). DREAMER has no discrete classes; ``target_class="valence"|"arousal"|"dominance"`` adds the
 usual binary low/high split (``score > threshold``, threshold 3 by default).
+
+ECG (``ecg=True``): ``DREAMER.Data{1, s}.ECG.stimuli{t}`` / ``.baseline{t}`` are (n_samples, 2) at
+``DREAMER.ECG_SamplingRate`` (256 Hz), two leads whose names the file does not store (``ECG1``, ``ECG2``). With
+``ecg=True`` the trials are :class:`~eegaffect.datasets.multimodal.MultimodalTrial` objects with the groups
+``eeg`` (primary, what :meth:`Trial.load` returns, unchanged) and ``ecg`` (unit mV as documented for the
+Shimmer sensor, unverified), read with :meth:`~eegaffect.datasets.multimodal.MultimodalTrial.load_group`; their
+baselines with ``baseline=True``. Without it the ECG is dropped at parse time as before.
 """
 
 from __future__ import annotations
@@ -42,7 +49,7 @@ _SCORE_FIELDS = {"valence": "ScoreValence", "arousal": "ScoreArousal", "dominanc
 
 
 def read_dataset(root: Path, *, label_map: LabelMapConfig, baseline: bool = False,
-                 target_class: str | None = None, threshold: float = 3.0) -> EEGDataset:
+                 target_class: str | None = None, threshold: float = 3.0, ecg: bool = False) -> EEGDataset:
     """Read ``DREAMER.mat``.
 
     Parameters
@@ -57,6 +64,8 @@ def read_dataset(root: Path, *, label_map: LabelMapConfig, baseline: bool = Fals
         Add binary classes ``("low", "high")`` from this rating (``score > threshold`` is high).
     threshold : float
         Rating threshold of the binary classes.
+    ecg : bool
+        Also keep the ECG: trials become multimodal, with groups ``eeg`` and ``ecg`` (see the module docstring).
 
     Returns
     -------
@@ -70,7 +79,7 @@ def read_dataset(root: Path, *, label_map: LabelMapConfig, baseline: bool = Fals
         raise DatasetFormatError(f"{root}: expected the file DREAMER.mat, found {listing}")
     if target_class is not None and target_class not in _SCORE_FIELDS:
         raise ValueError(f"target_class must be one of {sorted(_SCORE_FIELDS)} or None, got {target_class!r}")
-    store = _DreamerStore(path, baseline)
+    store = _DreamerStore(path, baseline, ecg)
     meta = store.load()
     class_names: tuple[str, ...] = ("low", "high") if target_class else ()
     trials = []
@@ -89,26 +98,61 @@ def read_dataset(root: Path, *, label_map: LabelMapConfig, baseline: bool = Fals
             info = TrialInfo(dataset=NAME, subject=s, session=1, trial=t, label=label, label_name=label_name,
                              valence=valence, arousal=arousal, sfreq=meta["sfreq"], ch_names=meta["ch_names"],
                              n_times=int(n_times), source=path, key=f"DREAMER.Data{{1,{s}}}.EEG.stimuli{{{t}}}")
+            if ecg:
+                trials.append(_multimodal_trial(info, store, meta, s, t, baseline, scores, threshold))
+                continue
             base = partial(store.baseline, s, t) if baseline else None
             trials.append(Trial(info, partial(store.stimulus, s, t), baseline_loader=base))
     return EEGDataset(NAME, trials, class_names, root)
 
 
-class _DreamerStore:
-    """The EEG arrays of one DREAMER.mat, parsed once; pickles as the path alone."""
+def _multimodal_trial(info: TrialInfo, store: "_DreamerStore", meta: dict, s: int, t: int, baseline: bool,
+                      scores: dict, threshold: float):
+    from eegaffect.datasets.multimodal import MultimodalTrial, SignalGroup
 
-    def __init__(self, path: Path, baseline: bool) -> None:
+    lengths = meta["ecg_lengths"][(s, t)]
+    groups = {"eeg": SignalGroup("eeg", "eeg", info.sfreq, info.ch_names, "uV", info.n_times,
+                                 lengths["eeg_base"] if baseline else 0),
+              "ecg": SignalGroup("ecg", "ecg", meta["ecg_sfreq"], ("ECG1", "ECG2"), "mV", lengths["ecg"],
+                                 lengths["ecg_base"] if baseline else 0)}
+    ratings = {k: float(v) for k, v in scores.items()}
+    for dim in _SCORE_FIELDS:
+        ratings[f"{dim}_class"] = int(scores[dim] > threshold)
+    return MultimodalTrial(info, groups, _DreamerGroups(store, s, t), ratings=ratings)
+
+
+class _DreamerGroups:
+    """Picklable ``(name, baseline) -> array`` loader of one DREAMER clip."""
+
+    def __init__(self, store: "_DreamerStore", s: int, t: int):
+        self.store, self.s, self.t = store, s, t
+
+    def __call__(self, name: str, baseline: bool = False) -> np.ndarray:
+        if name == "eeg":
+            return self.store.baseline(self.s, self.t) if baseline else self.store.stimulus(self.s, self.t)
+        self.store._ensure()
+        table = self.store._ecg_baselines if baseline else self.store._ecg
+        return np.array(table[(self.s, self.t)], dtype=np.float64, order="C")
+
+
+class _DreamerStore:
+    """The EEG (and, when asked, ECG) arrays of one DREAMER.mat, parsed once; pickles as the path alone."""
+
+    def __init__(self, path: Path, baseline: bool, ecg: bool = False) -> None:
         self.path = path
         self.keep_baseline = baseline
+        self.keep_ecg = ecg
         self._stimuli: dict[tuple[int, int], np.ndarray] | None = None
         self._baselines: dict[tuple[int, int], np.ndarray] = {}
+        self._ecg: dict[tuple[int, int], np.ndarray] = {}
+        self._ecg_baselines: dict[tuple[int, int], np.ndarray] = {}
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict:
-        return {"path": self.path, "keep_baseline": self.keep_baseline}
+        return {"path": self.path, "keep_baseline": self.keep_baseline, "keep_ecg": self.keep_ecg}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["path"], state["keep_baseline"])
+        self.__init__(state["path"], state["keep_baseline"], state.get("keep_ecg", False))
 
     def stimulus(self, s: int, t: int) -> np.ndarray:
         self._ensure()
@@ -132,6 +176,9 @@ class _DreamerStore:
             logger.info("reading %s (the whole struct; DREAMER.mat cannot be read per clip)", self.path)
             top = _matfile.read_variables(self.path, ["DREAMER"])["DREAMER"]
             meta, stimuli, baselines = _parse(self.path, top, self.keep_baseline)
+            if self.keep_ecg:
+                meta.update(_parse_ecg(self.path, top, self.keep_baseline, stimuli, baselines, self._ecg,
+                                       self._ecg_baselines))
             self._stimuli, self._baselines = stimuli, baselines
         return meta
 
@@ -219,3 +266,31 @@ def _eeg_array(path: Path, value: Any, n_chans: int, where: str) -> np.ndarray:
         raise DatasetFormatError(f"{path}: expected {where} to be a numeric (n_samples, {n_chans}) array, found "
                                  f"{arr.dtype} {arr.shape}{hint}")
     return arr  # kept as parsed (no copy while the whole struct is still in memory); copied per access
+
+
+def _parse_ecg(path: Path, top: Any, keep_baseline: bool, stimuli: dict, baselines: dict, ecg: dict,
+               ecg_baselines: dict) -> dict[str, Any]:
+    """Fill ``ecg`` / ``ecg_baselines`` with each clip's (n, 2) ECG; return ``ecg_sfreq`` and per-clip lengths."""
+    root = _struct0(path, top, "DREAMER")
+    sfreq = float(np.asarray(_cell0(_field(path, root, "ECG_SamplingRate", "DREAMER"))).squeeze())
+    lengths: dict[tuple[int, int], dict[str, int]] = {}
+    for s, cell in enumerate(_cells(_field(path, root, "Data", "DREAMER")), start=1):
+        where = f"DREAMER.Data{{1,{s}}}"
+        subj = _struct0(path, cell, where)
+        node = _struct0(path, _field(path, subj, "ECG", where), where + ".ECG")
+        clips = _cells(_field(path, node, "stimuli", where + ".ECG"))
+        if any((s, t) not in stimuli for t in range(1, len(clips) + 1)):
+            raise DatasetFormatError(f"{path}: {where}: expected as many ECG clips as EEG clips, found {len(clips)}")
+        base = _cells(_field(path, node, "baseline", where + ".ECG")) if keep_baseline else []
+        if keep_baseline and len(base) != len(clips):
+            raise DatasetFormatError(f"{path}: expected {len(clips)} baselines in {where}.ECG.baseline, found "
+                                     f"{len(base)}")
+        for t, clip in enumerate(clips, start=1):
+            ecg[(s, t)] = _eeg_array(path, clip, 2, f"{where}.ECG.stimuli{{{t}}}")
+            entry = {"ecg": ecg[(s, t)].shape[0], "ecg_base": 0, "eeg_base": 0}
+            if keep_baseline:
+                ecg_baselines[(s, t)] = _eeg_array(path, base[t - 1], 2, f"{where}.ECG.baseline{{{t}}}")
+                entry["ecg_base"] = ecg_baselines[(s, t)].shape[0]
+                entry["eeg_base"] = baselines[(s, t)].shape[0]
+            lengths[(s, t)] = entry
+    return {"ecg_sfreq": sfreq, "ecg_lengths": lengths}

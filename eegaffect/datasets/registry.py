@@ -21,12 +21,14 @@ from eegaffect.recordings import RECORDING_SUFFIXES  # the one list: files read 
 __all__ = ["DATASET_NAMES", "READERS", "load_dataset", "load_extracted_features", "detect_dataset"]
 
 #: Names accepted by :func:`load_dataset`.
-DATASET_NAMES: tuple[str, ...] = ("seed", "seed-iv", "dreamer", "recording")
+DATASET_NAMES: tuple[str, ...] = ("seed", "seed-iv", "dreamer", "recording", "deap", "amigos", "wesad")
 
 #: Dataset name -> the module reading it (``read_dataset``, and ``read_extracted_features`` where the provider
 #: ships features).
 READERS: dict[str, str] = {"seed": "eegaffect.datasets.seed", "seed-iv": "eegaffect.datasets.seed_iv",
-                           "dreamer": "eegaffect.datasets.dreamer", "recording": "eegaffect.datasets.recording"}
+                           "dreamer": "eegaffect.datasets.dreamer", "recording": "eegaffect.datasets.recording",
+                           "deap": "eegaffect.datasets.deap", "amigos": "eegaffect.datasets.amigos",
+                           "wesad": "eegaffect.datasets.wesad"}
 
 
 def load_dataset(root: str | Path, name: str | None = "seed", label_map=None, **options) -> EEGDataset:
@@ -37,7 +39,7 @@ def load_dataset(root: str | Path, name: str | None = "seed", label_map=None, **
     root : str | Path
         The dataset folder (or file, for DREAMER and recordings). For SEED: the folder holding
         ``Preprocessed_EEG/`` (or ``SEED_EEG/``), or ``Preprocessed_EEG/`` itself.
-    name : {"seed", "seed-iv", "dreamer", "recording"} | None
+    name : {"seed", "seed-iv", "dreamer", "recording", "deap", "amigos", "wesad"} | None
         Which reader; None detects it with :func:`detect_dataset`.
     label_map : LabelMapConfig | dict | str | Path | None
         Label -> valence/arousal table (see :mod:`eegaffect.datasets.labels`); None uses the packaged
@@ -117,7 +119,7 @@ def detect_dataset(root: str | Path) -> str:
 
     Returns
     -------
-    name : {"seed", "seed-iv", "dreamer", "recording"}
+    name : {"seed", "seed-iv", "dreamer", "recording", "deap", "amigos", "wesad"}
 
     Raises
     ------
@@ -178,6 +180,7 @@ def _detect(root: Path) -> str:
             found.setdefault("seed", marker + "/")
     if _has_session_files(root):
         found.setdefault("seed", "{subject}_{YYYYMMDD}.mat files")
+    _detect_multimodal(root, found)
     recordings = [p.name for p in root.iterdir() if p.is_file() and is_recording_file(p)]
     if recordings:
         found["recording"] = f"{len(recordings)} recording file(s), e.g. {sorted(recordings)[0]!r}"
@@ -188,6 +191,24 @@ def _detect(root: Path) -> str:
     if not found:
         listing = sorted(p.name for p in root.iterdir())[:12]
         raise DatasetFormatError(f"{root}: no known dataset layout (expected Preprocessed_EEG/ or SEED_EEG/ for "
-                                 "SEED, eeg_raw_data/ for SEED-IV, DREAMER.mat, or recording files); found "
+                                 "SEED, eeg_raw_data/ for SEED-IV, DREAMER.mat, data_preprocessed_python/ for DEAP, "
+                                 "Data_Preprocessed_PXX.mat for AMIGOS, S<k>/S<k>.pkl for WESAD, or recording "
+                                 "files); found "
                                  f"{listing}")
     return next(iter(found))
+
+
+def _detect_multimodal(root: Path, found: dict[str, str]) -> None:
+    """Markers of DEAP (``data_preprocessed_python/`` or ``sNN.dat``), AMIGOS (``Data_Preprocessed_PNN.mat``, also
+    in folders of that name) and WESAD (``S<k>/S<k>.pkl``)."""
+    import re
+
+    names = [p.name for p in root.iterdir()]
+    if (root / "data_preprocessed_python").is_dir():
+        found.setdefault("deap", "data_preprocessed_python/")
+    elif any(re.fullmatch(r"s\d+\.dat", n) for n in names):
+        found.setdefault("deap", "s<NN>.dat files")
+    if any(re.fullmatch(r"Data_Preprocessed_P\d+(\.mat)?", n) for n in names):
+        found.setdefault("amigos", "Data_Preprocessed_P<NN>.mat")
+    if any(re.fullmatch(r"S\d+", n) and (root / n / f"{n}.pkl").is_file() for n in names):
+        found.setdefault("wesad", "S<k>/S<k>.pkl")

@@ -1,4 +1,4 @@
-"""SEED reader (BCMI lab, SJTU): 15 subjects x 3 sessions x 15 film-clip trials, 62 channels at 200 Hz, 3 classes.
+r"""SEED reader (BCMI lab, SJTU): 15 subjects x 3 sessions x 15 film-clip trials, 62 channels at 200 Hz, 3 classes.
 
 Layouts accepted (``root`` may be any of the folders named here)::
 
@@ -7,7 +7,7 @@ Layouts accepted (``root`` may be any of the folders named here)::
     root/SEED_EEG/Preprocessed_EEG/..., SEED_EEG/ExtractedFeatures_1s/..., ExtractedFeatures_4s/...  (newer)
 
 A session file holds one variable per trial, ``{prefix}_eeg{k}`` (k = 1..15), shape ``(62, n_times)`` float64; the
-prefix differs per subject and is found with the regex ``^(.+)_eeg(\\d+)$``. Sessions are numbered by date order
+prefix differs per subject and is found with the regex ``^(.+)_eeg(\d+)$``. Sessions are numbered by date order
 within a subject, subjects sorted numerically. ``label.mat`` holds ``label`` (1, 15) with codes -1/0/1
 (negative/neutral/positive), int or float. Other files in the folders (``.DS_Store``, notes, readme) are skipped
 with a debug log. See ``DATA_FORMATS.md`` for the full description.

@@ -99,6 +99,20 @@ class FaceStudent(nn.Module):
         self.register_buffer("std", torch.tensor(0.25))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Class logits and unit-norm projection of a batch of images.
+
+        Parameters
+        ----------
+        x : Tensor, shape (batch, 1, height, width)
+            Grey images in [0, 1] (normalised here with the stored ``mean``/``std``).
+
+        Returns
+        -------
+        logits : Tensor, shape (batch, n_outputs)
+            Class scores.
+        embedding : Tensor, shape (batch, embedding_dim)
+            L2-normalised projection, compared with the teacher's prototypes.
+        """
         h = self.backbone((x - self.mean) / self.std)
         return self.classifier(h), F.normalize(self.projection(h), dim=1)
 

@@ -99,6 +99,20 @@ class TopomapTeacher(nn.Module):
         self.n_bands, self.grid_size = n_bands, grid_size
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Valence/arousal and embedding of a batch of topographic maps.
+
+        Parameters
+        ----------
+        x : Tensor, shape (batch, n_bands, grid_size, grid_size)
+            Topographic maps.
+
+        Returns
+        -------
+        va : Tensor, shape (batch, 2)
+            Valence and arousal in [-1, 1].
+        embedding : Tensor, shape (batch, embedding_dim)
+            Embedding the head reads (the prototype space), not normalised (:meth:`embed` normalises).
+        """
         h = self.features(x).mean(dim=(2, 3))
         emb = self.embedding(self.drop(h))
         return torch.tanh(self.head(F.elu(emb))), emb

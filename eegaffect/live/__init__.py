@@ -1,1 +1,3 @@
-"""The live session: acquisition -> kernels -> Predictor.step -> prediction outlet, with latency and health accounting."""
+"""The live session: acquisition -> kernels -> Predictor.step -> prediction outlet, with latency and health
+accounting.
+"""

@@ -1,1 +1,3 @@
-"""The continuous emotion model chain: causal VQ-VAE, masked temporal transformer, SAC trajectory optimiser, bundles and the Predictor."""
+"""The continuous emotion model chain: causal VQ-VAE, masked temporal transformer, SAC trajectory optimiser,
+bundles and the Predictor.
+"""

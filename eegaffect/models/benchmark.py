@@ -57,6 +57,7 @@ class EEGDancerBenchmarkModel:
         self.report: dict = {}
 
     def fit(self, train: SplitData, *, seed: int) -> None:
+        """Train the model chain on the training split's band features, reproducibly for ``seed``."""
         from eegaffect.config import load_config
         from eegaffect.models.training import Sequences, TrainConfig, fit_chain
 
@@ -81,6 +82,7 @@ class EEGDancerBenchmarkModel:
             [np.asarray(v, np.float64) for v in calib.va], seed=seed, **self.calibration)
 
     def predict(self, test: SplitData) -> Predictions:
+        """Run the fitted chain causally over every test trial and predict each step."""
         if self.chain is None:
             raise RuntimeError(f"{self.name}: fit() must be called before predict()")
         if test.features is None:

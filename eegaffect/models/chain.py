@@ -56,7 +56,7 @@ class EEGDancer(nn.Module):
             **(transformer or {}))
 
     def forward(self, x: torch.Tensor) -> dict:
-        """x : Tensor, shape (batch, n_chans, n_bands, n_times) (normalised) -> transformer outputs + codes."""
+        """Transformer outputs plus ``codes`` of ``x``: Tensor, shape (batch, n_chans, n_bands, n_times), normalised."""
         enc = self.vqvae.encode(x)
         out = self.transformer(enc["latent"])
         out["codes"] = enc["codes"]
@@ -67,7 +67,7 @@ class EEGDancer(nn.Module):
         return {"vq": self.vqvae.init_state(batch), "tr": self.transformer.init_cache(batch)}
 
     def step(self, frame: torch.Tensor, state: dict) -> tuple[dict, dict]:
-        """frame : Tensor, shape (batch, n_chans, n_bands) -> (outputs for this step, new state)."""
+        """One streaming step of ``frame``, shape (batch, n_chans, n_bands) -> (outputs of this step, new state)."""
         latent, codes, vq_state = self.vqvae.step(frame, state["vq"])
         out, cache = self.transformer.step(latent, state["tr"])
         out["codes"] = codes
@@ -102,10 +102,12 @@ class EEGDancerChain:
 
     @property
     def n_chans(self) -> int:
+        """Number of EEG channels the model expects."""
         return self.model.n_chans
 
     @property
     def n_bands(self) -> int:
+        """Number of frequency bands per channel the model expects."""
         return self.model.n_bands
 
     def normalise(self, features: np.ndarray) -> np.ndarray:

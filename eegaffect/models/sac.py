@@ -13,8 +13,8 @@ The environment (:class:`TrajectoryEnv`) replays sequences the transformer has a
 An episode is ``episode_segments`` windows of ``episode_len`` steps (or whole sequences when shorter/None), each
 from a sequence drawn with the environment's seeded ``np_random``; each segment starts like a fresh stream
 (previous output = its base). Spanning several sequences makes the CCC term score agreement *across* trials, as
-the evaluation does, not only the small variation inside one trial. Training uses stable-baselines3 SAC with small networks;
-inference uses the deterministic policy (the tanh of the actor mean) through :class:`TrajectoryOptimizer`.
+the evaluation does, not only the small variation inside one trial. Training uses stable-baselines3 SAC with small
+networks; inference uses the deterministic policy (the tanh of the actor mean) through :class:`TrajectoryOptimizer`.
 """
 
 from __future__ import annotations
@@ -112,6 +112,7 @@ class TrajectoryEnv(gym.Env):
         return np.clip(obs, -self.obs_clip, self.obs_clip).astype(np.float32)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        """Start an episode of ``episode_segments`` random segments; return the first observation and ``{}``."""
         super().reset(seed=seed)
         parts = []
         for _ in range(self.episode_segments):
@@ -130,6 +131,26 @@ class TrajectoryEnv(gym.Env):
         return self._obs(), {}
 
     def step(self, action):
+        """Apply a correction to the current base output and advance one step.
+
+        Parameters
+        ----------
+        action : array-like, shape (2,)
+            Correction in [-1, 1], scaled by ``action_scale`` and added to the base valence/arousal.
+
+        Returns
+        -------
+        observation : ndarray, shape (n_context + 4,)
+            Context, base output and previous output of the next step.
+        reward : float
+            Negative weighted squared error, action size and roughness; the episode's CCC is added at the end.
+        terminated : bool
+            Whether the episode's last step was taken.
+        truncated : bool
+            Always False.
+        info : dict
+            ``episode_ccc`` on the last step.
+        """
         i = self._t
         a = np.clip(np.asarray(action, np.float32).reshape(2), -1.0, 1.0)
         y = np.clip(self._ep_base[i] + self.action_scale * a, -1.0, 1.0).astype(np.float32)

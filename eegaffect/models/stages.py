@@ -50,7 +50,9 @@ def stage_vqvae(model, norm: list[np.ndarray], ctx: TrainContext, run: bool) -> 
         load_stage(ctx, "vqvae", vq)
         return
     # frames as (n_steps, n_chans, n_bands); model wants (batch, n_chans, n_bands, n_times)
-    make = lambda gen: [random_crops(norm, v.batch_size, v.crop, gen)[0].transpose(0, 2, 3, 1).copy()]
+    def make(gen):
+        return [random_crops(norm, v.batch_size, v.crop, gen)[0].transpose(0, 2, 3, 1).copy()]
+
     hist = optimise("vqvae", vq, "loss_only", make, v.steps, v.lr, ctx, extra_state=extra)
     ctx.report["vqvae_loss"] = [hist[0], hist[-1]] if hist else None
 

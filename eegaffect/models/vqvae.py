@@ -53,7 +53,7 @@ class CausalConv1d(nn.Conv1d):
         self.left_pad = (kernel_size - 1) * dilation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x : Tensor, shape (batch, in_channels, n_times) -> (batch, out_channels, n_times)."""
+        """Causal convolution of ``x``, shape (batch, in_channels, n_times) -> (batch, out_channels, n_times)."""
         return super().forward(F.pad(x, (self.left_pad, 0)))
 
     def init_state(self, batch: int, device=None, dtype=None) -> torch.Tensor:
@@ -374,7 +374,7 @@ class CausalVQVAE(nn.Module):
         return {"z_e": z_e, "latent": latent, "codes": codes, "commit_loss": commit, "perplexity": perplexity}
 
     def decode(self, latent: torch.Tensor) -> torch.Tensor:
-        """latent : Tensor, shape (batch, n_times, d_model) -> recon (batch, n_chans, n_bands, n_times)."""
+        """Reconstruction, shape (batch, n_chans, n_bands, n_times), of ``latent``, shape (batch, n_times, d_model)."""
         h = self.decoder(latent.transpose(1, 2)).transpose(1, 2)
         out = self.dec_out(h)  # (B, T, C*F)
         return out.reshape(out.shape[0], out.shape[1], self.n_chans, self.n_bands).permute(0, 2, 3, 1)

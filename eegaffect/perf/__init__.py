@@ -1,4 +1,4 @@
-"""The speed benchmarks (``eegaffect bench kernels|acquisition|model|live``) and their shared machinery.
+"""The speed benchmarks (``eegaffect bench kernels|acquisition|model|live|physio``) and their shared machinery.
 
 One module per benchmark holds its logic as public functions; the ``eegaffect bench ...`` commands are argparse
 adapters over them:
@@ -6,7 +6,8 @@ adapters over them:
 - :mod:`eegaffect.perf.kernels`: the numba signal kernels against SciPy/NumPy (and TorchEEG's DE loop);
 - :mod:`eegaffect.perf.acquisition`: LSL inlet latency and CPU share against mne-lsl's ``StreamLSL``;
 - :mod:`eegaffect.perf.model`: ``Predictor.step`` latency against the plain modules, and training time;
-- :mod:`eegaffect.perf.live`: end-to-end latency and CPU share of a live session.
+- :mod:`eegaffect.perf.live`: end-to-end latency and CPU share of a live session;
+- :mod:`eegaffect.perf.physio`: the physiological stages (ECG, PPG, EDA) against NeuroKit2.
 
 This module holds what they share. A benchmark produces :class:`BenchCase` rows: eegaffect's figure beside a
 reference (a library measured in the same process, or a fixed target where no library does the same job: each
