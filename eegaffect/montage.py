@@ -1,10 +1,10 @@
 """Electrode positions for any channel set, from MNE's template montages.
 
 Channel names are compared through :func:`channel_key`: case-insensitively (SEED writes ``FPZ``, MNE ``Fpz``),
-without the decorations devices add (``Fc5.``, ``EEG Fp1-REF``) and with old 10-20 names mapped (T3 -> T7). SEED's cerebellar channels
-CB1/CB2 are in no MNE template: they get explicit positions on the scalp sphere below O1/O2 (the positions of
-the 10-5 sites ``OI1h``/``OI2h`` pushed 10 mm further down), which keeps them posterior-inferior like the real
-cap's cerebellar electrodes.
+without the decorations devices add (``Fc5.``, ``EEG Fp1-REF``) and with old 10-20 names mapped (T3 -> T7).
+SEED's cerebellar channels CB1/CB2 are in no MNE template: they get explicit positions on the scalp sphere below
+O1/O2 (the positions of the 10-5 sites ``OI1h``/``OI2h`` pushed 10 mm further down), which keeps them
+posterior-inferior like the real cap's cerebellar electrodes.
 """
 
 from __future__ import annotations

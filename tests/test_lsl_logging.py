@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from eegaffect.acquisition.lsl_config import (
     LSL_LOG_LEVEL_QUIET,
     LSL_LOG_LEVEL_VERBOSE,

@@ -30,7 +30,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["PROTOCOLS", "CALIBRATED_PROTOCOLS", "DEFAULT_N_CALIBRATION", "STANDARD_N_TRAIN", "Fold", "make_folds", "check_folds", "trial_key"]
+__all__ = ["PROTOCOLS", "CALIBRATED_PROTOCOLS", "DEFAULT_N_CALIBRATION",
+           "STANDARD_N_TRAIN", "Fold", "make_folds", "check_folds", "trial_key"]
 
 PROTOCOLS = ("subject-dependent", "loso", "cross-session", "kfold", "loso-calibrated")
 #: Protocols whose folds have calibration trials.

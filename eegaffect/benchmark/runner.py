@@ -236,7 +236,8 @@ def _fit_folds(data, folds, names, probes, steps, store, config: BenchSeedConfig
 
     Under a calibrated protocol a model with ``calibrate(split, seed=...)`` is scored twice on the fold's test
     trials: as fitted (``NAME``) and after calibrating on the fold's calibration trials (``NAME+cal``); a model
-    without it is scored as fitted only. Calibration trials are never scored."""
+    without it is scored as fitted only. Calibration trials are never scored.
+    """
     from eegaffect._progress import progress
     from eegaffect.benchmark.registry import get_model
 

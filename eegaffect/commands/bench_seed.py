@@ -79,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
         "subjects": _ints(args.subjects, "--subjects") if args.subjects else None, "seed": args.seed,
         "cache_dir": None if args.cache_dir is None else str(args.cache_dir),
         "plots": False if args.no_plots else None, "n_calibration": args.calibration_trials,
-    }, {"n_calibration": "--calibration-trials", "dataset": "--dataset", "protocol": "--protocol", "models": "--models", "subjects": "--subjects",
-        "seed": "--seed", "cache_dir": "--cache-dir", "plots": "--no-plots"})
+    }, {"dataset": "--dataset", "protocol": "--protocol", "models": "--models", "subjects": "--subjects",
+        "seed": "--seed", "cache_dir": "--cache-dir", "plots": "--no-plots", "n_calibration": "--calibration-trials"})
     check_inputs(args.root, config)  # before --out is created: a typo must not leave an empty folder behind
     t0 = time.perf_counter()
     result = run_benchmark(args.root, config, args.out)

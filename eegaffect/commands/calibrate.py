@@ -17,6 +17,7 @@ from eegaffect.commands import add_config_options, config_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``calibrate`` subcommand."""
     parser = subparsers.add_parser(
         "calibrate", help="adapt a bundle to one person from labelled calibration EEG (live or a recording)",
         description="Collect labelled EEG (a live stream for --duration seconds, or a recording), recompute the "
@@ -54,6 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``eegaffect calibrate``: collect labelled frames, calibrate, write the new bundle, print what changed."""
     from eegaffect.calibration import (
         CalibrateConfig,
         CalibrationError,

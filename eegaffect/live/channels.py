@@ -71,7 +71,8 @@ class ChannelMap:
 
     def describe(self) -> str:
         """One line: how many model channels were found, each stream channel whose name differs from its model
-        channel's (``Fc5. -> FC5``), the interpolated ones and the dropped ones."""
+        channel's (``Fc5. -> FC5``), the interpolated ones and the dropped ones.
+        """
         pairs = [(self.stream_ch_names[p], m) for m, p in zip(self.model_ch_names, self.picks)
                  if p >= 0 and p < len(self.stream_ch_names)]
         differ = [f"{s} -> {m}" for s, m in pairs if s != m]
