@@ -54,6 +54,7 @@ __all__ = [
     "collect_live",
     "collect_recording",
     "frames_with_labels",
+    "score_recording",
 ]
 
 #: Gradient steps and learning rates of the two modes when not given. Chosen on leave-one-subject-out folds of a
@@ -613,3 +614,49 @@ def _collect(eeg, truth, duration: float, sfreq: float):
     t_data = np.concatenate(t_parts) if t_parts else np.zeros((0, 2))
     t_ts = np.concatenate(t_stamps) if t_stamps else np.zeros(0)
     return data, ts, t_data, t_ts
+
+
+def score_recording(bundle: str | Path, path: str | Path, stream: str | None = None) -> dict:
+    """CCC and RMSE of a bundle run offline over a recording, against the recording's ground truth.
+
+    The recording is read as :func:`collect_recording` reads it (the EEG stream, its ground-truth stream or
+    annotation CSV), its channels mapped by name as a live session maps them, and the bundle run from a fresh
+    start with :meth:`~eegaffect.models.predictor.Predictor.predict`; each output is paired with the truth at its
+    stamp.
+
+    Parameters
+    ----------
+    bundle : str | Path
+        The bundle to score.
+    path : str | Path
+        A recording with a ground truth (e.g. the ``session.h5`` of ``eegaffect live --record``).
+    stream : str | None
+        Name of its EEG stream (None: its one stream of type EEG).
+
+    Returns
+    -------
+    scores : dict
+        ``valence_ccc``, ``arousal_ccc`` (None where undefined), ``valence_rmse``, ``arousal_rmse``,
+        ``n_frames``.
+    """
+    from eegaffect.benchmark.metrics import ccc, rmse
+    from eegaffect.datasets import load_dataset
+    from eegaffect.live.channels import match_channels
+    from eegaffect.models.predictor import Predictor
+    from eegaffect.targets import frame_targets
+
+    trial = (load_dataset(path, "recording", stream=stream) if stream else load_dataset(path, "recording")).trials[0]
+    track = trial.continuous_targets()
+    if track is None:
+        raise CalibrationError(f"{path} has no ground truth to score against")
+    parent = Predictor.load(bundle)
+    cmap = match_channels(trial.info.ch_names, parent.meta["ch_names"], max_interpolated=8)
+    pred = Predictor.load(bundle, sfreq=trial.info.sfreq).predict(cmap.apply(trial.load()))
+    true = frame_targets(pred.time_s, track[:, 0], track[:, 1:3])
+    keep = np.all(np.isfinite(true), axis=1) & np.all(np.isfinite(pred.va), axis=1)
+    out: dict = {"n_frames": int(keep.sum())}
+    for k, name in enumerate(("valence", "arousal")):
+        c = ccc(true[keep, k], pred.va[keep, k]) if keep.sum() > 1 else float("nan")
+        out[f"{name}_ccc"] = float(c) if np.isfinite(c) else None
+        out[f"{name}_rmse"] = float(rmse(true[keep, k], pred.va[keep, k])) if keep.any() else None
+    return out

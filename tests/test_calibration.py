@@ -246,3 +246,31 @@ def test_unit_comes_from_the_channels_used_not_a_dropped_trigger():
     cmap = _map_channels(["Fz", "Cz", "Pz", "TRIG"], ["microvolts"] * 3 + ["counts"], meta, 0, (), None)
     assert cmap.scale == pytest.approx(1e-6) and cmap.dropped == ["TRIG"]
     assert _map_channels(["Fz", "Cz", "Pz"], ["volts", "microvolts", "volts"], meta, 0, (), None).scale == 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_demo_with_a_calibration_phase_scores_both_bundles(bundle14, tmp_path, unique_name, capsys):
+    from eegaffect.cli import main
+    from eegaffect.models.predictor import Predictor
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--model", str(bundle14), "--headless", "--duration", "6", "--calibrate", "25", "--out",
+                 str(out), "--set", "montage=dreamer14", "--set", f"stream_name={unique_name}", "--set",
+                 "seed=5"]) == 0
+    printed = capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["updates"] >= 15
+    assert "calibration: 25 s" in printed and "uncalibrated: valence CCC" in printed
+    assert "  calibrated: valence CCC" in printed
+    rec = Predictor.load(out / "calibrated-bundle").meta["calibration"]
+    assert rec["source"].startswith("lsl:") and rec["labels"].endswith("-truth") and rec["n_frames"] >= 20
+    assert (out / "session.h5").is_file()
+
+
+def test_demo_refuses_a_calibration_phase_too_short(tmp_path, capsys):
+    from eegaffect.cli import main
+
+    assert main(["demo", "--calibrate", "-1", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--calibrate" in err[0]
