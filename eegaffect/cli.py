@@ -20,6 +20,7 @@ from eegaffect._logging import logger, set_log_level
 COMMAND_MODULES: list[str] = [
     "demo",
     "live",
+    "calibrate",
     "report",
     "bench",
     "configs",
@@ -91,6 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     set_log_level(args.log_level)
+    from eegaffect.acquisition.lsl_config import quiet_lsl_logging
+
+    quiet_lsl_logging(verbose=args.log_level == "debug")  # before any LSL call: liblsl's INFO lines only in debug
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from eegaffect.acquisition_config import AcquisitionConfig
 from eegaffect.benchmark.runner import BenchSeedConfig
+from eegaffect.calibration import CalibrateConfig
 from eegaffect.config import ConfigModel
 from eegaffect.datasets.labels import LabelMapConfig
 from eegaffect.datasets.synth import SynthSeedConfig
@@ -27,6 +28,7 @@ __all__ = ["SCHEMAS"]
 SCHEMAS: dict[str, type[ConfigModel]] = {
     "pipeline": PipelineConfig,
     "live": LiveConfig,
+    "calibrate": CalibrateConfig,
     "demo": DemoConfig,
     "synth_seed": SynthSeedConfig,
     "train": TrainConfig,

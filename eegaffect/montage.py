@@ -1,13 +1,15 @@
 """Electrode positions for any channel set, from MNE's template montages.
 
-Channel names are matched case-insensitively (SEED writes ``FPZ``, MNE ``Fpz``). SEED's cerebellar channels
-CB1/CB2 are in no MNE template: they get explicit positions on the scalp sphere below O1/O2 (the positions of
-the 10-5 sites ``OI1h``/``OI2h`` pushed 10 mm further down), which keeps them posterior-inferior like the real
-cap's cerebellar electrodes.
+Channel names are compared through :func:`channel_key`: case-insensitively (SEED writes ``FPZ``, MNE ``Fpz``),
+without the decorations devices add (``Fc5.``, ``EEG Fp1-REF``) and with old 10-20 names mapped (T3 -> T7).
+SEED's cerebellar channels CB1/CB2 are in no MNE template: they get explicit positions on the scalp sphere below
+O1/O2 (the positions of the 10-5 sites ``OI1h``/``OI2h`` pushed 10 mm further down), which keeps them
+posterior-inferior like the real cap's cerebellar electrodes.
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Sequence
 
@@ -18,11 +20,24 @@ __all__ = ["channel_key", "template_positions", "channel_positions", "make_monta
 _TEMPLATE_CANDIDATES = ("colin27_1005", "standard_1005")
 
 
-def channel_key(name) -> str:
-    """The form in which eegaffect compares channel names: case-insensitive (``FPZ`` == ``Fpz``).
+#: Old 10-20 names and their 10-10 names (modified combinatorial nomenclature; ACNS guideline 2, 2016).
+OLD_1020_NAMES = {"T3": "T7", "T4": "T8", "T5": "P7", "T6": "P8"}
+#: Channel-type prefixes devices and EDF writers put before the electrode name (``EEG Fp1``, ``EEG:Fp1``).
+_PREFIX = re.compile(r"^(?:EEG)[\s:_-]+(?=[A-Za-z])", re.IGNORECASE)
+#: Reference suffixes (``Fp1-REF``, ``Fp1-A1``, ``Cz-LE``): a common reference, not a bipolar derivation.
+_REF_SUFFIX = re.compile(r"[\s_:-]+(?:REF|A1|A2|A1A2|A12|M1|M2|M1M2|LE|RE|LM|AVG|AVE|AV|AR|CAR|LINKED|REF\d*)$",
+                         re.IGNORECASE)
 
-    The one rule for every comparison of channel names (a stream's against a bundle's, a model's against a
-    montage's, duplicate checks).
+
+def channel_key(name) -> str:
+    """The form in which eegaffect compares channel names, the one rule for every comparison.
+
+    Two spellings of one electrode get the same key: case is ignored (``FPZ`` == ``Fpz``, as MNE's
+    ``match_case=False``), the decorations devices and file formats add are stripped -- surrounding blanks and
+    padding dots (PhysioNet EDF: ``Fc5.``, ``C3..``), a type prefix (``EEG Fp1``), a reference suffix
+    (``Fp1-REF``, ``Fp1-A1``, ``Cz-LE``) -- and old 10-20 names take their 10-10 names (:data:`OLD_1020_NAMES`:
+    T3/T4/T5/T6 -> T7/T8/P7/P8, as MNE's ``match_alias``). A bipolar derivation (``Fp1-F7``, ``EEG Fpz-Cz``) is
+    left as it is: it is not one electrode.
 
     Parameters
     ----------
@@ -32,9 +47,18 @@ def channel_key(name) -> str:
     Returns
     -------
     key : str
-        ``str(name).upper()``.
+        Upper-case electrode name, e.g. ``channel_key("EEG T3-REF") == "T7"``.
+
+    Examples
+    --------
+    >>> [channel_key(n) for n in ("Fc5.", "C3..", "EEG Fp1-REF", "Fp1-A1", "EEG Fz", "T5", "Fp1-F7")]
+    ['FC5', 'C3', 'FP1', 'FP1', 'FZ', 'P7', 'FP1-F7']
     """
-    return str(name).upper()
+    text = str(name).strip().strip(".").strip()
+    text = _PREFIX.sub("", text)
+    text = _REF_SUFFIX.sub("", text).strip().strip(".")
+    key = text.upper() if text else str(name).strip().upper()
+    return OLD_1020_NAMES.get(key, key)
 
 
 @lru_cache(maxsize=1)
@@ -51,7 +75,10 @@ def template_positions() -> dict[str, np.ndarray]:
     builtin = mne.channels.get_builtin_montages()
     name = next(n for n in _TEMPLATE_CANDIDATES if n in builtin)
     montage = mne.channels.make_standard_montage(name)
-    pos = {channel_key(k): np.asarray(v, dtype=float) for k, v in montage.get_positions()["ch_pos"].items()}
+    ch_pos = montage.get_positions()["ch_pos"]
+    # the template also lists old 10-20 names (T3 ...) beside their 10-10 ones (T7 ...): the 10-10 site wins
+    pos = {channel_key(k): np.asarray(v, dtype=float) for k, v in ch_pos.items() if channel_key(k) == k.upper()}
+    pos.update({channel_key(k): np.asarray(v, dtype=float) for k, v in ch_pos.items() if channel_key(k) not in pos})
     down = np.array([0.0, 0.0, -0.010])
     pos["CB1"] = pos["OI1H"] + down
     pos["CB2"] = pos["OI2H"] + down

@@ -37,7 +37,7 @@ def test_no_trial_or_subject_on_both_sides(protocol):
         train = {trial_key(infos[j]) for j in fold.train}
         test = {trial_key(infos[j]) for j in fold.test}
         assert train and test and not train & test
-        if protocol == "loso":
+        if protocol in ("loso", "loso-calibrated"):
             assert not {infos[j].subject for j in fold.train} & {infos[j].subject for j in fold.test}
         if protocol in ("subject-dependent", "cross-session", "kfold"):
             # within-subject protocols never train on another subject
@@ -171,3 +171,40 @@ def test_model_registry_plain_registration_point():
             requested_models(["nope"])
     finally:
         del MODEL_FACTORIES["constant-test"]
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_loso_calibrated_calibrates_on_the_first_k_trials_and_never_tests_them(k):
+    infos = seed_like(3, 2)
+    folds = make_folds(list(reversed(infos)), "loso-calibrated", n_calibration=k)
+    rev = list(reversed(infos))
+    assert [f.subject for f in folds] == [1, 2, 3]
+    for fold in folds:
+        cal = [(rev[j].session, rev[j].trial) for j in fold.calibration]
+        assert sorted(cal) == [(1, t) for t in range(1, k + 1)]  # the first k trials of the first session
+        tested = {(rev[j].subject, rev[j].session, rev[j].trial) for j in fold.test}
+        assert len(tested) == 30 - k and all(s == fold.subject for s, _, _ in tested)
+        assert not tested & {(fold.subject, *c) for c in cal}
+        assert fold.subject not in {rev[j].subject for j in fold.train} and len(fold.train) == 60
+    # with the default, three trials calibrate
+    assert all(len(f.calibration) == 3 for f in make_folds(infos, "loso-calibrated"))
+    with pytest.raises(ValueError, match="n_calibration=30"):
+        make_folds(infos, "loso-calibrated", n_calibration=30)
+    with pytest.raises(ValueError, match="n_calibration must be >= 1"):
+        make_folds(infos, "loso-calibrated", n_calibration=0)
+
+
+def test_check_folds_catches_calibration_leaks():
+    infos = seed_like(2, 1)
+    fold = make_folds(infos, "loso-calibrated")[0]
+    with pytest.raises(AssertionError, match="also trained on or tested"):
+        check_folds([Fold(**{**fold.__dict__, "calibration": fold.calibration + fold.test[:1]})], infos)
+    other = [j for j in fold.train][:1]
+    with pytest.raises(AssertionError, match="also trained on or tested"):
+        check_folds([Fold(**{**fold.__dict__, "calibration": tuple(other)})], infos)
+    with pytest.raises(AssertionError, match="needs calibration trials"):
+        check_folds([Fold(**{**fold.__dict__, "calibration": ()})], infos)
+    foreign = Fold(**{**fold.__dict__, "train": tuple(j for j in fold.train if j != other[0]),
+                      "calibration": tuple(other)})
+    with pytest.raises(AssertionError, match="not tested"):
+        check_folds([foreign], infos)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -255,3 +256,74 @@ def test_log_lines_go_above_progress_bars_only_with_a_console_handler():
             assert console in logger.handlers
     finally:
         logger.handlers = saved
+
+
+class _Spy:
+    """A benchmark model that records every trial it is fitted on, calibrated on and asked to predict."""
+
+    name, input_kind, task = "spy", "features", "regression"
+    seen: ClassVar[dict] = {}
+
+    def fit(self, train, *, seed):
+        self.offset = 0.0
+        _Spy.seen.setdefault("fit", []).append({(i.subject, i.session, i.trial) for i in train.trial_infos})
+
+    def calibrate(self, calib, *, seed):
+        self.offset = 0.5
+        _Spy.seen.setdefault("calibrate", []).append([(i.subject, i.session, i.trial) for i in calib.trial_infos])
+
+    def predict(self, test):
+        from eegaffect.benchmark.interface import Predictions
+
+        _Spy.seen.setdefault("predict", []).append({(i.subject, i.session, i.trial) for i in test.trial_infos})
+        return Predictions(va=[np.clip(v + self.offset, -1, 1) for v in test.va])
+
+
+@pytest.fixture
+def spy_model():
+    from eegaffect.benchmark.interface import MODEL_FACTORIES, register_model
+
+    _Spy.seen = {}
+    register_model("spy", _Spy)
+    yield _Spy
+    del MODEL_FACTORIES["spy"]
+
+
+def test_loso_calibrated_scores_before_and_after_calibration_and_never_the_calibration_trials(
+        tiny_seed, tmp_path, cache_dir, spy_model):
+    config = _config(cache_dir, models=["spy", "de-ridge"], protocol="loso-calibrated", n_calibration=4)
+    result = run_benchmark(tiny_seed, config, tmp_path / "out", show_progress=False)
+    assert [(r["model"], r["fold"]) for r in result.rows] == [
+        (m, f"loso-cal4-s{s}") for s in (1, 2) for m in ("spy", "spy+cal", "de-ridge")]
+    cal = spy_model.seen["calibrate"]
+    assert cal == [[(s, 1, t) for t in (1, 2, 3, 4)] for s in (1, 2)]  # the held-out subject's first 4 trials
+    for fitted, calibrated, tested in zip(spy_model.seen["fit"], cal, spy_model.seen["predict"][::2]):
+        subject = calibrated[0][0]
+        assert {k[0] for k in fitted} == {3 - subject}  # trained on the other subject only
+        assert len(tested) == 2 * 15 - 4 and not tested & set(calibrated)
+    # the stored predictions of both rows cover exactly the same test trials, none of them a calibration trial
+    import glob
+
+    for path in glob.glob(str(tmp_path / "out" / "partial" / "*" / "pred-*.npz")):
+        trials = {tuple(t) for t in np.load(path)["trials"].tolist()}
+        assert len(trials) == 26 and all(t[2] > 4 or t[1] == 2 for t in trials), path
+    by = {(r["model"], r["fold"]): r for r in result.rows}
+    # the spy's calibration (an offset of 0.5) shows in the scores, so the +cal rows are the calibrated model's
+    assert by[("spy", "loso-cal4-s1")]["valence_rmse"] == pytest.approx(0.0, abs=1e-12)
+    assert by[("spy+cal", "loso-cal4-s1")]["valence_rmse"] > 0.1
+    # resuming reuses both rows of every fold
+    again = run_benchmark(tiny_seed, config, tmp_path / "out", show_progress=False)
+    assert again.folds_run == 0 and again.rows == result.rows
+
+
+def test_eegdancer_calibrates_in_loso_calibrated(tiny_seed, tmp_path, cache_dir):
+    tiny = ["vqvae.steps=4", "transformer.pretrain_steps=2", "transformer.finetune_steps=4", "sac.enabled=false",
+            "vqvae.batch_size=4", "transformer.batch_size=4", "vqvae.crop=4", "transformer.crop=4"]
+    config = _config(cache_dir, models=["eegdancer"], protocol="loso-calibrated", n_calibration=5, subjects=None,
+                     model_params={"eegdancer": {"overrides": tiny, "calibration": {"steps": 10}}})
+    result = run_benchmark(tiny_seed, config, tmp_path / "out", show_progress=False)
+    rows = {(r["model"], r["fold"]): r for r in result.rows}
+    assert set(rows) == {(m, f"loso-cal5-s{s}") for m in ("eegdancer", "eegdancer+cal") for s in (1, 2)}
+    for s in (1, 2):
+        before, after = rows[("eegdancer", f"loso-cal5-s{s}")], rows[("eegdancer+cal", f"loso-cal5-s{s}")]
+        assert before["valence_rmse"] != after["valence_rmse"]

@@ -8,13 +8,18 @@ subject-dependent   one fold per (subject, session): the first ``n_train`` trial
                     DREAMER (one session of 18 clips, no standard split) and any dataset without a known
                     split and no explicit ``n_train`` fall back to k-fold by trial within each subject.
 loso                leave-one-subject-out: one fold per subject, every other subject trains.
+loso-calibrated     leave-one-subject-out with per-user calibration: every other subject trains; the first
+                    ``n_calibration`` trials of the held-out subject (by session, then trial number; default 3)
+                    calibrate the trained model (:mod:`eegaffect.calibration`) and only its other trials test.
+                    Calibration trials are never scored.
 cross-session       one fold per (subject, held-out session): the subject's other sessions train.
 kfold               k-fold by trial within each subject (all its sessions pooled), stratified by class when
                     every trial has a class and every class has at least k trials; seeded shuffle.
 =================== ========================================================================================
 
 A trial is identified by ``(subject, session, trial)``; :func:`check_folds` asserts that no trial (and, for
-``loso``, no subject) is on both sides of any fold. Normalisation statistics are the models' business and are
+``loso`` and ``loso-calibrated``, no subject) is on both sides of any fold, and that calibration trials are the
+held-out subject's and never tested. Normalisation statistics are the models' business and are
 fitted on the training side only (see :mod:`eegaffect.benchmark.interface`).
 """
 
@@ -25,9 +30,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["PROTOCOLS", "STANDARD_N_TRAIN", "Fold", "make_folds", "check_folds", "trial_key"]
+__all__ = ["PROTOCOLS", "CALIBRATED_PROTOCOLS", "DEFAULT_N_CALIBRATION",
+           "STANDARD_N_TRAIN", "Fold", "make_folds", "check_folds", "trial_key"]
 
-PROTOCOLS = ("subject-dependent", "loso", "cross-session", "kfold")
+PROTOCOLS = ("subject-dependent", "loso", "cross-session", "kfold", "loso-calibrated")
+#: Protocols whose folds have calibration trials.
+CALIBRATED_PROTOCOLS = ("loso-calibrated",)
+#: Calibration trials of the held-out subject in ``loso-calibrated`` unless told otherwise.
+DEFAULT_N_CALIBRATION = 3
 
 #: Training trials per session of the standard subject-dependent split, per dataset name.
 STANDARD_N_TRAIN = {"seed": 9, "seed-iv": 16}
@@ -53,6 +63,9 @@ class Fold:
         Indices (into the trial list) of the training trials.
     test : tuple of int
         Indices of the test trials.
+    calibration : tuple of int
+        Indices of the trials that calibrate the trained model before testing (``loso-calibrated``; empty
+        otherwise). Never scored.
     """
 
     protocol: str
@@ -62,6 +75,7 @@ class Fold:
     index: int
     train: tuple[int, ...]
     test: tuple[int, ...]
+    calibration: tuple[int, ...] = ()
 
 
 def trial_key(info: Any) -> tuple:
@@ -77,14 +91,15 @@ def _sort_key(value: Any) -> tuple:
 
 
 def make_folds(trial_infos: Sequence[Any], protocol: str, *, dataset: str | None = None,
-               n_train: int | None = None, k: int = 5, seed: int = 0) -> list[Fold]:
+               n_train: int | None = None, k: int = 5, seed: int = 0,
+               n_calibration: int = DEFAULT_N_CALIBRATION) -> list[Fold]:
     """Build the folds of a protocol over a list of trials.
 
     Parameters
     ----------
     trial_infos : sequence of TrialInfo
         Trials with ``subject``, ``session``, ``trial`` and ``label`` attributes.
-    protocol : {"subject-dependent", "loso", "cross-session", "kfold"}
+    protocol : {"subject-dependent", "loso", "cross-session", "kfold", "loso-calibrated"}
         See the module docstring.
     dataset : str | None
         Dataset name, used to pick the standard subject-dependent split (:data:`STANDARD_N_TRAIN`).
@@ -94,6 +109,8 @@ def make_folds(trial_infos: Sequence[Any], protocol: str, *, dataset: str | None
         Folds of ``kfold`` (and of the subject-dependent fallback).
     seed : int
         Seed of the ``kfold`` shuffle.
+    n_calibration : int
+        Calibration trials of the held-out subject in ``loso-calibrated``.
 
     Returns
     -------
@@ -116,6 +133,8 @@ def make_folds(trial_infos: Sequence[Any], protocol: str, *, dataset: str | None
         raise ValueError(f"n_train must be >= 1, got {n_train}")
     if k < 2:
         raise ValueError(f"k must be >= 2, got {k}")
+    if n_calibration < 1:
+        raise ValueError(f"n_calibration must be >= 1, got {n_calibration}")
     if protocol == "subject-dependent":
         if n_train is None:
             n_train = STANDARD_N_TRAIN.get((dataset or "").lower())
@@ -123,6 +142,8 @@ def make_folds(trial_infos: Sequence[Any], protocol: str, *, dataset: str | None
                                                                                   "subject-dependent")
     elif protocol == "loso":
         folds = _loso(infos)
+    elif protocol == "loso-calibrated":
+        folds = _loso_calibrated(infos, n_calibration)
     elif protocol == "cross-session":
         folds = _cross_session(infos)
     else:
@@ -162,6 +183,18 @@ def _loso(infos) -> list[Fold]:
     return folds
 
 
+def _loso_calibrated(infos, n_calibration: int) -> list[Fold]:
+    folds = []
+    for fold in _loso(infos):
+        held = sorted(fold.test, key=lambda j: (_sort_key(infos[j].session), _sort_key(infos[j].trial)))
+        if len(held) <= n_calibration:
+            raise ValueError(f"loso-calibrated: subject {fold.subject} has {len(held)} trials, expected more than "
+                             f"n_calibration={n_calibration} (the first calibrate, the rest test)")
+        folds.append(Fold("loso-calibrated", f"loso-cal{n_calibration}-s{fold.subject}", fold.subject, None, 0,
+                          fold.train, tuple(held[n_calibration:]), tuple(held[:n_calibration])))
+    return folds
+
+
 def _cross_session(infos) -> list[Fold]:
     folds = []
     for subject, idx in _groups(infos, lambda i: i.subject).items():
@@ -198,7 +231,8 @@ def _kfold(infos, k: int, seed: int, protocol: str) -> list[Fold]:
 
 
 def check_folds(folds: Sequence[Fold], trial_infos: Sequence[Any]) -> None:
-    """Assert that no fold leaks: no trial on both sides, no empty side, and for ``loso`` no shared subject.
+    """Assert that no fold leaks: no trial on both sides, no empty side, for ``loso`` and ``loso-calibrated`` no
+    shared subject, and calibration trials only from the tested subject, never tested nor trained on.
 
     Parameters
     ----------
@@ -223,7 +257,19 @@ def check_folds(folds: Sequence[Fold], trial_infos: Sequence[Any]) -> None:
         shared = train_keys & test_keys
         if shared:
             raise AssertionError(f"fold {fold.name}: trials {sorted(shared, key=str)[:3]} are in train and test")
-        if fold.protocol == "loso":
+        if fold.protocol in ("loso", "loso-calibrated"):
             subj = {trial_infos[j].subject for j in fold.train} & {trial_infos[j].subject for j in fold.test}
             if subj:
                 raise AssertionError(f"fold {fold.name}: subjects {sorted(subj, key=str)} are in train and test")
+        if fold.protocol in CALIBRATED_PROTOCOLS and not fold.calibration:
+            raise AssertionError(f"fold {fold.name}: protocol {fold.protocol} needs calibration trials, got none")
+        if fold.calibration:
+            cal_keys = {trial_key(trial_infos[j]) for j in fold.calibration}
+            leaked = cal_keys & (test_keys | train_keys)
+            if leaked:
+                raise AssertionError(f"fold {fold.name}: calibration trials {sorted(leaked, key=str)[:3]} are also "
+                                     "trained on or tested")
+            others = {trial_infos[j].subject for j in fold.calibration} - {trial_infos[j].subject for j in fold.test}
+            if others:
+                raise AssertionError(f"fold {fold.name}: calibration trials of subjects {sorted(others, key=str)} "
+                                     "that are not tested")

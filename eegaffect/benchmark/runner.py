@@ -42,11 +42,14 @@ from pydantic import Field
 
 from eegaffect._logging import logger
 from eegaffect.benchmark.metrics import METRIC_NAMES, classification_metrics, regression_metrics, summarise
-from eegaffect.benchmark.protocols import PROTOCOLS, Fold, make_folds
+from eegaffect.benchmark.protocols import CALIBRATED_PROTOCOLS, PROTOCOLS, Fold, make_folds
 from eegaffect.config import ConfigModel
 from eegaffect.pipeline import PipelineConfig
 
-__all__ = ["BenchSeedConfig", "BenchmarkResult", "run_benchmark", "ROW_KEYS", "DEFAULT_MODELS"]
+__all__ = ["BenchSeedConfig", "BenchmarkResult", "run_benchmark", "ROW_KEYS", "DEFAULT_MODELS", "CALIBRATED_SUFFIX"]
+
+#: Appended to a model's name for its rows after per-user calibration (``loso-calibrated``): ``eegdancer+cal``.
+CALIBRATED_SUFFIX = "+cal"
 
 DEFAULT_MODELS = ["de-svm", "de-logreg", "de-ridge", "eegnet", "shallow"]
 #: Keys of every row of ``results.json`` / columns of ``results.csv``, in order.
@@ -67,13 +70,17 @@ class BenchSeedConfig(ConfigModel):
     """Settings of ``eegaffect bench seed`` (``configs/bench_seed.yaml``)."""
 
     dataset: Literal["seed", "seed-iv", "dreamer"] = "seed"
-    protocol: Literal["subject-dependent", "loso", "cross-session", "kfold"] = "subject-dependent"
+    protocol: Literal["subject-dependent", "loso", "cross-session", "kfold", "loso-calibrated"] = \
+        "subject-dependent"
     models: list[str] = Field(default_factory=lambda: list(DEFAULT_MODELS), min_length=1)
     subjects: list[int] | None = Field(None, description="subject numbers to include; null = all")
     seed: int = Field(0, ge=0)
     n_train: int | None = Field(None, ge=1, description="subject-dependent training trials per session; "
                                                           "null = the dataset's standard (SEED 9, SEED-IV 16)")
     k: int = Field(5, ge=2, description="folds of the kfold protocol (and the DREAMER subject-dependent fallback)")
+    n_calibration: int = Field(3, ge=1, description="loso-calibrated: the held-out subject's first trials that "
+                               "calibrate the model (never scored); models with a calibrate() method are scored "
+                               "on the same test trials before (NAME) and after (NAME+cal) calibration")
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     cache_dir: str | None = Field(None, description="feature cache root; null = the user cache folder")
     model_params: dict[str, dict[str, Any]] = Field(default_factory=_default_model_params)
@@ -196,15 +203,19 @@ def run_benchmark(root: str | Path, config: BenchSeedConfig, out_dir: str | Path
 
         infos = [t.info for t in data.trials]
         folds = make_folds(infos, config.protocol, dataset=full.name, n_train=config.n_train, k=config.k,
-                           seed=config.seed)
+                           seed=config.seed, n_calibration=config.n_calibration)
         targets = _targets_key(data)
-        store = _PartialStore(out_dir / "partial", _run_signature(config, full.name),
-                              {n: _model_signature(config, full.name, n, caches[probes[n].input_kind], targets)
-                               for n in names})
+        signatures = {n: _model_signature(config, full.name, n, caches[probes[n].input_kind], targets) for n in names}
+        signatures.update({n + CALIBRATED_SUFFIX: _model_signature(config, full.name, n + CALIBRATED_SUFFIX,
+                                                                   caches[probes[n].input_kind], targets)
+                           for n in _calibratable(names, probes, config)})
+        store = _PartialStore(out_dir / "partial", _run_signature(config, full.name), signatures)
         _fit_folds(data, folds, names, probes, caches, store, config, result, show_progress, execution)
 
-    todo = [(fold, name) for fold in folds for name in names]
-    result.rows = [r for r in store.rows() if r["model"] in names and r["fold"] in {f.name for f in folds}]
+    row_names = [m for n in names for m in ([n, n + CALIBRATED_SUFFIX] if n in _calibratable(names, probes, config)
+                                            else [n])]
+    todo = [(fold, name) for fold in folds for name in row_names]
+    result.rows = [r for r in store.rows() if r["model"] in row_names and r["fold"] in {f.name for f in folds}]
     order = {(n, f.name): i for i, (f, n) in enumerate(todo)}
     result.rows.sort(key=lambda r: order[(r["model"], r["fold"])])
     result.summary = summarise(result.rows)
@@ -238,17 +249,33 @@ def _write_run_info(path: Path, result: BenchmarkResult, config: BenchSeedConfig
     return write_results_json(path, doc)
 
 
+def _calibratable(names, probes, config: BenchSeedConfig) -> list[str]:
+    """Models scored also after per-user calibration: those with ``calibrate()``, under a calibrated protocol."""
+    if config.protocol not in CALIBRATED_PROTOCOLS:
+        return []
+    return [n for n in names if callable(getattr(probes[n], "calibrate", None))]
+
+
 def _fit_folds(data, folds, names, probes, caches, store, config: BenchSeedConfig, result: BenchmarkResult,
                show_progress: bool, execution) -> None:
     """Run every (model, fold, seed) unit not in ``store`` yet on the executor ``execution`` asks for; each
     outcome is added to the store (or recorded as failed) as soon as it arrives.
+
+    Under a calibrated protocol a model with ``calibrate(split, seed=...)`` is scored twice on the fold's test
+    trials: as fitted (``NAME``) and after calibrating on the fold's calibration trials (``NAME+cal``); a model
+    without it is scored as fitted only. Calibration trials are never scored.
     """
     from eegaffect.benchmark.execution import UnitProgress, make_executor
     from eegaffect.benchmark.registry import get_model
     from eegaffect.benchmark.units import UnitSpec, make_units
 
+    calibrated = set(_calibratable(names, probes, config))
+    if config.protocol in CALIBRATED_PROTOCOLS and set(names) - calibrated:
+        logger.info("%s: %s cannot be calibrated (no calibrate()); scored as fitted on the same test trials",
+                    config.protocol, sorted(set(names) - calibrated))
     units = make_units(folds, names, [config.seed])
-    todo = [u for u in units if not store.has(u.model, u.fold)]
+    todo = [u for u in units if not store.has(u.model, u.fold)
+            or (u.model in calibrated and not store.has(u.model + CALIBRATED_SUFFIX, u.fold))]
     result.folds_skipped = len(units) - len(todo)
     if not todo:
         return
@@ -266,6 +293,10 @@ def _fit_folds(data, folds, names, probes, caches, store, config: BenchSeedConfi
         logger.info("%s %s: %s (%.1f s)", outcome.unit.model, outcome.unit.fold, _brief(outcome.row),
                     outcome.seconds)
         store.add(outcome.row, outcome.payload)
+        for row, payload in outcome.calibrated:
+            logger.info("%s %s: %s after calibration on %d trial(s)", row["model"], row["fold"], _brief(row),
+                        len(folds_by_name[row["fold"]].calibration))
+            store.add(row, payload)
         result.folds_run += 1
 
     bar = None
@@ -279,7 +310,10 @@ def _fit_folds(data, folds, names, probes, caches, store, config: BenchSeedConfi
                                                      ship=not sequential and execution.ships_arrays()))
             specs = [UnitSpec(u, get_model(u.model, **config.model_params.get(u.model, {})),
                               folds_by_name[u.fold].train, folds_by_name[u.fold].test, folds_by_name[u.fold],
-                              threads=threads, show_progress=show_progress and sequential) for u in todo]
+                              threads=threads, show_progress=show_progress and sequential,
+                              calibration=tuple(folds_by_name[u.fold].calibration) if u.model in calibrated else (),
+                              calibrated_name=u.model + CALIBRATED_SUFFIX if u.model in calibrated else None)
+                     for u in todo]
             bar = UnitProgress(len(units), done=result.folds_skipped, desc=f"{config.protocol} units",
                                show=show_progress)
             executor.run(specs, context, on_outcome, bar)
@@ -421,8 +455,11 @@ def _hash(doc: dict) -> str:
 
 def _run_signature(config: BenchSeedConfig, dataset: str) -> str:
     """Name of the partial-results folder: the settings every model of a run shares (not the model list)."""
-    return _hash({"dataset": dataset, "protocol": config.protocol, "seed": config.seed, "n_train": config.n_train,
-                  "k": config.k, "subjects": config.subjects})
+    doc = {"dataset": dataset, "protocol": config.protocol, "seed": config.seed, "n_train": config.n_train,
+           "k": config.k, "subjects": config.subjects}
+    if config.protocol in CALIBRATED_PROTOCOLS:
+        doc["n_calibration"] = config.n_calibration
+    return _hash(doc)
 
 
 def _model_signature(config: BenchSeedConfig, dataset: str, name: str, cache, targets: str = "") -> str:
@@ -431,7 +468,8 @@ def _model_signature(config: BenchSeedConfig, dataset: str, name: str, cache, ta
     and its hyper-parameters.
     """
     return _hash({"run": _run_signature(config, dataset), "model": name,
-                  "params": config.model_params.get(name, {}), "cache": cache.key, "targets": targets})
+                  "params": config.model_params.get(name.removesuffix(CALIBRATED_SUFFIX), {}), "cache": cache.key,
+                  "targets": targets})
 
 
 def _targets_key(data) -> str:

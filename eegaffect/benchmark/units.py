@@ -200,6 +200,12 @@ class UnitSpec:
         torch intra-op threads while the unit runs; None leaves torch's setting.
     show_progress : bool
         Let models with long fits show their own bar (sequential runs only).
+    calibration : tuple of int
+        Calibration trials (``loso-calibrated``): after its fitted row, the model is calibrated on them
+        (``model.calibrate``) and scored again on the same test trials as ``calibrated_name``. Empty: no
+        calibration. They are never scored.
+    calibrated_name : str | None
+        Model name of the calibrated row (``NAME+cal``).
     """
 
     unit: Unit
@@ -209,6 +215,8 @@ class UnitSpec:
     fold: Any
     threads: int | None = None
     show_progress: bool = False
+    calibration: tuple[int, ...] = ()
+    calibrated_name: str | None = None
 
 
 @dataclass
@@ -231,6 +239,8 @@ class UnitOutcome:
         Process that ran it.
     host : str
         Machine that ran it.
+    calibrated : list of (dict, dict)
+        The row and payload after per-user calibration, when the unit had calibration trials.
     """
 
     unit: Unit
@@ -240,6 +250,7 @@ class UnitOutcome:
     seconds: float = 0.0
     pid: int = 0
     host: str = ""
+    calibrated: list = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -314,15 +325,17 @@ def run_unit(spec: UnitSpec, context: UnitContext) -> UnitOutcome:
         The row and predictions, or the error.
     """
     t0 = time.perf_counter()
+    calibrated: list = []
     try:
-        row, payload = _run(spec, context)
+        row, payload = _run(spec, context, calibrated)
         error = None
     except Exception:  # noqa: BLE001 - any failure of one unit is reported, the others go on
-        row, payload, error = None, {}, traceback.format_exc()
-    return UnitOutcome(spec.unit, row, payload, error, time.perf_counter() - t0, os.getpid(), socket.gethostname())
+        row, payload, error, calibrated = None, {}, traceback.format_exc(), []
+    return UnitOutcome(spec.unit, row, payload, error, time.perf_counter() - t0, os.getpid(), socket.gethostname(),
+                       calibrated)
 
 
-def _run(spec: UnitSpec, context: UnitContext) -> tuple[dict, dict]:
+def _run(spec: UnitSpec, context: UnitContext, calibrated: list) -> tuple[dict, dict]:
     from eegaffect.benchmark.runner import _score, _split
 
     model = spec.model
@@ -336,8 +349,14 @@ def _run(spec: UnitSpec, context: UnitContext) -> tuple[dict, dict]:
         test = _split(data, spec.test, need, va_cache, context.config)
         model.fit(train, seed=spec.unit.seed)
         pred = model.predict(test).check(test)
-    row = _score(spec.unit.model, model, spec.fold, test, pred)
-    return row, prediction_payload(test, pred)
+        row = _score(spec.unit.model, model, spec.fold, test, pred)
+        payload = prediction_payload(test, pred)
+        if spec.calibration:
+            model.calibrate(_split(data, spec.calibration, need, va_cache, context.config), seed=spec.unit.seed)
+            cal_pred = model.predict(test).check(test)
+            calibrated.append((_score(spec.calibrated_name, model, spec.fold, test, cal_pred),
+                               prediction_payload(test, cal_pred)))
+    return row, payload
 
 
 @dataclass

@@ -30,8 +30,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--root", type=Path, default=None, help="dataset folder (DREAMER: DREAMER.mat)")
     parser.add_argument("--dataset", choices=["seed", "seed-iv", "dreamer"], default=None,
                         help="dataset layout (default: the config's, seed)")
-    parser.add_argument("--protocol", choices=["subject-dependent", "loso", "cross-session", "kfold"],
-                        default=None, help="evaluation protocol (default: the config's, subject-dependent)")
+    parser.add_argument("--protocol", choices=["subject-dependent", "loso", "cross-session", "kfold",
+                                               "loso-calibrated"],
+                        default=None, help="evaluation protocol (default: the config's, subject-dependent); "
+                                           "loso-calibrated: leave-one-subject-out, the held-out subject's first "
+                                           "--calibration-trials trials calibrate, the rest test")
+    parser.add_argument("--calibration-trials", type=int, default=None, metavar="K",
+                        help="loso-calibrated: calibration trials of the held-out subject (default: the config's, 3)")
     parser.add_argument("--models", default=None,
                         help="comma-separated model names (default: de-svm,de-logreg,de-ridge,eegnet,shallow)")
     parser.add_argument("--subjects", default=None, help="comma-separated subject numbers (default: all)")
@@ -89,9 +94,9 @@ def run(args: argparse.Namespace) -> int:
         "dataset": args.dataset, "protocol": args.protocol, "models": models,
         "subjects": _ints(args.subjects, "--subjects") if args.subjects else None, "seed": args.seed,
         "cache_dir": args.cache_dir,
-        "plots": False if args.no_plots else None,
+        "plots": False if args.no_plots else None, "n_calibration": args.calibration_trials,
     }, {"dataset": "--dataset", "protocol": "--protocol", "models": "--models", "subjects": "--subjects",
-        "seed": "--seed", "cache_dir": "--cache", "plots": "--no-plots"})
+        "seed": "--seed", "cache_dir": "--cache", "plots": "--no-plots", "n_calibration": "--calibration-trials"})
     execution = execution_from_args(args)
     check_inputs(args.root, config)  # before --out is created: a typo must not leave an empty folder behind
     t0 = time.perf_counter()
@@ -159,7 +164,7 @@ def check_inputs(root: Path, config) -> None:
         raise UserInputError(f"{root}: no trials to benchmark in dataset {config.dataset!r}")
     try:
         make_folds([t.info for t in data.trials], config.protocol, dataset=full.name, n_train=config.n_train,
-                   k=config.k, seed=config.seed)
+                   k=config.k, seed=config.seed, n_calibration=config.n_calibration)
     except ValueError as exc:
         raise UserInputError(f"--protocol {config.protocol}: {exc}") from exc
 

@@ -25,6 +25,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "otherwise)")
     parser.add_argument("--model", type=Path, default=None, metavar="BUNDLE",
                         help="use this bundle instead of the demo model")
+    parser.add_argument("--calibrate", type=float, default=None, metavar="S",
+                        help="first calibrate the model on S >= 25 s of the headset with its ground truth, run the "
+                             "session on the calibrated bundle and print both bundles' CCC on the session "
+                             "(config: calibrate_s, default 0 = no calibration)")
     add_config_options(parser, "demo")
     parser.set_defaults(func=run)
 
@@ -41,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
                              {"duration_s": "--duration"})
     if args.model is not None:
         config.bundle = str(args.model)
+    if args.calibrate is not None:
+        from eegaffect.config import validate_update
+
+        config = validate_update(config, {"calibrate_s": args.calibrate}, {"calibrate_s": "--calibrate"})
     out = output_dir(args.out, LIVE_OUTPUTS, overwrite=args.overwrite, default_prefix="eegaffect-demo")
     print(f"eegaffect demo: {config.duration_s:g} s of simulated EEG through the live pipeline "
           f"({'window' if not args.headless else 'headless'}); Ctrl-C stops early", flush=True)
@@ -51,4 +59,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"eegaffect demo: {exc}", file=sys.stderr)
         return 2
     print(format_summary(summary))
+    cal = summary.get("calibration")
+    if cal:
+        print(f"calibration: {cal['seconds']:.0f} s ({cal['frames']} frames) -> {cal['bundle']}")
+        for label in ("uncalibrated", "calibrated"):
+            s = cal[label]
+            print(f"  {label:>12}: valence CCC {_fmt(s['valence_ccc'])}, arousal CCC {_fmt(s['arousal_ccc'])} "
+                  f"(this session's recording, {s['n_frames']} frames)")
     return 0
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}"

@@ -37,7 +37,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="interpolate up to N model channels missing from the stream, 0 <= N <= 8 (default 0: "
                              "a missing channel is an error)")
     parser.add_argument("--ignore-channel", action="append", default=None, metavar="NAME",
-                        help="stream channel to drop (repeatable), e.g. a trigger channel")
+                        help="stream channel never to use (repeatable); channels the model does not know are "
+                             "dropped anyway (and logged)")
+    parser.add_argument("--rename", type=Path, default=None, metavar="FILE",
+                        help="explicit channel mapping, stream name -> model name, for names that are not matched "
+                             "automatically (case, padding dots, EEG/-REF decorations and T3->T7 style old names "
+                             "are): YAML mapping or CSV 'stream,model'")
     parser.add_argument("--update-hz", type=float, default=None, metavar="HZ",
                         help="prediction updates per second, 0 < HZ <= 100 (default 4)")
     add_config_options(parser, "live")
@@ -50,14 +55,16 @@ def run(args: argparse.Namespace) -> int:
     from eegaffect.commands._signals import sigterm_as_interrupt
     from eegaffect.config import validate_update
     from eegaffect.errors import UserInputError
+    from eegaffect.live.channels import read_rename_file
     from eegaffect.live.dashboard_worker import make_dashboard
     from eegaffect.live.session import LiveConfig, LiveSession
 
     config = validate_update(config_from_args(args, LiveConfig),
                              {"record": args.record, "interpolate": args.interpolate, "update_hz": args.update_hz,
-                              "ignore_channels": args.ignore_channel},
+                              "ignore_channels": args.ignore_channel,
+                              "rename": None if args.rename is None else read_rename_file(args.rename)},
                              {"record": "--record", "interpolate": "--interpolate", "update_hz": "--update-hz",
-                              "ignore_channels": "--ignore-channel"})
+                              "ignore_channels": "--ignore-channel", "rename": "--rename"})
     if args.duration is not None and not args.duration > 0:
         raise UserInputError(f"--duration {args.duration:g}: expected a positive number of seconds (leave it out "
                              "to run until Ctrl-C)")

@@ -1,26 +1,35 @@
 """Map a stream's channels onto a model's montage by name, optionally interpolating a few missing electrodes.
 
-Names are compared case-insensitively (SEED writes ``FPZ``, most caps ``Fpz``). A stream with channels the model
-does not know, or lacking channels the model needs, is an error that names them both ways, unless
+Names are compared through the project's one rule, :func:`eegaffect.montage.channel_key`, the way MNE matches
+names to a montage (case-insensitive, with aliases): case is ignored, the decorations devices and file formats add
+are stripped (PhysioNet's padding dots ``Fc5.``/``C3..``, ``EEG Fp1``, ``Fp1-REF``, ``Fp1-A1``) and old 10-20 names
+take their 10-10 names (T3/T4/T5/T6 -> T7/T8/P7/P8). What the names cannot tell, an explicit mapping does:
+``rename`` (``--rename FILE``, YAML or CSV, :func:`read_rename_file`) renames stream channels first.
 
-- ``ignore`` lists the stream's extra channels to drop (e.g. ``EXG1``, ``TRIGGER``), and
-- ``max_interpolated`` allows up to that many missing model channels to be estimated from the others by spherical
-  spline interpolation (Perrin et al., 1989) on the template electrode positions of :mod:`eegaffect.montage` —
-  the same interpolation as MNE's ``interpolate_bads`` for EEG, expressed as one fixed matrix so a live chunk
-  costs a single matrix product.
+- Stream channels the model does not use (a trigger, EXG or sample-index channel, extra electrodes) are dropped
+  and listed in :attr:`ChannelMap.dropped`; ``on_extra="raise"`` makes them an error instead.
+- Model channels missing from the stream are an error naming them, unless ``max_interpolated`` allows up to that
+  many to be estimated from the others by spherical spline interpolation (Perrin et al., 1989) on the template
+  electrode positions of :mod:`eegaffect.montage` -- the same interpolation as MNE's ``interpolate_bads`` for
+  EEG, expressed as one fixed matrix so a live chunk costs a single matrix product.
+
+:meth:`ChannelMap.describe` says in one line which stream channel went to which model channel (the live session
+logs it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from eegaffect.errors import UserInputError
 from eegaffect.montage import channel_key
 
-__all__ = ["ChannelMismatchError", "NonNumericStreamError", "ChannelMap", "match_channels",
+__all__ = ["ChannelMap", "ChannelMismatchError", "NonNumericStreamError", "match_channels", "read_rename_file",
            "spline_interpolation_matrix"]
 
 
@@ -45,11 +54,15 @@ class ChannelMap:
     interpolated : list of str
         Model channels estimated by interpolation (empty when every channel is present).
     dropped : list of str
-        Stream channels that are not used (listed in ``ignore``).
+        Stream channels that are not used (listed in ``ignore``, or extra channels the model does not know).
     interp_matrix : ndarray, shape (n_interpolated, n_present) | None
         Spline weights from the present model channels (in model order) to the interpolated ones.
     scale : float
         Factor applied to every sample (unit conversion, e.g. 1e-6 from microvolts to volts).
+    stream_ch_names : list of str
+        The stream's channel names, in column order, as the stream spells them.
+    renamed : dict of str to str
+        Stream channel -> new name, from the explicit ``rename`` mapping.
     """
 
     model_ch_names: list[str]
@@ -58,6 +71,26 @@ class ChannelMap:
     dropped: list[str]
     interp_matrix: np.ndarray | None
     scale: float = 1.0
+    stream_ch_names: list[str] = field(default_factory=list)
+    renamed: dict[str, str] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """One line: how many model channels were found, each stream channel whose name differs from its model
+        channel's (``Fc5. -> FC5``), the interpolated ones and the dropped ones.
+        """
+        pairs = [(self.stream_ch_names[p], m) for m, p in zip(self.model_ch_names, self.picks)
+                 if p >= 0 and p < len(self.stream_ch_names)]
+        differ = [f"{s} -> {m}" for s, m in pairs if s != m]
+        n = len(pairs)
+        parts = [f"{n} of {self.n_chans} model channels from the stream"
+                 + (f" ({len(differ)} by another spelling: {', '.join(differ)})" if differ else " (same names)")]
+        if self.renamed:
+            parts.append("renamed by the mapping: " + ", ".join(f"{a} -> {b}" for a, b in self.renamed.items()))
+        if self.interpolated:
+            parts.append(f"{len(self.interpolated)} interpolated: {', '.join(self.interpolated)}")
+        if self.dropped:
+            parts.append(f"{len(self.dropped)} stream channel(s) not used: {', '.join(self.dropped)}")
+        return "channels: " + "; ".join(parts)
 
     @property
     def n_chans(self) -> int:
@@ -128,21 +161,28 @@ def _apply(cmap: ChannelMap, chunk: np.ndarray) -> np.ndarray:
 
 
 def match_channels(stream_ch_names: Sequence[str], model_ch_names: Sequence[str], *,
-                   ignore: Sequence[str] = (), max_interpolated: int = 0, scale: float = 1.0) -> ChannelMap:
+                   ignore: Sequence[str] = (), max_interpolated: int = 0, scale: float = 1.0,
+                   rename: Mapping[str, str] | None = None,
+                   on_extra: Literal["drop", "raise"] = "drop") -> ChannelMap:
     """Map stream channels onto the model's channels by name.
 
     Parameters
     ----------
     stream_ch_names : sequence of str
-        The stream's channels, in column order (a ``sample_index`` counter channel belongs in ``ignore``).
+        The stream's channels, in column order.
     model_ch_names : sequence of str
         The model's channels, in its input order.
     ignore : sequence of str
-        Stream channels that are not EEG for the model and are dropped without error.
+        Stream channels that are never used (e.g. a ``sample_index`` counter), even if a name matched.
     max_interpolated : int
         Most model channels allowed to be missing from the stream; they are interpolated (0: none allowed).
     scale : float
         Factor applied to every sample (unit conversion).
+    rename : mapping of str to str | None
+        Explicit stream name -> model name, applied before matching (keys compared by
+        :func:`~eegaffect.montage.channel_key` when not found verbatim).
+    on_extra : {"drop", "raise"}
+        What stream channels the model does not know do: dropped (listed in ``dropped``) or an error.
 
     Returns
     -------
@@ -151,8 +191,9 @@ def match_channels(stream_ch_names: Sequence[str], model_ch_names: Sequence[str]
     Raises
     ------
     ChannelMismatchError
-        Duplicate names, extra stream channels not in ``ignore``, or more missing channels than
-        ``max_interpolated`` (or missing channels without a known electrode position).
+        Duplicate names, a ``rename`` entry naming no stream channel, extra stream channels with
+        ``on_extra="raise"``, or more missing channels than ``max_interpolated`` (or missing channels without a
+        known electrode position).
     """
     stream = [str(c) for c in stream_ch_names]
     model = [str(c) for c in model_ch_names]
@@ -162,31 +203,55 @@ def match_channels(stream_ch_names: Sequence[str], model_ch_names: Sequence[str]
         raise ValueError(f"max_interpolated must be >= 0, got {max_interpolated}")
     if not (np.isfinite(scale) and scale > 0):
         raise ValueError(f"scale must be a finite number > 0, got {scale}")
-    for label, names in (("stream", stream), ("model", model)):
-        upper = [channel_key(n) for n in names]
-        dup = sorted({n for n, u in zip(names, upper) if upper.count(u) > 1})
+    if on_extra not in ("drop", "raise"):
+        raise ValueError(f"on_extra must be 'drop' or 'raise', got {on_extra!r}")
+    renamed = _renames(stream, dict(rename or {}))
+    named = [renamed.get(n, n) for n in stream]
+    ignored = {channel_key(c) for c in ignore}
+    for label, names in (("stream", [n for n in named if channel_key(n) not in ignored]), ("model", model)):
+        keys = [channel_key(n) for n in names]
+        dup = sorted({n for n, u in zip(names, keys) if keys.count(u) > 1})
         if dup:
-            raise ChannelMismatchError(f"{label} channel names must be unique (case-insensitively), got duplicates "
-                                       f"{dup}")
-    return _match(stream, model, {channel_key(c) for c in ignore}, int(max_interpolated), float(scale))
+            raise ChannelMismatchError(f"{label} channel names must be unique once case and decorations are ignored "
+                                       f"(see eegaffect.montage.channel_key), got duplicates {dup}; rename them "
+                                       "with a mapping file (--rename FILE)")
+    return _match(stream, named, model, ignored, int(max_interpolated), float(scale), renamed, on_extra)
 
 
-def _match(stream: list[str], model: list[str], ignore: set[str], max_interp: int, scale: float) -> ChannelMap:
-    index = {channel_key(n): i for i, n in enumerate(stream)}
+def _renames(stream: list[str], rename: dict[str, str]) -> dict[str, str]:
+    """The ``rename`` mapping keyed by the stream's own spelling (exact key first, then by channel_key)."""
+    by_key = {channel_key(n): n for n in stream}
+    out, unknown = {}, []
+    for src, dst in rename.items():
+        name = src if src in stream else by_key.get(channel_key(src))
+        if name is None:
+            unknown.append(src)
+        else:
+            out[name] = str(dst)
+    if unknown:
+        raise ChannelMismatchError(f"the channel mapping names {unknown} but the stream has no such channel; "
+                                   f"expected names among {stream[:16]}{' ...' if len(stream) > 16 else ''}")
+    return out
+
+
+def _match(stream: list[str], named: list[str], model: list[str], ignore: set[str], max_interp: int, scale: float,
+           renamed: dict[str, str], on_extra: str) -> ChannelMap:
+    index = {channel_key(n): i for i, n in enumerate(named) if channel_key(n) not in ignore}
     model_u = {channel_key(n) for n in model}
     picks = np.array([index.get(channel_key(n), -1) for n in model], dtype=np.int64)
     missing = [n for n, p in zip(model, picks) if p < 0]
-    extra = [n for n in stream if channel_key(n) not in model_u and channel_key(n) not in ignore]
-    dropped = [n for n in stream if channel_key(n) not in model_u and channel_key(n) in ignore]
-    if extra or len(missing) > max_interp:
+    unused = [i for i, n in enumerate(named) if channel_key(n) not in model_u or channel_key(n) in ignore]
+    extra = [stream[i] for i in unused if channel_key(named[i]) not in ignore]
+    if (extra and on_extra == "raise") or len(missing) > max_interp:
         hint = []
-        if extra:
-            hint.append("drop extra channels with ignore=[...] (--ignore-channel)")
+        if extra and on_extra == "raise":
+            hint.append("drop extra channels (ignore=[...], --ignore-channel)")
         if missing:
             hint.append(f"allow interpolation of up to a few missing channels (--interpolate N; now {max_interp})")
+            hint.append("map differently named channels with --rename FILE (YAML or CSV: stream name, model name)")
         raise ChannelMismatchError(
             f"expected the stream's channels to match the model's {len(model)} channels, got {len(stream)} "
-            f"(missing: {missing[:12]}{' ...' if len(missing) > 12 else ''}, extra: {extra[:12]}"
+            f"(missing: {missing[:12]}{' ...' if len(missing) > 12 else ''}, not in the model: {extra[:12]}"
             f"{' ...' if len(extra) > 12 else ''}); {' or '.join(hint)}")
     matrix = None
     if missing:
@@ -201,8 +266,86 @@ def _match(stream: list[str], model: list[str], ignore: set[str], max_interp: in
         except ValueError as exc:
             raise ChannelMismatchError(f"cannot interpolate missing channels: {exc}") from None
         matrix = spline_interpolation_matrix(pos_from, pos_to)
-    return ChannelMap(model_ch_names=list(model), picks=picks, interpolated=missing, dropped=dropped,
-                      interp_matrix=matrix, scale=scale)
+    return ChannelMap(model_ch_names=list(model), picks=picks, interpolated=missing,
+                      dropped=[stream[i] for i in unused], interp_matrix=matrix, scale=scale,
+                      stream_ch_names=list(stream), renamed=renamed)
+
+
+def read_rename_file(path: str | Path) -> dict[str, str]:
+    """Read an explicit channel mapping: stream channel name -> model channel name.
+
+    Parameters
+    ----------
+    path : str | Path
+        A YAML file holding one mapping (``{"EEG 1": "Fp1", ...}``, or under a top-level ``rename:`` key), or a
+        CSV file with two columns ``stream,model`` (a header row with those names is optional; ``#`` starts a
+        comment line).
+
+    Returns
+    -------
+    rename : dict of str to str
+
+    Raises
+    ------
+    ChannelMismatchError
+        The file is not one of these layouts (the message says what was found).
+    FileNotFoundError
+        No such file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"channel mapping file {path} does not exist")
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() == ".csv":
+        return _rename_csv(path, text)
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        raise ChannelMismatchError(f"{path}: expected a channel mapping file ending in .yaml, .yml or .csv, got "
+                                   f"{path.suffix or 'no suffix'!r}")
+    return _rename_yaml(path, text)
+
+
+def _rename_yaml(path: Path, text: str) -> dict[str, str]:
+    import yaml
+
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ChannelMismatchError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if isinstance(doc, dict) and set(doc) == {"rename"}:
+        doc = doc["rename"]
+    if not isinstance(doc, dict) or not doc or not all(isinstance(k, (str, int)) and isinstance(v, (str, int))
+                                                      for k, v in doc.items()):
+        raise ChannelMismatchError(f"{path}: expected a mapping of stream channel names to model channel names "
+                                   f"(e.g. 'EEG 1: Fp1'), got {type(doc).__name__}: {str(doc)[:80]}")
+    return _checked_targets(path, {str(k): str(v) for k, v in doc.items()})
+
+
+def _rename_csv(path: Path, text: str) -> dict[str, str]:
+    import csv
+    import io
+
+    rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)
+            and not r[0].lstrip().startswith("#")]
+    if rows and [c.strip().lower() for c in rows[0][:2]] == ["stream", "model"]:
+        rows = rows[1:]
+    bad = [i for i, r in enumerate(rows) if len(r) != 2 or not r[0].strip() or not r[1].strip()]
+    if not rows or bad:
+        raise ChannelMismatchError(f"{path}: expected CSV rows 'stream name,model name' (header 'stream,model' "
+                                   f"optional), got {'no rows' if not rows else f'row {bad[0] + 1}: {rows[bad[0]]}'}")
+    mapping = {}
+    for src, dst in rows:
+        if src.strip() in mapping:
+            raise ChannelMismatchError(f"{path}: stream channel {src.strip()!r} is mapped twice")
+        mapping[src.strip()] = dst.strip()
+    return _checked_targets(path, mapping)
+
+
+def _checked_targets(path: Path, mapping: dict[str, str]) -> dict[str, str]:
+    targets = [channel_key(v) for v in mapping.values()]
+    dup = sorted({v for v, k in zip(mapping.values(), targets) if targets.count(k) > 1})
+    if dup:
+        raise ChannelMismatchError(f"{path}: several stream channels are mapped to the same model channel {dup}")
+    return mapping
 
 
 def spline_interpolation_matrix(pos_from: np.ndarray, pos_to: np.ndarray, origin=(0.0, 0.0, 0.0),

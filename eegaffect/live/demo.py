@@ -43,6 +43,10 @@ class DemoConfig(ConfigModel):
     sfreq: float = Field(200.0, gt=0, description="rate of the simulated headset in Hz")
     unit: str = Field("V", description="unit of the simulated samples, the one the demo model was trained on")
     fps: float = Field(15.0, gt=0, description="frames per second of the dashboard window")
+    calibrate_s: float = Field(0.0, ge=0, description="seconds of a calibration phase before the session (0: "
+                               "none; at least 25): the headset's truth labels them, eegaffect.calibration adapts "
+                               "the bundle, the session runs the calibrated one and records itself, and the summary "
+                               "scores both bundles on that recording")
     live: LiveConfig = Field(default_factory=LiveConfig)
 
 
@@ -148,5 +152,33 @@ def run_demo(config: DemoConfig, *, out_dir: str | Path | None = None, show: boo
                              subject=subject, unit=config.unit, index_channel=True,
                              duration=config.duration_s + HEADSET_MARGIN_S)
     with headset:
+        if config.calibrate_s > 0:
+            return _run_calibrated(config, bundle, name, out, dashboard)
         session = LiveSession(name, bundle, config.live, out_dir=out, dashboard=dashboard)
         return session.run(duration=config.duration_s)
+
+
+def _run_calibrated(config: DemoConfig, bundle: Path, name: str, out: Path, dashboard) -> dict:
+    """Calibrate on the headset's first ``calibrate_s`` seconds, then run the session on the calibrated bundle.
+
+    The session records itself; ``summary["calibration"]`` scores the parent and the calibrated bundle offline on
+    that recording (the same samples, the same truth).
+    """
+    from eegaffect.calibration import MIN_FRAMES, CalibrationError, calibrate_bundle, collect_live, score_recording
+    from eegaffect.live.session import LiveSession
+
+    if config.calibrate_s < MIN_FRAMES + 5:
+        raise CalibrationError(f"calibrate_s must be 0 (no calibration) or at least {MIN_FRAMES + 5} s, got "
+                               f"{config.calibrate_s:g}")
+    live = config.live.model_copy(update={"record": True})
+    logger.info("calibration phase: %g s of the headset with its ground truth", config.calibrate_s)
+    data = collect_live(bundle, name, "truth", config.calibrate_s, interpolate=live.interpolate,
+                        ignore=live.ignore_channels, unit=live.unit, rename=live.rename)
+    calibrated = calibrate_bundle(bundle, out / "calibrated-bundle", data)
+    session = LiveSession(name, calibrated, live, out_dir=out, dashboard=dashboard)
+    summary = session.run(duration=config.duration_s)
+    recording = out / "session.h5"
+    summary["calibration"] = {"seconds": data.duration_s, "frames": data.n_frames, "bundle": str(calibrated),
+                              "uncalibrated": score_recording(bundle, recording, name),
+                              "calibrated": score_recording(calibrated, recording, name)}
+    return summary

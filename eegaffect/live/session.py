@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import json
 import logging
 import threading
@@ -77,6 +78,8 @@ class LiveConfig(ConfigModel):
     interpolate: int = Field(0, ge=0, le=8, description="most missing model channels interpolated (0: error)")
     ignore_channels: list[str] = Field(default_factory=list, description="stream channels to drop (besides a "
                                        "sample_index counter)")
+    rename: dict[str, str] = Field(default_factory=dict, description="explicit stream channel name -> model "
+                                   "channel name, for names the automatic matching cannot tell (--rename FILE)")
     unit: str | None = Field(None, description="unit of the stream's samples (volts, microvolts, ...); null: "
                              "read it from the stream's channel metadata")
     truth: bool = Field(True, description="look for a ground-truth stream ({name}-truth, type AffectTruth)")
@@ -264,13 +267,14 @@ class LiveSession:
             sfreq = eeg.sfreq
             ignore = list(cfg.ignore_channels) + ([eeg.ch_names[eeg.index_channel]] if eeg.index_channel is not None
                                                   else [INDEX_CHANNEL_NAME])
-            ch_units = [u for i, u in enumerate(eeg.ch_units) if i != eeg.index_channel]
-            scale = _stream_scale(cfg, ch_units, self._meta)
             cmap = match_channels(eeg.ch_names, self._meta["ch_names"], ignore=ignore,
-                                  max_interpolated=cfg.interpolate, scale=scale)
-            if cmap.interpolated:
-                logger.warning("interpolating %d missing channel(s) from their neighbours: %s", len(cmap.interpolated),
-                               cmap.interpolated)
+                                  max_interpolated=cfg.interpolate, rename=cfg.rename)
+            # the unit of the channels the model uses (a trigger or EXG channel dropped may have another)
+            ch_units = [eeg.ch_units[p] for p in cmap.picks if 0 <= p < len(eeg.ch_units)]
+            scale = _stream_scale(cfg, ch_units, self._meta)
+            cmap = dataclasses.replace(cmap, scale=scale)
+            # one line: which stream channel feeds which model channel, interpolated and unused ones
+            logger.log(logging.WARNING if cmap.interpolated else logging.INFO, "%s", cmap.describe())
             if cfg.torch_threads is not None:
                 import torch
 

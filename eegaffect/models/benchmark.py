@@ -4,7 +4,9 @@ Registered names: ``eegdancer`` (VQ-VAE -> masked transformer -> SAC), ``eegdanc
 causal autoencoder latents), ``eegdancer-nomask`` (no masked pretraining), ``eegdancer-nosac`` (transformer
 output without the SAC optimiser). Each uses the packaged ``configs/train.yaml`` (seeded per fold) with the one
 part switched off; normalisation statistics are fitted inside :meth:`EEGDancerBenchmarkModel.fit` on the
-training split only.
+training split only. :meth:`EEGDancerBenchmarkModel.calibrate` is the per-user calibration of
+:func:`eegaffect.calibration.calibrate_chain` (the ``loso-calibrated`` protocol calls it with the held-out
+subject's calibration trials).
 """
 
 from __future__ import annotations
@@ -33,16 +35,24 @@ class EEGDancerBenchmarkModel:
         One of :data:`VARIANTS`.
     overrides : list of str
         Extra ``key=value`` config overrides (e.g. fewer steps in tests).
+    calibration : dict | None
+        Keyword arguments of :func:`~eegaffect.calibration.calibrate_chain` (``steps``, ``full``, ``lr``,
+        ``anchor``) used by :meth:`calibrate`.
     """
 
     input_kind = "features"
     task = "both"
 
-    def __init__(self, variant: str = "eegdancer", overrides: list[str] | None = None):
+    def __init__(self, variant: str = "eegdancer", overrides: list[str] | None = None,
+                 calibration: dict | None = None):
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
         self.name = variant
         self.overrides = [*VARIANTS[variant], *(overrides or [])]
+        self.calibration = dict(calibration or {})
+        bad = sorted(set(self.calibration) - {"steps", "full", "lr", "anchor"})
+        if bad:
+            raise ValueError(f"calibration accepts steps, full, lr and anchor, got {bad}")
         self.chain = None
         self.report: dict = {}
 
@@ -58,6 +68,18 @@ class EEGDancerBenchmarkModel:
         seqs = Sequences([np.asarray(f, np.float64) for f in train.features],
                          [np.asarray(v, np.float32) for v in train.va], train.labels, train.n_classes)
         self.chain, self.report = fit_chain(seqs, config, progress_bar=False)
+
+    def calibrate(self, calib: SplitData, *, seed: int) -> None:
+        """Adapt the fitted chain to the held-out person: normalisation statistics and readout, on ``calib``."""
+        from eegaffect.calibration import calibrate_chain
+
+        if self.chain is None:
+            raise RuntimeError(f"{self.name}: fit() must be called before calibrate()")
+        if calib.features is None:
+            raise ValueError("eegdancer models need band features (input_kind='features')")
+        self.chain, self.report["calibration"] = calibrate_chain(
+            self.chain, [np.asarray(f, np.float64) for f in calib.features],
+            [np.asarray(v, np.float64) for v in calib.va], seed=seed, **self.calibration)
 
     def predict(self, test: SplitData) -> Predictions:
         """Run the fitted chain causally over every test trial and predict each step."""

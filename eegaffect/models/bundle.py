@@ -45,7 +45,8 @@ class BundleError(UserInputError):
 
 
 def save_bundle(out: str | Path, chain, *, config, ch_names: Sequence[str], sfreq: float,
-                class_names: Sequence[str] = (), report: dict | None = None, unit: str | None = None) -> Path:
+                class_names: Sequence[str] = (), report: dict | None = None, unit: str | None = None,
+                calibration: dict | None = None) -> Path:
     """Write a trained chain as a bundle directory.
 
     Parameters
@@ -67,6 +68,9 @@ def save_bundle(out: str | Path, chain, *, config, ch_names: Sequence[str], sfre
     unit : str | None
         Unit of the raw input samples the model was trained on (``"uV"``, ``"V"``...), stored as ``"unit"`` so a
         live session can convert a stream given in another unit; None when unknown.
+    calibration : dict | None
+        What a per-user calibration adapted and on what (see :mod:`eegaffect.calibration`), stored as
+        ``"calibration"``; None for a bundle straight from training.
 
     Returns
     -------
@@ -110,6 +114,8 @@ def save_bundle(out: str | Path, chain, *, config, ch_names: Sequence[str], sfre
         "files": files,
         "report": _jsonable(report or {}),
     }
+    if calibration is not None:
+        doc["calibration"] = _jsonable(calibration)
     tmp = out / "bundle.json.tmp"
     tmp.write_text(json.dumps(doc, indent=2), encoding="utf-8")
     tmp.replace(out / "bundle.json")
