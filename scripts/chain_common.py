@@ -11,7 +11,12 @@ import numpy as np
 def load_fold(root: str | Path, subject: int, cache_dir: str | Path, session: int | None = None):
     """(train, test) SplitData of the subject-dependent fold of ``subject`` (first session unless given)."""
     from eegaffect.benchmark.protocols import make_folds
-    from eegaffect.benchmark.runner import BenchSeedConfig, _build_caches, _split, BenchmarkResult
+    from eegaffect.benchmark.runner import (
+        BenchmarkResult,
+        BenchSeedConfig,
+        _build_caches,
+        _split,
+    )
     from eegaffect.datasets import load_dataset
 
     config = BenchSeedConfig(models=["de-ridge"], subjects=[subject], cache_dir=str(cache_dir), plots=False)

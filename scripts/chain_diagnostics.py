@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from chain_common import jitter, load_fold  # noqa: E402
+from chain_common import jitter, load_fold
 
 
 def log(msg: str) -> None:
@@ -90,7 +90,12 @@ def main() -> int:
     from eegaffect.models.config import TrainConfig
     from eegaffect.models.data import Sequences
     from eegaffect.models.loop import TrainContext, random_crops
-    from eegaffect.models.stages import _finetune, build_model, holdout_split, stage_refit
+    from eegaffect.models.stages import (
+        _finetune,
+        build_model,
+        holdout_split,
+        stage_refit,
+    )
 
     torch.set_num_threads(1)
     out_dir = Path(args.out)

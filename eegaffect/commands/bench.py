@@ -14,6 +14,7 @@ from eegaffect.commands import register_group
 BENCH_MODULES: dict[str, str] = {
     "live": "eegaffect.commands.bench_live",
     "seed": "eegaffect.commands.bench_seed",
+    "ablation": "eegaffect.commands.bench_ablation",
     "acquisition": "eegaffect.commands.bench_acquisition",
     "kernels": "eegaffect.commands.bench_kernels",
     "model": "eegaffect.commands.bench_model",

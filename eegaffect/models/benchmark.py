@@ -1,10 +1,13 @@
 """The chain and its ablations as benchmark models of ``eegaffect bench seed``.
 
-Registered names: ``eegdancer`` (VQ-VAE -> masked transformer -> SAC), ``eegdancer-novq`` (no quantiser: plain
-causal autoencoder latents), ``eegdancer-nomask`` (no masked pretraining), ``eegdancer-nosac`` (transformer
-output without the SAC optimiser). Each uses the packaged ``configs/train.yaml`` (seeded per fold) with the one
-part switched off; normalisation statistics are fitted inside :meth:`EEGDancerBenchmarkModel.fit` on the
-training split only.
+Registered names: ``eegdancer`` (the packaged ``configs/train.yaml``: causal encoder whose continuous output the
+heads read -> masked-pretrained transformer -> causal output smoothing; quantiser and SAC off, as measured in
+docs/chain_stages.md), and variants that set one part explicitly: ``eegdancer-novq`` / ``eegdancer-vq`` (quantiser
+off / on, heads on the continuous latent), ``eegdancer-vq-quantised`` (quantiser on, heads on code + residual: the
+former design), ``eegdancer-nomask`` (no masked pretraining), ``eegdancer-nosac`` / ``eegdancer-sac`` (SAC
+off / on), ``eegdancer-nosmooth`` (no output smoothing) and ``eegdancer-legacy`` (the chain before issue 18:
+quantised heads, SAC on, no smoothing). Each is seeded per fold; normalisation statistics are fitted inside
+:meth:`EEGDancerBenchmarkModel.fit` on the training split only.
 """
 
 from __future__ import annotations
@@ -21,6 +24,12 @@ VARIANTS: dict[str, list[str]] = {
     "eegdancer-novq": ["vqvae.quantize=false"],
     "eegdancer-nomask": ["transformer.mask_pretrain=false"],
     "eegdancer-nosac": ["sac.enabled=false"],
+    "eegdancer-vq": ["vqvae.quantize=true", "vqvae.head_input=continuous"],
+    "eegdancer-vq-quantised": ["vqvae.quantize=true", "vqvae.head_input=quantised"],
+    "eegdancer-sac": ["sac.enabled=true"],
+    "eegdancer-nosmooth": ["transformer.smooth_s=0"],
+    "eegdancer-legacy": ["vqvae.quantize=true", "vqvae.head_input=quantised", "transformer.mask_pretrain=true",
+                         "sac.enabled=true", "transformer.smooth_s=0"],
 }
 
 
@@ -32,7 +41,8 @@ class EEGDancerBenchmarkModel:
     variant : str
         One of :data:`VARIANTS`.
     overrides : list of str
-        Extra ``key=value`` config overrides (e.g. fewer steps in tests).
+        Extra ``key=value`` config overrides (e.g. fewer steps in tests); the variant's own settings are applied
+        after them, so a variant is always what its name says.
     """
 
     input_kind = "features"
@@ -42,7 +52,7 @@ class EEGDancerBenchmarkModel:
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
         self.name = variant
-        self.overrides = [*VARIANTS[variant], *(overrides or [])]
+        self.overrides = [*(overrides or []), *VARIANTS[variant]]
         self.chain = None
         self.report: dict = {}
 
