@@ -110,7 +110,26 @@ def main() -> int:
     fig.savefig(folder / "sac.png", **kw)
     plt.close(fig)
 
-    # 5. ablation forest plot
+    # 5. output smoothing: CCC and jitter against the time constant (scripts/chain_smoothing.py)
+    sm_path = folder / "smoothing.json"
+    if sm_path.is_file():
+        sm = json.loads(sm_path.read_text())
+        taus = sorted(sm["curve"], key=float)
+        x = [float(t) for t in taus]
+        fig, ax = plt.subplots(1, 2, figsize=(9, 3.2))
+        for k, dim in enumerate(("valence", "arousal")):
+            ax[0].plot(x, [sm["curve"][t][f"{dim}_ccc"] for t in taus], "o-", label=dim)
+            ax[1].plot(x, [sm["curve"][t][f"{dim}_jitter"] / sm["truth_jitter"][k] for t in taus], "o-", label=dim)
+        ax[1].axhline(1.5, color="k", ls=":", label="issue 15 target (1.5x)")
+        ax[0].set(title=f"held-out CCC ({sm['n_units']} units)", xlabel="smoothing time constant (s)")
+        ax[1].set(title="jitter / truth's jitter", xlabel="smoothing time constant (s)")
+        for a in ax:
+            a.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(folder / "smoothing.png", **kw)
+        plt.close(fig)
+
+    # 6. ablation forest plot
     if len(sys.argv) > 2:
         table = json.loads((Path(sys.argv[2]) / "ablation.json").read_text())
         metrics = ("valence_ccc", "accuracy", "arousal_ccc")

@@ -16,7 +16,7 @@ from pathlib import Path
 from eegaffect.commands import add_config_options, config_from_args
 
 #: Models of the default ablation: the chain, one variant per stage, the former chain and the DE + ridge baseline.
-DEFAULT_ABLATION = ["eegdancer", "eegdancer-vq", "eegdancer-nomask", "eegdancer-sac", "eegdancer-nosmooth",
+DEFAULT_ABLATION = ["eegdancer", "eegdancer-vq", "eegdancer-mask", "eegdancer-sac", "eegdancer-nosmooth",
                     "eegdancer-legacy", "de-ridge"]
 
 

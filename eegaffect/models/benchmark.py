@@ -1,12 +1,12 @@
 """The chain and its ablations as benchmark models of ``eegaffect bench seed``.
 
 Registered names: ``eegdancer`` (the packaged ``configs/train.yaml``: causal encoder whose continuous output the
-heads read -> masked-pretrained transformer -> causal output smoothing; quantiser and SAC off, as measured in
-docs/chain_stages.md), and variants that set one part explicitly: ``eegdancer-novq`` / ``eegdancer-vq`` (quantiser
+heads read -> temporal transformer -> causal output smoothing; quantiser, masked pretraining and SAC off, as
+measured in docs/chain_stages.md), and variants that set one part explicitly: ``eegdancer-novq`` / ``eegdancer-vq`` (quantiser
 off / on, heads on the continuous latent), ``eegdancer-vq-quantised`` (quantiser on, heads on code + residual: the
-former design), ``eegdancer-nomask`` (no masked pretraining), ``eegdancer-nosac`` / ``eegdancer-sac`` (SAC
+former design), ``eegdancer-nomask`` / ``eegdancer-mask`` (masked pretraining off / on), ``eegdancer-nosac`` / ``eegdancer-sac`` (SAC
 off / on), ``eegdancer-nosmooth`` (no output smoothing) and ``eegdancer-legacy`` (the chain before issue 18:
-quantised heads, SAC on, no smoothing). Each is seeded per fold; normalisation statistics are fitted inside
+quantised heads, masked pretraining and SAC on, no smoothing). Each is seeded per fold; normalisation statistics are fitted inside
 :meth:`EEGDancerBenchmarkModel.fit` on the training split only.
 """
 
@@ -28,6 +28,7 @@ VARIANTS: dict[str, list[str]] = {
     "eegdancer-vq-quantised": ["vqvae.quantize=true", "vqvae.head_input=quantised"],
     "eegdancer-sac": ["sac.enabled=true"],
     "eegdancer-nosmooth": ["transformer.smooth_s=0"],
+    "eegdancer-mask": ["transformer.mask_pretrain=true"],
     "eegdancer-legacy": ["vqvae.quantize=true", "vqvae.head_input=quantised", "transformer.mask_pretrain=true",
                          "sac.enabled=true", "transformer.smooth_s=0"],
 }

@@ -55,7 +55,8 @@ class TransformerConfig(ConfigModel):
     drop_prob: float = Field(0.1, ge=0, lt=1)
     class_head: bool = True
     class_weight: float = Field(0.2, ge=0)
-    mask_pretrain: bool = Field(True, description="false = 'no masking pretraining' ablation")
+    mask_pretrain: bool = Field(False, description="masked pretraining before fine-tuning (off by default: it did "
+                                "not help on held-out data, docs/chain_stages.md)")
     mask_prob: float = Field(0.3, gt=0, lt=1)
     pretrain_steps: int = Field(200, ge=0)
     finetune_steps: int = Field(400, ge=0)
@@ -63,7 +64,7 @@ class TransformerConfig(ConfigModel):
     weight_decay: float = Field(1e-2, ge=0)
     batch_size: int = Field(16, ge=1)
     crop: int = Field(48, ge=2)
-    smooth_s: float = Field(4.0, ge=0, description="time constant in seconds of the causal exponential smoothing "
+    smooth_s: float = Field(2.0, ge=0, description="time constant in seconds of the causal exponential smoothing "
                             "of the V/A output (0 = none); see docs/chain_stages.md")
 
 
