@@ -2,8 +2,9 @@
 
 `eegdancer-nosmooth` is trained exactly like `eegdancer` (same seed, deterministic CPU training) and only skips the
 output smoother, so its stored predictions give the smoothed outputs for any time constant offline (checked: the
-curve at the default time constant reproduces `eegdancer`'s stored predictions). Prints and writes `smoothing.json` (per time constant: mean
-valence/arousal CCC and jitter over (dataset, seed, subject) units, with the truth's jitter).
+curve at the default time constant reproduces `eegdancer`'s stored predictions). Prints and writes `smoothing.json`
+(per time constant: mean valence/arousal CCC and jitter over (dataset, seed, subject) units, with the truth's
+jitter). The newest prediction file per fold is used (an output folder also keeps files of earlier settings).
 
 Usage: .venv/bin/python scripts/chain_smoothing.py ABLATION_DIR [OUT_JSON [DEFAULT_TAU]]
 """
@@ -43,7 +44,8 @@ def main() -> int:
     res = {tau: {"valence_ccc": [], "arousal_ccc": [], "valence_jitter": [], "arousal_jitter": []} for tau in TAUS}
     truth_j, check = [], []
     latest: dict = {}  # per (folder, fold): the newest file (a folder keeps files of earlier settings too)
-    for path in sorted(root.glob("*/seed*/partial/*/pred-*-eegdancer-nosmooth__*.npz"), key=lambda p: p.stat().st_mtime):
+    found = root.glob("*/seed*/partial/*/pred-*-eegdancer-nosmooth__*.npz")
+    for path in sorted(found, key=lambda p: p.stat().st_mtime):
         latest[(path.parent, path.name.split("__", 1)[1])] = path
     for path in latest.values():
         with np.load(path) as z:
@@ -64,10 +66,12 @@ def main() -> int:
                     check.append(float(np.abs(zr["pred_va"] - p).max()))
         truth_j.append(np.concatenate([np.abs(np.diff(t, axis=0)) for _, t in tr]).mean(0))
     tj = np.nanmean(np.array(truth_j), 0)
-    out = {"n_units": len(truth_j), "truth_jitter": tj.tolist(), "max_abs_diff_vs_eegdancer_at_default_tau": max(check or [np.nan]),
+    out = {"n_units": len(truth_j), "truth_jitter": tj.tolist(),
+           "max_abs_diff_vs_eegdancer_at_default_tau": max(check or [np.nan]),
            "curve": {str(tau): {k: float(np.mean(v)) for k, v in d.items()} for tau, d in res.items()}}
     print(f"{out['n_units']} units; truth jitter valence {tj[0]:.3f}/s arousal {tj[1]:.3f}/s; "
-          f"{DEFAULT_TAU:g}-s curve vs eegdancer's stored output: max |diff| {out['max_abs_diff_vs_eegdancer_at_default_tau']:.2e}")
+          f"{DEFAULT_TAU:g}-s curve vs eegdancer's stored output: max |diff| "
+          f"{out['max_abs_diff_vs_eegdancer_at_default_tau']:.2e}")
     print("tau_s  valence_ccc  arousal_ccc  valence_jitter(x truth)  arousal_jitter(x truth)")
     for tau, d in out["curve"].items():
         print(f"{tau:>5}  {d['valence_ccc']:.3f}        {d['arousal_ccc']:.3f}        "

@@ -2,12 +2,13 @@
 
 Registered names: ``eegdancer`` (the packaged ``configs/train.yaml``: causal encoder whose continuous output the
 heads read -> temporal transformer -> causal output smoothing; quantiser, masked pretraining and SAC off, as
-measured in docs/chain_stages.md), and variants that set one part explicitly: ``eegdancer-novq`` / ``eegdancer-vq`` (quantiser
-off / on, heads on the continuous latent), ``eegdancer-vq-quantised`` (quantiser on, heads on code + residual: the
-former design), ``eegdancer-nomask`` / ``eegdancer-mask`` (masked pretraining off / on), ``eegdancer-nosac`` / ``eegdancer-sac`` (SAC
-off / on), ``eegdancer-nosmooth`` (no output smoothing) and ``eegdancer-legacy`` (the chain before issue 18:
-quantised heads, masked pretraining and SAC on, no smoothing). Each is seeded per fold; normalisation statistics are fitted inside
-:meth:`EEGDancerBenchmarkModel.fit` on the training split only.
+measured in docs/chain_stages.md), and variants that set one part explicitly: ``eegdancer-novq`` / ``eegdancer-vq``
+(quantiser off / on, heads on the continuous latent), ``eegdancer-vq-quantised`` (quantiser on, heads on code +
+residual: the former design), ``eegdancer-nomask`` / ``eegdancer-mask`` (masked pretraining off / on),
+``eegdancer-nosac`` / ``eegdancer-sac`` (SAC off / on), ``eegdancer-nosmooth`` (no output smoothing) and
+``eegdancer-legacy`` (the chain before issue 18: quantised heads, masked pretraining and SAC on, no smoothing). Each
+is seeded per fold; normalisation statistics are fitted inside :meth:`EEGDancerBenchmarkModel.fit` on the training
+split only.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ frames). :class:`EEGDancerChain` adds the normalisation statistics (fitted on tr
 SAC :class:`~eegaffect.models.sac.TrajectoryOptimizer`, and runs the chain offline (:meth:`~EEGDancerChain.run`,
 whole sequences) or live (:meth:`~EEGDancerChain.stream` then :meth:`ChainStream.step`, frame by frame with
 carried state). The final V/A passes a causal exponential smoother (time constant ``smooth_s`` seconds, 0 = none;
-the same recursion offline and live, restarted with each sequence/stream). Confidence per step is ``1 / (1 + mean_d sigma_d)`` with ``sigma`` from the transformer's
-log-variance head, in (0, 1].
+the same recursion offline and live, restarted with each sequence/stream). Confidence per step is
+``1 / (1 + mean_d sigma_d)`` with ``sigma`` from the transformer's log-variance head, in (0, 1].
 """
 
 from __future__ import annotations
