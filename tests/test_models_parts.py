@@ -53,8 +53,9 @@ def test_vqvae_is_exactly_causal(rng, quantize):
         assert torch.equal(a["codes"][:, : t + 1], b["codes"][:, : t + 1])
 
 
-def test_vqvae_step_equals_full_forward(rng):
-    model = _tiny_vqvae()
+@pytest.mark.parametrize("head_input", ["quantised", "continuous"])
+def test_vqvae_step_equals_full_forward(rng, head_input):
+    model = _tiny_vqvae(head_input=head_input)
     model(torch.as_tensor(rng.standard_normal((4, 6, 3, 20)), dtype=torch.float32))
     model.eval()
     x = torch.as_tensor(rng.standard_normal((2, 6, 3, 15)), dtype=torch.float32)
@@ -66,8 +67,13 @@ def test_vqvae_step_equals_full_forward(rng):
             lt, ct, state = model.step(x[..., t], state)
             lat.append(lt)
             codes.append(ct)
-    torch.testing.assert_close(torch.stack(lat, 1), full["latent"], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(torch.stack(lat, 1), full["head"], rtol=1e-5, atol=1e-5)
+    # what the heads read: the decoder's latent (code + residual), or the continuous encoder output
+    assert torch.equal(full["head"], full["latent"] if head_input == "quantised" else full["z_e"])
+    assert not torch.allclose(full["latent"], full["z_e"])
     assert torch.equal(torch.stack(codes, 1), full["codes"])
+    with pytest.raises(ValueError, match="head_input must be 'continuous' or 'quantised', got 'codes'"):
+        _tiny_vqvae(head_input="codes")
 
 
 def test_vqvae_rejects_wrong_shape():

@@ -27,7 +27,8 @@ TINY = ["vqvae.steps=12", "vqvae.n_codes=6", "vqvae.d_model=8", "vqvae.dilations
         "transformer.context=4", "transformer.pretrain_steps=6", "transformer.finetune_steps=10",
         "transformer.batch_size=4", "transformer.crop=12", "sac.total_steps=60", "sac.learning_starts=20",
         "sac.batch_size=8", "sac.net_arch=[8]", "sac.episode_len=8", "sac.refit_steps=4", "checkpoint_every=5",
-        "device=cpu"]
+        "device=cpu", "vqvae.quantize=true", "transformer.mask_pretrain=true", "sac.enabled=true"]
+# (every part on: the defaults leave three off)
 
 
 @pytest.fixture(autouse=True)
@@ -116,12 +117,36 @@ def test_checkpoints_trained_with_another_config_are_named_not_loaded(tmp_path):
 def test_ablation_switches():
     seqs = tiny_sequences(n_trials=3)
     chain, report = fit_chain(seqs, tiny_config("vqvae.quantize=false", "transformer.mask_pretrain=false",
-                                                "sac.enabled=false"), progress_bar=False)
-    assert chain.model.vqvae.quantizer is None and chain.optimizer is None
+                                                "sac.enabled=false", "transformer.smooth_s=0"), progress_bar=False)
+    assert chain.model.vqvae.quantizer is None and chain.optimizer is None and chain.alpha == 1.0
     assert "pretrain_loss" not in report and "codebook" not in report
     out = chain.run(seqs.features[0])
     assert np.all(out["code"] == -1)
-    np.testing.assert_array_equal(out["va"], out["base_va"])
+    np.testing.assert_array_equal(out["va"], out["base_va"])  # no SAC, no smoothing: the transformer's output
+
+
+def test_defaults_are_the_measured_design_and_stream_equals_run():
+    """configs/train.yaml: heads on the continuous latent, no quantiser, no masked pretraining, no SAC, smoothed
+    output (issue 18); the
+    smoothed live stream equals the offline run, and a bundle keeps its smoothing."""
+    config = load_config(TrainConfig, None, ["device=cpu"], default="train")
+    assert (config.vqvae.quantize, config.vqvae.head_input, config.sac.enabled, config.transformer.smooth_s,
+            config.transformer.mask_pretrain) == (False, "continuous", False, 2.0, False)
+    seqs = tiny_sequences()
+    chain, _ = fit_chain(seqs, load_config(TrainConfig, None, [*TINY, "vqvae.quantize=false", "sac.enabled=false"],
+                                           default="train"), progress_bar=False)
+    assert chain.alpha == pytest.approx(1 - np.exp(-1 / 2.0)) and chain.optimizer is None
+    f = seqs.features[0]
+    run = chain.run(f)
+    stream = chain.stream()
+    live = np.concatenate([stream.step(f[:7])["va"], stream.step(f[7:])["va"]])
+    np.testing.assert_allclose(live, run["va"], rtol=0, atol=1e-5)
+    # the smoother is y_t = y_{t-1} + alpha (x_t - y_{t-1}) from y_0 = x_0 on the transformer's output
+    ref = [run["base_va"][0].astype(float)]
+    for x in run["base_va"][1:]:
+        ref.append(ref[-1] + chain.alpha * (x - ref[-1]))
+    np.testing.assert_allclose(run["va"], np.array(ref), rtol=0, atol=1e-6)
+    assert np.abs(np.diff(run["va"], axis=0)).mean() < np.abs(np.diff(run["base_va"], axis=0)).mean()
 
 
 def test_mixed_precision_runs_and_learns():
@@ -254,7 +279,9 @@ def test_eegdancer_models_are_registered_and_run():
     from eegaffect.benchmark.interface import SplitData
     from eegaffect.benchmark.registry import available_models, get_model
 
-    assert {"eegdancer", "eegdancer-novq", "eegdancer-nomask", "eegdancer-nosac"} <= set(available_models())
+    assert {"eegdancer", "eegdancer-novq", "eegdancer-nomask", "eegdancer-nosac", "eegdancer-vq",
+            "eegdancer-vq-quantised", "eegdancer-sac", "eegdancer-nosmooth", "eegdancer-legacy",
+            "eegdancer-mask"} <= set(available_models())
     seqs = tiny_sequences(n_trials=4)
     infos = list(range(4))
     train = SplitData(infos[:3], seqs.labels[:3], seqs.va[:3], features=seqs.features[:3],
@@ -264,7 +291,7 @@ def test_eegdancer_models_are_registered_and_run():
     model = get_model("eegdancer-novq", overrides=TINY)
     assert model.name == "eegdancer-novq" and model.input_kind == "features"
     model.fit(train, seed=0)
-    assert model.chain.model.vqvae.quantizer is None
+    assert model.chain.model.vqvae.quantizer is None  # the variant wins over TINY's quantize=true
     pred = model.predict(test).check(test)
     assert pred.va[0].shape == (20, 2) and pred.labels[0].shape == (20,)
 
@@ -353,11 +380,14 @@ def test_demo_bundle_from_the_simulator(tmp_path):
 
     out = train_demo_bundle(tmp_path / "demo", seed=0, progress=False, n_sessions=2, session_s=60)
     doc = json.loads((out / "bundle.json").read_text())
-    assert doc["ch_names"] == list(SEED_CHANNELS) and doc["sfreq"] == 200.0 and doc["sac"] is not None
+    # SAC is off by default since issue 18 (docs/chain_stages.md); the output is smoothed (2 s)
+    assert doc["ch_names"] == list(SEED_CHANNELS) and doc["sfreq"] == 200.0 and doc["sac"] is None
+    assert doc["model"]["smooth_s"] == 2.0
     pred = Predictor.load(out, ch_names=SEED_CHANNELS, sfreq=200.0)
     eeg, _ = SimulatedEEG(SEED_CHANNELS, 200.0, seed=5).generate(200 * 6)
     p = pred.predict(eeg)
-    assert len(p) == 6 and np.all(np.isfinite(p.va)) and np.all(p.code >= 0)
+    # no quantiser by default (issue 18): the code is -1 ("none") at every step
+    assert len(p) == 6 and np.all(np.isfinite(p.va)) and np.all(p.code == -1)
 
 
 def test_bundle_records_the_input_unit_so_a_live_stream_in_another_unit_is_converted(tmp_path):

@@ -15,6 +15,7 @@ BENCH_MODULES: dict[str, str] = {
     "live": "eegaffect.commands.bench_live",
     "seed": "eegaffect.commands.bench_seed",
     "run": "eegaffect.commands.bench_run",
+    "ablation": "eegaffect.commands.bench_ablation",
     "acquisition": "eegaffect.commands.bench_acquisition",
     "kernels": "eegaffect.commands.bench_kernels",
     "model": "eegaffect.commands.bench_model",

@@ -291,7 +291,7 @@ class LiveSession:
                 stack.callback(lambda: closed.update(dashboard=self.dashboard.close()))
                 self.dashboard.start({"ch_names": list(cmap.model_ch_names), "sfreq": sfreq,
                                       "pipeline": predictor.pipeline_config.model_dump(mode="json"),
-                                      "n_codes": int(self._meta["model"]["vqvae"].get("n_codes", 0)),
+                                      "n_codes": _n_codes(self._meta),
                                       "trail_s": cfg.dashboard_trail_s, "update_hz": cfg.update_hz,
                                       "stream": self.stream_name, "unit": _display_unit(cfg, ch_units, self._meta)})
             self._open_recorder(stack, truth, outlet)
@@ -690,3 +690,11 @@ def _write_outputs(out: Path, summary: dict, record: _Record) -> None:
         np.savez(out / "frames.npz", lsl_timestamp=np.asarray(record.frame_ts), va=np.asarray(record.frame_va),
                  truth_timestamp=np.concatenate(record.truth_ts) if record.truth_ts else np.zeros(0),
                  truth_va=np.concatenate(record.truth_va) if record.truth_va else np.zeros((0, 2)))
+
+
+def _n_codes(meta: dict) -> int:
+    """Codebook size of a bundle's quantiser for the dashboard's code panel; 0 without a quantiser (the default
+    since issue 18), whose code is always -1.
+    """
+    vq = meta["model"]["vqvae"]
+    return int(vq.get("n_codes", 0)) if vq.get("quantize", True) else 0

@@ -1,10 +1,15 @@
 """The chain and its ablations as benchmark models of ``eegaffect bench seed``.
 
-Registered names: ``eegdancer`` (VQ-VAE -> masked transformer -> SAC), ``eegdancer-novq`` (no quantiser: plain
-causal autoencoder latents), ``eegdancer-nomask`` (no masked pretraining), ``eegdancer-nosac`` (transformer
-output without the SAC optimiser). Each uses the packaged ``configs/train.yaml`` (seeded per fold) with the one
-part switched off; normalisation statistics are fitted inside :meth:`EEGDancerBenchmarkModel.fit` on the
-training split only. :meth:`EEGDancerBenchmarkModel.calibrate` is the per-user calibration of
+Registered names: ``eegdancer`` (the packaged ``configs/train.yaml``: causal encoder whose continuous output the
+heads read -> temporal transformer -> causal output smoothing; quantiser, masked pretraining and SAC off, as
+measured in docs/chain_stages.md), and variants that set one part explicitly: ``eegdancer-novq`` / ``eegdancer-vq``
+(quantiser off / on, heads on the continuous latent), ``eegdancer-vq-quantised`` (quantiser on, heads on code +
+residual: the former design), ``eegdancer-nomask`` / ``eegdancer-mask`` (masked pretraining off / on),
+``eegdancer-nosac`` / ``eegdancer-sac`` (SAC off / on), ``eegdancer-nosmooth`` (no output smoothing) and
+``eegdancer-legacy`` (the chain before issue 18: quantised heads, masked pretraining and SAC on, no smoothing). Each
+is seeded per fold; normalisation statistics are fitted inside :meth:`EEGDancerBenchmarkModel.fit` on the training
+split only.
+:meth:`EEGDancerBenchmarkModel.calibrate` is the per-user calibration of
 :func:`eegaffect.calibration.calibrate_chain` (the ``loso-calibrated`` protocol calls it with the held-out
 subject's calibration trials).
 """
@@ -23,6 +28,13 @@ VARIANTS: dict[str, list[str]] = {
     "eegdancer-novq": ["vqvae.quantize=false"],
     "eegdancer-nomask": ["transformer.mask_pretrain=false"],
     "eegdancer-nosac": ["sac.enabled=false"],
+    "eegdancer-vq": ["vqvae.quantize=true", "vqvae.head_input=continuous"],
+    "eegdancer-vq-quantised": ["vqvae.quantize=true", "vqvae.head_input=quantised"],
+    "eegdancer-sac": ["sac.enabled=true"],
+    "eegdancer-nosmooth": ["transformer.smooth_s=0"],
+    "eegdancer-mask": ["transformer.mask_pretrain=true"],
+    "eegdancer-legacy": ["vqvae.quantize=true", "vqvae.head_input=quantised", "transformer.mask_pretrain=true",
+                         "sac.enabled=true", "transformer.smooth_s=0"],
 }
 
 
@@ -34,7 +46,8 @@ class EEGDancerBenchmarkModel:
     variant : str
         One of :data:`VARIANTS`.
     overrides : list of str
-        Extra ``key=value`` config overrides (e.g. fewer steps in tests).
+        Extra ``key=value`` config overrides (e.g. fewer steps in tests); the variant's own settings are applied
+        after them, so a variant is always what its name says.
     calibration : dict | None
         Keyword arguments of :func:`~eegaffect.calibration.calibrate_chain` (``steps``, ``full``, ``lr``,
         ``anchor``) used by :meth:`calibrate`.
@@ -48,7 +61,7 @@ class EEGDancerBenchmarkModel:
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
         self.name = variant
-        self.overrides = [*VARIANTS[variant], *(overrides or [])]
+        self.overrides = [*(overrides or []), *VARIANTS[variant]]
         self.calibration = dict(calibration or {})
         bad = sorted(set(self.calibration) - {"steps", "full", "lr", "anchor"})
         if bad:

@@ -107,7 +107,8 @@ def save_bundle(out: str | Path, chain, *, config, ch_names: Sequence[str], sfre
                   "n_classes": model.transformer.n_classes,
                   "vqvae": {**model_vqvae_kwargs(config.vqvae, config.seed),
                             "dilations": list(config.vqvae.dilations)},
-                  "transformer": model_transformer_kwargs(config.transformer)},
+                  "transformer": model_transformer_kwargs(config.transformer),
+                  "smooth_s": chain.smooth_s, "hop_s": chain.hop_s},
         "normalisation": {"mean": chain.mean.tolist(), "std": chain.std.tolist()},
         "sac": ({"action_scale": chain.optimizer.action_scale, "obs_clip": chain.optimizer.obs_clip}
                 if chain.optimizer is not None else None),
@@ -203,7 +204,8 @@ def load_chain(path: str | Path, doc: dict):
 
         optimizer = TrajectoryOptimizer.load(path / _POLICY, doc["sac"]["action_scale"], doc["sac"]["obs_clip"])
     chain = EEGDancerChain(model, np.asarray(doc["normalisation"]["mean"]),
-                           np.asarray(doc["normalisation"]["std"]), optimizer)
+                           np.asarray(doc["normalisation"]["std"]), optimizer,
+                           smooth_s=float(m.get("smooth_s", 0.0)), hop_s=float(m.get("hop_s", 1.0)))
     return chain, config
 
 

@@ -5,8 +5,9 @@
 frames). :class:`EEGDancerChain` adds the normalisation statistics (fitted on training data) and the optional
 SAC :class:`~eegaffect.models.sac.TrajectoryOptimizer`, and runs the chain offline (:meth:`~EEGDancerChain.run`,
 whole sequences) or live (:meth:`~EEGDancerChain.stream` then :meth:`ChainStream.step`, frame by frame with
-carried state). Confidence per step is ``1 / (1 + mean_d sigma_d)`` with ``sigma`` from the transformer's
-log-variance head, in (0, 1].
+carried state). The final V/A passes a causal exponential smoother (time constant ``smooth_s`` seconds, 0 = none;
+the same recursion offline and live, restarted with each sequence/stream). Confidence per step is
+``1 / (1 + mean_d sigma_d)`` with ``sigma`` from the transformer's log-variance head, in (0, 1].
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class EEGDancer(nn.Module):
     def forward(self, x: torch.Tensor) -> dict:
         """Transformer outputs plus ``codes`` of ``x``: Tensor, shape (batch, n_chans, n_bands, n_times), normalised."""
         enc = self.vqvae.encode(x)
-        out = self.transformer(enc["latent"])
+        out = self.transformer(enc["head"])
         out["codes"] = enc["codes"]
         return out
 
@@ -68,7 +69,7 @@ class EEGDancer(nn.Module):
 
     def step(self, frame: torch.Tensor, state: dict) -> tuple[dict, dict]:
         """One streaming step of ``frame``, shape (batch, n_chans, n_bands) -> (outputs of this step, new state)."""
-        latent, codes, vq_state = self.vqvae.step(frame, state["vq"])
+        latent, codes, vq_state = self.vqvae.step(frame, state["vq"])  # the latent the heads read
         out, cache = self.transformer.step(latent, state["tr"])
         out["codes"] = codes
         return out, {"vq": vq_state, "tr": cache}
@@ -85,9 +86,14 @@ class EEGDancerChain:
         Feature normalisation fitted on the training data.
     optimizer : TrajectoryOptimizer | None
         The SAC trajectory optimiser, or None (the "no SAC" ablation).
+    smooth_s : float
+        Time constant in seconds of the causal exponential smoothing of the final V/A (0: none).
+    hop_s : float
+        Seconds between steps (the feature hop).
     """
 
-    def __init__(self, model: EEGDancer, mean: np.ndarray, std: np.ndarray, optimizer=None):
+    def __init__(self, model: EEGDancer, mean: np.ndarray, std: np.ndarray, optimizer=None, smooth_s: float = 0.0,
+                 hop_s: float = 1.0):
         shape = (model.n_chans, model.n_bands)
         mean, std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
         if mean.shape != shape or std.shape != shape:
@@ -104,6 +110,11 @@ class EEGDancerChain:
         self._scale = (1.0 / std).astype(np.float32)
         self._shift = mean.astype(np.float32)
         self.optimizer = optimizer
+        if smooth_s < 0 or hop_s <= 0:
+            raise ValueError(f"expected smooth_s >= 0 and hop_s > 0, got {smooth_s} and {hop_s}")
+        self.smooth_s, self.hop_s = float(smooth_s), float(hop_s)
+        #: weight of the new value in the smoother: y_t = y_{t-1} + alpha (x_t - y_{t-1}); 1 = no smoothing
+        self.alpha = 1.0 if smooth_s == 0 else float(1.0 - np.exp(-hop_s / smooth_s))
 
     @property
     def n_chans(self) -> int:
@@ -148,7 +159,23 @@ class EEGDancerChain:
         res = self._collect({k: (v[0] if v is not None else None) for k, v in out.items()})
         if self.optimizer is not None:
             res["va"] = self.optimizer.run(res["context"], res["base_va"])
+        res["va"] = self.smooth(res["va"])
         return res
+
+    def smooth(self, va: np.ndarray, prev: np.ndarray | None = None) -> np.ndarray:
+        """Causal exponential smoothing of (n, 2) outputs, continuing from ``prev`` (None: start at ``va[0]``)."""
+        if self.alpha == 1.0 or not len(va):
+            return np.asarray(va, np.float32)
+        from scipy.signal import lfilter
+
+        x = np.asarray(va, np.float64)
+        a = self.alpha
+        start = x[0] if prev is None else (1 - a) * np.asarray(prev, np.float64) + a * x[0]
+        y = np.empty_like(x)
+        y[0] = start
+        if len(x) > 1:
+            y[1:] = lfilter([a], [1.0, -(1.0 - a)], x[1:], axis=0, zi=((1 - a) * start)[None, :])[0]
+        return y.astype(np.float32)
 
     def stream(self) -> "ChainStream":
         """A new live stream with its own state (see :class:`ChainStream`)."""
@@ -184,6 +211,7 @@ class ChainStream:
         """Start a new sequence."""
         self._state = self.chain.model.init_state(1)
         self._prev: np.ndarray | None = None
+        self._smoothed: np.ndarray | None = None
 
     def step(self, features: np.ndarray) -> dict:
         """Process frames (n, n_chans, n_bands) one at a time; returns the same dict as
@@ -200,6 +228,8 @@ class ChainStream:
                 if chain.optimizer is not None:
                     self._prev = chain.optimizer.act(res["context"][0], res["base_va"][0], self._prev)
                     res["va"] = self._prev[None].copy()
+                res["va"] = chain.smooth(res["va"], self._smoothed)
+                self._smoothed = res["va"][0].astype(np.float64)
                 outs.append(res)
         if not outs:
             d = chain.model.transformer.d_model

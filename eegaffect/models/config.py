@@ -23,13 +23,17 @@ STAGES = ("all", "vqvae", "transformer", "sac")
 class VQVAEConfig(ConfigModel):
     """Causal VQ-VAE sizes and its training stage."""
 
-    quantize: bool = Field(True, description="false = 'no quantiser' ablation (plain causal autoencoder)")
+    quantize: bool = Field(False, description="the vector quantiser (off by default: docs/chain_stages.md); false = "
+                           "plain causal autoencoder")
     d_model: int = Field(32, ge=2)
     band_filters: int = Field(4, ge=1)
     kernel_size: int = Field(3, ge=1)
     dilations: list[int] = Field(default_factory=lambda: [1, 2, 4], min_length=1)
     n_codes: int = Field(32, ge=2)
     residual_dim: int = Field(16, ge=0, description="width of the continuous residual (latent = code + residual)")
+    head_input: Literal["continuous", "quantised"] = Field(
+        "continuous", description="what the transformer and its heads read: the continuous encoder output, or the "
+        "quantised latent (code + residual) of the decoder (docs/chain_stages.md)")
     commitment: float = Field(0.25, ge=0)
     decay: float = Field(0.9, gt=0, lt=1)
     dead_threshold: float = Field(0.05, ge=0)
@@ -51,7 +55,8 @@ class TransformerConfig(ConfigModel):
     drop_prob: float = Field(0.1, ge=0, lt=1)
     class_head: bool = True
     class_weight: float = Field(0.2, ge=0)
-    mask_pretrain: bool = Field(True, description="false = 'no masking pretraining' ablation")
+    mask_pretrain: bool = Field(False, description="masked pretraining before fine-tuning (off by default: it did "
+                                "not help on held-out data, docs/chain_stages.md)")
     mask_prob: float = Field(0.3, gt=0, lt=1)
     pretrain_steps: int = Field(200, ge=0)
     finetune_steps: int = Field(400, ge=0)
@@ -59,12 +64,14 @@ class TransformerConfig(ConfigModel):
     weight_decay: float = Field(1e-2, ge=0)
     batch_size: int = Field(16, ge=1)
     crop: int = Field(48, ge=2)
+    smooth_s: float = Field(2.0, ge=0, description="time constant in seconds of the causal exponential smoothing "
+                            "of the V/A output (0 = none); see docs/chain_stages.md")
 
 
 class SACConfig(ConfigModel):
     """SAC trajectory optimiser (see :mod:`eegaffect.models.sac` for the environment and reward)."""
 
-    enabled: bool = Field(True, description="false = 'no SAC' ablation")
+    enabled: bool = Field(False, description="the SAC trajectory optimiser (off by default: docs/chain_stages.md)")
     total_steps: int = Field(3000, ge=1)
     action_scale: float = Field(0.15, gt=0, le=2)
     w_error: float = Field(1.0, ge=0)
@@ -118,7 +125,7 @@ def model_vqvae_kwargs(v: VQVAEConfig, seed: int) -> dict:
     return dict(d_model=v.d_model, band_filters=v.band_filters, kernel_size=v.kernel_size,
                 dilations=tuple(v.dilations), n_codes=v.n_codes, residual_dim=v.residual_dim, quantize=v.quantize,
                 commitment=v.commitment, decay=v.decay, dead_threshold=v.dead_threshold,
-                kmeans_init=v.kmeans_init, drop_prob=v.drop_prob, seed=seed)
+                kmeans_init=v.kmeans_init, drop_prob=v.drop_prob, seed=seed, head_input=v.head_input)
 
 
 def model_transformer_kwargs(t: TransformerConfig) -> dict:

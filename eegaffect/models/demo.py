@@ -19,9 +19,11 @@ __all__ = ["DEMO_RECIPE", "demo_sessions", "train_demo_bundle", "demo_config"]
 
 #: Recipe of :func:`train_demo_bundle` (part of the demo cache key: change it and cached demo bundles retrain).
 #: ``targets`` names the frame/target pairing rule (:func:`eegaffect.targets.frame_targets` at the window end),
-#: so bundles trained with the old window-centre targets are not reused.
+#: so bundles trained with the old window-centre targets are not reused; ``chain`` names the chain's design (since
+#: issue 18: heads on the continuous latent, no quantiser, no masked pretraining, no SAC, 2-s output smoothing),
+#: so older bundles retrain.
 DEMO_RECIPE = {"sfreq": 200.0, "n_sessions": 8, "session_s": 120.0, "trial_s": 60.0, "session_seed_step": 1000,
-               "targets": "window-end"}
+               "targets": "window-end", "chain": "issue18-continuous-heads-smooth2s-no-vq-no-mask-no-sac"}
 
 
 def demo_sessions(seed: int = 0, n_sessions: int = DEMO_RECIPE["n_sessions"]) -> list[int]:

@@ -99,7 +99,7 @@ def _fit_chain(train, config, stages, ckpt_dir, resume, progress_bar):
             latents, codes = encode_all(model, norm, device)
             stage_transformer(model, latents, codes, train, fit_idx, ctx, run="transformer" in stages)
     model.cpu().eval()
-    chain = EEGDancerChain(model, mean, std)
+    chain = EEGDancerChain(model, mean, std)  # SAC trains on the unsmoothed outputs (base_va)
     if config.sac.enabled and last >= 2:
         with torch_threads(config.num_threads):
             chain.optimizer = stage_sac(chain, train, holdout if holdout else fit_idx, ctx, run="sac" in stages)
@@ -110,6 +110,8 @@ def _fit_chain(train, config, stages, ckpt_dir, resume, progress_bar):
             model.cpu().eval()
     if world > 1:
         torch.distributed.barrier()
+    chain = EEGDancerChain(model, mean, std, chain.optimizer, smooth_s=config.transformer.smooth_s,
+                           hop_s=config.pipeline.features.hop_s)
     ctx.report["train_seconds"] = time.perf_counter() - t0
     if model.vqvae.quantizer is not None:
         ctx.report["codebook"] = model.vqvae.quantizer.codebook_stats()

@@ -58,14 +58,14 @@ def stage_vqvae(model, norm: list[np.ndarray], ctx: TrainContext, run: bool) -> 
 
 
 def encode_all(model, norm: list[np.ndarray], device):
-    """VQ-VAE latents and codes of every normalised sequence."""
+    """The latents the heads read (``head_input``) and the codes of every normalised sequence."""
     import torch
 
     latents, codes = [], []
     with torch.no_grad():
         for f in norm:
             enc = model.vqvae.encode(torch.as_tensor(f).permute(1, 2, 0)[None].to(device))
-            latents.append(enc["latent"][0].float().cpu().numpy())
+            latents.append(enc["head"][0].float().cpu().numpy())
             codes.append(None if enc["codes"] is None else enc["codes"][0].cpu().numpy())
     return latents, codes
 

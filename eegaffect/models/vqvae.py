@@ -13,6 +13,12 @@ Input layout (braindecode's ``(batch, n_chans, n_times)`` with a band axis): ``x
    (``z_e - code`` squeezed through ``residual_dim`` units and projected back);
 5. a causal decoder (the same kind of temporal convolutions, then a linear map back to electrodes x bands).
 
+What the transformer's heads read is ``head_input``: ``"continuous"`` (the encoder output ``z_e``; the codes are
+still computed, for the masked code targets and the prototypes) or ``"quantised"`` (the decoder's latent, code +
+residual). On held-out data the code carries no affect signal and switches at most steps, and passing it to the
+heads made the output jump at every switch (docs/chain_stages.md), so training configs read the continuous
+latent; the class default stays ``"quantised"`` so bundles saved before the option load as they were trained.
+
 Every temporal operation is causal, so outputs at step t depend only on frames ``<= t``. :meth:`CausalVQVAE.step`
 encodes one frame at a time with per-layer convolution buffers (initialised to zeros, which is exactly what the
 left zero padding of the full forward does), so streaming and full-sequence encoding agree.
@@ -297,6 +303,8 @@ class CausalVQVAE(nn.Module):
         Width of the continuous residual bottleneck (0 disables the residual).
     quantize : bool
         False for the "no quantiser" ablation.
+    head_input : {"continuous", "quantised"}
+        Which latent :meth:`encode` (key ``"head"``) and :meth:`step` hand to the heads (see the module docstring).
     commitment, decay, dead_threshold, kmeans_init : see :class:`EMAVectorQuantizer`.
     %(drop_prob)s
     seed : int
@@ -307,8 +315,12 @@ class CausalVQVAE(nn.Module):
                  d_model: int = 64, band_filters: int = 4, kernel_size: int = 3,
                  dilations: Sequence[int] = (1, 2, 4), n_codes: int = 64, residual_dim: int = 8,
                  quantize: bool = True, commitment: float = 0.25, decay: float = 0.95,
-                 dead_threshold: float = 0.05, kmeans_init: bool = True, drop_prob: float = 0.1, seed: int = 0):
+                 dead_threshold: float = 0.05, kmeans_init: bool = True, drop_prob: float = 0.1, seed: int = 0,
+                 head_input: str = "quantised"):
         super().__init__()
+        if head_input not in ("continuous", "quantised"):
+            raise ValueError(f"head_input must be 'continuous' or 'quantised', got {head_input!r}")
+        self.head_input = head_input
         if chs_info is not None and len(chs_info) != n_chans:
             raise ValueError(f"chs_info has {len(chs_info)} entries but n_chans is {n_chans}")
         if n_chans < 1 or n_bands < 1:
@@ -363,15 +375,18 @@ class CausalVQVAE(nn.Module):
         Returns
         -------
         out : dict
-            ``z_e`` (batch, n_times, d_model), ``latent`` (batch, n_times, d_model), ``codes`` (batch, n_times)
-            int64 or None, ``commit_loss`` and ``perplexity`` (scalars).
+            ``z_e`` (batch, n_times, d_model), ``latent`` (batch, n_times, d_model; what the decoder reads),
+            ``head`` (batch, n_times, d_model; what the heads read, see ``head_input``), ``codes``
+            (batch, n_times) int64 or None, ``commit_loss`` and ``perplexity`` (scalars).
         """
         self._check_input(x)
         frames = x.permute(0, 3, 1, 2)  # (B, T, C, F)
         h = self._spatial(frames).transpose(1, 2)  # (B, D, T)
         z_e = self.encoder(h).transpose(1, 2)  # (B, T, D)
         latent, codes, commit, perplexity = self._latent(z_e)
-        return {"z_e": z_e, "latent": latent, "codes": codes, "commit_loss": commit, "perplexity": perplexity}
+        head = z_e if self.head_input == "continuous" else latent
+        return {"z_e": z_e, "latent": latent, "head": head, "codes": codes, "commit_loss": commit,
+                "perplexity": perplexity}
 
     def decode(self, latent: torch.Tensor) -> torch.Tensor:
         """Reconstruction, shape (batch, n_chans, n_bands, n_times), of ``latent``, shape (batch, n_times, d_model)."""
@@ -413,6 +428,7 @@ class CausalVQVAE(nn.Module):
         Returns
         -------
         latent : Tensor, shape (batch, d_model)
+            What the heads read (``head_input``).
         codes : Tensor of int64, shape (batch,) or None
         state : list of Tensor
         """
@@ -421,7 +437,7 @@ class CausalVQVAE(nn.Module):
                              f"got {tuple(frame.shape)}")
         z, state = self.encoder.step(self._spatial(frame), state)
         latent, codes, _, _ = self._latent(z, lean=not self.training)
-        return latent, codes, state
+        return (z if self.head_input == "continuous" else latent), codes, state
 
     def _check_input(self, x: torch.Tensor) -> None:
         if x.ndim != 4 or x.shape[1:3] != (self.n_chans, self.n_bands):
