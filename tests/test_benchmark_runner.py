@@ -327,3 +327,22 @@ def test_eegdancer_calibrates_in_loso_calibrated(tiny_seed, tmp_path, cache_dir)
     for s in (1, 2):
         before, after = rows[("eegdancer", f"loso-cal5-s{s}")], rows[("eegdancer+cal", f"loso-cal5-s{s}")]
         assert before["valence_rmse"] != after["valence_rmse"]
+
+
+def test_resume_signature_follows_the_chains_own_config(monkeypatch):
+    """A benchmark resumed after the packaged train config changed refits the chain instead of reusing old folds:
+    the model signature covers the model's resolved config (``config_signature``), not only its name and params."""
+    from types import SimpleNamespace
+
+    from eegaffect.benchmark.runner import BenchSeedConfig, _model_signature
+    from eegaffect.models.benchmark import EEGDancerBenchmarkModel
+
+    config = BenchSeedConfig(models=["eegdancer"])
+    cache = SimpleNamespace(key="features-v1")
+    model = EEGDancerBenchmarkModel("eegdancer")
+    before = _model_signature(config, "seed", "eegdancer", cache, "t", model)
+    assert before == _model_signature(config, "seed", "eegdancer", cache, "t", EEGDancerBenchmarkModel("eegdancer"))
+    changed = EEGDancerBenchmarkModel("eegdancer", overrides=["transformer.smooth_s=0"])
+    assert _model_signature(config, "seed", "eegdancer", cache, "t", changed) != before
+    sac = EEGDancerBenchmarkModel("eegdancer-sac")
+    assert sac.config_signature()["train"] != model.config_signature()["train"]

@@ -205,9 +205,10 @@ def run_benchmark(root: str | Path, config: BenchSeedConfig, out_dir: str | Path
         folds = make_folds(infos, config.protocol, dataset=full.name, n_train=config.n_train, k=config.k,
                            seed=config.seed, n_calibration=config.n_calibration)
         targets = _targets_key(data)
-        signatures = {n: _model_signature(config, full.name, n, caches[probes[n].input_kind], targets) for n in names}
+        signatures = {n: _model_signature(config, full.name, n, caches[probes[n].input_kind], targets, probes[n])
+                      for n in names}
         signatures.update({n + CALIBRATED_SUFFIX: _model_signature(config, full.name, n + CALIBRATED_SUFFIX,
-                                                                   caches[probes[n].input_kind], targets)
+                                                                   caches[probes[n].input_kind], targets, probes[n])
                            for n in _calibratable(names, probes, config)})
         store = _PartialStore(out_dir / "partial", _run_signature(config, full.name), signatures)
         _fit_folds(data, folds, names, probes, caches, store, config, result, show_progress, execution)
@@ -462,14 +463,17 @@ def _run_signature(config: BenchSeedConfig, dataset: str) -> str:
     return _hash(doc)
 
 
-def _model_signature(config: BenchSeedConfig, dataset: str, name: str, cache, targets: str = "") -> str:
+def _model_signature(config: BenchSeedConfig, dataset: str, name: str, cache, targets: str = "",
+                     probe=None) -> str:
     """What one model's fold results depend on: its data view (dataset files + pipeline + view, through the
-    cache key), the trials' targets (:func:`_targets_key`), the protocol and split settings, the seed, its name
-    and its hyper-parameters.
+    cache key), the trials' targets (:func:`_targets_key`), the protocol and split settings, the seed, its name,
+    its hyper-parameters and, for models that read a config of their own (``probe.config_signature()``, e.g. the
+    chain's ``configs/train.yaml``), that resolved config.
     """
+    own = getattr(probe, "config_signature", None)
     return _hash({"run": _run_signature(config, dataset), "model": name,
                   "params": config.model_params.get(name.removesuffix(CALIBRATED_SUFFIX), {}), "cache": cache.key,
-                  "targets": targets})
+                  "targets": targets, "model_config": own() if callable(own) else None})
 
 
 def _targets_key(data) -> str:

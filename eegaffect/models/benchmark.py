@@ -69,6 +69,17 @@ class EEGDancerBenchmarkModel:
         self.chain = None
         self.report: dict = {}
 
+    def config_signature(self) -> dict:
+        """What this model's results depend on beyond its name: the resolved training config (the packaged
+        ``configs/train.yaml`` with the variant's and extra overrides; the seed is the run's) and the calibration
+        settings, so a benchmark resumed after a default changed refits instead of reusing stale folds.
+        """
+        from eegaffect.config import load_config
+        from eegaffect.models.training import TrainConfig
+
+        config = load_config(TrainConfig, None, [*self.overrides, "seed=0", "device=cpu"], default="train")
+        return {"train": config.model_dump(mode="json"), "calibration": self.calibration}
+
     def fit(self, train: SplitData, *, seed: int) -> None:
         """Train the model chain on the training split's band features, reproducibly for ``seed``."""
         from eegaffect.config import load_config
