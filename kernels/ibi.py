@@ -62,7 +62,7 @@ _HISTORY = 15  # intervals in the running median
 _MAX_MISSED = 4  # most beats inserted in one interval
 
 # ----------------------------------------------------------------------------------------------------------------
-# state layout of a heart stage (shared with the detector kernels of heart.py)
+# state layout of a heart stage (shared with the detector kernels of ecg.py and ppg.py)
 # ----------------------------------------------------------------------------------------------------------------
 # float state (fs) indices
 _F_HOLD, _F_PREV, _F_SUM, _F_SPKI, _F_NPKI, _F_CAND_VAL, _F_MAXSEEN, _F_HR, _F_PEND_AMP, _F_PEND_IBI, \

@@ -334,7 +334,8 @@ def test_resume_signature_follows_the_chains_own_config(monkeypatch):
     the model signature covers the model's resolved config (``config_signature``), not only its name and params."""
     from types import SimpleNamespace
 
-    from eegaffect.benchmark.runner import BenchSeedConfig, _model_signature
+    from eegaffect.benchmark.resume import _model_signature
+    from eegaffect.benchmark.runner import BenchSeedConfig
     from eegaffect.models.benchmark import EEGDancerBenchmarkModel
 
     config = BenchSeedConfig(models=["eegdancer"])

@@ -30,12 +30,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["PROTOCOLS", "CALIBRATED_PROTOCOLS", "DEFAULT_N_CALIBRATION",
+__all__ = ["PROTOCOLS", "CALIBRATED_PROTOCOLS", "CALIBRATED_SUFFIX", "DEFAULT_N_CALIBRATION",
            "STANDARD_N_TRAIN", "Fold", "make_folds", "check_folds", "trial_key"]
 
 PROTOCOLS = ("subject-dependent", "loso", "cross-session", "kfold", "loso-calibrated")
 #: Protocols whose folds have calibration trials.
 CALIBRATED_PROTOCOLS = ("loso-calibrated",)
+#: Appended to a model's name for its rows after per-user calibration (``loso-calibrated``): ``eegdancer+cal``.
+CALIBRATED_SUFFIX = "+cal"
 #: Calibration trials of the held-out subject in ``loso-calibrated`` unless told otherwise.
 DEFAULT_N_CALIBRATION = 3
 

@@ -1,0 +1,335 @@
+"""Calibration data: raw EEG and a label track, from a recording or a live LSL stream, turned into labelled
+feature frames by the bundle's own pipeline; and scoring a bundle offline on a recording with truth
+(see :mod:`eegaffect.calibration`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from eegaffect._logging import logger
+from eegaffect.calibration.base import (
+    CalibrationData,
+    CalibrationError,
+)
+
+__all__ = ["collect_live", "collect_recording", "frames_with_labels", "read_labels_csv",
+           "score_recording"]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# calibration data: raw EEG + a label track -> labelled frames
+
+
+def frames_with_labels(predictor, eeg: np.ndarray, sfreq: float, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Feature frames of raw EEG (the bundle's pipeline) paired with labels by the project's one rule.
+
+    Frames are stamped at their window's end (:func:`eegaffect.pipeline.frame_times`, the Predictor's stamps)
+    and take the label track's value there (:func:`eegaffect.targets.frame_targets`); frames outside the track's
+    span are left out.
+
+    Parameters
+    ----------
+    predictor : Predictor
+        The parent bundle, loaded.
+    eeg : ndarray, shape (n_times, n_chans)
+        Raw EEG in the bundle's channel order and unit, at ``sfreq``.
+    sfreq : float
+        Sampling rate of ``eeg``.
+    labels : ndarray, shape (n_labels, 3)
+        ``time_s, valence, arousal`` with ``time_s`` in seconds from the first sample of ``eeg``.
+
+    Returns
+    -------
+    features : ndarray, shape (n_frames, n_chans, n_bands)
+        Frames with a label.
+    va : ndarray, shape (n_frames, 2)
+        Their labels.
+    """
+    from eegaffect.pipeline import SignalPipeline
+    from eegaffect.targets import frame_targets
+
+    labels = np.asarray(labels, dtype=np.float64)
+    if labels.ndim != 2 or labels.shape[1] != 3 or len(labels) < 2:
+        raise CalibrationError(f"expected a label track of shape (n >= 2, 3) (time_s, valence, arousal), got "
+                               f"{labels.shape}")
+    labels = labels[np.argsort(labels[:, 0], kind="stable")]
+    if np.any(np.diff(labels[:, 0]) <= 0) or not np.all(np.isfinite(labels[:, 0])):
+        raise CalibrationError("label times (time_s) must be finite and strictly increasing")
+    pipe = SignalPipeline(predictor.pipeline_config, n_chans=predictor.n_chans, sfreq_in=float(sfreq))
+    frames = np.asarray(pipe.process(np.ascontiguousarray(eeg, dtype=np.float64)))
+    frames = frames.reshape(-1, predictor.chain.n_chans, predictor.chain.n_bands)
+    va = frame_targets(pipe.frame_times(len(frames)), labels[:, 0], labels[:, 1:3])
+    keep = np.all(np.isfinite(va), axis=1)
+    return frames[keep], va[keep]
+
+
+def read_labels_csv(path: str | Path) -> np.ndarray:
+    """A ``time_s, valence, arousal`` CSV as an array (n, 3) (the annotation format of the datasets)."""
+    from eegaffect.datasets.base import DatasetFormatError, read_annotation_csv
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"labels file {path} does not exist")
+    try:
+        return np.asarray(read_annotation_csv(path), dtype=np.float64)
+    except DatasetFormatError as exc:
+        raise CalibrationError(str(exc)) from None
+
+
+def _map_channels(ch_names, ch_units, meta, interpolate: int, ignore: Sequence[str], unit: str | None,
+                  rename: dict | None = None):
+    """The live session's channel map: by name, then the unit of the channels used (dropped ones may differ)."""
+    import dataclasses
+
+    from eegaffect.live.channels import match_channels
+    from eegaffect.live.session import UNIT_SCALES
+
+    cmap = match_channels(ch_names, meta["ch_names"], ignore=list(ignore), max_interpolated=interpolate,
+                          rename=rename)
+    want, have = meta.get("unit"), unit
+    if have is None:
+        units = {str(ch_units[p]).lower() for p in cmap.picks if 0 <= p < len(ch_units) and ch_units[p]}
+        have = units.pop() if len(units) == 1 else None
+    if want is not None and have is not None and str(want).lower() in UNIT_SCALES \
+            and str(have).lower() in UNIT_SCALES:
+        cmap = dataclasses.replace(cmap, scale=UNIT_SCALES[str(have).lower()] / UNIT_SCALES[str(want).lower()])
+    logger.log(logging.WARNING if cmap.interpolated else logging.INFO, "%s", cmap.describe())
+    return cmap
+
+
+def collect_recording(bundle: str | Path, path: str | Path, labels: str | Path | None = None, *,
+                      duration: float | None = None, interpolate: int = 0, ignore: Sequence[str] = (),
+                      unit: str | None = None, stream: str | None = None,
+                      rename: dict | None = None) -> CalibrationData:
+    """Labelled frames from a recording file (HDF5, XDF, EDF, ...).
+
+    Parameters
+    ----------
+    bundle : str | Path
+        The parent bundle.
+    path : str | Path
+        The recording.
+    labels : str | Path | None
+        A ``time_s, valence, arousal`` CSV (times from the recording's first EEG sample); None: the recording's
+        own annotation (its ground-truth stream, or the CSV beside it; see :mod:`eegaffect.datasets.recording`).
+    duration : float | None
+        Use only the first ``duration`` seconds (None: all).
+    interpolate : int
+        Most missing model channels interpolated.
+    ignore : sequence of str
+        Recording channels to drop.
+    unit : str | None
+        Unit of the samples when the file does not say.
+    stream : str | None
+        Stream to read from an HDF5/XDF file (None: its EEG stream).
+    rename : dict | None
+        Explicit recording channel -> model channel names.
+
+    Returns
+    -------
+    data : CalibrationData
+    """
+    from eegaffect.datasets import load_dataset
+    from eegaffect.models.predictor import Predictor
+    from eegaffect.recordings import open_recording
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"recording {path} does not exist")
+    if duration is not None and not duration > 0:
+        raise CalibrationError(f"--duration must be > 0 seconds, got {duration}")
+    predictor = Predictor.load(bundle)
+    ds = load_dataset(path, "recording", stream=stream) if stream else load_dataset(path, "recording")
+    trial = ds.trials[0]
+    info = trial.info
+    header = open_recording(path)
+    units = _units_of(header, info)
+    if labels is not None:
+        track, label_src = read_labels_csv(labels), str(labels)
+    else:
+        track = trial.continuous_targets()
+        if track is None:
+            raise CalibrationError(f"{path} has no ground-truth stream (type AffectTruth) and no annotation CSV "
+                                   "beside it; give the labels with --labels FILE.csv (time_s, valence, arousal)")
+        label_src = f"{path} (recorded ground truth)"
+    cmap = _map_channels(info.ch_names, units, predictor.meta, interpolate, ignore, unit, rename)
+    raw = trial.load()
+    if duration is not None:
+        raw = raw[: round(duration * info.sfreq)]
+    eeg = cmap.apply(raw)
+    features, va = frames_with_labels(predictor, eeg, info.sfreq, track)
+    return CalibrationData([features], [va], source=str(path), labels=label_src,
+                           duration_s=len(eeg) / float(info.sfreq),
+                           extra={"interpolated": list(cmap.interpolated)})
+
+
+def _units_of(header, info) -> list[str]:
+    stream = header.streams.get(info.key) if info.key is not None else None
+    if stream is None:
+        return []
+    units = list(getattr(stream, "ch_units", []) or [])
+    keep = set(info.ch_names)
+    names = list(stream.ch_names)
+    return [u for n, u in zip(names, units) if n in keep] if len(units) == len(names) else units
+
+
+def collect_live(bundle: str | Path, stream: str, labels: str | Path | None, duration: float, *,
+                 interpolate: int = 0, ignore: Sequence[str] = (), unit: str | None = None,
+                 timeout: float = 10.0, rename: dict | None = None) -> CalibrationData:
+    """Record ``duration`` seconds of a live EEG stream with its labels, then return labelled frames.
+
+    Parameters
+    ----------
+    bundle : str | Path
+        The parent bundle.
+    stream : str
+        Name of the EEG stream.
+    labels : str | Path | None
+        ``"truth"`` or None: the stream ``{stream}-truth`` (type ``AffectTruth``, what ``eegaffect simulate``
+        publishes); a path ending in ``.csv``: ``time_s, valence, arousal`` with ``time_s`` in seconds from the
+        first calibration sample (the stimulus schedule); any other text: the name of an ``AffectTruth`` stream.
+    duration : float
+        Seconds of EEG to collect.
+    interpolate, ignore, unit, rename
+        As for ``eegaffect live``.
+    timeout : float
+        Seconds to wait for the streams.
+
+    Returns
+    -------
+    data : CalibrationData
+    """
+    from eegaffect.acquisition.lsl import INDEX_CHANNEL_NAME, Stream
+    from eegaffect.models.predictor import Predictor
+
+    if not duration > 0:
+        raise CalibrationError(f"--duration must be > 0 seconds, got {duration}")
+    predictor = Predictor.load(bundle)
+    csv_track = None
+    truth_name = f"{stream}-truth"
+    if labels is not None and str(labels) != "truth":
+        if str(labels).lower().endswith(".csv"):
+            csv_track = read_labels_csv(labels)
+        else:
+            truth_name = str(labels)
+    eeg = Stream(name=stream, timeout=timeout, bufsize=max(30.0, duration + 10.0), require_regular=True,
+                 index_channel="auto", dejitter=False)
+    truth = None
+    eeg.connect()
+    try:
+        if csv_track is None:
+            truth = Stream(name=truth_name, type="AffectTruth", timeout=timeout, bufsize=max(30.0, duration + 10.0),
+                           index_channel=None, dejitter=False).connect()
+        ignore = list(ignore) + ([eeg.ch_names[eeg.index_channel]] if eeg.index_channel is not None
+                                 else [INDEX_CHANNEL_NAME])
+        units = list(eeg.ch_units)  # aligned with eeg.ch_names, which the channel map indexes
+        cmap = _map_channels(eeg.ch_names, units, predictor.meta, interpolate, ignore, unit, rename)
+        eeg.skip_start_burst(1.0)
+        if truth is not None:
+            truth.read_new()
+        logger.info("calibration: collecting %.0f s of %r with labels from %s", duration, stream,
+                    "a CSV" if truth is None else repr(truth.name))
+        data, ts, t_data, t_ts = _collect(eeg, truth, duration, eeg.sfreq)
+    finally:
+        eeg.disconnect()
+        if truth is not None:
+            truth.disconnect()
+    if len(ts) < 2:
+        raise CalibrationError(f"stream {stream!r} delivered {len(ts)} samples in {duration:g} s; expected a "
+                               "flowing EEG stream")
+    if truth is not None:
+        if len(t_ts) < 2:
+            raise CalibrationError(f"label stream {truth_name!r} delivered {len(t_ts)} samples in {duration:g} s")
+        # label times as seconds of EEG since the first sample, through the EEG's own stamps (so a replay faster
+        # or slower than real time pairs labels with the samples they were pushed with)
+        pos = np.interp(t_ts, ts, np.arange(len(ts), dtype=np.float64), left=np.nan, right=np.nan)
+        keep = np.isfinite(pos)
+        track = np.column_stack([pos[keep] / eeg.sfreq, np.asarray(t_data, np.float64)[keep, :2]])
+        label_src = f"lsl:{truth_name}"
+    else:
+        track, label_src = csv_track, str(labels)
+    x = cmap.apply(data)
+    features, va = frames_with_labels(predictor, x, eeg.sfreq, track)
+    return CalibrationData([features], [va], source=f"lsl:{stream}", labels=label_src,
+                           duration_s=len(x) / float(eeg.sfreq), extra={"interpolated": list(cmap.interpolated)})
+
+
+def _collect(eeg, truth, duration: float, sfreq: float):
+    need = round(duration * sfreq)
+    parts, stamps, t_parts, t_stamps = [], [], [], []
+    got = 0
+    deadline = time.monotonic() + duration + 10.0
+    while got < need and time.monotonic() < deadline:
+        eeg.wait(timeout=0.5, n_samples=1)
+        d, ts = eeg.read_new()
+        if len(ts):
+            parts.append(np.asarray(d, np.float64))
+            stamps.append(np.asarray(ts, np.float64))
+            got += len(ts)
+        if truth is not None:
+            td, tts = truth.read_new()
+            if len(tts):
+                t_parts.append(np.asarray(td, np.float64))
+                t_stamps.append(np.asarray(tts, np.float64))
+    if truth is not None:
+        td, tts = truth.read_new()
+        if len(tts):
+            t_parts.append(np.asarray(td, np.float64))
+            t_stamps.append(np.asarray(tts, np.float64))
+    data = np.concatenate(parts)[:need] if parts else np.zeros((0, eeg.n_chans))
+    ts = np.concatenate(stamps)[:need] if stamps else np.zeros(0)
+    t_data = np.concatenate(t_parts) if t_parts else np.zeros((0, 2))
+    t_ts = np.concatenate(t_stamps) if t_stamps else np.zeros(0)
+    return data, ts, t_data, t_ts
+
+
+def score_recording(bundle: str | Path, path: str | Path, stream: str | None = None) -> dict:
+    """CCC and RMSE of a bundle run offline over a recording, against the recording's ground truth.
+
+    The recording is read as :func:`collect_recording` reads it (the EEG stream, its ground-truth stream or
+    annotation CSV), its channels mapped by name as a live session maps them, and the bundle run from a fresh
+    start with :meth:`~eegaffect.models.predictor.Predictor.predict`; each output is paired with the truth at its
+    stamp.
+
+    Parameters
+    ----------
+    bundle : str | Path
+        The bundle to score.
+    path : str | Path
+        A recording with a ground truth (e.g. the ``session.h5`` of ``eegaffect live --record``).
+    stream : str | None
+        Name of its EEG stream (None: its one stream of type EEG).
+
+    Returns
+    -------
+    scores : dict
+        ``valence_ccc``, ``arousal_ccc`` (None where undefined), ``valence_rmse``, ``arousal_rmse``,
+        ``n_frames``.
+    """
+    from eegaffect.benchmark.metrics import ccc, rmse
+    from eegaffect.datasets import load_dataset
+    from eegaffect.live.channels import match_channels
+    from eegaffect.models.predictor import Predictor
+    from eegaffect.targets import frame_targets
+
+    trial = (load_dataset(path, "recording", stream=stream) if stream else load_dataset(path, "recording")).trials[0]
+    track = trial.continuous_targets()
+    if track is None:
+        raise CalibrationError(f"{path} has no ground truth to score against")
+    parent = Predictor.load(bundle)
+    cmap = match_channels(trial.info.ch_names, parent.meta["ch_names"], max_interpolated=8)
+    pred = Predictor.load(bundle, sfreq=trial.info.sfreq).predict(cmap.apply(trial.load()))
+    true = frame_targets(pred.time_s, track[:, 0], track[:, 1:3])
+    keep = np.all(np.isfinite(true), axis=1) & np.all(np.isfinite(pred.va), axis=1)
+    out: dict = {"n_frames": int(keep.sum())}
+    for k, name in enumerate(("valence", "arousal")):
+        c = ccc(true[keep, k], pred.va[keep, k]) if keep.sum() > 1 else float("nan")
+        out[f"{name}_ccc"] = float(c) if np.isfinite(c) else None
+        out[f"{name}_rmse"] = float(rmse(true[keep, k], pred.va[keep, k])) if keep.any() else None
+    return out
