@@ -119,7 +119,7 @@ def test_device_clock_offset_and_drift_do_not_misalign_features(unique_name):
                 for inputs in (ia, ib, ib_lsl):
                     inputs.poll()
             summaries = {n: i.summary() for n, i in (("a", ia), ("b", ib), ("b_lsl", ib_lsl))}
-            ends = {n: {i.kind: np.array(i.pipeline._ends) for i in inp.inputs}
+            ends = {n: {i.kind: np.array(i.pipeline.ends) for i in inp.inputs}
                     for n, inp in (("a", ia), ("b", ib), ("b_lsl", ib_lsl))}
             last = {n: {i.kind: np.array(i.frame_last_stamps) for i in inp.inputs}
                     for n, inp in (("a", ia), ("b", ib), ("b_lsl", ib_lsl))}

@@ -34,6 +34,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="stream channel to drop (repeatable), e.g. a trigger channel")
     parser.add_argument("--update-hz", type=float, default=None, metavar="HZ",
                         help="prediction updates per second, 0 < HZ <= 100 (default 4)")
+    parser.add_argument("--physio", action="append", default=None, metavar="NAME",
+                        help="a physiological stream (content type ECG, PPG/BVP, EDA, RESP or TEMP), repeatable")
+    parser.add_argument("--physio-type", action="append", default=None, metavar="TYPE",
+                        help="discover physiological streams by content type (e.g. ECG), repeatable")
+    parser.add_argument("--clock-align", choices=["lsl", "arrival"], default=None,
+                        help="device clocks: lsl (LSL's time_correction, default) or arrival (+ an offset/drift "
+                             "estimate from arrival times, for devices stamping with their own clock)")
     add_config_options(parser, "live")
     parser.set_defaults(func=run)
 
@@ -47,9 +54,11 @@ def run(args: argparse.Namespace) -> int:
 
     config = validate_update(config_from_args(args, LiveConfig),
                              {"record": args.record, "interpolate": args.interpolate, "update_hz": args.update_hz,
-                              "ignore_channels": args.ignore_channel},
+                              "ignore_channels": args.ignore_channel, "physio": args.physio,
+                              "physio_types": args.physio_type, "clock_align": args.clock_align},
                              {"record": "--record", "interpolate": "--interpolate", "update_hz": "--update-hz",
-                              "ignore_channels": "--ignore-channel"})
+                              "ignore_channels": "--ignore-channel", "physio": "--physio",
+                              "physio_types": "--physio-type", "clock_align": "--clock-align"})
     if config.record and args.out is None:
         print("eegaffect live: --record needs --out DIR", file=sys.stderr)
         return 2
@@ -97,6 +106,9 @@ def format_summary(summary: dict) -> str:
     if gt:
         lines.append(f"vs ground truth: valence CCC {_fmt(gt['valence_ccc'])}, RMSE {gt['valence_rmse']:.3f}; "
                      f"arousal CCC {_fmt(gt['arousal_ccc'])}, RMSE {gt['arousal_rmse']:.3f}")
+    for name, dev in (summary.get("devices") or {}).items():
+        lines.append(f"{dev['type']} {name!r}: {dev['samples']} samples, {dev['lost']} lost, {dev['gaps']} gaps, "
+                     f"{dev['frames_valid']}/{dev['frames']} frames with features")
     if summary.get("dashboard"):
         lines.append(f"dashboard: {summary['dashboard']}")
     return "\n".join(lines) + "\n" + json.dumps(summary, indent=2)

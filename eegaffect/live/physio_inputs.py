@@ -51,8 +51,10 @@ from typing import Sequence
 
 import numpy as np
 
+from eegaffect.physio.pipeline import PhysioPipeline
+
 __all__ = ["CONTENT_TYPES", "MODALITY_BITS", "ClockAligner", "PhysioInput", "PhysioInputs", "FramedPhysioPipeline",
-           "status_with_missing", "decode_status"]
+           "SessionPhysio", "status_with_missing", "decode_status"]
 
 logger = logging.getLogger("eegaffect")
 
@@ -172,59 +174,61 @@ class ClockAligner:
         return (times - self._a + self._b * self._ref) / (1.0 + self._b)
 
 
-def _framed_pipeline_class():
-    from eegaffect.physio.pipeline import PhysioPipeline
+class FramedPhysioPipeline(PhysioPipeline):
+    """A :class:`~eegaffect.physio.PhysioPipeline` whose frame ends are given (sample indices), not computed from
+    the frame clock: frame ``k`` ends at ``ends[k]`` once :meth:`add_end` gave it.
 
-    class FramedPhysioPipeline(PhysioPipeline):
-        """A :class:`~eegaffect.physio.PhysioPipeline` whose frame ends are given (sample indices), not computed
-        from the frame clock: frame ``k`` ends at ``ends[k]`` once :meth:`add_end` gave it."""
+    Parameters
+    ----------
+    config, kind, sfreq
+        As :class:`~eegaffect.physio.PhysioPipeline`.
+    margin_s : float
+        Seconds of samples (besides the lookback) kept for frame ends given late.
+    """
 
-        def __init__(self, config, kind, sfreq, margin_s: float = 30.0):
-            self._ends: list[int] = []
+    def __init__(self, config, kind, sfreq, margin_s: float = 30.0):
+        self._ends: list[int] = []
+        self._emitting = False
+        super().__init__(config, kind, sfreq)
+        self._margin = int(round(margin_s * self.sfreq))
+
+    def reset(self):
+        super().reset()
+        self._ends = []
+        return self
+
+    @property
+    def n_seen(self) -> int:
+        """Samples fed so far."""
+        return self._n_seen
+
+    @property
+    def oldest_kept(self) -> int:
+        """Index of the oldest sample still buffered (a frame must not start before it)."""
+        return self._buf_start
+
+    @property
+    def ends(self) -> list[int]:
+        """The frame ends given so far (sample indices, exclusive)."""
+        return list(self._ends)
+
+    def add_end(self, end: int) -> None:
+        """The end (sample index, exclusive) of the next frame."""
+        self._ends.append(int(end))
+
+    def _frame_end(self, k: int) -> int:
+        if k < len(self._ends):
+            return self._ends[k]
+        if self._emitting:  # not given yet: nothing to emit
+            return np.iinfo(np.int64).max
+        return max(0, self._n_seen - self._margin)  # trimming keeps margin + lookback samples
+
+    def _emit(self, reached: int) -> np.ndarray:
+        self._emitting = True
+        try:
+            return super()._emit(reached)
+        finally:
             self._emitting = False
-            super().__init__(config, kind, sfreq)
-            self._margin = int(round(margin_s * self.sfreq))
-
-        def reset(self):
-            super().reset()
-            self._ends = []
-            return self
-
-        @property
-        def n_seen(self) -> int:
-            """Samples fed so far."""
-            return self._n_seen
-
-        @property
-        def oldest_kept(self) -> int:
-            """Index of the oldest sample still buffered (a frame must not start before it)."""
-            return self._buf_start
-
-        def add_end(self, end: int) -> None:
-            """The end (sample index, exclusive) of the next frame."""
-            self._ends.append(int(end))
-
-        def _frame_end(self, k: int) -> int:
-            if k < len(self._ends):
-                return self._ends[k]
-            if self._emitting:  # not given yet: nothing to emit
-                return np.iinfo(np.int64).max
-            return max(0, self._n_seen - self._margin)  # trimming keeps margin + lookback samples
-
-        def _emit(self, reached: int) -> np.ndarray:
-            self._emitting = True
-            try:
-                return super()._emit(reached)
-            finally:
-                self._emitting = False
-
-    return FramedPhysioPipeline
-
-
-def __getattr__(name):  # FramedPhysioPipeline is built on first use (the physio package imports numba kernels)
-    if name == "FramedPhysioPipeline":
-        return _framed_pipeline_class()
-    raise AttributeError(name)
 
 
 @dataclass
@@ -263,7 +267,7 @@ class PhysioInput:
         self.kind = kind
         self.sfreq = float(stream.sfreq)
         self.aligner = ClockAligner(clock)
-        self.pipeline = _framed_pipeline_class()(config, kind, self.sfreq)
+        self.pipeline = FramedPhysioPipeline(config, kind, self.sfreq)
         self.stall_s = float(stall_s)
         self._gap_limit = float(gap_limit(self.sfreq, 0.010))
         index = stream.index_channel
@@ -392,7 +396,7 @@ class PhysioInput:
             if d > newest:
                 break
             end = self._fed_base + int(np.searchsorted(self._fed_t, d, side="right"))
-            prev = self.pipeline._ends[-1] if self.pipeline._ends else 0
+            prev = self.pipeline._ends[-1] if self.pipeline._ends else 0  # noqa: SLF001 (own subclass)
             end = max(end, prev)
             if end - self.pipeline._lookback < self.pipeline.oldest_kept and end > self.pipeline._lookback:
                 self.counts.frames_missing += 1  # far too old for the buffer: never happens at live pace
@@ -523,3 +527,92 @@ class PhysioInputs:
     def close(self) -> None:
         for i in self.inputs:
             i.stream.disconnect()
+
+
+class SessionPhysio:
+    """What :class:`~eegaffect.live.session.LiveSession` calls, at a few points, when physiological devices take
+    part: open them, pass on the EEG frame ends, poll, say which modalities an update lacked, summarise, save.
+
+    Parameters
+    ----------
+    inputs : PhysioInputs
+        The connected devices.
+    hop_s : float
+        The EEG frame hop in seconds.
+    """
+
+    def __init__(self, inputs: PhysioInputs, hop_s: float):
+        self.inputs = inputs
+        self.hop_s = float(hop_s)
+        self._n_frames = 0
+        self._newest = np.nan
+        self.frames: dict[str, list[tuple[float, np.ndarray]]] = {k: [] for k in inputs.kinds}
+
+    @classmethod
+    def open(cls, config, stack, window_s: float, hop_s: float) -> "SessionPhysio | None":
+        """The devices a :class:`~eegaffect.live.session.LiveConfig` names (``physio``, ``physio_types``),
+        connected (``stack`` closes them), or None when it names none; their frames have the EEG's
+        ``window_s`` / ``hop_s``."""
+        from eegaffect.config import load_config
+        from eegaffect.physio.config import FrameConfig, PhysioConfig
+
+        if not config.physio and not config.physio_types:
+            return None
+        physio_config = load_config(PhysioConfig, config.physio_config, default="physio")
+        physio_config = physio_config.model_copy(update={"frames": FrameConfig(window_s=window_s, hop_s=hop_s)})
+        inputs = PhysioInputs.open(config.physio, config.physio_types, config=physio_config,
+                                   clock=config.clock_align,
+                                   bufsize_s=config.bufsize_s, timeout=config.resolve_timeout_s,
+                                   stall_s=config.physio_stall_s)
+        stack.callback(inputs.close)
+        logger.info("physiological inputs: %s (clock %s)",
+                    ", ".join(f"{i.name!r} ({i.kind}, {i.sfreq:g} Hz)" for i in inputs.inputs), config.clock_align)
+        return cls(inputs, hop_s)
+
+    def recorder_streams(self, bufsize_s: float, timeout: float) -> list:
+        """Unconnected :class:`~eegaffect.acquisition.lsl.Stream` objects of the devices for the recorder (raw
+        stamps; the recorder stores each stream's clock offsets)."""
+        from eegaffect.acquisition.lsl import Stream
+
+        return [Stream(source_id=i.stream.source_id, bufsize=bufsize_s, timeout=timeout, dejitter=False)
+                for i in self.inputs.inputs]
+
+    def start(self) -> None:
+        """Drop what the devices sent before the session's first update."""
+        for i in self.inputs.inputs:
+            i.stream.read_new()
+
+    def step(self, frame_ts: Sequence[float]) -> None:
+        """Pass on the EEG frames added since the last call (``frame_ts`` is the session's whole list) and poll."""
+        for t in frame_ts[self._n_frames:]:
+            self.inputs.add_frame(float(t))
+            self._newest = float(t)
+        self._n_frames = len(frame_ts)
+        for kind, frames in self.inputs.poll().items():
+            self.frames[kind].extend(frames)
+
+    def status(self, base: int) -> int:
+        """The ``Affect`` status of an update of base status ``base`` (see the module docstring)."""
+        missing = (self.inputs.kinds if np.isnan(self._newest)  # no frame yet: nothing from the devices either
+                   else self.inputs.missing(self._newest, self.hop_s))
+        if base == 2:
+            missing = ["eeg", *missing]
+        return status_with_missing(base, missing)
+
+    def summary(self) -> dict:
+        """Per device (by stream name): samples, lost samples, gaps, NaN-filled and late samples, frames, clock."""
+        return self.inputs.summary()
+
+    def write(self, out) -> None:
+        """``physio_frames.npz``: per kind, ``{kind}_time`` (the EEG frame ends) and ``{kind}_features``, plus
+        ``{kind}_names``."""
+        from pathlib import Path
+
+        arrays = {}
+        for i in self.inputs.inputs:
+            rows = self.frames[i.kind]
+            arrays[f"{i.kind}_time"] = np.array([t for t, _ in rows], dtype=np.float64)
+            arrays[f"{i.kind}_features"] = (np.vstack([r for _, r in rows]) if rows
+                                            else np.empty((0, len(i.feature_names))))
+            arrays[f"{i.kind}_names"] = np.array(i.feature_names)
+        np.savez(Path(out) / "physio_frames.npz", **arrays)
