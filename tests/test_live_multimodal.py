@@ -125,3 +125,23 @@ def test_cli_live_refuses_an_unknown_physio_type(bundle14, capsys):
     assert main(["live", "--stream", "nothing", "--model", str(bundle14), "--physio-type", "XYZ"]) == 2
     err = capsys.readouterr().err.strip()
     assert "XYZ" in err and "ECG" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.timeout(150)
+def test_demo_with_physiological_devices(bundle14, tmp_path, unique_name):
+    """`eegaffect demo --physio ecg,eda`: the headset subprocess publishes the devices, the session reads them,
+    and the summary counts each."""
+    import json
+    import os
+
+    from eegaffect.cli import main
+
+    out = tmp_path / "run"
+    code = main(["demo", "--model", str(bundle14), "--headless", "--duration", "8", "--out", str(out),
+                 "--physio", "ecg,eda", "--set", "montage=dreamer14", "--set", f"stream_name={unique_name}"])
+    assert code == 0
+    devices = json.loads((out / "summary.json").read_text())["devices"]
+    name = f"{unique_name}-{os.getpid()}"
+    assert sorted(devices) == [f"{name}-ecg", f"{name}-eda"]
+    assert devices[f"{name}-ecg"]["samples"] > 256 * 5 and all(d["lost"] == 0 for d in devices.values())
+    assert (out / "physio_frames.npz").exists()

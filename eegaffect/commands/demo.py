@@ -22,6 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="output folder (default ./eegaffect-demo-<time>)")
     parser.add_argument("--model", type=Path, default=None, metavar="BUNDLE",
                         help="use this bundle instead of the demo model")
+    parser.add_argument("--physio", default=None, metavar="KINDS",
+                        help="physiological devices of the simulated person, comma-separated (ecg, ppg, eda, resp, "
+                             "temp), each its own stream read by the session")
     add_config_options(parser, "demo")
     parser.set_defaults(func=run)
 
@@ -36,6 +39,11 @@ def run(args: argparse.Namespace) -> int:
         config.duration_s = args.duration
     if args.model is not None:
         config.bundle = str(args.model)
+    if args.physio is not None:
+        from eegaffect.config import validate_update
+
+        config = validate_update(config, {"physio": [k.strip() for k in args.physio.split(",") if k.strip()]},
+                                 {"physio": "--physio"})
     print(f"eegaffect demo: {config.duration_s:g} s of simulated EEG through the live pipeline "
           f"({'window' if not args.headless else 'headless'}); Ctrl-C stops early", flush=True)
     try:

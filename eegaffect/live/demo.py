@@ -16,6 +16,7 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -40,6 +41,9 @@ class DemoConfig(ConfigModel):
     sfreq: float = Field(200.0, gt=0, description="rate of the simulated headset in Hz")
     unit: str = Field("V", description="unit of the simulated samples, the one the demo model was trained on")
     fps: float = Field(15.0, gt=0, description="frames per second of the dashboard window")
+    physio: list[Literal["ecg", "ppg", "eda", "resp", "temp"]] = Field(
+        default_factory=list, description="physiological devices of the simulated person, each its own stream "
+                                          "read by the session (e.g. [ecg, eda, resp])")
     live: LiveConfig = Field(default_factory=LiveConfig)
 
 
@@ -140,7 +144,10 @@ def run_demo(config: DemoConfig, *, out_dir: str | Path | None = None, show: boo
     name = f"{config.stream_name}-{os.getpid()}"
     subject = config.seed if config.subject is None else config.subject
     headset = HeadsetProcess(name, montage=config.montage, sfreq=config.sfreq, seed=config.seed + 1,
-                             subject=subject, unit=config.unit, index_channel=True)
+                             subject=subject, unit=config.unit, index_channel=True, physio=config.physio)
+    live = config.live
+    if config.physio:
+        live = live.model_copy(update={"physio": [f"{name}-{k}" for k in config.physio]})
     with headset:
-        session = LiveSession(name, bundle, config.live, out_dir=out, dashboard=dashboard)
+        session = LiveSession(name, bundle, live, out_dir=out, dashboard=dashboard)
         return session.run(duration=config.duration_s)
