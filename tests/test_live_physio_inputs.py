@@ -167,3 +167,65 @@ def test_device_clock_offset_and_drift_do_not_misalign_features(unique_name):
     for s in summaries.values():
         for dev in s.values():
             assert dev["lost"] == 0 and dev["nan_filled"] == 0 and dev["late_dropped"] == 0
+
+
+@pytest.mark.timeout(60)
+def test_device_that_disconnects_is_filled_with_nan_and_picked_up_again(unique_name):
+    """A chest strap's outlet goes away for 2 s and comes back (same source_id): the inlet recovers, the
+    time it was away is NaN (its frames NaN), nothing arrives late, and frames are finite again afterwards."""
+    from eegaffect.acquisition.outlet import Outlet
+
+    fs, sid = 128.0, f"{unique_name}-sid"
+    x = simulate_physiology({"ecg": fs}, 14.0, random_walk_trajectory(1), seed=1)["ecg"][:, 0]
+
+    def outlet():
+        return Outlet(unique_name, "ECG", ["ecg", "sample_index"], fs, source_id=sid, channel_format="float64")
+
+    out = outlet()
+    config = PhysioConfig.model_validate({"ecg": {"lookback_s": 3.0}})
+    inputs = PhysioInputs.open([unique_name], config=config, timeout=5, stall_s=3.0)
+    try:
+        out.wait_for_consumers(5)
+        time.sleep(0.5)
+        t0 = pylsl.local_clock()
+        j, k, sent = 0, 0, 0
+        gap = (4.0, 6.0)
+        while j < x.size:
+            now = pylsl.local_clock() - t0
+            n_due = min(int(now * fs), x.size)
+            if gap[0] <= now < gap[1]:
+                if out is not None:
+                    out.close()
+                    out = None
+                j = n_due  # the device is away: its samples are never sent
+            elif n_due > j:
+                if out is None:
+                    out = outlet()
+                idx = np.arange(j, n_due)
+                out.push(np.column_stack([x[idx], idx]), t0 + idx / fs)
+                sent += idx.size
+                j = n_due
+            while t0 + k + 1.0 <= pylsl.local_clock() - 0.2:
+                inputs.add_frame(t0 + k + 1.0)
+                k += 1
+            inputs.poll()
+            time.sleep(0.03)
+        end = time.monotonic() + 8
+        while time.monotonic() < end and inputs.inputs[0].counts.frames < k - 2:
+            inputs.poll()
+            time.sleep(0.05)
+        device = inputs.inputs[0]
+        summary = device.summary()
+    finally:
+        inputs.close()
+    assert summary["reconnects"] >= 1 and summary["late_dropped"] == 0
+    # every sample index is received or counted lost (those of the 2 s away, and those the new outlet sent before
+    # the inlet had reconnected), and exactly the lost ones are NaN (not made-up values)
+    assert summary["samples"] + summary["lost"] == x.size and summary["samples"] <= sent
+    assert summary["lost"] >= 2.0 * fs - 2 and summary["nan_filled"] == summary["lost"]
+    times = np.array([t for t, _ in device.frames]) - t0
+    ok = np.array([np.isfinite(r).any() for _, r in device.frames])
+    print(np.round(times, 2).tolist(), ok.tolist())
+    assert not ok[np.isclose(times, 6.0, atol=0.05)].any()  # its 3-s window is 2/3 inside the gap
+    assert ok[times > 9.5].all() and ok[np.isclose(times, 3.0, atol=0.05) | np.isclose(times, 4.0, atol=0.05)].all()
+    assert times.max() > 11.5

@@ -36,7 +36,7 @@ passed.
 Which modalities an update used
 -------------------------------
 A modality counts as *used* at an update when its newest frame is recent (within its decision delay, two hops
-and ``stall_s`` of the newest EEG frame) and has at least one finite feature. The ``Affect`` stream's ``status``
+and 1 s of the newest EEG frame) and has at least one finite feature. The ``Affect`` stream's ``status``
 channel keeps its values 0 (ok), 1 (invalid), 2 (gap) and adds ``16 * missing`` where ``missing`` is the bit mask
 (:data:`MODALITY_BITS`: eeg 1, ecg 2, ppg 4, eda 8, resp 16, temp 32) of the session's modalities that the update
 did **not** have: ``status % 16`` is the old status, ``status // 16`` the missing mask. An EEG-only session's
@@ -255,10 +255,11 @@ class PhysioInput:
     clock : str
         ``"lsl"`` or ``"arrival"`` (see :class:`ClockAligner`).
     stall_s : float
-        A device silent this long has its time filled with NaN (so frames keep coming, NaN).
+        A device silent this long has its time filled with NaN (so frames keep coming, NaN). Keep it longer than
+        an inlet's reconnection: samples a recovering inlet delivers for time already filled are dropped.
     """
 
-    def __init__(self, stream, kind: str, config, *, clock: str = "lsl", stall_s: float = 1.0):
+    def __init__(self, stream, kind: str, config, *, clock: str = "lsl", stall_s: float = 5.0):
         from eegaffect.acquisition.lsl import gap_limit
 
         if not stream.sfreq > 0:
@@ -447,7 +448,7 @@ class PhysioInputs:
 
     @classmethod
     def open(cls, names: Sequence[str] = (), types: Sequence[str] = (), *, config=None, clock: str = "lsl",
-             bufsize_s: float = 30.0, timeout: float = 5.0, stall_s: float = 1.0) -> "PhysioInputs":
+             bufsize_s: float = 30.0, timeout: float = 5.0, stall_s: float = 5.0) -> "PhysioInputs":
         """Connect to devices by stream name and/or discover them by content type.
 
         Parameters
@@ -518,7 +519,7 @@ class PhysioInputs:
     def missing(self, t_ref: float, hop_s: float) -> list[str]:
         """Kinds whose newest frame is stale or all-NaN at EEG frame time ``t_ref`` (see the module docstring)."""
         return [i.kind for i in self.inputs
-                if not i.newest_valid(t_ref, i.decision_delay_s + 2 * hop_s + i.stall_s + 0.5)]
+                if not i.newest_valid(t_ref, i.decision_delay_s + 2 * hop_s + 1.0)]
 
     def summary(self) -> dict:
         """Per-device summaries, by stream name."""

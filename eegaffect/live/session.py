@@ -96,8 +96,9 @@ class LiveConfig(ConfigModel):
     clock_align: Literal["lsl", "arrival"] = Field("lsl", description="device clocks: 'lsl' = LSL's "
                                                    "time_correction; 'arrival' = plus an offset/drift estimate "
                                                    "from arrival times (devices stamping with their own clock)")
-    physio_stall_s: float = Field(1.0, gt=0, description="a device silent this long has its time filled with NaN "
-                                  "(its frames go on, NaN, and the update says it is missing)")
+    physio_stall_s: float = Field(5.0, gt=0, description="a device silent this long has its time filled with NaN "
+                                  "(its frames go on, NaN); longer than an inlet's reconnection, whose samples "
+                                  "would otherwise come late and be dropped")
     physio_config: str | None = Field(None, description="physio YAML (the 'eegaffect physio' config: stages, "
                                       "lookbacks); null: the packaged one. Its frame window/hop are the EEG's")
 
