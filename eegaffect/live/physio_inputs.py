@@ -604,6 +604,15 @@ class SessionPhysio:
         """Per device (by stream name): samples, lost samples, gaps, NaN-filled and late samples, frames, clock."""
         return self.inputs.summary()
 
+    def health(self) -> dict[str, str]:
+        """One short dashboard row per device: ``kind -> "ok|missing L lost"`` (``L`` lost samples so far)."""
+        missing = set(self.inputs.kinds if np.isnan(self._newest) else self.inputs.missing(self._newest, self.hop_s))
+        rows = {}
+        for i in self.inputs.inputs:
+            lost = i.stream.health.n_lost - i._health0.n_lost
+            rows[i.kind] = f"{'missing' if i.kind in missing else 'ok'} {lost} lost"
+        return rows
+
     def write(self, out) -> None:
         """``physio_frames.npz``: per kind, ``{kind}_time`` (the EEG frame ends) and ``{kind}_features``, plus
         ``{kind}_names``."""

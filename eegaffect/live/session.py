@@ -365,10 +365,13 @@ class LiveSession:
         def health_message(elapsed: float) -> dict:
             # the session's counts, as in the summary (a stall going on is a gap until data come again)
             health = eeg.health
-            return {"received": health.n_received - received0, "lost": health.n_lost - health0.n_lost,
-                    "gaps": health.n_gaps - health0.n_gaps + int(silence.since is not None),
-                    "reconnects": health.n_reconnects - health0.n_reconnects, "stalls": silence.n_stalls,
-                    "no_data_s": silence.total(pylsl.local_clock())}
+            message = {"received": health.n_received - received0, "lost": health.n_lost - health0.n_lost,
+                       "gaps": health.n_gaps - health0.n_gaps + int(silence.since is not None),
+                       "reconnects": health.n_reconnects - health0.n_reconnects, "stalls": silence.n_stalls,
+                       "no_data_s": silence.total(pylsl.local_clock())}
+            if physio is not None:
+                message["devices"] = physio.health()
+            return message
 
         try:
             while not stop.is_set():
