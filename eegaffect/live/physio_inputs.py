@@ -496,6 +496,12 @@ class PhysioInputs:
                                               f"input needs one of {sorted(CONTENT_TYPES)}")
                 stream = Stream(source_id=desc.source_id, bufsize=bufsize_s, timeout=timeout, require_regular=True,
                                 index_channel="auto").connect()
+                same = [i.name for i in inputs if i.kind == kind]
+                if same:
+                    stream.disconnect()
+                    raise StreamMismatchError(f"streams {same[0]!r} and {desc.name!r} are both {kind} devices; the "
+                                              f"session takes one device per kind (name the one to use with "
+                                              f"--physio)")
                 inputs.append(PhysioInput(stream, kind, config, clock=clock, stall_s=stall_s))
             return cls(inputs)
         except BaseException:
