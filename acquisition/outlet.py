@@ -326,7 +326,7 @@ class PredictionOutlet(Outlet):
                                                          "status_codes": "0=ok 1=invalid 2=gap"})
 
     def push_prediction(self, valence: float, arousal: float, confidence: float = 1.0, code: int = -1,
-                        timestamp: float | None = None) -> None:
+                        timestamp: float | None = None, missing_mask: int = 0) -> None:
         """Publish one valid estimate.
 
         Parameters
@@ -339,6 +339,9 @@ class PredictionOutlet(Outlet):
             Active latent code (-1 for none).
         timestamp : float | None
             Stream time of the estimate (:func:`pylsl.local_clock` domain); now when None.
+        missing_mask : int
+            Bit mask of the session's modalities this update lacked, added as ``16 * missing_mask`` to the
+            status (:mod:`eegaffect.live.physio_inputs`); 0 in an EEG-only session.
         """
         values = np.array([valence, arousal, confidence], dtype=np.float64)
         if not np.all(np.isfinite(values)):
@@ -346,15 +349,25 @@ class PredictionOutlet(Outlet):
                              "use push_invalid() for updates without a valid estimate")
         if not 0.0 <= confidence <= 1.0:
             raise ValueError(f"confidence must be in [0, 1], got {confidence}")
-        self._push_row([valence, arousal, confidence, int(code), STATUS_OK], timestamp)
+        self._push_row([valence, arousal, confidence, int(code), STATUS_OK + 16 * _mask(missing_mask)], timestamp)
 
-    def push_invalid(self, timestamp: float | None = None) -> None:
-        """Publish an update without a valid estimate (e.g. artefacts): NaN values, status 1."""
-        self._push_row([np.nan, np.nan, 0.0, -1, STATUS_INVALID], timestamp)
+    def push_invalid(self, timestamp: float | None = None, missing_mask: int = 0) -> None:
+        """Publish an update without a valid estimate (e.g. artefacts): NaN values, status 1 (+ 16 *
+        ``missing_mask``).
+        """
+        self._push_row([np.nan, np.nan, 0.0, -1, STATUS_INVALID + 16 * _mask(missing_mask)], timestamp)
 
-    def push_gap(self, timestamp: float | None = None) -> None:
-        """Publish that input data were missing (e.g. samples lost): NaN values, status 2."""
-        self._push_row([np.nan, np.nan, 0.0, -1, STATUS_GAP], timestamp)
+    def push_gap(self, timestamp: float | None = None, missing_mask: int = 0) -> None:
+        """Publish that input data were missing (e.g. samples lost): NaN values, status 2 (+ 16 *
+        ``missing_mask``).
+        """
+        self._push_row([np.nan, np.nan, 0.0, -1, STATUS_GAP + 16 * _mask(missing_mask)], timestamp)
 
     def _push_row(self, row, timestamp: float | None) -> None:
         self.push(np.asarray(row, dtype=np.float32)[None, :], None if timestamp is None else float(timestamp))
+
+
+def _mask(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < 2 ** 16:
+        raise ValueError(f"expected a missing-modality bit mask, an int in [0, 65536), got {value!r}")
+    return int(value)

@@ -35,6 +35,17 @@ class SimulateConfig(ConfigModel):
     chunk_size: int | None = Field(None, ge=1, description="samples per push (null: 1/20 s)")
     index_channel: bool = Field(False, description="append a sample_index channel")
     line_hz: float | None = Field(50.0, gt=0, description="line-noise frequency; null disables")
+    physio: list[Literal["ecg", "ppg", "eda", "resp", "temp"]] = Field(
+        default_factory=list, description="physiological devices, one outlet each ({name}-{kind})")
+    physio_sfreq: dict[Literal["ecg", "ppg", "eda", "resp", "temp"], float] = Field(
+        default_factory=lambda: {"ecg": 256.0, "ppg": 64.0, "eda": 4.0, "resp": 32.0, "temp": 4.0},
+        description="rate of each device in Hz")
+    clock_offset_s: dict[Literal["ecg", "ppg", "eda", "resp", "temp"], float] = Field(
+        default_factory=dict, description="device clock offset from this machine's, seconds")
+    clock_drift_ppm: dict[Literal["ecg", "ppg", "eda", "resp", "temp"], float] = Field(
+        default_factory=dict, description="device clock drift, parts per million (within +-1000)")
+    drop: dict[Literal["ecg", "ppg", "eda", "resp", "temp"], list[tuple[float, float]]] = Field(
+        default_factory=dict, description="per device, (start_s, duration_s) stretches it sends nothing")
 
 
 class PlayConfig(ConfigModel):

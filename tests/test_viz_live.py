@@ -235,6 +235,20 @@ def test_health_panel_wraps_the_stream_name_and_shows_both_rates(rng):
     assert fig_box.x0 <= box.x0 and box.x1 <= fig_box.x1 and fig_box.y0 <= box.y0
 
 
+def test_health_panel_has_a_row_per_physiological_device():
+    state = _state(unit="V")
+    state.ingest({"time": 0.25, "eeg": None, "va": None, "code": None, "status": 16 * 8, "latency_ms": None,
+                  "health": {"received": 50, "lost": 0, "gaps": 0, "reconnects": 0, "stalls": 0, "no_data_s": 0.0,
+                             "devices": {"ecg": "ok 0 lost", "eda": "missing 24 lost"}}})
+    table = state.health_table()
+    assert table["ecg"] == "ok 0 lost" and table["eda"] == "missing 24 lost"
+    assert table["status"] == "ok"  # 128 = ok with EDA missing (the modality mask is in the device rows)
+    dash = LiveDashboard(state.ch_names, state.band_names, state.eeg_ch_names, 4, unit="V")
+    dash.render(state)
+    text = dash.axes["health"].texts[0].get_text()
+    assert "missing 24 lost" in text and max(len(line) for line in text.splitlines()) <= 22
+
+
 def test_dashboard_scale_bar_and_topomap_colour_bars_in_frames(rng):
     state = _state(unit="V")
     _feed(state, rng, 40)

@@ -8,7 +8,9 @@
 - :mod:`~eegaffect.acquisition.sim.headset`: :class:`SimulatedHeadset`, which pushes a generator's EEG and its
   ground truth on two LSL outlets (a :class:`~eegaffect.acquisition.pusher.PacedPusher`, as the players are);
 - :mod:`~eegaffect.acquisition.sim.physiology`: ECG, PPG, EDA, respiration, skin temperature and EMG driven by
-  the same valence/arousal trajectory (:func:`simulate_physiology`, its coupling table and sources).
+  the same valence/arousal trajectory (:func:`simulate_physiology`, its coupling table and sources);
+- :mod:`~eegaffect.acquisition.sim.devices`: :class:`SimulatedPerson`, the headset plus one outlet per
+  physiological device (:class:`DeviceSpec`: rate, content type, clock offset and drift, dropouts).
 
 Electrode positions live beside the channel tables (:func:`~eegaffect.acquisition.channels.electrode_positions`).
 """
@@ -16,6 +18,7 @@ Electrode positions live beside the channel tables (:func:`~eegaffect.acquisitio
 from __future__ import annotations
 
 from eegaffect.acquisition.channels import electrode_positions
+from eegaffect.acquisition.sim.devices import PHYSIO_DEVICES, DeviceSpec, SimulatedPerson
 from eegaffect.acquisition.sim.generator import SimulatedEEG
 from eegaffect.acquisition.sim.headset import TRUTH_CHANNELS, TRUTH_TYPE, EEGSource, SimulatedHeadset
 from eegaffect.acquisition.sim.sources import RHYTHM_SOURCES, RhythmSource, SessionTraits, SubjectTraits
@@ -43,4 +46,7 @@ __all__ = [
     "EEGSource",
     "TRUTH_TYPE",
     "TRUTH_CHANNELS",
+    "SimulatedPerson",
+    "DeviceSpec",
+    "PHYSIO_DEVICES",
 ]

@@ -29,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="first calibrate the model on S >= 25 s of the headset with its ground truth, run the "
                              "session on the calibrated bundle and print both bundles' CCC on the session "
                              "(config: calibrate_s, default 0 = no calibration)")
+    parser.add_argument("--physio", default=None, metavar="KINDS",
+                        help="physiological devices of the simulated person, comma-separated (ecg, ppg, eda, resp, "
+                             "temp), each its own stream read by the session")
     add_config_options(parser, "demo")
     parser.set_defaults(func=run)
 
@@ -45,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
                              {"duration_s": "--duration"})
     if args.model is not None:
         config.bundle = str(args.model)
+    if args.physio is not None:
+        config = validate_update(config, {"physio": [k.strip() for k in args.physio.split(",") if k.strip()]},
+                                 {"physio": "--physio"})
     if args.calibrate is not None:
         from eegaffect.config import validate_update
 

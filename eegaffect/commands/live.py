@@ -45,6 +45,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "are): YAML mapping or CSV 'stream,model'")
     parser.add_argument("--update-hz", type=float, default=None, metavar="HZ",
                         help="prediction updates per second, 0 < HZ <= 100 (default 4)")
+    parser.add_argument("--physio", action="append", default=None, metavar="NAME",
+                        help="a physiological stream (content type ECG, PPG/BVP, EDA, RESP or TEMP), repeatable")
+    parser.add_argument("--physio-type", action="append", default=None, metavar="TYPE",
+                        help="discover physiological streams by content type (e.g. ECG), repeatable")
+    parser.add_argument("--clock-align", choices=["lsl", "arrival"], default=None,
+                        help="device clocks: lsl (LSL's time_correction, default) or arrival (+ an offset/drift "
+                             "estimate from arrival times, for devices stamping with their own clock)")
     add_config_options(parser, "live")
     parser.set_defaults(func=run)
 
@@ -62,9 +69,12 @@ def run(args: argparse.Namespace) -> int:
     config = validate_update(config_from_args(args, LiveConfig),
                              {"record": args.record, "interpolate": args.interpolate, "update_hz": args.update_hz,
                               "ignore_channels": args.ignore_channel,
-                              "rename": None if args.rename is None else read_rename_file(args.rename)},
+                              "rename": None if args.rename is None else read_rename_file(args.rename),
+                              "physio": args.physio, "physio_types": args.physio_type,
+                              "clock_align": args.clock_align},
                              {"record": "--record", "interpolate": "--interpolate", "update_hz": "--update-hz",
-                              "ignore_channels": "--ignore-channel", "rename": "--rename"})
+                              "ignore_channels": "--ignore-channel", "rename": "--rename", "physio": "--physio",
+                              "physio_types": "--physio-type", "clock_align": "--clock-align"})
     if args.duration is not None and not args.duration > 0:
         raise UserInputError(f"--duration {args.duration:g}: expected a positive number of seconds (leave it out "
                              "to run until Ctrl-C)")
@@ -121,6 +131,9 @@ def format_summary(summary: dict) -> str:
     if gt:
         lines.append(f"vs ground truth: valence CCC {_fmt(gt['valence_ccc'])}, RMSE {gt['valence_rmse']:.3f}; "
                      f"arousal CCC {_fmt(gt['arousal_ccc'])}, RMSE {gt['arousal_rmse']:.3f}")
+    for name, dev in (summary.get("devices") or {}).items():
+        lines.append(f"{dev['type']} {name!r}: {dev['samples']} samples, {dev['lost']} lost, {dev['gaps']} gaps, "
+                     f"{dev['frames_valid']}/{dev['frames']} frames with features")
     if summary.get("dashboard"):
         lines.append(f"dashboard: {summary['dashboard']}")
     return "\n".join(lines) + "\n" + json.dumps(summary, indent=2)

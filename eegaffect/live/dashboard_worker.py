@@ -216,7 +216,10 @@ class DashboardState:
             if key in self.health:
                 value = self.health[key]
                 table[label] = f"{value:.1f}" if isinstance(value, float) else value
-        table["status"] = {0: "ok", 1: "invalid", 2: "gap"}.get(self.status, "-")
+        base = None if self.status is None else int(self.status) % 16  # the modality mask: the device rows
+        table["status"] = {0: "ok", 1: "invalid", 2: "gap"}.get(base, "-")
+        for kind, row in (self.health.get("devices") or {}).items():  # physiological devices, one row each
+            table[kind] = row
         return table
 
     def make_figure(self, fig=None):

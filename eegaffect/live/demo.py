@@ -16,6 +16,7 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -47,6 +48,9 @@ class DemoConfig(ConfigModel):
                                "none; at least 25): the headset's truth labels them, eegaffect.calibration adapts "
                                "the bundle, the session runs the calibrated one and records itself, and the summary "
                                "scores both bundles on that recording")
+    physio: list[Literal["ecg", "ppg", "eda", "resp", "temp"]] = Field(
+        default_factory=list, description="physiological devices of the simulated person, each its own stream "
+                                          "read by the session (e.g. [ecg, eda, resp])")
     live: LiveConfig = Field(default_factory=LiveConfig)
 
 
@@ -150,7 +154,10 @@ def run_demo(config: DemoConfig, *, out_dir: str | Path | None = None, show: boo
     # the headset also ends by itself (a backstop beside its parent watch): the session plus time to load and warm up
     headset = HeadsetProcess(name, montage=config.montage, sfreq=config.sfreq, seed=config.seed + 1,
                              subject=subject, unit=config.unit, index_channel=True,
-                             duration=config.duration_s + HEADSET_MARGIN_S)
+                             duration=config.duration_s + HEADSET_MARGIN_S, physio=config.physio)
+    if config.physio:
+        config = config.model_copy(update={"live": config.live.model_copy(
+            update={"physio": [f"{name}-{k}" for k in config.physio]})})
     with headset:
         if config.calibrate_s > 0:
             return _run_calibrated(config, bundle, name, out, dashboard)

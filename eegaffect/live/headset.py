@@ -49,11 +49,14 @@ class HeadsetProcess:
         Add a ``sample_index`` channel.
     chunk_size : int | None
         Samples per push (default 1/20 s).
+    physio : sequence of str
+        Physiological devices of the simulated person (``ecg``, ``ppg``, ``eda``, ``resp``, ``temp``), each an
+        outlet ``{name}-{kind}`` at its default rate (:data:`~eegaffect.acquisition.sim.PHYSIO_DEVICES`).
     """
 
     def __init__(self, name: str, *, montage: str = "seed62", sfreq: float = 200.0, seed: int = 0,
                  subject: int | None = None, unit: str = "V", duration: float | None = None,
-                 index_channel: bool = True, chunk_size: int | None = None):
+                 index_channel: bool = True, chunk_size: int | None = None, physio: Sequence[str] = ()):
         from eegaffect.acquisition.channels import CHANNEL_SETS
 
         if montage not in CHANNEL_SETS:
@@ -72,6 +75,14 @@ class HeadsetProcess:
         if chunk_size is not None:
             self.argv += ["--chunk-size", str(int(chunk_size))]
         self.argv += ["--parent-pid", str(os.getpid())]
+        from eegaffect.acquisition.sim.devices import PHYSIO_DEVICES
+
+        bad = [k for k in physio if k not in PHYSIO_DEVICES]
+        if bad:
+            raise ValueError(f"physio must be some of {sorted(PHYSIO_DEVICES)}, got {bad}")
+        self.physio = list(physio)
+        if self.physio:
+            self.argv += ["--physio", ",".join(self.physio)]
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60.0) -> "HeadsetProcess":
@@ -87,7 +98,8 @@ class HeadsetProcess:
                 raise RuntimeError(f"the simulated headset exited with code {self.process.returncode} before its "
                                    f"stream {self.name!r} appeared (command: {' '.join(self.argv)})")
             try:
-                resolve_streams(name=self.name, timeout=min(1.0, max(t_end - time.monotonic(), 0.1)))
+                for name in [self.name, *(f"{self.name}-{k}" for k in self.physio)]:
+                    resolve_streams(name=name, timeout=min(1.0, max(t_end - time.monotonic(), 0.1)))
                 return self
             except StreamNotFoundError:
                 if time.monotonic() > t_end:
@@ -136,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--chunk-size", type=int, default=None)
     parser.add_argument("--parent-pid", type=int, default=None,
                         help="stop when this process (the parent) is gone or closes our stdin")
+    parser.add_argument("--physio", default="", help="comma-separated devices: ecg, ppg, eda, resp, temp")
     args = parser.parse_args(argv)
 
     def _stop(signum, frame):
@@ -147,8 +160,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                          daemon=True).start()
     source = SimulatedEEG(CHANNEL_SETS[args.montage], args.sfreq, seed=args.seed, subject=args.subject,
                           unit=args.unit)
-    headset = SimulatedHeadset(source, name=args.name, chunk_size=args.chunk_size, index_channel=args.index_channel,
-                               duration=args.duration)
+    kinds = [k for k in args.physio.split(",") if k]
+    if kinds:
+        from eegaffect.acquisition.sim.devices import DeviceSpec, SimulatedPerson
+
+        headset = SimulatedPerson(source, [DeviceSpec(k) for k in kinds], name=args.name,
+                                  chunk_size=args.chunk_size, index_channel=args.index_channel,
+                                  duration=args.duration, seed=args.seed, subject=args.subject)
+    else:
+        headset = SimulatedHeadset(source, name=args.name, chunk_size=args.chunk_size,
+                                   index_channel=args.index_channel, duration=args.duration)
     try:
         headset.start()
         headset.join()

@@ -47,10 +47,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from eegaffect.config import ConfigModel
 from eegaffect.live.latency import STAGES, LatencyLog
@@ -101,6 +101,29 @@ class LiveConfig(ConfigModel):
     start_wait_s: float = Field(1.0, ge=0, le=30, description="at start, wait this long at most for the stream's "
                                 "data to flow, and skip the burst LSL delivers then (Stream.skip_start_burst)")
     dashboard_trail_s: float = Field(30.0, gt=0, description="seconds of V/A trail on the dashboard")
+    # physiological devices (eegaffect.live.physio_inputs)
+    physio: list[str] = Field(default_factory=list, description="physiological stream names (ECG, PPG, EDA, "
+                              "RESP, TEMP content types), one device each")
+    physio_types: list[str] = Field(default_factory=list, description="content types to discover physiological "
+                                    "streams by (every visible stream of each)")
+    clock_align: Literal["lsl", "arrival"] = Field("lsl", description="device clocks: 'lsl' = LSL's "
+                                                   "time_correction; 'arrival' = plus an offset/drift estimate "
+                                                   "from arrival times (devices stamping with their own clock)")
+    physio_stall_s: float = Field(5.0, gt=0, description="a device silent this long has its time filled with NaN "
+                                  "(its frames go on, NaN); longer than an inlet's reconnection, whose samples "
+                                  "would otherwise come late and be dropped")
+    physio_config: str | None = Field(None, description="physio YAML (the 'eegaffect physio' config: stages, "
+                                      "lookbacks); null: the packaged one. Its frame window/hop are the EEG's")
+
+    @field_validator("physio_types")
+    @classmethod
+    def _known_physio_types(cls, value: list[str]) -> list[str]:
+        from eegaffect.live.physio_inputs import CONTENT_TYPES
+
+        bad = [t for t in value if t.upper() not in CONTENT_TYPES]
+        if bad:
+            raise ValueError(f"unknown physiological content type(s) {bad}; expected some of {sorted(CONTENT_TYPES)}")
+        return [t.upper() for t in value]
 
 
 class Dashboard(Protocol):
@@ -216,7 +239,14 @@ class LiveSession:
         stack.callback(truth.disconnect)
         return truth
 
-    def _open_recorder(self, stack: contextlib.ExitStack, truth, outlet) -> None:
+    def _open_physio(self, stack: contextlib.ExitStack, predictor):
+        """The physiological devices of ``config.physio`` / ``config.physio_types``, connected, or None."""
+        from eegaffect.live.physio_inputs import SessionPhysio
+
+        features = predictor.pipeline_config.features
+        return SessionPhysio.open(self.config, stack, features.window_s, features.hop_s)
+
+    def _open_recorder(self, stack: contextlib.ExitStack, truth, outlet, physio=None) -> None:
         """Record the EEG, truth and prediction streams to ``out_dir/session.h5`` (with ``record``); ``stack`` stops
         the recorder once it holds every pushed update, then disconnects its streams.
         """
@@ -234,6 +264,8 @@ class LiveSession:
         if truth is not None:
             streams.append(Stream(name=truth.name, type="AffectTruth", bufsize=cfg.bufsize_s, dejitter=False,
                                   index_channel=None))
+        if physio is not None:
+            streams.extend(physio.recorder_streams(cfg.bufsize_s, cfg.resolve_timeout_s))
         streams.append(Stream(source_id=outlet.source_id, bufsize=cfg.bufsize_s, dejitter=False, index_channel=None))
         for s in streams:
             s.connect()
@@ -294,7 +326,8 @@ class LiveSession:
                                       "n_codes": _n_codes(self._meta),
                                       "trail_s": cfg.dashboard_trail_s, "update_hz": cfg.update_hz,
                                       "stream": self.stream_name, "unit": _display_unit(cfg, ch_units, self._meta)})
-            self._open_recorder(stack, truth, outlet)
+            physio = self._open_physio(stack, predictor)
+            self._open_recorder(stack, truth, outlet, physio)
             logger.info("live: %r (%d ch @ %g Hz) -> %s -> %r at %g Hz%s", self.stream_name, eeg.n_chans, sfreq,
                         self.bundle.name, outlet.name, cfg.update_hz,
                         "" if truth is None else f", ground truth {truth.name!r}")
@@ -305,10 +338,15 @@ class LiveSession:
             # the summary counts from here: say what the log already reported before (warm-up, start-up burst)
             logger.info("live: session starts; the summary counts from here (before it: %d samples received, %d "
                         "lost in %d gap(s))", health0.n_received, health0.n_lost, health0.n_gaps)
+            if physio is not None:
+                physio.start()
             self._ready.set()
             record, latency, health, silence, cpu_s, wall = self._loop(eeg, truth, outlet, cmap, predictor,
-                                                                       duration, stop)
+                                                                       duration, stop, physio)
+            devices = None if physio is None else physio.summary()
         summary = _summarise(record, latency, health, health0, silence, wall, closed.get("dashboard"))
+        if devices is not None:
+            summary["devices"] = devices
         if silence.trailing_s is not None:
             logger.warning("stream %r stopped: no data for the last %.1f s of the session (counted as a gap)",
                            self.stream_name, silence.trailing_s)
@@ -317,9 +355,11 @@ class LiveSession:
                         "interpolated": cmap.interpolated, "unit_scale": scale, "outlet": self.outlet_name}
         if self.out_dir is not None:
             _write_outputs(self.out_dir, summary, record)
+            if physio is not None:
+                physio.write(self.out_dir)
         return summary
 
-    def _loop(self, eeg, truth, outlet, cmap, predictor, duration, stop):
+    def _loop(self, eeg, truth, outlet, cmap, predictor, duration, stop, physio=None):
         import pylsl
 
         from eegaffect.acquisition.outlet import STATUS_GAP, STATUS_INVALID, STATUS_OK
@@ -347,10 +387,13 @@ class LiveSession:
         def health_message(elapsed: float) -> dict:
             # the session's counts, as in the summary (a stall going on is a gap until data come again)
             health = eeg.health
-            return {"received": health.n_received - received0, "lost": health.n_lost - health0.n_lost,
-                    "gaps": health.n_gaps - health0.n_gaps + int(silence.since is not None),
-                    "reconnects": health.n_reconnects - health0.n_reconnects, "stalls": silence.n_stalls,
-                    "no_data_s": silence.total(pylsl.local_clock())}
+            message = {"received": health.n_received - received0, "lost": health.n_lost - health0.n_lost,
+                       "gaps": health.n_gaps - health0.n_gaps + int(silence.since is not None),
+                       "reconnects": health.n_reconnects - health0.n_reconnects, "stalls": silence.n_stalls,
+                       "no_data_s": silence.total(pylsl.local_clock())}
+            if physio is not None:
+                message["devices"] = physio.health()
+            return message
 
         try:
             while not stop.is_set():
@@ -374,9 +417,11 @@ class LiveSession:
                 idle = len(ts) == 0
                 if idle:
                     truth_now = _read_truth(truth, record)
+                    if physio is not None:
+                        physio.step(record.frame_ts)
                     if time.perf_counter() >= next_idle:  # stalled stream: say so at the update rate
                         state.current = None
-                        outlet.push_gap()
+                        outlet.push_gap(missing_mask=_missing_mask(physio, STATUS_GAP))
                         elapsed = time.perf_counter() - t_start
                         record.rows.append(_row(elapsed, float("nan"), None, STATUS_GAP, False, None, truth_now))
                         next_idle = time.perf_counter() + period
@@ -406,15 +451,18 @@ class LiveSession:
                 current = state.current
                 if current is None:
                     status, va, code = STATUS_GAP, None, None
-                    outlet.push_gap(timestamp=last_ts)
+                    outlet.push_gap(timestamp=last_ts, missing_mask=_missing_mask(physio, status))
                 elif current[0] == "invalid":
                     status, va, code = STATUS_INVALID, None, None
-                    outlet.push_invalid(timestamp=last_ts)
+                    outlet.push_invalid(timestamp=last_ts, missing_mask=_missing_mask(physio, status))
                 else:
                     _, va, conf, code = current
                     status = STATUS_OK
-                    outlet.push_prediction(float(va[0]), float(va[1]), conf, code, timestamp=last_ts)
+                    outlet.push_prediction(float(va[0]), float(va[1]), conf, code, timestamp=last_ts,
+                                           missing_mask=_missing_mask(physio, status))
                 t_push = pylsl.local_clock()
+                if physio is not None:  # after the push: not on the EEG latency path
+                    physio.step(record.frame_ts)
                 truth_now = _read_truth(truth, record)  # after the push: not on the latency path
                 stages = {"transport": max(t_wake - last_ts, 0.0), "read": t_read - t_wake, "channels": t_map - t_read,
                           "predict": t_pred - t_map, "push": t_push - t_pred}
@@ -433,6 +481,11 @@ class LiveSession:
         silence.add(eeg.get_events())
         silence.close(pylsl.local_clock())
         return record, latency, eeg.health, silence, time.process_time() - cpu0, time.perf_counter() - t_start
+
+
+def _missing_mask(physio, status: int) -> int:
+    """The Affect status's missing-modality mask of an update (0 without physiological devices)."""
+    return 0 if physio is None else physio.status(status) // 16
 
 
 def run_live(stream: str, bundle: str | Path, config: LiveConfig | None = None, *, duration: float | None = None,

@@ -1,0 +1,644 @@
+"""Physiological devices of a live session: one inlet per device, its clock mapped onto the session's, its
+features on the EEG pipeline's frame times, and its own health.
+
+A live session reads the EEG stream (the reference: its frames define the frame times ``T_k``, in this machine's
+:func:`pylsl.local_clock`) and, through :class:`PhysioInputs`, any number of physiological streams (ECG, PPG/BVP,
+EDA, respiration, temperature), each from its own device, at its own rate, on its own clock, able to drop out.
+
+Clocks
+------
+Every inlet is opened with liblsl's clock synchronisation (``time_correction`` applied to every timestamp, so a
+device on another machine lands on this machine's clock) and the package's dejitter (a regular stream's stamps
+become the line ``b + k / sfreq``). :class:`ClockAligner` then maps each device's stamps onto the session clock:
+
+- ``"lsl"`` (default): the identity; liblsl's ``time_correction`` is the whole correction (the offsets it
+  measured are kept in the summary and in the recording);
+- ``"arrival"``: additionally estimates a residual offset and drift of the device's stamps against the time the
+  samples arrive here, for devices that stamp with their own clock where ``time_correction`` cannot see it (a
+  bridge forwarding a wrist band's clock; ``eegaffect simulate --clock-offset``, since on one machine
+  ``time_correction`` is zero). The lowest ``arrival - stamp`` of each ``bin_s`` stretch of stamps is taken
+  (the newest sample of each read), and a line is fitted through the last ``n_bins`` minima. The estimate
+  carries the device's smallest transport delay (for a 4-Hz device pushed with the EEG's 50-ms chunks, up to
+  one chunk), and it would wrongly "correct" a device that already back-dates its samples by a known delay:
+  use it only for devices whose clock is not this machine's.
+
+Frames
+------
+Samples are fed to a :class:`~eegaffect.physio.PhysioPipeline` in order, on the device's own (dejittered) stamps.
+Lost samples (a step of the stamps beyond the stream's gap rule) and a silent device (no sample for
+``stall_s``) are filled with NaN, the stages' missing-sample marker, so the device's sample count stays on its
+clock; NaN samples flag the windows they fall in, whose features come out NaN with a reason. Nothing is made up,
+and samples that arrive for time already filled are dropped and counted (``late``). Frame ``k`` of every device
+ends at the EEG's ``T_k``: at the last device sample whose session time is at or before ``T_k`` (so a device's
+frames end within one of its sample periods of the EEG's), and is emitted once the device's decision delay has
+passed.
+
+Which modalities an update used
+-------------------------------
+A modality counts as *used* at an update when its newest frame is recent (within its decision delay, two hops
+and 1 s of the newest EEG frame) and has at least one finite feature. The ``Affect`` stream's ``status``
+channel keeps its values 0 (ok), 1 (invalid), 2 (gap) and adds ``16 * missing`` where ``missing`` is the bit mask
+(:data:`MODALITY_BITS`: eeg 1, ecg 2, ppg 4, eda 8, resp 16, temp 32) of the session's modalities that the update
+did **not** have: ``status % 16`` is the old status, ``status // 16`` the missing mask. An EEG-only session's
+status is unchanged; a session whose EDA stopped says ``0 + 16 * 8 = 128`` while the rest is fine.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from eegaffect.physio.pipeline import PhysioPipeline
+
+__all__ = ["CONTENT_TYPES", "MODALITY_BITS", "ClockAligner", "PhysioInput", "PhysioInputs", "FramedPhysioPipeline",
+           "SessionPhysio", "status_with_missing", "decode_status"]
+
+logger = logging.getLogger("eegaffect")
+
+#: LSL content type (upper case) -> physiological kind.
+CONTENT_TYPES = {"ECG": "ecg", "PPG": "ppg", "BVP": "ppg", "EDA": "eda", "GSR": "eda", "RESP": "resp",
+                 "RESPIRATION": "resp", "TEMP": "temp", "TEMPERATURE": "temp"}
+#: Modality -> its bit in the ``Affect`` stream's missing-modality mask (``status // 16``).
+MODALITY_BITS = {"eeg": 1, "ecg": 2, "ppg": 4, "eda": 8, "resp": 16, "temp": 32}
+_MISSING_SHIFT = 16
+
+
+def status_with_missing(status: int, missing: Sequence[str]) -> int:
+    """The ``Affect`` status of an update: the base status plus ``16 *`` the mask of the missing modalities.
+
+    Parameters
+    ----------
+    status : int
+        0 (ok), 1 (invalid) or 2 (gap).
+    missing : sequence of str
+        Modalities of the session the update did not have (keys of :data:`MODALITY_BITS`).
+
+    Returns
+    -------
+    code : int
+    """
+    unknown = [m for m in missing if m not in MODALITY_BITS]
+    if unknown:
+        raise ValueError(f"unknown modalities {unknown}; expected some of {list(MODALITY_BITS)}")
+    if status not in (0, 1, 2):
+        raise ValueError(f"expected a base status 0, 1 or 2, got {status!r}")
+    return int(status) + _MISSING_SHIFT * sum(MODALITY_BITS[m] for m in set(missing))
+
+
+def decode_status(code: float) -> tuple[int, list[str]]:
+    """Inverse of :func:`status_with_missing`: ``(base status, missing modalities)``."""
+    code = int(round(float(code)))
+    mask = code // _MISSING_SHIFT
+    return code % _MISSING_SHIFT, [m for m, bit in MODALITY_BITS.items() if mask & bit]
+
+
+class ClockAligner:
+    """Map a device's stamps onto the session clock (see the module docstring).
+
+    Parameters
+    ----------
+    mode : {"lsl", "arrival"}
+        ``"lsl"``: identity (liblsl's time_correction is already applied); ``"arrival"``: also the residual
+        offset and drift estimated from arrival times.
+    bin_s : float
+        Stretch of stamps over which the lowest ``arrival - stamp`` is kept.
+    n_bins : int
+        Bins the line is fitted through (the newest ones).
+    """
+
+    def __init__(self, mode: str = "lsl", bin_s: float = 2.0, n_bins: int = 30):
+        if mode not in ("lsl", "arrival"):
+            raise ValueError(f"expected clock mode 'lsl' or 'arrival', got {mode!r}")
+        if not bin_s > 0 or int(n_bins) < 2:
+            raise ValueError(f"expected bin_s > 0 and n_bins >= 2, got {bin_s} and {n_bins}")
+        self.mode = mode
+        self._bin_s = float(bin_s)
+        self._n_bins = int(n_bins)
+        self._min_span_s = 0.5 * self._bin_s * self._n_bins
+        self._bins: dict[int, tuple[float, float]] = {}  # bin -> (stamp, lowest lag)
+        self._a = 0.0  # correction at stamp _ref: session = stamp + a + b * (stamp - ref)
+        self._b = 0.0
+        self._ref = 0.0
+
+    @property
+    def ready(self) -> bool:
+        """Whether the map can be used: always in ``"lsl"`` mode; in ``"arrival"`` mode once three bins of
+        stamps were seen (the first reads of a session, delayed by its start, would misplace its first frames).
+        """
+        return self.mode == "lsl" or len(self._bins) >= 3
+
+    @property
+    def offset_s(self) -> float:
+        """Current estimate of ``device stamp - session time`` at the newest bin (0 in ``"lsl"`` mode)."""
+        return -self._a
+
+    @property
+    def drift_ppm(self) -> float:
+        """Current estimate of how much faster the device's clock runs, ppm (0 in ``"lsl"`` mode)."""
+        return -self._b / (1 + self._b) * 1e6
+
+    def observe(self, stamp: float, arrival: float) -> None:
+        """One observation: the newest sample of a read, its stamp and the session time it was read."""
+        if self.mode == "lsl" or not np.isfinite(stamp):
+            return
+        lag = float(arrival) - float(stamp)
+        key = int(np.floor(stamp / self._bin_s))
+        old = self._bins.get(key)
+        if old is None or lag < old[1]:
+            self._bins[key] = (float(stamp), lag)
+        if len(self._bins) > self._n_bins:
+            for k in sorted(self._bins)[:-self._n_bins]:
+                del self._bins[k]
+        self._fit()
+
+    def _fit(self) -> None:
+        pts = np.array(list(self._bins.values()))
+        self._ref = float(pts[:, 0].max())
+        x = pts[:, 0] - self._ref
+        b = 0.0
+        if np.ptp(x) >= self._min_span_s:  # a drift needs a long baseline; before it, an offset only
+            b = float(np.polyfit(x, pts[:, 1], 1)[0])
+        # the lower envelope: the line through the lowest lag (a loaded machine only ever adds delay)
+        self._a, self._b = float(np.min(pts[:, 1] - b * x)), b
+
+    def to_session(self, stamps) -> np.ndarray:
+        """Session times of device stamps, shape like ``stamps``."""
+        stamps = np.asarray(stamps, dtype=np.float64)
+        return stamps + self._a + self._b * (stamps - self._ref)
+
+    def to_device(self, times) -> np.ndarray:
+        """Device stamps of session times (inverse of :meth:`to_session`)."""
+        times = np.asarray(times, dtype=np.float64)
+        return (times - self._a + self._b * self._ref) / (1.0 + self._b)
+
+
+class FramedPhysioPipeline(PhysioPipeline):
+    """A :class:`~eegaffect.physio.PhysioPipeline` whose frame ends are given (sample indices), not computed from
+    the frame clock: frame ``k`` ends at ``ends[k]`` once :meth:`add_end` gave it.
+
+    Parameters
+    ----------
+    config, kind, sfreq
+        As :class:`~eegaffect.physio.PhysioPipeline`.
+    margin_s : float
+        Seconds of samples (besides the lookback) kept for frame ends given late.
+    """
+
+    def __init__(self, config, kind, sfreq, margin_s: float = 30.0):
+        self._ends: list[int] = []
+        self._emitting = False
+        super().__init__(config, kind, sfreq)
+        self._margin = int(round(margin_s * self.sfreq))
+
+    def reset(self):
+        """Forget all state, the frame ends assigned so far included."""
+        super().reset()
+        self._ends = []
+        return self
+
+    @property
+    def n_seen(self) -> int:
+        """Samples fed so far."""
+        return self._n_seen
+
+    @property
+    def oldest_kept(self) -> int:
+        """Index of the oldest sample still buffered (a frame must not start before it)."""
+        return self._buf_start
+
+    @property
+    def ends(self) -> list[int]:
+        """The frame ends given so far (sample indices, exclusive)."""
+        return list(self._ends)
+
+    def add_end(self, end: int) -> None:
+        """The end (sample index, exclusive) of the next frame."""
+        self._ends.append(int(end))
+
+    def _frame_end(self, k: int) -> int:
+        if k < len(self._ends):
+            return self._ends[k]
+        if self._emitting:  # not given yet: nothing to emit
+            return np.iinfo(np.int64).max
+        return max(0, self._n_seen - self._margin)  # trimming keeps margin + lookback samples
+
+    def _emit(self, reached: int) -> np.ndarray:
+        self._emitting = True
+        try:
+            return super()._emit(reached)
+        finally:
+            self._emitting = False
+
+
+@dataclass
+class _Counts:
+    received: int = 0
+    filled: int = 0  # NaN samples put where the device sent nothing (losses and silences)
+    late: int = 0  # samples that came for time already filled, dropped
+    frames: int = 0
+    frames_valid: int = 0
+    frames_missing: int = 0  # frames whose window was gone before it could be given (should stay 0)
+
+
+class PhysioInput:
+    """One physiological device of a live session: its stream, clock, pipeline and counts.
+
+    Parameters
+    ----------
+    stream : Stream
+        A connected :class:`~eegaffect.acquisition.lsl.Stream` of the device (regular, dejittered).
+    kind : str
+        Its signal kind (``ecg``, ``ppg``, ``eda``, ``resp``, ``temp``).
+    config : PhysioConfig
+        The frame clock's window/hop and the stages' settings.
+    clock : str
+        ``"lsl"`` or ``"arrival"`` (see :class:`ClockAligner`).
+    stall_s : float
+        A device silent this long has its time filled with NaN (so frames keep coming, NaN). Keep it longer than
+        an inlet's reconnection: samples a recovering inlet delivers for time already filled are dropped.
+    """
+
+    def __init__(self, stream, kind: str, config, *, clock: str = "lsl", stall_s: float = 5.0):
+        from eegaffect.acquisition.lsl import gap_limit
+
+        if not stream.sfreq > 0:
+            raise ValueError(f"stream {stream.name!r} has no nominal rate; physiological inputs must be regular")
+        self.stream = stream
+        self.kind = kind
+        self.sfreq = float(stream.sfreq)
+        self.aligner = ClockAligner(clock)
+        self.pipeline = FramedPhysioPipeline(config, kind, self.sfreq)
+        self.stall_s = float(stall_s)
+        self._gap_limit = float(gap_limit(self.sfreq, 0.010))
+        index = stream.index_channel
+        self._column = next(i for i in range(stream.n_chans) if i != index)
+        self._fed_t = np.empty(0)  # device stamps of buffered fed samples; _fed_base = absolute index of [0]
+        self._fed_base = 0
+        self._last_t = np.nan  # device stamp of the last fed sample
+        self._pending: list[float] = []  # session frame ends not yet given to the pipeline
+        self._frame_times: list[float] = []  # session frame ends given, in order
+        #: device stamp of the last sample of each given frame (NaN: none yet); ``to_session`` of it is at most
+        #: ``T_k`` and, while the device streams, within one sample period of it
+        self.frame_last_stamps: list[float] = []
+        self.frames: list[tuple[float, np.ndarray]] = []  # emitted (T_k, features), oldest first
+        self.counts = _Counts()
+        self._health0 = stream.health
+
+    @property
+    def name(self) -> str:
+        """The device's LSL stream name."""
+        return self.stream.name
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """Names of the device's frame features."""
+        return self.pipeline.feature_names
+
+    @property
+    def decision_delay_s(self) -> float:
+        """The device stage's fixed decision delay in seconds."""
+        return self.pipeline.decision_delay / self.sfreq
+
+    def add_frame(self, t_end: float) -> None:
+        """The EEG emitted a frame ending at session time ``t_end``."""
+        self._pending.append(float(t_end))
+
+    def poll(self) -> list[tuple[float, np.ndarray]]:
+        """Read what arrived, feed it, give the frame ends the device has reached; return the frames emitted.
+
+        Returns
+        -------
+        frames : list of (float, ndarray shape (n_features,))
+            ``(T_k, features)`` in order.
+        """
+        import pylsl
+
+        data, ts = self.stream.read_new()
+        now = pylsl.local_clock()  # right after the read: every sample read arrived before it
+        chunks = []
+        if len(ts):
+            self.counts.received += len(ts)
+            self.aligner.observe(float(ts[-1]), now)
+            chunks.extend(self._place(np.asarray(data[:, self._column], dtype=np.float64), np.asarray(ts, float)))
+        else:  # silent: fill the time the device should have covered by now, minus stall_s
+            horizon = float(self.aligner.to_device(now - self.stall_s))
+            if np.isfinite(self._last_t) and horizon - self._last_t > self._gap_limit:
+                n = int(np.floor((horizon - self._last_t) * self.sfreq))
+                if n > 0:
+                    chunks.append(self._fill(n))
+        out = []
+        for x, t in chunks:
+            self._record_fed(t)
+            out.extend(self._step(x))
+        out.extend(self._step(np.empty(0)))
+        return out
+
+    # -- placing samples on the device's time line -----------------------------------------------------------
+    def _place(self, x: np.ndarray, ts: np.ndarray):
+        if np.isfinite(self._last_t):
+            late = ts <= self._last_t + 0.5 / self.sfreq
+            if late.any():
+                self.counts.late += int(late.sum())
+                x, ts = x[~late], ts[~late]
+        if not len(ts):
+            return []
+        parts = []
+        prev = np.concatenate([[self._last_t], ts[:-1]])
+        steps = np.diff(np.concatenate([[self._last_t], ts]))
+        breaks = np.flatnonzero(np.isfinite(prev) & (steps > self._gap_limit))
+        start = 0
+        for b in breaks:
+            if b > start:
+                parts.append((x[start:b], ts[start:b]))
+            last = ts[b - 1] if b > 0 else self._last_t
+            n = int(round((ts[b] - last) * self.sfreq)) - 1
+            if n > 0:
+                parts.append(self._fill(n, last))
+            start = b
+        parts.append((x[start:], ts[start:]))
+        self._last_t = float(ts[-1])
+        return parts
+
+    def _fill(self, n: int, after: float | None = None):
+        after = self._last_t if after is None else after
+        t = after + np.arange(1, n + 1) / self.sfreq
+        self.counts.filled += n
+        self._last_t = max(self._last_t, float(t[-1])) if np.isfinite(self._last_t) else float(t[-1])
+        return np.full(n, np.nan), t
+
+    def _record_fed(self, t: np.ndarray) -> None:
+        keep_from = max(self.pipeline.oldest_kept, 0) - self._fed_base
+        if keep_from > 0:
+            self._fed_t = self._fed_t[keep_from:]
+            self._fed_base += keep_from
+        self._fed_t = np.concatenate([self._fed_t, t])
+
+    # -- frames ----------------------------------------------------------------------------------------------
+    def _step(self, x: np.ndarray):
+        frames = self.pipeline.step(x)
+        self._give_ends()
+        frames = np.concatenate([frames, self.pipeline.step(np.empty(0))])  # frames whose end was just given
+        out = []
+        for row in frames:
+            k = self.counts.frames
+            t_end = self._frame_times[k]
+            self.counts.frames += 1
+            self.counts.frames_valid += int(np.isfinite(row).any())
+            out.append((t_end, row))
+        self.frames.extend(out)
+        if len(self.frames) > 4096:
+            del self.frames[:-2048]
+        return out
+
+    def _give_ends(self) -> None:
+        if not len(self._fed_t) or not self.aligner.ready:
+            return
+        newest = self._fed_t[-1]
+        while self._pending:
+            d = float(self.aligner.to_device(self._pending[0]))
+            if d > newest:
+                break
+            end = self._fed_base + int(np.searchsorted(self._fed_t, d, side="right"))
+            prev = self.pipeline._ends[-1] if self.pipeline._ends else 0  # noqa: SLF001 (own subclass)
+            end = max(end, prev)
+            if end - self.pipeline._lookback < self.pipeline.oldest_kept and end > self.pipeline._lookback:
+                self.counts.frames_missing += 1  # far too old for the buffer: never happens at live pace
+            self.pipeline.add_end(end)
+            self._frame_times.append(self._pending.pop(0))
+            i = end - 1 - self._fed_base
+            self.frame_last_stamps.append(float(self._fed_t[i]) if 0 <= i < len(self._fed_t) else np.nan)
+
+    # -- reporting -------------------------------------------------------------------------------------------
+    def newest_valid(self, t_ref: float, max_age_s: float) -> bool:
+        """Whether the newest frame is within ``max_age_s`` of ``t_ref`` and has a finite feature."""
+        if not self.frames:
+            return False
+        t, row = self.frames[-1]
+        return t_ref - t <= max_age_s and bool(np.isfinite(row).any())
+
+    def summary(self) -> dict:
+        """Per-device counts for ``summary.json``."""
+        h, h0 = self.stream.health, self._health0
+        offsets = self.stream.clock_offsets
+        return {"name": self.stream.name, "type": self.stream.type, "kind": self.kind,
+                "source_id": self.stream.source_id, "sfreq": self.sfreq,
+                "samples": h.n_received - h0.n_received, "lost": h.n_lost - h0.n_lost,
+                "gaps": h.n_gaps - h0.n_gaps, "stalls": h.n_stalls - h0.n_stalls,
+                "reconnects": h.n_reconnects - h0.n_reconnects,
+                "nan_filled": self.counts.filled, "late_dropped": self.counts.late,
+                "frames": self.counts.frames, "frames_valid": self.counts.frames_valid,
+                "clock": {"mode": self.aligner.mode, "offset_s": self.aligner.offset_s,
+                          "drift_ppm": self.aligner.drift_ppm,
+                          "lsl_time_correction_s": offsets[-1][1] if offsets else None},
+                "nan_reasons": dict(self.pipeline.nan_reasons)}
+
+
+class PhysioInputs:
+    """Every physiological device of a live session.
+
+    Parameters
+    ----------
+    inputs : sequence of PhysioInput
+        One per device (their kinds must differ: the modality mask has one bit per kind).
+    """
+
+    def __init__(self, inputs: Sequence[PhysioInput]):
+        kinds = [i.kind for i in inputs]
+        if len(set(kinds)) != len(kinds):
+            raise ValueError(f"expected one device per kind, got kinds {kinds}")
+        self.inputs = list(inputs)
+
+    @classmethod
+    def open(cls, names: Sequence[str] = (), types: Sequence[str] = (), *, config=None, clock: str = "lsl",
+             bufsize_s: float = 30.0, timeout: float = 5.0, stall_s: float = 5.0) -> "PhysioInputs":
+        """Connect to devices by stream name and/or discover them by content type.
+
+        Parameters
+        ----------
+        names : sequence of str
+            Stream names; each stream's content type gives its kind (:data:`CONTENT_TYPES`).
+        types : sequence of str
+            Content types to discover (every visible stream of each, e.g. ``["ECG", "EDA"]``).
+        config : PhysioConfig | None
+            Frame clock and stages (default: packaged defaults).
+        clock, stall_s
+            See :class:`PhysioInput`.
+        bufsize_s, timeout : float
+            Ring buffer of each inlet and the resolve timeout, seconds.
+
+        Returns
+        -------
+        inputs : PhysioInputs
+            Connected (call :meth:`close`).
+        """
+        from eegaffect.acquisition.lsl import Stream, StreamMismatchError, resolve_streams
+        from eegaffect.physio.config import PhysioConfig
+
+        config = PhysioConfig() if config is None else config
+        wanted = [t.upper() for t in types]
+        bad = [t for t in wanted if t not in CONTENT_TYPES]
+        if bad:
+            raise StreamMismatchError(f"unknown physiological content type(s) {bad}; expected some of "
+                                      f"{sorted(CONTENT_TYPES)}")
+        found = []
+        for name in names:
+            found.extend(("name", d) for d in resolve_streams(name=name, timeout=timeout))
+        for t in wanted:
+            found.extend(("type", d) for d in resolve_streams(type=t, timeout=timeout))
+        inputs: list[PhysioInput] = []
+        seen: set[str] = set()
+        try:
+            for _how, desc in found:
+                if desc.source_id in seen:
+                    continue
+                seen.add(desc.source_id)
+                kind = CONTENT_TYPES.get(desc.type.upper())
+                if kind is None:
+                    raise StreamMismatchError(f"stream {desc.name!r} has content type {desc.type!r}; a physiological "
+                                              f"input needs one of {sorted(CONTENT_TYPES)}")
+                stream = Stream(source_id=desc.source_id, bufsize=bufsize_s, timeout=timeout, require_regular=True,
+                                index_channel="auto").connect()
+                same = [i.name for i in inputs if i.kind == kind]
+                if same:
+                    stream.disconnect()
+                    raise StreamMismatchError(f"streams {same[0]!r} and {desc.name!r} are both {kind} devices; the "
+                                              f"session takes one device per kind (name the one to use with "
+                                              f"--physio)")
+                inputs.append(PhysioInput(stream, kind, config, clock=clock, stall_s=stall_s))
+            return cls(inputs)
+        except BaseException:
+            for i in inputs:
+                i.stream.disconnect()
+            raise
+
+    @property
+    def kinds(self) -> list[str]:
+        """Signal kinds of the devices, in input order."""
+        return [i.kind for i in self.inputs]
+
+    def add_frame(self, t_end: float) -> None:
+        """The EEG emitted a frame ending at session time ``t_end``: every device will give its frame there."""
+        for i in self.inputs:
+            i.add_frame(t_end)
+
+    def poll(self) -> dict[str, list[tuple[float, np.ndarray]]]:
+        """Read every device; return the frames each emitted (kind -> ``[(T_k, features)]``)."""
+        return {i.kind: i.poll() for i in self.inputs}
+
+    def missing(self, t_ref: float, hop_s: float) -> list[str]:
+        """Kinds whose newest frame is stale or all-NaN at EEG frame time ``t_ref`` (see the module docstring)."""
+        return [i.kind for i in self.inputs
+                if not i.newest_valid(t_ref, i.decision_delay_s + 2 * hop_s + 1.0)]
+
+    def summary(self) -> dict:
+        """Per-device summaries, by stream name."""
+        return {i.name: i.summary() for i in self.inputs}
+
+    def close(self) -> None:
+        """Close every device's inlet."""
+        for i in self.inputs:
+            i.stream.disconnect()
+
+
+class SessionPhysio:
+    """What :class:`~eegaffect.live.session.LiveSession` calls, at a few points, when physiological devices take
+    part: open them, pass on the EEG frame ends, poll, say which modalities an update lacked, summarise, save.
+
+    Parameters
+    ----------
+    inputs : PhysioInputs
+        The connected devices.
+    hop_s : float
+        The EEG frame hop in seconds.
+    """
+
+    def __init__(self, inputs: PhysioInputs, hop_s: float):
+        self.inputs = inputs
+        self.hop_s = float(hop_s)
+        self._n_frames = 0
+        self._newest = np.nan
+        self.frames: dict[str, list[tuple[float, np.ndarray]]] = {k: [] for k in inputs.kinds}
+
+    @classmethod
+    def open(cls, config, stack, window_s: float, hop_s: float) -> "SessionPhysio | None":
+        """The devices a :class:`~eegaffect.live.session.LiveConfig` names (``physio``, ``physio_types``),
+        connected (``stack`` closes them), or None when it names none; their frames have the EEG's
+        ``window_s`` / ``hop_s``.
+        """
+        from eegaffect.config import load_config
+        from eegaffect.physio.config import FrameConfig, PhysioConfig
+
+        if not config.physio and not config.physio_types:
+            return None
+        physio_config = load_config(PhysioConfig, config.physio_config, default="physio")
+        physio_config = physio_config.model_copy(update={"frames": FrameConfig(window_s=window_s, hop_s=hop_s)})
+        inputs = PhysioInputs.open(config.physio, config.physio_types, config=physio_config,
+                                   clock=config.clock_align,
+                                   bufsize_s=config.bufsize_s, timeout=config.resolve_timeout_s,
+                                   stall_s=config.physio_stall_s)
+        stack.callback(inputs.close)
+        logger.info("physiological inputs: %s (clock %s)",
+                    ", ".join(f"{i.name!r} ({i.kind}, {i.sfreq:g} Hz)" for i in inputs.inputs), config.clock_align)
+        return cls(inputs, hop_s)
+
+    def recorder_streams(self, bufsize_s: float, timeout: float) -> list:
+        """Unconnected :class:`~eegaffect.acquisition.lsl.Stream` objects of the devices for the recorder (raw
+        stamps; the recorder stores each stream's clock offsets).
+        """
+        from eegaffect.acquisition.lsl import Stream
+
+        return [Stream(source_id=i.stream.source_id, bufsize=bufsize_s, timeout=timeout, dejitter=False)
+                for i in self.inputs.inputs]
+
+    def start(self) -> None:
+        """Drop what the devices sent before the session's first update."""
+        for i in self.inputs.inputs:
+            i.stream.read_new()
+
+    def step(self, frame_ts: Sequence[float]) -> None:
+        """Pass on the EEG frames added since the last call (``frame_ts`` is the session's whole list) and poll."""
+        for t in frame_ts[self._n_frames:]:
+            self.inputs.add_frame(float(t))
+            self._newest = float(t)
+        self._n_frames = len(frame_ts)
+        for kind, frames in self.inputs.poll().items():
+            self.frames[kind].extend(frames)
+
+    def status(self, base: int) -> int:
+        """The ``Affect`` status of an update of base status ``base`` (see the module docstring)."""
+        missing = (self.inputs.kinds if np.isnan(self._newest)  # no frame yet: nothing from the devices either
+                   else self.inputs.missing(self._newest, self.hop_s))
+        if base == 2:
+            missing = ["eeg", *missing]
+        return status_with_missing(base, missing)
+
+    def summary(self) -> dict:
+        """Per device (by stream name): samples, lost samples, gaps, NaN-filled and late samples, frames, clock."""
+        return self.inputs.summary()
+
+    def health(self) -> dict[str, str]:
+        """One short dashboard row per device: ``kind -> "ok|missing L lost"`` (``L`` lost samples so far)."""
+        missing = set(self.inputs.kinds if np.isnan(self._newest) else self.inputs.missing(self._newest, self.hop_s))
+        rows = {}
+        for i in self.inputs.inputs:
+            lost = i.stream.health.n_lost - i._health0.n_lost
+            rows[i.kind] = f"{'missing' if i.kind in missing else 'ok'} {lost} lost"
+        return rows
+
+    def write(self, out) -> None:
+        """``physio_frames.npz``: per kind, ``{kind}_time`` (the EEG frame ends) and ``{kind}_features``, plus
+        ``{kind}_names``.
+        """
+        from pathlib import Path
+
+        arrays = {}
+        for i in self.inputs.inputs:
+            rows = self.frames[i.kind]
+            arrays[f"{i.kind}_time"] = np.array([t for t, _ in rows], dtype=np.float64)
+            arrays[f"{i.kind}_features"] = (np.vstack([r for _, r in rows]) if rows
+                                            else np.empty((0, len(i.feature_names))))
+            arrays[f"{i.kind}_names"] = np.array(i.feature_names)
+        np.savez(Path(out) / "physio_frames.npz", **arrays)
