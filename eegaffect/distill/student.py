@@ -119,12 +119,15 @@ class PrototypeTargets:
         Valence and arousal axes ``U`` of the grid.
     positive : Tensor of bool, shape (n_classes,)
         D-Geo's positive classes.
+    class_va : Tensor, shape (n_classes, 2) | None
+        The classes' (valence, arousal) points (for the ``class_va`` targets).
     """
 
     class_protos: torch.Tensor
     cosines: torch.Tensor
     axes: torch.Tensor
     positive: torch.Tensor
+    class_va: torch.Tensor | None = None
 
     @classmethod
     def from_grid(cls, grid: PrototypeGrid, class_va: dict[str, tuple[float, float]],
@@ -151,10 +154,13 @@ class PrototypeTargets:
         u_a = p[:, -1].mean(axis=0) - p[:, 0].mean(axis=0)
         axes = np.stack([u_v / max(np.linalg.norm(u_v), 1e-12), u_a / max(np.linalg.norm(u_a), 1e-12)])
         positive = np.zeros(len(EMOTIONS), bool)
-        positive[[label_index(c) for c in positive_classes]] = True
+        if list(positive_classes) == ["all"]:
+            positive[:] = True
+        else:
+            positive[[label_index(c) for c in positive_classes]] = True
         t = torch.as_tensor
         return cls(t(protos, dtype=torch.float32), t(protos @ protos.T, dtype=torch.float32),
-                   t(axes, dtype=torch.float32), t(positive))
+                   t(axes, dtype=torch.float32), t(positive), t(va, dtype=torch.float32))
 
 
 def dgeo_ramp(epoch: int, start: int, end: int) -> float:
@@ -209,16 +215,25 @@ def distillation_losses(logits: torch.Tensor, embedding: torch.Tensor, labels: t
     if config.kd.enabled:
         out["kd"] = config.kd.weight * F.mse_loss(logits, config.kd.scale * targets.cosines[labels])
     if config.proto_kd.enabled:
-        t, tau = config.proto_kd.temperature, config.proto_kd.tau
+        pk = config.proto_kd
+        t, tau = pk.temperature, pk.tau
         log_q = F.log_softmax(t * embedding @ targets.class_protos.T, dim=1)
-        soft = F.softmax(t * targets.cosines[labels], dim=1)
+        if pk.soft_target == "class_va":
+            d2 = ((targets.class_va[labels][:, None, :] - targets.class_va[None, :, :]) ** 2).sum(dim=2)
+            soft = F.softmax(-d2 / (2 * pk.va_sigma ** 2), dim=1)
+        else:
+            soft = F.softmax(t * targets.cosines[labels], dim=1)
         target = tau * F.one_hot(labels, logits.shape[1]).to(soft.dtype) + (1 - tau) * soft
-        out["proto_kd"] = config.proto_kd.weight * -(target * log_q).sum(dim=1).mean()
+        factor = dgeo_ramp(epoch, pk.ramp_start, pk.ramp_end) if pk.ramp_end > 0 else 1.0
+        out["proto_kd"] = pk.weight * factor * -(target * log_q).sum(dim=1).mean()
     if config.dgeo.enabled:
         factor = dgeo_ramp(epoch, config.dgeo.ramp_start, config.dgeo.ramp_end)
         pos = targets.positive[labels]
         if pos.any() and factor > 0:
-            diff = (embedding[pos] - targets.class_protos[labels[pos]]) @ targets.axes.T
+            if config.dgeo.target == "class_va":
+                diff = embedding[pos] @ targets.axes.T - targets.class_va[labels[pos]]
+            else:
+                diff = (embedding[pos] - targets.class_protos[labels[pos]]) @ targets.axes.T
             out["dgeo"] = config.dgeo.weight * factor * (diff ** 2).sum(dim=1).mean()
         else:
             out["dgeo"] = embedding.sum() * 0.0
@@ -337,7 +352,8 @@ def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return padded[..., dy:dy + x.shape[-2], dx:dx + x.shape[-1]]
 
 
-def train_student(faces: FaceDataset, grid: PrototypeGrid, config: DistilConfig) -> StudentResult:
+def train_student(faces: FaceDataset, grid: PrototypeGrid, config: DistilConfig, *,
+                  on_epoch=None) -> StudentResult:
     """Train the face student against a frozen prototype grid and evaluate it.
 
     Parameters
@@ -348,6 +364,9 @@ def train_student(faces: FaceDataset, grid: PrototypeGrid, config: DistilConfig)
         Prototype grid (read only).
     config : DistilConfig
         Student, training and loss settings.
+    on_epoch : callable | None
+        Called after every epoch as ``on_epoch(epoch, model, history_row)`` (the model is in train mode; the
+        callback may switch it to eval and must not step the optimiser). For learning curves and diagnostics.
 
     Returns
     -------
@@ -355,10 +374,12 @@ def train_student(faces: FaceDataset, grid: PrototypeGrid, config: DistilConfig)
     """
     if len(faces) < 2:
         raise ValueError(f"need at least 2 face images, got {len(faces)}")
-    return _train(faces, grid, config)
+    if on_epoch is not None and not callable(on_epoch):
+        raise ValueError(f"on_epoch must be callable or None, got {type(on_epoch).__name__}")
+    return _train(faces, grid, config, on_epoch)
 
 
-def _train(faces: FaceDataset, grid: PrototypeGrid, config: DistilConfig) -> StudentResult:
+def _train(faces: FaceDataset, grid: PrototypeGrid, config: DistilConfig, on_epoch=None) -> StudentResult:
     from eegaffect._progress import progress
 
     tc, sc = config.train, config.student
@@ -400,6 +421,8 @@ def _train(faces: FaceDataset, grid: PrototypeGrid, config: DistilConfig) -> Stu
             n_batches += 1
         sched.step()
         history.append({k: v / max(n_batches, 1) for k, v in sums.items()})
+        if on_epoch is not None:
+            on_epoch(epoch, model, history[-1])
     model.eval()
     logits_test = _predict(model, x_test)
     metrics = face_metrics(y_test, logits_test)
