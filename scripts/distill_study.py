@@ -9,8 +9,8 @@ Steps (run with ``nice -n 10``; every step prints progress and appends to JSON u
         --conditions few10 noise20 full --variants ce ce_ls paper default --seeds 0 1 2
     python scripts/distill_study.py report   --out docs/distillation           # tables, intervals, plots
 
-Faces: ``synth_faces(100, image_size=48, seed=1)``, the first 25 faces of each class are the test set (200), the
-other 75 per class the full training set (600). ``fewK``: K training faces per class drawn with seed ``1000 + s``;
+Faces: ``synth_faces(75, image_size=32, seed=1)``, the first 25 faces of each class are the test set (200), the
+other 50 per class the full training set (400). (32 px and 50 per class: the CPU budget of 2 shared cores.) ``fewK``: K training faces per class drawn with seed ``1000 + s``;
 ``noiseP``: P % of the full training labels flipped to a uniformly drawn other class with seed ``2000 + s``. Every
 variant of a seed sees the same faces and labels and starts from the same weights (``train.seed = s``), so
 differences are paired.
@@ -30,8 +30,10 @@ import numpy as np
 
 #: Epochs per condition, the same for every variant of a condition (fewer faces, more epochs: about 80-100
 #: optimiser steps of batch 64 everywhere). Ramps are scaled from the paper's 20..60 of 100 epochs.
-EPOCHS = {"few5": 80, "few10": 40, "few20": 24}
-EPOCHS_FULL = 10
+EPOCHS = {"few5": 48, "few10": 24, "few20": 12}
+EPOCHS_FULL = 6
+IMAGE_SIZE = 32  # CPU budget: 2 shared cores
+N_PER_CLASS, N_TEST = 75, 25  # 25 test + 50 training faces per class
 
 
 def _epochs(cond: str, override: int | None) -> int:
@@ -40,23 +42,34 @@ def _epochs(cond: str, override: int | None) -> int:
 
 def _variants(epochs: int) -> dict[str, dict]:
     """Loss settings per variant (``--set`` style keys, applied on top of configs/distil.yaml's student)."""
-    off = {"losses.kd.enabled": False, "losses.proto_kd.enabled": False, "losses.dgeo.enabled": False}
     r0, r1 = round(0.2 * epochs), round(0.6 * epochs)
+    # the NeuroGaze-Distill settings (the defaults before issue 19), D-Geo's ramp scaled to the run
+    paper = {"losses.ce.label_smoothing": 0.055, "losses.kd.enabled": True, "losses.kd.weight": 0.30,
+             "losses.kd.scale": 5.0, "losses.proto_kd.enabled": True, "losses.proto_kd.weight": 0.12,
+             "losses.proto_kd.temperature": 5.0, "losses.proto_kd.tau": 0.90, "losses.proto_kd.soft_target": "teacher",
+             "losses.proto_kd.ramp_start": 0, "losses.proto_kd.ramp_end": 0, "losses.dgeo.enabled": True,
+             "losses.dgeo.weight": 0.012, "losses.dgeo.ramp_start": r0, "losses.dgeo.ramp_end": r1,
+             "losses.dgeo.positive_classes": ["happiness", "surprise"], "losses.dgeo.target": "prototype"}
+    off = {**paper, "losses.kd.enabled": False, "losses.proto_kd.enabled": False, "losses.dgeo.enabled": False}
     return {
         "ce": {**off, "losses.ce.label_smoothing": 0.0},
         "ce_ls": {**off, "losses.ce.label_smoothing": 0.055},
-        "paper": {"losses.kd.enabled": True, "losses.proto_kd.enabled": True, "losses.dgeo.enabled": True,
-                  "losses.dgeo.ramp_start": r0, "losses.dgeo.ramp_end": r1},
+        "paper": paper,
+        "paper_no_kd": {**paper, "losses.kd.enabled": False},
         "kd_only": {**off, "losses.kd.enabled": True},
         "pkd": {**off, "losses.proto_kd.enabled": True},
+        "pkd_w1": {**off, "losses.proto_kd.enabled": True, "losses.proto_kd.weight": 1.0},
         "pkd_va_fade": {**off, "losses.proto_kd.enabled": True, "losses.proto_kd.soft_target": "class_va",
-                        "losses.proto_kd.ramp_start": r0, "losses.proto_kd.ramp_end": r1},
+                        "losses.proto_kd.weight": 1.0, "losses.proto_kd.ramp_start": r0,
+                        "losses.proto_kd.ramp_end": r1},
         "dgeo_all": {**off, "losses.dgeo.enabled": True, "losses.dgeo.positive_classes": ["all"],
                      "losses.dgeo.weight": 0.5, "losses.dgeo.ramp_start": 0, "losses.dgeo.ramp_end": r0},
         "dgeo_va": {**off, "losses.dgeo.enabled": True, "losses.dgeo.positive_classes": ["all"],
                     "losses.dgeo.target": "class_va", "losses.dgeo.weight": 0.5, "losses.dgeo.ramp_start": 0,
                     "losses.dgeo.ramp_end": r0},
-        "default": {},  # whatever configs/distil.yaml says now
+        # whatever configs/distil.yaml says now, its fade-ins scaled to the run like the others
+        "default": {"losses.proto_kd.ramp_start": r0, "losses.proto_kd.ramp_end": r1,
+                    "losses.dgeo.ramp_start": r0, "losses.dgeo.ramp_end": r1},
     }
 
 
@@ -91,9 +104,9 @@ def cmd_setup(args) -> None:
 def _faces():
     from eegaffect.distill.faces import synth_faces
 
-    faces = synth_faces(100, image_size=48, seed=1)
-    pos = np.arange(len(faces)) % 100
-    split = np.where(pos < 25, "test", "train")
+    faces = synth_faces(N_PER_CLASS, image_size=IMAGE_SIZE, seed=1)
+    pos = np.arange(len(faces)) % N_PER_CLASS
+    split = np.where(pos < N_TEST, "test", "train")
     return faces, split
 
 
@@ -130,6 +143,7 @@ def _config(overrides: dict, seed: int, epochs: int):
     root = Path(__file__).resolve().parents[1]
     data = load_config(DistilConfig, root / "configs" / "distil.yaml").model_dump()
     data["train"].update(epochs=epochs, seed=seed)
+    data["student"]["image_size"] = IMAGE_SIZE
     data["onnx"] = False
     for key, value in overrides.items():
         node = data
@@ -262,15 +276,16 @@ def cmd_dynamics(args) -> None:
 
         tr = np.flatnonzero(faces.split == "train")
         pick = np.random.default_rng(0).choice(tr, min(128, len(tr)), replace=False)
-        xb = _to_tensor(faces.images[pick], 48)
+        xb = _to_tensor(faces.images[pick], IMAGE_SIZE)
         yb = torch.from_numpy(faces.labels[pick])
         rows = []
 
         def probe(epoch, model, hist):
             if epoch % every and epoch + 1 != epochs:
                 return
-            model.eval()
-            params = [p for p in model.backbone.parameters()]
+            # train mode (batch statistics, as in training); batch-norm running statistics restored afterwards
+            saved = {k: v.clone() for k, v in model.named_buffers()}
+            params = list(model.backbone.parameters())
             logits, emb = model(xb)
             # unweighted per-term losses with the ramps at full weight, so the direction is visible from epoch 0
             lc = cfg.losses.model_copy(deep=True)
@@ -296,11 +311,22 @@ def cmd_dynamics(args) -> None:
                 row["emb_cos_own"] = float(own.mean())
                 row["emb_cos_nearest_other"] = float(other.max(dim=1).values.mean())
                 row["logit_range"] = float((logits.max(1).values - logits.min(1).values).mean())
+                # CE always pushes a non-target logit down; KD pushes it up where z_k < s C[y, k]
+                nt = torch.ones_like(logits, dtype=torch.bool)
+                nt[torch.arange(len(yb)), yb] = False
+                kd_target = cfg.losses.kd.scale * tg.cosines[yb]
+                row["kd_pushes_nontarget_up"] = float((logits < kd_target)[nt].float().mean())
+                top = logits.argmax(1) == yb
+                row["train_batch_acc"] = float(top.float().mean())
+                row["margin_true_vs_best_other"] = float((logits[torch.arange(len(yb)), yb]
+                                                          - logits.masked_fill(~nt, -1e9).max(1).values).mean())
+            for k, v in model.named_buffers():
+                v.copy_(saved[k])
             rows.append(row)
             _log(f"{cond} epoch {epoch}: cos(kd,ce) {row['cos_with_ce']['kd']:+.2f} "
                  f"cos(pkd,ce) {row['cos_with_ce']['proto_kd']:+.2f} cos(dgeo,ce) {row['cos_with_ce']['dgeo']:+.2f}"
-                 f" |g| {', '.join(f'{k} {v:.2g}' for k, v in row['grad_norm'].items())}")
-            model.train()
+                 f" |g| {', '.join(f'{k} {v:.2g}' for k, v in row['grad_norm'].items())}"
+                 f" kd-up {row['kd_pushes_nontarget_up']:.2f} margin {row['margin_true_vs_best_other']:.2f}")
 
         _log(f"dynamics {cond}: {n_train} training faces, paper losses (D-Geo on all classes for the probe)")
         res = train_student(faces, grid, cfg, on_epoch=probe)
@@ -316,22 +342,28 @@ def _plot_dynamics(results, path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(2, len(results), figsize=(4.5 * len(results), 6), squeeze=False)
+    fig, ax = plt.subplots(3, len(results), figsize=(4.8 * len(results), 8), squeeze=False)
     for j, (cond, r) in enumerate(results.items()):
-        ep = [row["epoch"] for row in r["rows"]]
+        rows = r["rows"]
+        ep = [row["epoch"] for row in rows]
         for k in ("kd", "proto_kd", "dgeo"):
-            ax[0, j].plot(ep, [row["cos_with_ce"][k] for row in r["rows"]], label=f"cos({k}, ce)")
+            ax[0, j].plot(ep, [row["cos_with_ce"][k] for row in rows], label=f"cos({k}, ce)")
         ax[0, j].axhline(0, color="k", lw=0.5)
         ax[0, j].set_title(f"{cond}: gradient cosine with CE (backbone)", fontsize=9)
         ax[0, j].legend(fontsize=7)
-        for k in ("ce", "kd", "proto_kd", "dgeo"):
-            ax[1, j].plot(ep, [row["train_losses"].get(k, np.nan) for row in r["rows"]], label=f"{k} (weighted)")
+        for k in ("kd", "proto_kd", "dgeo"):
+            ax[1, j].plot(ep, [row["grad_norm"][k] / row["grad_norm"]["ce"] for row in rows], label=f"|g_{k}|/|g_ce|")
         ax[1, j].set_yscale("log")
-        ax[1, j].set_xlabel("epoch")
-        ax[1, j].set_title("per-term training loss", fontsize=9)
+        ax[1, j].set_title("weighted gradient norm relative to CE (ramps at full weight)", fontsize=9)
         ax[1, j].legend(fontsize=7)
+        for k in ("ce", "kd", "proto_kd", "dgeo"):
+            ax[2, j].plot(ep, [row["train_losses"].get(k, np.nan) for row in rows], label=f"{k} (weighted)")
+        ax[2, j].set_yscale("log")
+        ax[2, j].set_xlabel("epoch")
+        ax[2, j].set_title("per-term training loss (epoch mean)", fontsize=9)
+        ax[2, j].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    fig.savefig(path, dpi=75)
     plt.close(fig)
 
 
@@ -362,12 +394,12 @@ def cmd_run(args) -> None:
                 from eegaffect.distill.student import _to_tensor
 
                 te = faces.split == "test"
-                x_test = _to_tensor(faces.images[te], 48)
+                x_test = _to_tensor(faces.images[te], IMAGE_SIZE)
                 y_test = faces.labels[te]
                 curve = []
 
                 def on_epoch(epoch, model, hist):
-                    if (epoch + 1) % max(1, epochs // 10) and epoch + 1 != epochs:
+                    if (epoch + 1) % max(1, epochs // 6) and epoch + 1 != epochs:
                         return
                     model.eval()
                     with torch.no_grad():
@@ -420,6 +452,8 @@ def cmd_report(args) -> None:
     (out / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     _plot_curves(runs, conds, vars_, out / "learning_curves.png")
+    if (out / "dynamics.json").exists():
+        _plot_dynamics(json.loads((out / "dynamics.json").read_text()), out / "dynamics.png")
 
 
 def _cond_order(c: str):
