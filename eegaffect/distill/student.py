@@ -7,23 +7,30 @@ point (:func:`eegaffect.distill.prototypes.interpolate_prototypes`). ``C = P P^T
 class prototypes: the EEG teacher's view of how similar two emotions are.
 
 Losses (each has ``enabled`` and ``weight`` in the config; the total is the weighted sum of the enabled ones).
-The public NeuroGaze-Distill configuration gives the weights and hyper-parameters; the formulas are ours:
+The public NeuroGaze-Distill configuration gives the paper's weights; the formulas are ours. The defaults changed
+with issue 19 (KD and D-Geo off, Proto-KD with V/A soft targets at weight 1.0 faded in); docs/distillation.md has
+the measurements.
 
 - **CE**: cross-entropy of ``z`` with label smoothing ``eps`` (0.055).
-- **KD** (logit MSE, 0.30): the prototypes act as teacher logits. For a sample of class ``y`` the teacher logit
-  vector is ``s * C[y]`` (``s`` = ``kd.scale``, default 5), and ``L_KD = mean_i mean_k (z_ik - s C[y_i, k])^2``.
-  It keeps the classifier's logits bounded and ordered like the EEG prototype geometry.
-- **Proto-KD** (cosine, 0.12, temperature ``T`` = 5.0, ``tau`` = 0.90): the student's prototype distribution
+- **KD** (logit MSE; paper 0.30, off by default): the prototypes act as teacher logits. For a sample of class
+  ``y`` the teacher logit vector is ``s * C[y]`` (``s`` = ``kd.scale``, default 5), and
+  ``L_KD = mean_i mean_k (z_ik - s C[y_i, k])^2``. Its target depends on the label only and caps the margin
+  between emotions whose prototypes are close.
+- **Proto-KD** (cosine; temperature ``T`` = 5.0, ``tau`` = 0.90): the student's prototype distribution
   ``q_i = softmax_k(T cos(e_i, P_k))`` (cosines lie in [-1, 1], so ``T`` multiplies them like a logit scale) is
-  trained by cross-entropy towards ``t_i = tau onehot(y_i) + (1 - tau) softmax_k(T C[y_i, k])``: mostly the true
-  class's prototype, with the rest of the mass spread by the teacher's prototype geometry.
-- **D-Geo** (0.012, cosine ramp between epochs 20 and 60, positive classes happiness and surprise): a geometric
-  prior. The grid defines a valence axis ``u_v`` (mean prototype of the highest-valence row minus that of the
-  lowest, normalised) and an arousal axis ``u_a`` (same over columns). For samples of the positive classes,
-  ``L_DGeo = mean_i ||U e_i - U P_{y_i}||^2`` with ``U = [u_v; u_a]``: their embeddings must sit at the valence
-  and arousal coordinates of their class prototype. Its weight is ``w * r(epoch)`` with
-  ``r = 0`` before ``ramp_start``, ``1`` after ``ramp_end`` and ``(1 - cos(pi (epoch - start) / (end - start))) / 2``
-  between (epochs count from 0).
+  trained by cross-entropy towards ``t_i = tau onehot(y_i) + (1 - tau) s_i``: mostly the true class's prototype,
+  with the rest of the mass ``s_i`` spread either by the teacher's prototype geometry,
+  ``softmax_k(T C[y_i, k])`` (``soft_target="teacher"``, the paper's), or by the labels' V/A points,
+  ``softmax_k(-|va_{y_i} - va_k|^2 / (2 va_sigma^2))`` (``"class_va"``, the default). Its weight (paper 0.12,
+  default 1.0) is faded in by the cosine ramp ``r`` between ``ramp_start`` and ``ramp_end`` (``ramp_end = 0``:
+  no fade-in).
+- **D-Geo** (paper 0.012 with a cosine ramp between epochs 20 and 60, positive classes happiness and surprise;
+  off by default): a geometric prior. The grid defines a valence axis ``u_v`` (mean prototype of the
+  highest-valence row minus that of the lowest, normalised) and an arousal axis ``u_a`` (same over columns). For
+  samples of the positive classes (``["all"]``: every class), ``L_DGeo = mean_i ||U e_i - c_i||^2`` with
+  ``U = [u_v; u_a]`` and ``c_i = U P_{y_i}`` (``target="prototype"``) or the label's point ``(v_{y_i}, a_{y_i})``
+  (``"class_va"``). Its weight is ``w * r(epoch)`` with ``r = 0`` before ``ramp_start``, ``1`` after
+  ``ramp_end`` and ``(1 - cos(pi (epoch - start) / (end - start))) / 2`` between (epochs count from 0).
 """
 
 from __future__ import annotations
