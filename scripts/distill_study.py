@@ -386,7 +386,7 @@ def cmd_run(args) -> None:
             epochs = _epochs(cond, args.epochs)
             variants = _variants(epochs)
             for var in args.variants:
-                key = f"{cond}/{var}/{seed}"
+                key = f"{cond}{'@' + str(epochs) if args.epochs else ''}/{var}/{seed}"  # '@E': a longer budget
                 if key in runs and not args.redo:
                     continue
                 faces, n_train, flipped = _condition(cond, seed)
@@ -457,6 +457,11 @@ def cmd_report(args) -> None:
 
 
 def _cond_order(c: str):
+    c, _, e = c.partition("@")
+    return _cond_order_base(c) + (int(e or 0),)
+
+
+def _cond_order_base(c: str):
     return (0, int(c[3:])) if c.startswith("few") else (1, int(c[5:])) if c.startswith("noise") else (2, 0)
 
 
