@@ -37,6 +37,13 @@ def targets(rng):
     return PrototypeTargets.from_grid(grid, DistilConfig().class_va, ["happiness", "surprise"]), grid
 
 
+#: The NeuroGaze-Distill settings (the defaults before issue 19), still reachable through the config.
+PAPER = {"ce": {"label_smoothing": 0.055}, "kd": {"enabled": True, "weight": 0.30, "scale": 5.0},
+         "proto_kd": {"enabled": True, "weight": 0.12, "temperature": 5.0, "tau": 0.90, "soft_target": "teacher",
+                      "ramp_start": 0, "ramp_end": 0},
+         "dgeo": {"enabled": True, "weight": 0.012, "ramp_start": 20, "ramp_end": 60}}
+
+
 def _log_softmax(z):
     z = z - z.max(axis=1, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
@@ -48,7 +55,7 @@ def test_losses_match_the_documented_formulas(targets, rng):
     emb = rng.standard_normal((6, 8))
     emb /= np.linalg.norm(emb, axis=1, keepdims=True)
     y = np.array([0, 1, 2, 1, 5, 7])
-    cfg = LossesConfig.model_validate({"dgeo": {"ramp_start": 0, "ramp_end": 10}})
+    cfg = LossesConfig.model_validate(PAPER | {"dgeo": PAPER["dgeo"] | {"ramp_start": 0, "ramp_end": 10}})
     got = distillation_losses(torch.tensor(logits, dtype=torch.float32), torch.tensor(emb, dtype=torch.float32),
                               torch.tensor(y), t, cfg, epoch=5)
     P, C, U = (x.double().numpy() for x in (t.class_protos, t.cosines, t.axes))
@@ -67,12 +74,43 @@ def test_losses_match_the_documented_formulas(targets, rng):
     assert float(got["total"]) == pytest.approx(sum(expected.values()), rel=1e-5)
 
 
+def test_class_va_targets_and_fade_in_match_the_formulas(targets, rng):
+    _, grid = targets
+    t = PrototypeTargets.from_grid(grid, DistilConfig().class_va, ["all"])
+    assert bool(t.positive.all())
+    logits = rng.standard_normal((6, 8))
+    emb = rng.standard_normal((6, 8))
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    y = np.array([0, 1, 2, 4, 6, 7])
+    cfg = LossesConfig.model_validate({"proto_kd": {"weight": 0.7, "va_sigma": 0.4, "ramp_start": 2, "ramp_end": 6},
+                                       "dgeo": {"enabled": True, "weight": 0.5, "positive_classes": ["all"],
+                                                "target": "class_va", "ramp_start": 0, "ramp_end": 0}})
+    assert t.class_va is not None
+    got = distillation_losses(torch.tensor(logits, dtype=torch.float32), torch.tensor(emb, dtype=torch.float32),
+                              torch.tensor(y), t, cfg, epoch=3)
+    P, U = t.class_protos.double().numpy(), t.axes.double().numpy()
+    va = np.array([DistilConfig().class_va[e] for e in EMOTIONS])
+    onehot = np.eye(8)[y]
+    d2 = ((va[y][:, None] - va[None]) ** 2).sum(-1)
+    soft = np.exp(_log_softmax(-d2 / (2 * 0.4 ** 2)))
+    proto = -((0.9 * onehot + 0.1 * soft) * _log_softmax(5.0 * emb @ P.T)).sum(1).mean()
+    fade = 0.5 * (1 - np.cos(np.pi * (3 - 2) / (6 - 2)))
+    dgeo = (((emb @ U.T - va[y]) ** 2).sum(1)).mean()  # every class, pinned to its label's V/A point
+    assert float(got["proto_kd"]) == pytest.approx(0.7 * fade * proto, rel=1e-5)
+    assert float(got["dgeo"]) == pytest.approx(0.5 * dgeo, rel=1e-5)
+    assert set(got) == {"ce", "proto_kd", "dgeo", "total"}  # KD is off by default
+    before = distillation_losses(torch.tensor(logits, dtype=torch.float32), torch.tensor(emb, dtype=torch.float32),
+                                 torch.tensor(y), t, cfg, epoch=1)
+    assert float(before["proto_kd"]) == 0.0  # faded out before ramp_start
+
+
 def test_switches_and_ramp(targets, rng):
     t, _ = targets
     logits = torch.randn(4, 8, generator=torch.Generator().manual_seed(0))
     emb = torch.nn.functional.normalize(torch.randn(4, 8, generator=torch.Generator().manual_seed(1)), dim=1)
     y = torch.tensor([1, 1, 2, 3])
-    cfg = LossesConfig.model_validate({"kd": {"enabled": False}, "proto_kd": {"enabled": False}})
+    cfg = LossesConfig.model_validate({"kd": {"enabled": False}, "proto_kd": {"enabled": False},
+                                       "dgeo": {"enabled": True}})
     got = distillation_losses(logits, emb, y, t, cfg, epoch=0)
     assert set(got) == {"ce", "dgeo", "total"} and float(got["dgeo"]) == 0.0  # before the ramp starts
     assert dgeo_ramp(19, 20, 60) == 0.0 and dgeo_ramp(40, 20, 60) == pytest.approx(0.5)
@@ -130,13 +168,21 @@ def test_config_errors(override, match):
         load_config(DistilConfig, overrides=off, default="distil")
 
 
-def test_packaged_config_has_the_paper_settings():
+def test_packaged_config_has_the_issue_19_defaults_and_the_paper_settings_stay_reachable():
     cfg = load_config(DistilConfig, default="distil")
     lc = cfg.losses
-    assert (lc.ce.label_smoothing, lc.kd.weight, lc.proto_kd.weight, lc.proto_kd.temperature, lc.proto_kd.tau,
-            lc.dgeo.weight, lc.dgeo.ramp_start, lc.dgeo.ramp_end) == (0.055, 0.30, 0.12, 5.0, 0.90, 0.012, 20, 60)
+    # KD and D-Geo off, Proto-KD with V/A soft targets faded in (measurements in docs/distillation.md)
+    assert (lc.ce.enabled, lc.kd.enabled, lc.proto_kd.enabled, lc.dgeo.enabled) == (True, False, True, False)
+    assert (lc.ce.label_smoothing, lc.proto_kd.weight, lc.proto_kd.temperature, lc.proto_kd.tau,
+            lc.proto_kd.soft_target, lc.proto_kd.ramp_start, lc.proto_kd.ramp_end) == (
+        0.055, 1.0, 5.0, 0.90, "class_va", 20, 60)
+    assert (lc.kd.weight, lc.dgeo.weight, lc.dgeo.ramp_start, lc.dgeo.ramp_end) == (0.30, 0.012, 20, 60)
     assert lc.dgeo.positive_classes == ["happiness", "surprise"] and cfg.train.epochs == 100
     assert cfg == DistilConfig()  # the YAML and the schema defaults agree
+    paper = load_config(DistilConfig, default="distil", overrides=[
+        "losses.kd.enabled=true", "losses.dgeo.enabled=true", "losses.proto_kd.weight=0.12",
+        "losses.proto_kd.soft_target=teacher", "losses.proto_kd.ramp_end=0", "losses.proto_kd.ramp_start=0"])
+    assert paper.losses == LossesConfig.model_validate(PAPER)
 
 
 @pytest.mark.slow

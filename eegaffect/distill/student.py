@@ -7,23 +7,30 @@ point (:func:`eegaffect.distill.prototypes.interpolate_prototypes`). ``C = P P^T
 class prototypes: the EEG teacher's view of how similar two emotions are.
 
 Losses (each has ``enabled`` and ``weight`` in the config; the total is the weighted sum of the enabled ones).
-The public NeuroGaze-Distill configuration gives the weights and hyper-parameters; the formulas are ours:
+The public NeuroGaze-Distill configuration gives the paper's weights; the formulas are ours. The defaults changed
+with issue 19 (KD and D-Geo off, Proto-KD with V/A soft targets at weight 1.0 faded in); docs/distillation.md has
+the measurements.
 
 - **CE**: cross-entropy of ``z`` with label smoothing ``eps`` (0.055).
-- **KD** (logit MSE, 0.30): the prototypes act as teacher logits. For a sample of class ``y`` the teacher logit
-  vector is ``s * C[y]`` (``s`` = ``kd.scale``, default 5), and ``L_KD = mean_i mean_k (z_ik - s C[y_i, k])^2``.
-  It keeps the classifier's logits bounded and ordered like the EEG prototype geometry.
-- **Proto-KD** (cosine, 0.12, temperature ``T`` = 5.0, ``tau`` = 0.90): the student's prototype distribution
+- **KD** (logit MSE; paper 0.30, off by default): the prototypes act as teacher logits. For a sample of class
+  ``y`` the teacher logit vector is ``s * C[y]`` (``s`` = ``kd.scale``, default 5), and
+  ``L_KD = mean_i mean_k (z_ik - s C[y_i, k])^2``. Its target depends on the label only and caps the margin
+  between emotions whose prototypes are close.
+- **Proto-KD** (cosine; temperature ``T`` = 5.0, ``tau`` = 0.90): the student's prototype distribution
   ``q_i = softmax_k(T cos(e_i, P_k))`` (cosines lie in [-1, 1], so ``T`` multiplies them like a logit scale) is
-  trained by cross-entropy towards ``t_i = tau onehot(y_i) + (1 - tau) softmax_k(T C[y_i, k])``: mostly the true
-  class's prototype, with the rest of the mass spread by the teacher's prototype geometry.
-- **D-Geo** (0.012, cosine ramp between epochs 20 and 60, positive classes happiness and surprise): a geometric
-  prior. The grid defines a valence axis ``u_v`` (mean prototype of the highest-valence row minus that of the
-  lowest, normalised) and an arousal axis ``u_a`` (same over columns). For samples of the positive classes,
-  ``L_DGeo = mean_i ||U e_i - U P_{y_i}||^2`` with ``U = [u_v; u_a]``: their embeddings must sit at the valence
-  and arousal coordinates of their class prototype. Its weight is ``w * r(epoch)`` with
-  ``r = 0`` before ``ramp_start``, ``1`` after ``ramp_end`` and ``(1 - cos(pi (epoch - start) / (end - start))) / 2``
-  between (epochs count from 0).
+  trained by cross-entropy towards ``t_i = tau onehot(y_i) + (1 - tau) s_i``: mostly the true class's prototype,
+  with the rest of the mass ``s_i`` spread either by the teacher's prototype geometry,
+  ``softmax_k(T C[y_i, k])`` (``soft_target="teacher"``, the paper's), or by the labels' V/A points,
+  ``softmax_k(-|va_{y_i} - va_k|^2 / (2 va_sigma^2))`` (``"class_va"``, the default). Its weight (paper 0.12,
+  default 1.0) is faded in by the cosine ramp ``r`` between ``ramp_start`` and ``ramp_end`` (``ramp_end = 0``:
+  no fade-in).
+- **D-Geo** (paper 0.012 with a cosine ramp between epochs 20 and 60, positive classes happiness and surprise;
+  off by default): a geometric prior. The grid defines a valence axis ``u_v`` (mean prototype of the
+  highest-valence row minus that of the lowest, normalised) and an arousal axis ``u_a`` (same over columns). For
+  samples of the positive classes (``["all"]``: every class), ``L_DGeo = mean_i ||U e_i - c_i||^2`` with
+  ``U = [u_v; u_a]`` and ``c_i = U P_{y_i}`` (``target="prototype"``) or the label's point ``(v_{y_i}, a_{y_i})``
+  (``"class_va"``). Its weight is ``w * r(epoch)`` with ``r = 0`` before ``ramp_start``, ``1`` after
+  ``ramp_end`` and ``(1 - cos(pi (epoch - start) / (end - start))) / 2`` between (epochs count from 0).
 """
 
 from __future__ import annotations
@@ -133,12 +140,15 @@ class PrototypeTargets:
         Valence and arousal axes ``U`` of the grid.
     positive : Tensor of bool, shape (n_classes,)
         D-Geo's positive classes.
+    class_va : Tensor, shape (n_classes, 2) | None
+        The classes' (valence, arousal) points (for the ``class_va`` targets).
     """
 
     class_protos: torch.Tensor
     cosines: torch.Tensor
     axes: torch.Tensor
     positive: torch.Tensor
+    class_va: torch.Tensor | None = None
 
     @classmethod
     def from_grid(cls, grid: PrototypeGrid, class_va: dict[str, tuple[float, float]],
@@ -165,10 +175,13 @@ class PrototypeTargets:
         u_a = p[:, -1].mean(axis=0) - p[:, 0].mean(axis=0)
         axes = np.stack([u_v / max(np.linalg.norm(u_v), 1e-12), u_a / max(np.linalg.norm(u_a), 1e-12)])
         positive = np.zeros(len(EMOTIONS), bool)
-        positive[[label_index(c) for c in positive_classes]] = True
+        if list(positive_classes) == ["all"]:
+            positive[:] = True
+        else:
+            positive[[label_index(c) for c in positive_classes]] = True
         t = torch.as_tensor
         return cls(t(protos, dtype=torch.float32), t(protos @ protos.T, dtype=torch.float32),
-                   t(axes, dtype=torch.float32), t(positive))
+                   t(axes, dtype=torch.float32), t(positive), t(va, dtype=torch.float32))
 
 
 def dgeo_ramp(epoch: int, start: int, end: int) -> float:
@@ -223,16 +236,25 @@ def distillation_losses(logits: torch.Tensor, embedding: torch.Tensor, labels: t
     if config.kd.enabled:
         out["kd"] = config.kd.weight * F.mse_loss(logits, config.kd.scale * targets.cosines[labels])
     if config.proto_kd.enabled:
-        t, tau = config.proto_kd.temperature, config.proto_kd.tau
+        pk = config.proto_kd
+        t, tau = pk.temperature, pk.tau
         log_q = F.log_softmax(t * embedding @ targets.class_protos.T, dim=1)
-        soft = F.softmax(t * targets.cosines[labels], dim=1)
+        if pk.soft_target == "class_va":
+            d2 = ((targets.class_va[labels][:, None, :] - targets.class_va[None, :, :]) ** 2).sum(dim=2)
+            soft = F.softmax(-d2 / (2 * pk.va_sigma ** 2), dim=1)
+        else:
+            soft = F.softmax(t * targets.cosines[labels], dim=1)
         target = tau * F.one_hot(labels, logits.shape[1]).to(soft.dtype) + (1 - tau) * soft
-        out["proto_kd"] = config.proto_kd.weight * -(target * log_q).sum(dim=1).mean()
+        factor = dgeo_ramp(epoch, pk.ramp_start, pk.ramp_end) if pk.ramp_end > 0 else 1.0
+        out["proto_kd"] = pk.weight * factor * -(target * log_q).sum(dim=1).mean()
     if config.dgeo.enabled:
         factor = dgeo_ramp(epoch, config.dgeo.ramp_start, config.dgeo.ramp_end)
         pos = targets.positive[labels]
         if pos.any() and factor > 0:
-            diff = (embedding[pos] - targets.class_protos[labels[pos]]) @ targets.axes.T
+            if config.dgeo.target == "class_va":
+                diff = embedding[pos] @ targets.axes.T - targets.class_va[labels[pos]]
+            else:
+                diff = (embedding[pos] - targets.class_protos[labels[pos]]) @ targets.axes.T
             out["dgeo"] = config.dgeo.weight * factor * (diff ** 2).sum(dim=1).mean()
         else:
             out["dgeo"] = embedding.sum() * 0.0
@@ -351,7 +373,8 @@ def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return padded[..., dy:dy + x.shape[-2], dx:dx + x.shape[-1]]
 
 
-def train_student(faces: FaceDataset, grid: PrototypeGrid, config: DistilConfig) -> StudentResult:
+def train_student(faces: FaceDataset, grid: PrototypeGrid, config: DistilConfig, *,
+                  on_epoch=None) -> StudentResult:
     """Train the face student against a frozen prototype grid and evaluate it.
 
     Parameters
@@ -362,6 +385,9 @@ def train_student(faces: FaceDataset, grid: PrototypeGrid, config: DistilConfig)
         Prototype grid (read only).
     config : DistilConfig
         Student, training and loss settings.
+    on_epoch : callable | None
+        Called after every epoch as ``on_epoch(epoch, model, history_row)`` (the model is in train mode; the
+        callback may switch it to eval and must not step the optimiser). For learning curves and diagnostics.
 
     Returns
     -------
@@ -369,10 +395,12 @@ def train_student(faces: FaceDataset, grid: PrototypeGrid, config: DistilConfig)
     """
     if len(faces) < 2:
         raise ValueError(f"need at least 2 face images, got {len(faces)}")
-    return _train(faces, grid, config)
+    if on_epoch is not None and not callable(on_epoch):
+        raise ValueError(f"on_epoch must be callable or None, got {type(on_epoch).__name__}")
+    return _train(faces, grid, config, on_epoch)
 
 
-def _train(faces: FaceDataset, grid: PrototypeGrid, config: DistilConfig) -> StudentResult:
+def _train(faces: FaceDataset, grid: PrototypeGrid, config: DistilConfig, on_epoch=None) -> StudentResult:
     from eegaffect._progress import progress
 
     tc, sc = config.train, config.student
@@ -414,6 +442,8 @@ def _train(faces: FaceDataset, grid: PrototypeGrid, config: DistilConfig) -> Stu
             n_batches += 1
         sched.step()
         history.append({k: v / max(n_batches, 1) for k, v in sums.items()})
+        if on_epoch is not None:
+            on_epoch(epoch, model, history[-1])
     model.eval()
     logits_test = _predict(model, x_test)
     metrics = face_metrics(y_test, logits_test)
