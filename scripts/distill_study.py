@@ -1,3 +1,4 @@
+# ruff: noqa: B023 -- the per-epoch callbacks are called within the loop iteration that defines them
 """Diagnosis and measurement of the distillation student (issue 19), seeded and resumable.
 
 Steps (run with ``nice -n 10``; every step prints progress and appends to JSON under ``--out``)::
@@ -10,7 +11,8 @@ Steps (run with ``nice -n 10``; every step prints progress and appends to JSON u
     python scripts/distill_study.py report   --out docs/distillation           # tables, intervals, plots
 
 Faces: ``synth_faces(75, image_size=32, seed=1)``, the first 25 faces of each class are the test set (200), the
-other 50 per class the full training set (400). (32 px and 50 per class: the CPU budget of 2 shared cores.) ``fewK``: K training faces per class drawn with seed ``1000 + s``;
+other 50 per class the full training set (400). (32 px and 50 per class: the CPU budget of 2 shared cores.)
+``fewK``: K training faces per class drawn with seed ``1000 + s``;
 ``noiseP``: P % of the full training labels flipped to a uniformly drawn other class with seed ``2000 + s``. Every
 variant of a seed sees the same faces and labels and starts from the same weights (``train.seed = s``), so
 differences are paired.
@@ -428,7 +430,8 @@ def cmd_report(args) -> None:
     table = {}
     conds = sorted({k.split("/")[0] for k in runs}, key=_cond_order)
     vars_ = list(dict.fromkeys(k.split("/")[1] for k in runs))
-    lines = ["| condition | variant | n seeds | acc mean | Δ vs CE [95% CI] | Δ vs CE+LS [95% CI] |", "|---|---|---|---|---|---|"]
+    lines = ["| condition | variant | n seeds | acc mean | Δ vs CE [95% CI] | Δ vs CE+LS [95% CI] |",
+             "|---|---|---|---|---|---|"]
     for c in conds:
         for v in vars_:
             seeds = sorted(int(k.split("/")[2]) for k in runs if k.startswith(f"{c}/{v}/"))

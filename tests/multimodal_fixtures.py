@@ -32,7 +32,8 @@ def coded(subject: int, trial: int, n_chans: int, n_times: int, offset: float = 
     """(n_chans, n_times) coded array."""
     ch = np.arange(n_chans, dtype=np.float64)[:, None]
     t = np.arange(n_times, dtype=np.float64)[None, :]
-    return code(subject, trial) + offset + ch + t / 1e4
+    # time steps of 1/16: exact in float32 even at 1e6 (DEAP stores float32), so no coded channel is constant
+    return code(subject, trial) + offset + ch + t / 16
 
 
 class _Py2Pickler(pickle._Pickler):

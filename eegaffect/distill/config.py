@@ -119,7 +119,8 @@ class ProtoKDConfig(ConfigModel):
     tau: float = Field(0.90, ge=0, le=1)
     soft_target: Literal["teacher", "class_va"] = Field(
         "class_va", description="where the (1 - tau) soft mass goes: 'teacher' softmax(T C[y]) over the prototype "
-                               "cosines, 'class_va' softmax(-|va_y - va_k|^2 / 2 va_sigma^2) over the labels' V/A points")
+                               "cosines, 'class_va' softmax(-|va_y - va_k|^2 / 2 va_sigma^2) over the labels' "
+                               "V/A points")
     va_sigma: float = Field(0.35, gt=0, description="width of the 'class_va' soft target on the circumplex")
     ramp_start: int = Field(20, ge=0, description="epoch where a cosine fade-in starts (weight 0 before)")
     ramp_end: int = Field(60, ge=0, description="epoch where the fade-in reaches the full weight (0: no fade-in)")
