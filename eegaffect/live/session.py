@@ -39,92 +39,30 @@ was not ok (gap or invalid, including those while the first window fills).
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
-import json
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 import numpy as np
-from pydantic import Field, field_validator
 
-from eegaffect.config import ConfigModel
-from eegaffect.live.latency import STAGES, LatencyLog
+from eegaffect.live.config import SUMMARY_KEYS, UNIT_SCALES, LiveConfig
+from eegaffect.live.latency import LatencyLog
+from eegaffect.live.record import (  # noqa: F401 - _Silence, _ground_truth: importable from here as before
+    _ground_truth,
+    _read_truth,
+    _Record,
+    _row,
+    _Silence,
+    _summarise,
+    _write_outputs,
+)
 
 __all__ = ["LiveConfig", "LiveSession", "run_live", "UNIT_SCALES", "SUMMARY_KEYS"]
 
 logger = logging.getLogger("eegaffect.live")
-
-#: Stream channel units understood for unit conversion, as factors to volts.
-UNIT_SCALES = {"volts": 1.0, "v": 1.0, "millivolts": 1e-3, "mv": 1e-3, "microvolts": 1e-6, "uv": 1e-6,
-               "µv": 1e-6, "nanovolts": 1e-9, "nv": 1e-9}
-#: Keys of the summary, in order.
-SUMMARY_KEYS = ("updates", "duration_s", "latency_ms", "stages_ms", "samples_received", "samples_lost", "gaps",
-                "reconnects", "ground_truth", "dashboard", "stalls", "seconds_without_data", "invalid_updates",
-                "source_changes", "seconds_unknown_loss")
-
-
-class LiveConfig(ConfigModel):
-    """Settings of ``eegaffect live`` (``configs/live.yaml``)."""
-
-    update_hz: float = Field(4.0, gt=0, le=100, description="prediction updates per second")
-    resolve_timeout_s: float = Field(10.0, gt=0, description="seconds to wait for the EEG stream")
-    bufsize_s: float = Field(30.0, gt=0, description="ring buffer of the inlet, seconds")
-    jitter_tolerance_s: float = Field(0.010, ge=0, description="timestamp steps within 1/sfreq + this are no gap")
-    interpolate: int = Field(0, ge=0, le=8, description="most missing model channels interpolated (0: error)")
-    ignore_channels: list[str] = Field(default_factory=list, description="stream channels to drop (besides a "
-                                       "sample_index counter)")
-    rename: dict[str, str] = Field(default_factory=dict, description="explicit stream channel name -> model "
-                                   "channel name, for names the automatic matching cannot tell (--rename FILE)")
-    unit: str | None = Field(None, description="unit of the stream's samples (volts, microvolts, ...); null: "
-                             "read it from the stream's channel metadata")
-    truth: bool = Field(True, description="look for a ground-truth stream ({name}-truth, type AffectTruth)")
-    truth_timeout_s: float = Field(2.0, gt=0)
-    outlet_name: str | None = Field(None, description="prediction stream name; null: '{stream}-affect'")
-    reset_after_gap_s: float = Field(1.0, gt=0, description="gaps this long (and reconnects) restart the "
-                                     "predictor")
-    stall_timeout_s: float = Field(2.0, gt=0, description="no data for this long counts as a stall (summary: "
-                                   "stalls, seconds_without_data; one still going on at the end is a gap)")
-    reresolve_after_s: float | None = Field(
-        5.0, gt=0, description="no data for this long: look for the stream by name and type under a new source_id "
-                               "(a restarted device or simulator) and switch to it (summary: source_changes, "
-                               "seconds_unknown_loss); null: never (also when the session was given a source_id)")
-    record: bool = Field(False, description="record the raw stream, ground truth and predictions to "
-                         "out/session.h5")
-    torch_threads: int | None = Field(1, ge=1, description="torch CPU threads of this process (the model is "
-                                      "small: one thread has the lowest, steadiest latency); null keeps torch's")
-    warmup: bool = Field(True, description="compile kernels and run the model once before the first sample")
-    start_wait_s: float = Field(1.0, ge=0, le=30, description="at start, wait this long at most for the stream's "
-                                "data to flow, and skip the burst LSL delivers then (Stream.skip_start_burst)")
-    dashboard_trail_s: float = Field(30.0, gt=0, description="seconds of V/A trail on the dashboard")
-    # physiological devices (eegaffect.live.physio_inputs)
-    physio: list[str] = Field(default_factory=list, description="physiological stream names (ECG, PPG, EDA, "
-                              "RESP, TEMP content types), one device each")
-    physio_types: list[str] = Field(default_factory=list, description="content types to discover physiological "
-                                    "streams by (every visible stream of each)")
-    clock_align: Literal["lsl", "arrival"] = Field("lsl", description="device clocks: 'lsl' = LSL's "
-                                                   "time_correction; 'arrival' = plus an offset/drift estimate "
-                                                   "from arrival times (devices stamping with their own clock)")
-    physio_stall_s: float = Field(5.0, gt=0, description="a device silent this long has its time filled with NaN "
-                                  "(its frames go on, NaN); longer than an inlet's reconnection, whose samples "
-                                  "would otherwise come late and be dropped")
-    physio_config: str | None = Field(None, description="physio YAML (the 'eegaffect physio' config: stages, "
-                                      "lookbacks); null: the packaged one. Its frame window/hop are the EEG's")
-
-    @field_validator("physio_types")
-    @classmethod
-    def _known_physio_types(cls, value: list[str]) -> list[str]:
-        from eegaffect.live.physio_inputs import CONTENT_TYPES
-
-        bad = [t for t in value if t.upper() not in CONTENT_TYPES]
-        if bad:
-            raise ValueError(f"unknown physiological content type(s) {bad}; expected some of {sorted(CONTENT_TYPES)}")
-        return [t.upper() for t in value]
-
 
 class Dashboard(Protocol):
     """What the session needs from a dashboard (see :mod:`eegaffect.live.dashboard_worker`)."""
@@ -134,17 +72,6 @@ class Dashboard(Protocol):
     def submit(self, message: dict) -> None: ...
 
     def close(self) -> str | None: ...
-
-
-@dataclass
-class _Record:
-    """Per-update history (one entry per update)."""
-
-    rows: list[dict] = field(default_factory=list)
-    frame_ts: list[float] = field(default_factory=list)
-    frame_va: list[np.ndarray] = field(default_factory=list)
-    truth_ts: list[np.ndarray] = field(default_factory=list)
-    truth_va: list[np.ndarray] = field(default_factory=list)
 
 
 class LiveSession:
@@ -605,44 +532,6 @@ class _State:
         return True
 
 
-class _Silence:
-    """Stalls of the EEG stream within the session, from its health events (``stall`` / ``resume``).
-
-    Parameters
-    ----------
-    t0 : float
-        :func:`pylsl.local_clock` at the start of the session; silence before it is not the session's.
-    """
-
-    def __init__(self, t0: float):
-        self.t0 = float(t0)
-        self.n_stalls = 0
-        self.seconds = 0.0  # of the stalls that ended
-        self.since: float | None = None  # local clock of the last sample before the stall going on
-        self.trailing_s: float | None = None  # set by close(): the stall still going on at the end
-
-    def add(self, events) -> None:
-        for e in events:
-            if e.kind == "stall" and self.since is None:
-                self.since = max(e.time - e.seconds, self.t0)  # the stall began with the last sample
-                self.n_stalls += 1
-            elif e.kind == "resume" and self.since is not None:
-                if e.time <= self.t0:  # over before the session began: not the session's
-                    self.n_stalls -= 1
-                self.seconds += max(e.time - self.since, 0.0)
-                self.since = None
-
-    def total(self, now: float) -> float:
-        """Seconds without data so far (the stall going on counted up to ``now``)."""
-        return self.seconds + (0.0 if self.since is None else max(now - self.since, 0.0))
-
-    def close(self, now: float) -> None:
-        if self.since is not None:
-            self.trailing_s = max(now - self.since, 0.0)
-            self.seconds += self.trailing_s
-            self.since = None
-
-
 def _split_gaps(ts: np.ndarray, last_ts: float, sfreq: float, tol: float) -> list[tuple[int, float]]:
     """Positions in ``ts`` preceded by a gap (:func:`~eegaffect.acquisition.lsl.health.gap_limit`, the rule
     :class:`~eegaffect.acquisition.lsl.Stream` counts losses by), with the gap's length in seconds.
@@ -654,95 +543,6 @@ def _split_gaps(ts: np.ndarray, last_ts: float, sfreq: float, tol: float) -> lis
     limit = gap_limit(sfreq, tol)
     where = np.flatnonzero(steps > limit)
     return [(int(i), float(steps[i] - 1.0 / sfreq)) for i in where]
-
-
-def _read_truth(truth, record: _Record) -> np.ndarray | None:
-    if truth is None:
-        return None
-    data, ts = truth.read_new()
-    if len(ts) == 0:
-        return record.truth_va[-1][-1] if record.truth_va else None
-    record.truth_ts.append(np.asarray(ts, dtype=np.float64))
-    record.truth_va.append(np.asarray(data, dtype=np.float64)[:, :2])
-    return record.truth_va[-1][-1]
-
-
-def _row(elapsed, ts, va, status, fresh, code, truth, latency_s=float("nan"), stages=None) -> dict:
-    va = (float("nan"), float("nan")) if va is None else va
-    truth = (float("nan"), float("nan")) if truth is None else truth
-    row = {"time_s": elapsed, "lsl_timestamp": ts, "valence": float(va[0]), "arousal": float(va[1]),
-           "status": int(status), "fresh": int(bool(fresh)), "code": -1 if code is None else int(code),
-           "truth_valence": float(truth[0]), "truth_arousal": float(truth[1]), "latency_ms": latency_s * 1e3}
-    for name in STAGES:
-        row[f"{name}_ms"] = float("nan") if stages is None else stages[name] * 1e3
-    return row
-
-
-def _ground_truth(record: _Record) -> dict | None:
-    from eegaffect.benchmark.metrics import ccc, rmse
-
-    if not record.truth_ts or len(record.frame_ts) < 2:
-        return None
-    t_ts = np.concatenate(record.truth_ts)
-    t_va = np.concatenate(record.truth_va)
-    order = np.argsort(t_ts, kind="stable")
-    t_ts, t_va = t_ts[order], t_va[order]
-    f_ts = np.asarray(record.frame_ts)
-    f_va = np.asarray(record.frame_va)
-    inside = (f_ts >= t_ts[0]) & (f_ts <= t_ts[-1])
-    if inside.sum() < 2:
-        return None
-    f_ts, f_va = f_ts[inside], f_va[inside]
-    true = np.column_stack([np.interp(f_ts, t_ts, t_va[:, k]) for k in range(2)])
-    out = {}
-    for k, name in enumerate(("valence", "arousal")):
-        c = ccc(true[:, k], f_va[:, k])
-        out[f"{name}_ccc"] = None if not np.isfinite(c) else float(c)
-        out[f"{name}_rmse"] = float(rmse(true[:, k], f_va[:, k]))
-    return out
-
-
-def _summarise(record: _Record, latency: LatencyLog, health, health0, silence: _Silence, wall: float,
-               dashboard_path) -> dict:
-    """The summary; stream counters count from the first update (the warm-up's samples are not the session's);
-    a stall still going on at the end is a gap (the data stopped and never came back).
-    """
-    from eegaffect.acquisition.outlet import STATUS_OK
-
-    lat, stages = latency.summary_ms()
-    return {
-        "updates": len(record.rows),
-        "duration_s": float(wall),
-        "latency_ms": lat,
-        "stages_ms": stages,
-        "samples_received": int(health.n_received - health0.n_received),
-        "samples_lost": int(health.n_lost - health0.n_lost),
-        "gaps": int(health.n_gaps - health0.n_gaps) + int(silence.trailing_s is not None),
-        "reconnects": int(health.n_reconnects - health0.n_reconnects),
-        "ground_truth": _ground_truth(record),
-        "dashboard": None if dashboard_path is None else str(dashboard_path),
-        "stalls": int(silence.n_stalls),
-        "seconds_without_data": float(silence.seconds),
-        "invalid_updates": int(sum(row["status"] != STATUS_OK for row in record.rows)),
-        # a new source (new source_id) counts from scratch: the samples lost in its gap are not known, only its length
-        "source_changes": int(health.n_source_changes - health0.n_source_changes),
-        "seconds_unknown_loss": float(health.unknown_loss_s - health0.unknown_loss_s),
-    }
-
-
-def _write_outputs(out: Path, summary: dict, record: _Record) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    fields = ["time_s", "lsl_timestamp", "valence", "arousal", "status", "fresh", "code", "truth_valence",
-              "truth_arousal", "latency_ms"] + [f"{name}_ms" for name in STAGES]
-    with open(out / "updates.csv", "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(record.rows)
-    if record.frame_ts:
-        np.savez(out / "frames.npz", lsl_timestamp=np.asarray(record.frame_ts), va=np.asarray(record.frame_va),
-                 truth_timestamp=np.concatenate(record.truth_ts) if record.truth_ts else np.zeros(0),
-                 truth_va=np.concatenate(record.truth_va) if record.truth_va else np.zeros((0, 2)))
 
 
 def _n_codes(meta: dict) -> int:
