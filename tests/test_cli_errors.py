@@ -237,6 +237,16 @@ def test_teacher_train_refuses_to_overwrite(tmp_path, capsys, seed_root):
     assert "missing" in line and "does not exist" in line
 
 
+def _warn_for(config, caplog) -> str:
+    from eegaffect.commands.distil import _warn_if_dgeo_never_starts
+
+    caplog.clear()
+    _warn_if_dgeo_never_starts(config)
+    text = caplog.text
+    caplog.clear()
+    return text
+
+
 def test_distil_warns_when_dgeo_never_starts(caplog):
     import logging
 
@@ -247,10 +257,14 @@ def test_distil_warns_when_dgeo_never_starts(caplog):
     logger = logging.getLogger("eegaffect")
     logger.addHandler(caplog.handler)
     try:
-        _warn_if_dgeo_never_starts(load_config(DistilConfig, overrides=["train.epochs=3"], default="distil"))
+        # D-Geo is off by default (docs/distillation.md); the warning concerns a user who turns it on
+        assert "D-Geo" not in _warn_for(load_config(DistilConfig, overrides=["train.epochs=3"], default="distil"),
+                                        caplog)
+        _warn_if_dgeo_never_starts(load_config(DistilConfig, overrides=["train.epochs=3", "losses.dgeo.enabled=true"],
+                                               default="distil"))
         assert "D-Geo is enabled but never acts" in caplog.text
         caplog.clear()
-        _warn_if_dgeo_never_starts(load_config(DistilConfig, overrides=["train.epochs=3",
+        _warn_if_dgeo_never_starts(load_config(DistilConfig, overrides=["train.epochs=3", "losses.dgeo.enabled=true",
                                                                         "losses.dgeo.ramp_start=0",
                                                                         "losses.dgeo.ramp_end=1"],
                                                default="distil"))

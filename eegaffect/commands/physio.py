@@ -280,8 +280,12 @@ def write_events(path: Path, events: np.ndarray, stage, sfreq: float) -> int:
     """
     import importlib
 
+    from eegaffect.kernels.physio_base import STAGE_MODULES
+
     names = list(events.dtype.names)
-    flag_names = getattr(importlib.import_module(type(stage).__module__), "FLAG_NAMES", None)
+    # the kind's kernel module (e.g. kernels.heart for ECG and PPG) names its flag bits, if its events have any
+    module = importlib.import_module(f"eegaffect.kernels.{STAGE_MODULES[stage.kind]}")
+    flag_names = getattr(module, "FLAG_NAMES", None)
     extra = ["flags"] if flag_names and "flag" in names else []
     rows = event_rows(events, stage.event_type)
     with open(path, "w", newline="", encoding="utf-8") as fh:
