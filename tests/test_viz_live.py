@@ -97,6 +97,25 @@ def _state(**extra) -> DashboardState:
                            "n_codes": 4, "trail_s": 30.0, "stream": "sim", **extra})
 
 
+def test_dashboard_without_a_quantiser_shows_the_estimate_over_time(rng):
+    """The default model has no quantiser (code -1 always): the bottom-left panel then shows predicted and true
+    valence/arousal against time instead of an empty code timeline."""
+    state = _state()
+    _feed(state, rng, 40)
+    dash = LiveDashboard(state.ch_names, state.band_names, state.eeg_ch_names, 0)
+    dash.render(state)
+    ax = dash.axes["code"]
+    assert ax.get_title() == "valence / arousal over time"
+    lines = {line.get_label(): line for line in ax.lines}
+    t, va = state.va_trail()
+    np.testing.assert_allclose(lines["valence"].get_xdata(), t - state.last_time)
+    np.testing.assert_array_equal(lines["arousal"].get_ydata(), va[:, 1])
+    tt, tr = state.truth_trail()
+    np.testing.assert_array_equal(lines["truth valence"].get_ydata(), tr[:, 0])
+    dash.draw_frame(state)
+    assert lines["valence"].get_animated()
+
+
 def test_dashboard_state_uses_the_pipeline_features(rng):
     from eegaffect.pipeline import SignalPipeline
 

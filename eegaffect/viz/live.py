@@ -124,12 +124,25 @@ class LiveDashboard:
         self._va_dot, = self.ax_va.plot([], [], "o", color="tab:blue", ms=9)
         self.ax_va.legend(loc="lower left", fontsize=7)
         self.ax_va.set_title("valence / arousal")
-        self._code_line, = self.ax_code.step([], [], where="post", color="tab:purple", lw=1)
-        self.ax_code.set_ylim(-0.5, max(self.n_codes, 1) - 0.5)
         self.ax_code.set_xlim(-self.trail_s, 0)
         self.ax_code.set_xlabel("seconds before now")
-        self.ax_code.set_ylabel("code")
-        self.ax_code.set_title("active latent code")
+        if self.n_codes > 0:  # a model with a quantiser: its active code over time
+            self._code_line, = self.ax_code.step([], [], where="post", color="tab:purple", lw=1)
+            self.ax_code.set_ylim(-0.5, self.n_codes - 0.5)
+            self.ax_code.set_ylabel("code")
+            self.ax_code.set_title("active latent code")
+            self._time_lines = []
+        else:  # no quantiser (the default model): the estimate and the truth over time instead
+            self._code_line = None
+            self._time_lines = [self.ax_code.plot([], [], color=color, ls=ls, lw=1.2 if ls == "-" else 1.0,
+                                                  label=label)[0]
+                                for color, ls, label in (("tab:blue", "-", "valence"), ("tab:red", "-", "arousal"),
+                                                         ("tab:blue", ":", "truth valence"),
+                                                         ("tab:red", ":", "truth arousal"))]
+            self.ax_code.set_ylim(-1.1, 1.1)
+            self.ax_code.axhline(0.0, color="0.8", lw=0.8)
+            self.ax_code.legend(loc="lower left", fontsize=6, ncol=2)
+            self.ax_code.set_title("valence / arousal over time")
         self.ax_lat.set_title("latency")
         self.ax_lat.set_xlabel("newest sample -> push (ms)")
         self.ax_health.set_axis_off()
@@ -139,7 +152,8 @@ class LiveDashboard:
         for ax in self.ax_topo:
             ax.set_axis_off()
         self._dynamic = [*self._eeg_lines, self._scale_bar, self._scale_label, self._truth_line, self._truth_dot,
-                         self._va_line, self._va_dot, self._code_line, self._health_text]
+                         self._va_line, self._va_dot, *([self._code_line] if self._code_line is not None else []),
+                         *self._time_lines, self._health_text]
 
     @property
     def axes(self) -> dict:
@@ -177,9 +191,15 @@ class LiveDashboard:
         self._truth_line.set_data(tr[:, 0], tr[:, 1])
         tlast = tr[-1] if len(tr) else (np.nan, np.nan)
         self._truth_dot.set_data([tlast[0]], [tlast[1]])
-        c_t, codes = state.code_trail()
-        ok = codes >= 0
-        self._code_line.set_data(c_t[ok] - now, codes[ok])
+        if self._code_line is not None:
+            c_t, codes = state.code_trail()
+            ok = codes >= 0
+            self._code_line.set_data(c_t[ok] - now, codes[ok])
+        else:
+            va_t, va_all = state.va_trail()
+            tr_t, tr_all = state.truth_trail()
+            for k, (times, values) in enumerate(((va_t, va_all), (va_t, va_all), (tr_t, tr_all), (tr_t, tr_all))):
+                self._time_lines[k].set_data(times - now, values[:, k % 2])
         self._health_text.set_text(_health_text(state.health_table()))
         changed = set()
         if (state.band_values is not None and state.features_version != self._features_version
