@@ -21,6 +21,7 @@ series (:data:`FLAG_GAP`). A disconnected lead (flat line) therefore gives no be
 
 from __future__ import annotations
 
+import abc
 import logging
 
 import numpy as np
@@ -155,8 +156,9 @@ class HeartStage(PhysioStage):
         """Samples after a beat by which it is emitted: the detector's bound plus ``lookahead_s``."""
         return self._detector_delay() + int(round(self.lookahead_s * self.sfreq))
 
+    @abc.abstractmethod
     def _detector_delay(self) -> int:
-        raise NotImplementedError
+        """Samples the detector itself needs after a beat before it decides it (ECG and PPG differ)."""
 
     def _finish_params(self) -> None:
         self._p[_P_DELAY] = self.decision_delay

@@ -10,8 +10,6 @@ import pytest
 from eegaffect.cli import main
 from eegaffect.perf.physio import OFFLINE_CASES, BenchPhysioConfig, offline_case, run_benchmark, simulate
 
-pytest.importorskip("neurokit2")
-
 
 @pytest.mark.timeout(240)
 def test_bench_physio_quick(tmp_path, capsys):

@@ -196,8 +196,7 @@ def test_dreamer_ecg_and_baseline_clip(tmp_path):
 
 
 def test_physio_pipeline_features_on_the_eeg_frame_clock(deap):
-    """With the physiological pipeline installed: its frames line up with the EEG frames of the same trial."""
-    pytest.importorskip("eegaffect.physio")
+    """The physiological pipeline's frames line up with the EEG frames of the same trial."""
     from eegaffect.benchmark.multimodal import pipeline_physio_features
     from eegaffect.physio import PhysioPipeline
     from eegaffect.physio.config import FrameConfig, PhysioConfig

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 
+import neurokit2 as nk  # noqa: E402 - the dev extra installs it (the offline reference)
 import numpy as np
 import pytest
 from eegaffect.kernels.heart import (
@@ -29,8 +30,6 @@ from eegaffect.kernels.physio_base import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from physio_helpers import ecg_template, f1, heartpy_ppg, match_beats, place, pyhrv_ecg, regular_beats
-
-nk = pytest.importorskip("neurokit2")
 
 SDNN, RMSSD = HRV_FEATURES.index("sdnn_ms"), HRV_FEATURES.index("rmssd_ms")
 

@@ -54,7 +54,7 @@ import numpy as np
 from eegaffect.physio.pipeline import PhysioPipeline
 
 __all__ = ["CONTENT_TYPES", "MODALITY_BITS", "ClockAligner", "PhysioInput", "PhysioInputs", "FramedPhysioPipeline",
-           "SessionPhysio", "status_with_missing", "decode_status"]
+           "SessionPhysio", "status_with_missing", "missing_mask", "decode_status"]
 
 logger = logging.getLogger("eegaffect")
 
@@ -80,12 +80,17 @@ def status_with_missing(status: int, missing: Sequence[str]) -> int:
     -------
     code : int
     """
+    if status not in (0, 1, 2):
+        raise ValueError(f"expected a base status 0, 1 or 2, got {status!r}")
+    return int(status) + _MISSING_SHIFT * missing_mask(missing)
+
+
+def missing_mask(missing: Sequence[str]) -> int:
+    """The missing-modality mask (``status // 16``) of the modalities ``missing`` (keys of :data:`MODALITY_BITS`)."""
     unknown = [m for m in missing if m not in MODALITY_BITS]
     if unknown:
         raise ValueError(f"unknown modalities {unknown}; expected some of {list(MODALITY_BITS)}")
-    if status not in (0, 1, 2):
-        raise ValueError(f"expected a base status 0, 1 or 2, got {status!r}")
-    return int(status) + _MISSING_SHIFT * sum(MODALITY_BITS[m] for m in set(missing))
+    return sum(MODALITY_BITS[m] for m in set(missing))
 
 
 def decode_status(code: float) -> tuple[int, list[str]]:
@@ -607,13 +612,17 @@ class SessionPhysio:
         for kind, frames in self.inputs.poll().items():
             self.frames[kind].extend(frames)
 
-    def status(self, base: int) -> int:
-        """The ``Affect`` status of an update of base status ``base`` (see the module docstring)."""
-        missing = (self.inputs.kinds if np.isnan(self._newest)  # no frame yet: nothing from the devices either
-                   else self.inputs.missing(self._newest, self.hop_s))
-        if base == 2:
-            missing = ["eeg", *missing]
-        return status_with_missing(base, missing)
+    def missing_kinds(self) -> list[str]:
+        """The devices' kinds without a usable frame now (all of them before the first frame)."""
+        if np.isnan(self._newest):  # no frame yet: nothing from the devices either
+            return list(self.inputs.kinds)
+        return list(self.inputs.missing(self._newest, self.hop_s))
+
+    def missing_mask(self, base: int) -> int:
+        """The missing-modality mask of an update of base status ``base`` (the ``Affect`` status is
+        ``base + 16 * mask``; see the module docstring): the missing devices, and the EEG in a gap (``base == 2``).
+        """
+        return missing_mask(self.missing_kinds() + (["eeg"] if base == 2 else []))
 
     def summary(self) -> dict:
         """Per device (by stream name): samples, lost samples, gaps, NaN-filled and late samples, frames, clock."""
@@ -621,7 +630,7 @@ class SessionPhysio:
 
     def health(self) -> dict[str, str]:
         """One short dashboard row per device: ``kind -> "ok|missing L lost"`` (``L`` lost samples so far)."""
-        missing = set(self.inputs.kinds if np.isnan(self._newest) else self.inputs.missing(self._newest, self.hop_s))
+        missing = set(self.missing_kinds())
         rows = {}
         for i in self.inputs.inputs:
             lost = i.stream.health.n_lost - i._health0.n_lost

@@ -412,7 +412,7 @@ class LiveSession:
 
 def _missing_mask(physio, status: int) -> int:
     """The Affect status's missing-modality mask of an update (0 without physiological devices)."""
-    return 0 if physio is None else physio.status(status) // 16
+    return 0 if physio is None else physio.missing_mask(status)
 
 
 def run_live(stream: str, bundle: str | Path, config: LiveConfig | None = None, *, duration: float | None = None,
