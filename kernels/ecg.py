@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import jit
-from .filtering import design_bandpass, design_highpass, design_lowpass
+from .filter_design import design_bandpass, design_highpass, design_lowpass
 from .heart_base import HeartStage, _biquads, _Cascade, _held
 from .ibi import (
     _F_CAND_VAL,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import jit
-from .filtering import design_bandpass
+from .filter_design import design_bandpass
 from .heart_base import HeartStage, _biquads, _Cascade, _held
 from .ibi import (
     _F_PSUM,

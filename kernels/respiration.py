@@ -42,7 +42,7 @@ from eegaffect.kernels._physio_dsp import (
     sos_sample,
     unit_zi,
 )
-from eegaffect.kernels.filtering import design_bandpass
+from eegaffect.kernels.filter_design import design_bandpass
 from eegaffect.kernels.physio_base import (
     REASON_FEW_BREATHS,
     REASON_SHORT_WINDOW,

@@ -31,7 +31,7 @@ from eegaffect.kernels._physio_dsp import (
     sos_sample,
     unit_zi,
 )
-from eegaffect.kernels.filtering import design_lowpass
+from eegaffect.kernels.filter_design import design_lowpass
 from eegaffect.kernels.physio_base import (
     REASON_FEW_SAMPLES,
     REASON_SHORT_WINDOW,
