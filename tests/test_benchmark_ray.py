@@ -131,6 +131,9 @@ def test_cli_workers_2_gives_the_sequential_rows_and_stops_its_ray(tiny_seed, ca
             np.testing.assert_array_equal(ours[name][key], theirs[name][key], err_msg=f"{name}:{key}")
     run = json.loads((tmp_path / "ray" / "run.json").read_text())
     assert run["executor"] == "ray" and run["executor_startup_s"] > 0 and run["units_failed"] == []
+    # the workers ran at this process's priority (Ray's own default would be nice 15), in other processes
+    assert {t["nice"] for t in run["unit_timings"]} == {os.nice(0)} and len(run["unit_timings"]) == 6
+    assert os.getpid() not in {t["pid"] for t in run["unit_timings"]}
 
 
 @pytest.fixture
@@ -275,3 +278,113 @@ def test_bench_scale_options_are_validated(capsys):
     assert err.startswith("eegaffect bench scale: configuration error") and "multiples of 4" in err
     assert main(["bench", "scale", "--units", "eight"]) == 2
     assert "--units: expected comma-separated integers" in capsys.readouterr().err
+    assert main(["bench", "scale", "--sequential-threads", "default,two"]) == 2
+    assert "--sequential-threads: expected comma-separated integers or 'default'" in capsys.readouterr().err
+    assert main(["bench", "scale", "--sequential-threads", "1,1"]) == 2
+    assert "distinct thread counts" in capsys.readouterr().err
+
+
+def test_bench_scale_worker_use_and_summary():
+    from eegaffect.perf.scale import _worker_use, summary_lines
+
+    timings = [{"pid": 7, "started": 100.0, "seconds": 4.0, "cpu_seconds": 3.0},
+               {"pid": 7, "started": 104.0, "seconds": 4.0, "cpu_seconds": 3.5},
+               {"pid": 8, "started": 100.0, "seconds": 2.0, "cpu_seconds": 2.0}]
+    use = _worker_use(timings)  # span 100..108 s
+    assert use == {"7": {"units": 2, "wall_s": 8.0, "cpu_s": 6.5, "busy": 1.0},
+                   "8": {"units": 1, "wall_s": 2.0, "cpu_s": 2.0, "busy": 0.25}}
+    from eegaffect.perf.scale import _Runs
+
+    runs = _Runs()
+    keys = ["eegnet/s1-sess1/seed0", "eegnet/s1-sess2/seed0", "shallow/s1-sess1/seed0"]
+    info = {"unit_timings": [dict(t, unit=k) for t, k in zip(timings, keys)], "executor_startup_s": 2.04,
+            "executor_shutdown_s": 1.0}
+    runs.add(12.0, {}, [], (1.0, 1.5))
+    runs.add(11.0, info, [], (1.5, 2.0))
+    got = runs.summary(ray=True)
+    assert got["wall_s"] == 11.0 and got["walls_s"] == [12.0, 11.0] and got["startup_s"] == 2.04
+    assert got["unit_cpu_median_s"] == {"eegnet": 3.25, "shallow": 2.0} and got["unit_cpu_total_s"] == 8.5
+    assert got["units_span_s"] == 8.0 and got["cores_used"] == round(8.5 / 8, 2) and len(got["workers"]) == 2
+    run = {"wall_s": 10.0, "walls_s": [10.0, 12.0], "load_1min_before_after": [[1.0, 2.0], [2.0, 2.5]],
+           "unit_wall_median_s": {"eegnet": 2.0}, "unit_cpu_median_s": {"eegnet": 1.9}, "cores_used": 0.95}
+    details = {"models": ["eegnet"], "epochs": 20, "batch_size": 64, "trial_seconds": 6.0, "cpu_count": 2,
+               "torch_default_threads": 2, "repeat": 2, "load_average_before": [1, 1, 1],
+               "load_average_after": [2, 2, 2],
+               "runs": [{"units": 8, "sequential": {"1-thread": run}, "ray": {**run, "wall_s": 5.0, "startup_s": 2.1,
+                                                                              "shutdown_s": 1.0},
+                         "ratio_vs": {"1-thread": 2.0}, "reference": "1-thread",
+                         "rows_equal": {"1-thread": True}}]}
+    text = "\n".join(summary_lines(details))
+    assert "8 units:" in text and "vs 1-thread: 2.00" in text and "start-up 2.1 s, shut-down 1.0 s" in text
+    assert "load 1.0->2.0, 2.0->2.5" in text and "eegnet 2.0 s wall / 1.9 s CPU; units used 0.95 cores" in text
+
+
+# ------------------------------------------------------------------------------------------------- bench run
+@pytest.fixture(scope="module")
+def tiny_deap(tmp_path_factory) -> Path:
+    from eegaffect.datasets.synth_multimodal import write_synthetic_deap
+
+    root = tmp_path_factory.mktemp("deap") / "d"
+    write_synthetic_deap(root, subjects=2, trials=6, trial_seconds=8, seed=3)
+    return root
+
+
+def _standin_physio(kind, x, sfreq, window_s, hop_s):
+    """Physiological stand-in features (mean, SD of the trailing window): the units never call it, the driver
+    featurises."""
+    hop, win = int(round(hop_s * sfreq)), int(round(window_s * sfreq))
+    n = 0 if x.size < win else (x.size - win) // hop + 1
+    out = np.array([[x[k * hop:k * hop + win].mean(), x[k * hop:k * hop + win].std()] for k in range(n)])
+    return out.reshape(n, 2), ["mean", "sd"]
+
+
+def test_bench_run_units_on_ray_give_the_sequential_rows(local_ray, tiny_deap, tmp_path):
+    from eegaffect.benchmark.multimodal import BenchRunConfig, run_multimodal_benchmark
+
+    config = BenchRunConfig(k=3, plots=False, cache_dir=str(tmp_path / "cache"),
+                            models=["eeg-de-svm", "physio-logreg", "physio-ridge", "fusion-early-logreg",
+                                    "fusion-late", "fusion-stack"])
+    seq = run_multimodal_benchmark(tiny_deap, config, tmp_path / "seq", physio_fn=_standin_physio)
+    ray_run = run_multimodal_benchmark(tiny_deap, config, tmp_path / "ray", physio_fn=_standin_physio,
+                                       execution=Execution(workers=2))
+    assert (seq.executor, ray_run.executor) == ("sequential", "ray")
+    assert len(seq.rows) == 6 * 2 * 3 and seq.failed == [] and ray_run.failed == []
+    assert ray_run.rows == seq.rows  # same rows in the same (fold, model) order, whatever order the units finished
+    assert _rows(tmp_path / "ray") == _rows(tmp_path / "seq")
+    assert len({t["pid"] for t in ray_run.unit_timings}) >= 1 and os.getpid() not in {t["pid"] for t in
+                                                                                        ray_run.unit_timings}
+    run = json.loads((tmp_path / "ray" / "run.json").read_text())
+    assert run["executor"] == "ray" and len(run["unit_timings"]) == 36 and run["units_failed"] == []
+
+
+def test_bench_run_cli_workers_and_a_failing_unit(local_ray, tiny_deap, tmp_path, capsys, caplog):
+    """--workers 2 on the CLI gives the one-process rows; a unit whose fit raises is logged once with its
+    traceback and listed as failed, the other units finish, and the command exits 1."""
+    def bench(out: str, *extra: str) -> int:
+        return main(["bench", "run", "--root", str(tiny_deap), "--models", "eeg-de-svm,eeg-de-ridge", "--k", "3",
+                     "--no-plots", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / out), *extra])
+
+    assert bench("seq") == 0
+    assert "ran on Ray" not in capsys.readouterr().out
+    assert bench("ray", "--workers", "2") == 0
+    assert "ran on Ray (local, 2 workers)" in capsys.readouterr().out
+    assert _rows(tmp_path / "ray") == _rows(tmp_path / "seq")
+
+    with caplog.at_level(logging.ERROR, logger="eegaffect"):
+        code = bench("bad", "--workers", "2", "--set", "model_params.eeg-de-svm.C=-1")
+    assert code == 1
+    assert "6 unit(s) failed" in capsys.readouterr().out
+    doc = json.loads((tmp_path / "bad" / "results.json").read_text())
+    assert {r["model"] for r in doc["rows"]} == {"eeg-de-ridge"} and len(doc["rows"]) == 6
+    assert [f["model"] for f in doc["failed"]] == ["eeg-de-svm"] * 6
+    tracebacks = [r for r in caplog.records if "Traceback" in r.getMessage()]
+    assert len(tracebacks) == 6 and all("eeg-de-svm" in r.getMessage() for r in tracebacks)
+
+
+def test_bench_run_hands_seed_models_over_to_bench_seed(tiny_seed, cache_dir, tmp_path, capsys):
+    """bench run with only bench seed's models on SEED runs bench seed, with the execution options passed on."""
+    assert main(["bench", "run", "--root", str(tiny_seed), "--models", "de-svm", "--no-plots", "--cache",
+                 str(cache_dir), "--out", str(tmp_path / "o"), "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "folds: 2 fitted" in out and "ran on Ray" not in out
+    assert [r["model"] for r in _rows(tmp_path / "o")] == ["de-svm", "de-svm"]

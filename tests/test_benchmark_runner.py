@@ -125,20 +125,20 @@ def test_bad_requests_fail_clearly(tiny_seed, tmp_path, cache_dir, capsys):
 
 
 def test_step_targets_follow_continuous_annotations(tmp_path):
-    from eegaffect.benchmark.runner import _step_va
+    from eegaffect.benchmark.splits import step_va
     from eegaffect.datasets import load_dataset
 
     root = write_tiny_seed(tmp_path / "seed", n_subjects=1, n_sessions=1, seconds=4.0)
     ds = load_dataset(root, "seed")
     trial = ds.trials[0]
     config = BenchSeedConfig()
-    constant = _step_va(trial, 4, config)
+    constant = step_va(trial, 4, config)
     assert constant.shape == (4, 2) and np.all(constant == [trial.info.valence, trial.info.arousal])
     # a continuous annotation beside the session file: linear ramps, sampled at the window ends (1, 2, 3, 4 s)
     csv_path = trial.info.source.with_name(f"{trial.info.source.stem}_{trial.info.key}.csv")
     csv_path.write_text("time_s,valence,arousal\n0,-1,0\n4,1,0.8\n")
     trial = load_dataset(root, "seed").trials[0]
-    va = _step_va(trial, 4, config)
+    va = step_va(trial, 4, config)
     np.testing.assert_allclose(va[:, 0], [-0.5, 0.0, 0.5, 1.0])
     np.testing.assert_allclose(va[:, 1], [0.2, 0.4, 0.6, 0.8])
 

@@ -15,6 +15,10 @@ Where the features come from on Ray: with a local instance, or a cluster and ``-
 can read), each worker reads its trials from the HDF5 feature cache; on a cluster without ``--cache``, the driver
 puts the features once into Ray's object store and every task receives a reference (each node fetches them once).
 
+A local instance runs its workers at the command's own priority (Ray's default would lower them to nice 15, so
+on a busy machine the Ray run would get a fraction of the CPU the one-process run gets); a cluster keeps its own
+setting.
+
 Each unit is a Ray task declaring its resources (``cpus_per_unit`` CPUs, and ``gpus_per_unit`` GPUs for models
 that train on a GPU, when the cluster has GPUs); torch uses ``cpus_per_unit`` threads inside it (and Ray sets
 ``OMP_NUM_THREADS`` to the same), so N workers never oversubscribe the cores. A worker that dies (killed, out of
@@ -23,6 +27,10 @@ traceback, and the others go on.
 
 Results reach the caller through ``on_outcome(outcome)`` as each unit finishes (the runner writes them to disk
 there, atomically), so a crash loses at most the units that were running.
+
+What a unit is comes from the caller: ``run(..., fn=...)`` runs ``fn(spec, context)`` per unit, by default
+:func:`~eegaffect.benchmark.units.run_unit` (``bench seed``); ``bench run`` passes
+:func:`~eegaffect.benchmark.multimodal.run_multimodal_unit`.
 """
 
 from __future__ import annotations
@@ -30,14 +38,17 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Callable, Literal, Sequence
+from typing import Any, Callable, Literal, Sequence
 
 from eegaffect._logging import logger
 from eegaffect.benchmark.units import UnitContext, UnitOutcome, UnitSpec, run_unit, wants_gpu
 
-__all__ = ["Execution", "SequentialExecutor", "RayExecutor", "make_executor", "UnitProgress"]
+__all__ = ["Execution", "SequentialExecutor", "RayExecutor", "make_executor", "UnitProgress", "UnitFn", "note_outcome"]
 
 DataMode = Literal["auto", "files", "object-store"]
+#: What runs one unit: ``fn(spec, context) -> UnitOutcome``, never raising (a module-level function, so Ray workers
+#: import it by name). :func:`~eegaffect.benchmark.units.run_unit` for ``bench seed``.
+UnitFn = Callable[[Any, Any], UnitOutcome]
 
 
 @dataclass(frozen=True)
@@ -159,11 +170,11 @@ class SequentialExecutor:
         return context
 
     def run(self, specs: Sequence[UnitSpec], context: UnitContext, on_outcome: Callable[[UnitOutcome], None],
-            progress: UnitProgress) -> None:
-        """Run every unit and hand each outcome to ``on_outcome`` as soon as it is ready."""
+            progress: UnitProgress, fn: UnitFn = run_unit) -> None:
+        """Run every unit (``fn(spec, context)``) and hand each outcome to ``on_outcome`` as soon as it is ready."""
         for spec in specs:
             progress.set_running(1)
-            outcome = run_unit(spec, context)
+            outcome = fn(spec, context)
             progress.set_running(0)
             on_outcome(outcome)
             progress.finished(outcome.failed)
@@ -186,6 +197,7 @@ class RayExecutor:
         self.execution = execution
         self.started_here = False
         self.startup_s = 0.0
+        self.shutdown_s = 0.0
         self._context_ref = None
 
     # -- lifetime ------------------------------------------------------------------------------------------------
@@ -209,10 +221,13 @@ class RayExecutor:
             self.started_here = True
         else:
             logger.info("ray: starting a local instance with %d CPUs", self.execution.workers)
-            # address="local": a new instance even when a cluster runs on this machine (ray.init() would join it)
+            # address="local": a new instance even when a cluster runs on this machine (ray.init() would join it).
+            # worker_niceness 0: Ray starts its workers at nice 15 by default (to keep a cluster's own daemons
+            # responsive); here they are this command's workers, so they run at its priority, as its units would
+            # in one process (at nice 15 a busy machine gives them a fraction of what it gives the command itself)
             ray.init(address="local", num_cpus=self.execution.workers, include_dashboard=False,
-                     logging_level=logging.WARNING,
-                     configure_logging=True, log_to_driver=True)
+                     logging_level=logging.WARNING, configure_logging=True, log_to_driver=True,
+                     _system_config={"worker_niceness": 0})
             self.started_here = True
         self.startup_s = time.perf_counter() - t0
         return self
@@ -220,7 +235,9 @@ class RayExecutor:
     def __exit__(self, *exc) -> bool:
         self._context_ref = None
         if self.started_here:
+            t0 = time.perf_counter()
             _import_ray().shutdown()
+            self.shutdown_s = time.perf_counter() - t0
             self.started_here = False
         return False
 
@@ -231,22 +248,22 @@ class RayExecutor:
         return context
 
     def run(self, specs: Sequence[UnitSpec], context: UnitContext, on_outcome: Callable[[UnitOutcome], None],
-            progress: UnitProgress) -> None:
-        """Submit the units (at most as many as can run at once, so ``running`` is honest and the object store
-        holds few pending tasks) and hand each outcome to ``on_outcome`` as it finishes.
+            progress: UnitProgress, fn: UnitFn = run_unit) -> None:
+        """Submit the units as tasks ``fn(spec, context)`` (at most as many as can run at once, so ``running`` is
+        honest and the object store holds few pending tasks) and hand each outcome to ``on_outcome`` as it finishes.
         """
         ray = _import_ray()
         if self._context_ref is None:
             self.prepare(context)
         has_gpu = ray.cluster_resources().get("GPU", 0) > 0
-        task = ray.remote(_ray_unit)
+        task = ray.remote(fn)  # a module-level function: workers import it (``context`` arrives resolved)
         pending = list(specs)[::-1]
         running: dict = {}
         while pending or running:
             slots = self._slots()
             while pending and len(running) < slots:
                 spec = pending.pop()
-                gpus = self.execution.gpus_per_unit if has_gpu and wants_gpu(spec.model) else 0
+                gpus = self.execution.gpus_per_unit if has_gpu and wants_gpu(getattr(spec, "model", None)) else 0
                 ref = task.options(num_cpus=self.execution.cpus_per_unit, num_gpus=gpus,
                                    max_retries=self.execution.max_retries, retry_exceptions=False,
                                    name=f"eegaffect-unit:{spec.unit.key}").remote(spec, self._context_ref)
@@ -265,6 +282,36 @@ class RayExecutor:
         return max(1, int(cpus // self.execution.cpus_per_unit))
 
 
+def note_outcome(result, outcome, log: logging.Logger) -> bool:
+    """Record one finished unit's timing in ``result.unit_timings`` and, when it failed, log its traceback once
+    and list it in ``result.failed``.
+
+    Parameters
+    ----------
+    result : object
+        A run result with ``unit_timings`` and ``failed`` lists (``BenchmarkResult``, ``MultimodalResult``).
+    outcome : UnitOutcome
+        The unit's outcome.
+    log : logging.Logger
+        Where the failure goes.
+
+    Returns
+    -------
+    ok : bool
+        False when the unit failed (the caller stores nothing for it).
+    """
+    result.unit_timings.append({"unit": outcome.unit.key, "started": round(outcome.started, 3),
+                                "seconds": round(outcome.seconds, 3), "cpu_seconds": round(outcome.cpu_seconds, 3),
+                                "nice": outcome.niceness, "pid": outcome.pid, "host": outcome.host,
+                                "failed": outcome.failed})
+    if outcome.failed:
+        log.error("unit %s failed (pid %d on %s), the others go on:\n%s", outcome.unit.key, outcome.pid,
+                  outcome.host or "?", outcome.error.rstrip())
+        result.failed.append({"model": outcome.unit.model, "fold": outcome.unit.fold, "seed": outcome.unit.seed,
+                              "error": outcome.error.strip().splitlines()[-1]})
+    return not outcome.failed
+
+
 def make_executor(execution: Execution | None) -> SequentialExecutor | RayExecutor:
     """The executor for ``execution`` (None: sequential)."""
     if execution is None or not execution.uses_ray:
@@ -273,11 +320,6 @@ def make_executor(execution: Execution | None) -> SequentialExecutor | RayExecut
 
 
 # ----------------------------------------------------------------------------------------------------------------
-def _ray_unit(spec: UnitSpec, context: UnitContext) -> UnitOutcome:
-    """The Ray task: one unit (``context`` arrives resolved from the object store)."""
-    return run_unit(spec, context)
-
-
 def _collect(ray, ref, spec: UnitSpec) -> UnitOutcome:
     """The outcome of a finished task; a task Ray gave up on (worker died more than ``max_retries`` times, node
     lost) becomes a failed outcome too.

@@ -35,12 +35,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 from pydantic import Field
 
 from eegaffect._logging import logger
-from eegaffect.benchmark.metrics import METRIC_NAMES, classification_metrics, regression_metrics, summarise
-from eegaffect.benchmark.protocols import CALIBRATED_PROTOCOLS, CALIBRATED_SUFFIX, PROTOCOLS, Fold, make_folds
+from eegaffect.benchmark.metrics import METRIC_NAMES, summarise
+from eegaffect.benchmark.protocols import CALIBRATED_PROTOCOLS, CALIBRATED_SUFFIX, PROTOCOLS, make_folds
 from eegaffect.benchmark.resume import _model_signature, _PartialStore, _run_signature, _targets_key
 from eegaffect.config import ConfigModel
 from eegaffect.pipeline import PipelineConfig
@@ -118,6 +117,12 @@ class BenchmarkResult:
         ``"sequential"`` or ``"ray"`` (``"none"`` when every unit was resumed).
     startup_s : float
         Seconds spent starting or connecting to Ray (0 for sequential runs).
+    shutdown_s : float
+        Seconds spent stopping or disconnecting from Ray (0 for sequential runs).
+    unit_timings : list of dict
+        Per unit run now, in the order they finished: ``unit`` (key), ``started`` (``time.time()`` where it ran),
+        ``seconds`` (wall), ``cpu_seconds`` (CPU of its process over the same span), ``nice`` (its process's
+        niceness), ``pid``, ``host``, ``failed``.
     """
 
     dataset: str
@@ -135,6 +140,8 @@ class BenchmarkResult:
     failed: list[dict] = field(default_factory=list)
     executor: str = "none"
     startup_s: float = 0.0
+    shutdown_s: float = 0.0
+    unit_timings: list[dict] = field(default_factory=list)
 
     @property
     def feature_throughput(self) -> float:
@@ -242,7 +249,8 @@ def _write_run_info(path: Path, result: BenchmarkResult, config: BenchSeedConfig
            "feature_peak_mb": result.feature_peak_mb,
            "peak_rss_mb": result.peak_rss_mb, "folds_run": result.folds_run,
            "folds_skipped": result.folds_skipped, "units_failed": result.failed, "executor": result.executor,
-           "executor_startup_s": result.startup_s, "machine": machine_info(), "config": config.model_dump(mode="json")}
+           "executor_startup_s": result.startup_s, "executor_shutdown_s": result.shutdown_s,
+           "unit_timings": result.unit_timings, "machine": machine_info(), "config": config.model_dump(mode="json")}
     return write_results_json(path, doc)
 
 
@@ -262,7 +270,7 @@ def _fit_folds(data, folds, names, probes, caches, store, config: BenchSeedConfi
     trials: as fitted (``NAME``) and after calibrating on the fold's calibration trials (``NAME+cal``); a model
     without it is scored as fitted only. Calibration trials are never scored.
     """
-    from eegaffect.benchmark.execution import UnitProgress, make_executor
+    from eegaffect.benchmark.execution import UnitProgress, make_executor, note_outcome
     from eegaffect.benchmark.registry import get_model
     from eegaffect.benchmark.units import UnitSpec, make_units
 
@@ -281,14 +289,10 @@ def _fit_folds(data, folds, names, probes, caches, store, config: BenchSeedConfi
     folds_by_name = {f.name: f for f in folds}
 
     def on_outcome(outcome) -> None:
-        if outcome.failed:
-            logger.error("unit %s failed (pid %d on %s), the others go on:\n%s", outcome.unit.key, outcome.pid,
-                         outcome.host or "?", outcome.error.rstrip())
-            result.failed.append({"model": outcome.unit.model, "fold": outcome.unit.fold,
-                                  "seed": outcome.unit.seed, "error": outcome.error.strip().splitlines()[-1]})
+        if not note_outcome(result, outcome, logger):
             return
-        logger.info("%s %s: %s (%.1f s)", outcome.unit.model, outcome.unit.fold, _brief(outcome.row),
-                    outcome.seconds)
+        logger.info("%s %s: %s (%.2f s, %.2f s CPU, pid %d)", outcome.unit.model, outcome.unit.fold,
+                    _brief(outcome.row), outcome.seconds, outcome.cpu_seconds, outcome.pid)
         store.add(outcome.row, outcome.payload)
         for row, payload in outcome.calibrated:
             logger.info("%s %s: %s after calibration on %d trial(s)", row["model"], row["fold"], _brief(row),
@@ -317,6 +321,7 @@ def _fit_folds(data, folds, names, probes, caches, store, config: BenchSeedConfi
     finally:
         if bar is not None:
             bar.close()
+    result.shutdown_s = getattr(executor, "shutdown_s", 0.0)
     if result.failed:
         logger.error("%d of %d unit(s) failed: %s", len(result.failed), len(todo),
                      ", ".join(f"{f['model']}/{f['fold']}" for f in result.failed))
@@ -392,53 +397,6 @@ def _build_caches(full, data, config: BenchSeedConfig, kinds, result: BenchmarkR
         result.feature_peak_mb = max(result.feature_peak_mb, peak)
         caches[kind] = cache
     return caches
-
-
-def _step_va(trial, n_steps: int, config: BenchSeedConfig) -> np.ndarray:
-    """Per-step V/A of a trial: :func:`eegaffect.targets.trial_frame_targets` at the frames' end times."""
-    from eegaffect.pipeline import frame_times, window_hop
-    from eegaffect.targets import trial_frame_targets
-
-    window, hop = window_hop(config.pipeline)
-    return trial_frame_targets(trial, frame_times(n_steps, window, hop, config.pipeline.sfreq))
-
-
-def _split(data, indices, caches: dict, va_cache: dict, config: BenchSeedConfig):
-    from eegaffect.benchmark.interface import SplitData
-
-    trials = [data.trials[j] for j in indices]
-    arrays = {kind: [cache.load(t) for t in trials] for kind, cache in caches.items()}
-    first = next(iter(arrays.values()))
-    va = []
-    for j, t, arr in zip(indices, trials, first):
-        if j not in va_cache:
-            va_cache[j] = _step_va(t, arr.shape[0], config)
-        va.append(va_cache[j])
-    labels = np.array([-1 if t.info.label is None else t.info.label for t in trials], dtype=np.int64)
-    info0 = trials[0].info
-    return SplitData(trial_infos=[t.info for t in trials], labels=labels, va=va,
-                     features=arrays.get("features"), windows=arrays.get("raw"), sfreq=config.pipeline.sfreq,
-                     ch_names=list(info0.ch_names), band_names=[b.name for b in config.pipeline.features.bands],
-                     class_names=list(data.class_names))
-
-
-def _score(name: str, model, fold: Fold, test, pred) -> dict:
-    row: dict[str, Any] = {"model": name, "subject": _plain(fold.subject), "session": _plain(fold.session),
-                           "fold": fold.name}
-    row.update({m: None for m in METRIC_NAMES})
-    if pred.labels is not None and np.all(test.labels >= 0):
-        row.update(classification_metrics(test.step_labels(), np.concatenate(pred.labels),
-                                          n_classes=test.n_classes or None))
-    true_va = test.step_va()
-    if pred.va is not None and np.all(np.isfinite(true_va)):
-        row.update(regression_metrics(true_va, np.concatenate(pred.va)))
-    return row
-
-
-def _plain(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _brief(row: dict) -> str:

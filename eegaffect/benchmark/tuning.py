@@ -381,7 +381,7 @@ def _trainable(config: dict, payload: dict) -> None:
     """
     from ray import tune
 
-    from eegaffect.benchmark.runner import _split
+    from eegaffect.benchmark.splits import split_data
     from eegaffect.benchmark.units import _Trials
     from eegaffect.models.benchmark import EEGDancerBenchmarkModel
 
@@ -392,8 +392,8 @@ def _trainable(config: dict, payload: dict) -> None:
     va_cache: dict[int, np.ndarray] = {}
     seen = sorted({tuple(payload["keys"][j]) for tr, va in payload["splits"] for j in (*tr, *va)})
     for i, (tr, va) in enumerate(payload["splits"]):
-        train = _split(data, tr, loaders, va_cache, payload["bench"])
-        val = _split(data, va, loaders, va_cache, payload["bench"])
+        train = split_data(data, tr, loaders, va_cache, payload["bench"])
+        val = split_data(data, va, loaders, va_cache, payload["bench"])
         model = EEGDancerBenchmarkModel("eegdancer", overrides=[*payload["overrides"], *sampled])
         model.fit(train, seed=payload["seed"])
         pred = model.predict(val).check(val)

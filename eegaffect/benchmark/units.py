@@ -235,6 +235,13 @@ class UnitOutcome:
         The traceback when it failed.
     seconds : float
         Wall time of fit + predict + score.
+    cpu_seconds : float
+        CPU time of the process that ran it (all its threads) over the same span: on a busy machine the wall time
+        also measures the share of the cores the unit won, its CPU time much less.
+    started : float
+        When it started (``time.time()`` of the machine that ran it).
+    niceness : int
+        Scheduling priority of the process that ran it (``os.nice(0)``; Ray's workers default to 15).
     pid : int
         Process that ran it.
     host : str
@@ -248,6 +255,9 @@ class UnitOutcome:
     payload: dict[str, np.ndarray] = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    started: float = 0.0
+    niceness: int = 0
     pid: int = 0
     host: str = ""
     calibrated: list = field(default_factory=list)
@@ -324,19 +334,19 @@ def run_unit(spec: UnitSpec, context: UnitContext) -> UnitOutcome:
     outcome : UnitOutcome
         The row and predictions, or the error.
     """
-    t0 = time.perf_counter()
+    started, t0, cpu0 = time.time(), time.perf_counter(), time.process_time()
     calibrated: list = []
     try:
         row, payload = _run(spec, context, calibrated)
         error = None
     except Exception:  # noqa: BLE001 - any failure of one unit is reported, the others go on
         row, payload, error, calibrated = None, {}, traceback.format_exc(), []
-    return UnitOutcome(spec.unit, row, payload, error, time.perf_counter() - t0, os.getpid(), socket.gethostname(),
-                       calibrated)
+    return UnitOutcome(spec.unit, row, payload, error, time.perf_counter() - t0, time.process_time() - cpu0,
+                       started, os.nice(0), os.getpid(), socket.gethostname(), calibrated)
 
 
 def _run(spec: UnitSpec, context: UnitContext, calibrated: list) -> tuple[dict, dict]:
-    from eegaffect.benchmark.runner import _score, _split
+    from eegaffect.benchmark.splits import score_row, split_data
 
     model = spec.model
     if hasattr(model, "show_progress"):  # models with long fits show a bar over their epochs
@@ -345,16 +355,16 @@ def _run(spec: UnitSpec, context: UnitContext, calibrated: list) -> tuple[dict, 
     data = _Trials(context.trials, context.class_names)
     va_cache: dict[int, np.ndarray] = {}
     with _torch_threads(spec.threads if uses_torch(model) else None):
-        train = _split(data, spec.train, need, va_cache, context.config)
-        test = _split(data, spec.test, need, va_cache, context.config)
+        train = split_data(data, spec.train, need, va_cache, context.config)
+        test = split_data(data, spec.test, need, va_cache, context.config)
         model.fit(train, seed=spec.unit.seed)
         pred = model.predict(test).check(test)
-        row = _score(spec.unit.model, model, spec.fold, test, pred)
+        row = score_row(spec.unit.model, model, spec.fold, test, pred)
         payload = prediction_payload(test, pred)
         if spec.calibration:
-            model.calibrate(_split(data, spec.calibration, need, va_cache, context.config), seed=spec.unit.seed)
+            model.calibrate(split_data(data, spec.calibration, need, va_cache, context.config), seed=spec.unit.seed)
             cal_pred = model.predict(test).check(test)
-            calibrated.append((_score(spec.calibrated_name, model, spec.fold, test, cal_pred),
+            calibrated.append((score_row(spec.calibrated_name, model, spec.fold, test, cal_pred),
                                prediction_payload(test, cal_pred)))
     return row, payload
 

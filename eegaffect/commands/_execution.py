@@ -20,7 +20,7 @@ def _positive_int(text: str) -> int:
 
 
 def add_execution_options(parser: argparse.ArgumentParser, *, cache: bool = True, workers_default: int = 1,
-                          workers_help: str | None = None) -> None:
+                          workers_help: str | None = None, cache_help: str | None = None) -> None:
     """Add ``--workers``, ``--address`` and (with ``cache``) ``--cache``/``--cache-dir`` to a command's parser.
 
     Parameters
@@ -33,6 +33,8 @@ def add_execution_options(parser: argparse.ArgumentParser, *, cache: bool = True
         Default of ``--workers``.
     workers_help : str | None
         Help of ``--workers``; None gives the benchmark's meaning (1 = one after the other in this process).
+    cache_help : str | None
+        Help of ``--cache``; None gives ``bench seed``'s meaning (the feature cache, shared on a cluster).
     """
     group = parser.add_argument_group("where the units run (Ray)")
     group.add_argument("--workers", type=_positive_int, default=workers_default, metavar="N",
@@ -43,9 +45,9 @@ def add_execution_options(parser: argparse.ArgumentParser, *, cache: bool = True
                             "dataset must be readable at the same path on every node")
     if cache:
         group.add_argument("--cache", "--cache-dir", dest="cache_dir", default=None, metavar="DIR",
-                           help="feature cache folder (default: the user cache folder). On a cluster give a "
-                                "folder every node can read; without it the features are shipped to the "
-                                "workers through Ray's object store")
+                           help=cache_help or "feature cache folder (default: the user cache folder). On a "
+                                              "cluster give a folder every node can read; without it the features "
+                                              "are shipped to the workers through Ray's object store")
 
 
 def execution_from_args(args: argparse.Namespace):

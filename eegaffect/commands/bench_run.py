@@ -5,6 +5,8 @@ Example::
 
     eegaffect datasets synth-deap /tmp/deap --subjects 3 --trials 20 --trial-seconds 30
     eegaffect bench run --root /tmp/deap --protocol subject-dependent --out /tmp/bench-deap
+    eegaffect bench run --root /tmp/deap --out /tmp/bench-deap --workers 2        # units on a local Ray
+    eegaffect bench run --root /data/deap --out bench --address head:6379       # units on a Ray cluster
 
 ``bench seed`` stays as it was (EEG models, including the end-to-end networks, on SEED / SEED-IV / DREAMER); with
 only ``bench seed``'s model names and one of its datasets, ``bench run`` hands over to it.
@@ -16,6 +18,7 @@ import argparse
 from pathlib import Path
 
 from eegaffect.commands import add_config_options, config_from_args
+from eegaffect.commands._execution import add_execution_options, execution_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,10 +42,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--threshold", type=float, default=None, help="high/low split of 1..9 ratings (default 5)")
     parser.add_argument("--inclusive", action="store_true", help="rating >= threshold is high (default: >)")
     parser.add_argument("--no-baseline", action="store_true", help="no per-trial baseline correction")
-    parser.add_argument("--cache-dir", type=Path, default=None, help="keep features per subject file here")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--list-models", action="store_true", help="list the models and exit")
     parser.add_argument("--out", type=Path, default=None, help="output folder")
+    add_execution_options(parser, cache_help="keep the features per subject file in this folder (default: none). "
+                                             "The units' features always travel to Ray workers through the "
+                                             "object store (they are small), so it need not be shared")
     add_config_options(parser, None)
     parser.set_defaults(func=run)
 
@@ -74,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         "dataset": args.dataset, "protocol": args.protocol, "models": models, "subjects": subjects,
         "seed": args.seed, "k": args.k, "threshold": args.threshold, "inclusive": True if args.inclusive else None,
         "baseline_correction": False if args.no_baseline else None,
-        "cache_dir": None if args.cache_dir is None else str(args.cache_dir),
+        "cache_dir": args.cache_dir,
         "plots": False if args.no_plots else None,
     }, {"dataset": "--dataset", "protocol": "--protocol", "models": "--models", "subjects": "--subjects",
         "seed": "--seed", "k": "--k", "threshold": "--threshold", "inclusive": "--inclusive",
@@ -95,8 +100,9 @@ def run(args: argparse.Namespace) -> int:
                              "EEG networks of bench seed run there: eegaffect bench seed --models ...)")
     from eegaffect.benchmark.multimodal import run_multimodal_benchmark
 
+    execution = execution_from_args(args)
     try:
-        result = run_multimodal_benchmark(args.root, config, args.out)
+        result = run_multimodal_benchmark(args.root, config, args.out, execution=execution, show_progress=True)
     except ValueError as exc:
         if type(exc).__name__ == "DatasetFormatError":
             raise
@@ -106,9 +112,15 @@ def run(args: argparse.Namespace) -> int:
         times = ", ".join(f"{s}: {v:.2f} s ({result.subject_cpu_s.get(s, 0.0):.2f} s CPU)"
                           for s, v in sorted(result.subject_seconds.items()))
         print(f"featurisation per subject (wall, CPU): {times}")
+    if result.executor == "ray":
+        print(f"ran on Ray ({execution.address or f'local, {execution.workers} workers'}); "
+              f"start-up {result.startup_s:.1f} s")
+    if result.failed:
+        print(f"{len(result.failed)} unit(s) failed (tracebacks in the log): "
+              + ", ".join(f"{f['model']}/{f['fold']}" for f in result.failed))
     print(f"peak resident memory {result.peak_rss_mb:.0f} MiB; wrote "
           f"{', '.join(str(p) for p in result.files.values())}")
-    return 0
+    return 1 if result.failed else 0
 
 
 def _legacy(args: argparse.Namespace, config) -> int | None:
@@ -124,11 +136,16 @@ def _legacy(args: argparse.Namespace, config) -> int | None:
         return None
     from eegaffect.commands import bench_seed
 
-    legacy = argparse.Namespace(root=args.root, dataset=dataset, protocol=config.protocol,
-                                models=",".join(config.models), subjects=args.subjects, seed=args.seed,
-                                cache_dir=args.cache_dir, no_plots=args.no_plots, list_models=False,
-                                measure_session=False, out=args.out, config=None, overrides=[],
-                                config_default="bench_seed")
+    # parsed by bench seed's own parser, so every option it has gets its default
+    parser = argparse.ArgumentParser(prog="eegaffect bench")
+    bench_seed.register(parser.add_subparsers())
+    argv = ["seed", "--root", str(args.root), "--dataset", dataset, "--protocol", config.protocol,
+            "--models", ",".join(config.models), "--out", str(args.out), "--workers", str(args.workers)]
+    for flag, value in (("--subjects", args.subjects), ("--seed", args.seed), ("--cache", args.cache_dir),
+                        ("--address", args.address)):
+        if value is not None:
+            argv += [flag, str(value)]
+    legacy = parser.parse_args(argv + (["--no-plots"] if args.no_plots else []))
     return bench_seed.run(legacy)
 
 
