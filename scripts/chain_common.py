@@ -15,8 +15,8 @@ def load_fold(root: str | Path, subject: int, cache_dir: str | Path, session: in
         BenchmarkResult,
         BenchSeedConfig,
         _build_caches,
-        _split,
     )
+    from eegaffect.benchmark.splits import split_data
     from eegaffect.datasets import load_dataset
 
     config = BenchSeedConfig(models=["de-ridge"], subjects=[subject], cache_dir=str(cache_dir), plots=False)
@@ -27,7 +27,8 @@ def load_fold(root: str | Path, subject: int, cache_dir: str | Path, session: in
     folds = make_folds([t.info for t in data.trials], config.protocol, dataset=full.name)
     fold = folds[0] if session is None else [f for f in folds if f.session == session][0]
     va_cache: dict = {}
-    return (_split(data, fold.train, caches, va_cache, config), _split(data, fold.test, caches, va_cache, config))
+    return (split_data(data, fold.train, caches, va_cache, config),
+            split_data(data, fold.test, caches, va_cache, config))
 
 
 def jitter(values: list[np.ndarray], hop_s: float = 1.0) -> np.ndarray:

@@ -3,8 +3,12 @@ smoothing, scored as the live summary does (each estimate against the truth at t
 
 Trains (or reuses) the demo bundle, and for comparison the demo bundle of the former chain (quantised heads,
 masked pretraining, SAC, no smoothing; same recipe otherwise), then predicts SECONDS of the demo headset's stream.
+The demo bundle's outputs are scored with each output smoother in turn (none, the plain 2-s exponential smoother of
+round 2, the default level + trend smoother): the smoother acts after training, so one trained bundle serves all.
+``DEMO_BUNDLE`` (optional) is a demo bundle directory to use instead of the cached one (e.g. one trained before the
+smoother's settings changed the cache key: the weights are the same).
 
-Usage: nice -n 10 .venv/bin/python scripts/chain_demo_jitter.py CACHE_DIR [SECONDS] [OUT_JSON]
+Usage: nice -n 10 .venv/bin/python scripts/chain_demo_jitter.py CACHE_DIR [SECONDS] [OUT_JSON [DEMO_BUNDLE]]
 """
 
 from __future__ import annotations
@@ -32,7 +36,10 @@ def main() -> int:
     subject = config.seed if config.subject is None else config.subject
     eeg, va = SimulatedEEG(CHANNEL_SETS[config.montage], config.sfreq, seed=config.seed + 1, subject=subject,
                            unit=config.unit).generate(int(seconds * config.sfreq))
-    paths = {"default": demo_bundle(config.seed, cache_dir=cache, progress=False)}
+    from eegaffect.models.smoothing import OutputSmoother
+
+    paths = {"default": (Path(sys.argv[4]) if len(sys.argv) > 4
+                         else demo_bundle(config.seed, cache_dir=cache, progress=False))}
     legacy_dir = cache / "legacy-demo"
     if not (legacy_dir / "bundle.json").is_file():
         base = mdemo.demo_config
@@ -52,15 +59,19 @@ def main() -> int:
     out = {"seconds": seconds}
     for name, path in paths.items():
         pred_obj = Predictor.load(path)
-        variants = {name: pred_obj.chain.smooth_s}
+        chain = pred_obj.chain
+        variants = {name: chain.smoother}
         if name == "default":
-            variants["default without smoothing"] = 0.0
-        for label, tau in variants.items():
-            chain = pred_obj.chain
-            saved = chain.smooth_s, chain.alpha
-            chain.smooth_s, chain.alpha = tau, (1.0 if tau == 0 else float(1 - np.exp(-chain.hop_s / tau)))
+            t = mdemo.demo_config(config.seed).transformer
+            variants = {"default without smoothing": OutputSmoother(0.0, hop_s=chain.hop_s),
+                        "default, plain 2-s smoothing (round 2)": OutputSmoother(2.0, hop_s=chain.hop_s),
+                        f"default, level {t.smooth_s:g} s + trend {t.smooth_trend_s:g} s": OutputSmoother(
+                            t.smooth_s, t.smooth_trend_s, chain.hop_s)}
+        saved = chain.smoother
+        for label, smoother in variants.items():
+            chain.smoother = smoother
             pred = pred_obj.predict(eeg)
-            chain.smooth_s, chain.alpha = saved
+            chain.smoother = saved
             true = va[np.round(pred.time_s * config.sfreq).astype(int) - 1]
             dt = float(np.median(np.diff(pred.time_s)))
             jit = np.abs(np.diff(pred.va, axis=0)).mean(0) / dt

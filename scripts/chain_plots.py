@@ -1,6 +1,6 @@
 """Plots of docs/chain_stages.md from the JSON written by chain_diagnostics.py and `eegaffect bench ablation`.
 
-Usage: .venv/bin/python scripts/chain_plots.py docs/chain_stages [ABLATION_DIR]
+Usage: .venv/bin/python scripts/chain_plots.py docs/chain_stages [ABLATION_DIR [DEAP_ABLATION_DIR]]
 """
 
 from __future__ import annotations
@@ -110,28 +110,31 @@ def main() -> int:
     fig.savefig(folder / "sac.png", **kw)
     plt.close(fig)
 
-    # 5. output smoothing: CCC and jitter against the time constant (scripts/chain_smoothing.py)
+    # 5. output smoothing: CCC against jitter, plain exponential vs level + trend (scripts/chain_smoothing.py)
     sm_path = folder / "smoothing.json"
     if sm_path.is_file():
         sm = json.loads(sm_path.read_text())
-        taus = sorted(sm["curve"], key=float)
-        x = [float(t) for t in taus]
-        fig, ax = plt.subplots(1, 2, figsize=(9, 3.2))
+        fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
         for k, dim in enumerate(("valence", "arousal")):
-            ax[0].plot(x, [sm["curve"][t][f"{dim}_ccc"] for t in taus], "o-", label=dim)
-            ax[1].plot(x, [sm["curve"][t][f"{dim}_jitter"] / sm["truth_jitter"][k] for t in taus], "o-", label=dim)
-        ax[1].axhline(1.5, color="k", ls=":", label="issue 15 target (1.5x)")
-        ax[0].set(title=f"held-out CCC ({sm['n_units']} units)", xlabel="smoothing time constant (s)")
-        ax[1].set(title="jitter / truth's jitter", xlabel="smoothing time constant (s)")
-        for a in ax:
-            a.legend(fontsize=7)
+            for family, marker in (("ema", "o-"), ("holt", "s")):
+                names = [m for m in sm["curve"] if m.startswith(family)]
+                names.sort(key=lambda m: sm["curve"][m][f"{dim}_jitter"])
+                xs = [sm["curve"][m][f"{dim}_jitter"] / sm["truth_jitter"][k] for m in names]
+                ys = [sm["curve"][m][f"{dim}_ccc"] for m in names]
+                ax[k].plot(xs, ys, marker, label="exponential (tau)" if family == "ema" else "level + trend")
+                for m, xv, yv in zip(names, xs, ys):
+                    ax[k].annotate(m.replace("ema", "").replace("holt", ""), (xv, yv), fontsize=6)
+            ax[k].axvline(1.5, color="k", ls=":", label="issue 15 target (1.5x)")
+            ax[k].set(title=f"{dim}: held-out CCC vs jitter ({sm['n_units']} units)",
+                      xlabel="jitter / truth's jitter", ylabel="CCC")
+            ax[k].legend(fontsize=7)
         fig.tight_layout()
         fig.savefig(folder / "smoothing.png", **kw)
         plt.close(fig)
 
-    # 6. ablation forest plot
-    if len(sys.argv) > 2:
-        table = json.loads((Path(sys.argv[2]) / "ablation.json").read_text())
+    # 6. ablation forest plots (synthetic SEED, and synthetic DEAP when given)
+    for src, name in zip(sys.argv[2:4], ("ablation.png", "ablation_deap.png")):
+        table = json.loads((Path(src) / "ablation.json").read_text())
         metrics = ("valence_ccc", "accuracy", "arousal_ccc")
         fig, ax = plt.subplots(1, 3, figsize=(12, 3.2), sharey=True)
         others = table[1:]
@@ -146,7 +149,7 @@ def main() -> int:
             a.set(title=f"{table[0]['model']} − model: {m}")
         ax[0].set_yticks(range(len(others)), [e["model"] for e in others], fontsize=8)
         fig.tight_layout()
-        fig.savefig(folder / "ablation.png", **kw)
+        fig.savefig(folder / name, **kw)
         plt.close(fig)
     return 0
 

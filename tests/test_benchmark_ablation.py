@@ -94,6 +94,10 @@ def test_row_jitter_is_mean_abs_step_change_within_trials():
     assert got["arousal_jitter"] == pytest.approx(dp[:, 1].mean())
     assert got["valence_true_jitter"] == pytest.approx(dt[:, 0].mean())
     assert len(dt) == 8  # 4 + 6 within-trial differences (none across trials), minus the 2 touching the NaN step
+    assert "label_flips" not in got  # a regression model stores no labels
+    labels = np.array([0, 0, 1, 1, 1, 2, 2, 2, 0, 0, 0, 0, 1])  # trials [0 0 1 1 1] [2] [2 2 0 0 0 0 1]
+    got = row_jitter({"n_steps": n_steps, "pred_va": pred, "true_va": true, "pred_labels": labels})
+    assert got["label_flips"] == pytest.approx(3 / 10)  # 1 of 4 + 2 of 6 steps change class; none across trials
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +118,8 @@ def test_bench_ablation_command_prints_the_paired_table(tiny_seed, tmp_path, cap
     assert len(rows) == 2 * 2 * 4  # seeds x models x (subject, session) folds
     ridge = [r for r in rows if r["model"] == "de-ridge"]
     assert all(r["valence_jitter"] >= 0 and "valence_true_jitter" in r for r in ridge)
+    logreg = [r for r in rows if r["model"] == "de-logreg"]
+    assert all(0 <= r["label_flips"] <= 1 for r in logreg) and "label_flips" in printed
     table = json.loads((out / "ablation.json").read_text())
     assert [e["model"] for e in table][0] == "de-ridge"
     # classification-only models have no valence CCC to pair; de-ridge has no accuracy

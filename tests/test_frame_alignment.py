@@ -66,7 +66,8 @@ def test_training_benchmark_teacher_and_predictor_agree(annotated_trial):
     """Same recording, same frames: every target equals the known annotation at the Predictor's time stamp."""
     import torch
 
-    from eegaffect.benchmark.runner import BenchSeedConfig, _step_va
+    from eegaffect.benchmark.runner import BenchSeedConfig
+    from eegaffect.benchmark.splits import step_va
     from eegaffect.datasets.features import featurise_trial
     from eegaffect.distill.teacher import TeacherConfig, dataset_topomaps
     from eegaffect.models.chain import EEGDancerChain
@@ -95,7 +96,7 @@ def test_training_benchmark_teacher_and_predictor_agree(annotated_trial):
 
     truth = np.column_stack([_valence(stamps), _arousal(stamps)])
     training = trial_targets(trial, n, pipeline)
-    benchmark = _step_va(trial, n, BenchSeedConfig(pipeline=pipeline))
+    benchmark = step_va(trial, n, BenchSeedConfig(pipeline=pipeline))
     np.testing.assert_allclose(training[:-1], truth[:-1], atol=1e-12)
     np.testing.assert_array_equal(benchmark, training)
     # the last frame ends at 6.0 s, one annotation period after its last row (5.9 s): that value held, not NaN

@@ -31,12 +31,7 @@ TINY = ["vqvae.steps=12", "vqvae.n_codes=6", "vqvae.d_model=8", "vqvae.dilations
 # (every part on: the defaults leave three off)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def tiny_config(*extra: str) -> TrainConfig:
@@ -127,25 +122,25 @@ def test_ablation_switches():
 
 def test_defaults_are_the_measured_design_and_stream_equals_run():
     """configs/train.yaml: heads on the continuous latent, no quantiser, no masked pretraining, no SAC, smoothed
-    output (issue 18); the
-    smoothed live stream equals the offline run, and a bundle keeps its smoothing."""
+    output with a trend term and smoothed class probabilities (issue 18); the smoothed live stream equals the
+    offline run (V/A and labels)."""
     config = load_config(TrainConfig, None, ["device=cpu"], default="train")
-    assert (config.vqvae.quantize, config.vqvae.head_input, config.sac.enabled, config.transformer.smooth_s,
-            config.transformer.mask_pretrain) == (False, "continuous", False, 2.0, False)
+    t = config.transformer
+    assert (config.vqvae.quantize, config.vqvae.head_input, config.sac.enabled, t.smooth_s, t.smooth_trend_s,
+            t.smooth_labels, t.mask_pretrain) == (False, "continuous", False, 2.5, 4.0, True, False)
     seqs = tiny_sequences()
     chain, _ = fit_chain(seqs, load_config(TrainConfig, None, [*TINY, "vqvae.quantize=false", "sac.enabled=false"],
                                            default="train"), progress_bar=False)
-    assert chain.alpha == pytest.approx(1 - np.exp(-1 / 2.0)) and chain.optimizer is None
+    assert chain.alpha == pytest.approx(1 - np.exp(-1 / 2.5)) and chain.optimizer is None
+    assert chain.smoother.beta == pytest.approx(1 - np.exp(-1 / 4.0)) and chain.smooth_labels
     f = seqs.features[0]
     run = chain.run(f)
     stream = chain.stream()
-    live = np.concatenate([stream.step(f[:7])["va"], stream.step(f[7:])["va"]])
-    np.testing.assert_allclose(live, run["va"], rtol=0, atol=1e-5)
-    # the smoother is y_t = y_{t-1} + alpha (x_t - y_{t-1}) from y_0 = x_0 on the transformer's output
-    ref = [run["base_va"][0].astype(float)]
-    for x in run["base_va"][1:]:
-        ref.append(ref[-1] + chain.alpha * (x - ref[-1]))
-    np.testing.assert_allclose(run["va"], np.array(ref), rtol=0, atol=1e-6)
+    parts = [stream.step(f[:7]), stream.step(f[7:8]), stream.step(f[8:])]
+    for key in ("va", "class_prob"):
+        np.testing.assert_allclose(np.concatenate([p[key] for p in parts]), run[key], rtol=0, atol=1e-5)
+    np.testing.assert_array_equal(np.concatenate([p["label"] for p in parts]), run["label"])
+    np.testing.assert_array_equal(run["label"], run["class_prob"].argmax(-1))
     assert np.abs(np.diff(run["va"], axis=0)).mean() < np.abs(np.diff(run["base_va"], axis=0)).mean()
 
 
@@ -193,6 +188,8 @@ def bundle_dir(tmp_path_factory):
 
 
 def test_bundle_layout_and_round_trip(bundle_dir, rng):
+    import shutil
+
     doc = json.loads((bundle_dir / "bundle.json").read_text())
     assert doc["format_version"] == 1 and doc["ch_names"] == ["C3", "C4", "Pz", "Oz"] and doc["sfreq"] == 100.0
     assert [b["name"] for b in doc["bands"]] == ["theta", "alpha", "beta"]
@@ -201,6 +198,10 @@ def test_bundle_layout_and_round_trip(bundle_dir, rng):
     a, b = Predictor.load(bundle_dir), Predictor.load(bundle_dir)
     for (ka, va), (kb, vb) in zip(a.chain.model.state_dict().items(), b.chain.model.state_dict().items()):
         assert ka == kb and torch.equal(va, vb)
+    # the output smoother as trained (configs/train.yaml's); a bundle from before the trend term loads as it was
+    assert (doc["model"]["smooth_s"], doc["model"]["smooth_trend_s"], doc["model"]["smooth_labels"]) == (2.5, 4.0,
+                                                                                                         True)
+    assert (a.chain.smooth_s, a.chain.trend_s, a.chain.smooth_labels) == (2.5, 4.0, True)
     # save the loaded chain again: identical weights and identical predictions
     resaved = bundle_dir.parent / "again"
     save_bundle(resaved, a.chain, config=TrainConfig.model_validate(doc["config"]), ch_names=doc["ch_names"],
@@ -212,6 +213,13 @@ def test_bundle_layout_and_round_trip(bundle_dir, rng):
     np.testing.assert_array_equal(pa.code, pc.code)
     assert json.loads((resaved / "bundle.json").read_text())["files"]["weights.safetensors"] == \
         doc["files"]["weights.safetensors"]
+    old = bundle_dir.parent / "old"
+    shutil.copytree(bundle_dir, old)
+    old_doc = json.loads((old / "bundle.json").read_text())
+    del old_doc["model"]["smooth_trend_s"], old_doc["model"]["smooth_labels"]
+    (old / "bundle.json").write_text(json.dumps(old_doc))
+    o = Predictor.load(old)
+    assert (o.chain.smooth_s, o.chain.trend_s, o.chain.smooth_labels, o.chain.smoother.beta) == (2.5, 0.0, False, 0.0)
 
 
 def test_predict_equals_live_step_for_any_chunking(bundle_dir, rng):
@@ -380,9 +388,10 @@ def test_demo_bundle_from_the_simulator(tmp_path):
 
     out = train_demo_bundle(tmp_path / "demo", seed=0, progress=False, n_sessions=2, session_s=60)
     doc = json.loads((out / "bundle.json").read_text())
-    # SAC is off by default since issue 18 (docs/chain_stages.md); the output is smoothed (2 s)
+    # SAC is off by default since issue 18 (docs/chain_stages.md); the output is smoothed (2.5 s, 4-s trend)
     assert doc["ch_names"] == list(SEED_CHANNELS) and doc["sfreq"] == 200.0 and doc["sac"] is None
-    assert doc["model"]["smooth_s"] == 2.0
+    assert (doc["model"]["smooth_s"], doc["model"]["smooth_trend_s"], doc["model"]["smooth_labels"]) == (2.5, 4.0,
+                                                                                                         True)
     pred = Predictor.load(out, ch_names=SEED_CHANNELS, sfreq=200.0)
     eeg, _ = SimulatedEEG(SEED_CHANNELS, 200.0, seed=5).generate(200 * 6)
     p = pred.predict(eeg)

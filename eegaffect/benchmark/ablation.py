@@ -3,8 +3,9 @@
 :func:`run_ablation` runs :func:`~eegaffect.benchmark.runner.run_benchmark` once per (dataset, seed) into
 ``OUT/<dataset folder name>/seed<k>`` (each resumable on its own), tags every result row with its dataset and seed,
 and adds the output jitter of every row (mean |change| per step of the prediction and of the truth, within trials,
-from the stored predictions). :func:`paired_differences` pairs each model with the reference model on the same
-(dataset, seed, subject) unit (a subject's sessions/folds averaged first), and reports the mean difference
+from the stored predictions) and, for classifiers, the label flips (fraction of steps whose predicted class differs
+from the previous step's, within trials). :func:`paired_differences` pairs each model with the reference model on
+the same (dataset, seed, subject) unit (a subject's sessions/folds averaged first), and reports the mean difference
 ``reference - model`` with its Student-t 95% confidence interval over units: a positive interval means the
 reference is better on that metric (for jitter, where lower is better, a positive value means the reference
 jitters more).
@@ -22,7 +23,7 @@ import numpy as np
 __all__ = ["ABLATION_METRICS", "ablation_markdown", "paired_differences", "row_jitter", "run_ablation"]
 
 #: Metrics of the ablation table, in column order.
-ABLATION_METRICS = ("valence_ccc", "accuracy", "arousal_ccc", "valence_jitter", "arousal_jitter")
+ABLATION_METRICS = ("valence_ccc", "accuracy", "arousal_ccc", "valence_jitter", "arousal_jitter", "label_flips")
 
 
 def _unit_means(rows: Sequence[Mapping], model: str, metric: str, unit_keys: Sequence[str]) -> dict:
@@ -111,21 +112,29 @@ def ablation_markdown(table: Sequence[Mapping], reference: str, metrics: Sequenc
     n = max((e.get(f"{metrics[0]}_n") or 0 for e in table), default=0)
     return (head + "\n".join(lines) + f"\n\nΔ = {reference} − model, paired over (dataset, seed, subject) units "
             f"(n = {n} for {metrics[0]}), Student-t 95% interval; Δ > 0 means {reference} scores higher (for "
-            "jitter, mean |change| per step where lower is smoother, Δ > 0 means it jitters more).\n")
+            "jitter and label flips, where lower is steadier, Δ > 0 means it changes more).\n")
 
 
 def row_jitter(pred: Mapping[str, np.ndarray]) -> dict:
-    """Mean |change| per step within trials of the predicted and true V/A of one stored (model, fold)."""
+    """Mean |change| per step within trials of the predicted and true V/A of one stored (model, fold), and the
+    fraction of steps whose predicted label differs from the previous step's (``label_flips``, with ``pred_labels``).
+    """
+    from eegaffect.benchmark.metrics import jitter
+
     out = {}
     bounds = np.cumsum(np.r_[0, pred["n_steps"]])
+    labels = pred.get("pred_labels")
+    if labels is not None and len(labels) == bounds[-1]:
+        flips = [np.diff(np.asarray(labels)[a:b]) != 0 for a, b in zip(bounds[:-1], bounds[1:]) if b - a > 1]
+        if flips:
+            out["label_flips"] = float(np.concatenate(flips).mean())
     for key, name in (("pred_va", ""), ("true_va", "true_")):
         if key not in pred:
             continue
         va = np.asarray(pred[key], float)
-        diffs = [np.abs(np.diff(va[a:b], axis=0)) for a, b in zip(bounds[:-1], bounds[1:]) if b - a > 1]
-        diffs = [d[np.all(np.isfinite(d), axis=1)] for d in diffs]
-        if diffs:
-            m = np.concatenate(diffs).mean(0)
+        va = np.where(np.all(np.isfinite(va), axis=1, keepdims=True), va, np.nan)  # a step without both: skipped
+        m = jitter(va, lengths=pred["n_steps"])
+        if np.all(np.isfinite(m)):
             out[f"valence_{name}jitter"], out[f"arousal_{name}jitter"] = float(m[0]), float(m[1])
     return out
 

@@ -1,5 +1,7 @@
 """Benchmark metrics: classification (accuracy, macro-F1, balanced accuracy) and continuous valence/arousal
-(RMSE, Pearson r, concordance correlation coefficient), per fold and summarised per model.
+(RMSE, Pearson r, concordance correlation coefficient), per fold and summarised per model; and the jitter of a
+continuous estimate (mean absolute change per step or per second), which the ablation rows and the live summary
+both take from :func:`jitter`.
 
 Metrics that do not apply (no class predictions, or a constant target for which Pearson r and CCC are
 undefined) are ``None``, which :mod:`json` writes as ``null``.
@@ -19,6 +21,7 @@ __all__ = [
     "ccc",
     "pearson",
     "rmse",
+    "jitter",
     "classification_metrics",
     "regression_metrics",
     "summarise",
@@ -110,6 +113,57 @@ def rmse(y_true, y_pred) -> float:
     """
     t, p = _pair(y_true, y_pred, "rmse")
     return float(np.sqrt(np.mean((t - p) ** 2)))
+
+
+def jitter(values, times=None, lengths=None) -> np.ndarray:
+    """Mean absolute change of a continuous estimate per step, or per second: eegaffect's one implementation.
+
+    Consecutive pairs of rows within a segment are compared; a pair with a non-finite value is left out, and so
+    is every pair across segments (trials, or the two sides of a gap). The result is the summed absolute change
+    over the summed time of the pairs kept: with ``times`` in seconds a rate per second, without them (one unit
+    per step) the mean absolute change per step. On a regular time base the two are the same up to the step.
+
+    Parameters
+    ----------
+    values : array-like, shape (n_steps, n_dims)
+        The series (e.g. valence and arousal), or shape (n_steps,) for one.
+    times : array-like, shape (n_steps,) | None
+        Time of each row in seconds, increasing within a segment; None: one unit per step.
+    lengths : array-like of int, shape (n_segments,) | None
+        Rows per segment, in order, summing to ``n_steps``; None: one segment.
+
+    Returns
+    -------
+    jitter : ndarray, shape (n_dims,)
+        Mean absolute change per unit of time of each column, >= 0; NaN where no pair was kept.
+    """
+    y = np.asarray(values, dtype=np.float64)
+    y = y[:, None] if y.ndim == 1 else y
+    if y.ndim != 2:
+        raise ValueError(f"jitter: expected values of shape (n_steps, n_dims), got shape {y.shape}")
+    n = y.shape[0]
+    t = np.arange(n, dtype=np.float64) if times is None else np.asarray(times, dtype=np.float64).reshape(-1)
+    if t.shape != (n,):
+        raise ValueError(f"jitter: expected one time per row ({n}), got {t.size}")
+    lengths = np.array([n]) if lengths is None else np.asarray(lengths, dtype=np.int64).reshape(-1)
+    if np.any(lengths < 0) or int(lengths.sum()) != n:
+        raise ValueError(f"jitter: expected segment lengths >= 0 summing to {n} rows, got {lengths.tolist()}")
+    return _jitter(y, t, lengths)
+
+
+def _jitter(y: np.ndarray, t: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    if y.shape[0] < 2:
+        return np.full(y.shape[1], np.nan)
+    same = np.ones(y.shape[0] - 1, dtype=bool)  # pair (k, k + 1) inside one segment
+    starts = np.cumsum(lengths)[:-1]  # first row of each later segment
+    same[starts[(starts > 0) & (starts < y.shape[0])] - 1] = False
+    dy, dt = np.abs(np.diff(y, axis=0)), np.diff(t)
+    out = np.full(y.shape[1], np.nan)
+    for k in range(y.shape[1]):
+        keep = same & np.isfinite(dy[:, k]) & np.isfinite(dt)
+        if keep.any() and dt[keep].sum() > 0:
+            out[k] = dy[keep, k].sum() / dt[keep].sum()
+    return out
 
 
 def _none_if_nan(value: float) -> float | None:

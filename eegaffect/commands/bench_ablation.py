@@ -27,8 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run the dataset benchmark (as 'bench seed') for every --root and every seed, pair each model "
                     "with --reference on the same (dataset, seed, subject), and print the mean difference "
                     "reference - model with its Student-t 95%% interval for valence CCC, accuracy, arousal CCC and "
-                    "the output jitter. Writes ablation.md, ablation.json and ablation_rows.json to --out "
-                    "(every (dataset, seed) run resumes like 'bench seed').")
+                    "the output jitter and label flips. Writes ablation.md, ablation.json and ablation_rows.json to "
+                    "--out (every (dataset, seed) run resumes like 'bench seed').")
     parser.add_argument("--root", type=Path, action="append", required=True,
                         help="dataset folder (repeatable: one per dataset)")
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default: 0,1,2)")

@@ -9,6 +9,11 @@ A bundle is a directory::
     weights.safetensors    VQ-VAE + transformer state (safetensors)
     sac_policy.zip         the SAC policy (stable-baselines3 zip), when the chain has one
 
+A fused bundle (format version 2) also has ``modalities``: whether the EEG is used, per physiological kind its
+feature names, normalisation, device rate, decision delay and as-of lag, the as-of rule's margin and
+``max_late_frames``, and the physiological signal path's config (:meth:`~eegaffect.models.fusion.PhysioSpec.to_json`),
+and ``model.fusion`` (the encoders' sizes). EEG-only bundles have neither and keep format version 1.
+
 :meth:`Predictor.load` validates all of it (format and version, missing files, checksums, channels) with errors
 that say what was expected and what was found. ``Predictor.predict(recording)`` (offline) and
 ``Predictor.step(chunk)`` (live) run raw EEG ``(n_times, n_chans)`` through the same
@@ -31,11 +36,16 @@ from eegaffect.errors import UserInputError
 from eegaffect.models.config import TrainConfig, model_transformer_kwargs, model_vqvae_kwargs
 from eegaffect.montage import channel_key
 
-__all__ = ["BUNDLE_FORMAT", "BUNDLE_VERSION", "BundleError", "save_bundle", "read_bundle", "load_chain",
-           "check_channels"]
+__all__ = ["BUNDLE_FORMAT", "BUNDLE_VERSION", "FUSED_BUNDLE_VERSION", "BundleError", "save_bundle", "read_bundle",
+           "load_chain", "check_channels"]
 
 BUNDLE_FORMAT = "eegaffect-bundle"
+#: Format version of an EEG-only bundle (unchanged since the first one, so older eegaffect versions read it).
 BUNDLE_VERSION = 1
+#: Format version of a fused bundle (expects physiological modalities: ``modalities`` and ``model.fusion``); the
+#: version is the oldest reader that understands a bundle, so an older eegaffect refuses it with a clear message.
+FUSED_BUNDLE_VERSION = 2
+_SUPPORTED_VERSIONS = (BUNDLE_VERSION, FUSED_BUNDLE_VERSION)
 _WEIGHTS = "weights.safetensors"
 _POLICY = "sac_policy.zip"
 
@@ -91,9 +101,10 @@ def save_bundle(out: str | Path, chain, *, config, ch_names: Sequence[str], sfre
     elif (out / _POLICY).exists():
         (out / _POLICY).unlink()
     model = chain.model
+    fused = getattr(chain, "physio", None) is not None
     doc = {
         "format": BUNDLE_FORMAT,
-        "format_version": BUNDLE_VERSION,
+        "format_version": FUSED_BUNDLE_VERSION if fused else BUNDLE_VERSION,
         "eegaffect_version": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "config": config.model_dump(mode="json"),
@@ -108,13 +119,18 @@ def save_bundle(out: str | Path, chain, *, config, ch_names: Sequence[str], sfre
                   "vqvae": {**model_vqvae_kwargs(config.vqvae, config.seed),
                             "dilations": list(config.vqvae.dilations)},
                   "transformer": model_transformer_kwargs(config.transformer),
-                  "smooth_s": chain.smooth_s, "hop_s": chain.hop_s},
+                  "smooth_s": chain.smooth_s, "hop_s": chain.hop_s, "smooth_trend_s": chain.trend_s,
+                  "smooth_labels": chain.smooth_labels},
         "normalisation": {"mean": chain.mean.tolist(), "std": chain.std.tolist()},
         "sac": ({"action_scale": chain.optimizer.action_scale, "obs_clip": chain.optimizer.obs_clip}
                 if chain.optimizer is not None else None),
         "files": files,
         "report": _jsonable(report or {}),
     }
+    if fused:
+        doc["model"]["fusion"] = {"kinds": list(model.fusion.kinds), "n_features": list(model.fusion.n_features),
+                                  "hidden": model.fusion.hidden}
+        doc["modalities"] = _jsonable(chain.physio.to_json())
     if calibration is not None:
         doc["calibration"] = _jsonable(calibration)
     tmp = out / "bundle.json.tmp"
@@ -189,7 +205,20 @@ def load_chain(path: str | Path, doc: dict):
     vq_kwargs = dict(m["vqvae"])
     vq_kwargs["dilations"] = tuple(vq_kwargs["dilations"])
     model = EEGDancer(m["n_chans"], m["n_bands"], n_outputs=m["n_outputs"], sfreq=m["sfreq"],
-                      n_classes=m["n_classes"], vqvae=vq_kwargs, transformer=m["transformer"])
+                      n_classes=m["n_classes"], vqvae=vq_kwargs, transformer=m["transformer"],
+                      fusion=m.get("fusion"))
+    physio = None
+    if m.get("fusion"):
+        from eegaffect.models.fusion import PhysioSpec
+
+        try:
+            physio = PhysioSpec.from_json(doc["modalities"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BundleError(f"{path / 'bundle.json'}: the 'modalities' section of a fused bundle is missing or "
+                              f"malformed ({type(exc).__name__}: {exc})") from None
+        if physio.kinds != list(m["fusion"]["kinds"]):
+            raise BundleError(f"{path / 'bundle.json'}: modalities {physio.kinds} do not match the model's fused kinds "
+                              f"{m['fusion']['kinds']}")
     state = load_file(str(path / _WEIGHTS))
     try:
         model.load_state_dict(state, strict=True)
@@ -205,7 +234,9 @@ def load_chain(path: str | Path, doc: dict):
         optimizer = TrajectoryOptimizer.load(path / _POLICY, doc["sac"]["action_scale"], doc["sac"]["obs_clip"])
     chain = EEGDancerChain(model, np.asarray(doc["normalisation"]["mean"]),
                            np.asarray(doc["normalisation"]["std"]), optimizer,
-                           smooth_s=float(m.get("smooth_s", 0.0)), hop_s=float(m.get("hop_s", 1.0)))
+                           smooth_s=float(m.get("smooth_s", 0.0)), hop_s=float(m.get("hop_s", 1.0)),
+                           trend_s=float(m.get("smooth_trend_s", 0.0)),
+                           smooth_labels=bool(m.get("smooth_labels", False)), physio=physio)
     return chain, config
 
 
@@ -233,10 +264,10 @@ def _read_bundle_json(path: Path) -> dict:
     if not isinstance(doc, dict) or doc.get("format") != BUNDLE_FORMAT:
         got = doc.get("format") if isinstance(doc, dict) else doc
         raise BundleError(f"{jp}: expected format {BUNDLE_FORMAT!r}, got {got!r}")
-    if doc.get("format_version") != BUNDLE_VERSION:
+    if doc.get("format_version") not in _SUPPORTED_VERSIONS:
         raise BundleError(f"{jp}: bundle format version {doc.get('format_version')!r} is not supported by "
-                          f"eegaffect {__version__} (expected version {BUNDLE_VERSION}); retrain or use a matching "
-                          "eegaffect version")
+                          f"eegaffect {__version__} (expected one of {list(_SUPPORTED_VERSIONS)}); retrain or use a "
+                          "matching eegaffect version")
     missing = [k for k in ("config", "ch_names", "sfreq", "bands", "model", "normalisation", "files") if k not in doc]
     if missing:
         raise BundleError(f"{jp}: missing keys {missing}")

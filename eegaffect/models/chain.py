@@ -5,9 +5,11 @@
 frames). :class:`EEGDancerChain` adds the normalisation statistics (fitted on training data) and the optional
 SAC :class:`~eegaffect.models.sac.TrajectoryOptimizer`, and runs the chain offline (:meth:`~EEGDancerChain.run`,
 whole sequences) or live (:meth:`~EEGDancerChain.stream` then :meth:`ChainStream.step`, frame by frame with
-carried state). The final V/A passes a causal exponential smoother (time constant ``smooth_s`` seconds, 0 = none;
-the same recursion offline and live, restarted with each sequence/stream). Confidence per step is
-``1 / (1 + mean_d sigma_d)`` with ``sigma`` from the transformer's log-variance head, in (0, 1].
+carried state). The final V/A passes a causal level + trend exponential smoother, and optionally the class
+probabilities a plain one (:class:`~eegaffect.models.smoothing.OutputSmoother`: time constants ``smooth_s`` and
+``trend_s`` seconds, 0 = none; the same recursion offline and live, restarted with each sequence/stream).
+Confidence per step is ``1 / (1 + mean_d sigma_d)`` with ``sigma`` from the transformer's log-variance head, in
+(0, 1].
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ class EEGDancer(nn.Module):
 
     def __init__(self, n_chans: int, n_bands: int, n_outputs: int = 2, sfreq: float = 1.0,
                  chs_info: list | None = None, n_classes: int | None = None, vqvae: dict | None = None,
-                 transformer: dict | None = None):
+                 transformer: dict | None = None, fusion: dict | None = None):
         super().__init__()
         self.n_chans, self.n_bands, self.n_outputs, self.sfreq = n_chans, n_bands, n_outputs, sfreq
         self.chs_info = chs_info
@@ -55,11 +57,29 @@ class EEGDancer(nn.Module):
             d_in=self.vqvae.d_model, n_outputs=n_outputs,
             n_codes=self.vqvae.n_codes if self.vqvae.quantize else None, n_classes=n_classes,
             **(transformer or {}))
+        #: the physiological encoders and missing embeddings (None: an EEG-only model, weights as before)
+        self.fusion = None
+        if fusion:
+            from eegaffect.models.fusion_modules import ModalityFusion
 
-    def forward(self, x: torch.Tensor) -> dict:
-        """Transformer outputs plus ``codes`` of ``x``: Tensor, shape (batch, n_chans, n_bands, n_times), normalised."""
+            self.fusion = ModalityFusion(self.vqvae.d_model, **fusion)
+
+    def _fuse(self, head: torch.Tensor, physio) -> torch.Tensor:
+        if self.fusion is None:
+            if physio is not None:
+                raise ValueError("this model has no physiological inputs; got physio")
+            return head
+        if physio is None:
+            raise ValueError(f"this model fuses {self.fusion.kinds}: expected physio=(x, mask, present)")
+        return self.fusion(head, *physio)
+
+    def forward(self, x: torch.Tensor, physio=None) -> dict:
+        """Transformer outputs plus ``codes`` of ``x``: Tensor, shape (batch, n_chans, n_bands, n_times), normalised;
+        ``physio``: ``(x, mask, present)`` tensors of shape (batch, n_times, ...) for a fused model
+        (:meth:`~eegaffect.models.fusion.PhysioSpec.prepare`).
+        """
         enc = self.vqvae.encode(x)
-        out = self.transformer(enc["head"])
+        out = self.transformer(self._fuse(enc["head"], physio))
         out["codes"] = enc["codes"]
         return out
 
@@ -67,10 +87,12 @@ class EEGDancer(nn.Module):
         """Streaming state of both parts."""
         return {"vq": self.vqvae.init_state(batch), "tr": self.transformer.init_cache(batch)}
 
-    def step(self, frame: torch.Tensor, state: dict) -> tuple[dict, dict]:
-        """One streaming step of ``frame``, shape (batch, n_chans, n_bands) -> (outputs of this step, new state)."""
+    def step(self, frame: torch.Tensor, state: dict, physio=None) -> tuple[dict, dict]:
+        """One streaming step of ``frame``, shape (batch, n_chans, n_bands) -> (outputs of this step, new state);
+        ``physio`` as in :meth:`forward` without the time axis.
+        """
         latent, codes, vq_state = self.vqvae.step(frame, state["vq"])  # the latent the heads read
-        out, cache = self.transformer.step(latent, state["tr"])
+        out, cache = self.transformer.step(self._fuse(latent, physio), state["tr"])
         out["codes"] = codes
         return out, {"vq": vq_state, "tr": cache}
 
@@ -90,10 +112,18 @@ class EEGDancerChain:
         Time constant in seconds of the causal exponential smoothing of the final V/A (0: none).
     hop_s : float
         Seconds between steps (the feature hop).
+    trend_s : float
+        Time constant in seconds of the smoother's trend term (0: plain exponential smoothing).
+    smooth_labels : bool
+        Smooth the class probabilities with the same time constant; the label is their argmax.
+    physio : PhysioSpec | None
+        The physiological inputs of a fused model (:mod:`eegaffect.models.fusion`); None for an EEG-only one.
     """
 
     def __init__(self, model: EEGDancer, mean: np.ndarray, std: np.ndarray, optimizer=None, smooth_s: float = 0.0,
-                 hop_s: float = 1.0):
+                 hop_s: float = 1.0, trend_s: float = 0.0, smooth_labels: bool = False, physio=None):
+        from eegaffect.models.smoothing import OutputSmoother
+
         shape = (model.n_chans, model.n_bands)
         mean, std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
         if mean.shape != shape or std.shape != shape:
@@ -105,16 +135,22 @@ class EEGDancerChain:
                              "training features there are not finite (a dead or flat channel, or NaN/Inf samples)")
         if not np.all(std > 0):
             raise ValueError("normalisation std must be positive everywhere")
+        if (physio is None) != (model.fusion is None) or (physio is not None and physio.kinds != model.fusion.kinds):
+            raise ValueError(f"expected a physio spec for exactly the model's physiological kinds "
+                             f"{None if model.fusion is None else model.fusion.kinds}, got "
+                             f"{None if physio is None else physio.kinds}")
+        self.physio = physio
         self.model = model.eval()
         self.mean, self.std = mean, std
         self._scale = (1.0 / std).astype(np.float32)
         self._shift = mean.astype(np.float32)
         self.optimizer = optimizer
-        if smooth_s < 0 or hop_s <= 0:
-            raise ValueError(f"expected smooth_s >= 0 and hop_s > 0, got {smooth_s} and {hop_s}")
+        #: the causal output smoother (raises on negative time constants or hop)
+        self.smoother = OutputSmoother(smooth_s, trend_s, hop_s, labels=smooth_labels)
         self.smooth_s, self.hop_s = float(smooth_s), float(hop_s)
-        #: weight of the new value in the smoother: y_t = y_{t-1} + alpha (x_t - y_{t-1}); 1 = no smoothing
-        self.alpha = 1.0 if smooth_s == 0 else float(1.0 - np.exp(-hop_s / smooth_s))
+        self.trend_s, self.smooth_labels = float(trend_s), bool(smooth_labels)
+        #: weight of the new value in the smoother's level; 1 = no smoothing
+        self.alpha = self.smoother.alpha
 
     @property
     def n_chans(self) -> int:
@@ -138,44 +174,80 @@ class EEGDancerChain:
                              f"got {features.shape}")
         return features
 
-    def run(self, features: np.ndarray) -> dict:
+    @property
+    def kinds(self) -> list[str]:
+        """Physiological kinds the model fuses (empty for an EEG-only model)."""
+        return [] if self.physio is None else self.physio.kinds
+
+    def physio_inputs(self, physio, n_steps: int, drop=()):
+        """Tensors ``(x, mask, present)`` of per-step physiological frames (None for an EEG-only model).
+
+        Parameters
+        ----------
+        physio : mapping of str to ndarray, shape (n_steps, n_features_k) | None
+            Per kind, the frame each step uses (already paired by the as-of rule; NaN rows or absent kinds:
+            missing).
+        n_steps : int
+        drop : sequence of str
+            Modalities forced missing (``"eeg"`` or kinds).
+        """
+        if self.physio is None:
+            if physio:
+                raise ValueError(f"this chain is EEG-only; got physiological frames for {sorted(physio)}")
+            if drop:
+                raise ValueError("an EEG-only chain cannot drop modalities")
+            return None
+        unknown = sorted(set(physio or {}) - set(self.kinds)) + sorted(set(drop) - set(self.kinds) - {"eeg"})
+        if unknown:
+            raise ValueError(f"unknown modalities {unknown}; this chain fuses eeg and {self.kinds}")
+        x, mask, present = self.physio.prepare(physio or {}, n_steps, drop)
+        return torch.from_numpy(x), torch.from_numpy(mask), torch.from_numpy(present)
+
+    def run(self, features: np.ndarray, physio=None, drop=()) -> dict:
         """Whole sequence through the full-sequence forward (fast offline path).
 
         Parameters
         ----------
         features : ndarray, shape (n_steps, n_chans, n_bands)
+        physio : mapping of str to ndarray, shape (n_steps, n_features_k) | None
+            A fused model's physiological frames per step (see :meth:`physio_inputs`).
+        drop : sequence of str
+            Modalities forced missing (the test-time ablation).
 
         Returns
         -------
         out : dict
             ``va`` (n_steps, 2) final output, ``base_va`` (n_steps, 2) transformer output, ``confidence``
             (n_steps,), ``code`` (n_steps,) int (-1 without quantiser), ``label`` (n_steps,) class
-            index (-1 without class head), ``context`` (n_steps, d_model).
+            index (-1 without class head; the argmax of ``class_prob``), ``class_prob`` (n_steps, n_classes)
+            class probabilities (smoothed with ``smooth_labels``; n_classes = 0 without class head),
+            ``context`` (n_steps, d_model).
         """
         features = self._check(features)
         x = torch.from_numpy(self.normalise(features)).permute(1, 2, 0)[None]
+        phys = self.physio_inputs(physio, features.shape[0], drop)
         with torch.no_grad():
-            out = self.model(x)
+            out = self.model(x, None if phys is None else tuple(t[None] for t in phys))
         res = self._collect({k: (v[0] if v is not None else None) for k, v in out.items()})
         if self.optimizer is not None:
             res["va"] = self.optimizer.run(res["context"], res["base_va"])
-        res["va"] = self.smooth(res["va"])
+        self._smooth(res, None)
         return res
 
-    def smooth(self, va: np.ndarray, prev: np.ndarray | None = None) -> np.ndarray:
-        """Causal exponential smoothing of (n, 2) outputs, continuing from ``prev`` (None: start at ``va[0]``)."""
-        if self.alpha == 1.0 or not len(va):
-            return np.asarray(va, np.float32)
-        from scipy.signal import lfilter
+    def smooth(self, va: np.ndarray) -> np.ndarray:
+        """The output smoother over one whole sequence of (n, 2) V/A (as :meth:`run` applies it)."""
+        return self.smoother.apply(va)[0]
 
-        x = np.asarray(va, np.float64)
-        a = self.alpha
-        start = x[0] if prev is None else (1 - a) * np.asarray(prev, np.float64) + a * x[0]
-        y = np.empty_like(x)
-        y[0] = start
-        if len(x) > 1:
-            y[1:] = lfilter([a], [1.0, -(1.0 - a)], x[1:], axis=0, zi=((1 - a) * start)[None, :])[0]
-        return y.astype(np.float32)
+    def _smooth(self, res: dict, state):
+        """Smooth ``res["va"]`` and ``res["class_prob"]`` in place (labels from the smoothed probabilities);
+        returns the smoother's state.
+        """
+        has_probs = res["class_prob"].shape[1] > 0
+        res["va"], probs, state = self.smoother.apply(res["va"], res["class_prob"] if has_probs else None, state)
+        if has_probs:
+            res["class_prob"] = probs
+            res["label"] = probs.argmax(-1).astype(np.int64)
+        return state
 
     def stream(self) -> "ChainStream":
         """A new live stream with its own state (see :class:`ChainStream`)."""
@@ -190,8 +262,10 @@ class EEGDancerChain:
         logits = out.get("class_logits")
         label = (logits.argmax(-1).numpy().astype(np.int64) if logits is not None
                  else np.full(va.shape[0], -1, np.int64))
+        probs = (torch.softmax(logits.float(), -1).numpy() if logits is not None
+                 else np.zeros((va.shape[0], 0), np.float32))
         return {"va": va.copy(), "base_va": va, "confidence": (1.0 / (1.0 + sigma)).astype(np.float32),
-                "code": code, "label": label, "context": out["context"].float().numpy()}
+                "code": code, "label": label, "class_prob": probs, "context": out["context"].float().numpy()}
 
 
 class ChainStream:
@@ -211,29 +285,34 @@ class ChainStream:
         """Start a new sequence."""
         self._state = self.chain.model.init_state(1)
         self._prev: np.ndarray | None = None
-        self._smoothed: np.ndarray | None = None
+        self._smoothed = None  # the output smoother's state
 
-    def step(self, features: np.ndarray) -> dict:
+    def step(self, features: np.ndarray, physio=None, drop=()) -> dict:
         """Process frames (n, n_chans, n_bands) one at a time; returns the same dict as
-        :meth:`EEGDancerChain.run` for these ``n`` steps.
+        :meth:`EEGDancerChain.run` for these ``n`` steps (``physio``, ``drop``: as there, for these steps).
         """
         chain = self.chain
         features = chain._check(features)
         outs = []
         z = torch.from_numpy(chain.normalise(features))
+        phys = chain.physio_inputs(physio, features.shape[0], drop)
         with torch.inference_mode():
             for i in range(features.shape[0]):
-                out, self._state = chain.model.step(z[i:i + 1], self._state)
+                # each step's inputs in fresh (aligned) memory: a row's offset in the chunk sets its alignment, and
+                # the CPU kernels' results differ in the last bits with it, so chunkings would not agree exactly
+                p = None if phys is None else tuple(t[i:i + 1].clone() for t in phys)
+                out, self._state = chain.model.step(z[i:i + 1].clone(), self._state, p)
                 res = chain._collect(out)
                 if chain.optimizer is not None:
                     self._prev = chain.optimizer.act(res["context"][0], res["base_va"][0], self._prev)
                     res["va"] = self._prev[None].copy()
-                res["va"] = chain.smooth(res["va"], self._smoothed)
-                self._smoothed = res["va"][0].astype(np.float64)
+                self._smoothed = chain._smooth(res, self._smoothed)
                 outs.append(res)
         if not outs:
             d = chain.model.transformer.d_model
             return {"va": np.zeros((0, 2), np.float32), "base_va": np.zeros((0, 2), np.float32),
                     "confidence": np.zeros(0, np.float32), "code": np.zeros(0, np.int64),
-                    "label": np.zeros(0, np.int64), "context": np.zeros((0, d), np.float32)}
+                    "label": np.zeros(0, np.int64),
+                    "class_prob": np.zeros((0, chain.model.transformer.n_classes or 0), np.float32),
+                    "context": np.zeros((0, d), np.float32)}
         return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}

@@ -21,12 +21,13 @@ __all__ = ["CHECKPOINT_CONFIG", "check_checkpoints", "write_checkpoint_config", 
 CHECKPOINT_CONFIG = "train_config.json"
 #: Dotted config keys that decide each stage's result (a stage loaded from its checkpoint must agree on them).
 _STAGE_KEYS = {"vqvae": ("seed", "data", "pipeline", "vqvae"),
-               "transformer": ("transformer", "sac.enabled", "sac.holdout_fraction"),
+               "transformer": ("transformer", "sac.enabled", "sac.holdout_fraction", "fusion"),
                "sac": ("sac",)}
 #: Keys that decide the shapes of the weights (a resumed stage must agree on them).
 _SHAPE_KEYS = ("pipeline.features.bands", "vqvae.quantize", "vqvae.d_model", "vqvae.band_filters",
                "vqvae.kernel_size", "vqvae.dilations", "vqvae.n_codes", "vqvae.residual_dim", "transformer.d_model",
-               "transformer.n_heads", "transformer.n_layers", "transformer.class_head")
+               "transformer.n_heads", "transformer.n_layers", "transformer.class_head", "fusion.physio",
+               "fusion.hidden")
 #: The checkpoint each stage is loaded from when it is not run.
 _STAGE_CHECKPOINT = {"vqvae": "vqvae.pt", "transformer": "finetune.pt"}
 

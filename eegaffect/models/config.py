@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from eegaffect.config import ConfigModel
 from eegaffect.pipeline import PipelineConfig
 
-__all__ = ["STAGES", "VQVAEConfig", "TransformerConfig", "SACConfig", "DataConfig", "TrainConfig",
+__all__ = ["STAGES", "VQVAEConfig", "TransformerConfig", "SACConfig", "DataConfig", "FusionConfig", "TrainConfig",
            "model_vqvae_kwargs", "model_transformer_kwargs"]
 
 #: Stage names accepted by ``eegaffect train --stage``.
@@ -64,8 +64,12 @@ class TransformerConfig(ConfigModel):
     weight_decay: float = Field(1e-2, ge=0)
     batch_size: int = Field(16, ge=1)
     crop: int = Field(48, ge=2)
-    smooth_s: float = Field(2.0, ge=0, description="time constant in seconds of the causal exponential smoothing "
+    smooth_s: float = Field(2.5, ge=0, description="time constant in seconds of the causal exponential smoothing "
                             "of the V/A output (0 = none); see docs/chain_stages.md")
+    smooth_trend_s: float = Field(4.0, ge=0, description="time constant in seconds of the smoother's trend term, "
+                                  "which takes the lag out of a moving output (0 = plain exponential smoothing)")
+    smooth_labels: bool = Field(True, description="smooth the class probabilities with smooth_s too; the label is "
+                                "their argmax (fewer label flips within one state)")
 
 
 class SACConfig(ConfigModel):
@@ -93,13 +97,54 @@ class SACConfig(ConfigModel):
 class DataConfig(ConfigModel):
     """Which part of a dataset trains the bundle."""
 
-    dataset: Literal["seed", "seed-iv", "dreamer"] = "seed"
+    dataset: Literal["seed", "seed-iv", "dreamer", "deap", "amigos"] = Field(
+        "seed", description="the reader (eegaffect.datasets); a fused model (fusion.physio) needs a multimodal one: "
+        "deap (ppg, eda, resp, temp), amigos (ecg, eda) or dreamer (ecg). WESAD has no EEG, the chain's input")
     subjects: list[int] | None = None
     sessions: list[int] | None = None
     trials: list[int] | None = Field(None, description="trial numbers used for training (null: all)")
     bad_channels: Literal["error", "interpolate"] = Field(
         "error", description="a dead, flat or non-finite channel in a trial: error (naming file, trial and channel) "
                              "or interpolate it from the others (listed in the bundle's report)")
+
+
+class FusionConfig(ConfigModel):
+    """The fused model's physiological inputs (:mod:`eegaffect.models.fusion`); no ``physio`` kinds: EEG only."""
+
+    physio: list[Literal["ecg", "ppg", "eda", "resp", "temp"]] = Field(
+        default_factory=list, description="physiological kinds fused with the EEG (each a per-frame feature vector "
+        "of eegaffect.physio); empty: an EEG-only model")
+    use_eeg: bool = Field(True, description="false: a physiology-only model (the EEG always enters as its missing "
+                          "embedding)")
+    hidden: int = Field(32, ge=1, description="hidden units of each physiological encoder's MLP")
+    modality_dropout: float = Field(0.6, ge=0, lt=1, description="probability, per training crop and modality, "
+                                    "that the modality is dropped (whole crop or from a random step on; never all); "
+                                    "0.6 rather than 0.3: docs/fusion.md")
+    asof_margin_s: float = Field(0.5, ge=0, description="margin of the as-of rule: EEG frame k uses physiological "
+                                 "frame k - ceil((decision delay + margin) / hop)")
+    max_late_frames: int = Field(2, ge=0, description="live: how many frames later than the as-of rule a "
+                                 "physiological frame may be before the modality counts as missing")
+    physio_config: dict = Field(default_factory=dict, description="the physiological signal path (keys of "
+                                "configs/physio.yaml); its frame window/hop are the EEG pipeline's")
+
+    @model_validator(mode="after")
+    def _check(self) -> "FusionConfig":
+        if len(set(self.physio)) != len(self.physio):
+            raise ValueError(f"fusion.physio lists a kind twice: {self.physio}")
+        if not self.use_eeg and not self.physio:
+            raise ValueError("fusion.use_eeg: false needs at least one fusion.physio kind (a model needs an input)")
+        if self.physio_config:
+            from eegaffect.physio.config import PhysioConfig
+
+            PhysioConfig.model_validate(self.physio_config)
+        return self
+
+    def physio_pipeline_config(self, window_s: float, hop_s: float):
+        """The :class:`~eegaffect.physio.config.PhysioConfig` of ``physio_config`` on the EEG's frame clock."""
+        from eegaffect.physio.config import FrameConfig, PhysioConfig
+
+        config = PhysioConfig.model_validate(self.physio_config)
+        return config.model_copy(update={"frames": FrameConfig(window_s=window_s, hop_s=hop_s)})
 
 
 class TrainConfig(ConfigModel):
@@ -118,6 +163,7 @@ class TrainConfig(ConfigModel):
     vqvae: VQVAEConfig = Field(default_factory=VQVAEConfig)
     transformer: TransformerConfig = Field(default_factory=TransformerConfig)
     sac: SACConfig = Field(default_factory=SACConfig)
+    fusion: FusionConfig = Field(default_factory=FusionConfig)
 
 
 def model_vqvae_kwargs(v: VQVAEConfig, seed: int) -> dict:

@@ -29,12 +29,20 @@ class Sequences:
         Class per trial (-1 when unknown).
     n_classes : int
         Number of classes (0: no class head).
+    physio : list of dict of str to ndarray, shape (n_steps_i, n_features_k) | None
+        For a fused model: per trial and physiological kind, the frame each EEG step uses, already paired by
+        the as-of rule (:func:`eegaffect.models.fusion.asof_rows`; NaN rows: missing). None: EEG only.
+    physio_meta : dict of str to dict
+        Per kind: ``feature_names``, ``sfreq`` (device rate), ``decision_delay_s`` and ``lag`` (frames of the
+        as-of rule the rows were paired with).
     """
 
     features: list[np.ndarray]
     va: list[np.ndarray]
     labels: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     n_classes: int = 0
+    physio: list[dict[str, np.ndarray]] | None = None
+    physio_meta: dict[str, dict] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.features:
@@ -50,11 +58,23 @@ class Sequences:
             if f.ndim != 3 or f.shape[1:] != shape or v.shape != (f.shape[0], 2) or f.shape[0] < 2:
                 raise ValueError(f"sequence {i}: expected features (n_steps >= 2, {shape[0]}, {shape[1]}) and va "
                                  f"(n_steps, 2), got {f.shape} and {v.shape}")
+        if self.physio is not None:
+            if len(self.physio) != len(self.features):
+                raise ValueError(f"expected physiological frames for each of the {len(self.features)} sequences, "
+                                 f"got {len(self.physio)}")
+            for i, (f, rows) in enumerate(zip(self.features, self.physio)):
+                for kind, meta in self.physio_meta.items():
+                    r = rows.get(kind)
+                    want = (f.shape[0], len(meta["feature_names"]))
+                    if r is None or np.shape(r) != want:
+                        raise ValueError(f"sequence {i}: expected {kind} frames of shape {want}, got "
+                                         f"{None if r is None else np.shape(r)}")
 
     def subset(self, idx: Sequence[int]) -> "Sequences":
         """The trials ``idx`` as new :class:`Sequences`."""
         return Sequences([self.features[i] for i in idx], [self.va[i] for i in idx], self.labels[list(idx)],
-                         self.n_classes)
+                         self.n_classes, None if self.physio is None else [self.physio[i] for i in idx],
+                         self.physio_meta)
 
 
 def load_sequences(root: str | Path, config: TrainConfig, progress_bar: bool = True):
@@ -67,6 +87,11 @@ def load_sequences(root: str | Path, config: TrainConfig, progress_bar: bool = T
     no valence/arousal) are not made up: each trial keeps its longest run of frames with targets, and a trial left
     with fewer than 2 frames is skipped with a warning.
 
+    With ``fusion.physio`` (a fused model), each trial's signals of those kinds are featurised by the physiological
+    pipeline on the same frame clock and paired with the EEG frames by the as-of rule
+    (:func:`eegaffect.models.fused_data.trial_physio`, as ``eegaffect bench fusion`` and the live session do), then
+    cut to the same run of frames; every selected trial must have every kind (checked before any featurising).
+
     Returns
     -------
     train : Sequences
@@ -74,20 +99,29 @@ def load_sequences(root: str | Path, config: TrainConfig, progress_bar: bool = T
         ``ch_names``, ``sfreq`` (input rate), ``unit`` (of the samples, or None), ``band_names``, ``class_names``,
         ``trials``, ``interpolated_channels`` (trial -> channels interpolated with ``data.bad_channels=
         interpolate``; saved in the bundle's report).
+
+    Raises
+    ------
+    ConfigError
+        When a selected trial lacks a ``fusion.physio`` kind (naming the kind and the trial).
     """
     from eegaffect.datasets import load_dataset
     from eegaffect.datasets.base import load_interpolated
     from eegaffect.datasets.features import featurise_trial
+    from eegaffect.models.fused_data import trial_physio
 
-    d = config.data
-    ds = load_dataset(root, d.dataset).select(subjects=d.subjects, sessions=d.sessions)
+    d, kinds = config.data, list(config.fusion.physio)
+    options = {"ecg": True} if d.dataset == "dreamer" and "ecg" in kinds else {}  # DREAMER's ECG is opt-in
+    ds = load_dataset(root, d.dataset, **options).select(subjects=d.subjects, sessions=d.sessions)
     trials = [t for t in ds if d.trials is None or t.info.trial in d.trials]
     if not trials:
         raise ValueError(f"no trials of {root} match subjects={d.subjects}, sessions={d.sessions}, "
                          f"trials={d.trials}")
-    feats, vas, labels, kept, skipped, interpolated = [], [], [], [], [], {}
+    if kinds:
+        _check_physio_kinds(trials, kinds)
+    feats, vas, labels, kept, skipped, interpolated, physio, physio_meta = [], [], [], [], [], {}, [], {}
     for trial in progress(trials, desc="featurise", unit="trial", leave=False) if progress_bar else trials:
-        name = f"s{trial.info.subject}/sess{trial.info.session}/t{trial.info.trial}"
+        name = _trial_name(trial)
         if d.bad_channels == "interpolate":  # the explicit alternative to Trial.load's error on a dead channel
             x, bad = load_interpolated(trial)
             if bad:
@@ -100,6 +134,9 @@ def load_sequences(root: str | Path, config: TrainConfig, progress_bar: bool = T
         if run.stop - run.start < 2:
             skipped.append(name)
             continue
+        if kinds:  # paired on the whole trial (the as-of rule looks back), then cut like the EEG frames
+            rows, physio_meta = trial_physio(trial, kinds, len(f), config, f"{name} ({trial.info.source})")
+            physio.append({k: r[run] for k, r in rows.items()})
         feats.append(f[run])
         vas.append(va[run])
         labels.append(-1 if trial.info.label is None else int(trial.info.label))
@@ -114,14 +151,34 @@ def load_sequences(root: str | Path, config: TrainConfig, progress_bar: bool = T
         raise ValueError(f"none of the {len(trials)} selected trials of {root} has valence/arousal targets (a "
                          "continuous annotation or label-table valence/arousal); nothing to train on")
     info = trials[0].info
-    # SEED, SEED-IV and DREAMER files (and synthetic SEED) hold microvolts; generic recordings keep the unit they
-    # were recorded in, which the reader does not report, so it stays unknown there
-    unit = "uV" if getattr(ds, "name", None) in ("seed", "seed-iv", "dreamer") else None
+    # SEED, SEED-IV and DREAMER files (and synthetic SEED) hold microvolts, and the DEAP and AMIGOS readers give
+    # the EEG in microvolts; generic recordings keep the unit they were recorded in, which the reader does not
+    # report, so it stays unknown there
+    unit = "uV" if getattr(ds, "name", None) in ("seed", "seed-iv", "dreamer", "deap", "amigos") else None
     meta = {"ch_names": list(info.ch_names), "sfreq": float(info.sfreq), "unit": unit,
             "band_names": [b.name for b in config.pipeline.features.bands],
             "class_names": list(getattr(ds, "class_names", [])), "trials": kept,
             "interpolated_channels": interpolated}
-    return Sequences(feats, vas, np.asarray(labels), len(meta["class_names"])), meta
+    if kinds:
+        logger.info("fused training data: %d trial(s), EEG frames paired with %s frames (as-of lags %s)", len(kept),
+                    kinds, {k: m["lag"] for k, m in physio_meta.items()})
+    return Sequences(feats, vas, np.asarray(labels), len(meta["class_names"]), physio if kinds else None,
+                     physio_meta), meta
+
+
+def _trial_name(trial) -> str:
+    """How training names a dataset trial (``s{subject}/sess{session}/t{trial}``)."""
+    return f"s{trial.info.subject}/sess{trial.info.session}/t{trial.info.trial}"
+
+
+def _check_physio_kinds(trials, kinds: Sequence[str]) -> None:
+    """Every trial has every kind (:func:`eegaffect.models.fused_data.check_trial_kinds`, metadata only): the
+    error comes before anything is featurised.
+    """
+    from eegaffect.models.fused_data import check_trial_kinds
+
+    for trial in trials:
+        check_trial_kinds(trial, kinds, f"{_trial_name(trial)} ({trial.info.source})")
 
 
 def trial_targets(trial, n_steps: int, pipeline: PipelineConfig) -> np.ndarray:

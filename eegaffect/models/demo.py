@@ -6,15 +6,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
 from eegaffect._progress import progress
-from eegaffect.models.config import SACConfig, TrainConfig, TransformerConfig, VQVAEConfig
+from eegaffect.models.config import FusionConfig, SACConfig, TrainConfig, TransformerConfig, VQVAEConfig
 from eegaffect.models.data import Sequences
 from eegaffect.models.fit import train_and_save
+from eegaffect.models.fusion import PHYSIO_KINDS
 
-__all__ = ["DEMO_RECIPE", "demo_sessions", "train_demo_bundle", "demo_config"]
+__all__ = ["DEMO_RECIPE", "DEMO_PHYSIO_LOOKBACKS", "demo_sessions", "train_demo_bundle", "demo_config"]
 
 
 #: Recipe of :func:`train_demo_bundle` (part of the demo cache key: change it and cached demo bundles retrain).
@@ -24,6 +26,11 @@ __all__ = ["DEMO_RECIPE", "demo_sessions", "train_demo_bundle", "demo_config"]
 #: so older bundles retrain.
 DEMO_RECIPE = {"sfreq": 200.0, "n_sessions": 8, "session_s": 120.0, "trial_s": 60.0, "session_seed_step": 1000,
                "targets": "window-end", "chain": "issue18-continuous-heads-smooth2s-no-vq-no-mask-no-sac"}
+
+
+#: Physiological stages of the fused demo: heart-rate and skin-conductance features over the last 10 s instead of
+#: 60 s (the packaged lookbacks lag the simulated person's arousal by ~30 s: docs/fusion.md, "Lookbacks").
+DEMO_PHYSIO_LOOKBACKS = {"ecg": {"lookback_s": 10.0}, "ppg": {"lookback_s": 10.0}, "eda": {"lookback_s": 10.0}}
 
 
 def demo_sessions(seed: int = 0, n_sessions: int = DEMO_RECIPE["n_sessions"]) -> list[int]:
@@ -37,7 +44,7 @@ def demo_sessions(seed: int = 0, n_sessions: int = DEMO_RECIPE["n_sessions"]) ->
 
 def train_demo_bundle(out_dir: str | Path, seed: int = 0, progress: bool = True,
                       n_sessions: int = DEMO_RECIPE["n_sessions"],
-                      session_s: float = DEMO_RECIPE["session_s"]) -> Path:
+                      session_s: float = DEMO_RECIPE["session_s"], physio: Sequence[str] = ()) -> Path:
     """Train a small demo bundle on the simulated headset (SEED 62 ch @ 200 Hz), in well under 2 minutes.
 
     The simulator (:class:`eegaffect.acquisition.simulator.SimulatedEEG`) generates ``n_sessions`` sessions of
@@ -60,6 +67,12 @@ def train_demo_bundle(out_dir: str | Path, seed: int = 0, progress: bool = True,
         Simulated sessions.
     session_s : float
         Seconds per session (at least one 60-s pseudo-trial).
+    physio : sequence of str
+        Physiological kinds of a fused demo bundle (e.g. ``("ecg", "eda", "resp")``; :mod:`eegaffect.models.fusion`):
+        the same sessions' simulated physiology (:func:`~eegaffect.models.fused_data.simulated_sequences`, the
+        person's devices at their default rates, the physiological features of the live path) is fused with the
+        EEG. Each session is then featurised whole, as a live session runs, and cut into the pseudo-trials.
+        Empty: the EEG-only demo bundle, as before.
 
     Returns
     -------
@@ -69,9 +82,18 @@ def train_demo_bundle(out_dir: str | Path, seed: int = 0, progress: bool = True,
         raise ValueError(f"n_sessions must be >= 1, got {n_sessions}")
     if not session_s >= DEMO_RECIPE["trial_s"]:
         raise ValueError(f"session_s must be at least one {DEMO_RECIPE['trial_s']:g}-s trial, got {session_s}")
-    train = _demo_sequences(int(seed), int(n_sessions), float(session_s), demo_config(seed), progress)
+    config = demo_config(seed, physio)
+    if physio:
+        from eegaffect.models.fused_data import simulated_sequences
+
+        train = simulated_sequences(demo_sessions(int(seed), int(n_sessions)), int(seed), config,
+                                    kinds=list(config.fusion.physio), ch_names=_seed_channels(),
+                                    sfreq=DEMO_RECIPE["sfreq"], session_s=float(session_s),
+                                    trial_s=DEMO_RECIPE["trial_s"], progress_bar=progress)
+    else:
+        train = _demo_sequences(int(seed), int(n_sessions), float(session_s), config, progress)
     meta = {"ch_names": list(_seed_channels()), "sfreq": DEMO_RECIPE["sfreq"], "class_names": [], "unit": "V"}
-    return train_and_save(train, meta, demo_config(seed), Path(out_dir), "all", False, progress)
+    return train_and_save(train, meta, config, Path(out_dir), "all", False, progress)
 
 
 def _seed_channels() -> list[str]:
@@ -101,10 +123,15 @@ def _demo_sequences(seed: int, n_sessions: int, session_s: float, config: TrainC
     return Sequences(feats, vas)
 
 
-def demo_config(seed: int = 0) -> TrainConfig:
-    """The small, fast config of :func:`train_demo_bundle`."""
+def demo_config(seed: int = 0, physio: Sequence[str] = ()) -> TrainConfig:
+    """The small, fast config of :func:`train_demo_bundle` (``physio``: the fused demo's kinds)."""
+    unknown = [k for k in physio if k not in PHYSIO_KINDS]
+    if unknown:
+        raise ValueError(f"unknown physiological kinds {unknown}; expected some of {list(PHYSIO_KINDS)}")
     return TrainConfig(seed=seed, device="cpu", vqvae=VQVAEConfig(steps=120, n_codes=16, batch_size=8),
                        transformer=TransformerConfig(pretrain_steps=60, finetune_steps=200, batch_size=8,
                                                      class_head=False),
-                       sac=SACConfig(total_steps=600, learning_starts=100, net_arch=[32, 32]))
+                       sac=SACConfig(total_steps=600, learning_starts=100, net_arch=[32, 32]),
+                       fusion=FusionConfig(physio=list(physio),
+                                           physio_config=DEMO_PHYSIO_LOOKBACKS if physio else {}))
 

@@ -19,6 +19,7 @@ from eegaffect.models.runtime import deterministic_algorithms, pick_device, rank
 from eegaffect.models.stages import (
     build_model,
     encode_all,
+    fit_physio_spec,
     holdout_split,
     stage_refit,
     stage_sac,
@@ -85,10 +86,15 @@ def _fit_chain(train, config, stages, ckpt_dir, resume, progress_bar):
     mean, std = feats.mean(0), feats.std(0)
     std = np.where(std > 1e-6, std, 1.0)
     n_classes = train.n_classes if (config.transformer.class_head and train.n_classes > 1) else None
+    spec = fit_physio_spec(train, config) if config.fusion.physio else None
     torch.manual_seed(config.seed)
-    model = build_model(config, train.features[0].shape[1], train.features[0].shape[2], n_classes).to(device)
-    chain = EEGDancerChain(model.cpu(), mean, std)
+    model = build_model(config, train.features[0].shape[1], train.features[0].shape[2], n_classes,
+                        n_features=None if spec is None else spec.n_features).to(device)
+    chain = EEGDancerChain(model.cpu(), mean, std, physio=spec)
     norm = [chain.normalise(f) for f in train.features]
+    physio = None
+    if spec is not None:  # the model's physiological inputs per trial: (x, mask, present)
+        physio = [spec.prepare(p, len(f)) for p, f in zip(train.physio, train.features)]
     model.to(device)
     t0 = time.perf_counter()
     det = config.deterministic and device.type == "cpu"
@@ -97,21 +103,24 @@ def _fit_chain(train, config, stages, ckpt_dir, resume, progress_bar):
         holdout, fit_idx = holdout_split(train, config)
         if last >= 1:
             latents, codes = encode_all(model, norm, device)
-            stage_transformer(model, latents, codes, train, fit_idx, ctx, run="transformer" in stages)
+            stage_transformer(model, latents, codes, train, fit_idx, ctx, run="transformer" in stages,
+                              physio=physio)
     model.cpu().eval()
-    chain = EEGDancerChain(model, mean, std)  # SAC trains on the unsmoothed outputs (base_va)
+    chain = EEGDancerChain(model, mean, std, physio=spec)  # SAC trains on the unsmoothed outputs (base_va)
     if config.sac.enabled and last >= 2:
         with torch_threads(config.num_threads):
             chain.optimizer = stage_sac(chain, train, holdout if holdout else fit_idx, ctx, run="sac" in stages)
         if holdout and config.sac.refit_steps:
             model.to(device)
             with deterministic_algorithms(det), torch_threads(config.num_threads):
-                stage_refit(model, latents, train, ctx, run="sac" in stages)
+                stage_refit(model, latents, train, ctx, run="sac" in stages, physio=physio)
             model.cpu().eval()
     if world > 1:
         torch.distributed.barrier()
-    chain = EEGDancerChain(model, mean, std, chain.optimizer, smooth_s=config.transformer.smooth_s,
-                           hop_s=config.pipeline.features.hop_s)
+    t = config.transformer
+    chain = EEGDancerChain(model, mean, std, chain.optimizer, smooth_s=t.smooth_s,
+                           hop_s=config.pipeline.features.hop_s, trend_s=t.smooth_trend_s,
+                           smooth_labels=t.smooth_labels, physio=spec)
     ctx.report["train_seconds"] = time.perf_counter() - t0
     if model.vqvae.quantizer is not None:
         ctx.report["codebook"] = model.vqvae.quantizer.codebook_stats()

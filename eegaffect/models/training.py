@@ -57,7 +57,8 @@ __all__ = ["VQVAEConfig", "TransformerConfig", "SACConfig", "DataConfig", "Train
 
 def train_bundle(data_dir: str | Path, out: str | Path, config: TrainConfig | None = None, stage: str = "all",
                  resume: bool = False, progress_bar: bool = True) -> Path:
-    """Train on a dataset and write a bundle (see :mod:`eegaffect.models.bundle`).
+    """Train on a dataset and write a bundle (see :mod:`eegaffect.models.bundle`); with ``fusion.physio`` a fused
+    bundle from a multimodal dataset's EEG and physiological signals (:func:`load_sequences`).
 
     Parameters
     ----------
