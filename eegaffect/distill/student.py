@@ -23,7 +23,10 @@ the measurements.
   ``softmax_k(T C[y_i, k])`` (``soft_target="teacher"``, the paper's), or by the labels' V/A points,
   ``softmax_k(-|va_{y_i} - va_k|^2 / (2 va_sigma^2))`` (``"class_va"``, the default). Its weight (paper 0.12,
   default 1.0) is faded in by the cosine ramp ``r`` between ``ramp_start`` and ``ramp_end`` (``ramp_end = 0``:
-  no fade-in).
+  no fade-in). Two options for experiments (issue 19; off by default): ``bootstrap = b > 0`` mixes the student's
+  own detached distribution into the target, ``t'_i = (1 - b) t_i + b q_i`` (soft bootstrapping against label
+  noise); ``head = "classifier"`` trains the class logits, ``q_i = softmax(z_i)``, towards the same target
+  instead of the projection head (a structured label smoothing with no prototype involved).
 - **D-Geo** (paper 0.012 with a cosine ramp between epochs 20 and 60, positive classes happiness and surprise;
   off by default): a geometric prior. The grid defines a valence axis ``u_v`` (mean prototype of the
   highest-valence row minus that of the lowest, normalised) and an arousal axis ``u_a`` (same over columns). For
@@ -56,13 +59,19 @@ from eegaffect.distill.config import (  # noqa: F401 (re-exported: schemas live 
     StudentTrainConfig,
     SynthFacesConfig,
 )
-from eegaffect.distill.faces import EMOTIONS, FaceDataset, label_index
+from eegaffect.distill.faces import EMOTIONS, FaceDataError, FaceDataset, label_index
 from eegaffect.distill.prototypes import PrototypeGrid, interpolate_prototypes
 
 __all__ = ["CEConfig", "KDConfig", "ProtoKDConfig", "DGeoConfig", "LossesConfig", "StudentConfig",
            "StudentTrainConfig", "SynthFacesConfig", "DistilConfig", "FaceStudent", "PrototypeTargets",
            "distillation_losses", "dgeo_ramp", "face_metrics", "train_student", "StudentResult",
-           "run_distillation"]
+           "run_distillation", "FaceSplitError"]
+
+
+class FaceSplitError(FaceDataError):
+    """Too few face images to split into a train and a test part; the message gives the counts expected and found
+    and how to fix it.
+    """
 
 
 # -------------------------------------------------------------------------------------------------------- model
@@ -238,13 +247,18 @@ def distillation_losses(logits: torch.Tensor, embedding: torch.Tensor, labels: t
     if config.proto_kd.enabled:
         pk = config.proto_kd
         t, tau = pk.temperature, pk.tau
-        log_q = F.log_softmax(t * embedding @ targets.class_protos.T, dim=1)
+        if pk.head == "classifier":
+            log_q = F.log_softmax(logits, dim=1)
+        else:
+            log_q = F.log_softmax(t * embedding @ targets.class_protos.T, dim=1)
         if pk.soft_target == "class_va":
             d2 = ((targets.class_va[labels][:, None, :] - targets.class_va[None, :, :]) ** 2).sum(dim=2)
             soft = F.softmax(-d2 / (2 * pk.va_sigma ** 2), dim=1)
         else:
             soft = F.softmax(t * targets.cosines[labels], dim=1)
         target = tau * F.one_hot(labels, logits.shape[1]).to(soft.dtype) + (1 - tau) * soft
+        if pk.bootstrap > 0:
+            target = (1 - pk.bootstrap) * target + pk.bootstrap * log_q.detach().exp()
         factor = dgeo_ramp(epoch, pk.ramp_start, pk.ramp_end) if pk.ramp_end > 0 else 1.0
         out["proto_kd"] = pk.weight * factor * -(target * log_q).sum(dim=1).mean()
     if config.dgeo.enabled:
@@ -353,7 +367,14 @@ def _split(faces: FaceDataset, test_fraction: float, rng: np.random.Generator) -
         test.extend(idx[:n_test])
         train.extend(idx[n_test:])
     if not test or not train:
-        raise ValueError(f"cannot split {len(faces)} images into train and test (test_fraction {test_fraction})")
+        counts = np.unique(faces.labels, return_counts=True)[1]
+        need = next(n for n in range(2, 1_000_000) if int(round(test_fraction * n)) >= 1)
+        raise FaceSplitError(
+            f"cannot split {len(faces)} face images into train and test: expected at least 1 image in each, found "
+            f"{len(train)} train and {len(test)} test (a stratified split with test_fraction {test_fraction:g} "
+            f"gives a class test images from {need} images of it on, and the largest of the {len(counts)} "
+            f"class(es) has {int(counts.max())}); add images, or give the data a split (train and test rows in a "
+            "manifest's split column)")
     return np.sort(train), np.sort(test)
 
 
@@ -392,9 +413,15 @@ def train_student(faces: FaceDataset, grid: PrototypeGrid, config: DistilConfig,
     Returns
     -------
     result : StudentResult
+
+    Raises
+    ------
+    FaceSplitError
+        Fewer than 2 images, or too few to draw a train and a test part when the data has no split.
     """
     if len(faces) < 2:
-        raise ValueError(f"need at least 2 face images, got {len(faces)}")
+        raise FaceSplitError(f"expected at least 2 face images (one to train on, one to test on), found "
+                             f"{len(faces)}")
     if on_epoch is not None and not callable(on_epoch):
         raise ValueError(f"on_epoch must be callable or None, got {type(on_epoch).__name__}")
     return _train(faces, grid, config, on_epoch)
