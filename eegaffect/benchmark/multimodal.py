@@ -105,7 +105,10 @@ class BenchRunConfig(ConfigModel):
 
 @dataclass
 class MultimodalResult:
-    """What :func:`run_multimodal_benchmark` produced (``rows``/``summary`` as in ``bench seed``)."""
+    """What :func:`run_multimodal_benchmark` produced (``rows``/``summary`` as in ``bench seed``; ``failed``,
+    ``executor``, ``startup_s``, ``shutdown_s`` and ``unit_timings`` as in
+    :class:`~eegaffect.benchmark.runner.BenchmarkResult`).
+    """
 
     dataset: str
     protocol: str
@@ -118,12 +121,18 @@ class MultimodalResult:
     feature_wall_s: float = 0.0
     peak_rss_mb: float = 0.0
     comparison: list[str] = field(default_factory=list)
+    failed: list[dict] = field(default_factory=list)
+    executor: str = "none"
+    startup_s: float = 0.0
+    shutdown_s: float = 0.0
+    unit_timings: list[dict] = field(default_factory=list)
 
 
 # ------------------------------------------------------------------------------------------------------ runner
 def run_multimodal_benchmark(root: str | Path, config: BenchRunConfig, out_dir: str | Path, *,
                              physio_fn: PhysioFn | None = pipeline_physio_features, dataset=None,
-                             reader_options: dict | None = None) -> MultimodalResult:
+                             reader_options: dict | None = None, execution=None,
+                             show_progress: bool = False) -> MultimodalResult:
     """Featurise, split, fit and score every model; write ``results.json``, ``results.csv``, ``results.md``.
 
     Parameters
@@ -140,6 +149,12 @@ def run_multimodal_benchmark(root: str | Path, config: BenchRunConfig, out_dir: 
         An already opened dataset (otherwise opened from ``root``).
     reader_options : dict | None
         Extra options of the dataset reader.
+    execution : Execution | None
+        Where the (model, fold) units run (:class:`eegaffect.benchmark.execution.Execution`: in this process, on a
+        local Ray instance, on a cluster; the features travel through Ray's object store); None runs them here,
+        one after the other. The rows do not depend on it.
+    show_progress : bool
+        Show a progress bar over the units.
 
     Returns
     -------
@@ -147,6 +162,11 @@ def run_multimodal_benchmark(root: str | Path, config: BenchRunConfig, out_dir: 
     """
     if not isinstance(config, BenchRunConfig):
         raise TypeError(f"config must be a BenchRunConfig, got {type(config).__name__}")
+    if execution is not None:
+        from eegaffect.benchmark.execution import Execution
+
+        if not isinstance(execution, Execution):
+            raise TypeError(f"execution must be an Execution or None, got {type(execution).__name__}")
     unknown = [m for m in config.models if m not in MODALITY_MODELS]
     if unknown:
         raise ValueError(f"unknown model(s) {unknown} for bench run; available: {sorted(MODALITY_MODELS)}")
@@ -179,13 +199,12 @@ def run_multimodal_benchmark(root: str | Path, config: BenchRunConfig, out_dir: 
     protocol = "loso" if config.protocol == "wesad-loso" else config.protocol
     infos = [t.info for t in data.trials]
     folds = make_folds(infos, protocol, dataset=name, n_train=config.n_train, k=config.k, seed=config.seed)
-    va = [_frame_va(t, f.n_frames, config) for t, f in zip(data.trials, feats)]
-    for fold in folds:
-        train, test = list(fold.train), list(fold.test)
-        for model_name in models:
-            result.rows.append(_fit_score(model_name, config, fold, train, test, feats, va, tasks, data.trials,
-                                          available))
-            result.modalities[model_name] = modality_of(model_name, available)
+    context = MultimodalContext(feats=feats, va=[_frame_va(t, f.n_frames, config) for t, f in zip(data.trials, feats)],
+                                labels={prefix: np.array([label_of(t) for t in data.trials], dtype=np.int64)
+                                        for prefix, label_of in tasks},
+                                config=config, available=tuple(sorted(available)))
+    _run_units(folds, models, context, result, execution, show_progress)
+    result.modalities = {m: modality_of(m, available) for m in models}
     result.summary = summarise(result.rows, RUN_METRICS)
     for s in result.summary:
         s["modality"] = result.modalities[s["model"]]
@@ -251,7 +270,115 @@ def _stack(idx, feats, mods) -> dict[str, np.ndarray]:
     return {m: np.concatenate([feats[j].arrays[m] for j in idx], axis=0) for m in mods}
 
 
-def _fit_score(name, config: BenchRunConfig, fold, train, test, feats, va, tasks, trials, available) -> dict:
+@dataclass
+class MultimodalContext:
+    """What every unit of a ``bench run`` shares (shipped once per run; to Ray workers through the object store).
+
+    Attributes
+    ----------
+    feats : list of TrialFeatures
+        Per trial (indexed like the folds' indices), its features of every modality.
+    va : list of ndarray, shape (n_frames, 2)
+        Per trial, per-frame valence/arousal (NaN where unknown).
+    labels : dict of str to ndarray of int, shape (n_trials,)
+        Per classification task (metric prefix, ``""`` for the dataset's own classes), each trial's class.
+    config : BenchRunConfig
+        The run's config (model parameters, seed).
+    available : tuple of str
+        Modalities the dataset has (``"eeg"``, ``"physio"``, ``"physio.{group}"``).
+    """
+
+    feats: list[TrialFeatures]
+    va: list[np.ndarray]
+    labels: dict[str, np.ndarray]
+    config: BenchRunConfig
+    available: tuple[str, ...]
+
+
+@dataclass
+class MultimodalUnitSpec:
+    """One ``bench run`` unit: one model on one fold (seed: the run's).
+
+    Attributes
+    ----------
+    unit : Unit
+        Its identity (``model/fold/seed{seed}``).
+    fold : Fold
+        The fold (train and test trial indices, subject and session of the row).
+    """
+
+    unit: Any
+    fold: Any
+
+
+def run_multimodal_unit(spec: MultimodalUnitSpec, context: MultimodalContext):
+    """Fit and score one model on one fold; never raises (a failure comes back with its traceback).
+
+    Parameters
+    ----------
+    spec : MultimodalUnitSpec
+        The unit.
+    context : MultimodalContext
+        The run's shared features and targets.
+
+    Returns
+    -------
+    outcome : UnitOutcome
+        The row (``payload`` empty), or the error.
+    """
+    import os
+    import socket
+    import time
+    import traceback
+
+    from eegaffect.benchmark.units import UnitOutcome
+
+    started, t0, cpu0 = time.time(), time.perf_counter(), time.process_time()
+    try:
+        row, error = _fit_score(spec.unit.model, context, spec.fold), None
+    except Exception:  # noqa: BLE001 - any failure of one unit is reported, the others go on
+        row, error = None, traceback.format_exc()
+    return UnitOutcome(spec.unit, row, {}, error, time.perf_counter() - t0, time.process_time() - cpu0, started,
+                       os.nice(0), os.getpid(), socket.gethostname())
+
+
+def _run_units(folds, models: list[str], context: MultimodalContext, result: "MultimodalResult", execution,
+               show_progress: bool) -> None:
+    """Run every (model, fold) unit on the executor ``execution`` asks for; rows in the sequential order."""
+    from eegaffect.benchmark.execution import UnitProgress, make_executor, note_outcome
+    from eegaffect.benchmark.units import make_units
+
+    units = make_units(folds, models, [context.config.seed])
+    by_name = {f.name: f for f in folds}
+    specs = [MultimodalUnitSpec(u, by_name[u.fold]) for u in units]
+    rows: dict = {}
+
+    def on_outcome(outcome) -> None:
+        if note_outcome(result, outcome, logger):
+            rows[outcome.unit] = outcome.row
+
+    executor = make_executor(execution)
+    result.executor = executor.name
+    bar = None
+    try:
+        with executor:
+            result.startup_s = getattr(executor, "startup_s", 0.0)
+            shared = executor.prepare(context)
+            bar = UnitProgress(len(specs), desc=f"{context.config.protocol} units", show=show_progress)
+            executor.run(specs, shared, on_outcome, bar, fn=run_multimodal_unit)
+    finally:
+        if bar is not None:
+            bar.close()
+    result.shutdown_s = getattr(executor, "shutdown_s", 0.0)
+    result.rows = [rows[u] for u in units if u in rows]
+    if result.failed:
+        logger.error("%d of %d unit(s) failed: %s", len(result.failed), len(units),
+                     ", ".join(f"{f['model']}/{f['fold']}" for f in result.failed))
+
+
+def _fit_score(name: str, context: MultimodalContext, fold) -> dict:
+    config, feats, va, available = context.config, context.feats, context.va, set(context.available)
+    train, test = list(fold.train), list(fold.test)
     _, _, task = MODALITY_MODELS[name]
     mods = resolve_modalities(name, available)
     params = dict(config.model_params.get(name, {}), modalities=mods)
@@ -273,9 +400,9 @@ def _fit_score(name, config: BenchRunConfig, fold, train, test, feats, va, tasks
         model = make_model(name, **params).fit({m: x[ok_tr] for m, x in xtr.items()}, ytr[ok_tr], seed=config.seed)
         row.update(regression_metrics(yte[ok_te], model.predict({m: x[ok_te] for m, x in xte.items()})))
         return row
-    for prefix, label_of in tasks:
-        ytr = np.repeat([label_of(trials[j]) for j in train], steps_tr)
-        yte = np.repeat([label_of(trials[j]) for j in test], steps_te)
+    for prefix, labels in context.labels.items():
+        ytr = np.repeat(labels[train], steps_tr)
+        yte = np.repeat(labels[test], steps_te)
         model = make_model(name, **params).fit(xtr, ytr, seed=config.seed, groups=np.repeat(train, steps_tr))
         with warnings.catch_warnings():  # a test fold may hold one class only (k-fold within a subject)
             warnings.filterwarnings("ignore", message="A single label was found")

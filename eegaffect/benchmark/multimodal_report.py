@@ -49,7 +49,7 @@ def _write(result: MultimodalResult, out_dir: Path, config: BenchRunConfig) -> d
     doc = {"dataset": result.dataset, "protocol": result.protocol,
            "rows": [{k: _clean(r.get(k)) for k in ROW_KEYS} for r in result.rows],
            "summary": [{k: _clean(v) for k, v in s.items()} for s in result.summary],
-           "fusion_vs_best_single": result.comparison}
+           "fusion_vs_best_single": result.comparison, "failed": result.failed}
     files["json"] = write_results_json(out_dir / "results.json", doc)
     import csv
     import io
@@ -63,7 +63,9 @@ def _write(result: MultimodalResult, out_dir: Path, config: BenchRunConfig) -> d
     files["markdown"] = _atomic(out_dir / "results.md", modality_table(result))
     run = {"feature_wall_s": result.feature_wall_s, "subject_featurise_s": result.subject_seconds,
            "subject_featurise_cpu_s": result.subject_cpu_s,
-           "peak_rss_mb": result.peak_rss_mb, "config": config.model_dump(mode="json")}
+           "peak_rss_mb": result.peak_rss_mb, "units_failed": result.failed, "executor": result.executor,
+           "executor_startup_s": result.startup_s, "executor_shutdown_s": result.shutdown_s,
+           "unit_timings": result.unit_timings, "config": config.model_dump(mode="json")}
     files["run"] = write_results_json(out_dir / "run.json", run)
     if config.plots:
         files["plot:summary"] = _plot(result, out_dir / "plots")

@@ -16,6 +16,7 @@ BENCH_MODULES: dict[str, str] = {
     "seed": "eegaffect.commands.bench_seed",
     "run": "eegaffect.commands.bench_run",
     "ablation": "eegaffect.commands.bench_ablation",
+    "fusion": "eegaffect.commands.bench_fusion",
     "acquisition": "eegaffect.commands.bench_acquisition",
     "kernels": "eegaffect.commands.bench_kernels",
     "model": "eegaffect.commands.bench_model",

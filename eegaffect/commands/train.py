@@ -5,6 +5,8 @@ Example::
     eegaffect datasets synth-seed /tmp/synth --subjects 1 --sessions 1
     eegaffect train --data /tmp/synth --out /tmp/bundle --set data.subjects=[1]
     eegaffect train --data /tmp/synth --out /tmp/bundle --stage sac --resume   # redo one stage
+    eegaffect datasets synth-deap /tmp/deap --subjects 1 --trials 8            # a fused bundle (docs/fusion.md)
+    eegaffect train --data /tmp/deap --out /tmp/fused --set data.dataset=deap --set "fusion.physio=[ppg,eda]"
 
 Under ``torchrun --nproc_per_node N -m eegaffect train ...`` the VQ-VAE and transformer train with
 DistributedDataParallel (gloo on CPU, NCCL on CUDA); rank 0 writes the bundle.
@@ -29,7 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train", help="train the VQ-VAE -> transformer -> SAC chain on a dataset and write a bundle",
         description="Featurise a dataset through the live signal pipeline, train the causal VQ-VAE, the masked "
                     "temporal transformer and the SAC trajectory optimiser (checkpoint per stage in "
-                    "OUT/checkpoints), and write the bundle (bundle.json, weights.safetensors, sac_policy.zip).")
+                    "OUT/checkpoints), and write the bundle (bundle.json, weights.safetensors, sac_policy.zip). "
+                    "With fusion.physio (a multimodal dataset: deap, amigos, dreamer) each trial's physiological "
+                    "signals are featurised and fused with the EEG (docs/fusion.md).")
     parser.add_argument("--data", type=Path, required=True, help="dataset root (e.g. from datasets synth-seed)")
     parser.add_argument("--out", type=Path, required=True, help="bundle directory to write")
     parser.add_argument("--stage", choices=["all", "vqvae", "transformer", "sac"], default="all",
@@ -69,9 +73,13 @@ def run(args: argparse.Namespace) -> int:
         return 2
     doc_path = out / "bundle.json"
     if doc_path.is_file():
-        report = json.loads(doc_path.read_text(encoding="utf-8")).get("report", {})
+        doc = json.loads(doc_path.read_text(encoding="utf-8"))
+        report = doc.get("report", {})
         cb = report.get("codebook")
         print(f"bundle: {out}")
+        if doc.get("modalities"):
+            eeg = ["eeg"] if doc["modalities"].get("eeg", True) else []
+            print(f"modalities: {', '.join(eeg + [m['kind'] for m in doc['modalities']['physio']])}")
         print(f"training time: {report.get('train_seconds', float('nan')):.1f} s")
         if cb:
             print(f"codebook: {cb['used_codes']}/{cb['n_codes']} codes used, perplexity {cb['perplexity']:.1f}, "
