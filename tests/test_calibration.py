@@ -56,10 +56,15 @@ def test_normalisation_is_refitted_on_the_calibration_frames(predictor, rng):
     from eegaffect.calibration import calibrate_chain
 
     feats, va = _frames(predictor, 40)
-    cal, report = calibrate_chain(predictor.chain, [feats], [va], steps=0)
+    cal, report = calibrate_chain(predictor.chain, [feats], [va], steps=0, match_rate=None)
     np.testing.assert_allclose(cal.mean, feats.mean(0), rtol=1e-12)
     np.testing.assert_allclose(cal.std, feats.std(0), rtol=1e-12)
     assert report["n_frames"] == len(feats) and report["adapted"] == ["normalisation", "readout"]
+    # without match_rate the calibrated chain keeps the bundle's output smoother (it used to drop it)
+    c = predictor.chain
+    assert (cal.smooth_s, cal.trend_s, cal.smooth_labels, cal.hop_s) == (c.smooth_s, c.trend_s, c.smooth_labels,
+                                                                         c.hop_s)
+    assert cal.smooth_s > 0
     offset = rng.normal(0, 0.7, size=feats.shape[1:])
     cal_shifted, _ = calibrate_chain(predictor.chain, [feats + offset], [va], steps=0)
     np.testing.assert_allclose(cal_shifted.run(feats + offset)["base_va"], cal.run(feats)["base_va"], atol=1e-5)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +20,7 @@ from eegaffect.calibration.base import (
     CalibrationError,
 )
 
-__all__ = ["calibrate_chain", "calibrate_bundle", "check_out", "parent_checksum"]
+__all__ = ["SMOOTH_FACTORS", "calibrate_chain", "calibrate_bundle", "check_out", "parent_checksum"]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -28,8 +28,23 @@ __all__ = ["calibrate_chain", "calibrate_bundle", "check_out", "parent_checksum"
 
 
 def calibrate_chain(chain, features: Sequence[np.ndarray], va: Sequence[np.ndarray], *, full: bool = False,
-                    steps: int | None = None, lr: float | None = None, anchor: float = 1e-2, seed: int = 0):
-    """Adapt a trained chain to one person: normalisation statistics and readout (or everything with ``full``).
+                    steps: int | None = None, lr: float | None = None, anchor: float = 1e-2, seed: int = 0,
+                    physio: Sequence[Mapping[str, np.ndarray]] | None = None, match_rate: float | None = 1.5,
+                    rescale: bool = True, physio_rescale: bool = False):
+    """Adapt a trained chain to one person: normalisation statistics and readout (or everything with ``full``),
+    then the output smoother's time constants.
+
+    A fused chain (:mod:`eegaffect.models.fusion`) is adapted the same way on its fused latent (the sum of the EEG
+    latent and the physiological encodings that the transformer reads): the EEG statistics and, per physiological
+    feature, the mean of its finite calibration values (the person's offset: resting heart rate, skin-conductance
+    level; with ``physio_rescale`` the standard deviation too) are recomputed, and the readout is fitted on the
+    fused latents; the encoders and the missing embeddings are kept (``full`` fine-tunes them with the rest).
+
+    The refitted readout passes more frame-to-frame noise than the parent's, so after the fit the smoother's
+    level and trend time constants (kept in their ratio) are scaled by the smallest factor of
+    :data:`SMOOTH_FACTORS` whose output on the calibration frames moves at most ``match_rate`` times as fast as
+    the calibration labels (mean ``|change|`` per second, valence and arousal); the parent's constants when they
+    already do, the largest factor when none does. Only calibration data are used.
 
     Parameters
     ----------
@@ -50,14 +65,29 @@ def calibrate_chain(chain, features: Sequence[np.ndarray], va: Sequence[np.ndarr
         Weight of the L2 pull of the adapted weights back to the parent's (per weight, mean squared difference).
     seed : int
         Seed of torch's generator during fitting (the fit itself uses no dropout).
+    physio : sequence of mapping of str to ndarray, shape (n_frames_i, n_features_k) | None
+        A fused chain's physiological frames per segment, already paired with the EEG frames by the as-of rule
+        (:attr:`CalibrationData.physio`); required for a fused chain, refused for an EEG-only one.
+    match_rate : float | None
+        Most output rate, as a multiple of the labels' rate, the smoother's time constants are chosen for
+        (None: keep the parent's smoother).
+    rescale : bool
+        Recompute the EEG normalisation's scales (standard deviations) with its means; False: only the means
+        (offsets: an electrode's gain), the parent's scales are kept.
+    physio_rescale : bool
+        The same for a fused chain's physiological features. Off by default: within a few minutes the slow
+        features (heart rate, skin-conductance level over 10-s windows) spread much less than across sessions,
+        and their calibration scales inflate the z-scores (``docs/calibration.md``).
 
     Returns
     -------
     chain : EEGDancerChain
         The calibrated copy (same SAC policy object).
     report : dict
-        ``n_frames``, ``adapted``, ``steps``, ``loss`` (first, last), and ``before``/``after`` CCC and RMSE of the
-        transformer output on the calibration frames.
+        ``n_frames``, ``adapted``, ``steps``, ``loss`` (first, last), ``before``/``after`` CCC and RMSE of the
+        transformer output on the calibration frames, ``smoother`` (the time constants chosen, the output's and
+        the labels' rate on the calibration frames) and, for a fused chain, ``physio_normalisation`` (per kind,
+        the features whose statistics came from the calibration data).
 
     Raises
     ------
@@ -81,12 +111,33 @@ def calibrate_chain(chain, features: Sequence[np.ndarray], va: Sequence[np.ndarr
     if n < MIN_FRAMES:
         raise CalibrationError(f"expected at least {MIN_FRAMES} labelled frames to calibrate on, got {n} (record "
                                "longer: one frame per hop_s second)")
+    fused = getattr(chain, "physio", None) is not None
+    if fused and physio is None:
+        raise CalibrationError(f"this bundle fuses EEG with {chain.physio.kinds}: calibrating it needs their "
+                               "frames beside the EEG's (collect the device streams with the EEG)")
+    if not fused and physio is not None:
+        raise CalibrationError("this bundle is EEG-only; it takes no physiological calibration frames")
+    if fused:
+        physio = [dict(p) for p in physio]
+        if len(physio) != len(va):
+            raise CalibrationError(f"expected physiological frames per segment ({len(va)}), got {len(physio)}")
+        for i, (p, v) in enumerate(zip(physio, va)):
+            for kind, rows in p.items():
+                if kind not in chain.physio.kinds:
+                    raise CalibrationError(f"segment {i}: this bundle fuses {chain.physio.kinds}, not {kind!r}")
+                want = (len(v), chain.physio.modality(kind).n_features)
+                if np.shape(rows) != want:
+                    raise CalibrationError(f"segment {i}: expected {kind} frames of shape {want}, got "
+                                           f"{np.shape(rows)}")
+    if match_rate is not None and not match_rate > 0:
+        raise ValueError(f"expected match_rate > 0 or None, got {match_rate}")
     mode = "full" if full else "readout"
     steps = DEFAULT_STEPS[mode] if steps is None else steps
     lr = DEFAULT_LR[mode] if lr is None else lr
     if steps < 0 or anchor < 0 or not lr > 0:
         raise ValueError(f"expected steps >= 0, anchor >= 0 and lr > 0, got {steps}, {anchor}, {lr}")
-    return _calibrate(chain, features, va, bool(full), int(steps), float(lr), float(anchor), int(seed))
+    return _calibrate(chain, features, va, physio, bool(full), int(steps), float(lr), float(anchor), int(seed),
+                      match_rate, bool(rescale), bool(physio_rescale))
 
 
 def _norm_stats(features: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -99,21 +150,104 @@ def _norm_stats(features: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return mean, std
 
 
-def _calibrate(chain, features, va, full, steps, lr, anchor, seed):
+def _physio_stats(spec, physio: list[dict], rescale: bool = False):
+    """The physiological spec with each feature's mean (and with ``rescale`` its standard deviation) from its
+    finite calibration values (at least :data:`MIN_FRAMES` of them with a positive spread; otherwise the
+    parent's), and which features changed.
+    """
+    import dataclasses
+
+    from eegaffect.models.fusion import PhysioSpec
+
+    mods, adapted = [], {}
+    for m in spec.modalities:
+        rows = [np.asarray(p[m.kind], np.float64) for p in physio if m.kind in p]
+        stacked = np.concatenate(rows) if rows else np.zeros((0, m.n_features))
+        mean, std = m.mean.copy(), m.std.copy()
+        names = []
+        for j, name in enumerate(m.feature_names):
+            col = stacked[:, j][np.isfinite(stacked[:, j])]
+            if len(col) >= MIN_FRAMES and np.std(col) > 1e-6 * max(1.0, abs(float(np.mean(col)))):
+                mean[j] = float(np.mean(col))
+                if rescale:
+                    std[j] = float(np.std(col))
+                names.append(name)
+        adapted[m.kind] = names
+        mods.append(dataclasses.replace(m, mean=mean, std=std))
+    return PhysioSpec(mods, spec.hop_s, spec.margin_s, spec.max_late_frames, spec.use_eeg,
+                      dict(spec.physio_config)), adapted
+
+
+#: Factors the smoother's time constants may be scaled by after a calibration (see :func:`calibrate_chain`).
+SMOOTH_FACTORS = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0)
+
+
+def _rate(va: list[np.ndarray], hop_s: float) -> np.ndarray:
+    """Mean |change| per second of each column over consecutive frames of every segment, shape (2,)
+    (:func:`eegaffect.benchmark.metrics.jitter` per frame, over the frame hop).
+    """
+    from eegaffect.benchmark.metrics import jitter
+
+    return jitter(np.concatenate(va), lengths=[len(v) for v in va]) / hop_s
+
+
+def _choose_smoother(chain, features, va, physio, match_rate):
+    """Scale of the smoother's time constants: the smallest of :data:`SMOOTH_FACTORS` whose output on the
+    calibration frames moves at most ``match_rate`` times as fast as the labels (see :func:`calibrate_chain`).
+    """
+    from eegaffect.models.smoothing import OutputSmoother
+
+    truth = _rate(va, chain.hop_s)
+    raw = [_run(chain, f, p, smooth=False) for f, p in zip(features, physio)]
+    tried = []
+    for factor in SMOOTH_FACTORS:
+        sm = OutputSmoother(chain.smooth_s * factor, chain.trend_s * factor, chain.hop_s)
+        rate = _rate([sm.apply(r)[0] for r in raw], chain.hop_s)
+        tried.append({"factor": factor, "rate_per_s": rate.tolist()})
+        if np.all(rate <= match_rate * truth):
+            break
+    return factor, {"factor": factor, "smooth_s": chain.smooth_s * factor, "trend_s": chain.trend_s * factor,
+                    "parent_smooth_s": chain.smooth_s, "parent_trend_s": chain.trend_s, "match_rate": match_rate,
+                    "labels_rate_per_s": truth.tolist(), "output_rate_per_s": tried[-1]["rate_per_s"],
+                    "tried": tried}
+
+
+def _run(chain, features, physio, smooth: bool = True) -> np.ndarray:
+    """The chain's V/A output over one segment, with or without its smoother."""
+    if smooth:
+        return chain.run(features, physio)["va"]
+    plain = copy.copy(chain)
+    from eegaffect.models.smoothing import OutputSmoother
+
+    plain.smoother = OutputSmoother(0.0, 0.0, chain.hop_s)
+    return plain.run(features, physio)["va"]
+
+
+def _calibrate(chain, features, va, physio, full, steps, lr, anchor, seed, match_rate, rescale=True,
+               physio_rescale=False):
     import torch
 
     from eegaffect.models.chain import EEGDancerChain
 
+    fused = physio is not None
+    segs = physio if fused else [None] * len(features)
     mean, std = _norm_stats(features)
+    if not rescale:
+        std = chain.std.copy()
+    spec, physio_adapted = _physio_stats(chain.physio, physio, physio_rescale) if fused else (None, None)
     model = copy.deepcopy(chain.model).eval()
-    new = EEGDancerChain(model, mean, std, chain.optimizer)
-    before = _fit_scores(chain, features, va)
+    new = EEGDancerChain(model, mean, std, chain.optimizer, smooth_s=chain.smooth_s, hop_s=chain.hop_s,
+                         trend_s=chain.trend_s, smooth_labels=chain.smooth_labels, physio=spec)
+    before = _fit_scores(chain, features, va, segs)
     norm = [torch.from_numpy(new.normalise(f)).permute(1, 2, 0)[None] for f in features]
+    phys = [None if p is None else tuple(t[None] for t in new.physio_inputs(p, len(f)))
+            for f, p in zip(features, segs)]
     targets = [torch.as_tensor(v, dtype=torch.float32)[None] for v in va]
     tr = model.transformer
     for p in model.parameters():
         p.requires_grad_(False)
-    trainable = (list(model.vqvae.parameters()) + list(tr.parameters())) if full else \
+    trainable = (list(model.vqvae.parameters()) + list(tr.parameters())
+                 + (list(model.fusion.parameters()) if model.fusion is not None else [])) if full else \
         list(tr.va_head.parameters()) + list(tr.logvar_head.parameters())
     for p in trainable:
         p.requires_grad_(True)
@@ -125,12 +259,16 @@ def _calibrate(chain, features, va, full, steps, lr, anchor, seed):
     history: list[float] = []
     gen_state = torch.get_rng_state()
     torch.manual_seed(seed)
+
+    def inputs():  # what the transformer reads: the EEG latent the heads read, plus the physiology when fused
+        return [model._fuse(model.vqvae.encode(x)["head"], ph) for x, ph in zip(norm, phys)]
+
     try:
-        with torch.no_grad():  # frozen trunk: its latents (readout only) are computed once
-            latents = None if full else [model.vqvae.encode(x)["latent"] for x in norm]
+        with torch.no_grad():  # frozen trunk: its (fused) latents (readout only) are computed once
+            latents = None if full else inputs()
         opt = torch.optim.Adam(trainable, lr=lr)
         for _ in range(steps):
-            lat = [model.vqvae.encode(x)["latent"] for x in norm] if full else latents
+            lat = inputs() if full else latents
             loss = sum(tr.regression_loss(z, y) * y.shape[1] for z, y in zip(lat, targets)) / sum(
                 y.shape[1] for y in targets)
             loss = loss + anchor * sum(((p - p0) ** 2).mean() for p, p0 in zip(trainable, parent))
@@ -143,21 +281,33 @@ def _calibrate(chain, features, va, full, steps, lr, anchor, seed):
         for p in model.parameters():
             p.requires_grad_(False)
         model.eval()
-    after = _fit_scores(new, features, va)
+    adapted = ["normalisation"] + (["physio-normalisation"] if fused else []) + ["network" if full else "readout"]
+    smoother = None
+    if match_rate is not None and new.smoother.active:
+        factor, smoother = _choose_smoother(new, features, va, segs, match_rate)
+        if factor != 1.0:
+            new = EEGDancerChain(model, mean, std, chain.optimizer, smooth_s=smoother["smooth_s"], hop_s=chain.hop_s,
+                                 trend_s=smoother["trend_s"], smooth_labels=chain.smooth_labels, physio=spec)
+            adapted.append("smoother")
+    after = _fit_scores(new, features, va, segs)
     report = {"n_frames": int(sum(len(v) for v in va)), "n_segments": len(va),
-              "adapted": ["normalisation", "network" if full else "readout"], "steps": steps, "lr": lr,
+              "adapted": adapted, "steps": steps, "lr": lr,
               "anchor": anchor, "loss": [history[0], history[-1]] if history else None,
-              "before": before, "after": after}
+              "before": before, "after": after, "smoother": smoother}
+    if fused:
+        report["physio_normalisation"] = physio_adapted
     logger.info("calibrated on %d frames: valence CCC %s -> %s, arousal CCC %s -> %s (calibration data, "
-                "transformer output)", report["n_frames"], _fmt(before["valence_ccc"]), _fmt(after["valence_ccc"]),
-                _fmt(before["arousal_ccc"]), _fmt(after["arousal_ccc"]))
+                "transformer output)%s", report["n_frames"], _fmt(before["valence_ccc"]), _fmt(after["valence_ccc"]),
+                _fmt(before["arousal_ccc"]), _fmt(after["arousal_ccc"]),
+                "" if smoother is None else f"; smoother x{smoother['factor']:g} "
+                f"({smoother['smooth_s']:.2g} s level, {smoother['trend_s']:.2g} s trend)")
     return new, report
 
 
-def _fit_scores(chain, features, va) -> dict:
+def _fit_scores(chain, features, va, physio) -> dict:
     from eegaffect.benchmark.metrics import ccc, rmse
 
-    pred = np.concatenate([chain.run(f)["base_va"] for f in features]).astype(np.float64)
+    pred = np.concatenate([chain.run(f, p)["base_va"] for f, p in zip(features, physio)]).astype(np.float64)
     true = np.concatenate(va)
     out = {}
     for k, name in enumerate(("valence", "arousal")):
@@ -177,7 +327,8 @@ def _fmt(v) -> str:
 
 def calibrate_bundle(bundle: str | Path, out: str | Path, data: CalibrationData, *, full: bool = False,
                      steps: int | None = None, seed: int = 0, lr: float | None = None,
-                     anchor: float = 1e-2) -> Path:
+                     anchor: float = 1e-2, match_rate: float | None = 1.5, rescale: bool = True,
+                     physio_rescale: bool = False) -> Path:
     """Calibrate a bundle on labelled frames and write the result as a new bundle.
 
     Parameters
@@ -195,6 +346,8 @@ def calibrate_bundle(bundle: str | Path, out: str | Path, data: CalibrationData,
     seed : int
         Seed.
     lr, anchor : float
+        See :func:`calibrate_chain`.
+    match_rate, rescale, physio_rescale
         See :func:`calibrate_chain`.
 
     Returns
@@ -215,7 +368,8 @@ def calibrate_bundle(bundle: str | Path, out: str | Path, data: CalibrationData,
 
     predictor = Predictor.load(bundle)
     chain, report = calibrate_chain(predictor.chain, data.features, data.va, full=full, steps=steps, seed=seed,
-                                    lr=lr, anchor=anchor)
+                                    lr=lr, anchor=anchor, physio=data.physio, match_rate=match_rate,
+                                    rescale=rescale, physio_rescale=physio_rescale)
     return _write(predictor, bundle, out, chain, report, data)
 
 

@@ -33,6 +33,15 @@ class CalibrateConfig(ConfigModel):
                               "null: 30 (readout), 100 (full); 0: normalisation statistics only")
     lr: float | None = Field(None, gt=0, description="learning rate; null: 1e-3 (readout), 3e-4 (full)")
     anchor: float = Field(1e-2, ge=0, description="L2 pull of the adapted weights back to the parent's")
+    match_rate: float | None = Field(1.5, gt=0, description="after the fit, scale the output smoother's time "
+                                     "constants until the output on the calibration frames moves at most this many "
+                                     "times as fast as the labels (mean |change| per second); null: keep the "
+                                     "parent's smoother")
+    rescale: bool = Field(True, description="recompute the scales (standard deviations) of the EEG "
+                          "normalisation with its means; false: only the means (offsets), the parent's scales are "
+                          "kept")
+    physio_rescale: bool = Field(False, description="the same for a fused bundle's physiological features (off: "
+                                 "their means only; a few minutes' spread of the slow features is too small)")
     seed: int = Field(0, ge=0)
     interpolate: int = Field(0, ge=0, le=8, description="most missing model channels interpolated (0: error)")
     ignore_channels: list[str] = Field(default_factory=list, description="data channels never to use")
@@ -61,6 +70,12 @@ class CalibrationData:
         Where the labels came from.
     duration_s : float
         Seconds of EEG used.
+    extra : dict
+        More for the calibration record (interpolated channels, device streams...).
+    physio : list of dict of str to ndarray, shape (n_frames_i, n_features_k) | None
+        A fused bundle's calibration data: per segment and physiological kind, the frame each labelled EEG frame
+        uses by the bundle's as-of rule (NaN rows: missing; a kind left out is missing); None for an EEG-only
+        bundle.
     """
 
     features: list[np.ndarray]
@@ -69,6 +84,7 @@ class CalibrationData:
     labels: str = ""
     duration_s: float = 0.0
     extra: dict = field(default_factory=dict)
+    physio: list[dict] | None = None
 
     @property
     def n_frames(self) -> int:

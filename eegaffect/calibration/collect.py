@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +18,8 @@ from eegaffect.calibration.base import (
     CalibrationError,
 )
 
-__all__ = ["collect_live", "collect_recording", "frames_with_labels", "read_labels_csv",
-           "score_recording"]
+__all__ = ["collect_live", "collect_recording", "device_signal", "frames_with_labels", "paired_frames",
+           "read_labels_csv", "recorded_devices", "score_recording"]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -31,7 +31,7 @@ def frames_with_labels(predictor, eeg: np.ndarray, sfreq: float, labels: np.ndar
 
     Frames are stamped at their window's end (:func:`eegaffect.pipeline.frame_times`, the Predictor's stamps)
     and take the label track's value there (:func:`eegaffect.targets.frame_targets`); frames outside the track's
-    span are left out.
+    span are left out. A fused bundle's physiological frames come with :func:`paired_frames`.
 
     Parameters
     ----------
@@ -51,6 +51,37 @@ def frames_with_labels(predictor, eeg: np.ndarray, sfreq: float, labels: np.ndar
     va : ndarray, shape (n_frames, 2)
         Their labels.
     """
+    features, va, _ = paired_frames(predictor, eeg, sfreq, labels)
+    return features, va
+
+
+def paired_frames(predictor, eeg: np.ndarray, sfreq: float, labels: np.ndarray,
+                  physio: Mapping[str, tuple[np.ndarray, float]] | None = None):
+    """:func:`frames_with_labels` plus, for a fused bundle, the physiological frame each labelled EEG frame uses.
+
+    Each device's raw signal goes through the bundle's own physiological pipeline
+    (:meth:`~eegaffect.models.predictor.Predictor.physio_frames`, the live stage on the EEG frame clock) and its
+    frames are paired with the EEG frames by the bundle's as-of rule (:func:`eegaffect.models.fusion.asof_rows`:
+    EEG frame ``k`` uses frame ``k - lag``), exactly as :meth:`~eegaffect.models.predictor.Predictor.predict`
+    pairs them.
+
+    Parameters
+    ----------
+    predictor, eeg, sfreq, labels
+        As for :func:`frames_with_labels`.
+    physio : mapping of str to (ndarray, shape (n_samples,), float) | None
+        Per physiological kind, its raw samples starting with the first EEG sample (NaN: no sample) and their
+        rate. A kind the bundle expects but not given is missing throughout.
+
+    Returns
+    -------
+    features : ndarray, shape (n_frames, n_chans, n_bands)
+    va : ndarray, shape (n_frames, 2)
+    rows : dict of str to ndarray, shape (n_frames, n_features_k) | None
+        Per kind given, the physiological frame each labelled EEG frame uses (NaN rows: missing); None for an
+        EEG-only bundle.
+    """
+    from eegaffect.models.fusion import asof_rows
     from eegaffect.pipeline import SignalPipeline
     from eegaffect.targets import frame_targets
 
@@ -61,12 +92,120 @@ def frames_with_labels(predictor, eeg: np.ndarray, sfreq: float, labels: np.ndar
     labels = labels[np.argsort(labels[:, 0], kind="stable")]
     if np.any(np.diff(labels[:, 0]) <= 0) or not np.all(np.isfinite(labels[:, 0])):
         raise CalibrationError("label times (time_s) must be finite and strictly increasing")
+    kinds = list(predictor.physio_kinds)
+    if physio and not kinds:
+        raise CalibrationError(f"this bundle is EEG-only; got physiological signals for {sorted(physio)}")
+    unknown = sorted(set(physio or {}) - set(kinds))
+    if unknown:
+        raise CalibrationError(f"this bundle fuses {kinds}; got physiological signals for {unknown} too")
     pipe = SignalPipeline(predictor.pipeline_config, n_chans=predictor.n_chans, sfreq_in=float(sfreq))
     frames = np.asarray(pipe.process(np.ascontiguousarray(eeg, dtype=np.float64)))
     frames = frames.reshape(-1, predictor.chain.n_chans, predictor.chain.n_bands)
     va = frame_targets(pipe.frame_times(len(frames)), labels[:, 0], labels[:, 1:3])
     keep = np.all(np.isfinite(va), axis=1)
-    return frames[keep], va[keep]
+    rows = None
+    if kinds:
+        rows = {}
+        for kind, (samples, rate) in (physio or {}).items():
+            lag = predictor.chain.physio.modality(kind).lag
+            rows[kind] = asof_rows(predictor.physio_frames(kind, samples, rate), len(frames), lag)[keep]
+    return frames[keep], va[keep], rows
+
+
+def device_signal(samples: np.ndarray, times_s: np.ndarray, sfreq: float) -> np.ndarray:
+    """A device's samples as a signal starting with the first EEG sample (what :func:`paired_frames` takes).
+
+    Each sample goes to the slot its time gives at the device's nominal rate (``round(time_s * sfreq)``); slots no
+    sample reached (the device started after the EEG, lost samples, a stall) are NaN, the physiological stages'
+    missing-sample marker, so nothing is made up and the samples after a gap keep their time. Samples before the
+    EEG's first sample are dropped.
+
+    Parameters
+    ----------
+    samples : ndarray, shape (n_samples,)
+        The device's samples, in order.
+    times_s : ndarray, shape (n_samples,)
+        Their times in seconds from the first EEG sample (NaN: not placeable, dropped).
+    sfreq : float
+        The device's nominal rate.
+
+    Returns
+    -------
+    signal : ndarray, shape (n,)
+    """
+    x = np.asarray(samples, np.float64).reshape(-1)
+    t = np.asarray(times_s, np.float64).reshape(-1)
+    if x.shape != t.shape or not sfreq > 0:
+        raise ValueError(f"expected samples and times of one shape and sfreq > 0, got {x.shape}, {t.shape} and "
+                         f"{sfreq}")
+    slot = np.round(np.where(np.isfinite(t), t, -1.0) * sfreq)
+    keep = slot >= 0
+    if not keep.any():
+        return np.zeros(0)
+    slot = slot[keep].astype(np.int64)
+    out = np.full(int(slot.max()) + 1, np.nan)
+    out[slot] = x[keep]  # a repeated slot keeps the later sample
+    return out
+
+
+def recorded_devices(header, eeg_key: str, kinds: Sequence[str], duration: float | None = None) -> dict:
+    """The physiological device streams of a recording (``eegaffect live --record`` stores them), one per kind.
+
+    A stream's kind is its content type (:data:`eegaffect.live.physio_inputs.CONTENT_TYPES`). Its samples are
+    placed on the EEG's clock by the recorded LSL stamps (seconds from the EEG stream's first sample) and cut
+    to ``duration`` seconds.
+
+    Parameters
+    ----------
+    header : RecordingHeader
+        The open recording (:func:`eegaffect.recordings.open_recording`).
+    eeg_key : str
+        Key of its EEG stream.
+    kinds : sequence of str
+        Kinds wanted (the bundle's :attr:`~eegaffect.models.predictor.Predictor.physio_kinds`).
+    duration : float | None
+        Seconds of EEG used (None: all).
+
+    Returns
+    -------
+    signals : dict of str to (ndarray, shape (n,), float)
+        Per kind, its signal starting with the first EEG sample (:func:`device_signal`) and its rate.
+
+    Raises
+    ------
+    CalibrationError
+        A wanted kind without a stream, or with several.
+    """
+    from eegaffect.acquisition.channels import INDEX_CHANNEL_NAME
+    from eegaffect.live.physio_inputs import CONTENT_TYPES
+
+    t0 = header.streams[eeg_key].first_timestamp
+    by_kind: dict[str, list] = {}
+    for key, st in header.streams.items():
+        kind = CONTENT_TYPES.get(str(st.type).upper())
+        if key != eeg_key and kind in kinds:
+            by_kind.setdefault(kind, []).append(key)
+    missing = [k for k in kinds if k not in by_kind]
+    several = {k: v for k, v in by_kind.items() if len(v) > 1}
+    if missing or several:
+        have = {k: (s.name, s.type) for k, s in header.streams.items()}
+        raise CalibrationError(f"{header.path}: a fused bundle expecting {list(kinds)} calibrates on one device "
+                               f"stream per kind (content type ECG, PPG/BVP, EDA, RESP or TEMP); "
+                               + (f"none for {missing}" if missing else f"several for {several}")
+                               + f"; the recording has streams {have} (record the session with its devices: "
+                               "eegaffect live --physio NAME --record)")
+    out = {}
+    for kind in kinds:
+        st = header.read_stream(by_kind[kind][0])
+        index = [i for i, n in enumerate(st.ch_names) if n == INDEX_CHANNEL_NAME]
+        col = next(i for i in range(np.shape(st.data)[1]) if i not in index)
+        n = min(len(st.timestamps), len(st.data))
+        t = np.asarray(st.timestamps[:n], np.float64) - t0
+        x = np.asarray(st.data[:n], np.float64)[:, col]
+        if duration is not None:
+            x, t = x[t < duration], t[t < duration]
+        out[kind] = (device_signal(x, t, float(st.sfreq)), float(st.sfreq))
+    return out
 
 
 def read_labels_csv(path: str | Path) -> np.ndarray:
@@ -158,15 +297,27 @@ def collect_recording(bundle: str | Path, path: str | Path, labels: str | Path |
             raise CalibrationError(f"{path} has no ground-truth stream (type AffectTruth) and no annotation CSV "
                                    "beside it; give the labels with --labels FILE.csv (time_s, valence, arousal)")
         label_src = f"{path} (recorded ground truth)"
+    kinds = list(predictor.physio_kinds)
+    devices = recorded_devices(header, info.key, kinds, duration) if kinds else None
     cmap = _map_channels(info.ch_names, units, predictor.meta, interpolate, ignore, unit, rename)
     raw = trial.load()
     if duration is not None:
         raw = raw[: round(duration * info.sfreq)]
     eeg = cmap.apply(raw)
-    features, va = frames_with_labels(predictor, eeg, info.sfreq, track)
+    features, va, rows = paired_frames(predictor, eeg, info.sfreq, track, devices)
+    extra = {"interpolated": list(cmap.interpolated)}
+    if kinds:
+        extra["devices"] = {k: header.streams[key].name for key in header.streams
+                            for k in kinds if header.streams[key].name and _kind_of(header.streams[key]) == k}
     return CalibrationData([features], [va], source=str(path), labels=label_src,
-                           duration_s=len(eeg) / float(info.sfreq),
-                           extra={"interpolated": list(cmap.interpolated)})
+                           duration_s=len(eeg) / float(info.sfreq), extra=extra,
+                           physio=None if rows is None else [rows])
+
+
+def _kind_of(stream) -> str | None:
+    from eegaffect.live.physio_inputs import CONTENT_TYPES
+
+    return CONTENT_TYPES.get(str(stream.type).upper())
 
 
 def _units_of(header, info) -> list[str]:
@@ -181,8 +332,15 @@ def _units_of(header, info) -> list[str]:
 
 def collect_live(bundle: str | Path, stream: str, labels: str | Path | None, duration: float, *,
                  interpolate: int = 0, ignore: Sequence[str] = (), unit: str | None = None,
-                 timeout: float = 10.0, rename: dict | None = None) -> CalibrationData:
-    """Record ``duration`` seconds of a live EEG stream with its labels, then return labelled frames.
+                 timeout: float = 10.0, rename: dict | None = None,
+                 physio: Sequence[str] | None = None) -> CalibrationData:
+    """Record ``duration`` seconds of a live EEG stream with its labels (and a fused bundle's device streams),
+    then return labelled frames.
+
+    For a fused bundle the device streams are collected alongside the EEG; each device's samples are placed on
+    the EEG's samples by their LSL stamps (as the labels are), featurised by the bundle's physiological pipeline
+    and paired with the EEG frames by the bundle's as-of rule (:func:`paired_frames`), so calibration sees what
+    the live session will feed the model.
 
     Parameters
     ----------
@@ -200,6 +358,9 @@ def collect_live(bundle: str | Path, stream: str, labels: str | Path | None, dur
         As for ``eegaffect live``.
     timeout : float
         Seconds to wait for the streams.
+    physio : sequence of str | None
+        A fused bundle's device streams by name, one per kind it expects (each stream's content type gives its
+        kind); None: ``{stream}-{kind}`` for each kind (what ``eegaffect simulate --physio`` publishes).
 
     Returns
     -------
@@ -220,9 +381,16 @@ def collect_live(bundle: str | Path, stream: str, labels: str | Path | None, dur
             truth_name = str(labels)
     eeg = Stream(name=stream, timeout=timeout, bufsize=max(30.0, duration + 10.0), require_regular=True,
                  index_channel="auto", dejitter=False)
+    kinds = list(predictor.physio_kinds)
+    if physio and not kinds:
+        raise CalibrationError(f"bundle {bundle} is EEG-only; it takes no physiological streams (got "
+                               f"{list(physio)})")
     truth = None
+    devices: dict = {}
     eeg.connect()
     try:
+        if kinds:
+            devices = _connect_devices(kinds, physio, stream, timeout, max(30.0, duration + 10.0))
         if csv_track is None:
             truth = Stream(name=truth_name, type="AffectTruth", timeout=timeout, bufsize=max(30.0, duration + 10.0),
                            index_channel=None, dejitter=False).connect()
@@ -235,11 +403,15 @@ def collect_live(bundle: str | Path, stream: str, labels: str | Path | None, dur
             truth.read_new()
         logger.info("calibration: collecting %.0f s of %r with labels from %s", duration, stream,
                     "a CSV" if truth is None else repr(truth.name))
-        data, ts, t_data, t_ts = _collect(eeg, truth, duration, eeg.sfreq)
+        for dev in devices.values():
+            dev.read_new()
+        data, ts, t_data, t_ts, dev_data = _collect(eeg, truth, duration, eeg.sfreq, devices)
     finally:
         eeg.disconnect()
         if truth is not None:
             truth.disconnect()
+        for dev in devices.values():
+            dev.disconnect()
     if len(ts) < 2:
         raise CalibrationError(f"stream {stream!r} delivered {len(ts)} samples in {duration:g} s; expected a "
                                "flowing EEG stream")
@@ -255,14 +427,72 @@ def collect_live(bundle: str | Path, stream: str, labels: str | Path | None, dur
     else:
         track, label_src = csv_track, str(labels)
     x = cmap.apply(data)
-    features, va = frames_with_labels(predictor, x, eeg.sfreq, track)
+    signals = None
+    if kinds:
+        signals = {}
+        for kind, (d, dts) in dev_data.items():
+            dev = devices[kind]
+            col = next(i for i in range(dev.n_chans) if i != dev.index_channel)
+            # device stamps -> seconds of EEG since its first sample, through the EEG's own stamps (as the labels)
+            pos = np.interp(dts, ts, np.arange(len(ts), dtype=np.float64), left=np.nan, right=np.nan)
+            signals[kind] = (device_signal(d[:, col] if len(d) else np.zeros(0), pos / eeg.sfreq, dev.sfreq),
+                             float(dev.sfreq))
+            if not np.isfinite(signals[kind][0]).any():
+                raise CalibrationError(f"device stream {dev.name!r} ({kind}) delivered no sample during the "
+                                       f"{duration:g} s of calibration")
+    features, va, rows = paired_frames(predictor, x, eeg.sfreq, track, signals)
+    extra = {"interpolated": list(cmap.interpolated)}
+    if kinds:
+        extra["devices"] = {k: d.name for k, d in devices.items()}
     return CalibrationData([features], [va], source=f"lsl:{stream}", labels=label_src,
-                           duration_s=len(x) / float(eeg.sfreq), extra={"interpolated": list(cmap.interpolated)})
+                           duration_s=len(x) / float(eeg.sfreq), extra=extra,
+                           physio=None if rows is None else [rows])
 
 
-def _collect(eeg, truth, duration: float, sfreq: float):
+def _connect_devices(kinds: Sequence[str], names: Sequence[str] | None, stream: str, timeout: float,
+                     bufsize: float) -> dict:
+    """The device streams of a fused bundle's kinds, connected, by kind (each checked by its content type)."""
+    from eegaffect.acquisition.lsl import Stream
+    from eegaffect.live.physio_inputs import CONTENT_TYPES
+
+    names = [f"{stream}-{k}" for k in kinds] if not names else list(names)
+    devices: dict = {}
+    try:
+        for name in names:
+            dev = Stream(name=name, timeout=timeout, bufsize=bufsize, require_regular=True, index_channel="auto",
+                         dejitter=False).connect()
+            kind = CONTENT_TYPES.get(dev.type.upper())
+            if kind not in kinds or kind in devices:
+                dev.disconnect()
+                what = kind or "not a physiological kind"
+                taken = f" and already has {devices[kind].name!r} for {kind}" if kind in devices else ""
+                raise CalibrationError(f"device stream {name!r} has content type {dev.type!r} ({what}); this "
+                                       f"bundle expects one stream for each of {list(kinds)}{taken}")
+            devices[kind] = dev
+        missing = [k for k in kinds if k not in devices]
+        if missing:
+            raise CalibrationError(f"this bundle fuses {list(kinds)}; no device stream given for {missing} "
+                                   f"(got {names}; name one per kind with --physio NAME)")
+    except BaseException:
+        for dev in devices.values():
+            dev.disconnect()
+        raise
+    return devices
+
+
+def _collect(eeg, truth, duration: float, sfreq: float, devices: Mapping | None = None):
     need = round(duration * sfreq)
     parts, stamps, t_parts, t_stamps = [], [], [], []
+    devices = dict(devices or {})
+    dev_parts: dict = {k: ([], []) for k in devices}
+
+    def read_devices():
+        for kind, dev in devices.items():
+            d, ts = dev.read_new()
+            if len(ts):
+                dev_parts[kind][0].append(np.asarray(d, np.float64))
+                dev_parts[kind][1].append(np.asarray(ts, np.float64))
+
     got = 0
     deadline = time.monotonic() + duration + 10.0
     while got < need and time.monotonic() < deadline:
@@ -277,6 +507,8 @@ def _collect(eeg, truth, duration: float, sfreq: float):
             if len(tts):
                 t_parts.append(np.asarray(td, np.float64))
                 t_stamps.append(np.asarray(tts, np.float64))
+        read_devices()
+    read_devices()
     if truth is not None:
         td, tts = truth.read_new()
         if len(tts):
@@ -286,7 +518,9 @@ def _collect(eeg, truth, duration: float, sfreq: float):
     ts = np.concatenate(stamps)[:need] if stamps else np.zeros(0)
     t_data = np.concatenate(t_parts) if t_parts else np.zeros((0, 2))
     t_ts = np.concatenate(t_stamps) if t_stamps else np.zeros(0)
-    return data, ts, t_data, t_ts
+    dev_data = {k: (np.concatenate(d) if d else np.zeros((0, devices[k].n_chans)),
+                    np.concatenate(t) if t else np.zeros(0)) for k, (d, t) in dev_parts.items()}
+    return data, ts, t_data, t_ts, dev_data
 
 
 def score_recording(bundle: str | Path, path: str | Path, stream: str | None = None) -> dict:
@@ -294,8 +528,8 @@ def score_recording(bundle: str | Path, path: str | Path, stream: str | None = N
 
     The recording is read as :func:`collect_recording` reads it (the EEG stream, its ground-truth stream or
     annotation CSV), its channels mapped by name as a live session maps them, and the bundle run from a fresh
-    start with :meth:`~eegaffect.models.predictor.Predictor.predict`; each output is paired with the truth at its
-    stamp.
+    start with :meth:`~eegaffect.models.predictor.Predictor.predict` (a fused bundle with the recording's device
+    streams, :func:`recorded_devices`); each output is paired with the truth at its stamp.
 
     Parameters
     ----------
@@ -324,7 +558,12 @@ def score_recording(bundle: str | Path, path: str | Path, stream: str | None = N
         raise CalibrationError(f"{path} has no ground truth to score against")
     parent = Predictor.load(bundle)
     cmap = match_channels(trial.info.ch_names, parent.meta["ch_names"], max_interpolated=8)
-    pred = Predictor.load(bundle, sfreq=trial.info.sfreq).predict(cmap.apply(trial.load()))
+    devices = None
+    if parent.physio_kinds:  # a fused bundle gets the recorded devices, paired by its as-of rule
+        from eegaffect.recordings import open_recording
+
+        devices = recorded_devices(open_recording(path), trial.info.key, parent.physio_kinds)
+    pred = Predictor.load(bundle, sfreq=trial.info.sfreq).predict(cmap.apply(trial.load()), physio=devices)
     true = frame_targets(pred.time_s, track[:, 0], track[:, 1:3])
     keep = np.all(np.isfinite(true), axis=1) & np.all(np.isfinite(pred.va), axis=1)
     out: dict = {"n_frames": int(keep.sum())}

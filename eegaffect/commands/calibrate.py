@@ -6,6 +6,8 @@ Example::
     eegaffect calibrate --stream eegaffect-sim --model BUNDLE --labels truth --duration 120 --out user-bundle/
     eegaffect calibrate --recording session.h5 --model BUNDLE --out user-bundle/          # its recorded truth
     eegaffect calibrate --recording session.edf --labels stimuli.csv --model BUNDLE --out user-bundle/
+    eegaffect simulate --montage seed62 --physio ecg,eda --duration 600 &                    # a fused bundle: + devices
+    eegaffect calibrate --stream eegaffect-sim --model FUSED_BUNDLE --duration 120 --out user-bundle/
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="data channel to drop (repeatable)")
     parser.add_argument("--unit", default=None, metavar="UNIT",
                         help="unit of the samples when the stream/file does not say (volts, microvolts, ...)")
+    parser.add_argument("--physio", action="append", default=None, metavar="NAME",
+                        help="a fused bundle's device stream (content type ECG, PPG/BVP, EDA, RESP or TEMP), one per "
+                             "kind it expects, repeatable (default: STREAM-KIND, e.g. eegaffect-sim-ecg); a "
+                             "recording's device streams are found by their content type")
     parser.add_argument("--rename", type=Path, default=None, metavar="FILE",
                         help="explicit channel mapping, data name -> model name (YAML mapping or CSV 'stream,model')")
     add_config_options(parser, "calibrate")
@@ -57,6 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``eegaffect calibrate``: collect labelled frames, calibrate, write the new bundle, print what changed."""
     from eegaffect.calibration import (
+        MIN_FRAMES,
         CalibrateConfig,
         CalibrationError,
         calibrate_bundle,
@@ -84,14 +91,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"calibrate: collecting {args.duration:g} s of {args.stream!r} with labels from {args.labels}",
               flush=True)
         data = collect_live(args.model, args.stream, args.labels, args.duration, interpolate=cfg.interpolate,
-                            ignore=cfg.ignore_channels, unit=cfg.unit, timeout=cfg.timeout_s, rename=cfg.rename)
+                            ignore=cfg.ignore_channels, unit=cfg.unit, timeout=cfg.timeout_s, rename=cfg.rename,
+                            physio=args.physio)
     else:
+        if args.physio:
+            raise CalibrationError("--physio names live device streams (with --stream); a recording's device "
+                                   "streams are found by their content type")
         labels = None if args.labels == "truth" else Path(args.labels)
         data = collect_recording(args.model, args.recording, labels, duration=args.duration,
                                  interpolate=cfg.interpolate, ignore=cfg.ignore_channels, unit=cfg.unit,
                                  rename=cfg.rename)
     out = calibrate_bundle(args.model, args.out, data, full=cfg.full, steps=cfg.steps, seed=cfg.seed, lr=cfg.lr,
-                           anchor=cfg.anchor)
+                           anchor=cfg.anchor, match_rate=cfg.match_rate, rescale=cfg.rescale,
+                           physio_rescale=cfg.physio_rescale)
     from eegaffect.models.predictor import Predictor
 
     rec = Predictor.load(out).meta["calibration"]
@@ -100,9 +112,21 @@ def run(args: argparse.Namespace) -> int:
     for axis in ("valence", "arousal"):
         b, a = rec["before"][f"{axis}_ccc"], rec["after"][f"{axis}_ccc"]
         print(f"  {axis} CCC on the calibration data: {_fmt(b)} -> {_fmt(a)} (in-sample; test on new data)")
+    sm = rec.get("smoother")
+    if sm:
+        print(f"  output smoother x{sm['factor']:g}: {sm['smooth_s']:.2g} s level, {sm['trend_s']:.2g} s trend "
+              f"(output rate {_rates(sm['output_rate_per_s'])} vs labels {_rates(sm['labels_rate_per_s'])} per s)")
+    for kind, names in (rec.get("physio_normalisation") or {}).items():
+        print(f"  {kind}: normalisation of {len(names)} feature(s) from the calibration data" if names else
+              f"  {kind}: too few finite frames (fewer than {MIN_FRAMES} per feature); the parent's normalisation "
+              "kept")
     print(f"wrote {out}")
     return 0
 
 
 def _fmt(v) -> str:
     return "n/a" if v is None else f"{v:.3f}"
+
+
+def _rates(r) -> str:
+    return "/".join(f"{v:.3f}" for v in r)
