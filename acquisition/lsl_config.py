@@ -18,9 +18,14 @@ import tempfile
 import uuid
 from pathlib import Path
 
-__all__ = ["LSL_LOG_LEVEL_QUIET", "LSL_LOG_LEVEL_VERBOSE", "local_lsl_config_text", "quiet_lsl_logging",
-           "use_local_lsl", "user_lsl_config"]
+__all__ = ["LOCAL_PORT_RANGE", "LSL_LOG_LEVEL_QUIET", "LSL_LOG_LEVEL_VERBOSE", "local_lsl_config_text",
+           "quiet_lsl_logging", "use_local_lsl", "user_lsl_config"]
 
+#: Ports (from liblsl's base port 16572) an outlet may take and a machine-local query asks. With liblsl's default
+#: of 32, the 33rd outlet alive on the machine gets a random port outside the range, and another process resolving
+#: through ``KnownPeers`` alone never sees it (a test suite on two workers beside a demo's five outlets and a bench
+#: reaches 33 outlets): 512 keeps every outlet of a busy machine visible.
+LOCAL_PORT_RANGE = 512
 #: liblsl (loguru) verbosity that keeps warnings and errors only.
 LSL_LOG_LEVEL_QUIET = -1
 #: liblsl verbosity that also shows its INFO lines.
@@ -45,6 +50,7 @@ def local_lsl_config_text(session_id: str, log_level: int = LSL_LOG_LEVEL_QUIET)
     return (
         "[ports]\n"
         "IPv6 = disable\n"
+        f"PortRange = {LOCAL_PORT_RANGE}\n"
         "[multicast]\n"
         "ResolveScope = machine\n"
         "[lab]\n"

@@ -183,7 +183,7 @@ class Player(PacedPusher):
         rel = self._rel[j0:j0 + m] + (i // n) * self._period
         return m, rel
 
-    def _emit(self, i: int, m: int, timestamps: np.ndarray) -> None:
+    def _emit(self, i: int, m: int, timestamps: np.ndarray, prepared=None) -> None:
         n = self._data.shape[0]
         j0 = i % n
         buf = self._buf[:m]

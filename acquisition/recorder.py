@@ -38,6 +38,7 @@ from eegaffect.acquisition.readers.hdf5 import (
     FORMAT_NAME,
     FORMAT_VERSION,
     GAP_COLUMNS,
+    SOURCE_CHANGE_COLUMNS,
     load_recording,
     open_recording_file,
     read_stream_headers,
@@ -48,7 +49,7 @@ __all__ = ["Recorder", "RecorderError", "RecordedStream", "StreamHeader", "load_
 
 logger = logging.getLogger("eegaffect.acquisition.recorder")
 
-_DATASETS = ("data", "timestamps", "clock_offsets", "gaps")
+_DATASETS = ("data", "timestamps", "clock_offsets", "gaps", "source_changes", "source_ids")
 #: File space reserved before every write besides the batch and two chunks per dataset (the partly filled chunks
 #: at either end of the batch): HDF5's metadata (object headers, chunk-index entries and blocks, its 2 KiB metadata
 #: and small-data blocks).
@@ -89,6 +90,12 @@ class Recorder:
 
     Notes
     -----
+    A stream that restarts under a new source_id and is switched to by its inlet
+    (``Stream(reresolve_after_s=...)``) goes on in the same datasets: the switch is recorded in the stream's
+    ``source_changes`` (timestamp and row of the new source's first sample) and ``source_ids`` datasets, and the
+    gap before it in ``gaps`` (a reconnect whose lost samples are unknown). The group's ``source_id`` attribute
+    stays the first source's (attributes cannot change in SWMR mode).
+
     A write error stops the recording, logs it and keeps it in :attr:`error` (a :class:`RecorderError` naming the
     file and the cause); the streams keep acquiring into their ring buffers, and the samples of the batch that
     could not be written stay unread there. A full disk (or a file-size limit or quota) is detected before anything
@@ -121,6 +128,8 @@ class Recorder:
         self.error: BaseException | None = None
         self._n_written: dict[str, int] = {}
         self._n_flushes = 0
+        self._sources: dict[str, str] = {}  # group -> source_id of the samples written last
+        self._n_changes: dict[str, int] = {}  # group -> source changes written and flushed
 
     @property
     def path(self) -> Path:
@@ -131,6 +140,11 @@ class Recorder:
     def n_written(self) -> dict[str, int]:
         """Samples written and flushed per stream group name."""
         return dict(self._n_written)
+
+    @property
+    def n_source_changes(self) -> dict[str, int]:
+        """Source changes of each stream group written and flushed so far (see the class notes)."""
+        return dict(self._n_changes)
 
     @property
     def n_flushes(self) -> int:
@@ -155,6 +169,8 @@ class Recorder:
         self._file, self._groups = _create_file(self._path, self._streams, self._overwrite)
         self._dsets = {g: {k: self._file["streams"][g][k] for k in _DATASETS} for g in self._groups}
         self._n_written = {g: 0 for g in self._groups}
+        self._sources = {g: s.source_id for g, s in zip(self._groups, self._streams)}
+        self._n_changes = {g: 0 for g in self._groups}
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="eegaffect-recorder", daemon=True)
         self._thread.start()
@@ -211,11 +227,12 @@ class Recorder:
     def _rollback(self) -> None:
         """After a failed write, shrink the datasets back to what the last flush wrote (best effort)."""
         for gname, dsets in self._dsets.items():
-            n = self._n_written[gname]
-            for key in ("data", "timestamps"):
+            n, n_changes = self._n_written[gname], self._n_changes[gname]
+            for key, keep in (("data", n), ("timestamps", n), ("source_changes", n_changes),
+                              ("source_ids", n_changes)):
                 try:
-                    if dsets[key].shape[0] > n:
-                        dsets[key].resize(n, axis=0)
+                    if dsets[key].shape[0] > keep:
+                        dsets[key].resize(keep, axis=0)
                 except (OSError, RuntimeError):  # the failing file also fails this; closing is what matters
                     pass
 
@@ -249,12 +266,22 @@ class Recorder:
             offsets = stream.clock_offsets[dsets["clock_offsets"].shape[0]:]
             batches.append((stream, gname, pending, gaps, offsets))
         self._reserve(sum(_batch_nbytes(stream, self._dsets[gname], pending, len(gaps), len(offsets))
+                          + _change_nbytes(stream.source_id, self._sources[gname])
                           for stream, gname, pending, gaps, offsets in batches))
-        counts = {}
+        counts, changes = {}, {}
         for stream, gname, pending, gaps, offsets in batches:
             dsets = self._dsets[gname]
             data, ts = pending if isinstance(pending, tuple) else stream.read_new(pending)
             if len(ts):
+                n0 = dsets["timestamps"].shape[0]
+                change = _source_change(stream, self._sources[gname], ts,
+                                        float(dsets["timestamps"][n0 - 1]) if n0 else -np.inf)
+                if change is not None:
+                    row, source_id = change
+                    changes[gname] = source_id
+                    _append(dsets["source_changes"], np.array([[ts[row], dsets["data"].shape[0] + row]],
+                                                              dtype=np.float64))
+                    _append(dsets["source_ids"], np.array([source_id], dtype=object))
                 _append(dsets["data"], data)
                 _append(dsets["timestamps"], ts)
             counts[gname] = len(ts)
@@ -266,6 +293,11 @@ class Recorder:
         self._file.flush()
         for gname, n in counts.items():
             self._n_written[gname] += n
+        for gname, source_id in changes.items():
+            logger.info("recording %s: stream group %r continues from a new source, source_id %r (was %r)",
+                        self._path, gname, source_id, self._sources[gname])
+            self._sources[gname] = source_id
+            self._n_changes[gname] += 1
         self._n_flushes += 1
 
     def _reserve(self, nbytes: int) -> None:
@@ -334,6 +366,31 @@ def _batch_nbytes(stream: Stream, dsets: dict[str, h5py.Dataset], pending, n_gap
     return values + 2 * chunks
 
 
+def _source_change(stream: Stream, recorded: str, ts: np.ndarray, written_until: float) -> tuple[int, str] | None:
+    """``(row in ts, source_id)`` of the first sample of a new source in a batch just read, or None.
+
+    The stream's inlet switches source only after ``reresolve_after_s`` without data, and records the gap before
+    the new source's first sample (a reconnect stamped with that sample's time) before the sample reaches the
+    ring buffer: the batch's samples from that gap on are the new source's. When the new source's first sample
+    came after the batch was read (no such gap after ``written_until``, the last timestamp written, or none
+    inside the batch), the change is found in a later batch.
+    """
+    source_id = stream.source_id
+    if source_id == recorded:
+        return None
+    reconnects = [g.timestamp for g in stream.gaps if g.reconnect and g.timestamp > written_until]
+    if not reconnects:
+        return None
+    half_step = 0.5 / stream.sfreq if stream.sfreq > 0 else 0.0
+    row = int(np.searchsorted(ts, reconnects[-1] - half_step))
+    return (row, source_id) if row < len(ts) else None
+
+
+def _change_nbytes(source_id: str, recorded: str) -> int:
+    """File bytes of one source change (its row and string), when the stream's source differs from the recorded."""
+    return 0 if source_id == recorded else 16 + len(source_id.encode("utf-8")) + _STRING_OVERHEAD
+
+
 def _one_line(exc: BaseException) -> str:
     """An exception's message on one line (HDF5's messages carry a line break inside their time stamp)."""
     return " ".join(str(exc).split())
@@ -400,6 +457,10 @@ def _write_layout(f: h5py.File, streams: Sequence[Stream]) -> list[str]:
         g.create_dataset("clock_offsets", shape=(0, 2), maxshape=(None, 2), chunks=(64, 2), dtype=np.float64)
         gaps = g.create_dataset("gaps", shape=(0, 4), maxshape=(None, 4), chunks=(64, 4), dtype=np.float64)
         gaps.attrs["columns"] = list(GAP_COLUMNS)
+        changes = g.create_dataset("source_changes", shape=(0, 2), maxshape=(None, 2), chunks=(16, 2),
+                                   dtype=np.float64)
+        changes.attrs["columns"] = list(SOURCE_CHANGE_COLUMNS)
+        g.create_dataset("source_ids", shape=(0,), maxshape=(None,), chunks=(16,), dtype=h5py.string_dtype("utf-8"))
         g.attrs.update({"name": stream.name, "type": stream.type, "sfreq": float(stream.sfreq),
                         "source_id": stream.source_id, "ch_names": stream.ch_names, "ch_types": stream.ch_types,
                         "ch_units": stream.ch_units, "created_at": now, "eegaffect_version": version})

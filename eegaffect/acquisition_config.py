@@ -61,6 +61,10 @@ class RecordConfig(ConfigModel):
     """The HDF5 recorder."""
 
     flush_interval_s: float = Field(0.5, gt=0, le=1.0, description="seconds between flushes (at most 1)")
+    reresolve_after_s: float | None = Field(
+        5.0, gt=0, description="a regular stream silent this long: look for it by name and type under a new "
+                               "source_id (a device restarted without a fixed one) and go on recording from it "
+                               "(the file's source_changes say where); null: never")
 
 
 class BenchAcquisitionConfig(ConfigModel):

@@ -14,26 +14,9 @@ from eegaffect.acquisition.lsl import Stream, resolve_streams
 from eegaffect.acquisition.player import Player, read_xdf
 from eegaffect.acquisition.recorder import Recorder, load_recording
 from eegaffect.acquisition.simulate import TRUTH_CHANNELS, TRUTH_TYPE, SimulatedHeadset
-from lsl_helpers import read_samples, reap, wait_until
+from lsl_helpers import RampSource, read_samples, reap, wait_until
 
 pytestmark = pytest.mark.live
-
-
-class _RampSource:
-    """Deterministic stand-in generator: channel c of sample k is ``k + 1000 c``; truth is a ramp."""
-
-    def __init__(self, n_chans: int, sfreq: float):
-        self.ch_names = [f"C{c}" for c in range(n_chans)]
-        self.sfreq = sfreq
-        self.unit = "uV"
-        self._k = 0
-
-    def generate(self, n: int):
-        k = self._k + np.arange(n)
-        self._k += n
-        eeg = k[:, None] + 1000.0 * np.arange(len(self.ch_names))[None, :]
-        va = np.column_stack([np.sin(k / 50.0), np.cos(k / 50.0)])
-        return eeg, va
 
 
 @pytest.mark.timeout(60)
@@ -154,7 +137,7 @@ def test_read_xdf_streams_and_metadata(tmp_path, rng):
 
 @pytest.mark.timeout(60)
 def test_simulated_headset_pushes_eeg_and_aligned_ground_truth(unique_name):
-    source = _RampSource(4, 250.0)
+    source = RampSource(4, 250.0)
     headset = SimulatedHeadset(source, name=unique_name, chunk_size=25, speed=5, index_channel=True,
                                duration=2.0)
     n = 500

@@ -240,7 +240,10 @@ def test_disk_full_stops_the_recording_with_a_clear_error_and_acquisition_goes_o
     import json
 
     path = tmp_path / "full.h5"
-    proc = _run_limited("-c", _DISK_FULL, unique_name, str(path), reserve, timeout=80)
+    # 2 MiB: room for the first batch even when a loaded machine delays the first flush until the inlet's whole
+    # 5-s buffer (1.3 MB) is waiting (at 1 MiB a CI run beside other jobs wrote nothing before the limit)
+    limit = 2 << 20
+    proc = _run_limited("-c", _DISK_FULL, unique_name, str(path), reserve, timeout=80, limit=limit)
     assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])  # no crash in HDF5 at interpreter exit
     assert "Exception ignored" not in proc.stderr, proc.stderr[-2000:]  # no failing close in a destructor
     result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -251,7 +254,7 @@ def test_disk_full_stops_the_recording_with_a_clear_error_and_acquisition_goes_o
         assert result["n_written"] > 0 and "nothing of that batch was written" in result["error"]
         with h5py.File(path, "r") as f:
             assert f["streams"][unique_name]["data"].shape == (result["n_written"], 64)
-        assert path.stat().st_size <= _LIMIT
+        assert path.stat().st_size <= limit
 
 
 @pytest.mark.timeout(90)
@@ -306,3 +309,88 @@ def test_record_command_names_visible_streams_when_the_stream_is_absent(tmp_path
     assert f"{unique_name}-absent" in err and "visible streams" in err and unique_name in err
     assert err.count("eegaffect record: ") == 1 and "Traceback" not in err
     assert not (tmp_path / "none.h5").exists()
+
+
+@pytest.mark.timeout(90)
+def test_recording_follows_a_stream_restarted_under_a_new_source_id(tmp_path, unique_name, rng):
+    """A device restarted without a fixed source_id: the recording's inlet switches to it (reresolve_after_s) and
+    the file goes on in the same datasets, with the switch in ``source_changes`` / ``source_ids``."""
+    import pylsl
+    from eegaffect.acquisition.lsl import INDEX_CHANNEL_NAME
+    from eegaffect.acquisition.outlet import Outlet
+
+    sfreq, names = 100.0, ["Fz", "Cz", INDEX_CHANNEL_NAME]
+    source = rng.standard_normal((400, 2))
+
+    def push(outlet, first, n):
+        for k in range(first, first + n, 10):
+            idx = np.arange(k, k + 10)
+            outlet.push(np.column_stack([source[idx], idx]), pylsl.local_clock() + (idx - k) / sfreq)
+            time.sleep(10 / sfreq / 2)
+
+    path = tmp_path / "rec.h5"
+    outlet = Outlet(unique_name, "EEG", names, sfreq, channel_format="float64", source_id=f"{unique_name}-a")
+    stream = Stream(name=unique_name, timeout=10, dejitter=False, stall_timeout_s=0.3, reresolve_after_s=0.6,
+                    log_events=False).connect()
+    try:
+        with Recorder(path, [stream], flush_interval=0.2) as recorder:
+            assert outlet.wait_for_consumers(10)
+            push(outlet, 0, 200)
+            assert wait_until(lambda: recorder.n_written[unique_name] == 200, 10)
+            outlet.close()
+            outlet = Outlet(unique_name, "EEG", names, sfreq, channel_format="float64",
+                            source_id=f"{unique_name}-b")
+            assert outlet.wait_for_consumers(20), "the recording's inlet never switched to the new source"
+            push(outlet, 200, 200)
+            assert wait_until(lambda: recorder.n_written[unique_name] == 400, 10)
+        assert recorder.error is None and recorder.n_source_changes == {unique_name: 1}
+    finally:
+        stream.disconnect()
+        outlet.close()
+    rec = load_recording(path)[unique_name]
+    # the samples of both sources, in order, in the same datasets
+    np.testing.assert_array_equal(rec.data[:, -1], np.arange(400))
+    np.testing.assert_array_equal(rec.data[:, :2], source)
+    assert rec.source_id == f"{unique_name}-a"
+    # the switch: the new source's first sample (row 200) and its source_id; the gap before it is a reconnect
+    assert rec.source_changes == [(rec.timestamps[200], 200, f"{unique_name}-b")]
+    (gap,) = rec.gaps
+    assert gap[0] == rec.timestamps[200] and gap[1] == 0 and gap[3] == 1
+    with h5py.File(path, "r") as f:
+        g = f["streams"][unique_name]
+        assert list(g["source_changes"].attrs["columns"]) == ["timestamp", "first_row"]
+        assert g["source_ids"][()].tolist() == [f"{unique_name}-b".encode()]
+
+
+@pytest.mark.timeout(90)
+def test_record_command_follows_a_new_source_id(tmp_path, unique_name):
+    """``eegaffect record`` re-resolves a silent stream (record.reresolve_after_s) and says it followed it."""
+    import pylsl
+    from eegaffect.acquisition.outlet import Outlet
+
+    def push(outlet, first, n):
+        for k in range(first, first + n, 10):
+            idx = np.arange(k, k + 10)
+            outlet.push(idx[:, None].astype(np.float64), pylsl.local_clock() + (idx - k) / 100.0)
+            time.sleep(0.05)
+
+    path = tmp_path / "rec.h5"
+    outlet = Outlet(unique_name, "EEG", ["x"], 100.0, channel_format="float64", source_id=f"{unique_name}-a")
+    proc = _record_cli(unique_name, path, "--duration", "8", "--set", "record.reresolve_after_s=0.6",
+                       "--set", "lsl.resolve_timeout_s=10")
+    try:
+        assert outlet.wait_for_consumers(20)
+        push(outlet, 0, 100)
+        outlet.close()
+        outlet = Outlet(unique_name, "EEG", ["x"], 100.0, channel_format="float64", source_id=f"{unique_name}-b")
+        assert outlet.wait_for_consumers(20), "eegaffect record never switched to the new source"
+        push(outlet, 100, 100)
+        out, err = proc.communicate(timeout=40)
+    finally:
+        reap(proc)
+        outlet.close()
+    assert proc.returncode == 0, err
+    assert f"followed 1 restart(s) under a new source_id (now '{unique_name}-b')" in out
+    rec = load_recording(path)[unique_name]
+    np.testing.assert_array_equal(rec.data[:, 0], np.arange(200))
+    assert rec.source_changes == [(rec.timestamps[100], 100, f"{unique_name}-b")]

@@ -45,6 +45,7 @@ from eegaffect.acquisition.lsl.health import (
     counted_exactly,
     gap_limit,
 )
+from eegaffect.acquisition.realtime import realtime_scope, set_realtime
 from eegaffect.acquisition.ringbuffer import RingBuffer
 from eegaffect.kernels.timestamps import TimestampTracker
 
@@ -102,6 +103,11 @@ class Stream:
     log_events : bool
         Log losses, reconnects and stalls as warnings; False keeps them at debug level (they are still counted
         and queued), for a second inlet on a stream another one already reports on, so each is logged once.
+    realtime : bool
+        Run the acquisition worker and liblsl's receiver threads of the inlet in ``SCHED_FIFO`` where the OS
+        allows it (:mod:`eegaffect.acquisition.realtime`), for a consumer whose latency counts (normal priority
+        where not permitted). Give every stream of a process the same setting: the threads share the
+        interpreter lock.
 
     Notes
     -----
@@ -116,7 +122,8 @@ class Stream:
                  index_channel: str | int | None = "auto", dejitter: bool = True,
                  dejitter_halflife_s: float = 10.0, jitter_tolerance_s: float = 0.010,
                  stall_timeout_s: float = 2.0, max_chunk: int | None = None, poll_timeout_s: float = 0.1,
-                 sfreq_tolerance: float = 1e-6, reresolve_after_s: float | None = None, log_events: bool = True):
+                 sfreq_tolerance: float = 1e-6, reresolve_after_s: float | None = None, log_events: bool = True,
+                 realtime: bool = False):
         if name is None and type is None and source_id is None:
             raise ValueError("give at least one of name, type or source_id to choose a stream")
         for label, value in (("bufsize", bufsize), ("timeout", timeout), ("dejitter_halflife_s",
@@ -144,6 +151,7 @@ class Stream:
         self._poll_timeout = float(poll_timeout_s)
         self._sfreq_tol = float(sfreq_tolerance)
         self._log_events = bool(log_events)
+        self._realtime = bool(realtime)
         self._reresolve = None if reresolve_after_s is None else float(reresolve_after_s)
         self._switched: tuple[str, str] | None = None  # (old, new) source until the new one's first sample
         self._refused: set[str] = set()  # uids of same-named streams already found unfit (said once)
@@ -153,6 +161,7 @@ class Stream:
         self._new_data = threading.Condition()
         self._monitor = HealthMonitor(clock=pylsl.local_clock)  # replaced by the stream's own on connect
         self._clock_offsets: list[tuple[float, float]] = []
+        self._written_at = float("nan")
         self._description: StreamDescription | None = None
         self._buffer: RingBuffer | None = None
         self._tracker: TimestampTracker | None = None  # regular streams: lost samples and the dejitter line
@@ -334,6 +343,14 @@ class Stream:
         return data[keep], ts[keep]
 
     @property
+    def written_at(self) -> float:
+        """:func:`pylsl.local_clock` when the acquisition worker last wrote samples to the ring buffer (NaN before
+        any): with the newest sample's timestamp it splits a consumer's latency into the transport up to the
+        buffer and the consumer's own wake-up.
+        """
+        return self._written_at
+
+    @property
     def n_new_samples(self) -> int:
         """Samples waiting for :meth:`read_new`."""
         self._check_opened()
@@ -423,7 +440,8 @@ class Stream:
         inlet = open_inlet(desc._info, max_buflen=max(1, int(np.ceil(self._bufsize)), 30))
         try:
             full = inlet.info(timeout=self._timeout)
-            inlet.open_stream(timeout=self._timeout)
+            with realtime_scope(self._realtime, inherit=True):  # liblsl's receiver threads start here
+                inlet.open_stream(timeout=self._timeout)
         except Exception as exc:
             raise StreamNotFoundError(f"could not open stream {desc.summary()}: {exc}") from None
         names, types, units = read_channel_info(full)
@@ -458,6 +476,8 @@ class Stream:
     # -- internals: the worker ---------------------------------------------------------------------------
     def _run(self) -> None:
         inlet, puller, regular = self._inlet, self._puller, self._description.sfreq > 0
+        if self._realtime:
+            set_realtime()
         cpu0 = time.thread_time()
         self._worker_wall0 = time.perf_counter()
         self._worker_wall_end = 0.0
@@ -538,6 +558,7 @@ class Stream:
         monitor.received(n, float(ts[-1]))
         with self._new_data:
             overrun = self._buffer._write(data, out_ts)
+            self._written_at = pylsl.local_clock()
             self._new_data.notify_all()
         if overrun:
             monitor.overrun(overrun, float(ts[0]))

@@ -38,6 +38,10 @@ class RecordedStream:
         ``[timestamp, n_samples, seconds, reconnect]`` rows.
     attrs : dict
         Any other stored attributes.
+    source_changes : list of (float, int, str)
+        The stream restarted under another source_id and the recording followed it: per switch, the timestamp
+        and the row in ``data`` of the new source's first recorded sample, and its source_id (``source_id`` is the
+        first source's). Empty when the source never changed.
     """
 
     name: str
@@ -52,6 +56,7 @@ class RecordedStream:
     clock_offsets: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
     gaps: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
     attrs: dict = field(default_factory=dict)
+    source_changes: list[tuple[float, int, str]] = field(default_factory=list)
 
     @property
     def is_marker(self) -> bool:

@@ -10,8 +10,13 @@ the source_id when two recorded streams share a name)::
     /streams/{stream_name}/timestamps   (n_times,) float64 LSL time (this machine's clock, clock-synchronised)
     /streams/{stream_name}/clock_offsets (n, 2) float64: [local_clock, offset] as liblsl estimated it
     /streams/{stream_name}/gaps         (n, 4) float64: [timestamp, n_samples, seconds, reconnect (0/1)]
-    attrs on the group: name, type, sfreq, source_id, ch_names, ch_types, ch_units, created_at,
-                        eegaffect_version
+    /streams/{stream_name}/source_changes (n, 2) float64: [timestamp, first_row] of the first sample recorded from
+                                        a new source after the stream restarted under another source_id
+    /streams/{stream_name}/source_ids   (n,) UTF-8 strings: the source_id switched to at each of those changes
+    attrs on the group: name, type, sfreq, source_id (the first source's), ch_names, ch_types, ch_units,
+                        created_at, eegaffect_version
+
+``source_changes`` and ``source_ids`` are absent from files of older versions (read as no change).
 
 A file whose recorder was killed is still marked open for writing (SWMR); :func:`open_recording_file` then opens
 it in SWMR-read mode, and every reader here goes through it. Attributes a foreign writer left out get the
@@ -28,8 +33,8 @@ import numpy as np
 from eegaffect.acquisition.channels import fill_channel_info
 from eegaffect.acquisition.readers.base import RecordedStream, StreamHeader
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "GAP_COLUMNS", "HDF5_SUFFIXES", "open_recording_file", "load_recording",
-           "read_stream_headers", "read_stream_data"]
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "GAP_COLUMNS", "SOURCE_CHANGE_COLUMNS", "HDF5_SUFFIXES",
+           "open_recording_file", "load_recording", "read_stream_headers", "read_stream_data"]
 
 #: Value of the root attribute ``format`` that marks an eegaffect recording, and the layout's version.
 FORMAT_NAME = "eegaffect-recording"
@@ -38,6 +43,8 @@ FORMAT_VERSION = 1
 HDF5_SUFFIXES = (".h5", ".hdf5")
 #: Columns of a stream's ``gaps`` dataset.
 GAP_COLUMNS = ("timestamp", "n_samples", "seconds", "reconnect")
+#: Columns of a stream's ``source_changes`` dataset.
+SOURCE_CHANGE_COLUMNS = ("timestamp", "first_row")
 
 
 def open_recording_file(path: str | Path) -> h5py.File:
@@ -186,7 +193,16 @@ def _read_group(path: Path, key: str, g: h5py.Group) -> RecordedStream:
         ch_types=list(head.ch_types), ch_units=list(head.ch_units), data=data,
         timestamps=g["timestamps"][: head.n_times] if "timestamps" in g else empty,
         clock_offsets=g["clock_offsets"][()] if "clock_offsets" in g else np.zeros((0, 2)),
-        gaps=g["gaps"][()] if "gaps" in g else np.zeros((0, 4)), attrs=attrs)
+        gaps=g["gaps"][()] if "gaps" in g else np.zeros((0, 4)), attrs=attrs, source_changes=_source_changes(g))
+
+
+def _source_changes(g: h5py.Group) -> list[tuple[float, int, str]]:
+    """``(timestamp, first_row, source_id)`` per source change of a stream group (none in older files)."""
+    if "source_changes" not in g or "source_ids" not in g:
+        return []
+    rows, ids = g["source_changes"][()], g["source_ids"][()]
+    n = min(len(rows), len(ids))  # a killed recorder may have flushed one before the other
+    return [(float(rows[k, 0]), int(rows[k, 1]), _text(ids[k])) for k in range(n)]
 
 
 def _text(value) -> str:

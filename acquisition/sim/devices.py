@@ -177,8 +177,8 @@ class SimulatedPerson(SimulatedHeadset):
         return {k: {"pushed": d.n_pushed, "dropped": d.n_dropped} for k, d in self.devices.items()}
 
     # -- pushing -------------------------------------------------------------------------------------------------
-    def _emit(self, i: int, m: int, timestamps: np.ndarray) -> None:
-        super()._emit(i, m, timestamps)
+    def _emit(self, i: int, m: int, timestamps: np.ndarray, prepared=None) -> None:
+        super()._emit(i, m, timestamps, prepared)
         t_last = (i + m - 1) / self._sfreq  # signal time of this EEG chunk's last sample
         for dev in self.devices.values():
             self._push_device(dev, t_last)

@@ -116,7 +116,8 @@ class SimulatedHeadset(PacedPusher):
             return None
         return m, (i + np.arange(m)) / self._sfreq
 
-    def _emit(self, i: int, m: int, timestamps: np.ndarray) -> None:
+    def _prepare(self, i: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """Generate samples ``i .. i + m - 1`` ahead of their due time: ``(eeg (m, n_chans [+ 1]), va (m, 2))``."""
         eeg, va = self._source.generate(m)
         eeg, va = np.asarray(eeg), np.asarray(va)
         if eeg.shape != (m, self._n_chans) or va.shape != (m, 2):
@@ -124,6 +125,10 @@ class SimulatedHeadset(PacedPusher):
                              f"shape ({m}, 2), got {eeg.shape} and {va.shape}")
         if self._index:
             eeg = np.column_stack([eeg, np.arange(i, i + m, dtype=np.float64)])
+        return eeg, va
+
+    def _emit(self, i: int, m: int, timestamps: np.ndarray, prepared=None) -> None:
+        eeg, va = self._prepare(i, m) if prepared is None else prepared
         self.eeg_outlet.push(eeg, timestamps)
         self.truth_outlet.push(va, timestamps)
 

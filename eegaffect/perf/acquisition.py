@@ -18,6 +18,11 @@ A separate process pushes ``n_chans`` x 1 kHz float32 data in chunks (each chunk
   threads, which both readers have alike (mne-lsl starts a new acquisition thread per poll, so per-thread
   accounting cannot see all of its work); our worker thread's own share is reported beside it.
 
+The pushing process and both readers' processes run their threads in ``SCHED_FIFO`` where the OS permits it
+(:mod:`eegaffect.acquisition.realtime`; normal priority elsewhere): the pusher stands for a device, and a reader
+for a consumer whose latency counts (the live session does the same). Our reader's latency is also split at our
+worker's write into the ring buffer (``to_buffer``: push -> liblsl -> our worker; the rest is the polling step).
+
 Cases: ``latency-p99-64x1000``, ``latency-p99-256x1000`` (ms, ratio = mne-lsl / ours) and ``cpu-64x1000``
 (% of one core, ratio = mne-lsl / ours); ratio > 1 means eegaffect is better.
 """
@@ -36,6 +41,8 @@ __all__ = ["run_benchmark", "latency_phase", "cpu_phase", "chunk_end_ages"]
 _PUSHER = r"""
 import sys, time
 import numpy as np, pylsl
+from eegaffect.acquisition.realtime import DEVICE_PRIORITY, set_realtime
+set_realtime(DEVICE_PRIORITY, inherit=True)  # the device: it and liblsl's sender threads (started below) real-time
 name, sid, n_chans, sfreq, chunk, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), \
     int(sys.argv[5]), float(sys.argv[6])
 info = pylsl.StreamInfo(name, "EEG", n_chans, sfreq, pylsl.cf_float32, sid)
@@ -91,6 +98,11 @@ def run_benchmark(duration: float, chunk_size: int = 32) -> tuple[list, dict]:
             f"{n_chans}x1000 latency ms: eegaffect median {lat['ours']['median_ms']:.3f} / p99 "
             f"{lat['ours']['p99_ms']:.3f}; mne-lsl median {lat['mne_lsl']['median_ms']:.3f} / p99 "
             f"{lat['mne_lsl']['p99_ms']:.3f} ({lat['ours']['n']} / {lat['mne_lsl']['n']} updates)")
+        if "to_buffer" in lat["ours"]:
+            buf = lat["ours"]["to_buffer"]
+            details["notes"].append(
+                f"  eegaffect push -> ring buffer (liblsl and our worker): median {buf['median_ms']:.3f} / p99 "
+                f"{buf['p99_ms']:.3f} ms; the rest is the reader's 0.2-ms poll up to read_new")
     cpu = cpu_phase(64, 1000.0, chunk_size, duration)
     details["cpu_64x1000"] = cpu
     cases.append(BenchCase.duration("cpu-64x1000", "% of one core", cpu["ours_pct"], cpu["mne_lsl_pct"],
@@ -177,9 +189,11 @@ import json, sys, time
 import numpy as np, pylsl
 from eegaffect.perf.acquisition import chunk_end_ages
 kind, name, sid, chunk, duration = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
+from eegaffect.acquisition.realtime import set_realtime
+set_realtime(inherit=True)  # the consumer, and the threads each reader starts (ours: also its own switch)
 if kind == "ours":
     from eegaffect.acquisition.lsl import Stream
-    stream = Stream(name=name, source_id=sid, bufsize=5.0, dejitter=False, timeout=10.0).connect()
+    stream = Stream(name=name, source_id=sid, bufsize=5.0, dejitter=False, timeout=10.0, realtime=True).connect()
     def newest():
         data, ts = stream.read_new()
         return (data[:, 0], ts) if len(ts) else None
@@ -203,15 +217,19 @@ seen = -1
 got = newest()
 if got is not None:
     seen = int(np.max(got[0]))  # what is already held is history: only chunks ending later count
-ages = []
+ages, written = [], []
 end = time.perf_counter() + duration
 while time.perf_counter() < end:
     got = newest()
     if got is not None:
-        seen = chunk_end_ages(got[0], got[1], seen, chunk, pylsl.local_clock(), ages)
+        now = pylsl.local_clock()
+        n_before = len(ages)
+        seen = chunk_end_ages(got[0], got[1], seen, chunk, now, ages)
+        if kind == "ours":  # the part up to our worker's write into the buffer (the rest: the reader's poll)
+            written.extend(a - (now - stream.written_at) for a in ages[n_before:])
     time.sleep(0.0002)
 stream.disconnect()
-print(json.dumps(ages), flush=True)
+print(json.dumps({"ages": ages, "written": written}), flush=True)
 """
 
 
@@ -230,13 +248,21 @@ def latency_phase(n_chans: int, sfreq: float, chunk: int, duration: float) -> di
     """
     proc, name, sid = _start_pusher(n_chans, sfreq, chunk, 2 * duration + 60.0)
     try:
-        return {kind: _percentiles(_reader_ages(kind, name, sid, chunk, duration)) for kind in ("ours", "mne_lsl")}
+        out = {}
+        for kind in ("ours", "mne_lsl"):
+            ages, written = _reader_ages(kind, name, sid, chunk, duration)
+            out[kind] = _percentiles(ages)
+            if written:
+                out[kind]["to_buffer"] = _percentiles(written)
+        return out
     finally:
         _stop(proc)
 
 
-def _reader_ages(kind: str, name: str, sid: str, chunk: int, duration: float) -> list[float]:
-    """Run one latency reader process (``ours`` or ``mne_lsl``) for ``duration`` seconds; return its ages."""
+def _reader_ages(kind: str, name: str, sid: str, chunk: int, duration: float) -> tuple[list, list]:
+    """Run one latency reader process (``ours`` or ``mne_lsl``) for ``duration`` seconds; return its chunk-end
+    ages and (ours only, else empty) their part up to the worker's write into the ring buffer, seconds.
+    """
     import json
 
     reader = subprocess.run([sys.executable, "-c", _READER, kind, name, sid, str(chunk), str(duration)],
@@ -245,7 +271,8 @@ def _reader_ages(kind: str, name: str, sid: str, chunk: int, duration: float) ->
     if reader.returncode != 0 or not lines:
         tail = " | ".join(reader.stderr.strip().splitlines()[-3:])
         raise RuntimeError(f"benchmark reader {kind!r} failed (exit {reader.returncode}): {tail}")
-    return json.loads(lines[-1])
+    result = json.loads(lines[-1])
+    return result["ages"], result["written"]
 
 
 @fill_doc
@@ -267,7 +294,7 @@ def cpu_phase(n_chans: int, sfreq: float, chunk: int, duration: float) -> dict:
 
     proc, name, sid = _start_pusher(n_chans, sfreq, chunk, 2 * duration + 20.0)
     try:
-        ours = Stream(name=name, source_id=sid, bufsize=5.0, dejitter=False, timeout=10.0).connect()
+        ours = Stream(name=name, source_id=sid, bufsize=duration + 5.0, dejitter=False, timeout=10.0).connect()
         time.sleep(min(1.0, duration))
         worker0, cpu0, t0 = ours.health.worker_cpu_s, time.process_time(), time.perf_counter()
         time.sleep(duration)

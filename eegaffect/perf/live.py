@@ -10,8 +10,17 @@ it is trained); a 1 kHz stream is resampled by the predictor to the model's 200 
   sample used to the push of the prediction (ms); reference = the target, 10 ms; ratio = target / ours.
 - ``cpu-62x200``: CPU time of this process (all threads: acquisition worker, liblsl, session loop; the headset's
   process is not counted) over wall time while the session runs, in % of one core; reference = the target, 30 %.
+- ``e2e-p99-62x200+physio``: as ``e2e-p99-62x200``, with the simulated person's ECG (256 Hz), BVP/PPG (64 Hz),
+  EDA (4 Hz) and respiration (32 Hz) as four more outlets (each with its sample counter) and the session reading
+  all of them (:mod:`eegaffect.live.physio_inputs`); the details add each device's samples and lost samples.
 
-Ratio > 1 means the target is met.
+The headset's process and the session's loop and inlets run in ``SCHED_FIFO`` where the OS permits it
+(``realtime``, :mod:`eegaffect.acquisition.realtime`); the headset saves each chunk's push lateness, and the stage
+block prints its p50/p99/max over the session as ``of which source`` under ``transport``.
+
+Ratio > 1 means the target is met. Each case's details hold the session's summary, whose
+``stage_percentiles_ms`` splits the latency by stage (:mod:`eegaffect.live.latency`); :func:`format_stages`
+prints them, so a regression points at its stage.
 """
 
 from __future__ import annotations
@@ -21,11 +30,20 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from eegaffect.config import ConfigModel
 
-__all__ = ["BenchLiveConfig", "RUNS", "bench_bundle", "run_benchmark"]
+__all__ = ["BenchLiveConfig", "RUNS", "PHYSIO_RUN", "CASES", "bench_bundle", "format_stages", "run_benchmark"]
+
+
+#: (case, montage, sfreq)
+RUNS = (("62x200", "seed62", 200.0), ("64x1000", "standard64", 1000.0))
+#: (case, montage, sfreq, devices): the multimodal case, devices at their default rates
+#: (:data:`~eegaffect.acquisition.sim.PHYSIO_DEVICES`: ECG 256 Hz, PPG 64 Hz, EDA 4 Hz, respiration 32 Hz)
+PHYSIO_RUN = ("62x200+physio", "seed62", 200.0, ("ecg", "ppg", "eda", "resp"))
+#: Every case, in report order.
+CASES = ("e2e-p99-62x200", "e2e-p99-64x1000", "cpu-62x200", "e2e-p99-62x200+physio")
 
 
 class BenchLiveConfig(ConfigModel):
@@ -34,10 +52,18 @@ class BenchLiveConfig(ConfigModel):
     duration_s: float = Field(30.0, gt=0, description="seconds of live session per case")
     update_hz: float = Field(4.0, gt=0)
     seed: int = 0
+    realtime: bool = Field(True, description="the session's and the simulated headset's threads in SCHED_FIFO "
+                           "where permitted (live.realtime; eegaffect.acquisition.realtime)")
+    cases: list[str] | None = Field(None, description="case names to run (null: all), e.g. "
+                                    "[e2e-p99-62x200+physio] for the 10-minute zero-loss check")
 
-
-#: (case, montage, sfreq)
-RUNS = (("62x200", "seed62", 200.0), ("64x1000", "standard64", 1000.0))
+    @field_validator("cases")
+    @classmethod
+    def _known_cases(cls, value: list[str] | None) -> list[str] | None:
+        unknown = [c for c in value or () if c not in CASES]
+        if unknown:
+            raise ValueError(f"unknown case(s) {unknown}; expected some of {list(CASES)}")
+        return value
 
 
 def bench_bundle(ch_names, out: str | Path, seed: int = 0) -> Path:
@@ -82,7 +108,8 @@ def bench_bundle(ch_names, out: str | Path, seed: int = 0) -> Path:
 
 def run_benchmark(config: BenchLiveConfig,
                   report: Callable[[str], None] | None = None) -> tuple[list, dict]:
-    """Run every case of :data:`RUNS`: train a bench bundle, then a live session on a simulated headset.
+    """Run the cases of :data:`CASES` (``config.cases``; all by default): per montage a bench bundle, per run a live
+    session on a simulated headset (:data:`RUNS`) or person (:data:`PHYSIO_RUN`).
 
     Parameters
     ----------
@@ -94,7 +121,7 @@ def run_benchmark(config: BenchLiveConfig,
     Returns
     -------
     cases : list of BenchCase
-        ``e2e-p99-62x200``, ``e2e-p99-64x1000``, ``cpu-62x200``, against the fixed targets.
+        Those of :data:`CASES` that ``config.cases`` selects, in that order, against the fixed targets.
     details : dict
         Per case label: the session's summary and ``cpu_percent``.
 
@@ -104,30 +131,114 @@ def run_benchmark(config: BenchLiveConfig,
         A session made no updates (an overloaded machine).
     """
     from eegaffect.acquisition.channels import CHANNEL_SETS
-    from eegaffect.live.headset import HeadsetProcess
-    from eegaffect.live.session import LiveConfig, LiveSession
     from eegaffect.perf import BenchCase
 
     report = report or (lambda message: None)
-    cases, details = [], {}
+    wanted = list(CASES) if config.cases is None else list(config.cases)
+    cases, details, bundles = [], {}, {}
+
+    def bundle_for(label, montage, tmp):
+        if montage not in bundles:
+            report(f"case {label}: training a bench model for {montage} ...")
+            bundles[montage] = bench_bundle(CHANNEL_SETS[montage], Path(tmp) / montage, seed=config.seed)
+        return bundles[montage]
+
     with tempfile.TemporaryDirectory(prefix="eegaffect-bench-live-") as tmp:
         for label, montage, sfreq in RUNS:
-            report(f"case {label}: training a bench model for {montage} ...")
-            bundle = bench_bundle(CHANNEL_SETS[montage], Path(tmp) / montage, seed=config.seed)
-            name = f"eegaffect-bench-{label}-{os.getpid()}"
-            live = LiveConfig(update_hz=config.update_hz, truth=False)
-            with HeadsetProcess(name, montage=montage, sfreq=sfreq, seed=config.seed + 1, index_channel=True):
-                session = LiveSession(name, bundle, live)
-                report(f"case {label}: live session for {config.duration_s:g} s ...")
-                summary = session.run(duration=config.duration_s)
-            cpu = 100.0 * session.details["cpu_s"] / max(session.details["wall_s"], 1e-9)
-            details[label] = {**summary, "cpu_percent": cpu}
-            p99 = summary["latency_ms"]["p99"]
-            if p99 is None:
-                raise RuntimeError(f"case {label}: the live session made no updates; is the machine overloaded?")
-            cases.append(BenchCase.duration(f"e2e-p99-{label}", "ms", p99, 10.0, "target (10 ms)"))
-            if label == "62x200":
+            if f"e2e-p99-{label}" not in wanted and f"cpu-{label}" not in wanted:
+                continue
+            p99, cpu = _run_session_case(config, label, montage, sfreq, bundle_for(label, montage, tmp), details,
+                                         report)
+            if f"e2e-p99-{label}" in wanted:
+                cases.append(BenchCase.duration(f"e2e-p99-{label}", "ms", p99, 10.0, "target (10 ms)"))
+            if label == "62x200" and "cpu-62x200" in wanted:
                 cases.append(BenchCase.duration("cpu-62x200", "% of one core", cpu, 30.0, "target (30 %)"))
-    order = {"e2e-p99-62x200": 0, "e2e-p99-64x1000": 1, "cpu-62x200": 2}
+        if f"e2e-p99-{PHYSIO_RUN[0]}" in wanted:
+            label, montage, sfreq, kinds = PHYSIO_RUN
+            p99, _ = _run_session_case(config, label, montage, sfreq, bundle_for(label, montage, tmp), details,
+                                       report, physio=kinds)
+            cases.append(BenchCase.duration(f"e2e-p99-{label}", "ms", p99, 10.0, "target (10 ms)"))
+    order = {name: k for k, name in enumerate(CASES)}
     cases.sort(key=lambda c: order[c.name])
     return cases, details
+
+
+def _run_session_case(config: BenchLiveConfig, label: str, montage: str, sfreq: float, bundle: Path, details: dict,
+                      report, physio: tuple[str, ...] = ()) -> tuple[float, float]:
+    """One case's live session: the simulated headset (and the devices ``physio``, each its own outlet with its
+    sample counter) for ``config.duration_s``; the session's summary goes to ``details[label]``.
+
+    Returns
+    -------
+    p99_ms, cpu_percent : float
+        The session's e2e p99 and its process's CPU share (% of one core).
+    """
+    from eegaffect.live.headset import HeadsetProcess
+    from eegaffect.live.session import LiveConfig, LiveSession
+
+    name = f"eegaffect-bench-{'physio' if physio else label}-{os.getpid()}"
+    live = LiveConfig(update_hz=config.update_hz, truth=False, physio=[f"{name}-{k}" for k in physio],
+                      realtime=config.realtime)
+    with tempfile.TemporaryDirectory(prefix="eegaffect-bench-headset-") as tmp:
+        headset = HeadsetProcess(name, montage=montage, sfreq=sfreq, seed=config.seed + 1, index_channel=True,
+                                 physio=list(physio), realtime=config.realtime,
+                                 lateness_file=Path(tmp) / "lateness.npy")
+        with headset:
+            session = LiveSession(name, bundle, live)
+            with_devices = f" with {', '.join(physio)}" if physio else ""
+            report(f"case {label}: live session{with_devices} for {config.duration_s:g} s ...")
+            summary = session.run(duration=config.duration_s)
+        lateness = headset.push_lateness()
+    cpu = 100.0 * session.details["cpu_s"] / max(session.details["wall_s"], 1e-9)
+    details[label] = {**summary, "cpu_percent": cpu, "source_late_ms": _source_late(lateness,
+                                                                                  session.details["loop_span"])}
+    p99 = summary["latency_ms"]["p99"]
+    if p99 is None:
+        raise RuntimeError(f"case {label}: the live session made no updates; is the machine overloaded?")
+    return p99, cpu
+
+
+def _source_late(lateness, span) -> dict:
+    """p50/p99/max (ms) of the headset's push lateness over the chunks whose last sample falls in ``span``
+    (``None`` values without any).
+    """
+    from eegaffect.live.latency import percentiles_ms
+
+    if lateness is None or len(lateness) == 0:
+        return percentiles_ms([])
+    inside = (lateness[:, 0] >= span[0]) & (lateness[:, 0] <= span[1])
+    return percentiles_ms(lateness[inside, 1])
+
+
+def format_stages(details: dict) -> str:
+    """Per case, p50/p99/max of each latency stage and of the loop's after-push work, as text lines.
+
+    Parameters
+    ----------
+    details : dict
+        Per case label: a live session's summary (with ``stage_percentiles_ms``); others are skipped.
+
+    Returns
+    -------
+    text : str
+        One block per case: a header, then one line per stage measured (``after push`` marks the loop's work
+        after the push, not in the latency; ``predict_cpu`` the CPU time of the predict stage).
+    """
+    from eegaffect.live.latency import AFTER_STAGES, STAGES
+
+    lines = []
+    for label, d in details.items():
+        stats = d.get("stage_percentiles_ms") if isinstance(d, dict) else None
+        if not stats:
+            continue
+        lines.append(f"{label} stages (ms)       p50      p99      max")
+        for name, st in stats.items():
+            if st.get("p99") is None:
+                continue
+            where = "" if name in STAGES else " (after push)" if name in AFTER_STAGES else " (diagnostic)"
+            lines.append(f"  {name + where:<22} {st['p50']:7.3f}  {st['p99']:7.3f}  {st['max']:7.3f}")
+            if name == "transport" and (d.get("source_late_ms") or {}).get("p99") is not None:
+                late = d["source_late_ms"]
+                lines.append(f"    {'of which source':<20} {late['p50']:7.3f}  {late['p99']:7.3f}  {late['max']:7.3f}"
+                             "  (headset's push lateness, every chunk)")
+    return "\n".join(lines)
