@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-__all__ = ["default_file_mode", "output_dir", "save_safetensors", "sha256_file"]
+__all__ = ["default_file_mode", "new_session_dir", "output_dir", "save_safetensors", "sha256_file"]
 
 
 def sha256_file(path: str | Path) -> str:
@@ -131,16 +131,57 @@ def output_dir(out: str | Path | None, outputs: Sequence[str], *, overwrite: boo
     return out
 
 
+def _numbered(base: Path) -> Iterator[Path]:
+    """The names a new dated folder may take: ``base``, then ``base-2``, ``base-3``, ..."""
+    yield base
+    k = 2
+    while True:
+        yield base.with_name(f"{base.name}-{k}")
+        k += 1
+
+
 def _new_dated_dir(prefix: str) -> Path:
     """``{prefix}-YYYYmmdd-HHMMSS``, or that name with ``-2``, ``-3``, ... when it exists."""
     import time
 
-    base = Path(f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}")
-    path, k = base, 1
-    while path.exists():
-        k += 1
-        path = base.with_name(f"{base.name}-{k}")
-    return path
+    return next(p for p in _numbered(Path(f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}")) if not p.exists())
+
+
+def new_session_dir(parent: str | Path, now: float | None = None) -> Path:
+    """Create and return a new dated folder ``parent/YYYY-MM-DD_HHMMSS`` for one recorded session.
+
+    The folder is created here, atomically, so that two sessions started in the same second (or an earlier
+    session's folder) are never written into twice: a name already taken gets ``-2``, ``-3``, ... instead.
+
+    Parameters
+    ----------
+    parent : str | Path
+        Folder holding the sessions (created when missing); a relative path is relative to the working directory.
+    now : float | None
+        The session's start as seconds since the epoch (local time names the folder); None: now.
+
+    Returns
+    -------
+    folder : Path
+        The new, empty folder.
+
+    Raises
+    ------
+    NotADirectoryError
+        ``parent`` is an existing file.
+    """
+    import time
+
+    parent = Path(parent)
+    if parent.exists() and not parent.is_dir():
+        raise NotADirectoryError(f"sessions folder {parent} is a file, expected a folder")
+    parent.mkdir(parents=True, exist_ok=True)
+    for path in _numbered(parent / time.strftime("%Y-%m-%d_%H%M%S", time.localtime(now))):
+        try:
+            path.mkdir()  # atomic: a name another session took meanwhile raises instead of being shared
+        except FileExistsError:
+            continue
+        return path
 
 
 def _remove_outputs(out: Path, names: Sequence[str]) -> None:

@@ -66,6 +66,51 @@ def _close_figures():
 
 
 @pytest.fixture
+def torch_one_thread():
+    """torch on one thread for the test (tiny models train faster and reproducibly), restored afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+#: ECG features of the tests' fused bundle over the last 10 s (not 60 s): a dropped ECG is finite again within a
+#: short session, and 30 s of calibration hold whole windows
+FUSED_ECG_PHYSIO = {"ecg": {"lookback_s": 10.0}}
+
+
+@pytest.fixture(scope="session")
+def ecg_bundle(tmp_path_factory):
+    """A tiny fused EEG (DREAMER's 14 channels, 200 Hz, volts) + ECG bundle trained on the simulated person."""
+    import torch
+    from eegaffect.acquisition.channels import DREAMER_CHANNELS
+
+    from eegaffect.models.bundle import save_bundle
+    from eegaffect.models.config import FusionConfig, TrainConfig, TransformerConfig, VQVAEConfig
+    from eegaffect.models.fit import fit_chain
+    from eegaffect.models.fused_data import simulated_sequences
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        config = TrainConfig(seed=0, device="cpu",
+                             vqvae=VQVAEConfig(steps=10, d_model=8, dilations=[1, 2], batch_size=4),
+                             transformer=TransformerConfig(d_model=8, n_heads=2, n_layers=1, context=4,
+                                                           finetune_steps=30, batch_size=4, crop=16,
+                                                           class_head=False),
+                             fusion=FusionConfig(physio=["ecg"], hidden=8, physio_config=FUSED_ECG_PHYSIO))
+        train = simulated_sequences([11, 12], 5, config, kinds=["ecg"], ch_names=DREAMER_CHANNELS, session_s=60.0,
+                                    trial_s=30.0)
+        chain, report = fit_chain(train, config, progress_bar=False)
+    finally:
+        torch.set_num_threads(before)
+    return save_bundle(tmp_path_factory.mktemp("fused_ecg") / "bundle", chain, config=config,
+                       ch_names=DREAMER_CHANNELS, sfreq=200.0, unit="V", report=report)
+
+
+@pytest.fixture
 def rng() -> np.random.Generator:
     """A seeded Generator, fresh for each test."""
     return np.random.default_rng(20261125)

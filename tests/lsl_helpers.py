@@ -44,3 +44,22 @@ def reap(proc) -> None:
     if proc.poll() is None:
         proc.kill()
     proc.communicate()  # waits, drains and closes the pipes (a no-op on pipes already closed)
+
+
+class RampSource:
+    """Deterministic stand-in generator for a simulated headset: channel c of sample k is ``k + 1000 c``; the
+    truth is a (sin, cos) ramp of k."""
+
+    def __init__(self, n_chans: int, sfreq: float):
+        self.ch_names = [f"C{c}" for c in range(n_chans)]
+        self.sfreq = sfreq
+        self.unit = "uV"
+        self._k = 0
+
+    def generate(self, n: int):
+        """The next ``n`` samples: EEG (n, n_chans) and valence/arousal (n, 2)."""
+        k = self._k + np.arange(n)
+        self._k += n
+        eeg = k[:, None] + 1000.0 * np.arange(len(self.ch_names))[None, :]
+        va = np.column_stack([np.sin(k / 50.0), np.cos(k / 50.0)])
+        return eeg, va

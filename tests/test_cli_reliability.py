@@ -69,6 +69,35 @@ def test_output_dir_without_out_is_a_new_dated_folder(tmp_path, monkeypatch):
     assert sorted(os.listdir(tmp_path)) == sorted(["f", first.name])
 
 
+def test_new_session_dir_is_dated_and_never_reused(tmp_path, monkeypatch):
+    """``live --record`` without ``--out``: a new dated folder per session, created at once (never shared)."""
+    import time
+
+    from eegaffect._files import new_session_dir
+
+    monkeypatch.chdir(tmp_path)
+    now = time.mktime((2026, 12, 5, 6, 7, 8, 0, 0, -1))
+    first = new_session_dir("sessions", now)
+    assert first == __import__("pathlib").Path("sessions", "2026-12-05_060708")
+    assert first.is_dir() and not any(first.iterdir())
+    # the same second again (a second session, or the clock set back): a suffix, the earlier folder untouched
+    assert [new_session_dir("sessions", now).name for _ in range(2)] == ["2026-12-05_060708-2",
+                                                                          "2026-12-05_060708-3"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d_\d{6}", new_session_dir(tmp_path / "deep" / "er").name)
+    (tmp_path / "f").write_text("")
+    with pytest.raises(NotADirectoryError, match="sessions folder .* is a file"):
+        new_session_dir(tmp_path / "f")
+
+
+def test_live_record_without_out_leaves_no_empty_session(tmp_path, capsys):
+    """A session that fails before writing anything (no such bundle) removes its new dated folder again."""
+    sessions = tmp_path / "sessions"
+    line = _one_line_error(capsys, ["live", "--stream", "nope", "--model", str(tmp_path / "no-bundle"), "--record",
+                                    "--headless", "--set", f"sessions_dir={sessions}"], "live")
+    assert "bundle" in line
+    assert sessions.is_dir() and not any(sessions.iterdir())
+
+
 def _earlier_bundle(folder):
     (folder / "checkpoints").mkdir(parents=True)
     (folder / "bundle.json").write_text('{"earlier": true}')
@@ -248,6 +277,29 @@ def test_distil_face_data_errors_are_one_line(tmp_path, capsys, prototypes_h5, c
                                     str(tmp_path / "student")], "distil")
     assert expected.format(faces=faces, manifest=manifest, image=image) in line
     assert not (tmp_path / "student").exists()
+
+
+@pytest.mark.parametrize("keep, expected", [
+    (1, "expected at least 2 face images (one to train on, one to test on), found 1"),
+    # two emotions with one image each and no test rows: a stratified split has nothing to hold out
+    (2, "cannot split 2 face images into train and test: expected at least 1 image in each, found 2 train and "
+        "0 test (a stratified split with test_fraction 0.2 gives a class test images from 3 images of it on, "
+        "and the largest of the 2 class(es) has 1)"),
+])
+def test_distil_too_few_faces_is_a_user_error(tmp_path, capsys, prototypes_h5, keep, expected):
+    faces = _faces(tmp_path)
+    manifest = faces / "manifest.csv"
+    header, *rows = manifest.read_text().splitlines()
+    labels, kept = set(), []
+    for row in rows:  # one image of each of the first `keep` emotions, all of them in the train part
+        path, label, _ = row.split(",")
+        if label not in labels and len(kept) < keep:
+            labels.add(label)
+            kept.append(f"{path},{label},train")
+    manifest.write_text("\n".join([header, *kept]) + "\n")
+    line = _one_line_error(capsys, ["distil", "--faces", str(manifest), "--prototypes", str(prototypes_h5),
+                                    "--out", str(tmp_path / "student")], "distil")
+    assert expected in line and ("split column" in line or keep == 1)
 
 
 # -- prototypes export with a tampered teacher ------------------------------------------------------------------

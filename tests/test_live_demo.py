@@ -79,3 +79,45 @@ def test_demo_sessions_never_include_the_streamed_one():
     for seed in (0, 1, 7):
         sessions = training.demo_sessions(seed, 8)
         assert len(set(sessions)) == 8 and seed + 1 not in sessions and sessions[0] == seed
+
+
+def test_demo_is_multimodal_by_default_and_picks_its_recipe_in_one_place(monkeypatch, tmp_path):
+    """configs/demo.yaml and DemoConfig: EEG + ECG + EDA + respiration. demo_recipe() is the one switch of the
+    training recipe: today the EEG-only one for any devices (same cache key as before devices existed); a recipe
+    taking the devices gets a cache name of its own, and demo_bundle trains with whatever demo_recipe returns."""
+    from eegaffect.live import demo as live_demo
+
+    assert load_config(DemoConfig, default="demo").physio == ["ecg", "eda", "resp"] == DemoConfig().physio
+    recipe = live_demo.demo_recipe(["ecg", "eda", "resp"])
+    assert recipe.name == "eeg" and recipe.modalities == ("eeg",)
+    assert demo_bundle_key(0, ["ecg", "eda", "resp"]) == demo_bundle_key(0)
+    trained = []
+
+    def fused(physio=(), recipe="eeg"):
+        def train(out, seed, progress):
+            trained.append((out, seed, list(physio)))
+            out.mkdir(parents=True)
+            return out
+
+        return live_demo.DemoRecipe("fused", ("eeg", *physio), {"recipe": {"physio": sorted(physio)}}, train)
+
+    monkeypatch.setattr(live_demo, "demo_recipe", fused)
+    assert demo_bundle_key(0, ["ecg", "eda"]) != demo_bundle_key(0, ["ecg"])
+    path = demo_bundle(0, physio=["ecg", "eda"], cache_dir=tmp_path, progress=False)
+    assert trained and trained[0][1:] == (0, ["ecg", "eda"])
+    assert path.name.startswith("demo-bundle-fused-") and path.name.endswith(demo_bundle_key(0, ["ecg", "eda"]))
+
+
+def test_fused_demo_recipe_takes_the_devices():
+    """--recipe fused: the recipe fuses the session's devices (its own cache key); without devices it is a clear
+    error. (A fused bundle's calibration phase: tests/test_calibration_fused.py.)"""
+    from eegaffect.live import demo as live_demo
+
+    recipe = live_demo.demo_recipe(["resp", "ecg"], "fused")
+    assert recipe.name == "fused" and recipe.modalities == ("eeg", "ecg", "resp")
+    assert recipe.key["physio"] == ["ecg", "resp"]
+    assert demo_bundle_key(0, ["ecg", "resp"], "fused") != demo_bundle_key(0, ["ecg", "resp"])
+    with pytest.raises(ValueError, match="needs physiological devices"):
+        live_demo.demo_recipe([], "fused")
+    with pytest.raises(ValueError, match="'eeg' or 'fused'"):
+        live_demo.demo_recipe(["ecg"], "both")

@@ -63,5 +63,9 @@ def test_demo_headset_has_a_duration(monkeypatch, tmp_path):
 
     monkeypatch.setattr(headset_module, "HeadsetProcess", Spy)
     with pytest.raises(RuntimeError, match="stop here"):
-        run_demo(DemoConfig(duration_s=12.0, bundle=str(tmp_path)), out_dir=tmp_path / "out", show=False)
+        run_demo(DemoConfig(duration_s=12.0, bundle=str(tmp_path), calibrate_s=0), out_dir=tmp_path / "out",
+                 show=False)
     assert seen["duration"] == 12.0 + HEADSET_MARGIN_S
+    with pytest.raises(RuntimeError, match="stop here"):  # the calibration phase (default 30 s) comes first
+        run_demo(DemoConfig(duration_s=12.0, bundle=str(tmp_path)), out_dir=tmp_path / "out", show=False)
+    assert seen["duration"] == 30.0 + 12.0 + HEADSET_MARGIN_S

@@ -204,10 +204,12 @@ def test_health_monitor_counts_a_source_change_as_an_unknown_loss():
 
 
 @pytest.mark.timeout(180)
-def test_live_switches_to_a_restarted_simulator_with_a_new_source_id(bundle14, tmp_path, unique_name, caplog):
+@pytest.mark.parametrize("record", [False, True])
+def test_live_switches_to_a_restarted_simulator_with_a_new_source_id(bundle14, tmp_path, unique_name, caplog,
+                                                                      record):
     """The headset restarts under a new source_id: the session finds it by name after reresolve_after_s of
     silence, logs its identity, and reports the gap in seconds with its loss unknown (it never reconnected and
-    counted the rest of the session as one gap with '0 lost')."""
+    counted the rest of the session as one gap with '0 lost'). With --record the recording follows it too."""
     import logging
     import threading
     import time
@@ -237,7 +239,7 @@ def test_live_switches_to_a_restarted_simulator_with_a_new_source_id(bundle14, t
 
     first = Outlet(unique_name, "EEG", names, sfreq, channel_format="float64", source_id=f"{unique_name}-a")
     session = LiveSession(unique_name, bundle14, LiveConfig(truth=False, reresolve_after_s=1.0, stall_timeout_s=0.5,
-                                                            start_wait_s=0), out_dir=tmp_path / "run")
+                                                            start_wait_s=0, record=record), out_dir=tmp_path / "run")
     result = {}
     worker = threading.Thread(target=lambda: result.setdefault("summary", session.run(duration=12)))
     worker.start()
@@ -248,6 +250,8 @@ def test_live_switches_to_a_restarted_simulator_with_a_new_source_id(bundle14, t
         time.sleep(1.0)
         second = Outlet(unique_name, "EEG", names, sfreq, channel_format="float64", source_id=f"{unique_name}-b")
         assert second.wait_for_consumers(30), "the session never switched to the new source"
+        if record:  # two inlets switch (the session's, the recording's), each on its own search; the first counts
+            time.sleep(1.5)
         b = push(second, 400, 1000)
     finally:
         worker.join(90)
@@ -263,3 +267,12 @@ def test_live_switches_to_a_restarted_simulator_with_a_new_source_id(bundle14, t
     after = [int(float(r[4])) for r in rows if r[1] and float(r[1]) > b[0]]
     assert STATUS_OK in after  # predicting again on the new source
     second.close()
+    if record:  # the recording's own inlet switched as well: samples of both sources, the switch marked
+        from eegaffect.acquisition.recorder import load_recording
+
+        rec = load_recording(tmp_path / "run" / "session.h5")[unique_name]
+        counters = rec.data[:, -1].astype(int)
+        np.testing.assert_array_equal(counters[:400], np.arange(400))
+        # the new source counts from 0 again; the recording's inlet may join it a moment after the session's
+        assert len(counters) > 400 + 500 and counters[-1] == 999 and np.all(np.diff(counters[400:]) == 1)
+        assert rec.source_changes == [(rec.timestamps[400], 400, f"{unique_name}-b")]

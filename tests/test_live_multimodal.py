@@ -138,11 +138,85 @@ def test_demo_with_physiological_devices(bundle14, tmp_path, unique_name):
     from eegaffect.cli import main
 
     out = tmp_path / "run"
-    code = main(["demo", "--model", str(bundle14), "--headless", "--duration", "8", "--out", str(out),
-                 "--physio", "ecg,eda", "--set", "montage=dreamer14", "--set", f"stream_name={unique_name}"])
+    code = main(["demo", "--model", str(bundle14), "--headless", "--duration", "8", "--calibrate", "0", "--out",
+                 str(out), "--physio", "ecg,eda", "--set", "montage=dreamer14", "--set", f"stream_name={unique_name}"])
     assert code == 0
     devices = json.loads((out / "summary.json").read_text())["devices"]
     name = f"{unique_name}-{os.getpid()}"
     assert sorted(devices) == [f"{name}-ecg", f"{name}-eda"]
     assert devices[f"{name}-ecg"]["samples"] > 256 * 5 and all(d["lost"] == 0 for d in devices.values())
     assert (out / "physio_frames.npz").exists()
+
+
+@pytest.mark.timeout(150)
+def test_a_device_dropped_for_10_s_is_counted_exactly_and_never_filled_in(bundle14, tmp_path, unique_name):
+    """The issue's reliability case over real LSL: the ECG strap (256 Hz) silent for 10 s and back, with a
+    headless dashboard attached. The session goes on (EEG updates ok throughout), the ECG's lost samples are
+    exactly the samples the person withheld (its sample counter), every one of them is NaN-filled and none is late,
+    the dashboard's ECG, heart rate and beats have nothing inside the drop (NaN / no marks) and come back after
+    it, and the other devices lose nothing."""
+    import csv
+
+    from eegaffect.live.dashboard_worker import ThreadDashboard
+    drop_start, drop_len = 5.0, 10.0
+    person = SimulatedPerson(SimulatedEEG(DREAMER_CHANNELS, 200.0, seed=5), [
+        DeviceSpec("ecg", 256.0, drops=[(drop_start, drop_len)]), DeviceSpec("eda", 4.0), DeviceSpec("resp", 32.0)],
+        name=unique_name, index_channel=True, duration=60.0, seed=5)
+    config = LiveConfig(physio=[f"{unique_name}-{k}" for k in ("ecg", "eda", "resp")], start_wait_s=0.5)
+    out = tmp_path / "run"
+
+
+    class KeepingDashboard(ThreadDashboard):  # the real headless dashboard, also keeping the physio data it got
+        physio: list = []
+
+        def submit(self, message):
+            self.physio.append(message.get("physio") or {})
+            super().submit(message)
+
+    dashboard = KeepingDashboard(out / "dashboard.png")
+    session = LiveSession(unique_name, bundle14, config, out_dir=out, dashboard=dashboard)
+    result: dict = {}
+    with person:
+        thread = threading.Thread(target=lambda: result.update(summary=session.run(duration=25.0)), daemon=True)
+        thread.start()
+        assert session.ready.wait(60)
+        person.start()
+        thread.join(120)
+        withheld = person.device_counts()
+    assert not thread.is_alive() and person.error is None
+    summary = result["summary"]
+    devices = {d["kind"]: d for d in summary["devices"].values()}
+    ecg = devices["ecg"]
+    assert withheld["ecg"]["dropped"] == round(drop_len * 256)
+    assert ecg["lost"] == withheld["ecg"]["dropped"] and ecg["gaps"] == 1, ecg
+    assert ecg["nan_filled"] == ecg["lost"] and ecg["late_dropped"] == 0, ecg
+    assert devices["eda"]["lost"] == 0 and devices["resp"]["lost"] == 0
+    assert summary["samples_lost"] == 0 and summary["gaps"] == 0
+    # the session went on: every EEG update from the first valid one on is ok, the drop included
+    with open(out / "updates.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    t_upd = np.array([float(r["time_s"]) for r in rows])
+    lsl = np.array([float(r["lsl_timestamp"]) for r in rows])
+    status = np.array([int(r["status"]) for r in rows])
+    first_ok = int(np.argmax(status == 0))
+    assert (status[first_ok:] == 0).all() and t_upd[-1] > 24.0
+    # the dashboard (times in session seconds): nothing inside the drop, data again after it
+    state = dashboard.state
+    ok = np.isfinite(lsl)
+    to_signal = float(np.median(lsl[ok] - t_upd[ok])) - person.t_start  # session second -> person's signal time
+    # the ECG signal as the dashboard received it (its state keeps only the last few seconds of it)
+    parts = [m["ecg"]["signal"] for m in dashboard.physio if "signal" in m.get("ecg", {})]
+    t, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    s = t + to_signal
+    inside = (s > drop_start + 0.2) & (s < drop_start + drop_len - 0.2)
+    assert inside.sum() > 0.9 * 128 * (drop_len - 0.4) and np.isnan(y[inside]).all()
+    assert np.isfinite(y[s > drop_start + drop_len + 0.5]).all() and np.isfinite(y[s < drop_start - 0.2]).any()
+    bt, _ = state.physio_series("ecg", "beat", window_s=60.0)
+    assert not ((bt + to_signal > drop_start + 0.2) & (bt + to_signal < drop_start + drop_len - 0.2)).any()
+    assert ((bt + to_signal) > drop_start + drop_len).sum() >= 3  # beats again once the strap is back
+    t, hr = state.physio_series("ecg", "hr", window_s=60.0)
+    s = t + to_signal
+    assert np.isnan(hr[(s > drop_start + 0.3) & (s < drop_start + drop_len - 0.3)]).all()
+    assert np.isfinite(hr[s > drop_start + drop_len + 4.0]).any()
+    assert len(state.physio_series("resp", "breath", window_s=60.0)[0]) >= 2
+    assert summary["dashboard"] == str(out / "dashboard.png") and (out / "dashboard.png").stat().st_size > 20_000

@@ -70,7 +70,7 @@ def test_demo_end_to_end_with_prediction_consumer(bundle14, tmp_path, unique_nam
     from eegaffect.cli import main
 
     out = tmp_path / "run"
-    argv = ["demo", "--model", str(bundle14), "--headless", "--duration", "8", "--out", str(out),
+    argv = ["demo", "--model", str(bundle14), "--headless", "--duration", "8", "--calibrate", "0", "--out", str(out),
             "--set", "montage=dreamer14", "--set", f"stream_name={unique_name}", "--set", "seed=3"]
     worker, done, result = _start_cli(argv)
     rows = []
@@ -79,13 +79,23 @@ def test_demo_end_to_end_with_prediction_consumer(bundle14, tmp_path, unique_nam
     assert result["rc"] == 0
 
     summary = json.loads((out / "summary.json").read_text())
-    assert tuple(summary) == SUMMARY_KEYS
+    # the demo's person wears ECG, EDA and respiration devices; the demo says which model it ran
+    assert tuple(summary) == (*SUMMARY_KEYS, "devices", "demo_model")
+    assert sorted(d["kind"] for d in summary["devices"].values()) == ["ecg", "eda", "resp"]
+    assert all(d["lost"] == 0 and d["samples"] > 0 for d in summary["devices"].values())
     assert 20 <= summary["updates"] <= 40  # 4 Hz for 8 s
     assert summary["samples_lost"] == 0 and summary["gaps"] == 0 and summary["reconnects"] == 0
     assert summary["samples_received"] == pytest.approx(8 * SFREQ, rel=0.2)
     lat = summary["latency_ms"]
     assert 0 < lat["p50"] <= lat["p99"] <= lat["max"]
-    assert set(summary["stages_ms"]) == {"transport", "read", "channels", "predict", "push"}
+    assert set(summary["stages_ms"]) == {"transport", "wake", "read", "channels", "predict", "push"}
+    stages = summary["stage_percentiles_ms"]
+    # the demo's devices are stepped after every push: their stage ("physio", after the push) is measured too
+    for name in ("transport", "wake", "read", "channels", "predict", "push", "truth", "dashboard", "predict_cpu",
+                 "physio"):
+        assert 0 <= stages[name]["p50"] <= stages[name]["p99"] <= stages[name]["max"], name
+    jit = summary["jitter_per_s"]
+    assert all(jit[k] is not None and jit[k] >= 0 for k in ("valence", "arousal", "truth_valence", "truth_arousal"))
     gt = summary["ground_truth"]
     assert gt is not None and set(gt) == {"valence_ccc", "valence_rmse", "arousal_ccc", "arousal_rmse"}
     # the session's CCC/RMSE pair each valid frame with the truth interpolated at the frame's LSL time stamp:
@@ -107,10 +117,16 @@ def test_demo_end_to_end_with_prediction_consumer(bundle14, tmp_path, unique_nam
 
     updates = _read_updates(out / "updates.csv")
     assert len(updates) == summary["updates"]
+    timed = [u for u in updates if np.isfinite(u["latency_ms"])]
+    assert timed and all(u["dashboard_ms"] >= 0 and u["predict_cpu_ms"] >= 0 for u in timed)
+    # the stages on the path add up to each update's latency
+    path = ("transport", "wake", "read", "channels", "predict", "push")
+    np.testing.assert_allclose([sum(u[f"{s}_ms"] for s in path) for u in timed], [u["latency_ms"] for u in timed],
+                               rtol=1e-9, atol=1e-9)
     # what a consumer received over LSL is what the session pushed: same statuses, NaN exactly on non-ok rows
     assert len(rows) >= summary["updates"] - 2
     values = np.array([r[1] for r in rows])
-    status = values[:, 4].astype(int)
+    status = values[:, 4].astype(int) % 16  # the base status (status // 16: the devices missing at the update)
     assert set(status) <= {STATUS_OK, STATUS_GAP}
     ok = status == STATUS_OK
     assert ok.sum() >= summary["updates"] // 2
@@ -232,7 +248,57 @@ def test_cli_reports_user_errors_without_traceback(bundle14, tmp_path, unique_na
     assert main(["live", "--stream", unique_name, "--model", str(bundle14), "--headless",
                  "--set", "resolve_timeout_s=0.5"]) == 2
     assert f"no LSL stream with name={unique_name!r}" in capsys.readouterr().err
-    assert main(["live", "--stream", unique_name, "--model", str(bundle14), "--record"]) == 2
+    # --record without --out (no stream here): the dated session folder made for it is removed again
+    assert main(["live", "--stream", unique_name, "--model", str(bundle14), "--record", "--headless",
+                 "--set", "resolve_timeout_s=0.5", "--set", f"sessions_dir={tmp_path / 'sessions'}"]) == 2
+    assert not any((tmp_path / "sessions").iterdir())
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_record_without_out_writes_a_dated_session_folder(bundle14, tmp_path, unique_name, capsys):
+    """``live --record`` without ``--out``: everything goes to a new SESSIONS_DIR/YYYY-MM-DD_HHMMSS, printed."""
+    import re
+
+    import pylsl
+    from eegaffect.acquisition.lsl import INDEX_CHANNEL_NAME
+    from eegaffect.acquisition.recorder import load_recording
+    from eegaffect.acquisition.simulator import SimulatedEEG
+
+    sessions = tmp_path / "sessions"
+    earlier = sessions / "2000-01-01_000000"  # an earlier session's folder is never written into
+    earlier.mkdir(parents=True)
+    names = list(DREAMER_CHANNELS) + [INDEX_CHANNEL_NAME]
+    eeg = SimulatedEEG(list(DREAMER_CHANNELS), SFREQ, seed=8, unit="V").generate(400)[0]
+    outlet = Outlet(unique_name, "EEG", names, SFREQ, channel_format="float64", ch_units="volts")
+    worker, done, result = _start_cli(["live", "--stream", unique_name, "--model", str(bundle14), "--headless",
+                                       "--duration", "6", "--record", "--set", "truth=false", "--set",
+                                       "start_wait_s=0", "--set", f"sessions_dir={sessions}"])
+    rows = []
+    consumer = threading.Thread(target=_consume, args=(f"{unique_name}-affect", done, rows))
+    consumer.start()
+    # push once the session's loop runs (its recorder started before), which its first update shows
+    deadline = time.monotonic() + 120
+    while not rows and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert rows, "the session made no update within 120 s"
+    t0 = pylsl.local_clock()
+    for k in range(0, 400, 20):
+        idx = k + np.arange(20)
+        outlet.push(np.column_stack([eeg[idx], idx]), t0 + idx / SFREQ)
+        time.sleep(20 / SFREQ / 2)
+    worker.join(90)
+    consumer.join(60)
+    outlet.close()
+    assert result["rc"] == 0
+    folders = sorted(p for p in sessions.iterdir() if p != earlier)
+    assert len(folders) == 1 and re.fullmatch(r"\d{4}-\d\d-\d\d_\d{6}(-\d+)?", folders[0].name)
+    assert not any(earlier.iterdir())
+    out = capsys.readouterr().out
+    assert f"live: recording to {folders[0]}" in out and f"outputs: {folders[0]}" in out
+    assert {"summary.json", "updates.csv", "session.h5"} <= {p.name for p in folders[0].iterdir()}
+    raw = load_recording(folders[0] / "session.h5")[unique_name]
+    np.testing.assert_array_equal(raw.data[:, -1], np.arange(400))  # every sample pushed, by its counter
 
 
 @pytest.mark.slow

@@ -175,7 +175,10 @@ def test_thread_dashboard_saves_png(rng, tmp_path):
 def test_make_dashboard_respects_headless(tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     assert not display_available()
-    assert isinstance(make_dashboard(tmp_path / "x.png"), ThreadDashboard)
+    from eegaffect.live.dashboard_worker import ProcessDashboard
+
+    headless = make_dashboard(tmp_path / "x.png")  # its own process, without a window
+    assert isinstance(headless, ProcessDashboard) and not headless.window and headless.nice > 0
     assert make_dashboard(None, show=False) is None
 
 
@@ -200,6 +203,30 @@ def test_process_dashboard_draws_frames_and_saves_png(rng, tmp_path):
     path = dash.close(timeout=60)
     assert path == str(tmp_path / "win.png") and (tmp_path / "win.png").stat().st_size > 10_000
     assert dash.frames["frames"] >= 2 and dash.frames["fps"] > 0 and dash.frames["draw_ms_p50"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_headless_process_dashboard_folds_messages_and_saves_png(rng, tmp_path):
+    """Headless, the dashboard still runs in its own process (never the session's interpreter), at a lower
+    priority, and renders the PNG once at the end."""
+    import os
+
+    from eegaffect.live.dashboard_worker import ProcessDashboard
+
+    with pytest.raises(ValueError, match="needs png_path"):
+        ProcessDashboard(None, window=False)
+    dash = ProcessDashboard(tmp_path / "headless.png", window=False)
+    dash.start({"ch_names": CH, "sfreq": 200.0, "pipeline": PipelineConfig().model_dump(mode="json"),
+                "n_codes": 0, "trail_s": 30.0, "stream": "sim"})
+    assert dash.wait_ready(90)
+    assert os.getpriority(os.PRIO_PROCESS, dash._process.pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
+    for k in range(12):
+        dash.submit({"time": k * 0.25, "eeg": rng.standard_normal((50, len(CH))), "va": rng.uniform(-1, 1, 2),
+                     "truth": None, "code": -1, "status": 0, "latency_ms": 2.0, "health": {}})
+    path = dash.close(timeout=60)
+    assert path == str(tmp_path / "headless.png") and (tmp_path / "headless.png").stat().st_size > 10_000
+    assert dash.frames["messages"] == 12 and dash.frames["error"] is None
 
 
 def test_topomaps_have_a_colour_bar_with_the_quantity(rng):

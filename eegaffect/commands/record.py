@@ -15,8 +15,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "record", help="record LSL streams (EEG, physiology, markers) into an HDF5 file",
         description="Record one or more LSL streams into one HDF5 file (/streams/{name}/data, timestamps, "
-                    "clock_offsets, gaps), flushed at least once a second. Stops after --duration or on "
-                    "Ctrl-C, closing the file cleanly.")
+                    "clock_offsets, gaps, source_changes), flushed at least once a second. A stream restarted "
+                    "under a new source_id is followed after record.reresolve_after_s of silence. Stops after "
+                    "--duration or on Ctrl-C, closing the file cleanly.")
     parser.add_argument("--stream", dest="streams", action="append", required=True, metavar="NAME",
                         help="name of a stream to record (repeatable)")
     parser.add_argument("--out", required=True, type=Path, metavar="FILE.h5", help="output file")
@@ -43,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
             for name in args.streams:
                 streams.append(Stream(name=name, bufsize=config.lsl.bufsize_s,
                                       timeout=config.lsl.resolve_timeout_s, dejitter=False,
-                                      jitter_tolerance_s=config.lsl.jitter_tolerance_s).connect())
+                                      jitter_tolerance_s=config.lsl.jitter_tolerance_s,
+                                      reresolve_after_s=config.record.reresolve_after_s).connect())
             recorder = Recorder(args.out, streams, overwrite=args.overwrite,
                                 flush_interval=config.record.flush_interval_s)
             recorder.start()
@@ -62,8 +64,10 @@ def run(args: argparse.Namespace) -> int:
                 s.disconnect()
             if recorder is not None:
                 recorder.stop()
-    for s, written in zip(streams, recorder.n_written.values()):
-        print(_stream_line(s.name, s.health, written, stopped=recorder.error is not None))
+    for s, written, changes in zip(streams, recorder.n_written.values(), recorder.n_source_changes.values()):
+        line = _stream_line(s.name, s.health, written, stopped=recorder.error is not None)
+        print(line if not changes else f"{line}; followed {changes} restart(s) under a new source_id (now "
+                                       f"{s.source_id!r})")
     print(f"wrote {args.out} ({sum(recorder.n_written.values())} samples)")
     if recorder.error is not None:
         # a write failure while recording (disk full, I/O error) is a runtime failure, not bad input (status 2,

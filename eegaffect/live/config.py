@@ -17,9 +17,9 @@ __all__ = ["LiveConfig", "UNIT_SCALES", "SUMMARY_KEYS"]
 UNIT_SCALES = {"volts": 1.0, "v": 1.0, "millivolts": 1e-3, "mv": 1e-3, "microvolts": 1e-6, "uv": 1e-6,
                "µv": 1e-6, "nanovolts": 1e-9, "nv": 1e-9}
 #: Keys of the summary, in order.
-SUMMARY_KEYS = ("updates", "duration_s", "latency_ms", "stages_ms", "samples_received", "samples_lost", "gaps",
-                "reconnects", "ground_truth", "dashboard", "stalls", "seconds_without_data", "invalid_updates",
-                "source_changes", "seconds_unknown_loss")
+SUMMARY_KEYS = ("updates", "duration_s", "latency_ms", "stages_ms", "stage_percentiles_ms", "samples_received",
+                "samples_lost", "gaps", "reconnects", "ground_truth", "jitter_per_s", "dashboard", "stalls",
+                "seconds_without_data", "invalid_updates", "source_changes", "seconds_unknown_loss")
 
 
 class LiveConfig(ConfigModel):
@@ -49,8 +49,14 @@ class LiveConfig(ConfigModel):
                                "seconds_unknown_loss); null: never (also when the session was given a source_id)")
     record: bool = Field(False, description="record the raw stream, ground truth and predictions to "
                          "out/session.h5")
+    sessions_dir: str = Field("sessions", min_length=1, description="with record and no out folder: each "
+                              "session is recorded into a new dated folder SESSIONS_DIR/YYYY-MM-DD_HHMMSS (never "
+                              "over an earlier one); relative: to the working directory")
     torch_threads: int | None = Field(1, ge=1, description="torch CPU threads of this process (the model is "
                                       "small: one thread has the lowest, steadiest latency); null keeps torch's")
+    realtime: bool = Field(True, description="run the session's loop and its inlets' threads in SCHED_FIFO where the "
+                           "OS permits it (CAP_SYS_NICE or an rtprio limit; otherwise normal priority, said once "
+                           "in the log): on a busy machine their wake-ups then do not wait behind other work")
     warmup: bool = Field(True, description="compile kernels and run the model once before the first sample")
     start_wait_s: float = Field(1.0, ge=0, le=30, description="at start, wait this long at most for the stream's "
                                 "data to flow, and skip the burst LSL delivers then (Stream.skip_start_burst)")
@@ -68,6 +74,9 @@ class LiveConfig(ConfigModel):
                                   "would otherwise come late and be dropped")
     physio_config: str | None = Field(None, description="physio YAML (the 'eegaffect physio' config: stages, "
                                       "lookbacks); null: the packaged one. Its frame window/hop are the EEG's")
+    allow_missing_physio: bool = Field(False, description="a fused model expecting a physiological kind the "
+                                       "session has no device for: run with it missing throughout (its missing "
+                                       "embedding, said by the Affect status) instead of stopping with an error")
 
     @field_validator("physio_types")
     @classmethod

@@ -3,11 +3,17 @@
 - :class:`DashboardState` turns the messages into what the figure shows: display-filtered EEG of a few channels
   (its own causal band-pass/notch, the pipeline's settings), band features of every channel through the very
   :class:`~eegaffect.pipeline.SignalPipeline` the model uses, the valence/arousal and ground-truth trails, the
-  active code, latencies and stream health.
-- :class:`ThreadDashboard` (headless): a daemon thread folds messages into the state; :meth:`close` renders
-  :class:`~eegaffect.viz.live.LiveDashboard` once and saves it as PNG.
-- :class:`ProcessDashboard` (a display is available): a child process owns a matplotlib window and redraws it at
-  ``fps`` (default 15) from the messages, then saves the last frame as PNG.
+  active code, latencies and stream health, and the physiological devices' series (heart signal and beats, heart
+  rate, EDA and SCRs, respiration and breaths: :mod:`eegaffect.live.physio_view`).
+- :class:`ProcessDashboard`: a child process folds the messages into the state and, when a display is available,
+  owns a matplotlib window and redraws it at ``fps`` (default 15); headless (``window=False``, what
+  :func:`make_dashboard` gives without a display) it renders :class:`~eegaffect.viz.live.LiveDashboard` once at
+  the end. Either way it saves the last frame as PNG. The child runs at a lower priority (``nice``, default +10),
+  so its work (the band features of every channel, drawing) never takes the interpreter lock or a core from
+  the session's predict path: in a thread of the session's process it did (the demo's p99 rose by 3-6 ms on a
+  loaded 2-core machine, in the stages where the session's thread waited for the lock: predict, push).
+- :class:`ThreadDashboard`: the same state folded by a daemon thread of the caller's process, rendered once at
+  :meth:`~ThreadDashboard.close` (tests and callers that want to inspect the state in-process).
 
 Both put messages into a bounded queue with ``put_nowait`` and drop them when it is full (counted in ``dropped``),
 so a slow screen can never stall acquisition or prediction.
@@ -63,7 +69,9 @@ class DashboardState:
     ----------
     init : dict
         ``ch_names``, ``sfreq`` (of the EEG in the messages), ``pipeline`` (a PipelineConfig as dict),
-        ``n_codes``, ``trail_s``; optional ``eeg_window_s`` (default 5) and ``n_eeg`` (channels shown, default 8).
+        ``n_codes``, ``trail_s``; optional ``eeg_window_s`` (default 5), ``n_eeg`` (channels shown, default 8) and
+        ``physio`` (``kind -> {"name", "sfreq"}`` of the physiological devices with a panel; their messages'
+        ``physio`` entries are ``kind -> {series: (times, values)}`` of :mod:`eegaffect.live.physio_view`).
     """
 
     def __init__(self, init: dict):
@@ -116,6 +124,14 @@ class DashboardState:
         self._ingested_at = time.perf_counter()
         self.n_messages = 0
         self.status = None
+        # physiological devices with a panel: kind -> {"name", "sfreq"}; their series (eegaffect.live.physio_view)
+        self.physio: dict = dict(init.get("physio") or {})
+        self._physio: dict[str, dict[str, deque]] = {}
+        for kind in self.physio:
+            from eegaffect.live.physio_view import VIEW_SERIES
+
+            self._physio[kind] = {name: deque(maxlen=self._physio_points(kind, name))
+                                  for name in VIEW_SERIES.get(kind, ())}
 
     def ingest(self, msg: dict) -> None:
         """Fold one session message into the state."""
@@ -152,6 +168,13 @@ class DashboardState:
             self._lat.append(float(lat))
         self.status = msg.get("status")
         self.health = dict(msg.get("health") or {})
+        for kind, series in (msg.get("physio") or {}).items():
+            store = self._physio.get(kind)
+            if store is None:
+                continue
+            for name, (times, values) in series.items():
+                if name in store:
+                    store[name].extend(zip(np.asarray(times, float), np.asarray(values, float)))
         if "received" in self.health:
             self._received.append((t, float(self.health["received"])))
             while len(self._received) > 2 and self._received[1][0] <= t - self.rate_window_s:
@@ -187,6 +210,37 @@ class DashboardState:
         """``(times, codes)`` of the last ``trail_s`` seconds (codes as int)."""
         t, c = self._trail(self._codes, 1)
         return t, c[:, 0].astype(int)
+
+    def physio_window_s(self, kind: str, name: str) -> float:
+        """Seconds of a physiological series the dashboard shows: the heart signal as long as the EEG traces
+        (``eeg_window_s``), the rest over ``trail_s``.
+        """
+        return self.eeg_window_s if kind in ("ecg", "ppg") and name in ("signal", "beat") else self.trail_s
+
+    def _physio_points(self, kind: str, name: str) -> int:
+        # points per second at most: the heart signal 128 (physio_view's signal_hz), any other series 10
+        rate = 130.0 if kind in ("ecg", "ppg") and name == "signal" else 10.0
+        return int(1.5 * self.physio_window_s(kind, name) * rate) + 64
+
+    def physio_series(self, kind: str, name: str, window_s: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(times (n,), values (n,))`` of one series of a device's panel data (see
+        :mod:`eegaffect.live.physio_view`) over the last ``window_s`` seconds (default
+        :meth:`physio_window_s`), in session
+        seconds (the dashboard's time), oldest first; empty when the session has no such device.
+        """
+        rows = self._physio.get(kind, {}).get(name)
+        if not rows:
+            return np.zeros(0), np.zeros(0)
+        arr = np.asarray(rows, float).reshape(-1, 2)
+        window = self.physio_window_s(kind, name) if window_s is None else float(window_s)
+        arr = arr[arr[:, 0] >= self.last_time - window]
+        arr = arr[np.argsort(arr[:, 0], kind="stable")]
+        return arr[:, 0], arr[:, 1]
+
+    def device_missing(self, kind: str) -> bool:
+        """Whether the session's newest health row says the device of ``kind`` is missing."""
+        row = (self.health.get("devices") or {}).get(kind)
+        return isinstance(row, str) and row.startswith("missing")
 
     def latencies_ms(self) -> np.ndarray:
         """The last 2000 update latencies in ms."""
@@ -228,7 +282,8 @@ class DashboardState:
 
         return LiveDashboard(self.ch_names, self.band_names, self.eeg_ch_names, self.n_codes, fig=fig,
                              eeg_window_s=self.eeg_window_s, trail_s=self.trail_s, unit=self.unit,
-                             quantity=feature_quantity(self.feature_kind, self.unit, self.feature_standardize))
+                             quantity=feature_quantity(self.feature_kind, self.unit, self.feature_standardize),
+                             physio_kinds=list(self.physio))
 
 
 class ThreadDashboard:
@@ -299,23 +354,35 @@ class ThreadDashboard:
 
 
 class ProcessDashboard:
-    """Windowed dashboard in a child process, redrawn at ``fps`` from the session's messages.
+    """Dashboard in a child process: a window redrawn at ``fps`` from the session's messages, or headless.
 
     Parameters
     ----------
     png_path : str | Path | None
-        Where the last frame is saved when the session ends (None: not saved).
+        Where the last frame is saved when the session ends (None: not saved; required without a window).
     fps : float
-        Target frames per second.
+        Target frames per second of the window.
     maxsize : int
         Queue length; messages beyond it are dropped.
+    window : bool
+        Show a window; False: fold the messages and render the PNG once at the end.
+    nice : int
+        Added to the child's nice value (lower priority than the session's process; 0: the same), from its first
+        line on: its start-up (imports, the first frame) does not compete with the session's first updates either.
     """
 
-    def __init__(self, png_path: str | Path | None, fps: float = 15.0, maxsize: int = 256):
+    def __init__(self, png_path: str | Path | None, fps: float = 15.0, maxsize: int = 256, *, window: bool = True,
+                 nice: int = 10):
         import multiprocessing as mp
 
+        if not window and png_path is None:
+            raise ValueError("a headless dashboard (window=False) needs png_path: it has nothing else to show")
+        if not 0 <= int(nice) <= 19:
+            raise ValueError(f"nice must be in 0..19, got {nice}")
         self.png_path = None if png_path is None else Path(png_path)
         self.fps = float(fps)
+        self.window = bool(window)
+        self.nice = int(nice)
         self._ctx = mp.get_context("spawn")
         self._queue = self._ctx.Queue(maxsize=maxsize)
         self._result = self._ctx.Queue()
@@ -325,10 +392,10 @@ class ProcessDashboard:
         self.frames: dict | None = None
 
     def start(self, init: dict) -> None:
-        """Start the window process."""
+        """Start the child process (messages submitted before it is ready wait in the queue)."""
         self._process = self._ctx.Process(target=_window_main, name="eegaffect-dashboard", daemon=True,
                                           args=(self._queue, self._result, init, self.png_path, self.fps,
-                                                self._ready))
+                                                self._ready, self.window, self.nice))
         self._process.start()
 
     def wait_ready(self, timeout: float | None = None) -> bool:
@@ -342,8 +409,8 @@ class ProcessDashboard:
         except queue.Full:
             self.dropped += 1
 
-    def close(self, timeout: float = 20.0) -> str | None:
-        """Ask the window to save its last frame and exit; return the PNG path (None when none was saved)."""
+    def close(self, timeout: float = 60.0) -> str | None:
+        """Ask the child to save its last frame and exit; return the PNG path (None when none was saved)."""
         if self._process is None:
             return None
         try:
@@ -359,20 +426,29 @@ class ProcessDashboard:
             self._process.terminate()
             self._process.join(5.0)
         self._process = None
-        if self.frames:
+        if self.frames and self.window:
             logger.info("dashboard: %d frames at %.1f frames/s", self.frames["frames"], self.frames["fps"])
+        if self.frames and self.frames.get("error"):
+            logger.error("dashboard stopped updating: %s", self.frames["error"])
+        if self.dropped:
+            logger.warning("dashboard dropped %d messages (queue full)", self.dropped)
         return None if not self.frames or not self.frames.get("png") else self.frames["png"]
 
 
-def _window_main(q, result, init: dict, png_path, fps: float, ready) -> None:  # pragma: no cover - child process
+def _window_main(q, result, init: dict, png_path, fps: float, ready, window: bool = True,
+                 nice: int = 0) -> None:  # pragma: no cover - child process
     import signal
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the session stops us
+    if nice and hasattr(os, "nice"):
+        os.nice(nice)
+    if not window:
+        _headless_main(q, result, init, png_path, ready)
+        return
     import matplotlib.pyplot as plt
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the session stops us
-
     state = DashboardState(init)
-    fig = plt.figure(figsize=(14, 8.5))
+    fig = plt.figure(figsize=(14, 11.0 if state.physio else 8.5))
     fig.canvas.manager.set_window_title(f"eegaffect live - {init.get('stream', '')}")
     dash = state.make_figure(fig)
     plt.show(block=False)
@@ -417,6 +493,33 @@ def _window_main(q, result, init: dict, png_path, fps: float, ready) -> None:  #
     plt.close(fig)
 
 
+def _headless_main(q, result, init: dict, png_path, ready) -> None:  # pragma: no cover - child process
+    """Fold the messages into a state until the stop message, then render the figure once and save it."""
+    state = DashboardState(init)
+    ready.set()
+    error = None
+    while True:
+        msg = q.get()
+        if isinstance(msg, str) and msg == _STOP:
+            break
+        if error is None:
+            try:
+                state.ingest(msg)
+            except Exception as exc:  # keep draining (the session never waits); report at the end
+                error = f"{type(exc).__name__}: {exc}"
+    png = None
+    if state.n_messages:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        dash = state.make_figure()
+        dash.render(state)
+        Path(png_path).parent.mkdir(parents=True, exist_ok=True)
+        dash.fig.savefig(png_path, dpi=80)
+        png = str(png_path)
+    result.put({"frames": 1 if png else 0, "fps": 0.0, "png": png, "messages": state.n_messages, "error": error})
+
+
 def make_dashboard(png_path: str | Path | None, show: bool | None = None, fps: float = 15.0):
     """The right dashboard for this machine.
 
@@ -432,12 +535,13 @@ def make_dashboard(png_path: str | Path | None, show: bool | None = None, fps: f
 
     Returns
     -------
-    dashboard : ThreadDashboard | ProcessDashboard | None
-        None when headless and ``png_path`` is None (nothing to show or save).
+    dashboard : ProcessDashboard | None
+        A window, or headless (``window=False``); None when headless and ``png_path`` is None (nothing to show or
+        save).
     """
     show = display_available() if show is None else bool(show)
     if show:
         return ProcessDashboard(png_path, fps=fps)
     if png_path is None:
         return None
-    return ThreadDashboard(png_path)
+    return ProcessDashboard(png_path, fps=fps, window=False)

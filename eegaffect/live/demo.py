@@ -1,10 +1,11 @@
-"""``eegaffect demo``: simulated headset + demo model + live session + dashboard, with nothing to download.
+"""``eegaffect demo``: simulated person (EEG headset + ECG, EDA and respiration devices) + demo model + live session
++ dashboard, with nothing to download.
 
-The model comes from :func:`eegaffect.models.demo.train_demo_bundle` (the project's own training code on
-simulated data, well under a minute on a laptop CPU), trained once and cached in the user cache directory
-(:func:`platformdirs.user_cache_dir`) under a name that holds :func:`demo_bundle_key` (a hash of the training recipe
-and config, the eegaffect version and the bundle format), so a changed recipe retrains; a cached bundle that no
-longer loads is retrained too.
+The model comes from the training recipe :func:`demo_recipe` picks for the session's devices (the project's own
+training code on simulated data, well under a minute on a laptop CPU), trained once and cached in the user cache
+directory (:func:`platformdirs.user_cache_dir`) under a name that holds :func:`demo_bundle_key` (a hash of the
+training recipe and config, the eegaffect version and the bundle format), so a changed recipe retrains; a cached
+bundle that no longer loads is retrained too.
 """
 
 from __future__ import annotations
@@ -15,15 +16,16 @@ import logging
 import os
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Callable, Literal, Sequence
 
 from pydantic import Field
 
 from eegaffect.config import ConfigModel
 from eegaffect.live.session import LiveConfig
 
-__all__ = ["DemoConfig", "demo_bundle", "demo_bundle_key", "demo_cache_dir", "run_demo"]
+__all__ = ["DemoConfig", "DemoRecipe", "demo_recipe", "demo_bundle", "demo_bundle_key", "demo_cache_dir", "run_demo"]
 
 logger = logging.getLogger("eegaffect.live.demo")
 
@@ -44,13 +46,18 @@ class DemoConfig(ConfigModel):
     sfreq: float = Field(200.0, gt=0, description="rate of the simulated headset in Hz")
     unit: str = Field("V", description="unit of the simulated samples, the one the demo model was trained on")
     fps: float = Field(15.0, gt=0, description="frames per second of the dashboard window")
-    calibrate_s: float = Field(0.0, ge=0, description="seconds of a calibration phase before the session (0: "
+    calibrate_s: float = Field(30.0, ge=0, description="seconds of a calibration phase before the session (0: "
                                "none; at least 25): the headset's truth labels them, eegaffect.calibration adapts "
                                "the bundle, the session runs the calibrated one and records itself, and the summary "
                                "scores both bundles on that recording")
     physio: list[Literal["ecg", "ppg", "eda", "resp", "temp"]] = Field(
-        default_factory=list, description="physiological devices of the simulated person, each its own stream "
-                                          "read by the session (e.g. [ecg, eda, resp])")
+        default_factory=lambda: ["ecg", "eda", "resp"],
+        description="physiological devices of the simulated person, each its own stream read by the session and "
+                    "shown on the dashboard ([] for the EEG alone)")
+    recipe: Literal["eeg", "fused"] = Field(
+        "eeg", description="the demo model's training recipe: 'eeg' (EEG only; the devices are read, shown and "
+                           "counted) or 'fused' (EEG and the devices of 'physio' in one model, "
+                           "eegaffect.models.fusion; its calibration phase collects the devices too)")
     live: LiveConfig = Field(default_factory=LiveConfig)
 
 
@@ -64,27 +71,104 @@ def demo_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("eegaffect", appauthor=False))
 
 
-def demo_bundle_key(seed: int = 0) -> str:
-    """Short hash of what the demo bundle depends on: the demo training recipe and config, the eegaffect version
-    and the bundle format version; part of the cached bundle's name, so a change of any retrains it.
+@dataclass(frozen=True)
+class DemoRecipe:
+    """How the demo model is trained.
+
+    Attributes
+    ----------
+    name : str
+        Short name, printed with the summary (``"eeg"``: the EEG-only recipe).
+    modalities : tuple of str
+        What the trained model takes (``("eeg",)``, or the EEG and the devices for a fused recipe).
+    key : dict
+        What the cached bundle depends on besides config and versions (hashed into :func:`demo_bundle_key`).
+    train : callable
+        ``train(out_dir, seed, progress) -> Path``: trains and saves the bundle.
+    """
+
+    name: str
+    modalities: tuple[str, ...]
+    key: dict
+    train: Callable[[Path, int, bool], Path]
+
+
+def demo_recipe(physio: Sequence[str] = (), recipe: str = "eeg") -> DemoRecipe:
+    """The training recipe of the demo model for a session with the physiological devices ``physio``.
+
+    This is the one place where the demo chooses its model. ``"eeg"`` (the default): the EEG-only recipe
+    (:func:`eegaffect.models.demo.train_demo_bundle`) whatever the devices: the session reads them, shows them on
+    the dashboard and counts them in the summary, and the prediction comes from the EEG. ``"fused"``: the same
+    sessions with the simulated person's ``physio`` devices fused into one model (``train_demo_bundle(...,
+    physio=...)``, :mod:`eegaffect.models.fusion`; its calibration phase collects the devices with the EEG). The
+    EEG-only recipe stays the default because on the demo's person the calibrated fused model predicts valence
+    worse than the calibrated EEG-only one (``docs/fusion.md``, "The demo").
+
+    Parameters
+    ----------
+    physio : sequence of str
+        The session's devices (``ecg``, ``ppg``, ``eda``, ``resp``, ``temp``).
+    recipe : {"eeg", "fused"}
+        Which recipe.
+
+    Returns
+    -------
+    recipe : DemoRecipe
+
+    Raises
+    ------
+    ValueError
+        An unknown recipe, or ``"fused"`` without devices.
+    """
+    from eegaffect.models.demo import DEMO_RECIPE, train_demo_bundle
+
+    if recipe == "eeg":
+        def train(out: Path, seed: int, progress: bool) -> Path:
+            return train_demo_bundle(out, seed=int(seed), progress=progress)
+
+        return DemoRecipe("eeg", ("eeg",), {"recipe": DEMO_RECIPE}, train)
+    if recipe != "fused":
+        raise ValueError(f"demo recipe must be 'eeg' or 'fused', got {recipe!r}")
+    kinds = sorted(set(physio))
+    if not kinds:
+        raise ValueError("the fused demo recipe needs physiological devices (physio: e.g. [ecg, eda, resp]), got "
+                         "none")
+
+    def train_fused(out: Path, seed: int, progress: bool) -> Path:
+        return train_demo_bundle(out, seed=int(seed), progress=progress, physio=kinds)
+
+    return DemoRecipe("fused", ("eeg", *kinds), {"recipe": DEMO_RECIPE, "physio": kinds}, train_fused)
+
+
+def demo_bundle_key(seed: int = 0, physio: Sequence[str] = (), recipe: str = "eeg") -> str:
+    """Short hash of what the demo bundle depends on: the training recipe (:func:`demo_recipe` for ``physio``) and
+    config, the eegaffect version and the bundle format version; part of the cached bundle's name, so a change of
+    any retrains it.
     """
     from eegaffect import __version__
     from eegaffect.models.bundle import BUNDLE_VERSION
-    from eegaffect.models.demo import DEMO_RECIPE, demo_config
+    from eegaffect.models.demo import demo_config
 
-    doc = {"recipe": DEMO_RECIPE, "config": demo_config(int(seed)).model_dump(mode="json"),
+    recipe = demo_recipe(physio, recipe)
+    doc = {**recipe.key, "config": demo_config(int(seed)).model_dump(mode="json"),
            "eegaffect": __version__, "bundle_format": BUNDLE_VERSION}
+    if recipe.modalities != ("eeg",):  # the EEG-only recipe keeps the name its bundles were cached under
+        doc["modalities"] = list(recipe.modalities)
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode("utf-8")).hexdigest()[:12]
 
 
-def demo_bundle(seed: int = 0, *, cache_dir: str | Path | None = None, progress: bool = True,
-                retrain: bool = False) -> Path:
-    """The demo bundle: cached, or trained now with :func:`~eegaffect.models.demo.train_demo_bundle`.
+def demo_bundle(seed: int = 0, *, physio: Sequence[str] = (), recipe: str = "eeg",
+                cache_dir: str | Path | None = None, progress: bool = True, retrain: bool = False) -> Path:
+    """The demo bundle: cached, or trained now with the recipe :func:`demo_recipe` picks for ``physio``.
 
     Parameters
     ----------
     seed : int
         Seed of the simulation and the training.
+    physio : sequence of str
+        The session's physiological devices (a fused recipe takes them).
+    recipe : {"eeg", "fused"}
+        The training recipe (:func:`demo_recipe`).
     cache_dir : str | Path | None
         Cache folder (default :func:`demo_cache_dir`).
     progress : bool
@@ -99,11 +183,13 @@ def demo_bundle(seed: int = 0, *, cache_dir: str | Path | None = None, progress:
     """
     from eegaffect import __version__
     from eegaffect.models.bundle import BundleError
-    from eegaffect.models.demo import train_demo_bundle
     from eegaffect.models.predictor import Predictor
 
+    recipe_name = recipe
+    recipe = demo_recipe(physio, recipe_name)
     root = Path(cache_dir) if cache_dir is not None else demo_cache_dir()
-    path = root / f"demo-bundle-{__version__}-seed{int(seed)}-{demo_bundle_key(seed)}"
+    tag = "" if recipe.name == "eeg" else f"-{recipe.name}"
+    path = root / f"demo-bundle{tag}-{__version__}-seed{int(seed)}-{demo_bundle_key(seed, physio, recipe_name)}"
     if path.is_dir() and not retrain:
         try:
             Predictor.load(path)
@@ -112,9 +198,10 @@ def demo_bundle(seed: int = 0, *, cache_dir: str | Path | None = None, progress:
             logger.warning("cached demo bundle %s does not load (%s); training a new one", path, exc)
     tmp = root / f".{path.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    logger.info("training the demo model on simulated EEG (once; cached in %s)", root)
+    logger.info("training the demo model (%s recipe: %s) on simulated data (once; cached in %s)", recipe.name,
+                "+".join(recipe.modalities), root)
     t0 = time.perf_counter()
-    train_demo_bundle(tmp, seed=int(seed), progress=progress)
+    recipe.train(tmp, int(seed), progress)
     shutil.rmtree(tmp / "checkpoints", ignore_errors=True)
     shutil.rmtree(path, ignore_errors=True)
     tmp.replace(path)
@@ -124,7 +211,8 @@ def demo_bundle(seed: int = 0, *, cache_dir: str | Path | None = None, progress:
 
 def run_demo(config: DemoConfig, *, out_dir: str | Path | None = None, show: bool | None = None,
              progress: bool = True) -> dict:
-    """Run the demo: headset subprocess, model, live session with dashboard; return the summary.
+    """Run the demo: headset subprocess (EEG and the ``physio`` devices), model, live session with dashboard; return
+    the summary.
 
     Parameters
     ----------
@@ -140,29 +228,47 @@ def run_demo(config: DemoConfig, *, out_dir: str | Path | None = None, show: boo
     Returns
     -------
     summary : dict
-        The live session's summary (``dashboard`` holds the PNG path).
+        The live session's summary (``dashboard`` holds the PNG path, ``devices`` the physiological devices'
+        counts) plus ``demo_model``: the bundle, and for the demo's own model its recipe name and modalities,
+        and with a calibration phase ``calibration`` (both bundles scored on the session's recording); also
+        written to ``out_dir/summary.json``.
     """
     from eegaffect.live.dashboard_worker import make_dashboard
     from eegaffect.live.headset import HeadsetProcess
     from eegaffect.live.session import LiveSession
 
     out = Path(out_dir) if out_dir is not None else Path(f"eegaffect-demo-{time.strftime('%Y%m%d-%H%M%S')}")
-    bundle = Path(config.bundle) if config.bundle else demo_bundle(config.seed, progress=progress)
+    bundle = Path(config.bundle) if config.bundle else demo_bundle(config.seed, physio=config.physio,
+                                                                   recipe=config.recipe, progress=progress)
     dashboard = make_dashboard(out / "dashboard.png", show=show, fps=config.fps)
     name = f"{config.stream_name}-{os.getpid()}"
     subject = config.seed if config.subject is None else config.subject
     # the headset also ends by itself (a backstop beside its parent watch): the session plus time to load and warm up
     headset = HeadsetProcess(name, montage=config.montage, sfreq=config.sfreq, seed=config.seed + 1,
                              subject=subject, unit=config.unit, index_channel=True,
-                             duration=config.duration_s + HEADSET_MARGIN_S, physio=config.physio)
+                             duration=config.calibrate_s + config.duration_s + HEADSET_MARGIN_S,
+                             physio=config.physio)
     if config.physio:
         config = config.model_copy(update={"live": config.live.model_copy(
             update={"physio": [f"{name}-{k}" for k in config.physio]})})
     with headset:
         if config.calibrate_s > 0:
-            return _run_calibrated(config, bundle, name, out, dashboard)
-        session = LiveSession(name, bundle, config.live, out_dir=out, dashboard=dashboard)
-        return session.run(duration=config.duration_s)
+            summary = _run_calibrated(config, bundle, name, out, dashboard)
+        else:
+            summary = LiveSession(name, bundle, config.live, out_dir=out, dashboard=dashboard).run(
+                duration=config.duration_s)
+    summary["demo_model"] = _model_line(config, bundle)
+    if (out / "summary.json").is_file():  # the session wrote its own part; add the demo's (model, calibration)
+        (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    return summary
+
+
+def _model_line(config: DemoConfig, bundle: Path) -> dict:
+    """What the demo ran: the bundle and, for the demo's own model, its recipe and the modalities it takes."""
+    if config.bundle:
+        return {"bundle": str(bundle), "recipe": None, "modalities": None}
+    recipe = demo_recipe(config.physio, config.recipe)
+    return {"bundle": str(bundle), "recipe": recipe.name, "modalities": list(recipe.modalities)}
 
 
 def _run_calibrated(config: DemoConfig, bundle: Path, name: str, out: Path, dashboard) -> dict:
@@ -179,8 +285,12 @@ def _run_calibrated(config: DemoConfig, bundle: Path, name: str, out: Path, dash
                                f"{config.calibrate_s:g}")
     live = config.live.model_copy(update={"record": True})
     logger.info("calibration phase: %g s of the headset with its ground truth", config.calibrate_s)
+    from eegaffect.models.predictor import Predictor
+
+    kinds = Predictor.load(bundle).physio_kinds  # a fused bundle calibrates on the devices it fuses, too
     data = collect_live(bundle, name, "truth", config.calibrate_s, interpolate=live.interpolate,
-                        ignore=live.ignore_channels, unit=live.unit, rename=live.rename)
+                        ignore=live.ignore_channels, unit=live.unit, rename=live.rename,
+                        physio=[f"{name}-{k}" for k in kinds] or None)
     calibrated = calibrate_bundle(bundle, out / "calibrated-bundle", data)
     session = LiveSession(name, calibrated, live, out_dir=out, dashboard=dashboard)
     summary = session.run(duration=config.duration_s)

@@ -52,11 +52,21 @@ class HeadsetProcess:
     physio : sequence of str
         Physiological devices of the simulated person (``ecg``, ``ppg``, ``eda``, ``resp``, ``temp``), each an
         outlet ``{name}-{kind}`` at its default rate (:data:`~eegaffect.acquisition.sim.PHYSIO_DEVICES`).
+    realtime : bool
+        Run the child's threads (its pushing and preparing threads, liblsl's sender threads) in ``SCHED_FIFO``
+        where the OS allows it (:mod:`eegaffect.acquisition.realtime`): a device stamps and sends its samples on
+        its own schedule, and a simulator whose pushes wait for a core behind other work adds that wait to the
+        latency of what it feeds (normal priority where not permitted).
+    lateness_file : str | Path | None
+        Where the child saves, when it stops, each chunk's push lateness (``.npy``, shape (n_chunks, 2): the last
+        sample's timestamp and the seconds from it to the push, :meth:`PacedPusher.push_lateness
+        <eegaffect.acquisition.pusher.PacedPusher.push_lateness>`); read it with :meth:`push_lateness`.
     """
 
     def __init__(self, name: str, *, montage: str = "seed62", sfreq: float = 200.0, seed: int = 0,
                  subject: int | None = None, unit: str = "V", duration: float | None = None,
-                 index_channel: bool = True, chunk_size: int | None = None, physio: Sequence[str] = ()):
+                 index_channel: bool = True, chunk_size: int | None = None, physio: Sequence[str] = (),
+                 realtime: bool = True, lateness_file: str | os.PathLike | None = None):
         from eegaffect.acquisition.channels import CHANNEL_SETS
 
         if montage not in CHANNEL_SETS:
@@ -75,6 +85,11 @@ class HeadsetProcess:
         if chunk_size is not None:
             self.argv += ["--chunk-size", str(int(chunk_size))]
         self.argv += ["--parent-pid", str(os.getpid())]
+        if realtime:
+            self.argv.append("--realtime")
+        self.lateness_file = None if lateness_file is None else os.fspath(lateness_file)
+        if self.lateness_file is not None:
+            self.argv += ["--lateness-file", self.lateness_file]
         from eegaffect.acquisition.sim.devices import PHYSIO_DEVICES
 
         bad = [k for k in physio if k not in PHYSIO_DEVICES]
@@ -121,6 +136,21 @@ class HeadsetProcess:
                 self.process.wait(timeout)
         return self.process.returncode
 
+    def push_lateness(self):
+        """The push lateness the child saved when it stopped (see ``lateness_file``).
+
+        Returns
+        -------
+        lateness : ndarray, shape (n_chunks, 2) | None
+            Per chunk: its last sample's timestamp and the seconds from it to the push; None without a
+            ``lateness_file`` or before the child saved it.
+        """
+        import numpy as np
+
+        if self.lateness_file is None or not os.path.exists(self.lateness_file):
+            return None
+        return np.load(self.lateness_file)
+
     def __enter__(self) -> "HeadsetProcess":
         return self.start()
 
@@ -149,12 +179,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--parent-pid", type=int, default=None,
                         help="stop when this process (the parent) is gone or closes our stdin")
     parser.add_argument("--physio", default="", help="comma-separated devices: ecg, ppg, eda, resp, temp")
+    parser.add_argument("--realtime", action="store_true",
+                        help="run every thread of this process in SCHED_FIFO where permitted")
+    parser.add_argument("--lateness-file", default=None, help="save each chunk's push lateness here (.npy) on exit")
     args = parser.parse_args(argv)
+    if args.realtime:
+        from eegaffect.acquisition.realtime import DEVICE_PRIORITY, set_realtime
+
+        # before any thread starts: the pushing thread and liblsl's sender threads inherit it (above the session's
+        # threads, as a device's hardware would be), the preparing thread too, at the lowest real-time priority
+        set_realtime(DEVICE_PRIORITY, inherit=True)
 
     def _stop(signum, frame):
+        # once: the parent both closes our stdin (the watch thread sends SIGTERM) and terminates us, and a second
+        # KeyboardInterrupt raised while the outlets close would end the child with a traceback
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _stop)
+    # the pushing thread waits at most this long for the interpreter lock while the preparing thread generates
+    # samples ahead (acquisition.pusher): 0.5 ms instead of Python's 5 ms, in this process only
+    sys.setswitchinterval(0.0005)
     if args.parent_pid is not None:
         threading.Thread(target=_watch_parent, args=(args.parent_pid,), name="eegaffect-watch-parent",
                          daemon=True).start()
@@ -177,6 +222,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         pass
     finally:
         headset.close()
+        if args.lateness_file:
+            import numpy as np
+
+            np.save(args.lateness_file, headset.push_lateness())
     return 0 if headset.error is None else 1
 
 

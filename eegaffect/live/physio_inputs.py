@@ -195,8 +195,24 @@ class FramedPhysioPipeline(PhysioPipeline):
     def __init__(self, config, kind, sfreq, margin_s: float = 30.0):
         self._ends: list[int] = []
         self._emitting = False
+        #: called with every stage output after it is buffered (``tap(out)``; the dashboard's view), or None
+        self.tap = None
         super().__init__(config, kind, sfreq)
         self._margin = int(round(margin_s * self.sfreq))
+
+    def _append(self, out, keep_all: bool = False) -> None:
+        super()._append(out, keep_all)
+        if self.tap is not None:
+            self.tap(out)
+
+    def continuous_at(self, samples, column: int) -> np.ndarray:
+        """The stage's continuous output ``column`` at absolute ``samples`` (NaN where no longer buffered)."""
+        samples = np.asarray(samples, dtype=np.int64)
+        i = samples - self._buf_start
+        ok = (i >= 0) & (i < self._buf_len)
+        values = np.full(samples.shape, np.nan)
+        values[ok] = self._cont[i[ok], column]
+        return values
 
     def reset(self):
         """Forget all state, the frame ends assigned so far included."""
@@ -291,6 +307,36 @@ class PhysioInput:
         self.frames: list[tuple[float, np.ndarray]] = []  # emitted (T_k, features), oldest first
         self.counts = _Counts()
         self._health0 = stream.health
+        self.view = None  # PhysioView of the dashboard (enable_view), fed from the stage's outputs
+
+    def enable_view(self) -> bool:
+        """Keep a decimated copy of the stage's outputs for the dashboard (:mod:`eegaffect.live.physio_view`);
+        returns False for a kind without a dashboard panel.
+        """
+        from eegaffect.live.physio_view import VIEW_KINDS, PhysioView
+
+        if self.kind not in VIEW_KINDS:
+            return False
+        if self.view is None:
+            self.view = PhysioView(self.kind, self.sfreq)
+            self.pipeline.tap = self._tap
+        return True
+
+    def _tap(self, out) -> None:
+        n = len(out.quality)
+        if not n and not len(out.events):
+            return
+        times = self.aligner.to_session(self._fed_t[len(self._fed_t) - n:]) if n else np.empty(0)
+        self.view.add(out, self.pipeline.n_seen - n, times, self._sample_times,
+                      self.pipeline.continuous_at)
+
+    def _sample_times(self, samples) -> np.ndarray:
+        """Session times of fed samples (absolute indices; NaN where no longer kept)."""
+        i = np.asarray(samples, dtype=np.int64) - self._fed_base
+        ok = (i >= 0) & (i < len(self._fed_t))
+        stamps = np.full(i.shape, np.nan)
+        stamps[ok] = self._fed_t[i[ok]]
+        return self.aligner.to_session(stamps)
 
     @property
     def name(self) -> str:
@@ -458,7 +504,8 @@ class PhysioInputs:
 
     @classmethod
     def open(cls, names: Sequence[str] = (), types: Sequence[str] = (), *, config=None, clock: str = "lsl",
-             bufsize_s: float = 30.0, timeout: float = 5.0, stall_s: float = 5.0) -> "PhysioInputs":
+             bufsize_s: float = 30.0, timeout: float = 5.0, stall_s: float = 5.0,
+             realtime: bool = False) -> "PhysioInputs":
         """Connect to devices by stream name and/or discover them by content type.
 
         Parameters
@@ -473,6 +520,9 @@ class PhysioInputs:
             See :class:`PhysioInput`.
         bufsize_s, timeout : float
             Ring buffer of each inlet and the resolve timeout, seconds.
+        realtime : bool
+            Each inlet's threads in ``SCHED_FIFO`` where permitted (the ``realtime`` of
+            :class:`~eegaffect.acquisition.lsl.Stream`; a session gives all its streams its setting).
 
         Returns
         -------
@@ -505,7 +555,7 @@ class PhysioInputs:
                     raise StreamMismatchError(f"stream {desc.name!r} has content type {desc.type!r}; a physiological "
                                               f"input needs one of {sorted(CONTENT_TYPES)}")
                 stream = Stream(source_id=desc.source_id, bufsize=bufsize_s, timeout=timeout, require_regular=True,
-                                index_channel="auto").connect()
+                                index_channel="auto", realtime=realtime).connect()
                 same = [i.name for i in inputs if i.kind == kind]
                 if same:
                     stream.disconnect()
@@ -560,30 +610,100 @@ class SessionPhysio:
         The EEG frame hop in seconds.
     """
 
-    def __init__(self, inputs: PhysioInputs, hop_s: float):
+    def __init__(self, inputs: PhysioInputs, hop_s: float, absent: Sequence[str] = ()):
         self.inputs = inputs
         self.hop_s = float(hop_s)
+        #: kinds the model expects but the session has no device for (always missing; see :meth:`for_model`)
+        self.absent = [k for k in absent if k not in inputs.kinds]
         self._n_frames = 0
         self._newest = np.nan
         self.frames: dict[str, list[tuple[float, np.ndarray]]] = {k: [] for k in inputs.kinds}
+        self._handed: dict[str, int] = {k: 0 for k in inputs.kinds}
 
     @classmethod
-    def open(cls, config, stack, window_s: float, hop_s: float) -> "SessionPhysio | None":
+    def for_model(cls, physio: "SessionPhysio | None", expected: Sequence[str], hop_s: float,
+                  allow_missing: bool) -> "SessionPhysio | None":
+        """The session's devices checked against the kinds a fused model expects.
+
+        Parameters
+        ----------
+        physio : SessionPhysio | None
+            The opened devices (None: none).
+        expected : sequence of str
+            Kinds the model expects (:attr:`eegaffect.models.predictor.Predictor.physio_kinds`).
+        hop_s : float
+            The EEG frame hop.
+        allow_missing : bool
+            Run when a kind has no device: it is missing throughout (its missing embedding; the ``Affect`` status
+            says so). False: that is an error.
+
+        Returns
+        -------
+        physio : SessionPhysio | None
+            ``physio`` (with :attr:`absent` set), an empty one when only absent kinds remain, or None (EEG only).
+
+        Raises
+        ------
+        StreamMismatchError
+            A kind without a device, unless ``allow_missing``.
+        """
+        from eegaffect.acquisition.lsl import StreamMismatchError
+
+        have = [] if physio is None else physio.inputs.kinds
+        absent = [k for k in expected if k not in have]
+        if absent and not allow_missing:
+            raise StreamMismatchError(
+                f"the model expects physiological inputs {list(expected)} but the session has no device for "
+                f"{absent} (devices: {have or 'none'}); add them (--physio NAME or --physio-type TYPE), or run "
+                "with them missing throughout (--allow-missing-physio / allow_missing_physio: true)")
+        if not absent:
+            return physio
+        logger.warning("the model expects %s, but the session has no device for %s: they are missing "
+                       "throughout (their missing embeddings)", list(expected), absent)
+        if physio is None:
+            return cls(PhysioInputs([]), hop_s, absent)
+        physio.absent = list(absent)
+        return physio
+
+    def take_new(self, kinds: Sequence[str]) -> dict[str, list[tuple[float, np.ndarray]]]:
+        """The frames of ``kinds`` emitted since the last call (``kind -> [(T_k, features)]``, session clock)."""
+        out = {}
+        for kind in kinds:
+            rows = self.frames.get(kind)
+            if rows is None:
+                continue
+            out[kind] = rows[self._handed[kind]:]
+            self._handed[kind] = len(rows)
+        return out
+
+    @classmethod
+    def open(cls, config, stack, window_s: float, hop_s: float,
+             model_physio_config: dict | None = None) -> "SessionPhysio | None":
         """The devices a :class:`~eegaffect.live.session.LiveConfig` names (``physio``, ``physio_types``),
         connected (``stack`` closes them), or None when it names none; their frames have the EEG's
-        ``window_s`` / ``hop_s``.
+        ``window_s`` / ``hop_s``. ``model_physio_config``: the physiological signal path a fused model was trained
+        with (its bundle's), used unless the config names its own ``physio_config`` (then a warning says so).
         """
         from eegaffect.config import load_config
         from eegaffect.physio.config import FrameConfig, PhysioConfig
 
         if not config.physio and not config.physio_types:
             return None
-        physio_config = load_config(PhysioConfig, config.physio_config, default="physio")
+        if model_physio_config is not None and config.physio_config is None:
+            physio_config = PhysioConfig.model_validate(model_physio_config)
+        else:
+            physio_config = load_config(PhysioConfig, config.physio_config, default="physio")
+            if model_physio_config is not None and \
+                    physio_config.model_dump(exclude={"frames"}) != \
+                    PhysioConfig.model_validate(model_physio_config).model_dump(exclude={"frames"}):
+                logger.warning("physio_config %s differs from the physiological signal path the model was trained "
+                               "with (its bundle's): its features may not be what the model learned from",
+                               config.physio_config)
         physio_config = physio_config.model_copy(update={"frames": FrameConfig(window_s=window_s, hop_s=hop_s)})
         inputs = PhysioInputs.open(config.physio, config.physio_types, config=physio_config,
                                    clock=config.clock_align,
                                    bufsize_s=config.bufsize_s, timeout=config.resolve_timeout_s,
-                                   stall_s=config.physio_stall_s)
+                                   stall_s=config.physio_stall_s, realtime=config.realtime)
         stack.callback(inputs.close)
         logger.info("physiological inputs: %s (clock %s)",
                     ", ".join(f"{i.name!r} ({i.kind}, {i.sfreq:g} Hz)" for i in inputs.inputs), config.clock_align)
@@ -599,9 +719,12 @@ class SessionPhysio:
                 for i in self.inputs.inputs]
 
     def start(self) -> None:
-        """Drop what the devices sent before the session's first update."""
+        """Drop what the devices sent before the session's first update; their counts (samples, lost, gaps) start
+        here, as the EEG's do.
+        """
         for i in self.inputs.inputs:
             i.stream.read_new()
+            i._health0 = i.stream.health  # noqa: SLF001 - the session's start is the devices' too
 
     def step(self, frame_ts: Sequence[float]) -> None:
         """Pass on the EEG frames added since the last call (``frame_ts`` is the session's whole list) and poll."""
@@ -615,8 +738,8 @@ class SessionPhysio:
     def missing_kinds(self) -> list[str]:
         """The devices' kinds without a usable frame now (all of them before the first frame)."""
         if np.isnan(self._newest):  # no frame yet: nothing from the devices either
-            return list(self.inputs.kinds)
-        return list(self.inputs.missing(self._newest, self.hop_s))
+            return list(self.inputs.kinds) + self.absent
+        return list(self.inputs.missing(self._newest, self.hop_s)) + self.absent
 
     def missing_mask(self, base: int) -> int:
         """The missing-modality mask of an update of base status ``base`` (the ``Affect`` status is
@@ -636,6 +759,21 @@ class SessionPhysio:
             lost = i.stream.health.n_lost - i._health0.n_lost
             rows[i.kind] = f"{'missing' if i.kind in missing else 'ok'} {lost} lost"
         return rows
+
+    def dashboard_init(self) -> dict:
+        """What the dashboard needs to lay out its physiology panels: ``kind -> {"name", "sfreq"}`` of the devices
+        with a panel (:data:`~eegaffect.live.physio_view.VIEW_KINDS`), whose views are enabled from now on.
+        """
+        return {i.kind: {"name": i.name, "sfreq": i.sfreq} for i in self.inputs.inputs if i.enable_view()}
+
+    def dashboard_data(self, elapsed: float) -> dict:
+        """The devices' new panel data since the last call, for a dashboard message at session second ``elapsed``:
+        ``kind -> {series: (times, values)}``, times in the dashboard's seconds since the session start.
+        """
+        import pylsl
+
+        shift = float(elapsed) - pylsl.local_clock()
+        return {i.kind: i.view.drain(shift) for i in self.inputs.inputs if i.view is not None}
 
     def write(self, out) -> None:
         """``physio_frames.npz``: per kind, ``{kind}_time`` (the EEG frame ends) and ``{kind}_features``, plus

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from eegaffect.live.latency import STAGES, LatencyLog
+from eegaffect.live.latency import AFTER_STAGES, DIAGNOSTICS, STAGES, LatencyLog
+
+#: Per-update timing columns of ``updates.csv`` (ms): the latency stages, the after-push work, diagnostics.
+TIMING_COLUMNS = STAGES + AFTER_STAGES + DIAGNOSTICS
 
 
 @dataclass
@@ -23,6 +26,7 @@ class _Record:
     frame_va: list[np.ndarray] = field(default_factory=list)
     truth_ts: list[np.ndarray] = field(default_factory=list)
     truth_va: list[np.ndarray] = field(default_factory=list)
+    physio_in: dict[str, int] = field(default_factory=dict)  # kind -> physiological frames handed to a fused model
 
 
 class _Silence:
@@ -80,14 +84,15 @@ def _row(elapsed, ts, va, status, fresh, code, truth, latency_s=float("nan"), st
     row = {"time_s": elapsed, "lsl_timestamp": ts, "valence": float(va[0]), "arousal": float(va[1]),
            "status": int(status), "fresh": int(bool(fresh)), "code": -1 if code is None else int(code),
            "truth_valence": float(truth[0]), "truth_arousal": float(truth[1]), "latency_ms": latency_s * 1e3}
-    for name in STAGES:
-        row[f"{name}_ms"] = float("nan") if stages is None else stages[name] * 1e3
+    for name in TIMING_COLUMNS:
+        row[f"{name}_ms"] = float("nan") if stages is None else stages.get(name, float("nan")) * 1e3
     return row
 
 
-def _ground_truth(record: _Record) -> dict | None:
-    from eegaffect.benchmark.metrics import ccc, rmse
-
+def _truth_at_frames(record: _Record) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(frame times (n,), predictions (n, 2), truth interpolated at them (n, 2))`` of the valid frames inside
+    the truth stream's time span; None without truth or with fewer than 2 such frames.
+    """
     if not record.truth_ts or len(record.frame_ts) < 2:
         return None
     t_ts = np.concatenate(record.truth_ts)
@@ -100,7 +105,45 @@ def _ground_truth(record: _Record) -> dict | None:
     if inside.sum() < 2:
         return None
     f_ts, f_va = f_ts[inside], f_va[inside]
-    true = np.column_stack([np.interp(f_ts, t_ts, t_va[:, k]) for k in range(2)])
+    return f_ts, f_va, np.column_stack([np.interp(f_ts, t_ts, t_va[:, k]) for k in range(2)])
+
+
+def _frame_segments(times: np.ndarray) -> np.ndarray:
+    """Lengths of the runs of frames without a gap between them (a step over 1.5 times the median step)."""
+    if len(times) < 3:
+        return np.array([len(times)])
+    steps = np.diff(times)
+    cuts = np.flatnonzero(steps > 1.5 * np.median(steps)) + 1
+    return np.diff(np.concatenate([[0], cuts, [len(times)]]))
+
+
+def _jitter(record: _Record) -> dict:
+    """Mean |change| per second of the predicted valence/arousal over the valid frames (pairs across a gap left
+    out), and of the truth at the same frames when there is one (:func:`eegaffect.benchmark.metrics.jitter`).
+    """
+    from eegaffect.benchmark.metrics import jitter
+
+    out = {"valence": None, "arousal": None, "truth_valence": None, "truth_arousal": None}
+    scored = _truth_at_frames(record)
+    if scored is not None:
+        f_ts, f_va, true = scored
+        for prefix, va in (("", f_va), ("truth_", true)):
+            m = jitter(va, f_ts, _frame_segments(f_ts))
+            out[f"{prefix}valence"], out[f"{prefix}arousal"] = (None if not np.isfinite(v) else float(v) for v in m)
+    elif len(record.frame_ts) >= 2:
+        f_ts = np.asarray(record.frame_ts)
+        m = jitter(np.asarray(record.frame_va), f_ts, _frame_segments(f_ts))
+        out["valence"], out["arousal"] = (None if not np.isfinite(v) else float(v) for v in m)
+    return out
+
+
+def _ground_truth(record: _Record) -> dict | None:
+    from eegaffect.benchmark.metrics import ccc, rmse
+
+    scored = _truth_at_frames(record)
+    if scored is None:
+        return None
+    f_ts, f_va, true = scored
     out = {}
     for k, name in enumerate(("valence", "arousal")):
         c = ccc(true[:, k], f_va[:, k])
@@ -122,11 +165,13 @@ def _summarise(record: _Record, latency: LatencyLog, health, health0, silence: _
         "duration_s": float(wall),
         "latency_ms": lat,
         "stages_ms": stages,
+        "stage_percentiles_ms": latency.stage_percentiles_ms(),
         "samples_received": int(health.n_received - health0.n_received),
         "samples_lost": int(health.n_lost - health0.n_lost),
         "gaps": int(health.n_gaps - health0.n_gaps) + int(silence.trailing_s is not None),
         "reconnects": int(health.n_reconnects - health0.n_reconnects),
         "ground_truth": _ground_truth(record),
+        "jitter_per_s": _jitter(record),
         "dashboard": None if dashboard_path is None else str(dashboard_path),
         "stalls": int(silence.n_stalls),
         "seconds_without_data": float(silence.seconds),
@@ -141,7 +186,7 @@ def _write_outputs(out: Path, summary: dict, record: _Record) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     fields = ["time_s", "lsl_timestamp", "valence", "arousal", "status", "fresh", "code", "truth_valence",
-              "truth_arousal", "latency_ms"] + [f"{name}_ms" for name in STAGES]
+              "truth_arousal", "latency_ms"] + [f"{name}_ms" for name in TIMING_COLUMNS]
     with open(out / "updates.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()

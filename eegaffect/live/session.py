@@ -20,9 +20,16 @@ also gives gap updates. A model output that is not finite gives :data:`STATUS_IN
 The session ends after ``duration`` seconds, on Ctrl-C (``KeyboardInterrupt``) or when ``stop_event`` is set,
 and returns the summary (also written to ``out_dir/summary.json``)::
 
-    {"updates", "duration_s", "latency_ms": {"p50", "p99", "max"}, "stages_ms": {...}, "samples_received",
-     "samples_lost", "gaps", "reconnects", "ground_truth": {...} or null, "dashboard": path or null,
-     "stalls", "seconds_without_data", "invalid_updates", "source_changes", "seconds_unknown_loss"}
+    {"updates", "duration_s", "latency_ms": {"p50", "p99", "max"}, "stages_ms": {stage: mean},
+     "stage_percentiles_ms": {stage: {"p50", "p99", "max"}}, "samples_received", "samples_lost", "gaps",
+     "reconnects", "ground_truth": {...} or null, "jitter_per_s": {...}, "dashboard": path or null, "stalls",
+     "seconds_without_data", "invalid_updates", "source_changes", "seconds_unknown_loss"}
+
+The latency stages (``stages_ms``, ``stage_percentiles_ms`` and the per-update columns of ``updates.csv``) are
+described in :mod:`eegaffect.live.latency`: the stages on the path add up to each update's latency, and the
+loop's work after the push (physiological devices, truth, dashboard hand-off) is timed beside them.
+``jitter_per_s`` holds the mean |change| per second of the predicted valence and arousal over the valid frames
+and, with a truth stream, of the truth at the same frames (``truth_valence``, ``truth_arousal``; null without).
 
 A stream restarted under a new source_id (a device or simulator without a fixed one) is found again by name and
 type after ``reresolve_after_s`` of silence and switched to: ``source_changes`` counts that (also a reconnect), and
@@ -40,6 +47,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import logging
 import threading
 import time
@@ -48,8 +56,9 @@ from typing import Protocol
 
 import numpy as np
 
+from eegaffect.acquisition.realtime import realtime_scope
 from eegaffect.live.config import SUMMARY_KEYS, UNIT_SCALES, LiveConfig
-from eegaffect.live.latency import LatencyLog
+from eegaffect.live.latency import STAGES, GCPauses, LatencyLog
 from eegaffect.live.record import (  # noqa: F401 - _Silence, _ground_truth: importable from here as before
     _ground_truth,
     _read_truth,
@@ -98,7 +107,8 @@ class LiveSession:
         The last run's summary (see the module docstring).
     details : dict
         The last run's extras: ``cpu_s`` (process CPU time during the loop, all threads), ``wall_s``,
-        ``frames`` (valid model frames), ``interpolated`` (channels), ``unit_scale``, ``outlet`` (stream name).
+        ``frames`` (valid model frames), ``interpolated`` (channels), ``unit_scale``, ``outlet`` (stream name),
+        ``loop_span`` (:func:`pylsl.local_clock` when the update loop started and ended).
     outlet_name : str
         Name of the prediction stream.
     """
@@ -159,7 +169,7 @@ class LiveSession:
             return None
         try:
             truth = Stream(name=f"{self.stream_name}-truth", type="AffectTruth", timeout=self.config.truth_timeout_s,
-                           bufsize=self.config.bufsize_s, index_channel=None).connect()
+                           bufsize=self.config.bufsize_s, index_channel=None, realtime=self.config.realtime).connect()
         except StreamNotFoundError:
             logger.info("no ground-truth stream %r found; CCC/RMSE will not be computed", f"{self.stream_name}-truth")
             return None
@@ -171,7 +181,9 @@ class LiveSession:
         from eegaffect.live.physio_inputs import SessionPhysio
 
         features = predictor.pipeline_config.features
-        return SessionPhysio.open(self.config, stack, features.window_s, features.hop_s)
+        spec = predictor.chain.physio  # a fused model's features come from the signal path it was trained with
+        return SessionPhysio.open(self.config, stack, features.window_s, features.hop_s,
+                                  None if spec is None else spec.physio_config)
 
     def _open_recorder(self, stack: contextlib.ExitStack, truth, outlet, physio=None) -> None:
         """Record the EEG, truth and prediction streams to ``out_dir/session.h5`` (with ``record``); ``stack`` stops
@@ -187,7 +199,8 @@ class LiveSession:
         # to the session's inlet: the log then says what the summary counts, once
         streams = [Stream(name=self.stream_name, source_id=self.source_id, bufsize=cfg.bufsize_s,
                           timeout=cfg.resolve_timeout_s, dejitter=False, jitter_tolerance_s=cfg.jitter_tolerance_s,
-                          stall_timeout_s=cfg.stall_timeout_s, log_events=False)]
+                          stall_timeout_s=cfg.stall_timeout_s, log_events=False,
+                          reresolve_after_s=None if self.source_id else cfg.reresolve_after_s)]
         if truth is not None:
             streams.append(Stream(name=truth.name, type="AffectTruth", bufsize=cfg.bufsize_s, dejitter=False,
                                   index_channel=None))
@@ -207,6 +220,8 @@ class LiveSession:
         stack.callback(stop)
 
     def _run(self, duration: float | None, stop: threading.Event) -> dict:
+        import pylsl
+
         from eegaffect.acquisition.lsl import INDEX_CHANNEL_NAME, Stream
         from eegaffect.acquisition.outlet import PredictionOutlet
         from eegaffect.live.channels import match_channels
@@ -217,10 +232,17 @@ class LiveSession:
         # one stack closes everything opened below, last opened first: the recorder (once it holds every pushed
         # update) and its streams, the dashboard, the prediction outlet, the truth stream, the EEG stream
         with contextlib.ExitStack() as stack:
+            # everything alive now (torch, the model, numpy: ~300 000 objects) leaves the garbage collector's view
+            # for the session: a full collection over them took 0.1-0.2 s on a 2-core machine, and one during the
+            # session would stop every thread that long; the collector still frees what the updates leave. Done
+            # before any stream opens: the collection itself stops every thread once, and no stream sees it.
+            gc.collect()
+            gc.freeze()
+            stack.callback(gc.unfreeze)
             eeg = Stream(name=self.stream_name, source_id=self.source_id, bufsize=cfg.bufsize_s,
                          timeout=cfg.resolve_timeout_s, require_regular=True, index_channel="auto",
                          jitter_tolerance_s=cfg.jitter_tolerance_s, stall_timeout_s=cfg.stall_timeout_s,
-                         reresolve_after_s=None if self.source_id else cfg.reresolve_after_s)
+                         reresolve_after_s=None if self.source_id else cfg.reresolve_after_s, realtime=cfg.realtime)
             eeg.connect()
             stack.callback(eeg.disconnect)
             sfreq = eeg.sfreq
@@ -246,14 +268,20 @@ class LiveSession:
             truth = self._open_truth(stack)
             outlet = PredictionOutlet(self.outlet_name, sfreq=cfg.update_hz)
             stack.callback(outlet.close)
+            physio = self._open_physio(stack, predictor)
+            if predictor.physio_kinds:  # a fused model: every kind it expects needs a device (or the explicit option)
+                from eegaffect.live.physio_inputs import SessionPhysio
+
+                physio = SessionPhysio.for_model(physio, predictor.physio_kinds,
+                                                 predictor.pipeline_config.features.hop_s, cfg.allow_missing_physio)
             if self.dashboard is not None:
                 stack.callback(lambda: closed.update(dashboard=self.dashboard.close()))
                 self.dashboard.start({"ch_names": list(cmap.model_ch_names), "sfreq": sfreq,
                                       "pipeline": predictor.pipeline_config.model_dump(mode="json"),
                                       "n_codes": _n_codes(self._meta),
                                       "trail_s": cfg.dashboard_trail_s, "update_hz": cfg.update_hz,
-                                      "stream": self.stream_name, "unit": _display_unit(cfg, ch_units, self._meta)})
-            physio = self._open_physio(stack, predictor)
+                                      "stream": self.stream_name, "unit": _display_unit(cfg, ch_units, self._meta),
+                                      "physio": None if physio is None else physio.dashboard_init()})
             self._open_recorder(stack, truth, outlet, physio)
             logger.info("live: %r (%d ch @ %g Hz) -> %s -> %r at %g Hz%s", self.stream_name, eeg.n_chans, sfreq,
                         self.bundle.name, outlet.name, cfg.update_hz,
@@ -268,8 +296,10 @@ class LiveSession:
             if physio is not None:
                 physio.start()
             self._ready.set()
+            loop_span = [pylsl.local_clock()]
             record, latency, health, silence, cpu_s, wall = self._loop(eeg, truth, outlet, cmap, predictor,
                                                                        duration, stop, physio)
+            loop_span.append(pylsl.local_clock())
             devices = None if physio is None else physio.summary()
         summary = _summarise(record, latency, health, health0, silence, wall, closed.get("dashboard"))
         if devices is not None:
@@ -279,7 +309,8 @@ class LiveSession:
                            self.stream_name, silence.trailing_s)
         self.summary = summary
         self.details = {"cpu_s": cpu_s, "wall_s": summary["duration_s"], "frames": len(record.frame_ts),
-                        "interpolated": cmap.interpolated, "unit_scale": scale, "outlet": self.outlet_name}
+                        "interpolated": cmap.interpolated, "unit_scale": scale, "outlet": self.outlet_name,
+                        "physio_frames_in": dict(record.physio_in), "loop_span": tuple(loop_span)}
         if self.out_dir is not None:
             _write_outputs(self.out_dir, summary, record)
             if physio is not None:
@@ -295,7 +326,7 @@ class LiveSession:
         sfreq = eeg.sfreq
         period = 1.0 / cfg.update_hz
         n_update = max(1, int(round(sfreq * period)))
-        state = _State(predictor, sfreq, cfg.reset_after_gap_s)
+        state = _State(predictor, sfreq, cfg.reset_after_gap_s, physio)
         record = _Record()
         latency = LatencyLog()
         last_ts = float("nan")
@@ -322,6 +353,14 @@ class LiveSession:
                 message["devices"] = physio.health()
             return message
 
+        def physio_message(elapsed: float):  # the devices' new panel data (after the push: off the latency path)
+            return None if physio is None else physio.dashboard_data(elapsed)
+
+        gc_pauses = GCPauses(pylsl.local_clock).install()
+        # the loop's thread in SCHED_FIFO where permitted, as its inlets' workers (acquisition.realtime): on a busy
+        # machine its wake-ups and its predict no longer wait behind other work; what it starts runs normal
+        realtime = contextlib.ExitStack()
+        realtime.enter_context(realtime_scope(cfg.realtime))
         try:
             while not stop.is_set():
                 now = time.perf_counter()
@@ -336,6 +375,7 @@ class LiveSession:
                     break  # the session is over: no partial update from whatever trickled in while it ended
                 t_wake = pylsl.local_clock()
                 data, ts = eeg.read_new()
+                t_written = eeg.written_at
                 events = pending + eeg.get_events()
                 pending = []
                 reconnected = any(e.kind == "reconnect" for e in events)
@@ -355,7 +395,8 @@ class LiveSession:
                         if self.dashboard is not None:
                             self.dashboard.submit({"time": elapsed, "eeg": None, "va": None, "truth": truth_now,
                                                       "code": None, "status": STATUS_GAP, "latency_ms": None,
-                                                      "health": health_message(elapsed)})
+                                                      "health": health_message(elapsed),
+                                                      "physio": physio_message(elapsed)})
                     continue
                 x = cmap.apply(data)
                 t_map = pylsl.local_clock()
@@ -367,6 +408,7 @@ class LiveSession:
                         gaps.insert(0, (0, cfg.reset_after_gap_s))
                 fresh = False
                 start = 0
+                cpu_pred = time.thread_time()
                 for pos, seconds in gaps:
                     if pos > start:
                         fresh |= state.feed(x[start:pos], ts[start:pos], record)
@@ -375,6 +417,7 @@ class LiveSession:
                 fresh |= state.feed(x[start:], ts[start:], record)
                 last_ts = float(ts[-1])
                 t_pred = pylsl.local_clock()
+                cpu_pred = time.thread_time() - cpu_pred
                 current = state.current
                 if current is None:
                     status, va, code = STATUS_GAP, None, None
@@ -388,26 +431,53 @@ class LiveSession:
                     outlet.push_prediction(float(va[0]), float(va[1]), conf, code, timestamp=last_ts,
                                            missing_mask=_missing_mask(physio, status))
                 t_push = pylsl.local_clock()
-                if physio is not None:  # after the push: not on the EEG latency path
+                # the rest of the update is after the push: not on the latency path, timed as after-push stages
+                stages = _path_stages(last_ts, t_written, t_wake, t_read, t_map, t_pred, t_push)
+                stages["predict_cpu"] = cpu_pred
+                stages["gc"] = gc_pauses.within(last_ts, t_push)
+                if physio is not None:
                     physio.step(record.frame_ts)
-                truth_now = _read_truth(truth, record)  # after the push: not on the latency path
-                stages = {"transport": max(t_wake - last_ts, 0.0), "read": t_read - t_wake, "channels": t_map - t_read,
-                          "predict": t_pred - t_map, "push": t_push - t_pred}
-                total = latency.add(stages)
+                    stages["physio"] = pylsl.local_clock() - t_push
+                t_truth = pylsl.local_clock()
+                truth_now = _read_truth(truth, record)
+                if truth is not None:
+                    stages["truth"] = pylsl.local_clock() - t_truth
+                total = float(sum(stages[s] for s in STAGES))
                 elapsed = time.perf_counter() - t_start
-                record.rows.append(_row(elapsed, last_ts, va, status, fresh, code, truth_now, total, stages))
                 next_idle = time.perf_counter() + period
                 if self.dashboard is not None:
+                    t_dash = pylsl.local_clock()
                     self.dashboard.submit({
                         "time": elapsed, "eeg": x.astype(np.float32), "va": None if va is None else np.asarray(va),
                         "truth": truth_now, "code": code, "status": status, "latency_ms": total * 1e3,
-                        "health": health_message(elapsed)})
+                        "health": health_message(elapsed), "physio": physio_message(elapsed)})
+                    stages["dashboard"] = pylsl.local_clock() - t_dash
+                latency.add(stages)
+                record.rows.append(_row(elapsed, last_ts, va, status, fresh, code, truth_now, total, stages))
         except KeyboardInterrupt:
             logger.info("stopping (Ctrl-C)")
+        finally:
+            gc_pauses.uninstall()
+            realtime.close()
         eeg.disconnect()  # the summary's counts end here: no loss is logged after them (the recording closes later)
         silence.add(eeg.get_events())
         silence.close(pylsl.local_clock())
         return record, latency, eeg.health, silence, time.process_time() - cpu0, time.perf_counter() - t_start
+
+
+def _path_stages(last_ts: float, written: float, wake: float, read: float, mapped: float, predicted: float,
+                 pushed: float) -> dict[str, float]:
+    """The :data:`~eegaffect.live.latency.STAGES` of an update from its clock readings (seconds, LSL clock).
+
+    The newest sample's timestamp ``last_ts`` can be later than the loop's wake-up (a sample that arrived
+    between the wake-up and the read; then transport and wake are 0), and the buffer's last write time can be
+    later than the wake-up (a write between the wake-up and reading the write time; then wake is 0), so both are
+    clipped into order; the stages still add up to ``pushed - last_ts`` whenever ``last_ts <= wake``.
+    """
+    written = wake if not np.isfinite(written) else min(max(written, last_ts), wake)
+    transport = max(written - last_ts, 0.0)
+    return {"transport": transport, "wake": max(wake - max(written, last_ts), 0.0), "read": read - wake,
+            "channels": mapped - read, "predict": predicted - mapped, "push": pushed - predicted}
 
 
 def _missing_mask(physio, status: int) -> int:
@@ -482,8 +552,10 @@ def _await_recorded_predictions(recorded, outlet, timeout: float = 2.0) -> None:
 class _State:
     """Prediction state between updates."""
 
-    def __init__(self, predictor, sfreq_in: float, reset_after_s: float):
+    def __init__(self, predictor, sfreq_in: float, reset_after_s: float, physio=None):
         self.predictor = predictor
+        #: the devices whose frames a fused model reads (None: an EEG-only model)
+        self.physio = physio if predictor.physio_kinds else None
         self.sfreq_in = sfreq_in
         self.reset_after_s = reset_after_s
         f = predictor.pipeline_config.features
@@ -510,7 +582,10 @@ class _State:
     def feed(self, x: np.ndarray, ts: np.ndarray, record: _Record) -> bool:
         """Feed samples; return whether a new frame was produced."""
         before = self.n_fed
-        pred = self.predictor.step(x)
+        if self.physio is None:
+            pred = self.predictor.step(x)
+        else:
+            pred = self.predictor.step(x, physio=self._physio_frames(ts, record))
         self.n_fed += len(x)
         if len(pred) == 0:
             return False
@@ -530,6 +605,19 @@ class _State:
             record.frame_ts.append(float(ts[idx]))
             record.frame_va.append(va)
         return True
+
+
+    def _physio_frames(self, ts: np.ndarray, record: _Record) -> dict:
+        """The devices' new frames on the predictor's clock: a frame stamped ``T`` (the session time of its EEG
+        frame end, the stamp of that frame's last sample) is at ``T - anchor + 1 / sfreq`` seconds, ``anchor``
+        the stamp of the predictor's sample 0 as the newest samples place it (after a short gap the predictor's
+        clock counts samples, the devices' true time: anchoring on the newest samples keeps recent frames right).
+        """
+        anchor = float(ts[0]) - self.n_fed / self.sfreq_in
+        new = self.physio.take_new(self.predictor.physio_kinds)
+        for kind, rows in new.items():
+            record.physio_in[kind] = record.physio_in.get(kind, 0) + len(rows)
+        return {k: [(t - anchor + 1.0 / self.sfreq_in, row) for t, row in rows] for k, rows in new.items()}
 
 
 def _split_gaps(ts: np.ndarray, last_ts: float, sfreq: float, tol: float) -> list[tuple[int, float]]:

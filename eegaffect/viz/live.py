@@ -1,7 +1,8 @@
 """The live dashboard (matplotlib): :class:`LiveDashboard` lays the panels of :mod:`eegaffect.viz.panels` out in
 one figure — scrolling filtered EEG, band-power topomaps on the real electrode positions, the valence/arousal point
 with its trail on the circumplex (and the ground truth), the active latent code over time, the latency histogram
-and stream health — and updates the artists in place from a
+and stream health, and with physiological devices a row of physiology panels (heart signal with its beats, heart
+rate, EDA with its SCRs, respiration) — and updates the artists in place from a
 :class:`~eegaffect.live.dashboard_worker.DashboardState`, so a frame costs one canvas draw (topomaps are redrawn
 only when a new feature window arrived).
 
@@ -17,16 +18,21 @@ import numpy as np
 
 from eegaffect.viz.panels import (
     CIRCUMPLEX_LABELS,
+    HEART_TITLES,
+    PHYSIO_COLORS,
     _add_scale_bar,
     _center,
     _draw_circumplex_frame,
     _draw_topomaps,
     _health_text,
+    _nice_step,
+    _physio_limits,
     _scale_bar_value,
     _set_scale_bar,
     _topomap_info,
     _trace_spacing,
     feature_quantity,
+    physio_panels,
     plot_band_topomaps,
     plot_circumplex,
     plot_code_timeline,
@@ -67,16 +73,22 @@ class LiveDashboard:
         Unit of the EEG (the amplitude scale bar is labelled in µV when it is known).
     quantity : str | None
         What the topomaps show, with unit (colour bar label; see :func:`feature_quantity`).
+    physio_kinds : sequence of str
+        The session's physiological devices with a panel (``ecg``, ``ppg``, ``eda``, ``resp``): a fourth row gets
+        the panels of :func:`~eegaffect.viz.panels.physio_panels` (none without devices).
     """
 
     def __init__(self, ch_names: Sequence[str], band_names: Sequence[str], eeg_ch_names: Sequence[str],
                  n_codes: int = 0, fig=None, *, eeg_window_s: float = 5.0, trail_s: float = 30.0,
-                 static_every_s: float = 2.0, unit: str | None = None, quantity: str | None = "DE (nats)"):
+                 static_every_s: float = 2.0, unit: str | None = None, quantity: str | None = "DE (nats)",
+                 physio_kinds: Sequence[str] = ()):
+        self.physio_kinds = [k for k in ("ecg", "ppg", "eda", "resp") if k in set(physio_kinds)]
+        self.physio_panels = physio_panels(self.physio_kinds)
         if fig is None:
             from matplotlib.backends.backend_agg import FigureCanvasAgg
             from matplotlib.figure import Figure
 
-            fig = Figure(figsize=(14, 8.5))
+            fig = Figure(figsize=(14, 11.0 if self.physio_panels else 8.5))
             FigureCanvasAgg(fig)
         self.fig = fig
         self.ch_names = list(ch_names)
@@ -101,7 +113,10 @@ class LiveDashboard:
         fig = self.fig
         n_b = len(self.band_names)
         n_col = max(n_b, 4)
-        grid = fig.add_gridspec(3, n_col, height_ratios=[1.2, 0.8, 1.0], hspace=0.45, wspace=0.35)
+        if self.physio_panels:
+            grid = fig.add_gridspec(4, n_col, height_ratios=[1.2, 0.8, 1.0, 0.9], hspace=0.5, wspace=0.35)
+        else:
+            grid = fig.add_gridspec(3, n_col, height_ratios=[1.2, 0.8, 1.0], hspace=0.45, wspace=0.35)
         half = n_col // 2
         self.ax_eeg = fig.add_subplot(grid[0, :half + 1])
         self.ax_va = fig.add_subplot(grid[0, half + 1:])
@@ -154,12 +169,110 @@ class LiveDashboard:
         self._dynamic = [*self._eeg_lines, self._scale_bar, self._scale_label, self._truth_line, self._truth_dot,
                          self._va_line, self._va_dot, *([self._code_line] if self._code_line is not None else []),
                          *self._time_lines, self._health_text]
+        self._build_physio(grid[3, :] if self.physio_panels else None)
+
+    def _build_physio(self, row) -> None:
+        """The physiology panels (a row of their own) and their moving artists."""
+        self.ax_physio: dict = {}
+        self._ph: dict = {}  # (panel, what) -> artist
+        if row is None:
+            return
+        sub = row.subgridspec(1, len(self.physio_panels), wspace=0.3)
+        heart = [k for k in self.physio_kinds if k in ("ecg", "ppg")]
+        self._heart_kind = heart[0] if heart else None
+        for k, panel in enumerate(self.physio_panels):
+            ax = self.ax_physio[panel] = self.fig.add_subplot(sub[0, k])
+            ax.set_xlabel("seconds before now", fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.set_xlim(-(self.eeg_window_s if panel == "heart" else self.trail_s), 0)
+            if panel == "heart":
+                kind = self._heart_kind
+                self._ph["heart", "line"], = ax.plot([], [], lw=0.7, color=PHYSIO_COLORS[kind])
+                self._ph["heart", "beats"], = ax.plot([], [], "v", ms=5, color="k", label="beats")
+                ax.set_title(HEART_TITLES[kind], fontsize=9)
+            elif panel == "hr":
+                for kind in heart:
+                    color = PHYSIO_COLORS[kind]
+                    self._ph["hr", kind], = ax.plot([], [], lw=1.0, color=color, label=f"{kind.upper()}")
+                    self._ph["hr", kind + "_beats"], = ax.plot([], [], ".", ms=4, color=color)
+                ax.set_ylabel("bpm", fontsize=8)
+                ax.set_title("heart rate and beats", fontsize=9)
+            elif panel == "eda":
+                self._ph["eda", "line"], = ax.plot([], [], lw=1.0, color=PHYSIO_COLORS["eda"], label="conductance")
+                self._ph["eda", "tonic"], = ax.plot([], [], lw=0.8, ls="--", color="0.4", label="tonic")
+                self._ph["eda", "onset"], = ax.plot([], [], "^", ms=5, color="tab:green", label="SCR onset")
+                self._ph["eda", "peak"], = ax.plot([], [], "o", ms=4, color="tab:red", label="SCR peak")
+                ax.set_ylabel("µS", fontsize=8)
+                ax.set_title("EDA with SCRs", fontsize=9)
+            else:
+                self._ph["resp", "line"], = ax.plot([], [], lw=1.0, color=PHYSIO_COLORS["resp"])
+                self._ph["resp", "breaths"], = ax.plot([], [], "o", ms=4, color="k", label="breaths")
+                ax.set_title("respiration", fontsize=9)
+            ax.legend(loc="lower left", fontsize=6, ncol=2)
+            self._ph[panel, "text"] = ax.text(0.98, 0.95, "", ha="right", va="top", fontsize=8,
+                                              transform=ax.transAxes)
+        self._dynamic.extend(self._ph.values())
 
     @property
     def axes(self) -> dict:
-        """The panels by name (``eeg``, ``va``, ``topo`` (list), ``code``, ``latency``, ``health``)."""
+        """The panels by name (``eeg``, ``va``, ``topo`` (list), ``code``, ``latency``, ``health``, and the
+        physiology panels the session has: ``heart``, ``hr``, ``eda``, ``resp``).
+        """
         return {"eeg": self.ax_eeg, "va": self.ax_va, "topo": list(self.ax_topo), "code": self.ax_code,
-                "latency": self.ax_lat, "health": self.ax_health}
+                "latency": self.ax_lat, "health": self.ax_health, **self.ax_physio}
+
+    def _update_physio(self, state, now: float) -> bool:
+        """Move the physiology artists to ``state``'s series; return whether a panel's y range changed."""
+        relimit = False
+
+        def show(key, series, kind=None):
+            t, y = series
+            self._ph[key].set_data(t - now, y)
+            return y
+
+        for panel, ax in self.ax_physio.items():
+            text = ""
+            if panel == "heart":
+                kind = self._heart_kind
+                y = show(("heart", "line"), state.physio_series(kind, "signal"))
+                show(("heart", "beats"), state.physio_series(kind, "beat"))
+                limits = _physio_limits(y, _nice_step(y))
+                missing = [kind] if state.device_missing(kind) else []
+            elif panel == "hr":
+                values, missing = [], []
+                for kind in (k for k in self.physio_kinds if k in ("ecg", "ppg")):
+                    hr = show(("hr", kind), state.physio_series(kind, "hr"))
+                    beats = show(("hr", kind + "_beats"), state.physio_series(kind, "beat_hr"))
+                    values.extend([hr, beats])
+                    finite = hr[np.isfinite(hr)]
+                    if state.device_missing(kind):
+                        missing.append(kind)
+                    elif finite.size:
+                        text += f"{kind.upper()} {finite[-1]:.0f} bpm  "
+                limits = _physio_limits(np.concatenate(values) if values else [], 10.0, floor=0.0)
+            elif panel == "eda":
+                y = show(("eda", "line"), state.physio_series("eda", "signal"))
+                show(("eda", "tonic"), state.physio_series("eda", "tonic"))
+                show(("eda", "onset"), state.physio_series("eda", "scr_onset"))
+                show(("eda", "peak"), state.physio_series("eda", "scr_peak"))
+                finite = y[np.isfinite(y)]
+                text = f"{finite[-1]:.2f} µS" if finite.size else ""
+                limits = _physio_limits(y, _nice_step(y))
+                missing = ["eda"] if state.device_missing("eda") else []
+            else:
+                y = show(("resp", "line"), state.physio_series("resp", "signal"))
+                show(("resp", "breaths"), state.physio_series("resp", "breath"))
+                _, rate = state.physio_series("resp", "rate")
+                finite = rate[np.isfinite(rate)]
+                text = f"{finite[-1]:.1f} breaths/min" if finite.size else ""
+                limits = _physio_limits(y, _nice_step(y))
+                missing = ["resp"] if state.device_missing("resp") else []
+            if missing:
+                text = " ".join(f"{k.upper()} missing" for k in missing) + ("  " + text if text else "")
+            self._ph[panel, "text"].set_text(text.strip())
+            self._ph[panel, "text"].set_color("tab:red" if missing else "k")
+            relimit |= _relimit(ax, limits)
+        return relimit
 
     def update(self, state, force_static: bool = False, scroll: bool = False) -> set:
         """Update every panel from ``state`` (a :class:`~eegaffect.live.dashboard_worker.DashboardState`).
@@ -171,7 +284,7 @@ class LiveDashboard:
         Returns
         -------
         changed : set of str
-            Static panels redrawn: ``"topo"`` and/or ``"latency"``.
+            Static panels redrawn: ``"topo"``, ``"latency"`` and/or ``"physio"`` (a physiology panel's y range).
         """
         now = float(state.display_time()) if scroll else float(state.last_time)
         t, traces = state.eeg_traces()
@@ -202,6 +315,8 @@ class LiveDashboard:
                 self._time_lines[k].set_data(times - now, values[:, k % 2])
         self._health_text.set_text(_health_text(state.health_table()))
         changed = set()
+        if self.ax_physio and self._update_physio(state, now):
+            changed.add("physio")
         if (state.band_values is not None and state.features_version != self._features_version
                 and (force_static or state.last_time - self._static_time >= self.static_every_s)):
             self._features_version = state.features_version
@@ -229,7 +344,7 @@ class LiveDashboard:
         changed = self.update(state, scroll=True)
         canvas = self.fig.canvas
         size = tuple(canvas.get_width_height())
-        if "latency" in changed or self._background is None or size != self._bg_size:
+        if changed & {"latency", "physio"} or self._background is None or size != self._bg_size:
             for artist in [*self._dynamic, *self.ax_topo]:
                 artist.set_animated(True)
             canvas.draw()
@@ -258,3 +373,19 @@ class LiveDashboard:
             self.update(state, force_static=True)
         self.fig.canvas.draw()
         return self.fig
+
+
+def _relimit(ax, limits) -> bool:
+    """Set ``ax``'s y range to ``limits`` widened by a quarter of their span on each side when the data left the
+    current range or fill less than a third of it (so the range, and the window's saved background, change
+    rarely: each change costs a full redraw); return whether it changed.
+    """
+    if limits is None:
+        return False
+    lo, hi = ax.get_ylim()
+    new_lo, new_hi = limits
+    if new_lo >= lo and new_hi <= hi and (new_hi - new_lo) * 3 >= hi - lo:
+        return False
+    pad = 0.25 * (new_hi - new_lo)  # head room: growing data (a session's first seconds) relimit a few times only
+    ax.set_ylim(new_lo - pad, new_hi + pad)
+    return True

@@ -1,4 +1,7 @@
-"""The panels of the live dashboard (matplotlib), each a plot of its own.
+"""The panels of the live dashboard (matplotlib), each a plot of its own: EEG traces, band topomaps, the
+valence/arousal circumplex, the code timeline, the latency histogram, stream health, and the physiology panels
+(heart signal with its beats, heart rate, EDA with its SCRs, respiration; the series of
+:mod:`eegaffect.live.physio_view`).
 
 Every ``plot_*`` function takes data and an optional ``ax`` (or ``axes``/``fig``), draws, and returns the
 :class:`matplotlib.figure.Figure`. New figures are plain :class:`matplotlib.figure.Figure` objects (not pyplot
@@ -14,7 +17,9 @@ from typing import Mapping, Sequence
 import numpy as np
 
 __all__ = ["plot_eeg_traces", "plot_band_topomaps", "plot_circumplex", "plot_code_timeline",
-           "plot_latency_histogram", "plot_stream_health", "CIRCUMPLEX_LABELS", "feature_quantity"]
+           "plot_latency_histogram", "plot_stream_health", "CIRCUMPLEX_LABELS", "feature_quantity",
+           "physio_panels", "plot_heart_signal", "plot_heart_rate", "plot_eda", "plot_respiration", "HEART_TITLES",
+           "PHYSIO_COLORS"]
 
 #: Emotion words placed around the valence/arousal circumplex (Russell, 1980), at (valence, arousal).
 CIRCUMPLEX_LABELS = {"excited": (0.7, 0.7), "calm": (0.7, -0.7), "sad": (-0.7, -0.7), "tense": (-0.7, 0.7)}
@@ -388,3 +393,159 @@ def _health_text(health: Mapping[str, float], width: int = 22) -> str:
             lines.extend(textwrap.wrap(text, width - 2, initial_indent="  ", subsequent_indent="  ",
                                        break_on_hyphens=True) or ["  "])
     return "\n".join(lines)
+
+
+# -- physiology (eegaffect.live.physio_view's series) ------------------------------------------------------------
+#: Kind -> the heart signal panel's title (the beats a detector of that signal finds).
+HEART_TITLES = {"ecg": "ECG with R peaks", "ppg": "PPG with pulse peaks"}
+#: Colour of each physiological kind's lines.
+PHYSIO_COLORS = {"ecg": "tab:red", "ppg": "tab:purple", "eda": "tab:olive", "resp": "tab:cyan"}
+
+
+def physio_panels(kinds: Sequence[str]) -> list[str]:
+    """The physiology panels a session with devices of ``kinds`` gets, in layout order: ``heart`` (the ECG, else
+    the PPG, with its beats), ``hr`` (heart rate of every heart device with its beats), ``eda`` (skin conductance
+    with its SCRs), ``resp`` (respiration with its breaths and rate). Kinds without a panel (temperature, EMG)
+    add none.
+    """
+    kinds = set(kinds)
+    heart = bool(kinds & {"ecg", "ppg"})
+    return [p for p, have in (("heart", heart), ("hr", heart), ("eda", "eda" in kinds), ("resp", "resp" in kinds))
+            if have]
+
+
+def _physio_limits(values, step: float, floor: float | None = None, margin: float = 0.1):
+    """Y limits around the finite ``values``, widened by ``margin`` of their range and rounded out to ``step``
+    (None when there is no finite value).
+    """
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return None
+    lo, hi = float(v.min()), float(v.max())
+    pad = max((hi - lo) * margin, step / 2)
+    lo, hi = np.floor((lo - pad) / step) * step, np.ceil((hi + pad) / step) * step
+    if floor is not None:
+        lo = max(lo, floor)
+    return (float(lo), float(hi)) if hi > lo else (float(lo), float(lo + step))
+
+
+def _nice_step(values) -> float:
+    """A round step for limits of ``values`` (about a tenth of their range)."""
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    span = float(np.ptp(v)) if v.size else 0.0
+    return _nice_below(span / 5) if span > 0 else (abs(float(v[0])) * 0.1 or 1.0) if v.size else 1.0
+
+
+def plot_heart_signal(times, signal, beat_times, beat_values, kind: str = "ecg", ax=None):
+    """The cleaned heart signal (ECG or PPG) with its detected beats (R peaks / pulse peaks) marked.
+
+    Parameters
+    ----------
+    times, signal : ndarray, shape (n,)
+        Seconds and the stage's cleaned signal (NaN where the device sent nothing).
+    beat_times, beat_values : ndarray, shape (n_beats,)
+        The detected beats: time and the cleaned signal's value there.
+    kind : {"ecg", "ppg"}
+    ax : matplotlib.axes.Axes | None
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    fig, ax = _new_axes(ax, (6, 2.5))
+    color = PHYSIO_COLORS.get(kind, "k")
+    ax.plot(times, signal, lw=0.7, color=color)
+    ax.plot(beat_times, beat_values, "v", ms=5, color="k", label=f"beats ({len(beat_times)})")
+    ax.set_xlabel("time (s)")
+    ax.set_title(HEART_TITLES.get(kind, kind))
+    ax.legend(loc="lower left", fontsize=7)
+    return fig
+
+
+def plot_heart_rate(series: Mapping[str, tuple], ax=None):
+    """Heart rate over time of every heart device, each beat marked at its instantaneous rate (60 / interval).
+
+    Parameters
+    ----------
+    series : mapping of str to (times, hr, beat_times, beat_hr)
+        Kind (``ecg``, ``ppg``) -> the stage's heart rate (bpm, NaN where undecided or missing) and the beats.
+    ax : matplotlib.axes.Axes | None
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    fig, ax = _new_axes(ax, (6, 2.5))
+    for kind, (t, hr, bt, bhr) in series.items():
+        color = PHYSIO_COLORS.get(kind, "k")
+        ax.plot(t, hr, lw=1.0, color=color, label=f"{kind.upper()} heart rate")
+        ax.plot(bt, bhr, ".", ms=4, color=color)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("bpm")
+    ax.set_title("heart rate and beats")
+    ax.legend(loc="lower left", fontsize=7)
+    return fig
+
+
+def plot_eda(times, conductance, tonic, onset_times, onset_values, peak_times, peak_values, ax=None):
+    """Skin conductance with its tonic level and each skin-conductance response's onset and peak.
+
+    Parameters
+    ----------
+    times, conductance, tonic : ndarray, shape (n,)
+        Seconds, the cleaned conductance and its tonic level (µS).
+    onset_times, onset_values, peak_times, peak_values : ndarray, shape (n_scr,)
+        Each SCR's onset and peak (time, conductance).
+    ax : matplotlib.axes.Axes | None
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    fig, ax = _new_axes(ax, (6, 2.5))
+    ax.plot(times, conductance, lw=1.0, color=PHYSIO_COLORS["eda"], label="conductance")
+    ax.plot(times, tonic, lw=0.8, ls="--", color="0.4", label="tonic")
+    ax.plot(onset_times, onset_values, "^", ms=5, color="tab:green", label="SCR onset")
+    ax.plot(peak_times, peak_values, "o", ms=4, color="tab:red", label=f"SCR peak ({len(peak_times)})")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("µS")
+    ax.set_title("EDA with SCRs")
+    ax.legend(loc="lower left", fontsize=7, ncol=2)
+    return fig
+
+
+def plot_respiration(times, signal, breath_times, breath_values, rate_times=None, rate=None, ax=None):
+    """The cleaned respiration signal with each breath marked and the newest breathing rate in the title.
+
+    Parameters
+    ----------
+    times, signal : ndarray, shape (n,)
+        Seconds and the cleaned belt signal.
+    breath_times, breath_values : ndarray, shape (n_breaths,)
+        Each breath (its peak on the signal).
+    rate_times, rate : ndarray, shape (n_rate,) | None
+        The stage's breathing rate (breaths/min).
+    ax : matplotlib.axes.Axes | None
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    fig, ax = _new_axes(ax, (6, 2.5))
+    ax.plot(times, signal, lw=1.0, color=PHYSIO_COLORS["resp"])
+    ax.plot(breath_times, breath_values, "o", ms=4, color="k", label=f"breaths ({len(breath_times)})")
+    ax.set_xlabel("time (s)")
+    ax.set_title(f"respiration{_rate_text(rate)}")
+    ax.legend(loc="lower left", fontsize=7)
+    return fig
+
+
+def _rate_text(rate, unit: str = "breaths/min") -> str:
+    """``", 14.2 breaths/min"`` for the newest finite value of ``rate`` ("" when none)."""
+    if rate is None:
+        return ""
+    r = np.asarray(rate, float)
+    r = r[np.isfinite(r)]
+    return f", {r[-1]:.1f} {unit}" if r.size else ""

@@ -294,6 +294,8 @@ def _live_sections(run_dir: Path) -> list[dict]:
             table.append((key.replace("_", " "), s[key]))
     for key, value in (s.get("ground_truth") or {}).items():
         table.append((key.replace("_", " "), value))
+    for key, value in (s.get("jitter_per_s") or {}).items():  # newer summaries only
+        table.append((f"{key.replace('_', ' ')} jitter (|change| per s)", value))
     sections = [{"title": "Summary", "table": (["quantity", "value"], table)}]
     sections.append({"title": "Predicted vs. true trajectory",
                      "figure": plot_va_timeseries(t, va, truth if has_truth else None, u["status"]),
@@ -323,7 +325,7 @@ def _live_sections(run_dir: Path) -> list[dict]:
         sections.append({"title": "Latency distribution", "figure": plot_latency_histogram(lat), "name": "latency"})
     if s.get("stages_ms") and any(v is not None for v in s["stages_ms"].values()):
         sections.append({"title": "Latency by stage", "figure": plot_stage_bars(s["stages_ms"]), "name": "stages"})
-    per_stage = {c[:-3]: u[c] for c in u if c.endswith("_ms") and c != "latency_ms"}
+    per_stage = {c[:-3]: u[c] for c in u if c.endswith("_ms") and c != "latency_ms" and np.isfinite(u[c]).any()}
     if per_stage and any(np.isfinite(v).any() for v in per_stage.values()):
         sections.append({"title": "Latency by stage, per update", "figure": plot_stage_distributions(per_stage),
                          "name": "stage-distributions"})
