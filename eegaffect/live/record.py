@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from eegaffect.live.latency import AFTER_STAGES, DIAGNOSTICS, STAGES, LatencyLog
+from eegaffect.targets import frame_targets
 
 #: Per-update timing columns of ``updates.csv`` (ms): the latency stages, the after-push work, diagnostics.
 TIMING_COLUMNS = STAGES + AFTER_STAGES + DIAGNOSTICS
@@ -97,15 +98,16 @@ def _truth_at_frames(record: _Record) -> tuple[np.ndarray, np.ndarray, np.ndarra
         return None
     t_ts = np.concatenate(record.truth_ts)
     t_va = np.concatenate(record.truth_va)
-    order = np.argsort(t_ts, kind="stable")
-    t_ts, t_va = t_ts[order], t_va[order]
+    # the truth stream's samples in time order, one per time stamp (frame_targets wants them strictly increasing)
+    t_ts, first = np.unique(t_ts, return_index=True)
+    t_va = t_va[first]
     f_ts = np.asarray(record.frame_ts)
     f_va = np.asarray(record.frame_va)
     inside = (f_ts >= t_ts[0]) & (f_ts <= t_ts[-1])
     if inside.sum() < 2:
         return None
     f_ts, f_va = f_ts[inside], f_va[inside]
-    return f_ts, f_va, np.column_stack([np.interp(f_ts, t_ts, t_va[:, k]) for k in range(2)])
+    return f_ts, f_va, frame_targets(f_ts, t_ts, t_va)
 
 
 def _frame_segments(times: np.ndarray) -> np.ndarray:
