@@ -22,6 +22,7 @@ from typing import Callable, Literal, Sequence
 
 from pydantic import Field
 
+from eegaffect._files import output_dir
 from eegaffect.config import ConfigModel
 from eegaffect.live.session import LiveConfig
 
@@ -237,7 +238,7 @@ def run_demo(config: DemoConfig, *, out_dir: str | Path | None = None, show: boo
     from eegaffect.live.headset import HeadsetProcess
     from eegaffect.live.session import LiveSession
 
-    out = Path(out_dir) if out_dir is not None else Path(f"eegaffect-demo-{time.strftime('%Y%m%d-%H%M%S')}")
+    out = Path(out_dir) if out_dir is not None else output_dir(None, (), default_prefix="eegaffect-demo")
     bundle = Path(config.bundle) if config.bundle else demo_bundle(config.seed, physio=config.physio,
                                                                    recipe=config.recipe, progress=progress)
     dashboard = make_dashboard(out / "dashboard.png", show=show, fps=config.fps)
