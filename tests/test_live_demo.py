@@ -121,3 +121,15 @@ def test_fused_demo_recipe_takes_the_devices():
         live_demo.demo_recipe([], "fused")
     with pytest.raises(ValueError, match="'eeg' or 'fused'"):
         live_demo.demo_recipe(["ecg"], "both")
+
+
+def test_fused_demo_cache_key_follows_the_fusion_settings(monkeypatch):
+    """The fused demo bundle's cache name hashes its fusion settings (the physiological lookbacks the model is
+    trained and run with): a changed DEMO_PHYSIO_LOOKBACKS retrains the fused bundle instead of loading the stale
+    one; the EEG-only recipe's name does not depend on them."""
+    kinds = ["ecg", "eda", "resp"]
+    fused, eeg = demo_bundle_key(0, kinds, "fused"), demo_bundle_key(0, kinds)
+    monkeypatch.setattr(training_demo, "DEMO_PHYSIO_LOOKBACKS",
+                        {**training_demo.DEMO_PHYSIO_LOOKBACKS, "ecg": {"lookback_s": 5.0}})
+    assert demo_bundle_key(0, kinds, "fused") != fused
+    assert demo_bundle_key(0, kinds) == eeg

@@ -151,7 +151,11 @@ def demo_bundle_key(seed: int = 0, physio: Sequence[str] = (), recipe: str = "ee
     from eegaffect.models.demo import demo_config
 
     recipe = demo_recipe(physio, recipe)
-    doc = {**recipe.key, "config": demo_config(int(seed)).model_dump(mode="json"),
+    # a fused recipe's config holds its fusion settings (devices, physiological lookbacks): hashed too, so a changed
+    # DEMO_PHYSIO_LOOKBACKS or fusion setting retrains; the EEG-only recipe keeps its config (and cached names)
+    kinds = [m for m in recipe.modalities if m != "eeg"]
+    config = demo_config(int(seed), kinds) if kinds else demo_config(int(seed))
+    doc = {**recipe.key, "config": config.model_dump(mode="json"),
            "eegaffect": __version__, "bundle_format": BUNDLE_VERSION}
     if recipe.modalities != ("eeg",):  # the EEG-only recipe keeps the name its bundles were cached under
         doc["modalities"] = list(recipe.modalities)
