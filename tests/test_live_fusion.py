@@ -14,7 +14,7 @@ from eegaffect.acquisition.channels import DREAMER_CHANNELS
 from eegaffect.acquisition.lsl import StreamMismatchError
 from eegaffect.acquisition.sim import DeviceSpec, SimulatedEEG, SimulatedPerson
 
-from eegaffect.live.physio_inputs import decode_status
+from eegaffect.live.modality_status import decode_status
 from eegaffect.live.session import LiveConfig, LiveSession
 
 

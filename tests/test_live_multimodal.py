@@ -12,7 +12,7 @@ import pytest
 from eegaffect.acquisition.channels import DREAMER_CHANNELS
 from eegaffect.acquisition.sim import DeviceSpec, SimulatedEEG, SimulatedPerson
 
-from eegaffect.live.physio_inputs import MODALITY_BITS, decode_status
+from eegaffect.live.modality_status import MODALITY_BITS, decode_status
 from eegaffect.live.session import LiveConfig, LiveSession
 
 

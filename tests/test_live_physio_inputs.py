@@ -13,14 +13,9 @@ from eegaffect.acquisition.lsl import Stream
 from eegaffect.acquisition.sim import DeviceSpec, SimulatedEEG, SimulatedPerson, random_walk_trajectory
 from eegaffect.acquisition.sim.physiology import simulate_physiology
 
-from eegaffect.live.physio_inputs import (
-    MODALITY_BITS,
-    ClockAligner,
-    PhysioInput,
-    PhysioInputs,
-    decode_status,
-    status_with_missing,
-)
+from eegaffect.live.device_clock import ClockAligner
+from eegaffect.live.modality_status import MODALITY_BITS, decode_status, status_with_missing
+from eegaffect.live.physio_inputs import PhysioInput, PhysioInputs
 from eegaffect.physio import PhysioConfig, PhysioPipeline
 
 
@@ -57,7 +52,7 @@ def test_clock_aligner_recovers_offset_and_drift_from_arrivals(rng):
 
 def test_framed_pipeline_equals_the_frame_clock_pipeline():
     """Frame ends given as the frame clock's sample ends give exactly PhysioPipeline.process (on chunks)."""
-    from eegaffect.live.physio_inputs import FramedPhysioPipeline
+    from eegaffect.live.physio_frames import FramedPhysioPipeline
 
     fs = 128.0
     x = simulate_physiology({"ecg": fs}, 40.0, random_walk_trajectory(3), seed=3)["ecg"][:, 0]

@@ -246,7 +246,8 @@ def test_as_of_buffer_rule_matches_the_offline_rows():
 def test_session_needs_a_device_for_every_expected_kind():
     from eegaffect.acquisition.lsl import StreamMismatchError
 
-    from eegaffect.live.physio_inputs import SessionPhysio, decode_status
+    from eegaffect.live.modality_status import decode_status
+    from eegaffect.live.physio_inputs import SessionPhysio
 
     with pytest.raises(StreamMismatchError, match=r"no device for \['ecg'\].*allow-missing-physio"):
         SessionPhysio.for_model(None, ["ecg"], 1.0, allow_missing=False)

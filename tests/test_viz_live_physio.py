@@ -11,7 +11,7 @@ from eegaffect.acquisition.sim.physiology import simulate_physiology
 from eegaffect.kernels.ibi import FLAG_EXTRA, FLAG_INSERTED
 
 from eegaffect.live.dashboard_worker import DashboardState
-from eegaffect.live.physio_inputs import FramedPhysioPipeline
+from eegaffect.live.physio_frames import FramedPhysioPipeline
 from eegaffect.live.physio_view import VIEW_SERIES, PhysioView
 from eegaffect.physio import PhysioConfig
 from eegaffect.pipeline import PipelineConfig

@@ -33,8 +33,9 @@ calibration frames before and after. The benchmark's ``loso-calibrated`` protoco
 :func:`calibrate_chain` (see :mod:`eegaffect.benchmark.protocols`).
 
 The package: :mod:`~eegaffect.calibration.base` (settings, data, error), :mod:`~eegaffect.calibration.adapt`
-(the adaptation and the calibrated bundle) and :mod:`~eegaffect.calibration.collect` (labelled frames from a
-recording or a live stream, and scoring on a recording); every name is importable from here.
+(the adaptation and the calibrated bundle) and :mod:`~eegaffect.calibration.pairing` (raw signals and a label track
+to labelled frames), :mod:`~eegaffect.calibration.collect` (the calibration data from a recording or a live stream,
+and scoring on a recording); every name is importable from here.
 """
 
 
@@ -59,13 +60,11 @@ from eegaffect.calibration.collect import (
     _map_channels,  # noqa: F401 - importable from here as before the split (tests)
     collect_live,
     collect_recording,
-    device_signal,
-    frames_with_labels,
-    paired_frames,
     read_labels_csv,
     recorded_devices,
     score_recording,
 )
+from eegaffect.calibration.pairing import device_signal, frames_with_labels, paired_frames
 
 __all__ = [
     "DEFAULT_LR",

@@ -4,43 +4,18 @@ features on the EEG pipeline's frame times, and its own health.
 A live session reads the EEG stream (the reference: its frames define the frame times ``T_k``, in this machine's
 :func:`pylsl.local_clock`) and, through :class:`PhysioInputs`, any number of physiological streams (ECG, PPG/BVP,
 EDA, respiration, temperature), each from its own device, at its own rate, on its own clock, able to drop out.
+Each device is a :class:`PhysioInput`:
 
-Clocks
-------
-Every inlet is opened with liblsl's clock synchronisation (``time_correction`` applied to every timestamp, so a
-device on another machine lands on this machine's clock) and the package's dejitter (a regular stream's stamps
-become the line ``b + k / sfreq``). :class:`ClockAligner` then maps each device's stamps onto the session clock:
+- its inlet applies liblsl's clock synchronisation and the package's dejitter, and
+  :class:`~eegaffect.live.device_clock.ClockAligner` maps its stamps onto the session clock (the rules there);
+- its samples feed a :class:`~eegaffect.live.physio_frames.FramedPhysioPipeline` in order, lost samples and
+  silences filled with NaN (never with made-up values), frame ``k`` ending at the EEG's ``T_k`` (the rules
+  there);
+- which modalities an update used goes out in the ``Affect`` stream's ``status`` channel
+  (:mod:`eegaffect.live.modality_status`, which documents the encoding).
 
-- ``"lsl"`` (default): the identity; liblsl's ``time_correction`` is the whole correction (the offsets it
-  measured are kept in the summary and in the recording);
-- ``"arrival"``: additionally estimates a residual offset and drift of the device's stamps against the time the
-  samples arrive here, for devices that stamp with their own clock where ``time_correction`` cannot see it (a
-  bridge forwarding a wrist band's clock; ``eegaffect simulate --clock-offset``, since on one machine
-  ``time_correction`` is zero). The lowest ``arrival - stamp`` of each ``bin_s`` stretch of stamps is taken
-  (the newest sample of each read), and a line is fitted through the last ``n_bins`` minima. The estimate
-  carries the device's smallest transport delay (for a 4-Hz device pushed with the EEG's 50-ms chunks, up to
-  one chunk), and it would wrongly "correct" a device that already back-dates its samples by a known delay:
-  use it only for devices whose clock is not this machine's.
-
-Frames
-------
-Samples are fed to a :class:`~eegaffect.physio.PhysioPipeline` in order, on the device's own (dejittered) stamps.
-Lost samples (a step of the stamps beyond the stream's gap rule) and a silent device (no sample for
-``stall_s``) are filled with NaN, the stages' missing-sample marker, so the device's sample count stays on its
-clock; NaN samples flag the windows they fall in, whose features come out NaN with a reason. Nothing is made up,
-and samples that arrive for time already filled are dropped and counted (``late``). Frame ``k`` of every device
-ends at the EEG's ``T_k``: at the last device sample whose session time is at or before ``T_k`` (so a device's
-frames end within one of its sample periods of the EEG's), and is emitted once the device's decision delay has
-passed.
-
-Which modalities an update used
--------------------------------
-A modality counts as *used* at an update when its newest frame is recent (within its decision delay, two hops
-and 1 s of the newest EEG frame) and has at least one finite feature. The ``Affect`` stream's ``status``
-channel keeps its values 0 (ok), 1 (invalid), 2 (gap) and adds ``16 * missing`` where ``missing`` is the bit mask
-(:data:`MODALITY_BITS`: eeg 1, ecg 2, ppg 4, eda 8, resp 16, temp 32) of the session's modalities that the update
-did **not** have: ``status % 16`` is the old status, ``status // 16`` the missing mask. An EEG-only session's
-status is unchanged; a session whose EDA stopped says ``0 + 16 * 8 = 128`` while the rest is fine.
+:class:`SessionPhysio` is what the live session holds: the devices, their frames for the model, their health for
+the dashboard and the summary.
 """
 
 from __future__ import annotations
@@ -51,207 +26,17 @@ from typing import Sequence
 
 import numpy as np
 
-from eegaffect.physio.pipeline import PhysioPipeline
+from eegaffect.live.device_clock import ClockAligner
+from eegaffect.live.modality_status import missing_mask
+from eegaffect.live.physio_frames import FramedPhysioPipeline
 
-__all__ = ["CONTENT_TYPES", "MODALITY_BITS", "ClockAligner", "PhysioInput", "PhysioInputs", "FramedPhysioPipeline",
-           "SessionPhysio", "status_with_missing", "missing_mask", "decode_status"]
+__all__ = ["CONTENT_TYPES", "PhysioInput", "PhysioInputs", "SessionPhysio"]
 
 logger = logging.getLogger("eegaffect")
 
 #: LSL content type (upper case) -> physiological kind.
 CONTENT_TYPES = {"ECG": "ecg", "PPG": "ppg", "BVP": "ppg", "EDA": "eda", "GSR": "eda", "RESP": "resp",
                  "RESPIRATION": "resp", "TEMP": "temp", "TEMPERATURE": "temp"}
-#: Modality -> its bit in the ``Affect`` stream's missing-modality mask (``status // 16``).
-MODALITY_BITS = {"eeg": 1, "ecg": 2, "ppg": 4, "eda": 8, "resp": 16, "temp": 32}
-_MISSING_SHIFT = 16
-
-
-def status_with_missing(status: int, missing: Sequence[str]) -> int:
-    """The ``Affect`` status of an update: the base status plus ``16 *`` the mask of the missing modalities.
-
-    Parameters
-    ----------
-    status : int
-        0 (ok), 1 (invalid) or 2 (gap).
-    missing : sequence of str
-        Modalities of the session the update did not have (keys of :data:`MODALITY_BITS`).
-
-    Returns
-    -------
-    code : int
-    """
-    if status not in (0, 1, 2):
-        raise ValueError(f"expected a base status 0, 1 or 2, got {status!r}")
-    return int(status) + _MISSING_SHIFT * missing_mask(missing)
-
-
-def missing_mask(missing: Sequence[str]) -> int:
-    """The missing-modality mask (``status // 16``) of the modalities ``missing`` (keys of :data:`MODALITY_BITS`)."""
-    unknown = [m for m in missing if m not in MODALITY_BITS]
-    if unknown:
-        raise ValueError(f"unknown modalities {unknown}; expected some of {list(MODALITY_BITS)}")
-    return sum(MODALITY_BITS[m] for m in set(missing))
-
-
-def decode_status(code: float) -> tuple[int, list[str]]:
-    """Inverse of :func:`status_with_missing`: ``(base status, missing modalities)``."""
-    code = int(round(float(code)))
-    mask = code // _MISSING_SHIFT
-    return code % _MISSING_SHIFT, [m for m, bit in MODALITY_BITS.items() if mask & bit]
-
-
-class ClockAligner:
-    """Map a device's stamps onto the session clock (see the module docstring).
-
-    Parameters
-    ----------
-    mode : {"lsl", "arrival"}
-        ``"lsl"``: identity (liblsl's time_correction is already applied); ``"arrival"``: also the residual
-        offset and drift estimated from arrival times.
-    bin_s : float
-        Stretch of stamps over which the lowest ``arrival - stamp`` is kept.
-    n_bins : int
-        Bins the line is fitted through (the newest ones).
-    """
-
-    def __init__(self, mode: str = "lsl", bin_s: float = 2.0, n_bins: int = 30):
-        if mode not in ("lsl", "arrival"):
-            raise ValueError(f"expected clock mode 'lsl' or 'arrival', got {mode!r}")
-        if not bin_s > 0 or int(n_bins) < 2:
-            raise ValueError(f"expected bin_s > 0 and n_bins >= 2, got {bin_s} and {n_bins}")
-        self.mode = mode
-        self._bin_s = float(bin_s)
-        self._n_bins = int(n_bins)
-        self._min_span_s = 0.5 * self._bin_s * self._n_bins
-        self._bins: dict[int, tuple[float, float]] = {}  # bin -> (stamp, lowest lag)
-        self._a = 0.0  # correction at stamp _ref: session = stamp + a + b * (stamp - ref)
-        self._b = 0.0
-        self._ref = 0.0
-
-    @property
-    def ready(self) -> bool:
-        """Whether the map can be used: always in ``"lsl"`` mode; in ``"arrival"`` mode once three bins of
-        stamps were seen (the first reads of a session, delayed by its start, would misplace its first frames).
-        """
-        return self.mode == "lsl" or len(self._bins) >= 3
-
-    @property
-    def offset_s(self) -> float:
-        """Current estimate of ``device stamp - session time`` at the newest bin (0 in ``"lsl"`` mode)."""
-        return -self._a
-
-    @property
-    def drift_ppm(self) -> float:
-        """Current estimate of how much faster the device's clock runs, ppm (0 in ``"lsl"`` mode)."""
-        return -self._b / (1 + self._b) * 1e6
-
-    def observe(self, stamp: float, arrival: float) -> None:
-        """One observation: the newest sample of a read, its stamp and the session time it was read."""
-        if self.mode == "lsl" or not np.isfinite(stamp):
-            return
-        lag = float(arrival) - float(stamp)
-        key = int(np.floor(stamp / self._bin_s))
-        old = self._bins.get(key)
-        if old is None or lag < old[1]:
-            self._bins[key] = (float(stamp), lag)
-        if len(self._bins) > self._n_bins:
-            for k in sorted(self._bins)[:-self._n_bins]:
-                del self._bins[k]
-        self._fit()
-
-    def _fit(self) -> None:
-        pts = np.array(list(self._bins.values()))
-        self._ref = float(pts[:, 0].max())
-        x = pts[:, 0] - self._ref
-        b = 0.0
-        if np.ptp(x) >= self._min_span_s:  # a drift needs a long baseline; before it, an offset only
-            b = float(np.polyfit(x, pts[:, 1], 1)[0])
-        # the lower envelope: the line through the lowest lag (a loaded machine only ever adds delay)
-        self._a, self._b = float(np.min(pts[:, 1] - b * x)), b
-
-    def to_session(self, stamps) -> np.ndarray:
-        """Session times of device stamps, shape like ``stamps``."""
-        stamps = np.asarray(stamps, dtype=np.float64)
-        return stamps + self._a + self._b * (stamps - self._ref)
-
-    def to_device(self, times) -> np.ndarray:
-        """Device stamps of session times (inverse of :meth:`to_session`)."""
-        times = np.asarray(times, dtype=np.float64)
-        return (times - self._a + self._b * self._ref) / (1.0 + self._b)
-
-
-class FramedPhysioPipeline(PhysioPipeline):
-    """A :class:`~eegaffect.physio.PhysioPipeline` whose frame ends are given (sample indices), not computed from
-    the frame clock: frame ``k`` ends at ``ends[k]`` once :meth:`add_end` gave it.
-
-    Parameters
-    ----------
-    config, kind, sfreq
-        As :class:`~eegaffect.physio.PhysioPipeline`.
-    margin_s : float
-        Seconds of samples (besides the lookback) kept for frame ends given late.
-    """
-
-    def __init__(self, config, kind, sfreq, margin_s: float = 30.0):
-        self._ends: list[int] = []
-        self._emitting = False
-        #: called with every stage output after it is buffered (``tap(out)``; the dashboard's view), or None
-        self.tap = None
-        super().__init__(config, kind, sfreq)
-        self._margin = int(round(margin_s * self.sfreq))
-
-    def _append(self, out, keep_all: bool = False) -> None:
-        super()._append(out, keep_all)
-        if self.tap is not None:
-            self.tap(out)
-
-    def continuous_at(self, samples, column: int) -> np.ndarray:
-        """The stage's continuous output ``column`` at absolute ``samples`` (NaN where no longer buffered)."""
-        samples = np.asarray(samples, dtype=np.int64)
-        i = samples - self._buf_start
-        ok = (i >= 0) & (i < self._buf_len)
-        values = np.full(samples.shape, np.nan)
-        values[ok] = self._cont[i[ok], column]
-        return values
-
-    def reset(self):
-        """Forget all state, the frame ends assigned so far included."""
-        super().reset()
-        self._ends = []
-        return self
-
-    @property
-    def n_seen(self) -> int:
-        """Samples fed so far."""
-        return self._n_seen
-
-    @property
-    def oldest_kept(self) -> int:
-        """Index of the oldest sample still buffered (a frame must not start before it)."""
-        return self._buf_start
-
-    @property
-    def ends(self) -> list[int]:
-        """The frame ends given so far (sample indices, exclusive)."""
-        return list(self._ends)
-
-    def add_end(self, end: int) -> None:
-        """The end (sample index, exclusive) of the next frame."""
-        self._ends.append(int(end))
-
-    def _frame_end(self, k: int) -> int:
-        if k < len(self._ends):
-            return self._ends[k]
-        if self._emitting:  # not given yet: nothing to emit
-            return np.iinfo(np.int64).max
-        return max(0, self._n_seen - self._margin)  # trimming keeps margin + lookback samples
-
-    def _emit(self, reached: int) -> np.ndarray:
-        self._emitting = True
-        try:
-            return super()._emit(reached)
-        finally:
-            self._emitting = False
 
 
 @dataclass
