@@ -63,3 +63,21 @@ class RampSource:
         eeg = k[:, None] + 1000.0 * np.arange(len(self.ch_names))[None, :]
         va = np.column_stack([np.sin(k / 50.0), np.cos(k / 50.0)])
         return eeg, va
+
+
+def run_session_with_person(session, person, duration: float, join_s: float = 120.0) -> dict:
+    """Run ``session`` for ``duration`` s in a thread, start ``person`` (an entered ``SimulatedPerson``) once the
+    session's inlets are open, so they see it from its first sample, and return the session's summary.
+
+    Fails when the session is not ready within 60 s, does not end within ``join_s`` or the person failed.
+    """
+    import threading
+
+    result: dict = {}
+    thread = threading.Thread(target=lambda: result.update(summary=session.run(duration=duration)), daemon=True)
+    thread.start()
+    assert session.ready.wait(60)
+    person.start()
+    thread.join(join_s)
+    assert not thread.is_alive() and person.error is None
+    return result["summary"]

@@ -5,14 +5,13 @@ error unless told to run with it missing."""
 
 from __future__ import annotations
 
-import threading
-
 import h5py
 import numpy as np
 import pytest
 from eegaffect.acquisition.channels import DREAMER_CHANNELS
 from eegaffect.acquisition.lsl import StreamMismatchError
 from eegaffect.acquisition.sim import DeviceSpec, SimulatedEEG, SimulatedPerson
+from lsl_helpers import run_session_with_person
 
 from eegaffect.live.modality_status import decode_status
 from eegaffect.live.session import LiveConfig, LiveSession
@@ -26,15 +25,8 @@ def test_fused_bundle_reads_the_ecg_device_and_survives_its_drop(ecg_bundle, tmp
                              name=unique_name, index_channel=True, duration=60.0, seed=6, subject=5)
     config = LiveConfig(physio=[f"{unique_name}-ecg"], record=True, start_wait_s=0.5)
     session = LiveSession(unique_name, ecg_bundle, config, out_dir=tmp_path / "run")
-    result: dict = {}
     with person:
-        thread = threading.Thread(target=lambda: result.update(summary=session.run(duration=34.0)), daemon=True)
-        thread.start()
-        assert session.ready.wait(60)
-        person.start()
-        thread.join(150)
-    assert not thread.is_alive() and person.error is None
-    summary = result["summary"]
+        summary = run_session_with_person(session, person, duration=34.0, join_s=150)
     assert summary["samples_lost"] == 0 and summary["updates"] > 60
     # the fused model was handed the ECG device's frames (one per EEG frame)
     assert session.details["physio_frames_in"]["ecg"] >= 20
@@ -70,13 +62,8 @@ def test_session_without_an_expected_device_stops_at_start_or_runs_with_it_missi
             session.run(duration=2.0)
         config = LiveConfig(start_wait_s=0.2, warmup=False, truth=False, allow_missing_physio=True, record=True)
         session = LiveSession(unique_name, ecg_bundle, config, out_dir=tmp_path / "run")
-        result: dict = {}
-        thread = threading.Thread(target=lambda: result.update(summary=session.run(duration=5.0)), daemon=True)
-        thread.start()
-        assert session.ready.wait(60)
-        person.start()
-        thread.join(60)
-    assert not thread.is_alive() and result["summary"]["updates"] > 8
+        summary = run_session_with_person(session, person, duration=5.0, join_s=60)
+    assert summary["updates"] > 8
     with h5py.File(tmp_path / "run" / "session.h5", "r") as f:
         names = {str(f["streams"][g].attrs.get("name", g)): g for g in f["streams"]}
         status = f["streams"][names[f"{unique_name}-affect"]]["data"][:, 4]

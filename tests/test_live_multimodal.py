@@ -4,13 +4,12 @@ EDA's lost samples exactly, nothing is filled with made-up values, and the recor
 
 from __future__ import annotations
 
-import threading
-
 import h5py
 import numpy as np
 import pytest
 from eegaffect.acquisition.channels import DREAMER_CHANNELS
 from eegaffect.acquisition.sim import DeviceSpec, SimulatedEEG, SimulatedPerson
+from lsl_helpers import run_session_with_person
 
 from eegaffect.live.modality_status import MODALITY_BITS, decode_status
 from eegaffect.live.session import LiveConfig, LiveSession
@@ -37,15 +36,8 @@ def test_session_with_devices_survives_a_dropped_device(bundle14, tmp_path, uniq
                         physio_config=str(physio_yaml))
     out = tmp_path / "run"
     session = LiveSession(unique_name, bundle14, config, out_dir=out)
-    result: dict = {}
     with person:
-        thread = threading.Thread(target=lambda: result.update(summary=session.run(duration=30.0)), daemon=True)
-        thread.start()
-        assert session.ready.wait(60)
-        person.start()  # the session's inlets are open: they see the person from sample 0
-        thread.join(120)
-    assert not thread.is_alive() and person.error is None
-    summary = result["summary"]
+        summary = run_session_with_person(session, person, duration=30.0)
     devices = summary["devices"]
     ecg, eda = devices[f"{unique_name}-ecg"], devices[f"{unique_name}-eda"]
     assert ecg["type"] == "ECG" and eda["type"] == "EDA"
@@ -175,16 +167,9 @@ def test_a_device_dropped_for_10_s_is_counted_exactly_and_never_filled_in(bundle
 
     dashboard = KeepingDashboard(out / "dashboard.png")
     session = LiveSession(unique_name, bundle14, config, out_dir=out, dashboard=dashboard)
-    result: dict = {}
     with person:
-        thread = threading.Thread(target=lambda: result.update(summary=session.run(duration=25.0)), daemon=True)
-        thread.start()
-        assert session.ready.wait(60)
-        person.start()
-        thread.join(120)
+        summary = run_session_with_person(session, person, duration=25.0)
         withheld = person.device_counts()
-    assert not thread.is_alive() and person.error is None
-    summary = result["summary"]
     devices = {d["kind"]: d for d in summary["devices"].values()}
     ecg = devices["ecg"]
     assert withheld["ecg"]["dropped"] == round(drop_len * 256)
