@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["add_execution_options", "execution_from_args"]
+__all__ = ["add_execution_options", "execution_from_args", "execution_lines"]
 
 
 def _positive_int(text: str) -> int:
@@ -71,3 +71,29 @@ def execution_from_args(args: argparse.Namespace):
         raise UserInputError("--address: expected HOST:PORT or ray://HOST:PORT, got an empty string")
     return Execution(workers=args.workers, address=address,
                      shared_cache=getattr(args, "cache_dir", None) is not None)
+
+
+def execution_lines(result, execution, rerun_hint: str = "") -> list[str]:
+    """What a run's summary says about where its units ran and which failed (one line each, maybe none).
+
+    Parameters
+    ----------
+    result
+        The run's result (``executor``, ``startup_s``, ``failed``: list of dicts with ``model`` and ``fold``).
+    execution : Execution
+        What :func:`execution_from_args` gave.
+    rerun_hint : str
+        Appended to the failure line's parenthesis (e.g. ``"; a rerun retries them"``).
+
+    Returns
+    -------
+    lines : list of str
+    """
+    lines = []
+    if result.executor == "ray":
+        lines.append(f"ran on Ray ({execution.address or f'local, {execution.workers} workers'}); "
+                     f"start-up {result.startup_s:.1f} s")
+    if result.failed:
+        lines.append(f"{len(result.failed)} unit(s) failed (tracebacks in the log{rerun_hint}): "
+                     + ", ".join(f"{f['model']}/{f['fold']}" for f in result.failed))
+    return lines

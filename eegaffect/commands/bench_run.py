@@ -18,7 +18,7 @@ import argparse
 from pathlib import Path
 
 from eegaffect.commands import add_config_options, config_from_args
-from eegaffect.commands._execution import add_execution_options, execution_from_args
+from eegaffect.commands._execution import add_execution_options, execution_from_args, execution_lines
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -112,12 +112,8 @@ def run(args: argparse.Namespace) -> int:
         times = ", ".join(f"{s}: {v:.2f} s ({result.subject_cpu_s.get(s, 0.0):.2f} s CPU)"
                           for s, v in sorted(result.subject_seconds.items()))
         print(f"featurisation per subject (wall, CPU): {times}")
-    if result.executor == "ray":
-        print(f"ran on Ray ({execution.address or f'local, {execution.workers} workers'}); "
-              f"start-up {result.startup_s:.1f} s")
-    if result.failed:
-        print(f"{len(result.failed)} unit(s) failed (tracebacks in the log): "
-              + ", ".join(f"{f['model']}/{f['fold']}" for f in result.failed))
+    for line in execution_lines(result, execution):
+        print(line)
     print(f"peak resident memory {result.peak_rss_mb:.0f} MiB; wrote "
           f"{', '.join(str(p) for p in result.files.values())}")
     return 1 if result.failed else 0

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from eegaffect.commands import add_config_options, config_from_args
-from eegaffect.commands._execution import add_execution_options, execution_from_args
+from eegaffect.commands._execution import add_execution_options, execution_from_args, execution_lines
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -113,12 +113,8 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     print(f"folds: {result.folds_run} fitted, {result.folds_skipped} resumed from a previous run; "
           f"total {elapsed:.1f} s; peak resident memory {result.peak_rss_mb:.0f} MiB")
-    if result.executor == "ray":
-        print(f"ran on Ray ({execution.address or f'local, {execution.workers} workers'}); "
-              f"start-up {result.startup_s:.1f} s")
-    if result.failed:
-        print(f"{len(result.failed)} unit(s) failed (tracebacks in the log; a rerun retries them): "
-              + ", ".join(f"{f['model']}/{f['fold']}" for f in result.failed))
+    for line in execution_lines(result, execution, rerun_hint="; a rerun retries them"):
+        print(line)
     print(f"wrote {', '.join(str(p) for k, p in result.files.items() if not k.startswith('plot:'))} and "
           f"{sum(k.startswith('plot:') for k in result.files)} plot(s) to {args.out}")
     return 1 if result.failed else 0
