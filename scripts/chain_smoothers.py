@@ -71,10 +71,10 @@ def load(path):
 
 
 def paired(a, b):
-    from scipy import stats
+    from eegaffect.benchmark.metrics import t_half_width
 
     d = np.asarray(a) - np.asarray(b)
-    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d))
+    half = t_half_width(d)
     return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
 
 

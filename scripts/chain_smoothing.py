@@ -34,10 +34,10 @@ def smooth(x: np.ndarray, tau: float, trend: float) -> np.ndarray:
 
 
 def paired(a, b) -> list[float]:
-    from scipy import stats
+    from eegaffect.benchmark.metrics import t_half_width
 
     d = np.asarray(a) - np.asarray(b)
-    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    half = t_half_width(d)
     return [float(d.mean()), float(d.mean() - half), float(d.mean() + half)]
 
 

@@ -55,16 +55,10 @@ ADA_HOLT = [(slow, cs) for slow in (4.0, 6.0, 10.0, 15.0) for cs in (3.0, 6.0, 1
 # smoothers (hop 1 s)
 
 def holt(x, smooth_s, trend_s):
-    a = 1.0 if smooth_s == 0 else 1 - math.exp(-1.0 / smooth_s)
-    b = 0.0 if trend_s == 0 or smooth_s == 0 else 1 - math.exp(-1.0 / trend_s)
-    out = np.empty_like(x, dtype=np.float64)
-    lev, tr = x[0].astype(np.float64), np.zeros(x.shape[1])
-    out[0] = lev
-    for t in range(1, len(x)):
-        new = lev + tr + a * (x[t] - lev - tr)
-        tr = tr + b * (new - lev - tr)
-        lev = out[t] = new
-    return np.clip(out, -1, 1)
+    """The package's smoother (OutputSmoother) on ``x`` (n, 2), as float64."""
+    from eegaffect.models.smoothing import OutputSmoother
+
+    return OutputSmoother(smooth_s, trend_s).apply(x)[0].astype(np.float64)
 
 
 def one_euro(x, min_cutoff, beta, d_cutoff):
@@ -99,20 +93,6 @@ def ada_holt(x, smooth_s, trend_s, slow_s, cons_s):
 # ----------------------------------------------------------------------------------------------------------------
 # dump
 
-def _session(person, k):
-    from eegaffect.acquisition.channels import SEED_CHANNELS
-    from eegaffect.acquisition.sim import SimulatedEEG
-    from eegaffect.acquisition.sim.devices import PHYSIO_DEVICES
-    from eegaffect.acquisition.sim.physiology import simulate_physiology
-
-    total = ev.CAL_S + ev.GAP_S + ev.TEST_S
-    src = SimulatedEEG(list(SEED_CHANNELS), 200.0, seed=person + k, subject=person)
-    eeg, va = src.generate(int(total * 200.0))
-    rates = {kind: float(PHYSIO_DEVICES[kind][1]) for kind in ev.KINDS}
-    sig = simulate_physiology(rates, total, src.trajectory, seed=person + k, subject=person)
-    return eeg, va, {kind: (sig[kind][:, 0], rates[kind]) for kind in ev.KINDS}
-
-
 def dump(cache: Path, outdir: Path, pairs, recipe: str) -> None:
     from eegaffect.calibration import CalibrationData, calibrate_bundle, paired_frames
     from eegaffect.live.demo import demo_bundle
@@ -122,7 +102,7 @@ def dump(cache: Path, outdir: Path, pairs, recipe: str) -> None:
 
     outdir.mkdir(parents=True, exist_ok=True)
     for person, k in pairs:
-        eeg, va, physio = _session(person, k)
+        eeg, va, physio = ev._session(person, k)
         cal = ev._cut(eeg, va, physio, 0.0, ev.CAL_S)
         eeg_t, va_t, ph_t = ev._cut(eeg, va, physio, ev.CAL_S + ev.GAP_S, ev.TEST_S)
         parent = demo_bundle(person, physio=ev.KINDS, recipe=recipe, cache_dir=cache, progress=False)
@@ -152,12 +132,15 @@ def dump(cache: Path, outdir: Path, pairs, recipe: str) -> None:
 # eval
 
 def _rate(y, t=None):
-    d = np.abs(np.diff(y, axis=0)).sum(0)
-    return d / (len(y) - 1 if t is None else np.diff(t).sum())
+    from eegaffect.benchmark.metrics import jitter
+
+    return jitter(y, t)
 
 
 def _ccc(a, b):
-    return 2 * np.cov(a, b, bias=True)[0, 1] / (a.var() + b.var() + (a.mean() - b.mean()) ** 2)
+    from eegaffect.benchmark.metrics import ccc
+
+    return ccc(a, b)
 
 
 def _cal(s, fn):
@@ -179,10 +162,10 @@ def _choose(s, cands, make, rule):
 
 
 def _ci(x):
-    from scipy import stats
+    from eegaffect.benchmark.metrics import t_half_width
 
     x = np.asarray(x, np.float64)
-    h = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+    h = t_half_width(x)
     return f"{x.mean():+.3f} [{x.mean() - h:+.3f}, {x.mean() + h:+.3f}]"
 
 

@@ -27,17 +27,18 @@ CAL_S, GAP_S, TEST_S = 30.0, 12.0, 60.0
 KINDS = ["ecg", "eda", "resp"]
 
 
-def _session(seed: int):
+def _session(seed: int, offset: int = 1):
+    """EEG, truth and devices of session ``seed + offset`` of demo person ``seed`` (CAL_S + GAP_S + TEST_S s)."""
     from eegaffect.acquisition.channels import SEED_CHANNELS
     from eegaffect.acquisition.sim import SimulatedEEG
     from eegaffect.acquisition.sim.devices import PHYSIO_DEVICES
     from eegaffect.acquisition.sim.physiology import simulate_physiology
 
     total = CAL_S + GAP_S + TEST_S
-    src = SimulatedEEG(list(SEED_CHANNELS), 200.0, seed=seed + 1, subject=seed)
+    src = SimulatedEEG(list(SEED_CHANNELS), 200.0, seed=seed + offset, subject=seed)
     eeg, va = src.generate(int(total * 200.0))
     rates = {k: float(PHYSIO_DEVICES[k][1]) for k in KINDS}
-    sig = simulate_physiology(rates, total, src.trajectory, seed=seed + 1, subject=seed)
+    sig = simulate_physiology(rates, total, src.trajectory, seed=seed + offset, subject=seed)
     return eeg, va, {k: (sig[k][:, 0], rates[k]) for k in KINDS}
 
 

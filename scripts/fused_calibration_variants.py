@@ -41,21 +41,6 @@ FUSED_ONLY = {"stats_eegonly", "readout_parentphys", "affine_eegstats"}
 LAGS = range(16)
 
 
-def session(person: int, offset: int):
-    """EEG, truth and devices of session ``person + offset`` of person ``person`` (CAL_S + GAP_S + TEST_S s)."""
-    from eegaffect.acquisition.channels import SEED_CHANNELS
-    from eegaffect.acquisition.sim import SimulatedEEG
-    from eegaffect.acquisition.sim.devices import PHYSIO_DEVICES
-    from eegaffect.acquisition.sim.physiology import simulate_physiology
-
-    total = CAL_S + GAP_S + TEST_S
-    src = SimulatedEEG(list(SEED_CHANNELS), 200.0, seed=person + offset, subject=person)
-    eeg, va = src.generate(int(total * 200.0))
-    rates = {k: float(PHYSIO_DEVICES[k][1]) for k in KINDS}
-    sig = simulate_physiology(rates, total, src.trajectory, seed=person + offset, subject=person)
-    return eeg, va, {k: (sig[k][:, 0], rates[k]) for k in KINDS}
-
-
 def predict(parent, chain, eeg, va, physio, drop=(), preroll=None):
     """Smoothed V/A output and truth per frame of the test stretch (fresh start, or warm with ``preroll``)."""
     from eegaffect.targets import frame_targets, sample_times
@@ -173,7 +158,7 @@ def main() -> int:
     with args.out.open("a") as fh:
         for person in [int(s) for s in args.persons.split(",")]:
             for offset in [int(s) for s in args.sessions.split(",")]:
-                eeg, va, physio = session(person, offset)
+                eeg, va, physio = dce._session(person, offset)
                 cal = dce._cut(eeg, va, physio, 0.0, CAL_S)
                 test = dce._cut(eeg, va, physio, CAL_S + GAP_S, TEST_S)
                 labels = np.column_stack([sample_times(len(cal[1]), 200.0), cal[1]])

@@ -17,6 +17,7 @@ from eegaffect.benchmark.metrics import (
     regression_metrics,
     rmse,
     summarise,
+    t_half_width,
 )
 
 
@@ -91,3 +92,13 @@ def test_summarise_averages_per_subject_first():
     assert s[0]["accuracy_std"] == pytest.approx(0.2)
     assert s[0]["n_subjects"] == 2
     assert s[1]["accuracy_mean"] is None and s[1]["accuracy_std"] is None
+
+
+def test_t_half_width_matches_scipy_interval():
+    x = np.random.default_rng(3).normal(0.2, 0.5, 9)
+    for confidence in (0.95, 0.8):
+        lo, hi = stats.t.interval(confidence, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
+        assert t_half_width(x, confidence) == pytest.approx((hi - lo) / 2, rel=1e-12)
+    assert math.isnan(t_half_width([0.3]))
+    with pytest.raises(ValueError, match="confidence"):
+        t_half_width(x, 1.0)

@@ -61,7 +61,7 @@ def paired_differences(rows: Sequence[Mapping], reference: str, metrics: Sequenc
         ``{"model", "<metric>": mean over its units, "<metric>_diff", "<metric>_lo", "<metric>_hi",
         "<metric>_n"}``; a difference over fewer than 2 units has no interval (None).
     """
-    from scipy import stats
+    from eegaffect.benchmark.metrics import t_half_width
 
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
@@ -83,7 +83,7 @@ def paired_differences(rows: Sequence[Mapping], reference: str, metrics: Sequenc
             entry[f"{metric}_n"] = len(d)
             entry[f"{metric}_diff"] = float(d.mean()) if len(d) else None
             if len(d) >= 2:
-                half = float(stats.t.ppf(0.5 + confidence / 2, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d)))
+                half = t_half_width(d, confidence)
                 entry[f"{metric}_lo"], entry[f"{metric}_hi"] = entry[f"{metric}_diff"] - half, entry[
                     f"{metric}_diff"] + half
             else:

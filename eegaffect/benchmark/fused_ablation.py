@@ -193,7 +193,8 @@ def fusion_plot(rows: Sequence[dict], path: str | Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from scipy import stats
+
+    from eegaffect.benchmark.metrics import t_half_width
 
     datasets = list(dict.fromkeys(r["dataset"] for r in rows))
     fig, axes = plt.subplots(1, len(datasets), figsize=(6.5 * len(datasets), 3.8), squeeze=False)
@@ -206,7 +207,7 @@ def fusion_plot(rows: Sequence[dict], path: str | Path) -> Path:
             for m in models:
                 v = np.array([r[metric] for r in mine if r["model"] == m and np.isfinite(r[metric])])
                 means.append(v.mean() if len(v) else np.nan)
-                halves.append(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else 0)
+                halves.append(t_half_width(v) if len(v) > 1 else 0)
             ax.bar(x + (k - 0.5) * 0.38, means, 0.38, yerr=halves, capsize=3, color=colour,
                    label=metric.replace("_", " "))
         ax.axhline(0, color="k", lw=0.6)

@@ -22,6 +22,7 @@ __all__ = [
     "pearson",
     "rmse",
     "jitter",
+    "t_half_width",
     "classification_metrics",
     "regression_metrics",
     "summarise",
@@ -164,6 +165,31 @@ def _jitter(y: np.ndarray, t: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         if keep.any() and dt[keep].sum() > 0:
             out[k] = dy[keep, k].sum() / dt[keep].sum()
     return out
+
+
+def t_half_width(values, confidence: float = 0.95) -> float:
+    """Half-width of the Student-t confidence interval of the mean of ``values``: eegaffect's one implementation.
+
+    Parameters
+    ----------
+    values : array-like, shape (n,)
+        Independent values (e.g. paired differences over units), finite.
+    confidence : float
+        Two-sided coverage, in (0, 1).
+
+    Returns
+    -------
+    half : float
+        ``t_{(1 + confidence) / 2, n - 1} * sd / sqrt(n)`` with the sample SD (ddof 1); NaN for ``n < 2``.
+    """
+    from scipy import stats
+
+    x = np.asarray(values, dtype=np.float64).reshape(-1)
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    if x.size < 2:
+        return float("nan")
+    return float(stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
 
 
 def _none_if_nan(value: float) -> float | None:

@@ -67,12 +67,11 @@ def paired_difference(a, b, confidence: float = 0.95) -> PairedDifference:
 
 
 def _paired(d: np.ndarray, confidence: float) -> PairedDifference:
-    from scipy.stats import t
+    from eegaffect.benchmark.metrics import t_half_width
 
     n = d.size
     mean = float(d.mean())
     if n < 2:
         return PairedDifference(mean, float("nan"), float("nan"), float("nan"), n, confidence)
-    sd = float(d.std(ddof=1))
-    half = float(t.ppf(0.5 + confidence / 2, n - 1)) * sd / np.sqrt(n)
-    return PairedDifference(mean, mean - half, mean + half, sd, n, confidence)
+    half = t_half_width(d, confidence)
+    return PairedDifference(mean, mean - half, mean + half, float(d.std(ddof=1)), n, confidence)
