@@ -25,7 +25,7 @@ def bundle14(tmp_path_factory):
 def test_dashboard_accepts_any_stream_rate(sfreq):
     """The display filter is adapted to the stream's Nyquist before it is validated (a 75-Hz low-pass at 128 Hz
     was a pydantic traceback)."""
-    from eegaffect.live.dashboard_worker import DashboardState
+    from eegaffect.live.dashboard_state import DashboardState
     from eegaffect.pipeline import PipelineConfig
 
     state = DashboardState({"ch_names": list(DREAMER_CHANNELS), "sfreq": sfreq,

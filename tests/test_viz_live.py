@@ -7,7 +7,8 @@ import pytest
 from eegaffect.acquisition.channels import DREAMER_CHANNELS
 from matplotlib.figure import Figure
 
-from eegaffect.live.dashboard_worker import DashboardState, ThreadDashboard, display_available, make_dashboard
+from eegaffect.live.dashboard_state import DashboardState
+from eegaffect.live.dashboard_worker import ThreadDashboard, display_available, make_dashboard
 from eegaffect.pipeline import PipelineConfig
 from eegaffect.viz.live import (
     LiveDashboard,

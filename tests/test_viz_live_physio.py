@@ -10,7 +10,7 @@ from eegaffect.acquisition.channels import DREAMER_CHANNELS
 from eegaffect.acquisition.sim.physiology import simulate_physiology
 from eegaffect.kernels.ibi import FLAG_EXTRA, FLAG_INSERTED
 
-from eegaffect.live.dashboard_worker import DashboardState
+from eegaffect.live.dashboard_state import DashboardState
 from eegaffect.live.physio_frames import FramedPhysioPipeline
 from eegaffect.live.physio_view import VIEW_SERIES, PhysioView
 from eegaffect.physio import PhysioConfig

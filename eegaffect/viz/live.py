@@ -3,7 +3,7 @@ one figure — scrolling filtered EEG, band-power topomaps on the real electrode
 with its trail on the circumplex (and the ground truth), the active latent code over time, the latency histogram
 and stream health, and with physiological devices a row of physiology panels (heart signal with its beats, heart
 rate, EDA with its SCRs, respiration) — and updates the artists in place from a
-:class:`~eegaffect.live.dashboard_worker.DashboardState`, so a frame costs one canvas draw (topomaps are redrawn
+:class:`~eegaffect.live.dashboard_state.DashboardState`, so a frame costs one canvas draw (topomaps are redrawn
 only when a new feature window arrived).
 
 The panel functions (``plot_*``, :func:`feature_quantity`, :data:`CIRCUMPLEX_LABELS`) are defined in
@@ -275,7 +275,7 @@ class LiveDashboard:
         return relimit
 
     def update(self, state, force_static: bool = False, scroll: bool = False) -> set:
-        """Update every panel from ``state`` (a :class:`~eegaffect.live.dashboard_worker.DashboardState`).
+        """Update every panel from ``state`` (a :class:`~eegaffect.live.dashboard_state.DashboardState`).
 
         Moving artists change every call; the topomaps when a new feature window arrived (at most every
         ``static_every_s``), the latency histogram at most every ``5 * static_every_s``. With ``scroll`` the time
