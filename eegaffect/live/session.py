@@ -59,6 +59,7 @@ import numpy as np
 from eegaffect.acquisition.realtime import realtime_scope
 from eegaffect.live.config import SUMMARY_KEYS, UNIT_SCALES, LiveConfig
 from eegaffect.live.latency import STAGES, GCPauses, LatencyLog
+from eegaffect.live.prediction_state import PredictionState, split_gaps
 from eegaffect.live.record import (  # noqa: F401 - _Silence, _ground_truth: importable from here as before
     _ground_truth,
     _read_truth,
@@ -326,7 +327,7 @@ class LiveSession:
         sfreq = eeg.sfreq
         period = 1.0 / cfg.update_hz
         n_update = max(1, int(round(sfreq * period)))
-        state = _State(predictor, sfreq, cfg.reset_after_gap_s, physio)
+        state = PredictionState(predictor, sfreq, cfg.reset_after_gap_s, physio)
         record = _Record()
         latency = LatencyLog()
         last_ts = float("nan")
@@ -400,7 +401,7 @@ class LiveSession:
                     continue
                 x = cmap.apply(data)
                 t_map = pylsl.local_clock()
-                gaps = _split_gaps(ts, last_ts, sfreq, cfg.jitter_tolerance_s)
+                gaps = split_gaps(ts, last_ts, sfreq, cfg.jitter_tolerance_s)
                 if reconnected:  # a new outlet: its samples do not continue the old ones
                     if gaps and gaps[0][0] == 0:
                         gaps[0] = (0, max(gaps[0][1], cfg.reset_after_gap_s))
@@ -547,90 +548,6 @@ def _await_recorded_predictions(recorded, outlet, timeout: float = 2.0) -> None:
     if recorded.health.n_received < outlet.n_pushed:
         logger.warning("the recording holds %d of the %d updates pushed (the rest were still in flight after "
                        "%.0f s)", recorded.health.n_received, outlet.n_pushed, timeout)
-
-
-class _State:
-    """Prediction state between updates."""
-
-    def __init__(self, predictor, sfreq_in: float, reset_after_s: float, physio=None):
-        self.predictor = predictor
-        #: the devices whose frames a fused model reads (None: an EEG-only model)
-        self.physio = physio if predictor.physio_kinds else None
-        self.sfreq_in = sfreq_in
-        self.reset_after_s = reset_after_s
-        f = predictor.pipeline_config.features
-        self.window_s = f.window_s
-        self.n_fed = 0  # samples fed since the last reset
-        self.clean_from = 0  # first fed sample after the last short gap
-        self.current: tuple | None = None  # ("ok", va, confidence, code) / ("invalid",) of the newest frame
-        self.n_resets = 0
-
-    def reset(self) -> None:
-        self.predictor.reset()
-        self.n_fed = 0
-        self.clean_from = 0
-        self.current = None
-        self.n_resets += 1
-
-    def gap(self, seconds: float) -> None:
-        self.current = None
-        if seconds >= self.reset_after_s:
-            self.reset()
-        else:
-            self.clean_from = self.n_fed
-
-    def feed(self, x: np.ndarray, ts: np.ndarray, record: _Record) -> bool:
-        """Feed samples; return whether a new frame was produced."""
-        before = self.n_fed
-        if self.physio is None:
-            pred = self.predictor.step(x)
-        else:
-            pred = self.predictor.step(x, physio=self._physio_frames(ts, record))
-        self.n_fed += len(x)
-        if len(pred) == 0:
-            return False
-        for k in range(len(pred)):
-            end = pred.time_s[k] * self.sfreq_in  # in samples since the reset
-            start = end - self.window_s * self.sfreq_in
-            va = np.asarray(pred.va[k], dtype=np.float64)
-            conf, code = float(pred.confidence[k]), int(pred.code[k])
-            if start < self.clean_from:
-                self.current = None
-                continue
-            if not (np.all(np.isfinite(va)) and np.isfinite(conf)):
-                self.current = ("invalid",)
-                continue
-            self.current = ("ok", va, float(np.clip(conf, 0.0, 1.0)), code)
-            idx = int(np.clip(round(end) - 1 - before, 0, len(ts) - 1))
-            record.frame_ts.append(float(ts[idx]))
-            record.frame_va.append(va)
-        return True
-
-
-    def _physio_frames(self, ts: np.ndarray, record: _Record) -> dict:
-        """The devices' new frames on the predictor's clock: a frame stamped ``T`` (the session time of its EEG
-        frame end, the stamp of that frame's last sample) is at ``T - anchor + 1 / sfreq`` seconds, ``anchor``
-        the stamp of the predictor's sample 0 as the newest samples place it (after a short gap the predictor's
-        clock counts samples, the devices' true time: anchoring on the newest samples keeps recent frames right).
-        """
-        anchor = float(ts[0]) - self.n_fed / self.sfreq_in
-        new = self.physio.take_new(self.predictor.physio_kinds)
-        for kind, rows in new.items():
-            record.physio_in[kind] = record.physio_in.get(kind, 0) + len(rows)
-        return {k: [(t - anchor + 1.0 / self.sfreq_in, row) for t, row in rows] for k, rows in new.items()}
-
-
-def _split_gaps(ts: np.ndarray, last_ts: float, sfreq: float, tol: float) -> list[tuple[int, float]]:
-    """Positions in ``ts`` preceded by a gap (:func:`~eegaffect.acquisition.lsl.health.gap_limit`, the rule
-    :class:`~eegaffect.acquisition.lsl.Stream` counts losses by), with the gap's length in seconds.
-    """
-    from eegaffect.acquisition.lsl.health import gap_limit
-
-    prev = np.concatenate([[last_ts if np.isfinite(last_ts) else ts[0] - 1.0 / sfreq], ts[:-1]])
-    steps = ts - prev
-    limit = gap_limit(sfreq, tol)
-    where = np.flatnonzero(steps > limit)
-    return [(int(i), float(steps[i] - 1.0 / sfreq)) for i in where]
 
 
 def _n_codes(meta: dict) -> int:
