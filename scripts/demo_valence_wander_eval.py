@@ -16,10 +16,12 @@ are predicted from a fresh start, each output scored against the truth at its fr
   (``seed`` 101-108): is 2.98x one unlucky draw or a property of the session?
 - ``train OUT N_SESSIONS [FINETUNE_STEPS]``: demo bundles of persons 0-4 trained on N sessions (the demo recipe
   otherwise), for ``dump``;
-- ``dump CACHE_OR_BUNDLES OUT PERSON:K,... [noart]``: per session the calibrated and parent outputs (smoothed and
-  pre-smoother) and the truth on the test stretch (``noart``: every artifact switched off);
-- ``compare BASE CAND...``: paired comparison of dumps (sessions within 1.5x on both axes, the default session's
-  ratio, CCC differences with Student-t 95 % intervals over the sessions).
+- ``dump CACHE_OR_BUNDLES OUT PERSON:K,... [noart] [steps=N]``: per session the calibrated and parent outputs
+  (smoothed and pre-smoother) and the truth on the test stretch (``noart``: every artifact switched off;
+  ``steps=N``: calibration with N gradient steps, 0 = the normalisation statistics only);
+- ``compare BASE CAND... [from=F]``: paired comparison of dumps (sessions within 1.5x on both axes, the default
+  session's ratio, CCC differences with Student-t 95 % intervals over the sessions; ``from=F``: rates and CCC
+  from the F-th test frame on, to leave out the fresh start).
 
 Usage: nice -n 19 .venv/bin/python scripts/demo_valence_wander_eval.py VERB ARGS (see above).
 """
@@ -59,7 +61,7 @@ def _bundle(where: Path, person: int) -> Path:
     return own if own.is_dir() else demo_bundle(person, cache_dir=where, progress=False)
 
 
-def _run(parent: Path, eeg, va) -> dict:
+def _run(parent: Path, eeg, va, steps: int | None = None) -> dict:
     """Calibrate ``parent`` on the first CAL_S s, predict the test stretch from a fresh start (parent and calibrated,
     smoothed and pre-smoother)."""
     from eegaffect.calibration import CalibrationData, calibrate_bundle, paired_frames
@@ -72,7 +74,7 @@ def _run(parent: Path, eeg, va) -> dict:
     test = eeg[B:B + N]
     with tempfile.TemporaryDirectory() as tmp:
         cp = Predictor.load(calibrate_bundle(parent, Path(tmp) / "cal", CalibrationData(
-            [f], [y], source="offline", labels="truth", duration_s=ev.CAL_S)))
+            [f], [y], source="offline", labels="truth", duration_s=ev.CAL_S), steps=steps))
         out, pout = cp.predict(test), pred.predict(test)
         for p in (cp, pred):
             p.chain.smoother = OutputSmoother(0.0, 0.0, p.chain.hop_s)
@@ -81,10 +83,11 @@ def _run(parent: Path, eeg, va) -> dict:
     return {"out": out.va, "pout": pout.va, "raw": raw, "praw": praw, "t": out.time_s, "y": true}
 
 
-def _scores(r: dict, key: str = "out"):
+def _scores(r: dict, key: str = "out", first: int = 1):
     from eegaffect.benchmark.metrics import ccc, jitter
 
     keep = np.all(np.isfinite(r["y"]), 1) & np.all(np.isfinite(r[key]), 1)
+    keep[:first - 1] = False
     p, y, t = r[key][keep].astype(np.float64), r["y"][keep].astype(np.float64), r["t"][keep]
     with np.errstate(divide="ignore", invalid="ignore"):  # a held truth does not move
         ratio = jitter(p, t) / jitter(y, t)
@@ -155,19 +158,19 @@ def train(out: Path, n_sessions: int, steps: int | None) -> None:
         demo.train_demo_bundle(out / f"s{person}", seed=person, progress=False, n_sessions=n_sessions)
 
 
-def dump(where: Path, out: Path, pairs, noart: bool) -> None:
+def dump(where: Path, out: Path, pairs, noart: bool, steps: int | None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for person, k in pairs:
-        np.savez(out / f"p{person}_s{k}.npz", **_run(_bundle(where, person),
-                                                     *_generate(person, k, **(NO_ART if noart else {}))))
+        eeg, va = _generate(person, k, **(NO_ART if noart else {}))
+        np.savez(out / f"p{person}_s{k}.npz", **_run(_bundle(where, person), eeg, va, steps))
         print(f"person {person} session +{k}", flush=True)
 
 
-def compare(base: Path, cands) -> None:
+def compare(base: Path, cands, first: int = 1) -> None:
     from eegaffect.benchmark.metrics import t_half_width
 
     def load(d, key):
-        return {Path(f).stem: _scores(dict(np.load(f)), key) for f in sorted(glob.glob(str(d / "p*_s*.npz")))}
+        return {Path(f).stem: _scores(dict(np.load(f)), key, first) for f in sorted(glob.glob(str(d / "p*_s*.npz")))}
 
     def ci(x):
         m, h = float(np.mean(x)), t_half_width(np.asarray(x, np.float64))
@@ -201,9 +204,11 @@ def main() -> int:
         train(Path(args[1]), int(args[2]), int(args[3]) if len(args) > 3 else None)
     elif verb == "dump":
         pairs = [tuple(int(v) for v in p.split(":")) for p in args[3].split(",")]
-        dump(Path(args[1]), Path(args[2]), pairs, len(args) > 4 and args[4] == "noart")
+        steps = [int(a[6:]) for a in args[4:] if a.startswith("steps=")]
+        dump(Path(args[1]), Path(args[2]), pairs, "noart" in args[4:], steps[0] if steps else None)
     else:
-        compare(Path(args[1]), [Path(a) for a in args[2:]])
+        first = [int(a[5:]) for a in args[2:] if a.startswith("from=")]
+        compare(Path(args[1]), [Path(a) for a in args[2:] if not a.startswith("from=")], first[0] if first else 1)
     return 0
 
 
