@@ -14,6 +14,9 @@ are predicted from a fresh start, each output scored against the truth at its fr
   motion is driven by the affect at all?
 - ``noise CACHE``: the same person, session traits and affect trajectory with 8 other noise/artifact draws
   (``seed`` 101-108): is 2.98x one unlucky draw or a property of the session?
+- ``occlude CACHE``: the default session's test frames with one band, one channel or one (channel, band) feature
+  replaced by its mean over the calibration frames: which inputs carry the calibrated output's motion (its
+  smoothed valence rate from the 6th frame on)?
 - ``train OUT N_SESSIONS [FINETUNE_STEPS]``: demo bundles of persons 0-4 trained on N sessions (the demo recipe
   otherwise), for ``dump``;
 - ``dump CACHE_OR_BUNDLES OUT PERSON:K,... [noart] [steps=N]``: per session the calibrated and parent outputs
@@ -142,6 +145,41 @@ def noise(cache: Path) -> None:
               f"parent V {rp[0]:.2f}x A {rp[1]:.2f}x", flush=True)
 
 
+def occlude(cache: Path) -> None:
+    from eegaffect.acquisition.channels import SEED_CHANNELS
+
+    from eegaffect.benchmark.metrics import jitter
+    from eegaffect.calibration import CalibrationData, calibrate_bundle, paired_frames
+    from eegaffect.models.predictor import Predictor
+    from eegaffect.targets import sample_times
+
+    eeg, va = _generate(0, 1)
+    parent = _bundle(cache, 0)
+    pred = Predictor.load(parent)
+    f, y, _ = paired_frames(pred, eeg[:A], FS, np.column_stack([sample_times(A, FS), va[:A]]), None)
+    frames = pred._new_pipeline().process(eeg[B:B + N]).astype(np.float32)
+    mean = np.asarray(f).mean(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        cp = Predictor.load(calibrate_bundle(parent, Path(tmp) / "cal", CalibrationData(
+            [f], [y], source="offline", labels="truth", duration_s=ev.CAL_S)))
+    ch, bands = list(SEED_CHANNELS), pred.band_names
+    masks = [(f"band {b}", (slice(None), i)) for i, b in enumerate(bands)]
+    masks += [(f"channel {c}", (i, slice(None))) for i, c in enumerate(ch)]
+    masks += [(f"{c} {b}", (i, j)) for i, c in enumerate(ch) for j, b in enumerate(bands)]
+
+    def rate(x):
+        return jitter(cp.chain.run(x)["va"].astype(np.float64)[5:])[0]
+
+    rows = []
+    for name, (c, b) in masks:
+        x = frames.copy()
+        x[:, c, b] = mean[c, b]
+        rows.append((rate(x), name))
+    rows.sort()
+    print(f"calibrated valence rate from the 6th frame {rate(frames):.3f}/s; lowest with one input occluded: "
+          + ", ".join(f"{n} {r:.3f}" for r, n in rows[:10]))
+
+
 def train(out: Path, n_sessions: int, steps: int | None) -> None:
     import eegaffect.models.demo as demo
 
@@ -194,12 +232,12 @@ def compare(base: Path, cands, first: int = 1) -> None:
 
 def main() -> int:
     args = sys.argv[1:]
-    if not args or args[0] not in ("artifacts", "hold", "noise", "train", "dump", "compare"):
+    if not args or args[0] not in ("artifacts", "hold", "noise", "occlude", "train", "dump", "compare"):
         print(__doc__)
         return 2
     verb = args[0]
-    if verb in ("artifacts", "hold", "noise"):
-        {"artifacts": artifacts, "hold": hold, "noise": noise}[verb](Path(args[1]))
+    if verb in ("artifacts", "hold", "noise", "occlude"):
+        {"artifacts": artifacts, "hold": hold, "noise": noise, "occlude": occlude}[verb](Path(args[1]))
     elif verb == "train":
         train(Path(args[1]), int(args[2]), int(args[3]) if len(args) > 3 else None)
     elif verb == "dump":
