@@ -1,0 +1,254 @@
+"""Why the calibrated EEG-only demo's valence wanders on the demo's default session (issue 15 part 4).
+
+The default session (demo person 0, session +1) is the one of 15 whose calibrated valence output moves more than
+1.5x its truth's rate (2.98x offline). Experiments, cheapest first, all with the protocol of
+scripts/demo_calibration_eval.py (first 30 s calibrate the bundle with the package's code, the 60 s from 42 s on
+are predicted from a fresh start, each output scored against the truth at its frame's end; output rate = mean
+|change| per second, ``jitter``):
+
+- ``artifacts CACHE``: the default session regenerated with each artifact type switched off (blinks, saccades,
+  muscle, drift, all; each on its own random stream, so the rest of the signal is unchanged), calibrated on its
+  own first 30 s: does the wander follow the artifacts?
+- ``hold CACHE``: the same session with the affect held constant over the test stretch (arousal, or valence, at
+  its test-stretch mean; the noise, the artifacts and the calibration stretch unchanged): how much of the output's
+  motion is driven by the affect at all?
+- ``noise CACHE``: the same person, session traits and affect trajectory with 8 other noise/artifact draws
+  (``seed`` 101-108): is 2.98x one unlucky draw or a property of the session?
+- ``occlude CACHE``: the default session's test frames with one band, one channel or one (channel, band) feature
+  replaced by its mean over the calibration frames: which inputs carry the calibrated output's motion (its
+  smoothed valence rate from the 6th frame on)?
+- ``train OUT N_SESSIONS [FINETUNE_STEPS]``: demo bundles of persons 0-4 trained on N sessions (the demo recipe
+  otherwise), for ``dump``;
+- ``dump CACHE_OR_BUNDLES OUT PERSON:K,... [noart] [steps=N]``: per session the calibrated and parent outputs
+  (smoothed and pre-smoother) and the truth on the test stretch (``noart``: every artifact switched off;
+  ``steps=N``: calibration with N gradient steps, 0 = the normalisation statistics only);
+- ``compare BASE CAND... [from=F]``: paired comparison of dumps (sessions within 1.5x on both axes, the default
+  session's ratio, CCC differences with Student-t 95 % intervals over the sessions; ``from=F``: rates and CCC
+  from the F-th test frame on, to leave out the fresh start).
+
+Usage: nice -n 19 .venv/bin/python scripts/demo_valence_wander_eval.py VERB ARGS (see above).
+"""
+
+from __future__ import annotations
+
+import glob
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import demo_calibration_eval as ev  # noqa: E402
+
+FS = 200.0
+A, B, N = int(ev.CAL_S * FS), int((ev.CAL_S + ev.GAP_S) * FS), int(ev.TEST_S * FS)
+TOTAL = int((ev.CAL_S + ev.GAP_S + ev.TEST_S) * FS)
+NO_ART = {"blinks": False, "eye_movements": False, "muscle": False, "drift": False}
+
+
+def _generate(person: int, k: int, trajectory=None, seed: int | None = None, **flags):
+    from eegaffect.acquisition.channels import SEED_CHANNELS
+    from eegaffect.acquisition.sim import SimulatedEEG
+    from eegaffect.acquisition.sim.trajectories import RandomWalkTrajectory
+
+    src = SimulatedEEG(list(SEED_CHANNELS), FS, seed=person + k if seed is None else seed, subject=person,
+                       session=person + k, trajectory=trajectory or RandomWalkTrajectory(person + k), **flags)
+    return src.generate(TOTAL)
+
+
+def _bundle(where: Path, person: int) -> Path:
+    from eegaffect.live.demo import demo_bundle
+
+    own = where / f"s{person}"
+    return own if own.is_dir() else demo_bundle(person, cache_dir=where, progress=False)
+
+
+def _run(parent: Path, eeg, va, steps: int | None = None) -> dict:
+    """Calibrate ``parent`` on the first CAL_S s, predict the test stretch from a fresh start (parent and calibrated,
+    smoothed and pre-smoother)."""
+    from eegaffect.calibration import CalibrationData, calibrate_bundle, paired_frames
+    from eegaffect.models.predictor import Predictor
+    from eegaffect.models.smoothing import OutputSmoother
+    from eegaffect.targets import frame_targets, sample_times
+
+    pred = Predictor.load(parent)
+    f, y, _ = paired_frames(pred, eeg[:A], FS, np.column_stack([sample_times(A, FS), va[:A]]), None)
+    test = eeg[B:B + N]
+    with tempfile.TemporaryDirectory() as tmp:
+        cp = Predictor.load(calibrate_bundle(parent, Path(tmp) / "cal", CalibrationData(
+            [f], [y], source="offline", labels="truth", duration_s=ev.CAL_S), steps=steps))
+        out, pout = cp.predict(test), pred.predict(test)
+        for p in (cp, pred):
+            p.chain.smoother = OutputSmoother(0.0, 0.0, p.chain.hop_s)
+        raw, praw = cp.predict(test).va, pred.predict(test).va
+    true = frame_targets(out.time_s, sample_times(N, FS), va[B:B + N])
+    return {"out": out.va, "pout": pout.va, "raw": raw, "praw": praw, "t": out.time_s, "y": true}
+
+
+def _scores(r: dict, key: str = "out", first: int = 1):
+    from eegaffect.benchmark.metrics import ccc, jitter
+
+    keep = np.all(np.isfinite(r["y"]), 1) & np.all(np.isfinite(r[key]), 1)
+    keep[:first - 1] = False
+    p, y, t = r[key][keep].astype(np.float64), r["y"][keep].astype(np.float64), r["t"][keep]
+    with np.errstate(divide="ignore", invalid="ignore"):  # a held truth does not move
+        ratio = jitter(p, t) / jitter(y, t)
+    return ratio, np.array([ccc(y[:, i], p[:, i]) for i in range(2)]), jitter(p, t)
+
+
+def artifacts(cache: Path) -> None:
+    parent = _bundle(cache, 0)
+    for name, flags in [("all on", {}), ("no blinks", {"blinks": False}), ("no saccades", {"eye_movements": False}),
+                        ("no muscle", {"muscle": False}), ("no drift", {"drift": False}), ("none", NO_ART)]:
+        run = _run(parent, *_generate(0, 1, **flags))
+        (r, c, _), (rp, cp, _) = _scores(run), _scores(run, "pout")
+        print(f"{name:12s} calibrated: rate ratio V {r[0]:.2f}x A {r[1]:.2f}x  CCC V {c[0]:+.3f} A {c[1]:+.3f} | "
+              f"parent: V {rp[0]:.2f}x A {rp[1]:.2f}x  CCC V {cp[0]:+.3f} A {cp[1]:+.3f}", flush=True)
+
+
+def hold(cache: Path) -> None:
+    from eegaffect.acquisition.sim.trajectories import RandomWalkTrajectory
+
+    walk = RandomWalkTrajectory(1)
+    va0 = walk(np.arange(TOTAL) / FS)
+
+    def held(axis):
+        def f(t):
+            v = np.array(walk(t), dtype=np.float64)
+            if axis is not None:
+                v[t >= ev.CAL_S + ev.GAP_S, axis] = va0[B:, axis].mean()
+            return v
+        return f
+
+    parent = _bundle(cache, 0)
+    runs = {name: _run(parent, *_generate(0, 1, trajectory=held(axis)))
+            for name, axis in (("as is", None), ("valence held", 0), ("arousal held", 1))}
+    for name, r in runs.items():
+        rate = _scores(r)[2]
+        line = f"{name:13s} calibrated output rate V {rate[0]:.3f}/s A {rate[1]:.3f}/s"
+        if name != "as is":
+            d = np.abs(runs["as is"]["out"].astype(np.float64) - r["out"]).mean(0)
+            dt = np.abs(runs["as is"]["y"] - r["y"]).mean(0)
+            line += (f"  mean |output change| V {d[0]:.3f} A {d[1]:.3f} for a mean |truth change| V {dt[0]:.3f} "
+                     f"A {dt[1]:.3f}")
+        print(line, flush=True)
+
+
+def noise(cache: Path) -> None:
+    parent = _bundle(cache, 0)
+    for seed in [1] + list(range(101, 109)):
+        s = _run(parent, *_generate(0, 1, seed=seed))
+        r, c, _ = _scores(s)
+        rp = _scores(s, "pout")[0]
+        print(f"noise seed {seed:3d}: calibrated V {r[0]:.2f}x A {r[1]:.2f}x CCC V {c[0]:+.2f} A {c[1]:+.2f} | "
+              f"parent V {rp[0]:.2f}x A {rp[1]:.2f}x", flush=True)
+
+
+def occlude(cache: Path) -> None:
+    from eegaffect.acquisition.channels import SEED_CHANNELS
+
+    from eegaffect.benchmark.metrics import jitter
+    from eegaffect.calibration import CalibrationData, calibrate_bundle, paired_frames
+    from eegaffect.models.predictor import Predictor
+    from eegaffect.targets import sample_times
+
+    eeg, va = _generate(0, 1)
+    parent = _bundle(cache, 0)
+    pred = Predictor.load(parent)
+    f, y, _ = paired_frames(pred, eeg[:A], FS, np.column_stack([sample_times(A, FS), va[:A]]), None)
+    frames = pred._new_pipeline().process(eeg[B:B + N]).astype(np.float32)
+    mean = np.asarray(f).mean(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        cp = Predictor.load(calibrate_bundle(parent, Path(tmp) / "cal", CalibrationData(
+            [f], [y], source="offline", labels="truth", duration_s=ev.CAL_S)))
+    ch, bands = list(SEED_CHANNELS), pred.band_names
+    masks = [(f"band {b}", (slice(None), i)) for i, b in enumerate(bands)]
+    masks += [(f"channel {c}", (i, slice(None))) for i, c in enumerate(ch)]
+    masks += [(f"{c} {b}", (i, j)) for i, c in enumerate(ch) for j, b in enumerate(bands)]
+
+    def rate(x):
+        return jitter(cp.chain.run(x)["va"].astype(np.float64)[5:])[0]
+
+    rows = []
+    for name, (c, b) in masks:
+        x = frames.copy()
+        x[:, c, b] = mean[c, b]
+        rows.append((rate(x), name))
+    rows.sort()
+    print(f"calibrated valence rate from the 6th frame {rate(frames):.3f}/s; lowest with one input occluded: "
+          + ", ".join(f"{n} {r:.3f}" for r, n in rows[:10]))
+
+
+def train(out: Path, n_sessions: int, steps: int | None) -> None:
+    import eegaffect.models.demo as demo
+
+    config = demo.demo_config
+
+    def patched(seed=0, physio=()):
+        c = config(seed, physio)
+        if steps is not None:
+            c.transformer.finetune_steps = steps
+        return c
+
+    demo.demo_config = patched
+    for person in range(5):
+        demo.train_demo_bundle(out / f"s{person}", seed=person, progress=False, n_sessions=n_sessions)
+
+
+def dump(where: Path, out: Path, pairs, noart: bool, steps: int | None) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for person, k in pairs:
+        eeg, va = _generate(person, k, **(NO_ART if noart else {}))
+        np.savez(out / f"p{person}_s{k}.npz", **_run(_bundle(where, person), eeg, va, steps))
+        print(f"person {person} session +{k}", flush=True)
+
+
+def compare(base: Path, cands, first: int = 1) -> None:
+    from eegaffect.benchmark.metrics import t_half_width
+
+    def load(d, key):
+        return {Path(f).stem: _scores(dict(np.load(f)), key, first) for f in sorted(glob.glob(str(d / "p*_s*.npz")))}
+
+    def ci(x):
+        m, h = float(np.mean(x)), t_half_width(np.asarray(x, np.float64))
+        return f"{m:+.3f} [{m - h:+.3f}, {m + h:+.3f}]"
+
+    for key in ("out", "pout"):
+        b = load(base, key)
+        for d in [base, *cands]:
+            c = load(d, key)
+            names = [n for n in b if n in c]
+            r, cc = np.array([c[n][0] for n in names]), np.array([c[n][1] for n in names])
+            bc = np.array([b[n][1] for n in names])
+            line = (f"{'calibrated' if key == 'out' else 'parent':10s} {str(d):32s} within 1.5x "
+                    f"{int(np.all(r <= 1.5, 1).sum())}/{len(r)}  CCC {cc[:, 0].mean():.3f}/{cc[:, 1].mean():.3f}")
+            if "p0_s1" in c:
+                line += f"  default session {c['p0_s1'][0][0]:.2f}x/{c['p0_s1'][0][1]:.2f}x"
+            if d != base:
+                line += f"\n{'':10s} dCCC V {ci(cc[:, 0] - bc[:, 0])}  A {ci(cc[:, 1] - bc[:, 1])}"
+            print(line)
+
+
+def main() -> int:
+    args = sys.argv[1:]
+    if not args or args[0] not in ("artifacts", "hold", "noise", "occlude", "train", "dump", "compare"):
+        print(__doc__)
+        return 2
+    verb = args[0]
+    if verb in ("artifacts", "hold", "noise", "occlude"):
+        {"artifacts": artifacts, "hold": hold, "noise": noise, "occlude": occlude}[verb](Path(args[1]))
+    elif verb == "train":
+        train(Path(args[1]), int(args[2]), int(args[3]) if len(args) > 3 else None)
+    elif verb == "dump":
+        pairs = [tuple(int(v) for v in p.split(":")) for p in args[3].split(",")]
+        steps = [int(a[6:]) for a in args[4:] if a.startswith("steps=")]
+        dump(Path(args[1]), Path(args[2]), pairs, "noart" in args[4:], steps[0] if steps else None)
+    else:
+        first = [int(a[5:]) for a in args[2:] if a.startswith("from=")]
+        compare(Path(args[1]), [Path(a) for a in args[2:] if not a.startswith("from=")], first[0] if first else 1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
