@@ -121,7 +121,7 @@ def demo_recipe(physio: Sequence[str] = (), recipe: str = "eeg") -> DemoRecipe:
     ValueError
         An unknown recipe, or ``"fused"`` without devices.
     """
-    from eegaffect.models.demo import DEMO_RECIPE, train_demo_bundle
+    from eegaffect.models.demo import DEMO_FUSED_KINDS, DEMO_RECIPE, train_demo_bundle
 
     if recipe == "eeg":
         def train(out: Path, seed: int, progress: bool) -> Path:
@@ -130,10 +130,10 @@ def demo_recipe(physio: Sequence[str] = (), recipe: str = "eeg") -> DemoRecipe:
         return DemoRecipe("eeg", ("eeg",), {"recipe": DEMO_RECIPE}, train)
     if recipe != "fused":
         raise ValueError(f"demo recipe must be 'eeg' or 'fused', got {recipe!r}")
-    kinds = sorted(set(physio))
+    kinds = sorted(set(physio) & set(DEMO_FUSED_KINDS))
     if not kinds:
-        raise ValueError("the fused demo recipe needs physiological devices (physio: e.g. [ecg, eda, resp]), got "
-                         "none")
+        raise ValueError(f"the fused demo recipe needs physiological devices among {list(DEMO_FUSED_KINDS)} "
+                         f"(physio: e.g. [ecg, eda, resp]), got {sorted(set(physio))}")
 
     def train_fused(out: Path, seed: int, progress: bool) -> Path:
         return train_demo_bundle(out, seed=int(seed), progress=progress, physio=kinds)
@@ -155,8 +155,10 @@ def demo_bundle_key(seed: int = 0, physio: Sequence[str] = (), recipe: str = "ee
     # DEMO_PHYSIO_LOOKBACKS or fusion setting retrains; the EEG-only recipe keeps its config (and cached names)
     kinds = [m for m in recipe.modalities if m != "eeg"]
     config = demo_config(int(seed), kinds) if kinds else demo_config(int(seed))
-    doc = {**recipe.key, "config": config.model_dump(mode="json"),
-           "eegaffect": __version__, "bundle_format": BUNDLE_VERSION}
+    dumped = config.model_dump(mode="json")
+    if not dumped["fusion"]["eeg_pass_outputs"]:  # added later: left empty, the cached names stay
+        del dumped["fusion"]["eeg_pass_outputs"]
+    doc = {**recipe.key, "config": dumped, "eegaffect": __version__, "bundle_format": BUNDLE_VERSION}
     if recipe.modalities != ("eeg",):  # the EEG-only recipe keeps the name its bundles were cached under
         doc["modalities"] = list(recipe.modalities)
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode("utf-8")).hexdigest()[:12]

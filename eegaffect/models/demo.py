@@ -16,7 +16,8 @@ from eegaffect.models.data import Sequences
 from eegaffect.models.fit import train_and_save
 from eegaffect.models.fusion import PHYSIO_KINDS
 
-__all__ = ["DEMO_RECIPE", "DEMO_PHYSIO_LOOKBACKS", "demo_sessions", "train_demo_bundle", "demo_config"]
+__all__ = ["DEMO_RECIPE", "DEMO_PHYSIO_LOOKBACKS", "DEMO_EEG_PASS_OUTPUTS", "DEMO_FUSED_KINDS", "demo_sessions",
+           "train_demo_bundle", "demo_config"]
 
 
 #: Recipe of :func:`train_demo_bundle` (part of the demo cache key: change it and cached demo bundles retrain).
@@ -31,6 +32,13 @@ DEMO_RECIPE = {"sfreq": 200.0, "n_sessions": 8, "session_s": 120.0, "trial_s": 6
 #: Physiological stages of the fused demo: heart-rate and skin-conductance features over the last 10 s instead of
 #: 60 s (the packaged lookbacks lag the simulated person's arousal by ~30 s: docs/fusion.md, "Lookbacks").
 DEMO_PHYSIO_LOOKBACKS = {"ecg": {"lookback_s": 10.0}, "ppg": {"lookback_s": 10.0}, "eda": {"lookback_s": 10.0}}
+
+#: Outputs the fused demo bundle takes from its EEG pass (``fusion.eeg_pass_outputs``: every physiological kind
+#: missing; :mod:`eegaffect.models.fusion`, "Per-output routing").
+DEMO_EEG_PASS_OUTPUTS: tuple[str, ...] = ()
+
+#: Physiological kinds the fused demo recipe fuses, of the session's devices (the others are read and shown only).
+DEMO_FUSED_KINDS: tuple[str, ...] = PHYSIO_KINDS
 
 
 def demo_sessions(seed: int = 0, n_sessions: int = DEMO_RECIPE["n_sessions"]) -> list[int]:
@@ -133,5 +141,6 @@ def demo_config(seed: int = 0, physio: Sequence[str] = ()) -> TrainConfig:
                                                      class_head=False),
                        sac=SACConfig(total_steps=600, learning_starts=100, net_arch=[32, 32]),
                        fusion=FusionConfig(physio=list(physio),
-                                           physio_config=DEMO_PHYSIO_LOOKBACKS if physio else {}))
+                                           physio_config=DEMO_PHYSIO_LOOKBACKS if physio else {},
+                                           eeg_pass_outputs=list(DEMO_EEG_PASS_OUTPUTS) if physio else []))
 
