@@ -216,11 +216,18 @@ class EDAStage(PhysioStage):
         physical; ``high`` is the amplifier's ceiling, if known).
     max_flagged : float
         Largest fraction of flagged samples a window may hold and still get features.
+    slope : bool
+        Add a fourth feature, ``scl_slope``: the least-squares slope of the tonic level over the window's good
+        samples (uS/s; NaN with fewer than two). The level follows a change of sympathetic drive with a time
+        constant of seconds (and the tonic filter's own lag); its slope reacts at once, so a model can undo the
+        level's delay (``docs/fusion.md``, "The demo"). Off: the three features as before.
 
     Attributes
     ----------
     decision_delay : int
         ``round(confirm_s * sfreq)`` samples (at least 1).
+    feature_names : tuple of str
+        ``scl, scr_rate, scr_amplitude_sum`` (and ``scl_slope`` with ``slope``).
 
     Notes
     -----
@@ -239,8 +246,14 @@ class EDAStage(PhysioStage):
                  amplitude_min: float = 0.01, relative_min: float = 0.1, relative_memory_s: float = 60.0,
                  confirm_s: float = 1.0, max_rise_s: float = 5.0,
                  scr_window_min_s: float = 10.0, flat_s: float = 5.0, flat_eps: float = 0.0,
-                 low: float | None = 0.0, high: float | None = None, max_flagged: float = 0.1):
+                 low: float | None = 0.0, high: float | None = None, max_flagged: float = 0.1,
+                 slope: bool = False):
         super().__init__(sfreq)
+        if not isinstance(slope, bool):
+            raise ValueError(f"slope must be true or false, got {slope!r}")
+        self.slope = slope
+        if slope:
+            self.feature_names = (*EDAStage.feature_names, "scl_slope")
         self.unit = check_option(unit, "unit", _UNITS)
         lowpass_hz = check_positive(lowpass_hz, "lowpass_hz")
         #: Cleaning cut-off in Hz, or None where the rate is too low for it (no cleaning low-pass then).
@@ -312,21 +325,31 @@ class EDAStage(PhysioStage):
 
     def window_features(self, events: np.ndarray, continuous: np.ndarray, quality: np.ndarray,
                         start: int, stop: int) -> WindowFeatures:
-        """SCL (mean tonic, uS), SCR rate (per minute) and summed SCR amplitude (uS) of ``[start, stop)``.
+        """SCL (mean tonic, uS), SCR rate (per minute) and summed SCR amplitude (uS) of ``[start, stop)`` (and
+        with ``slope`` the tonic level's slope, uS/s).
 
         All NaN when more than ``max_flagged`` of the window is flagged; SCR rate and summed amplitude NaN when
         the window is shorter than ``scr_window_min_s``.
         """
+        n_feat = len(self.feature_names)
         reason = flagged_reason(quality, self.max_flagged)
         if reason is not None:
-            return nan_features(len(self.feature_names), reason)
+            return nan_features(n_feat, reason)
         good = (quality == 0) & np.isfinite(continuous[:, 1])
-        values = np.full(3, np.nan)
-        reasons: list = [None, None, None]
+        values = np.full(n_feat, np.nan)
+        reasons: list = [None] * n_feat
         if good.any():
             values[0] = float(np.mean(continuous[good, 1]))
         else:
             reasons[0] = REASON_FEW_SAMPLES
+        if self.slope:
+            t = np.flatnonzero(good) / self.sfreq
+            if len(t) >= 2 and np.ptp(t) > 0:
+                level = continuous[good, 1]
+                tc = t - t.mean()
+                values[3] = float(np.dot(tc, level - level.mean()) / np.dot(tc, tc))
+            else:
+                reasons[3] = REASON_FEW_SAMPLES
         duration = (stop - start) / self.sfreq
         if duration < self.scr_window_min_s:
             _log.debug("EDA: a %g s window is shorter than the %g s SCR rate needs", duration, self.scr_window_min_s)

@@ -82,12 +82,17 @@ def test_demo_sessions_never_include_the_streamed_one():
 
 
 def test_demo_is_multimodal_by_default_and_picks_its_recipe_in_one_place(monkeypatch, tmp_path):
-    """configs/demo.yaml and DemoConfig: EEG + ECG + EDA + respiration. demo_recipe() is the one switch of the
-    training recipe: today the EEG-only one for any devices (same cache key as before devices existed); a recipe
-    taking the devices gets a cache name of its own, and demo_bundle trains with whatever demo_recipe returns."""
+    """configs/demo.yaml and DemoConfig: EEG + ECG + EDA + respiration, the fused recipe (the EEG-only one when no
+    device is one it fuses). demo_recipe() is the one switch of the training recipe: the EEG-only one for any
+    devices keeps its cache key (as before devices existed); a recipe taking the devices gets a cache name of its
+    own, and demo_bundle trains with whatever demo_recipe returns."""
     from eegaffect.live import demo as live_demo
 
     assert load_config(DemoConfig, default="demo").physio == ["ecg", "eda", "resp"] == DemoConfig().physio
+    assert load_config(DemoConfig, default="demo").recipe == "fused" == DemoConfig().recipe
+    assert DemoConfig().session_recipe == "fused"
+    assert DemoConfig(physio=[]).session_recipe == "eeg" == DemoConfig(physio=["resp", "temp"]).session_recipe
+    assert DemoConfig(recipe="eeg").session_recipe == "eeg"
     recipe = live_demo.demo_recipe(["ecg", "eda", "resp"])
     assert recipe.name == "eeg" and recipe.modalities == ("eeg",)
     assert demo_bundle_key(0, ["ecg", "eda", "resp"]) == demo_bundle_key(0)
@@ -109,16 +114,23 @@ def test_demo_is_multimodal_by_default_and_picks_its_recipe_in_one_place(monkeyp
 
 
 def test_fused_demo_recipe_takes_the_devices():
-    """--recipe fused: the recipe fuses the session's devices (its own cache key); without devices it is a clear
-    error. (A fused bundle's calibration phase: tests/test_calibration_fused.py.)"""
+    """--recipe fused: the recipe fuses the session's devices among DEMO_FUSED_KINDS (its own cache key; the
+    respiration belt is read and shown only); without such a device it is a clear error. The default fused bundle
+    takes valence from its EEG pass and the skin-conductance slope. (A fused bundle's calibration phase:
+    tests/test_calibration_fused.py.)"""
     from eegaffect.live import demo as live_demo
 
-    recipe = live_demo.demo_recipe(["resp", "ecg"], "fused")
-    assert recipe.name == "fused" and recipe.modalities == ("eeg", "ecg", "resp")
-    assert recipe.key["physio"] == ["ecg", "resp"]
+    recipe = live_demo.demo_recipe(["resp", "eda", "ecg"], "fused")
+    assert recipe.name == "fused" and recipe.modalities == ("eeg", "ecg", "eda")
+    assert recipe.key["physio"] == ["ecg", "eda"]
     assert demo_bundle_key(0, ["ecg", "resp"], "fused") != demo_bundle_key(0, ["ecg", "resp"])
+    fusion = training_demo.demo_config(0, ["ecg", "eda"]).fusion
+    assert fusion.eeg_pass_outputs == ["valence"] and fusion.physio_config["eda"]["params"] == {"slope": True}
+    assert training_demo.demo_config(0).fusion.eeg_pass_outputs == []
     with pytest.raises(ValueError, match="needs physiological devices"):
         live_demo.demo_recipe([], "fused")
+    with pytest.raises(ValueError, match="needs physiological devices"):
+        live_demo.demo_recipe(["resp"], "fused")
     with pytest.raises(ValueError, match="'eeg' or 'fused'"):
         live_demo.demo_recipe(["ecg"], "both")
 
@@ -133,3 +145,8 @@ def test_fused_demo_cache_key_follows_the_fusion_settings(monkeypatch):
                         {**training_demo.DEMO_PHYSIO_LOOKBACKS, "ecg": {"lookback_s": 5.0}})
     assert demo_bundle_key(0, kinds, "fused") != fused
     assert demo_bundle_key(0, kinds) == eeg
+    monkeypatch.setattr(training_demo, "DEMO_EEG_PASS_OUTPUTS", ())
+    routed = demo_bundle_key(0, kinds, "fused")
+    assert routed != fused and demo_bundle_key(0, kinds) == eeg
+    monkeypatch.setattr(training_demo, "DEMO_FUSED_KINDS", ("ecg", "eda", "resp"))
+    assert demo_bundle_key(0, kinds, "fused") != routed and demo_bundle_key(0, kinds) == eeg

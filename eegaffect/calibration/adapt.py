@@ -38,7 +38,9 @@ def calibrate_chain(chain, features: Sequence[np.ndarray], va: Sequence[np.ndarr
     latent and the physiological encodings that the transformer reads): the EEG statistics and, per physiological
     feature, the mean of its finite calibration values (the person's offset: resting heart rate, skin-conductance
     level; with ``physio_rescale`` the standard deviation too) are recomputed, and the readout is fitted on the
-    fused latents; the encoders and the missing embeddings are kept (``full`` fine-tunes them with the rest).
+    fused latents; the encoders and the missing embeddings are kept (``full`` fine-tunes them with the rest). A
+    fused chain that takes some outputs from its EEG pass (``PhysioSpec.eeg_pass_outputs``) has those outputs'
+    readout fitted on the EEG pass's latents (every physiological kind missing), as it predicts them.
 
     The refitted readout passes more frame-to-frame noise than the parent's, so after the fit the smoother's
     level and trend time constants (kept in their ratio) are scaled by the smallest factor of
@@ -175,7 +177,7 @@ def _physio_stats(spec, physio: list[dict], rescale: bool = False):
         adapted[m.kind] = names
         mods.append(dataclasses.replace(m, mean=mean, std=std))
     return PhysioSpec(mods, spec.hop_s, spec.margin_s, spec.max_late_frames, spec.use_eeg,
-                      dict(spec.physio_config)), adapted
+                      dict(spec.physio_config), list(spec.eeg_pass_outputs)), adapted
 
 
 #: Factors the smoother's time constants may be scaled by after a calibration (see :func:`calibrate_chain`).
@@ -242,6 +244,9 @@ def _calibrate(chain, features, va, physio, full, steps, lr, anchor, seed, match
     norm = [torch.from_numpy(new.normalise(f)).permute(1, 2, 0)[None] for f in features]
     phys = [None if p is None else tuple(t[None] for t in new.physio_inputs(p, len(f)))
             for f, p in zip(features, segs)]
+    cols = new.eeg_pass_columns  # a routed fused chain: those outputs' readout is fitted on its EEG pass
+    eeg_phys = [tuple(t[None] for t in new.physio_inputs(p, len(f), new._eeg_pass_drop()))
+                for f, p in zip(features, segs)] if cols else None
     targets = [torch.as_tensor(v, dtype=torch.float32)[None] for v in va]
     tr = model.transformer
     for p in model.parameters():
@@ -260,17 +265,22 @@ def _calibrate(chain, features, va, physio, full, steps, lr, anchor, seed, match
     gen_state = torch.get_rng_state()
     torch.manual_seed(seed)
 
-    def inputs():  # what the transformer reads: the EEG latent the heads read, plus the physiology when fused
-        return [model._fuse(model.vqvae.encode(x)["head"], ph) for x, ph in zip(norm, phys)]
+    def inputs(ph_list):  # what the transformer reads: the EEG latent the heads read, plus the physiology when fused
+        return [model._fuse(model.vqvae.encode(x)["head"], ph) for x, ph in zip(norm, ph_list)]
+
+    def routed(lat_eeg, i):
+        return None if lat_eeg is None else (lat_eeg[i], cols)
 
     try:
         with torch.no_grad():  # frozen trunk: its (fused) latents (readout only) are computed once
-            latents = None if full else inputs()
+            latents = None if full else inputs(phys)
+            latents_eeg = None if full or not cols else inputs(eeg_phys)
         opt = torch.optim.Adam(trainable, lr=lr)
         for _ in range(steps):
-            lat = inputs() if full else latents
-            loss = sum(tr.regression_loss(z, y) * y.shape[1] for z, y in zip(lat, targets)) / sum(
-                y.shape[1] for y in targets)
+            lat = inputs(phys) if full else latents
+            lat_eeg = (inputs(eeg_phys) if cols else None) if full else latents_eeg
+            loss = sum(tr.regression_loss(z, y, routed=routed(lat_eeg, i)) * y.shape[1]
+                       for i, (z, y) in enumerate(zip(lat, targets))) / sum(y.shape[1] for y in targets)
             loss = loss + anchor * sum(((p - p0) ** 2).mean() for p, p0 in zip(trainable, parent))
             opt.zero_grad(set_to_none=True)
             loss.backward()

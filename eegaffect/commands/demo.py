@@ -27,8 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", type=Path, default=None, metavar="BUNDLE",
                         help="use this bundle instead of the demo model")
     parser.add_argument("--recipe", choices=("eeg", "fused"), default=None,
-                        help="the demo model: 'eeg' (default; EEG only, the devices are read, shown and counted) or "
-                             "'fused' (EEG and the devices in one model)")
+                        help="the demo model: 'fused' (default; EEG, heart rate and skin conductance in one "
+                             "model, valence from its EEG pass; without such a device: 'eeg') or 'eeg' (EEG only, "
+                             "the devices are read, shown and counted)")
     parser.add_argument("--calibrate", type=float, default=None, metavar="S",
                         help="first calibrate the model on S >= 25 s of the headset with its ground truth, run the "
                              "session on the calibrated bundle and print both bundles' CCC on the session "
@@ -75,10 +76,10 @@ def run(args: argparse.Namespace) -> int:
     model = summary.get("demo_model") or {}
     if model.get("recipe"):
         used = "+".join(model["modalities"])
-        devices = ", ".join(d["kind"] for d in (summary.get("devices") or {}).values())
+        unused = ", ".join(d["kind"] for d in (summary.get("devices") or {}).values()
+                           if d["kind"] not in model["modalities"])
         print(f"model: the demo's {model['recipe']} recipe, predicting from {used}"
-              + (f" (the devices {devices} are read, shown and counted, not used by this model)"
-                 if devices and model["modalities"] == ["eeg"] else ""))
+              + (f" (the devices {unused} are read, shown and counted, not used by this model)" if unused else ""))
     cal = summary.get("calibration")
     if cal:
         print(f"calibration: {cal['seconds']:.0f} s ({cal['frames']} frames) -> {cal['bundle']}")

@@ -179,6 +179,27 @@ class EEGDancerChain:
         """Physiological kinds the model fuses (empty for an EEG-only model)."""
         return [] if self.physio is None else self.physio.kinds
 
+    @property
+    def eeg_pass_columns(self) -> list[int]:
+        """Output columns taken from the EEG pass (:attr:`~eegaffect.models.fusion.PhysioSpec.eeg_pass_outputs`;
+        empty for an EEG-only model or a fused one without routing).
+        """
+        return [] if self.physio is None else self.physio.eeg_pass_columns
+
+    def _eeg_pass_drop(self, drop=()) -> tuple:
+        """What the EEG pass drops: every physiological kind, and whatever ``drop`` forces missing."""
+        return tuple(dict.fromkeys((*drop, *self.kinds)))
+
+    def _route(self, fused: dict, eeg: dict) -> dict:
+        """The fused pass's outputs with the routed V/A columns (and their log-variance) from the EEG pass."""
+        cols = self.eeg_pass_columns
+        out = dict(fused)
+        for key in ("va", "logvar"):
+            routed = fused[key].clone()
+            routed[..., cols] = eeg[key][..., cols]
+            out[key] = routed
+        return out
+
     def physio_inputs(self, physio, n_steps: int, drop=()):
         """Tensors ``(x, mask, present)`` of per-step physiological frames (None for an EEG-only model).
 
@@ -228,6 +249,9 @@ class EEGDancerChain:
         phys = self.physio_inputs(physio, features.shape[0], drop)
         with torch.no_grad():
             out = self.model(x, None if phys is None else tuple(t[None] for t in phys))
+            if self.eeg_pass_columns:
+                eeg = self.physio_inputs(physio, features.shape[0], self._eeg_pass_drop(drop))
+                out = self._route(out, self.model(x, tuple(t[None] for t in eeg)))
         res = self._collect({k: (v[0] if v is not None else None) for k, v in out.items()})
         if self.optimizer is not None:
             res["va"] = self.optimizer.run(res["context"], res["base_va"])
@@ -284,6 +308,8 @@ class ChainStream:
     def reset(self) -> None:
         """Start a new sequence."""
         self._state = self.chain.model.init_state(1)
+        #: the EEG pass's own state (a routed fused chain: fusion, "Per-output routing"), else None
+        self._eeg_state = self.chain.model.init_state(1) if self.chain.eeg_pass_columns else None
         self._prev: np.ndarray | None = None
         self._smoothed = None  # the output smoother's state
 
@@ -296,12 +322,18 @@ class ChainStream:
         outs = []
         z = torch.from_numpy(chain.normalise(features))
         phys = chain.physio_inputs(physio, features.shape[0], drop)
+        eeg = (chain.physio_inputs(physio, features.shape[0], chain._eeg_pass_drop(drop))
+               if self._eeg_state is not None else None)
         with torch.inference_mode():
             for i in range(features.shape[0]):
                 # each step's inputs in fresh (aligned) memory: a row's offset in the chunk sets its alignment, and
                 # the CPU kernels' results differ in the last bits with it, so chunkings would not agree exactly
                 p = None if phys is None else tuple(t[i:i + 1].clone() for t in phys)
                 out, self._state = chain.model.step(z[i:i + 1].clone(), self._state, p)
+                if eeg is not None:
+                    out_eeg, self._eeg_state = chain.model.step(z[i:i + 1].clone(), self._eeg_state,
+                                                                tuple(t[i:i + 1].clone() for t in eeg))
+                    out = chain._route(out, out_eeg)
                 res = chain._collect(out)
                 if chain.optimizer is not None:
                     self._prev = chain.optimizer.act(res["context"][0], res["base_va"][0], self._prev)

@@ -126,6 +126,10 @@ class FusionConfig(ConfigModel):
                                  "physiological frame may be before the modality counts as missing")
     physio_config: dict = Field(default_factory=dict, description="the physiological signal path (keys of "
                                 "configs/physio.yaml); its frame window/hop are the EEG pipeline's")
+    eeg_pass_outputs: list[Literal["valence", "arousal"]] = Field(
+        default_factory=list, description="outputs taken from the model's EEG pass (every physiological kind "
+        "missing, as modality dropout trains it) instead of the fused pass, offline, live and in calibration "
+        "(eegaffect.models.fusion, 'Per-output routing'); empty: all from the fused pass")
 
     @model_validator(mode="after")
     def _check(self) -> "FusionConfig":
@@ -133,6 +137,11 @@ class FusionConfig(ConfigModel):
             raise ValueError(f"fusion.physio lists a kind twice: {self.physio}")
         if not self.use_eeg and not self.physio:
             raise ValueError("fusion.use_eeg: false needs at least one fusion.physio kind (a model needs an input)")
+        if self.eeg_pass_outputs and not (self.physio and self.use_eeg):
+            raise ValueError("fusion.eeg_pass_outputs needs a fused model that reads the EEG (fusion.physio kinds "
+                             "and use_eeg: true)")
+        if len(set(self.eeg_pass_outputs)) != len(self.eeg_pass_outputs):
+            raise ValueError(f"fusion.eeg_pass_outputs lists an output twice: {self.eeg_pass_outputs}")
         if self.physio_config:
             from eegaffect.physio.config import PhysioConfig
 

@@ -16,7 +16,8 @@ from eegaffect.models.data import Sequences
 from eegaffect.models.fit import train_and_save
 from eegaffect.models.fusion import PHYSIO_KINDS
 
-__all__ = ["DEMO_RECIPE", "DEMO_PHYSIO_LOOKBACKS", "demo_sessions", "train_demo_bundle", "demo_config"]
+__all__ = ["DEMO_RECIPE", "DEMO_PHYSIO_LOOKBACKS", "DEMO_EEG_PASS_OUTPUTS", "DEMO_FUSED_KINDS", "demo_sessions",
+           "train_demo_bundle", "demo_config"]
 
 
 #: Recipe of :func:`train_demo_bundle` (part of the demo cache key: change it and cached demo bundles retrain).
@@ -28,9 +29,22 @@ DEMO_RECIPE = {"sfreq": 200.0, "n_sessions": 8, "session_s": 120.0, "trial_s": 6
                "targets": "window-end", "chain": "issue18-continuous-heads-smooth2s-no-vq-no-mask-no-sac"}
 
 
-#: Physiological stages of the fused demo: heart-rate and skin-conductance features over the last 10 s instead of
-#: 60 s (the packaged lookbacks lag the simulated person's arousal by ~30 s: docs/fusion.md, "Lookbacks").
-DEMO_PHYSIO_LOOKBACKS = {"ecg": {"lookback_s": 10.0}, "ppg": {"lookback_s": 10.0}, "eda": {"lookback_s": 10.0}}
+#: Physiological stages of the fused demo: heart rate over the last 3 s (a few beats) and the skin-conductance level
+#: and its slope over the last 3 s instead of 60 s. The simulated level follows arousal with a 10-s time constant
+#: and the packaged 60-s (then 10-s) windows added their own delay, so the fused arousal came ~10 s late; heart rate
+#: over a few beats and the level's slope react at once (docs/fusion.md, "The demo's fused recipe").
+DEMO_PHYSIO_LOOKBACKS = {"ecg": {"lookback_s": 3.0}, "ppg": {"lookback_s": 3.0},
+                         "eda": {"lookback_s": 3.0, "params": {"slope": True}}}
+
+#: Outputs the fused demo bundle takes from its EEG pass (``fusion.eeg_pass_outputs``: every physiological kind
+#: missing; :mod:`eegaffect.models.fusion`, "Per-output routing"): the simulated physiology carries arousal, not
+#: valence, and with it in the sum the fused valence readout loses what the EEG pass keeps.
+DEMO_EEG_PASS_OUTPUTS: tuple[str, ...] = ("valence",)
+
+#: Physiological kinds the fused demo recipe fuses, of the session's devices (the others are read and shown only):
+#: not respiration (its rate needs >= 20 s of signal, a delay the arousal output cannot afford) nor temperature
+#: (a 60-s time constant).
+DEMO_FUSED_KINDS: tuple[str, ...] = ("ecg", "ppg", "eda")
 
 
 def demo_sessions(seed: int = 0, n_sessions: int = DEMO_RECIPE["n_sessions"]) -> list[int]:
@@ -133,5 +147,6 @@ def demo_config(seed: int = 0, physio: Sequence[str] = ()) -> TrainConfig:
                                                      class_head=False),
                        sac=SACConfig(total_steps=600, learning_starts=100, net_arch=[32, 32]),
                        fusion=FusionConfig(physio=list(physio),
-                                           physio_config=DEMO_PHYSIO_LOOKBACKS if physio else {}))
+                                           physio_config=DEMO_PHYSIO_LOOKBACKS if physio else {},
+                                           eeg_pass_outputs=list(DEMO_EEG_PASS_OUTPUTS) if physio else []))
 

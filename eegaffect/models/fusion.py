@@ -35,6 +35,16 @@ modality is missing. :func:`asof_rows` applies the rule to whole recordings (tra
 ``Predictor.predict``), :class:`AsOfBuffer` to frames arriving one by one (``Predictor.step``): both pick the same
 frame whenever the live frames arrive within the lag, so offline and live agree.
 
+Per-output routing
+------------------
+A fused bundle may take some outputs from its **EEG pass** instead of the fused one
+(:attr:`PhysioSpec.eeg_pass_outputs`, ``fusion.eeg_pass_outputs`` of the training config, recorded in the bundle):
+the same model run a second time with every physiological kind missing (what modality dropout trained it for),
+and that pass's valence (or arousal) replaces the fused pass's before the output smoother. Offline
+(``EEGDancerChain.run``), live (``ChainStream.step``, with a state of its own for the second pass) and the
+calibration's readout (``eegaffect.calibration``) all honour it. Use: an output the physiology does not carry
+(the simulated person's physiology carries arousal, not valence: ``docs/fusion.md``, "The demo").
+
 The torch modules (``ModalityFusion``, ``FusedHead``) are in :mod:`eegaffect.models.fusion_modules`; this module
 stays free of torch.
 """
@@ -47,11 +57,13 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["PHYSIO_KINDS", "PhysioSpec", "ModalitySpec", "asof_lag", "asof_rows", "AsOfBuffer",
+__all__ = ["PHYSIO_KINDS", "OUTPUT_NAMES", "PhysioSpec", "ModalitySpec", "asof_lag", "asof_rows", "AsOfBuffer",
            "modality_dropout_masks"]
 
 #: Physiological kinds a fused bundle can expect (the live session's device kinds).
 PHYSIO_KINDS = ("ecg", "ppg", "eda", "resp", "temp")
+#: The chain's outputs, in column order (what :attr:`PhysioSpec.eeg_pass_outputs` names).
+OUTPUT_NAMES = ("valence", "arousal")
 _CLIP = 5.0
 
 
@@ -144,6 +156,9 @@ class PhysioSpec:
         False for a physiology-only model (the EEG always enters as its missing embedding).
     physio_config : dict
         The :class:`~eegaffect.physio.config.PhysioConfig` (JSON) the training features were computed with.
+    eeg_pass_outputs : list of str
+        Outputs (of :data:`OUTPUT_NAMES`) taken from the EEG pass, the model with every physiological kind
+        missing, instead of the fused pass (module docstring, "Per-output routing"); empty: all fused.
     """
 
     modalities: list[ModalitySpec]
@@ -152,6 +167,21 @@ class PhysioSpec:
     max_late_frames: int = 2
     use_eeg: bool = True
     physio_config: dict = field(default_factory=dict)
+    eeg_pass_outputs: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.eeg_pass_outputs = list(self.eeg_pass_outputs)
+        bad = [o for o in self.eeg_pass_outputs if o not in OUTPUT_NAMES]
+        if bad or len(set(self.eeg_pass_outputs)) != len(self.eeg_pass_outputs):
+            raise ValueError(f"eeg_pass_outputs must name distinct outputs among {list(OUTPUT_NAMES)}, got "
+                             f"{self.eeg_pass_outputs}")
+        if self.eeg_pass_outputs and not self.use_eeg:
+            raise ValueError("eeg_pass_outputs needs a model that reads the EEG (use_eeg)")
+
+    @property
+    def eeg_pass_columns(self) -> list[int]:
+        """Output columns taken from the EEG pass (sorted)."""
+        return sorted(OUTPUT_NAMES.index(o) for o in self.eeg_pass_outputs)
 
     @property
     def kinds(self) -> list[str]:
@@ -216,14 +246,15 @@ class PhysioSpec:
                                  "newest older frame up to max_late_frames later; else (or without a finite "
                                  "feature) the modality is missing",
                          "margin_s": self.margin_s, "max_late_frames": self.max_late_frames},
-                "physio_config": self.physio_config}
+                "physio_config": self.physio_config,
+                **({"eeg_pass_outputs": list(self.eeg_pass_outputs)} if self.eeg_pass_outputs else {})}
 
     @classmethod
     def from_json(cls, doc: Mapping) -> "PhysioSpec":
         """Inverse of :meth:`to_json`."""
         return cls([ModalitySpec.from_json(m) for m in doc["physio"]], float(doc["hop_s"]),
                    float(doc["asof"]["margin_s"]), int(doc["asof"]["max_late_frames"]), bool(doc.get("eeg", True)),
-                   dict(doc.get("physio_config", {})))
+                   dict(doc.get("physio_config", {})), list(doc.get("eeg_pass_outputs", [])))
 
 
 def asof_rows(frames: np.ndarray, n_steps: int, lag: int) -> np.ndarray:

@@ -62,7 +62,7 @@ def fit_physio_spec(train: Sequences, config: TrainConfig):
         mods.append(ModalitySpec(kind, list(meta["feature_names"]), mean, std, float(meta["sfreq"]),
                                  float(meta["decision_delay_s"]), int(meta["lag"])))
     return PhysioSpec(mods, config.pipeline.features.hop_s, f.asof_margin_s, f.max_late_frames, f.use_eeg,
-                      dict(f.physio_config))
+                      dict(f.physio_config), list(f.eeg_pass_outputs))
 
 
 def holdout_split(train: Sequences, config: TrainConfig) -> tuple[list[int], list[int]]:

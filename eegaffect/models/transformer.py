@@ -238,7 +238,7 @@ class MaskedTemporalTransformer(nn.Module):
         return self.regression_loss(latents, va, labels, self.class_weight)
 
     def regression_loss(self, latents: torch.Tensor, va: torch.Tensor, labels: torch.Tensor | None = None,
-                        class_weight: float = 0.2) -> torch.Tensor:
+                        class_weight: float = 0.2, routed: tuple | None = None) -> torch.Tensor:
         """MSE + (1 - CCC) on V/A, Gaussian NLL of the log-variance head, optional class cross-entropy.
 
         Parameters
@@ -247,8 +247,18 @@ class MaskedTemporalTransformer(nn.Module):
         va : Tensor, shape (batch, n_times, n_outputs)
         labels : Tensor of int64, shape (batch, n_times) | None
             Class indices (negative entries are ignored).
+        routed : (Tensor, sequence of int) | None
+            A fused chain's per-output routing (:mod:`eegaffect.models.fusion`, "Per-output routing"): the latents
+            of its EEG pass, same shape as ``latents``, and the output columns whose V/A and log-variance come
+            from them.
         """
         out = self.forward(latents)
+        if routed is not None and len(routed[1]):
+            eeg, cols = self.forward(routed[0]), list(routed[1])
+            for key in ("va", "logvar"):
+                mixed = out[key].clone()
+                mixed[..., cols] = eeg[key][..., cols]
+                out[key] = mixed
         pred, logvar = out["va"].reshape(-1, self.n_outputs), out["logvar"].reshape(-1, self.n_outputs)
         target = va.reshape(-1, self.n_outputs)
         loss = F.mse_loss(pred, target) + ccc_loss(pred, target)

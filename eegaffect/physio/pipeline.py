@@ -149,7 +149,7 @@ class PhysioPipeline:
     def feature_names(self) -> tuple[str, ...]:
         """Names of the feature columns, ``{kind}_{feature}`` (a name that already starts with ``{kind}_`` is kept)."""
         prefix = f"{self.kind}_"
-        return tuple(name if name.startswith(prefix) else prefix + name for name in self._cls.feature_names)
+        return tuple(name if name.startswith(prefix) else prefix + name for name in self.stage.feature_names)
 
     @property
     def decision_delay(self) -> int:
@@ -272,7 +272,7 @@ class PhysioPipeline:
 
     def _emit(self, reached: int) -> np.ndarray:
         rows = []
-        names = self._cls.feature_names
+        names = self.stage.feature_names  # the instance's: a stage parameter may add features (EDA slope)
         while True:
             end = self._frame_end(self._next_frame)
             if end > reached or end > self._n_seen:
