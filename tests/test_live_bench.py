@@ -31,6 +31,9 @@ def test_bench_live_json(tmp_path):
         # the headset's share of transport: its chunks pushed during the session, never before they were due
         assert 0 <= d["source_late_ms"]["p50"] <= d["source_late_ms"]["p99"] <= d["source_late_ms"]["max"]
     # the multimodal case: four devices at their own rates, each counted, none losing a sample
+    # ... read by a fused model of the demo's fused recipe (both passes per frame), as the demo runs
+    model = doc["details"]["62x200+physio"]["model"]
+    assert model == {"physio": ["ecg", "ppg", "eda"], "eeg_pass_outputs": ["valence"]}
     devices = {d["type"]: d for d in doc["details"]["62x200+physio"]["devices"].values()}
     assert sorted(devices) == ["ECG", "EDA", "PPG", "RESP"]
     for kind, sfreq in (("ECG", 256), ("PPG", 64), ("EDA", 4), ("RESP", 32)):

@@ -307,9 +307,11 @@ class ChainStream:
 
     def reset(self) -> None:
         """Start a new sequence."""
-        self._state = self.chain.model.init_state(1)
-        #: the EEG pass's own state (a routed fused chain: fusion, "Per-output routing"), else None
-        self._eeg_state = self.chain.model.init_state(1) if self.chain.eeg_pass_columns else None
+        #: a routed fused chain (fusion, "Per-output routing") steps its fused pass and its EEG pass together, as
+        #: rows 0 and 1 of one batch: one model call per frame instead of two (the step is mostly per-call
+        #: overhead: ~0.75 ms for one row or two on one core, against ~1.5 ms for two calls)
+        self._routed = bool(self.chain.eeg_pass_columns)
+        self._state = self.chain.model.init_state(2 if self._routed else 1)
         self._prev: np.ndarray | None = None
         self._smoothed = None  # the output smoother's state
 
@@ -322,18 +324,18 @@ class ChainStream:
         outs = []
         z = torch.from_numpy(chain.normalise(features))
         phys = chain.physio_inputs(physio, features.shape[0], drop)
-        eeg = (chain.physio_inputs(physio, features.shape[0], chain._eeg_pass_drop(drop))
-               if self._eeg_state is not None else None)
+        eeg = chain.physio_inputs(physio, features.shape[0], chain._eeg_pass_drop(drop)) if self._routed else None
         with torch.inference_mode():
             for i in range(features.shape[0]):
                 # each step's inputs in fresh (aligned) memory: a row's offset in the chunk sets its alignment, and
                 # the CPU kernels' results differ in the last bits with it, so chunkings would not agree exactly
-                p = None if phys is None else tuple(t[i:i + 1].clone() for t in phys)
-                out, self._state = chain.model.step(z[i:i + 1].clone(), self._state, p)
-                if eeg is not None:
-                    out_eeg, self._eeg_state = chain.model.step(z[i:i + 1].clone(), self._eeg_state,
-                                                                tuple(t[i:i + 1].clone() for t in eeg))
-                    out = chain._route(out, out_eeg)
+                if eeg is None:
+                    p = None if phys is None else tuple(t[i:i + 1].clone() for t in phys)
+                    out, self._state = chain.model.step(z[i:i + 1].clone(), self._state, p)
+                else:  # row 0 the fused pass, row 1 the EEG pass
+                    p = tuple(torch.cat([a[i:i + 1], b[i:i + 1]]) for a, b in zip(phys, eeg))
+                    both, self._state = chain.model.step(torch.cat([z[i:i + 1], z[i:i + 1]]), self._state, p)
+                    out = chain._route(*(_batch_row(both, r) for r in (0, 1)))
                 res = chain._collect(out)
                 if chain.optimizer is not None:
                     self._prev = chain.optimizer.act(res["context"][0], res["base_va"][0], self._prev)
@@ -348,3 +350,8 @@ class ChainStream:
                     "class_prob": np.zeros((0, chain.model.transformer.n_classes or 0), np.float32),
                     "context": np.zeros((0, d), np.float32)}
         return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
+
+
+def _batch_row(out: dict, row: int) -> dict:
+    """Row ``row`` of a batched model step's outputs, keeping the batch axis (entries that are None stay None)."""
+    return {k: (v[row:row + 1] if isinstance(v, torch.Tensor) and v.ndim else v) for k, v in out.items()}

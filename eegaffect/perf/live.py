@@ -12,7 +12,9 @@ it is trained); a 1 kHz stream is resampled by the predictor to the model's 200 
   process is not counted) over wall time while the session runs, in % of one core; reference = the target, 30 %.
 - ``e2e-p99-62x200+physio``: as ``e2e-p99-62x200``, with the simulated person's ECG (256 Hz), BVP/PPG (64 Hz),
   EDA (4 Hz) and respiration (32 Hz) as four more outlets (each with its sample counter) and the session reading
-  all of them (:mod:`eegaffect.live.physio_inputs`); the details add each device's samples and lost samples.
+  all of them (:mod:`eegaffect.live.physio_inputs`); the details add each device's samples and lost samples. Its
+  model is a fused bundle of the demo's fused recipe (ECG/PPG and EDA fused, valence from the EEG pass: two passes
+  per frame), so the case measures the path the demo runs.
 
 The headset's process and the session's loop and inlets run in ``SCHED_FIFO`` where the OS permits it
 (``realtime``, :mod:`eegaffect.acquisition.realtime`); the headset saves each chunk's push lateness, and the stage
@@ -66,8 +68,12 @@ class BenchLiveConfig(ConfigModel):
         return value
 
 
-def bench_bundle(ch_names, out: str | Path, seed: int = 0) -> Path:
+def bench_bundle(ch_names, out: str | Path, seed: int = 0, physio: tuple[str, ...] = ()) -> Path:
     """A bundle with the demo model's architecture, briefly trained on simulated EEG of ``ch_names`` at 200 Hz.
+
+    With ``physio``, a fused bundle of the demo's fused recipe (:func:`eegaffect.models.demo.demo_config`: the kinds
+    of ``physio`` it fuses, its look-backs, valence from the EEG pass) trained on the simulated person's sessions, so
+    the case runs the fused path the demo runs (both passes of every frame).
 
     Parameters
     ----------
@@ -77,6 +83,8 @@ def bench_bundle(ch_names, out: str | Path, seed: int = 0) -> Path:
         Bundle directory.
     seed : int
         Seed.
+    physio : tuple of str
+        The session's devices (none: an EEG-only bundle).
 
     Returns
     -------
@@ -86,14 +94,22 @@ def bench_bundle(ch_names, out: str | Path, seed: int = 0) -> Path:
 
     from eegaffect.acquisition.simulator import SimulatedEEG
     from eegaffect.models.bundle import save_bundle
+    from eegaffect.models.demo import DEMO_FUSED_KINDS
+    from eegaffect.models.fused_data import simulated_sequences
     from eegaffect.models.training import Sequences, demo_config, fit_chain
     from eegaffect.pipeline import SignalPipeline
     from eegaffect.targets import frame_targets, sample_times
 
     sfreq = 200.0
-    config = demo_config(seed)
+    fused = [k for k in physio if k in DEMO_FUSED_KINDS]
+    config = demo_config(seed, fused)
     config.vqvae.steps, config.transformer.pretrain_steps, config.transformer.finetune_steps = 20, 10, 20
     config.sac.total_steps, config.sac.learning_starts = 150, 50
+    if fused:
+        train = simulated_sequences([seed, seed + 1000, seed + 2000], seed, config, kinds=fused,
+                                    ch_names=list(ch_names), sfreq=sfreq, session_s=40.0, trial_s=40.0)
+        chain, report = fit_chain(train, config, progress_bar=False)
+        return save_bundle(out, chain, config=config, ch_names=list(ch_names), sfreq=sfreq, report=report)
     sim = SimulatedEEG(list(ch_names), sfreq, seed=seed)
     feats, vas = [], []
     for _ in range(3):
@@ -137,11 +153,15 @@ def run_benchmark(config: BenchLiveConfig,
     wanted = list(CASES) if config.cases is None else list(config.cases)
     cases, details, bundles = [], {}, {}
 
-    def bundle_for(label, montage, tmp):
-        if montage not in bundles:
-            report(f"case {label}: training a bench model for {montage} ...")
-            bundles[montage] = bench_bundle(CHANNEL_SETS[montage], Path(tmp) / montage, seed=config.seed)
-        return bundles[montage]
+    def bundle_for(label, montage, tmp, physio=()):
+        key = (montage, tuple(physio))
+        if key not in bundles:
+            what = (f"a fused bench model ({montage} + {', '.join(physio)})" if physio
+                    else f"a bench model for {montage}")
+            report(f"case {label}: training {what} ...")
+            bundles[key] = bench_bundle(CHANNEL_SETS[montage], Path(tmp) / "-".join(key[:1] + key[1]),
+                                        seed=config.seed, physio=tuple(physio))
+        return bundles[key]
 
     with tempfile.TemporaryDirectory(prefix="eegaffect-bench-live-") as tmp:
         for label, montage, sfreq in RUNS:
@@ -155,8 +175,9 @@ def run_benchmark(config: BenchLiveConfig,
                 cases.append(BenchCase.duration("cpu-62x200", "% of one core", cpu, 30.0, "target (30 %)"))
         if f"e2e-p99-{PHYSIO_RUN[0]}" in wanted:
             label, montage, sfreq, kinds = PHYSIO_RUN
-            p99, _ = _run_session_case(config, label, montage, sfreq, bundle_for(label, montage, tmp), details,
-                                       report, physio=kinds)
+            bundle = bundle_for(label, montage, tmp, kinds)
+            p99, _ = _run_session_case(config, label, montage, sfreq, bundle, details, report, physio=kinds)
+            details[label]["model"] = _bundle_modalities(bundle)
             cases.append(BenchCase.duration(f"e2e-p99-{label}", "ms", p99, 10.0, "target (10 ms)"))
     order = {name: k for k, name in enumerate(CASES)}
     cases.sort(key=lambda c: order[c.name])
@@ -242,3 +263,12 @@ def format_stages(details: dict) -> str:
                 lines.append(f"    {'of which source':<20} {late['p50']:7.3f}  {late['p99']:7.3f}  {late['max']:7.3f}"
                              "  (headset's push lateness, every chunk)")
     return "\n".join(lines)
+
+
+def _bundle_modalities(bundle: Path) -> dict:
+    """What a bench bundle fuses: ``{"physio": [kinds], "eeg_pass_outputs": [outputs]}`` (empty lists: EEG-only)."""
+    import json
+
+    doc = json.loads((Path(bundle) / "bundle.json").read_text()).get("modalities") or {}
+    return {"physio": [m["kind"] for m in doc.get("physio", [])],
+            "eeg_pass_outputs": list(doc.get("eeg_pass_outputs", []))}
