@@ -81,9 +81,10 @@ def torch_one_thread():
 FUSED_ECG_PHYSIO = {"ecg": {"lookback_s": 10.0}}
 
 
-@pytest.fixture(scope="session")
-def ecg_bundle(tmp_path_factory):
-    """A tiny fused EEG (DREAMER's 14 channels, 200 Hz, volts) + ECG bundle trained on the simulated person."""
+def train_tiny_ecg_bundle(out, **fusion):
+    """Train a tiny fused EEG (DREAMER's 14 channels, 200 Hz, volts) + ECG bundle on the simulated person into
+    ``out``; ``fusion``: further :class:`~eegaffect.models.config.FusionConfig` settings (e.g. routing).
+    """
     import torch
     from eegaffect.acquisition.channels import DREAMER_CHANNELS
 
@@ -100,14 +101,19 @@ def ecg_bundle(tmp_path_factory):
                              transformer=TransformerConfig(d_model=8, n_heads=2, n_layers=1, context=4,
                                                            finetune_steps=30, batch_size=4, crop=16,
                                                            class_head=False),
-                             fusion=FusionConfig(physio=["ecg"], hidden=8, physio_config=FUSED_ECG_PHYSIO))
+                             fusion=FusionConfig(physio=["ecg"], hidden=8, physio_config=FUSED_ECG_PHYSIO, **fusion))
         train = simulated_sequences([11, 12], 5, config, kinds=["ecg"], ch_names=DREAMER_CHANNELS, session_s=60.0,
                                     trial_s=30.0)
         chain, report = fit_chain(train, config, progress_bar=False)
     finally:
         torch.set_num_threads(before)
-    return save_bundle(tmp_path_factory.mktemp("fused_ecg") / "bundle", chain, config=config,
-                       ch_names=DREAMER_CHANNELS, sfreq=200.0, unit="V", report=report)
+    return save_bundle(out, chain, config=config, ch_names=DREAMER_CHANNELS, sfreq=200.0, unit="V", report=report)
+
+
+@pytest.fixture(scope="session")
+def ecg_bundle(tmp_path_factory):
+    """A tiny fused EEG (DREAMER's 14 channels, 200 Hz, volts) + ECG bundle trained on the simulated person."""
+    return train_tiny_ecg_bundle(tmp_path_factory.mktemp("fused_ecg") / "bundle")
 
 
 @pytest.fixture

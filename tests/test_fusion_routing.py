@@ -10,7 +10,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import FUSED_ECG_PHYSIO
+from conftest import train_tiny_ecg_bundle
 from eegaffect.acquisition.channels import DREAMER_CHANNELS
 
 SFREQ, ECG_SFREQ = 200.0, 256.0
@@ -19,30 +19,7 @@ SFREQ, ECG_SFREQ = 200.0, 256.0
 @pytest.fixture(scope="module")
 def routed_bundle(tmp_path_factory):
     """A tiny fused EEG + ECG bundle whose valence comes from its EEG pass."""
-    import torch
-
-    from eegaffect.models.bundle import save_bundle
-    from eegaffect.models.config import FusionConfig, TrainConfig, TransformerConfig, VQVAEConfig
-    from eegaffect.models.fit import fit_chain
-    from eegaffect.models.fused_data import simulated_sequences
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        config = TrainConfig(seed=0, device="cpu",
-                             vqvae=VQVAEConfig(steps=10, d_model=8, dilations=[1, 2], batch_size=4),
-                             transformer=TransformerConfig(d_model=8, n_heads=2, n_layers=1, context=4,
-                                                           finetune_steps=30, batch_size=4, crop=16,
-                                                           class_head=False),
-                             fusion=FusionConfig(physio=["ecg"], hidden=8, physio_config=FUSED_ECG_PHYSIO,
-                                                 eeg_pass_outputs=["valence"]))
-        train = simulated_sequences([11, 12], 5, config, kinds=["ecg"], ch_names=DREAMER_CHANNELS, session_s=60.0,
-                                    trial_s=30.0)
-        chain, report = fit_chain(train, config, progress_bar=False)
-    finally:
-        torch.set_num_threads(before)
-    return save_bundle(tmp_path_factory.mktemp("routed") / "bundle", chain, config=config,
-                       ch_names=DREAMER_CHANNELS, sfreq=SFREQ, unit="V", report=report)
+    return train_tiny_ecg_bundle(tmp_path_factory.mktemp("routed") / "bundle", eeg_pass_outputs=["valence"])
 
 
 @pytest.fixture(scope="module")
