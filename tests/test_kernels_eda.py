@@ -293,3 +293,27 @@ def test_scr_rule_matches_a_plain_python_reference(seed):
     ref = _naive_scrs(out.continuous[:, 0], out.continuous[:, 2], out.quality, SFREQ)
     np.testing.assert_array_equal(out.events["sample"], ref)
     assert len(ref) >= 1
+
+
+def test_scl_slope_matches_scipy_linregress_over_the_good_samples(rng):
+    """The opt-in ``scl_slope``: the least-squares slope of the tonic level over the window's unflagged samples,
+    against scipy.stats.linregress on the same samples (uS/s); NaN with fewer than two good samples."""
+    from scipy.stats import linregress
+
+    x, *_ = _placed_scrs(rng)
+    stage = EDAStage(SFREQ, slope=True)
+    out = stage.process(x)
+    start, stop = int(60 * SFREQ), int(63 * SFREQ)  # a 3-s window, as the fused demo recipe uses
+    quality = out.quality[start:stop].copy()
+    quality[10:15] = 1  # a flagged stretch (5 of 96 samples, under max_flagged) is left out of the fit
+    feats = stage.window_features(out.events[:0], out.continuous[start:stop], quality, start, stop)
+    good = (quality == 0) & np.isfinite(out.continuous[start:stop, 1])
+    t = np.flatnonzero(good) / SFREQ
+    ref = linregress(t, out.continuous[start:stop, 1][good]).slope
+    assert feats.values[3] == pytest.approx(ref, rel=1e-9, abs=1e-12)
+    assert feats.reasons[3] is None
+    one = np.ones_like(quality)
+    one[5] = 0
+    single = stage.window_features(out.events[:0], out.continuous[start:stop], one, start, stop)
+    assert np.isnan(single.values).all()  # flagged beyond max_flagged: every feature NaN with its reason
+    assert single.reasons[3] is not None
