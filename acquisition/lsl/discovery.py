@@ -126,7 +126,9 @@ def _resolve(query: dict, timeout: float, minimum: int) -> list[StreamDescriptio
     found = [StreamDescription.from_info(i) for i in infos]
     if found:
         return sorted(found, key=lambda d: (d.name, d.source_id, d.uid))
-    visible = list_streams(timeout=min(1.0, timeout))
+    # the listing is for the error message: give it a full second whatever the query's own timeout (a loaded machine
+    # answers a resolve query slowly, and an empty list would wrongly say nothing is there)
+    visible = list_streams(timeout=1.0)
     wanted = ", ".join(f"{k}={v!r}" for k, v in query.items() if v is not None) or "any stream"
     listing = "\n".join(f"  - {d.summary()}" for d in visible) or "  (none)"
     raise StreamNotFoundError(f"no LSL stream with {wanted} found within {timeout:g} s; visible streams:\n"

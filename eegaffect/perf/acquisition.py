@@ -229,7 +229,7 @@ if kind == "ours":
 else:
     from mne_lsl.stream import StreamLSL
     stream = StreamLSL(5.0, name=name, source_id=sid).connect(acquisition_delay=0.001,
-                                                              processing_flags=["clocksync"], timeout=1.0)
+                                                              processing_flags=["clocksync"], timeout=5.0)
     window = 4 * chunk / stream.info["sfreq"]
     def newest():
         if not stream.n_new_samples:
@@ -337,7 +337,7 @@ def cpu_phase(n_chans: int, sfreq: float, chunk: int, duration: float) -> dict:
         worker_pct = 100 * (worker1 - worker0) / (t1 - t0)
 
         theirs = StreamLSL(5.0, name=name, source_id=sid).connect(acquisition_delay=0.001,
-                                                                  processing_flags=["clocksync"], timeout=1.0)
+                                                                  processing_flags=["clocksync"], timeout=5.0)
         time.sleep(min(1.0, duration))
         cpu0, t0 = time.process_time(), time.perf_counter()
         time.sleep(duration)
