@@ -261,8 +261,10 @@ def run_demo(config: DemoConfig, *, out_dir: str | Path | None = None, show: boo
 
     out = Path(out_dir) if out_dir is not None else output_dir(None, (), default_prefix="eegaffect-demo")
     if config.session_recipe != config.recipe:
+        from eegaffect.models.demo import DEMO_FUSED_KINDS
+
         logger.warning("the fused demo recipe fuses %s, and none of the devices %s is one: the EEG-only recipe runs",
-                       "/".join(_fused_kinds()), config.physio or "(none)")
+                       "/".join(DEMO_FUSED_KINDS), config.physio or "(none)")
     bundle = Path(config.bundle) if config.bundle else demo_bundle(config.seed, physio=config.physio,
                                                                    recipe=config.session_recipe, progress=progress)
     dashboard = make_dashboard(out / "dashboard.png", show=show, fps=config.fps)
@@ -294,12 +296,6 @@ def _model_line(config: DemoConfig, bundle: Path) -> dict:
         return {"bundle": str(bundle), "recipe": None, "modalities": None}
     recipe = demo_recipe(config.physio, config.session_recipe)
     return {"bundle": str(bundle), "recipe": recipe.name, "modalities": list(recipe.modalities)}
-
-
-def _fused_kinds() -> tuple[str, ...]:
-    from eegaffect.models.demo import DEMO_FUSED_KINDS
-
-    return DEMO_FUSED_KINDS
 
 
 def _run_calibrated(config: DemoConfig, bundle: Path, name: str, out: Path, dashboard) -> dict:

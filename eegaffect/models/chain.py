@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from eegaffect._docs import fill_doc
-from eegaffect.models.transformer import MaskedTemporalTransformer
+from eegaffect.models.transformer import MaskedTemporalTransformer, route_outputs
 from eegaffect.models.vqvae import CausalVQVAE
 
 __all__ = ["EEGDancer", "EEGDancerChain", "ChainStream"]
@@ -192,13 +192,7 @@ class EEGDancerChain:
 
     def _route(self, fused: dict, eeg: dict) -> dict:
         """The fused pass's outputs with the routed V/A columns (and their log-variance) from the EEG pass."""
-        cols = self.eeg_pass_columns
-        out = dict(fused)
-        for key in ("va", "logvar"):
-            routed = fused[key].clone()
-            routed[..., cols] = eeg[key][..., cols]
-            out[key] = routed
-        return out
+        return route_outputs(fused, eeg, self.eeg_pass_columns)
 
     def physio_inputs(self, physio, n_steps: int, drop=()):
         """Tensors ``(x, mask, present)`` of per-step physiological frames (None for an EEG-only model).

@@ -27,7 +27,32 @@ from torch import nn
 
 from eegaffect._docs import fill_doc
 
-__all__ = ["MaskedTemporalTransformer", "ccc_loss"]
+__all__ = ["MaskedTemporalTransformer", "ccc_loss", "route_outputs"]
+
+
+def route_outputs(fused: dict, eeg: dict, columns) -> dict:
+    """A fused chain's per-output routing (:mod:`eegaffect.models.fusion`, "Per-output routing"): the fused pass's
+    head outputs with the V/A ``columns`` (and their log-variance) taken from the EEG pass.
+
+    Parameters
+    ----------
+    fused, eeg : dict
+        Head outputs of the two passes (``va`` and ``logvar``, shape (..., n_outputs), and the rest).
+    columns : sequence of int
+        Output columns taken from ``eeg``.
+
+    Returns
+    -------
+    out : dict
+        ``fused`` with new ``va`` and ``logvar`` tensors (the inputs are not modified).
+    """
+    cols = list(columns)
+    out = dict(fused)
+    for key in ("va", "logvar"):
+        mixed = fused[key].clone()
+        mixed[..., cols] = eeg[key][..., cols]
+        out[key] = mixed
+    return out
 
 
 def ccc_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -254,11 +279,7 @@ class MaskedTemporalTransformer(nn.Module):
         """
         out = self.forward(latents)
         if routed is not None and len(routed[1]):
-            eeg, cols = self.forward(routed[0]), list(routed[1])
-            for key in ("va", "logvar"):
-                mixed = out[key].clone()
-                mixed[..., cols] = eeg[key][..., cols]
-                out[key] = mixed
+            out = route_outputs(out, self.forward(routed[0]), routed[1])
         pred, logvar = out["va"].reshape(-1, self.n_outputs), out["logvar"].reshape(-1, self.n_outputs)
         target = va.reshape(-1, self.n_outputs)
         loss = F.mse_loss(pred, target) + ccc_loss(pred, target)
