@@ -30,6 +30,7 @@ def test_bench_live_json(tmp_path):
         assert d["latency_ms"]["p99"] == pytest.approx(cases[f"e2e-p99-{label}"]["ours"])
         # the headset's share of transport: its chunks pushed during the session, never before they were due
         assert 0 <= d["source_late_ms"]["p50"] <= d["source_late_ms"]["p99"] <= d["source_late_ms"]["max"]
+        assert d["steal_ms"] is None or d["steal_ms"] >= 0  # the hypervisor's steal over the session
     # the multimodal case: four devices at their own rates, each counted, none losing a sample
     # ... read by a fused model of the demo's fused recipe (both passes per frame), as the demo runs
     model = doc["details"]["62x200+physio"]["model"]

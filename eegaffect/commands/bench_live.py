@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     for label, d in details.items():
         lat = d["latency_ms"]
         print(f"{label}: {d['updates']} updates, p50 {lat['p50']:.2f} ms, max {lat['max']:.2f} ms, "
-              f"{d['samples_received']} samples received, {d['samples_lost']} lost, CPU {d['cpu_percent']:.1f} %")
+              f"{d['samples_received']} samples received, {d['samples_lost']} lost, CPU {d['cpu_percent']:.1f} %"
+              + ("" if d.get("steal_ms") is None else f", hypervisor steal {d['steal_ms']:.0f} ms"))
         for name, dev in (d.get("devices") or {}).items():
             print(f"  {dev['type']} {name!r} ({dev['sfreq']:g} Hz): {dev['samples']} samples, {dev['lost']} lost, "
                   f"{dev['gaps']} gaps, {dev['nan_filled']} NaN-filled, {dev['late_dropped']} late")

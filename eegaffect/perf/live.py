@@ -187,7 +187,10 @@ def run_benchmark(config: BenchLiveConfig,
 def _run_session_case(config: BenchLiveConfig, label: str, montage: str, sfreq: float, bundle: Path, details: dict,
                       report, physio: tuple[str, ...] = ()) -> tuple[float, float]:
     """One case's live session: the simulated headset (and the devices ``physio``, each its own outlet with its
-    sample counter) for ``config.duration_s``; the session's summary goes to ``details[label]``.
+    sample counter) for ``config.duration_s``; the session's summary goes to ``details[label]``, with the
+    hypervisor's steal over the session (``steal_ms``; :func:`~eegaffect.perf.acquisition.steal_seconds`, None
+    where not reported): a virtual core paused for ~100 ms delays every stage of the updates it spans, and with
+    ~120 updates a case's p99 is its second-worst.
 
     Returns
     -------
@@ -196,6 +199,7 @@ def _run_session_case(config: BenchLiveConfig, label: str, montage: str, sfreq: 
     """
     from eegaffect.live.headset import HeadsetProcess
     from eegaffect.live.session import LiveConfig, LiveSession
+    from eegaffect.perf.acquisition import steal_seconds
 
     name = f"eegaffect-bench-{'physio' if physio else label}-{os.getpid()}"
     live = LiveConfig(update_hz=config.update_hz, truth=False, physio=[f"{name}-{k}" for k in physio],
@@ -208,11 +212,14 @@ def _run_session_case(config: BenchLiveConfig, label: str, montage: str, sfreq: 
             session = LiveSession(name, bundle, live)
             with_devices = f" with {', '.join(physio)}" if physio else ""
             report(f"case {label}: live session{with_devices} for {config.duration_s:g} s ...")
+            steal0 = steal_seconds()
             summary = session.run(duration=config.duration_s)
+            steal1 = steal_seconds()
         lateness = headset.push_lateness()
     cpu = 100.0 * session.details["cpu_s"] / max(session.details["wall_s"], 1e-9)
-    details[label] = {**summary, "cpu_percent": cpu, "source_late_ms": _source_late(lateness,
-                                                                                  session.details["loop_span"])}
+    details[label] = {**summary, "cpu_percent": cpu,
+                      "source_late_ms": _source_late(lateness, session.details["loop_span"]),
+                      "steal_ms": None if steal0 is None or steal1 is None else 1e3 * (steal1 - steal0)}
     p99 = summary["latency_ms"]["p99"]
     if p99 is None:
         raise RuntimeError(f"case {label}: the live session made no updates; is the machine overloaded?")
