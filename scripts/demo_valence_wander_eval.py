@@ -25,6 +25,23 @@ are predicted from a fresh start, each output scored against the truth at its fr
 - ``compare BASE CAND... [from=F]``: paired comparison of dumps (sessions within 1.5x on both axes, the default
   session's ratio, CCC differences with Student-t 95 % intervals over the sessions; ``from=F``: rates and CCC
   from the F-th test frame on, to leave out the fresh start).
+- ``rates DUMP...``: per session the truth's spread and rate and the calibrated output's rate, and how the output's
+  rate and the ratio go with the truth's rate (Spearman): does the output move at a rate of its own?
+- ``smoothers CHOOSE_DUMP CONFIRM_DUMP``: causal smoothers of other shapes (exponential, cascaded exponential,
+  moving average, triangular, Holt with other constants) on the calibrated chain's pre-smoother output, against
+  the current Holt smoother at equal input: sessions within 1.5x, the default session's ratio, paired CCC
+  differences on the choosing and the confirmation sessions.
+
+- ``readouts``: linear readouts (ridge, penalty by generalised cross-validation) of the demo pipeline's frames
+  instead of the chain, trained on each person's demo sessions: every (channel, band) feature, the hemispheric
+  differences of the 27 symmetric pairs (DASM), their alpha band only, and both; offset to the calibration
+  frames' truth, smoothed as the demo smooths (Holt 2.5 s / 4 s). Does an asymmetry readout move less?
+- ``asymmetry``: the simulator's strongest valence signal, frontal alpha asymmetry ((F4 + F6) - (F3 + F5) alpha
+  DE), causally smoothed and fitted to the test stretch's own valence truth (in-sample, an upper bound): how much
+  valence does the signal carry on the default session, against sessions whose truth moves?
+
+``train`` and ``dump`` take ``loss=mse``: the transformer's loss (training and calibration's readout fit) without
+its (1 - CCC) term, which sets the output's spread to the training truth's whatever the evidence.
 
 Usage: nice -n 19 .venv/bin/python scripts/demo_valence_wander_eval.py VERB ARGS (see above).
 """
@@ -180,6 +197,13 @@ def occlude(cache: Path) -> None:
           + ", ".join(f"{n} {r:.3f}" for r, n in rows[:10]))
 
 
+def _mse_only() -> None:
+    """The transformer's regression loss without its (1 - CCC) term, in training and in calibration."""
+    import eegaffect.models.transformer as transformer
+
+    transformer.ccc_loss = lambda pred, target: pred.new_zeros(())
+
+
 def train(out: Path, n_sessions: int, steps: int | None) -> None:
     import eegaffect.models.demo as demo
 
@@ -230,14 +254,198 @@ def compare(base: Path, cands, first: int = 1) -> None:
             print(line)
 
 
+def _dumps(*dirs: Path) -> dict:
+    return {Path(f).stem: dict(np.load(f)) for d in dirs for f in sorted(glob.glob(str(d / "p*_s*.npz")))}
+
+
+def rates(dirs) -> None:
+    from scipy.stats import spearmanr
+
+    from eegaffect.benchmark.metrics import ccc, jitter
+
+    rows = []
+    for name, d in _dumps(*dirs).items():
+        keep = np.all(np.isfinite(d["y"]), 1) & np.all(np.isfinite(d["out"]), 1)
+        y, p, t = d["y"][keep], d["out"][keep].astype(np.float64), d["t"][keep]
+        jt, jp = jitter(y, t), jitter(p, t)
+        rows.append([*y.std(0), *jt, *jp, *(jp / jt)])
+        print(f"{name:6s} valence: truth sd {y[:, 0].std():.3f} rate {jt[0]:.3f}/s, output {jp[0]:.3f}/s "
+              f"({jp[0] / jt[0]:.2f}x, CCC {ccc(y[:, 0], p[:, 0]):+.2f}) | arousal: truth sd {y[:, 1].std():.3f} "
+              f"rate {jt[1]:.3f}/s, output {jp[1]:.3f}/s ({jp[1] / jt[1]:.2f}x)")
+    a = np.array(rows)
+    for i, axis in enumerate(("valence", "arousal")):
+        print(f"{axis}: output rate {a[:, 4 + i].mean():.3f} +- {a[:, 4 + i].std():.3f}/s over {len(a)} sessions; "
+              f"Spearman with the truth's rate: output rate {spearmanr(a[:, 2 + i], a[:, 4 + i])[0]:+.2f}, "
+              f"ratio {spearmanr(a[:, 2 + i], a[:, 6 + i])[0]:+.2f}")
+
+
+def _ema(x, tau):
+    from eegaffect.models.smoothing import OutputSmoother
+
+    return OutputSmoother(tau, 0.0, 1.0).apply(x)[0]
+
+
+def _moving(x, weights):
+    """Causal weighted moving average (``weights[0]`` on the newest frame; shorter at the start)."""
+    out = np.empty_like(x)
+    for i in range(len(x)):
+        w = weights[:i + 1]
+        out[i] = (w[:, None] * x[i + 1 - len(w):i + 1][::-1]).sum(0) / w.sum()
+    return out
+
+
+SMOOTHERS = {
+    "Holt 2.5 s / 4 s (current)": lambda x: _holt(x, 2.5, 4.0),
+    "Holt 4 s / 6 s": lambda x: _holt(x, 4.0, 6.0),
+    "exponential 2.5 s": lambda x: _ema(x, 2.5),
+    "exponential 4 s": lambda x: _ema(x, 4.0),
+    "2 x exponential 1.5 s": lambda x: _ema(_ema(x, 1.5), 1.5),
+    "2 x exponential 2 s": lambda x: _ema(_ema(x, 2.0), 2.0),
+    "3 x exponential 1.5 s": lambda x: _ema(_ema(_ema(x, 1.5), 1.5), 1.5),
+    "moving average 5 frames": lambda x: _moving(x, np.ones(5)),
+    "moving average 7 frames": lambda x: _moving(x, np.ones(7)),
+    "triangular 5 frames": lambda x: _moving(x, np.array([1.0, 2, 3, 2, 1])),
+    "triangular 7 frames": lambda x: _moving(x, np.array([1.0, 2, 3, 4, 3, 2, 1])),
+    "moving average 3, then Holt": lambda x: _holt(_moving(x, np.ones(3)), 2.5, 4.0),
+}
+
+
+def _holt(x, smooth_s, trend_s):
+    from eegaffect.models.smoothing import OutputSmoother
+
+    return OutputSmoother(smooth_s, trend_s, 1.0).apply(x)[0]
+
+
+def smoothers(choose: Path, confirm: Path) -> None:
+    from eegaffect.benchmark.metrics import t_half_width
+
+    sets = {"choose": _dumps(choose), "confirm": _dumps(confirm)}
+    base = {}
+    for name, smooth in SMOOTHERS.items():
+        line = f"{name:28s}"
+        for label, dumps in sets.items():
+            scores = {n: _scores({**d, "s": np.clip(smooth(d["raw"].astype(np.float64)), -1, 1)}, "s")
+                      for n, d in dumps.items()}
+            ratio = np.array([s[0] for s in scores.values()])
+            c = np.array([s[1] for s in scores.values()])
+            base.setdefault(label, c)
+            line += (f" | {label}: within 1.5x {int(np.all(ratio <= 1.5, 1).sum())}/{len(c)}, CCC "
+                     f"{c[:, 0].mean():.3f}/{c[:, 1].mean():.3f}")
+            if "p0_s1" in scores:
+                line += f", default {scores['p0_s1'][0][0]:.2f}x/{scores['p0_s1'][0][1]:.2f}x"
+            if c is not base[label]:
+                d = c - base[label]
+                line += "".join(f", d{a} {d[:, i].mean():+.3f} +- {t_half_width(d[:, i]):.3f}"
+                                for i, a in enumerate("VA"))
+        print(line, flush=True)
+
+
+def _pipeline_frames(eeg, pipeline):
+    from eegaffect.acquisition.channels import SEED_CHANNELS
+
+    from eegaffect.pipeline import SignalPipeline
+
+    pipe = SignalPipeline(pipeline, n_chans=len(SEED_CHANNELS), sfreq_in=FS)
+    frames = np.asarray(pipe.process(eeg))
+    return frames, pipe.frame_times(len(frames))
+
+
+def symmetric_pairs(names) -> list[tuple[int, int]]:
+    """(left, right) indices of the 10-20 homologous pairs in ``names`` (odd number left, the next even right)."""
+    import re
+
+    index = {n.upper(): i for i, n in enumerate(names)}
+    pairs = []
+    for name, i in index.items():
+        m = re.fullmatch(r"([A-Z]+)(\d+)", name)
+        if m and int(m.group(2)) % 2 == 1 and f"{m.group(1)}{int(m.group(2)) + 1}" in index:
+            pairs.append((i, index[f"{m.group(1)}{int(m.group(2)) + 1}"]))
+    return pairs
+
+
+def readouts() -> None:
+    from eegaffect.acquisition.channels import SEED_CHANNELS
+    from sklearn.linear_model import RidgeCV
+
+    from eegaffect.models.demo import _demo_sequences, demo_config
+    from eegaffect.targets import frame_targets, sample_times
+
+    left, right = np.array(symmetric_pairs(SEED_CHANNELS)).T
+
+    def views(f):
+        dasm = f[:, left] - f[:, right]
+        return {"DE": f.reshape(len(f), -1), "DASM": dasm.reshape(len(f), -1), "DASM alpha": dasm[:, :, 2],
+                "DE + DASM": np.concatenate([f.reshape(len(f), -1), dasm.reshape(len(f), -1)], 1)}
+
+    results: dict = {}
+    for person in range(5):
+        config = demo_config(person)
+        train = _demo_sequences(person, 8, 120.0, config, False)
+        y_train = np.concatenate(train.va)
+        ok = np.all(np.isfinite(y_train), 1)
+        x_train = {k: np.concatenate([views(f)[k] for f in train.features]) for k in views(train.features[0])}
+        for k in (1, 2, 3):
+            eeg, va = _generate(person, k)
+            f, t = _pipeline_frames(eeg, config.pipeline)
+            y = frame_targets(t, sample_times(len(va), FS), va)
+            cal, test = t <= ev.CAL_S, (t > ev.CAL_S + ev.GAP_S) & np.all(np.isfinite(y), 1)
+            for name, x in views(f).items():
+                mu, sd = x_train[name][ok].mean(0), x_train[name][ok].std(0) + 1e-9
+                model = RidgeCV(alphas=np.logspace(-1, 4, 12)).fit((x_train[name][ok] - mu) / sd, y_train[ok])
+                p = model.predict((x - x[cal].mean(0)) / sd)  # the session's own offset, from calibration frames
+                p += y[cal].mean(0) - p[cal].mean(0)
+                out = np.clip(_holt(p, 2.5, 4.0), -1, 1)
+                results.setdefault(name, {})[f"p{person}_s{k}"] = _scores({"s": out[test], "y": y[test],
+                                                                           "t": t[test]}, "s")
+    for name, scores in results.items():
+        ratio = np.array([s[0] for s in scores.values()])
+        c = np.array([s[1] for s in scores.values()])
+        print(f"{name:10s} within 1.5x {int(np.all(ratio <= 1.5, 1).sum())}/{len(c)}, CCC {c[:, 0].mean():.3f}/"
+              f"{c[:, 1].mean():.3f}, default session {scores['p0_s1'][0][0]:.2f}x/{scores['p0_s1'][0][1]:.2f}x",
+              flush=True)
+
+
+def asymmetry() -> None:
+    from eegaffect.acquisition.channels import SEED_CHANNELS
+
+    from eegaffect.benchmark.metrics import ccc, jitter
+    from eegaffect.models.demo import demo_config
+    from eegaffect.targets import frame_targets, sample_times
+
+    ch = {n.upper(): i for i, n in enumerate(SEED_CHANNELS)}
+    for person, k in ((0, 1), (1, 1), (2, 2), (3, 1), (4, 3)):
+        eeg, va = _generate(person, k)
+        f, t = _pipeline_frames(eeg, demo_config(person).pipeline)
+        y = frame_targets(t, sample_times(len(va), FS), va)[:, 0]
+        test = (t > ev.CAL_S + ev.GAP_S) & np.isfinite(y)
+        x = f[:, ch["F4"], 2] + f[:, ch["F6"], 2] - f[:, ch["F3"], 2] - f[:, ch["F5"], 2]
+        line = (f"person {person} session +{k}: valence truth sd {y[test].std():.3f}, "
+                f"rate {jitter(y[test], t[test])[0]:.3f}/s |")
+        for tau in (2.5, 5.0, 10.0, 20.0):
+            xs = _ema(x[:, None], tau)[test, 0]
+            fit = np.polyval(np.polyfit(xs, y[test], 1), xs)
+            line += f" {tau:g} s: r {np.corrcoef(xs, y[test])[0, 1]:+.2f} CCC {ccc(y[test], fit):+.2f}"
+        print(line, flush=True)
+
+
 def main() -> int:
     args = sys.argv[1:]
-    if not args or args[0] not in ("artifacts", "hold", "noise", "occlude", "train", "dump", "compare"):
+    if not args or args[0] not in ("artifacts", "hold", "noise", "occlude", "train", "dump", "compare", "rates",
+                                   "smoothers", "readouts", "asymmetry"):
         print(__doc__)
         return 2
     verb = args[0]
+    if "loss=mse" in args:
+        _mse_only()
+        args = [a for a in args if a != "loss=mse"]
     if verb in ("artifacts", "hold", "noise", "occlude"):
         {"artifacts": artifacts, "hold": hold, "noise": noise, "occlude": occlude}[verb](Path(args[1]))
+    elif verb in ("readouts", "asymmetry"):
+        {"readouts": readouts, "asymmetry": asymmetry}[verb]()
+    elif verb == "rates":
+        rates([Path(a) for a in args[1:]])
+    elif verb == "smoothers":
+        smoothers(Path(args[1]), Path(args[2]))
     elif verb == "train":
         train(Path(args[1]), int(args[2]), int(args[3]) if len(args) > 3 else None)
     elif verb == "dump":
