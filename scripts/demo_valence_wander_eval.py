@@ -27,6 +27,8 @@ are predicted from a fresh start, each output scored against the truth at its fr
   from the F-th test frame on, to leave out the fresh start).
 - ``rates DUMP...``: per session the truth's spread and rate and the calibrated output's rate, and how the output's
   rate and the ratio go with the truth's rate (Spearman): does the output move at a rate of its own?
+- ``uncertainty DUMP``: does the calibrated chain's confidence (its log-variance head) tell the frames with a
+  large error apart (per session, the correlation of sigma with the pre-smoother output's |error|)?
 - ``smoothers CHOOSE_DUMP CONFIRM_DUMP``: causal smoothers of other shapes (exponential, cascaded exponential,
   moving average, triangular, Holt with other constants) on the calibrated chain's pre-smoother output, against
   the current Holt smoother at equal input: sessions within 1.5x, the default session's ratio, paired CCC
@@ -100,7 +102,8 @@ def _run(parent: Path, eeg, va, steps: int | None = None) -> dict:
             p.chain.smoother = OutputSmoother(0.0, 0.0, p.chain.hop_s)
         raw, praw = cp.predict(test).va, pred.predict(test).va
     true = frame_targets(out.time_s, sample_times(N, FS), va[B:B + N])
-    return {"out": out.va, "pout": pout.va, "raw": raw, "praw": praw, "t": out.time_s, "y": true}
+    return {"out": out.va, "pout": pout.va, "raw": raw, "praw": praw, "t": out.time_s, "y": true,
+            "confidence": out.confidence}
 
 
 def _scores(r: dict, key: str = "out", first: int = 1):
@@ -279,6 +282,18 @@ def rates(dirs) -> None:
               f"ratio {spearmanr(a[:, 2 + i], a[:, 6 + i])[0]:+.2f}")
 
 
+def uncertainty(where: Path) -> None:
+    corr = []
+    for name, d in _dumps(where).items():
+        sigma = 1.0 / d["confidence"].astype(np.float64) - 1.0
+        error = np.abs(d["raw"] - d["y"]).mean(1)
+        keep = np.isfinite(error)
+        corr.append(np.corrcoef(sigma[keep], error[keep])[0, 1])
+        print(f"{name:6s} sigma mean {sigma.mean():.3f}, correlation with |error| {corr[-1]:+.2f}")
+    print(f"mean correlation {np.mean(corr):+.2f} ({np.min(corr):+.2f} to {np.max(corr):+.2f}) over {len(corr)} "
+          f"sessions")
+
+
 def _ema(x, tau):
     from eegaffect.models.smoothing import OutputSmoother
 
@@ -431,7 +446,7 @@ def asymmetry() -> None:
 def main() -> int:
     args = sys.argv[1:]
     if not args or args[0] not in ("artifacts", "hold", "noise", "occlude", "train", "dump", "compare", "rates",
-                                   "smoothers", "readouts", "asymmetry"):
+                                   "smoothers", "readouts", "asymmetry", "uncertainty"):
         print(__doc__)
         return 2
     verb = args[0]
@@ -442,6 +457,8 @@ def main() -> int:
         {"artifacts": artifacts, "hold": hold, "noise": noise, "occlude": occlude}[verb](Path(args[1]))
     elif verb in ("readouts", "asymmetry"):
         {"readouts": readouts, "asymmetry": asymmetry}[verb]()
+    elif verb == "uncertainty":
+        uncertainty(Path(args[1]))
     elif verb == "rates":
         rates([Path(a) for a in args[1:]])
     elif verb == "smoothers":
