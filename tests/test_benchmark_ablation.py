@@ -118,6 +118,8 @@ def test_bench_ablation_command_prints_the_paired_table(tiny_seed, tmp_path, cap
     assert len(rows) == 2 * 2 * 4  # seeds x models x (subject, session) folds
     ridge = [r for r in rows if r["model"] == "de-ridge"]
     assert all(r["valence_jitter"] >= 0 and "valence_true_jitter" in r for r in ridge)
+    # the benchmark row's own jitter (one implementation); SEED's targets hold still within a trial: no ratio
+    assert all(r["valence_jitter_ratio"] is None and r["valence_true_jitter"] == 0 for r in ridge)
     logreg = [r for r in rows if r["model"] == "de-logreg"]
     assert all(0 <= r["label_flips"] <= 1 for r in logreg) and "label_flips" in printed
     table = json.loads((out / "ablation.json").read_text())

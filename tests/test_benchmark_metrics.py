@@ -10,9 +10,12 @@ from scipy import stats
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 
 from eegaffect.benchmark.metrics import (
+    JITTER_METRICS,
     METRIC_NAMES,
+    REGRESSION_METRICS,
     ccc,
     classification_metrics,
+    jitter_metrics,
     pearson,
     regression_metrics,
     rmse,
@@ -74,9 +77,46 @@ def test_regression_metrics_null_for_constant_target(rng):
     t = np.column_stack([rng.normal(size=50), np.full(50, 0.5)])
     p = t + rng.normal(scale=0.1, size=t.shape)
     m = regression_metrics(t, p)
-    assert set(m) == {n for n in METRIC_NAMES if n.startswith(("valence", "arousal"))}
+    assert set(m) == set(REGRESSION_METRICS)
     assert m["valence_ccc"] > 0.9 and m["arousal_rmse"] == pytest.approx(rmse(t[:, 1], p[:, 1]))
     assert m["arousal_pearson"] is None  # constant target: undefined, not a number
+
+
+def test_jitter_metrics_by_hand_within_two_trials():
+    # trial 1 (3 steps) then trial 2 (2 steps); the pair across them (step 3 -> 4) must not count
+    true = np.array([[0.0, 0.1], [1.0, 0.1], [2.0, 0.1],  # valence ramps, arousal one value per trial
+                     [10.0, 0.9], [10.5, 0.9]])
+    pred = np.array([[0.0, 0.0], [2.0, 0.3], [0.0, 0.0],
+                     [5.0, 0.5], [6.0, 0.4]])
+    m = jitter_metrics(true, pred, lengths=[3, 2])
+    assert list(m) == list(JITTER_METRICS) and set(JITTER_METRICS) <= set(METRIC_NAMES)
+    # valence: prediction |changes| 2, 2 | 1 -> 5/3; truth 1, 1 | 0.5 -> 2.5/3 (with the cross pair: 10/4, 10.5/4)
+    assert m["valence_jitter"] == pytest.approx(5 / 3)
+    assert m["valence_jitter_ratio"] == pytest.approx(2.0)
+    # arousal: prediction 0.3, 0.3 | 0.1 -> 0.7/3; the truth does not move within a trial (it would across the
+    # trials: 0.8), so the ratio is undefined
+    assert m["arousal_jitter"] == pytest.approx(0.7 / 3)
+    assert m["arousal_jitter_ratio"] is None
+    # one trial of five steps would count the jump: the answer changes
+    assert jitter_metrics(true, pred, lengths=[5])["valence_jitter"] == pytest.approx(10 / 4)
+
+
+def test_jitter_metrics_none_cases():
+    true = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 3.0]])
+    pred = np.array([[0.0, 0.0], [0.5, 0.5], [0.0, 0.0]])
+    gap = true.copy()
+    gap[2, 1] = np.nan  # one step without an arousal target
+    m = jitter_metrics(gap, pred, lengths=[3])
+    # the prediction's own jitter needs no target; its ratio needs every target, as the other V/A metrics
+    assert m["valence_jitter"] == pytest.approx(0.5) and m["arousal_jitter"] == pytest.approx(0.5)
+    assert m["valence_jitter_ratio"] is None and m["arousal_jitter_ratio"] is None
+    assert jitter_metrics(true, pred, lengths=[3])["arousal_jitter_ratio"] == pytest.approx(0.5 / 1.5)
+    # no trial with two steps: nothing to measure
+    assert all(v is None for v in jitter_metrics(true, pred, lengths=[1, 1, 1]).values())
+    with pytest.raises(ValueError, match="two \\(n, 2\\) arrays"):
+        jitter_metrics(true[:, :1], pred[:, :1], lengths=[3])
+    with pytest.raises(ValueError, match="summing to 3"):
+        jitter_metrics(true, pred, lengths=[2])
 
 
 def test_summarise_averages_per_subject_first():

@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 from test_feature_cache import write_tiny_seed
 
-from eegaffect.benchmark.metrics import METRIC_NAMES
+from eegaffect.benchmark.metrics import JITTER_METRICS, METRIC_NAMES
 from eegaffect.benchmark.runner import ROW_KEYS, BenchSeedConfig, run_benchmark
 from eegaffect.cli import main
 
 CLASSIFICATION = {"accuracy", "macro_f1", "balanced_accuracy"}
+RATIOS = {"valence_jitter_ratio", "arousal_jitter_ratio"}
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,9 @@ def test_cli_writes_every_output_with_the_documented_schema(tiny_seed, tmp_path,
         if row["model"] == "de-ridge":
             assert all(row[m] is None for m in CLASSIFICATION)
             assert row["valence_rmse"] is not None and row["valence_ccc"] is not None
-            assert all(row[m] is not None for m in METRIC_NAMES if m not in CLASSIFICATION)
+            assert all(row[m] is not None for m in METRIC_NAMES if m not in CLASSIFICATION | RATIOS)
+            # SEED's targets are one label-derived value per trial: the truth does not move, no ratio
+            assert row["valence_jitter"] >= 0 and all(row[m] is None for m in RATIOS)
         else:
             assert all(row[m] is not None for m in CLASSIFICATION)
             assert all(row[m] is None for m in METRIC_NAMES if m not in CLASSIFICATION)
@@ -64,7 +67,13 @@ def test_cli_writes_every_output_with_the_documented_schema(tiny_seed, tmp_path,
         rows = list(csv.DictReader(fh))
     assert [r["model"] for r in rows] == [r["model"] for r in doc["rows"]]
     assert rows[0]["valence_ccc"] == "" and float(rows[0]["accuracy"]) == pytest.approx(doc["rows"][0]["accuracy"])
-    assert (out / "results.md").read_text().startswith("# Benchmark: seed, subject-dependent")
+    assert "valence_jitter" in rows[0] and rows[0]["valence_jitter_ratio"] == ""
+    md = (out / "results.md").read_text()
+    assert md.startswith("# Benchmark: seed, subject-dependent")
+    # the jitter has a table of its own, for the models that predict valence/arousal, not columns of the first
+    main_table, jitter_table = md.split("## Output jitter")
+    assert "jitter" not in main_table.split("## ")[0]
+    assert "| de-ridge |" in jitter_table.split("## ")[0] and "| de-svm |" not in jitter_table.split("## ")[0]
     run = json.loads((out / "run.json").read_text())
     assert run["feature_eeg_seconds"] == pytest.approx(4 * 15 * 1201 / 200) and run["feature_throughput"] > 0
     assert run["folds_run"] == 12 and run["config"]["models"] == ["de-svm", "de-logreg", "de-ridge"]
@@ -103,6 +112,57 @@ def test_resume_skips_finished_folds_and_reproduces_the_rest(tiny_seed, tmp_path
     third = run_benchmark(tiny_seed, config.model_copy(update={"seed": 1}), tmp_path / "out",
                           show_progress=False)
     assert third.folds_skipped == 0
+
+
+def test_rows_carry_the_output_jitter_within_trials_by_hand():
+    from types import SimpleNamespace
+
+    from eegaffect.benchmark.interface import Predictions, SplitData
+    from eegaffect.benchmark.splits import score_row
+
+    # two test trials; valence ramps, arousal holds one value per trial (it jumps only across the trials)
+    va = [np.array([[0.0, 0.1], [1.0, 0.1], [2.0, 0.1]]), np.array([[10.0, 0.9], [10.5, 0.9]])]
+    test = SplitData(trial_infos=[None, None], labels=[0, 1], va=va, class_names=["a", "b"],
+                     features=[np.zeros((3, 1, 1)), np.zeros((2, 1, 1))])
+    fold = SimpleNamespace(subject=np.int64(1), session=None, name="f")
+    pred = Predictions(va=[np.array([[0.0, 0.0], [2.0, 0.3], [0.0, 0.0]]),
+                           np.array([[5.0, 0.5], [6.0, 0.4]])]).check(test)
+    row = score_row("m", None, fold, test, pred)
+    assert tuple(row) == ROW_KEYS
+    # prediction |changes| within trials: valence 2, 2 | 1, arousal 0.3, 0.3 | 0.1 (the 0 -> 5 jump between the
+    # trials is not one); the truth's: valence 1, 1 | 0.5, arousal 0, 0 | 0
+    assert row["valence_jitter"] == pytest.approx(5 / 3) and row["valence_jitter_ratio"] == pytest.approx(2.0)
+    assert row["arousal_jitter"] == pytest.approx(0.7 / 3) and row["arousal_jitter_ratio"] is None
+    # a step without a target: no ratio (nor CCC), the prediction's own jitter stays
+    va[1][0, 0] = np.nan
+    row = score_row("m", None, fold, test, pred)
+    assert row["valence_ccc"] is None and row["valence_jitter_ratio"] is None
+    assert row["valence_jitter"] == pytest.approx(5 / 3)
+    # a classifier predicts no valence/arousal: no jitter
+    labels = Predictions(labels=[np.zeros(3, dtype=np.int64), np.ones(2, dtype=np.int64)]).check(test)
+    assert all(score_row("c", None, fold, test, labels)[m] is None for m in JITTER_METRICS)
+
+
+def test_rows_of_a_run_older_than_the_jitter_get_it_from_their_stored_predictions(tiny_seed, tmp_path, cache_dir):
+    out = tmp_path / "out"
+    config = _config(cache_dir, models=["de-ridge", "de-logreg"], subjects=[1])
+    first = run_benchmark(tiny_seed, config, out, show_progress=False)
+    assert all(r["valence_jitter"] > 0 for r in first.rows if r["model"] == "de-ridge")
+    (rows_file,) = (out / "partial").glob("*/rows.jsonl")
+    old = []
+    for line in rows_file.read_text().splitlines():  # the layout before the jitter (and without macro_f1)
+        entry = json.loads(line)
+        entry["row"] = {k: v for k, v in entry["row"].items() if k not in JITTER_METRICS and k != "macro_f1"}
+        old.append(json.dumps(entry))
+    rows_file.write_text("\n".join(old) + "\n")
+    second = run_benchmark(tiny_seed, config, out, show_progress=False)
+    assert (second.folds_run, second.folds_skipped) == (0, 4)
+    assert all(tuple(r) == ROW_KEYS for r in second.rows)
+    # the jitter comes back from the predictions, a metric they cannot give is None
+    assert [{k: r[k] for k in JITTER_METRICS} for r in second.rows] == \
+        [{k: r[k] for k in JITTER_METRICS} for r in first.rows]
+    assert all(r["macro_f1"] is None for r in second.rows)
+    assert second.summary[0]["valence_jitter_mean"] == first.summary[0]["valence_jitter_mean"]
 
 
 def test_loso_rows_are_per_held_out_subject(tiny_seed, tmp_path, cache_dir):

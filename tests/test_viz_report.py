@@ -76,6 +76,16 @@ def test_benchmark_report(tmp_path, rng):
     assert "Per-subject results" in page and "eegdancer" in page and "Confusion matrix: confusion-svm" in page
     assert page.count("<tr>") >= 1 + 2 + 1 + 6  # summary table (header + 2 models) + per-subject (header + 6)
     assert (tmp_path / "out" / "summary.png").is_file() and (tmp_path / "out" / "report.pdf").is_file()
+    assert "Output jitter" not in page  # a results file from before the jitter columns
+
+    # the jitter gets a table of its own, for the models that predict valence/arousal only
+    summary[1].update(valence_jitter_mean=0.0123, valence_jitter_std=0.001, valence_jitter_ratio_mean=1.5,
+                      valence_jitter_ratio_std=0.2)
+    write_results_json(run / "results.json", results_document("seed", "subject-dependent", rows, summary))
+    page = make_report(run, tmp_path / "again")["html"].read_text()
+    jitter_table = page.split("Output jitter")[1].split("</table>")[0]
+    assert "valence_jitter_ratio_mean" in jitter_table and "0.0123" in jitter_table
+    assert jitter_table.count("<tr>") == 2 and "eegdancer" in jitter_table and "svm<" not in jitter_table
 
 
 def test_not_a_run_folder(tmp_path):

@@ -3,12 +3,12 @@
 :func:`run_ablation` runs :func:`~eegaffect.benchmark.runner.run_benchmark` once per (dataset, seed) into
 ``OUT/<dataset folder name>/seed<k>`` (each resumable on its own), tags every result row with its dataset and seed,
 and adds the output jitter of every row (mean |change| per step of the prediction and of the truth, within trials,
-from the stored predictions) and, for classifiers, the label flips (fraction of steps whose predicted class differs
-from the previous step's, within trials). :func:`paired_differences` pairs each model with the reference model on
-the same (dataset, seed, subject) unit (a subject's sessions/folds averaged first), and reports the mean difference
-``reference - model`` with its Student-t 95% confidence interval over units: a positive interval means the
-reference is better on that metric (for jitter, where lower is better, a positive value means the reference
-jitters more).
+from the stored predictions; the prediction's is the benchmark row's own ``<dim>_jitter``) and, for classifiers,
+the label flips (fraction of steps whose predicted class differs from the previous step's, within trials).
+:func:`paired_differences` pairs each model with the reference model on the same (dataset, seed, subject) unit (a
+subject's sessions/folds averaged first), and reports the mean difference ``reference - model`` with its Student-t
+95% confidence interval over units: a positive interval means the reference is better on that metric (for jitter,
+where lower is better, a positive value means the reference jitters more).
 """
 
 from __future__ import annotations
@@ -116,10 +116,15 @@ def ablation_markdown(table: Sequence[Mapping], reference: str, metrics: Sequenc
 
 
 def row_jitter(pred: Mapping[str, np.ndarray]) -> dict:
-    """Mean |change| per step within trials of the predicted and true V/A of one stored (model, fold), and the
-    fraction of steps whose predicted label differs from the previous step's (``label_flips``, with ``pred_labels``).
+    """Output jitter of one stored (model, fold), and the fraction of steps whose predicted label differs from the
+    previous step's (``label_flips``, with ``pred_labels``), all within trials.
+
+    The prediction's jitter and its ratio to the truth's are the benchmark row's own
+    (:func:`eegaffect.benchmark.metrics.jitter_metrics`: ``<dim>_jitter``, ``<dim>_jitter_ratio``; so a row of a
+    run that predates them gets the same values); ``<dim>_true_jitter`` is the truth's own mean |change| per step
+    over its steps that have both values. Keys whose value is undefined are left out.
     """
-    from eegaffect.benchmark.metrics import jitter
+    from eegaffect.benchmark.metrics import jitter, jitter_metrics
 
     out = {}
     bounds = np.cumsum(np.r_[0, pred["n_steps"]])
@@ -128,14 +133,15 @@ def row_jitter(pred: Mapping[str, np.ndarray]) -> dict:
         flips = [np.diff(np.asarray(labels)[a:b]) != 0 for a, b in zip(bounds[:-1], bounds[1:]) if b - a > 1]
         if flips:
             out["label_flips"] = float(np.concatenate(flips).mean())
-    for key, name in (("pred_va", ""), ("true_va", "true_")):
-        if key not in pred:
-            continue
-        va = np.asarray(pred[key], float)
+    if "true_va" in pred:
+        va = np.asarray(pred["true_va"], float)
         va = np.where(np.all(np.isfinite(va), axis=1, keepdims=True), va, np.nan)  # a step without both: skipped
         m = jitter(va, lengths=pred["n_steps"])
         if np.all(np.isfinite(m)):
-            out[f"valence_{name}jitter"], out[f"arousal_{name}jitter"] = float(m[0]), float(m[1])
+            out["valence_true_jitter"], out["arousal_true_jitter"] = float(m[0]), float(m[1])
+        if "pred_va" in pred:
+            m = jitter_metrics(pred["true_va"], pred["pred_va"], pred["n_steps"])
+            out.update({k: v for k, v in m.items() if v is not None})
     return out
 
 

@@ -1,7 +1,7 @@
 """Benchmark metrics: classification (accuracy, macro-F1, balanced accuracy) and continuous valence/arousal
 (RMSE, Pearson r, concordance correlation coefficient), per fold and summarised per model; and the jitter of a
-continuous estimate (mean absolute change per step or per second), which the ablation rows and the live summary
-both take from :func:`jitter`.
+continuous estimate (mean absolute change per step or per second), which the benchmark rows
+(:func:`jitter_metrics`), the ablation rows and the live summary all take from :func:`jitter`.
 
 Metrics that do not apply (no class predictions, or a constant target for which Pearson r and CCC are
 undefined) are ``None``, which :mod:`json` writes as ``null``.
@@ -17,6 +17,7 @@ import numpy as np
 __all__ = [
     "CLASSIFICATION_METRICS",
     "REGRESSION_METRICS",
+    "JITTER_METRICS",
     "METRIC_NAMES",
     "ccc",
     "pearson",
@@ -25,13 +26,19 @@ __all__ = [
     "t_half_width",
     "classification_metrics",
     "regression_metrics",
+    "jitter_metrics",
     "summarise",
 ]
 
 CLASSIFICATION_METRICS = ("accuracy", "macro_f1", "balanced_accuracy")
 REGRESSION_METRICS = tuple(f"{dim}_{m}" for dim in ("valence", "arousal") for m in ("ccc", "rmse", "pearson"))
+#: Output jitter of a valence/arousal prediction (:func:`jitter_metrics`): ``<dim>_jitter`` is the prediction's mean
+#: absolute change per step within trials (lower is steadier), ``<dim>_jitter_ratio`` that over the truth's own
+#: jitter on the same steps (1: it moves as much as the truth; None when the truth does not move or a target is
+#: missing).
+JITTER_METRICS = tuple(f"{dim}_{m}" for dim in ("valence", "arousal") for m in ("jitter", "jitter_ratio"))
 #: Every metric column of ``results.json`` rows, in order.
-METRIC_NAMES = CLASSIFICATION_METRICS + REGRESSION_METRICS
+METRIC_NAMES = CLASSIFICATION_METRICS + REGRESSION_METRICS + JITTER_METRICS
 
 
 def _pair(y_true, y_pred, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -256,6 +263,41 @@ def regression_metrics(va_true, va_pred) -> dict[str, float | None]:
         out[f"{dim}_ccc"] = _none_if_nan(ccc(t[:, col], p[:, col]))
         out[f"{dim}_rmse"] = _none_if_nan(rmse(t[:, col], p[:, col]))
         out[f"{dim}_pearson"] = _none_if_nan(pearson(t[:, col], p[:, col]))
+    return out
+
+
+def jitter_metrics(va_true, va_pred, lengths) -> dict[str, float | None]:
+    """Output jitter of a valence/arousal prediction, absolute and relative to the truth's, within trials.
+
+    ``<dim>_jitter`` is :func:`jitter` of the prediction per step (no pair across trials, none with a non-finite
+    value); ``<dim>_jitter_ratio`` divides it by :func:`jitter` of the truth over the same pairs, so 1 means the
+    estimate moves as much as the target and 10 ten times as much.
+
+    Parameters
+    ----------
+    va_true, va_pred : array-like, shape (n, 2)
+        True and predicted valence/arousal per step, trials one after the other.
+    lengths : array-like of int, shape (n_trials,)
+        Steps per trial, in order, summing to ``n``.
+
+    Returns
+    -------
+    metrics : dict
+        :data:`JITTER_METRICS`; a jitter is None when no trial has two steps. A ratio is None when a target or a
+        prediction is missing (not finite: the fold's other valence/arousal metrics are None too) or the truth
+        does not move (e.g. one label-derived value per trial).
+    """
+    t = np.asarray(va_true, dtype=np.float64)
+    p = np.asarray(va_pred, dtype=np.float64)
+    if t.ndim != 2 or t.shape[1] != 2 or t.shape != p.shape:
+        raise ValueError(f"jitter_metrics: expected two (n, 2) arrays, got {t.shape} and {p.shape}")
+    pj = jitter(p, lengths=lengths)
+    comparable = bool(np.all(np.isfinite(t)) and np.all(np.isfinite(p)))
+    tj = jitter(t, lengths=lengths) if comparable else np.full(2, np.nan)
+    out: dict[str, float | None] = {}
+    for col, dim in enumerate(("valence", "arousal")):
+        out[f"{dim}_jitter"] = _none_if_nan(pj[col])
+        out[f"{dim}_jitter_ratio"] = _none_if_nan(pj[col] / tj[col]) if tj[col] > 0 else None
     return out
 
 

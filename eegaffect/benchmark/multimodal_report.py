@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from eegaffect.benchmark.metrics import METRIC_NAMES
+from eegaffect.benchmark.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
 
 if TYPE_CHECKING:
     from eegaffect.benchmark.multimodal import BenchRunConfig, MultimodalResult
@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 __all__ = ["RUN_METRICS", "ROW_KEYS", "fusion_comparison", "modality_table"]
 
 _TASK_METRICS = tuple(f"{d}_{m}" for d in ("valence", "arousal", "stress") for m in ("accuracy", "f1"))
-#: Every metric column of the multimodal ``results.json`` rows.
-RUN_METRICS = METRIC_NAMES + _TASK_METRICS
+#: Every metric column of the multimodal ``results.json`` rows (no output jitter: its regression rows score the
+#: frames that have a target, pooled, not whole trials).
+RUN_METRICS = CLASSIFICATION_METRICS + REGRESSION_METRICS + _TASK_METRICS
 ROW_KEYS = ("model", "modality", "subject", "session", "fold") + RUN_METRICS
 
 

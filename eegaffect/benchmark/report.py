@@ -9,14 +9,21 @@
     {"dataset": str, "protocol": str,
      "rows": [{"model", "subject", "session", "fold", "accuracy", "macro_f1", "balanced_accuracy",
                "valence_ccc", "valence_rmse", "valence_pearson", "arousal_ccc", "arousal_rmse",
-               "arousal_pearson"}],
+               "arousal_pearson", "valence_jitter", "valence_jitter_ratio", "arousal_jitter",
+               "arousal_jitter_ratio"}],
      "summary": [{"model", "n_subjects", "<metric>_mean", "<metric>_std", ...}]}
+
+``<dim>_jitter`` is the predicted valence/arousal's mean absolute change per step within test trials (lower is
+steadier) and ``<dim>_jitter_ratio`` that over the truth's own on the same steps
+(:func:`eegaffect.benchmark.metrics.jitter_metrics`).
 
 When units of the run failed, a ``"failed"`` list (``model``, ``fold``, ``seed``, ``error``) follows; the key is
 absent when every unit succeeded.
 
-Metrics that do not apply (a classifier's CCC, a regressor's accuracy, a constant target's Pearson r) are
-``null``. ``results.csv`` holds the rows (empty cells for null).
+Metrics that do not apply (a classifier's CCC, a regressor's accuracy, a constant target's Pearson r, the
+jitter ratio of a target that does not move within a trial or lacks a step) are ``null``; a row resumed from a run
+that predates a metric gets ``null`` for it (the jitter from its stored predictions). ``results.csv`` holds the
+rows (empty cells for null).
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from eegaffect.benchmark.metrics import METRIC_NAMES
+from eegaffect.benchmark.metrics import JITTER_METRICS, METRIC_NAMES
 
 __all__ = ["write_report", "results_document", "markdown_table", "write_results_json", "write_results_csv",
            "featurisation_lines"]
@@ -93,7 +100,8 @@ def write_results_csv(path: str | Path, rows: Sequence[Mapping]) -> Path:
 
 
 def markdown_table(dataset: str, protocol: str, rows: Sequence[Mapping], summary: Sequence[Mapping]) -> str:
-    """A Markdown report: mean ± std per model for every metric that applies, then per-subject figures.
+    """A Markdown report: mean ± std per model for every metric that applies (the output jitter in a table of its
+    own), then per-subject figures.
 
     Returns
     -------
@@ -101,16 +109,18 @@ def markdown_table(dataset: str, protocol: str, rows: Sequence[Mapping], summary
         Markdown.
     """
     metrics = [m for m in METRIC_NAMES if any(s.get(f"{m}_mean") is not None for s in summary)]
+    jitters = [m for m in metrics if m in JITTER_METRICS]
+    metrics = [m for m in metrics if m not in JITTER_METRICS]
     lines = [f"# Benchmark: {dataset}, {protocol}", "",
-             f"Mean ± std over subjects (each subject's folds averaged first); {len(rows)} fold results.", "",
-             "| model | subjects | " + " | ".join(m.replace("_", " ") for m in metrics) + " |",
-             "|---|---:|" + "---:|" * len(metrics)]
-    for s in summary:
-        cells = []
-        for m in metrics:
-            mean, std = s.get(f"{m}_mean"), s.get(f"{m}_std")
-            cells.append("–" if mean is None else f"{mean:.3f} ± {std:.3f}")
-        lines.append(f"| {s['model']} | {s.get('n_subjects', '')} | " + " | ".join(cells) + " |")
+             f"Mean ± std over subjects (each subject's folds averaged first); {len(rows)} fold results.", ""]
+    lines += _summary_table(summary, metrics)
+    if jitters:
+        shown = [s for s in summary if any(s.get(f"{m}_mean") is not None for m in jitters)]
+        lines += ["", "## Output jitter", "",
+                  "Mean |change| per step of the predicted valence/arousal within test trials (lower is steadier), "
+                  "and its ratio to the truth's own on the same steps (1: moves as much as the target; – where the "
+                  "target does not move within a trial or a step has no target).", ""]
+        lines += _summary_table(shown, jitters)
     primary = [m for m in ("accuracy", "valence_ccc", "arousal_ccc") if m in metrics]
     for metric in primary:
         models = [s["model"] for s in summary if s.get(f"{metric}_mean") is not None]
@@ -125,6 +135,18 @@ def markdown_table(dataset: str, protocol: str, rows: Sequence[Mapping], summary
                 cells.append(f"{np.mean(vals):.3f}" if vals else "–")
             lines.append(f"| {subject} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _summary_table(summary: Sequence[Mapping], metrics: Sequence[str]) -> list[str]:
+    lines = ["| model | subjects | " + " | ".join(m.replace("_", " ") for m in metrics) + " |",
+             "|---|---:|" + "---:|" * len(metrics)]
+    for s in summary:
+        cells = []
+        for m in metrics:
+            mean, std = s.get(f"{m}_mean"), s.get(f"{m}_std")
+            cells.append("–" if mean is None else f"{mean:.3f} ± {std:.3f}")
+        lines.append(f"| {s['model']} | {s.get('n_subjects', '')} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def write_report(result, out_dir: str | Path, *, store=None, class_names: Sequence[str] = (), pipeline=None,
@@ -193,7 +215,7 @@ def _plots(rows, summary, folder: Path, store, class_names, pipeline, n_traj: in
         files[f"plot:{name}"] = path
 
     n_classes = len(class_names) or None
-    if any(s.get(f"{m}_mean") is not None for s in summary for m in METRIC_NAMES):
+    if any(s.get(f"{m}_mean") is not None for s in summary for m in METRIC_NAMES if m not in JITTER_METRICS):
         save(plot_summary(summary, n_classes=n_classes), "summary")
     for metric in ("accuracy", "valence_ccc", "arousal_ccc"):
         if any(r.get(metric) is not None for r in rows):

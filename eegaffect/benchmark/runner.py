@@ -38,7 +38,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from eegaffect._logging import logger
-from eegaffect.benchmark.metrics import METRIC_NAMES, summarise
+from eegaffect.benchmark.metrics import JITTER_METRICS, METRIC_NAMES, jitter_metrics, summarise
 from eegaffect.benchmark.protocols import CALIBRATED_PROTOCOLS, CALIBRATED_SUFFIX, PROTOCOLS, make_folds
 from eegaffect.benchmark.resume import _model_signature, _PartialStore, _run_signature, _targets_key
 from eegaffect.config import ConfigModel
@@ -219,7 +219,8 @@ def run_benchmark(root: str | Path, config: BenchSeedConfig, out_dir: str | Path
     row_names = [m for n in names for m in ([n, n + CALIBRATED_SUFFIX] if n in _calibratable(names, probes, config)
                                             else [n])]
     todo = [(fold, name) for fold in folds for name in row_names]
-    result.rows = [r for r in store.rows() if r["model"] in row_names and r["fold"] in {f.name for f in folds}]
+    result.rows = [_complete_row(r, store) for r in store.rows()
+                   if r["model"] in row_names and r["fold"] in {f.name for f in folds}]
     order = {(n, f.name): i for i, (f, n) in enumerate(todo)}
     result.rows.sort(key=lambda r: order[(r["model"], r["fold"])])
     result.summary = summarise(result.rows)
@@ -397,6 +398,23 @@ def _build_caches(full, data, config: BenchSeedConfig, kinds, result: BenchmarkR
         result.feature_peak_mb = max(result.feature_peak_mb, peak)
         caches[kind] = cache
     return caches
+
+
+def _complete_row(row: dict, store) -> dict:
+    """A row with every :data:`ROW_KEYS` key: one resumed from a run older than a metric gets None for it, or, for
+    the jitter metrics, their values from its stored predictions (so a summary never averages them over only the
+    folds fitted since).
+    """
+    missing = [k for k in ROW_KEYS if k not in row]
+    if not missing:
+        return row
+    filled = dict.fromkeys(missing)
+    if any(k in JITTER_METRICS for k in missing):
+        pred = store.predictions(row["model"], row["fold"])
+        if "pred_va" in pred:
+            filled.update({k: v for k, v in jitter_metrics(pred["true_va"], pred["pred_va"], pred["n_steps"]).items()
+                           if k in filled})
+    return {**{k: row.get(k, filled.get(k)) for k in ROW_KEYS}, **row}
 
 
 def _brief(row: dict) -> str:

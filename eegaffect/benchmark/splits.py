@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from eegaffect.benchmark.metrics import METRIC_NAMES, classification_metrics, regression_metrics
+from eegaffect.benchmark.metrics import METRIC_NAMES, classification_metrics, jitter_metrics, regression_metrics
 
 __all__ = ["split_data", "step_va", "score_row"]
 
@@ -114,7 +114,9 @@ def score_row(name: str, model, fold, test, pred) -> dict:
     row : dict
         ``model``, ``subject``, ``session``, ``fold`` and every metric of
         :data:`eegaffect.benchmark.metrics.METRIC_NAMES` (None where it does not apply: no labels predicted, a
-        trial without a class, a step without a valence/arousal target).
+        trial without a class, a step without a valence/arousal target). The jitter metrics
+        (:func:`~eegaffect.benchmark.metrics.jitter_metrics`) compare consecutive steps within each test trial only;
+        the prediction's own jitter needs no target, its ratio to the truth's needs them all.
     """
     row: dict[str, Any] = {"model": name, "subject": _plain(fold.subject), "session": _plain(fold.session),
                            "fold": fold.name}
@@ -123,8 +125,11 @@ def score_row(name: str, model, fold, test, pred) -> dict:
         row.update(classification_metrics(test.step_labels(), np.concatenate(pred.labels),
                                           n_classes=test.n_classes or None))
     true_va = test.step_va()
-    if pred.va is not None and np.all(np.isfinite(true_va)):
-        row.update(regression_metrics(true_va, np.concatenate(pred.va)))
+    if pred.va is not None:
+        pred_va = np.concatenate(pred.va)
+        if np.all(np.isfinite(true_va)):
+            row.update(regression_metrics(true_va, pred_va))
+        row.update(jitter_metrics(true_va, pred_va, lengths=[len(v) for v in pred.va]))
     return row
 
 

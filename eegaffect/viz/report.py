@@ -8,9 +8,9 @@ Two kinds of folders are understood:
   valence/arousal plane (mean prediction, and mean ground truth, while each code was active) and the saved
   dashboard;
 - a benchmark's (``results.json`` / ``results.csv`` from ``eegaffect bench seed``): the per-model summary table
-  and plot, per-subject results (table and bars), and the benchmark's own plots (confusion matrices,
-  trajectories) found in ``plots/``; a plot the benchmark saved is used as is (each appears once), one it did not
-  save (``--no-plots``) is drawn here.
+  and plot, the output jitter's table, per-subject results (table and bars), and the benchmark's own plots
+  (confusion matrices, trajectories) found in ``plots/``; a plot the benchmark saved is used as is (each appears
+  once), one it did not save (``--no-plots``) is drawn here.
 
 The report folder is self-contained: every image the page shows (the run's ``dashboard.png``, the benchmark's
 ``plots/*.png``) is copied into it, so the folder can be moved or shared on its own.
@@ -368,6 +368,7 @@ def _bench_sections(run_dir: Path) -> list[dict]:
     sections: list[dict] = []
     metrics = [m for m in ("accuracy", "macro_f1", "valence_ccc", "valence_rmse", "arousal_ccc", "arousal_rmse")
                if any(r.get(m) is not None for r in rows)]
+    from eegaffect.benchmark.metrics import JITTER_METRICS
     from eegaffect.viz.benchmark import plot_subject_bars, plot_summary
 
     # the benchmark's saved plots are shown as they are (once each); the ones it did not save are drawn here
@@ -377,6 +378,12 @@ def _bench_sections(run_dir: Path) -> list[dict]:
         cols = ["model", "n_subjects"] + [f"{m}_{s}" for m in metrics for s in ("mean", "std")]
         sections.append({"title": f"Benchmark {title}", "table": (cols, [[s.get(c) for c in cols]
                                                                          for s in summary])})
+        jitters = [m for m in JITTER_METRICS if any(s.get(f"{m}_mean") is not None for s in summary)]
+        if jitters:  # a table of its own, for the models that predict valence/arousal (as in results.md)
+            cols = ["model", "n_subjects"] + [f"{m}_{s}" for m in jitters for s in ("mean", "std")]
+            shown = [s for s in summary if any(s.get(f"{m}_mean") is not None for m in jitters)]
+            sections.append({"title": "Output jitter (mean |change| per step within trials; ratio to the truth's)",
+                             "table": (cols, [[s.get(c) for c in cols] for s in shown])})
         if "summary" in saved:
             sections.append({"title": "Summary by model", "image": saved.pop("summary")})
         elif metrics:
