@@ -110,8 +110,6 @@ class PhysioPipeline:
     ----------
     stage : PhysioStage
         The stage.
-    selected : tuple of str
-        The stage's names of the computed features (the kind's ``features``, in the stage's order).
     nan_reasons : collections.Counter
         ``"feature: reason"`` -> number of NaN feature values emitted for that reason.
     """
@@ -133,7 +131,6 @@ class PhysioPipeline:
         self._params = dict(section.params)
         self.stage = self._make_stage()
         self._columns = self._select(section.features)
-        self.selected = tuple(self.stage.feature_names[i] for i in self._columns)
         self.window_s = float(config.frames.window_s)
         self.hop_s = float(config.frames.hop_s)
         self.lookback_s = max(self.window_s, section.lookback_s or 0.0)
@@ -176,6 +173,12 @@ class PhysioPipeline:
         return tuple(name if name.startswith(prefix) else prefix + name for name in names)
 
     # ------------------------------------------------------------------------------------------------------------
+    @property
+    def selected(self) -> tuple[str, ...]:
+        """The stage's names of the computed features (the kind's ``features``, in the stage's order)."""
+        names = self.stage.feature_names
+        return tuple(names[i] for i in self._columns)
+
     @property
     def feature_names(self) -> tuple[str, ...]:
         """Names of the feature columns, ``{kind}_{feature}`` (a name that already starts with ``{kind}_`` is kept):
