@@ -116,3 +116,26 @@ def test_fused_bundle_records_the_selection_and_applies_it_offline_and_live(tmp_
     live = FramedPhysioPipeline(PhysioConfig.model_validate(pred.chain.physio.physio_config), "ecg", 256.0)
     assert list(live.feature_names) == pred.physio_feature_names("ecg")
 
+
+def test_fused_demo_recipe_computes_only_features_finite_over_its_lookbacks(caplog):
+    import logging
+
+    from eegaffect.acquisition.channels import SEED_CHANNELS
+
+    from eegaffect.models.demo import DEMO_FUSED_KINDS, demo_config, demo_sessions
+    from eegaffect.models.fused_data import simulated_sequences
+    from eegaffect.models.stages import fit_physio_spec
+
+    config = demo_config(0, list(DEMO_FUSED_KINDS))
+    train = simulated_sequences(demo_sessions(0, 2), 0, config, kinds=list(DEMO_FUSED_KINDS),
+                                ch_names=SEED_CHANNELS, session_s=60.0, trial_s=60.0)
+    assert train.physio_meta["ecg"]["feature_names"] == ["ecg_hr_mean_bpm"]
+    assert train.physio_meta["ppg"]["feature_names"] == ["ppg_hr_mean_bpm"]
+    assert train.physio_meta["eda"]["feature_names"] == ["eda_scl", "eda_scl_slope"]
+    with caplog.at_level(logging.WARNING, logger="eegaffect"):
+        spec = fit_physio_spec(train, config)
+    assert "never finite" not in caplog.text
+    assert [m.n_features for m in spec.modalities] == [1, 1, 2]
+    for kind in DEMO_FUSED_KINDS:  # every selected feature is finite in most frames
+        rows = np.concatenate([p[kind] for p in train.physio])
+        assert (np.isfinite(rows).mean(0) > 0.5).all(), kind
