@@ -18,6 +18,9 @@ cached under a name of their own because the cache key hashes the config):
 - ``short_route``: ``short``, valence from the EEG pass (``fusion.eeg_pass_outputs: [valence]``).
 - ``slope_route``: ``short_route`` with the skin-conductance level's slope (EDA ``params: {slope: true}``) over
   the EDA look-back; ``slope5_route``: the same over 5 s.
+- ``select_route``: ``slope_route`` computing only heart rate (ECG / PPG ``features: [hr_mean_bpm]``) and the
+  level and its slope (EDA ``features: [scl, scl_slope]``), the features finite over 3 s it uses (the others were
+  always-masked inputs); the packaged ``fused`` recipe since.
 
 Usage: nice -n 19 .venv/bin/python scripts/fused_demo_recipe_study.py CACHE OUT_JSONL [--persons 0,1,2,3,4]
 [--offsets 1,2,3] [--recipes eeg,short_route]; ``--summary`` prints, from OUT_JSONL's rows of those persons,
@@ -40,12 +43,16 @@ import demo_calibration_eval as dce  # noqa: E402
 SHORT = {"ecg": {"lookback_s": 3.0}, "ppg": {"lookback_s": 3.0}, "eda": {"lookback_s": 3.0}}
 SLOPE = {**SHORT, "eda": {"lookback_s": 3.0, "params": {"slope": True}}}
 SLOPE5 = {**SHORT, "eda": {"lookback_s": 5.0, "params": {"slope": True}}}
+SELECT = {"ecg": {"lookback_s": 3.0, "features": ["hr_mean_bpm"]},
+          "ppg": {"lookback_s": 3.0, "features": ["hr_mean_bpm"]},
+          "eda": {"lookback_s": 3.0, "params": {"slope": True}, "features": ["scl", "scl_slope"]}}
 NO_RESP = ("ecg", "ppg", "eda")
 #: recipe -> (demo recipe, look-backs, EEG-pass outputs, fused kinds); None: as packaged
 RECIPES = {"eeg": ("eeg", None, None, None), "fused": ("fused", None, None, None),
            "short": ("fused", SHORT, (), NO_RESP), "short_route": ("fused", SHORT, ("valence",), NO_RESP),
            "slope_route": ("fused", SLOPE, ("valence",), NO_RESP),
-           "slope5_route": ("fused", SLOPE5, ("valence",), NO_RESP)}
+           "slope5_route": ("fused", SLOPE5, ("valence",), NO_RESP),
+           "select_route": ("fused", SELECT, ("valence",), NO_RESP)}
 
 
 def use_recipe(name: str) -> str:

@@ -83,7 +83,8 @@ FUSED_ECG_PHYSIO = {"ecg": {"lookback_s": 10.0}}
 
 def train_tiny_ecg_bundle(out, **fusion):
     """Train a tiny fused EEG (DREAMER's 14 channels, 200 Hz, volts) + ECG bundle on the simulated person into
-    ``out``; ``fusion``: further :class:`~eegaffect.models.config.FusionConfig` settings (e.g. routing).
+    ``out``; ``fusion``: further :class:`~eegaffect.models.config.FusionConfig` settings (e.g. routing, or a
+    ``physio_config`` instead of :data:`FUSED_ECG_PHYSIO`).
     """
     import torch
     from eegaffect.acquisition.channels import DREAMER_CHANNELS
@@ -101,7 +102,8 @@ def train_tiny_ecg_bundle(out, **fusion):
                              transformer=TransformerConfig(d_model=8, n_heads=2, n_layers=1, context=4,
                                                            finetune_steps=30, batch_size=4, crop=16,
                                                            class_head=False),
-                             fusion=FusionConfig(physio=["ecg"], hidden=8, physio_config=FUSED_ECG_PHYSIO, **fusion))
+                             fusion=FusionConfig(**{"physio": ["ecg"], "hidden": 8, "physio_config": FUSED_ECG_PHYSIO,
+                                                    **fusion}))
         train = simulated_sequences([11, 12], 5, config, kinds=["ecg"], ch_names=DREAMER_CHANNELS, session_s=60.0,
                                     trial_s=30.0)
         chain, report = fit_chain(train, config, progress_bar=False)

@@ -183,8 +183,18 @@ class LiveSession:
 
         features = predictor.pipeline_config.features
         spec = predictor.chain.physio  # a fused model's features come from the signal path it was trained with
-        return SessionPhysio.open(self.config, stack, features.window_s, features.hop_s,
-                                  None if spec is None else spec.physio_config)
+        physio = SessionPhysio.open(self.config, stack, features.window_s, features.hop_s,
+                                    None if spec is None else spec.physio_config)
+        for i in [] if physio is None or spec is None else physio.inputs.inputs:
+            # a physio_config of the session's own may select other columns than the model reads
+            want = predictor.physio_feature_names(i.kind) if i.kind in predictor.physio_kinds else None
+            if want is not None and list(i.feature_names) != want:
+                from eegaffect.config import ConfigError
+
+                raise ConfigError(f"physio_config {self.config.physio_config}: the {i.kind} features "
+                                  f"{list(i.feature_names)} are not the model's {want} (drop physio_config to use "
+                                  "the bundle's signal path)")
+        return physio
 
     def _open_recorder(self, stack: contextlib.ExitStack, truth, outlet, physio=None) -> None:
         """Record the EEG, truth and prediction streams to ``out_dir/session.h5`` (with ``record``); ``stack`` stops

@@ -32,9 +32,12 @@ DEMO_RECIPE = {"sfreq": 200.0, "n_sessions": 8, "session_s": 120.0, "trial_s": 6
 #: Physiological stages of the fused demo: heart rate over the last 3 s (a few beats) and the skin-conductance level
 #: and its slope over the last 3 s instead of 60 s. The simulated level follows arousal with a 10-s time constant
 #: and the packaged 60-s (then 10-s) windows added their own delay, so the fused arousal came ~10 s late; heart rate
-#: over a few beats and the level's slope react at once (docs/fusion.md, "The demo's fused recipe").
-DEMO_PHYSIO_LOOKBACKS = {"ecg": {"lookback_s": 3.0}, "ppg": {"lookback_s": 3.0},
-                         "eda": {"lookback_s": 3.0, "params": {"slope": True}}}
+#: over a few beats and the level's slope react at once (docs/fusion.md, "The demo's fused recipe"). Only these
+#: features are computed (``features``): the others of the stages (HRV, SCR rate and amplitudes) are never finite
+#: over 3 s and were always-masked inputs.
+DEMO_PHYSIO_LOOKBACKS = {"ecg": {"lookback_s": 3.0, "features": ["hr_mean_bpm"]},
+                         "ppg": {"lookback_s": 3.0, "features": ["hr_mean_bpm"]},
+                         "eda": {"lookback_s": 3.0, "params": {"slope": True}, "features": ["scl", "scl_slope"]}}
 
 #: Outputs the fused demo bundle takes from its EEG pass (``fusion.eeg_pass_outputs``: every physiological kind
 #: missing; :mod:`eegaffect.models.fusion`, "Per-output routing"): the simulated physiology carries arousal, not

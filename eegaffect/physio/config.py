@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from eegaffect.config import ConfigModel
 from eegaffect.pipeline import FeatureConfig
@@ -36,6 +36,20 @@ class StageConfig(ConfigModel):
                                 "end (null or shorter than frames.window_s: the frame's own window)")
     params: dict[str, Any] = Field(default_factory=dict,
                                    description="keyword arguments of the stage class (kernels/<module>.py)")
+    features: list[str] | None = Field(
+        None, description="the stage's features to compute, by name (the stage's names, e.g. hr_mean_bpm, or the "
+                          "column names, ecg_hr_mean_bpm); the frames keep the stage's order. null: all of them")
+
+    @field_validator("features")
+    @classmethod
+    def _check_features(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            if not value:
+                raise ValueError("features is empty; select at least one feature (null: all of the stage's)")
+            twice = sorted({name for name in value if value.count(name) > 1})
+            if twice:
+                raise ValueError(f"features lists {twice} more than once")
+        return value
 
 
 class PhysioConfig(ConfigModel):

@@ -39,12 +39,15 @@ class PhysioResult(NamedTuple):
         The stage's continuous outputs (n_times, n_continuous), events and quality flags of the whole recording.
     nan_reasons : collections.Counter
         ``"feature: reason"`` -> number of NaN values.
+    feature_names : tuple of str
+        The stage's names of the columns of ``frames`` (the selected features, :attr:`PhysioPipeline.selected`).
     """
 
     frames: np.ndarray
     times: np.ndarray
     output: tuple
     nan_reasons: collections.Counter
+    feature_names: tuple = ()
 
 
 def load_stage_class(kind: str):
@@ -83,7 +86,8 @@ class PhysioPipeline:
     Frame ``k`` ends at ``t_k = k * hop_s + window_s`` seconds from the stream's first sample (the EEG pipeline's
     frame ends for the same ``window_s`` / ``hop_s``), i.e. at sample ``e_k = round(t_k * sfreq)``; its features
     are computed over samples ``[max(0, e_k - L), e_k)`` with ``L = round(max(window_s, lookback_s) * sfreq)``
-    (with ``lookback_s`` null, exactly the frame's window ``[k * hop_s, k * hop_s + window_s)``). It is emitted
+    (with ``lookback_s`` null, exactly the frame's window ``[k * hop_s, k * hop_s + window_s)``). The kind's
+    ``features`` (config) selects the columns, in the stage's order (null: all of the stage's features). It is emitted
     by the :meth:`step` that brings the stream to ``e_k + decision_delay`` samples, so every event of the window
     has been decided. :meth:`flush` emits the frames whose window the stream has reached but whose decision
     delay has not passed (the end of a recording); :meth:`process` is a fresh stream, one step and a flush, so it
@@ -126,6 +130,7 @@ class PhysioPipeline:
         section = config.stage(kind)
         self._params = dict(section.params)
         self.stage = self._make_stage()
+        self._columns = self._select(section.features)
         self.window_s = float(config.frames.window_s)
         self.hop_s = float(config.frames.hop_s)
         self.lookback_s = max(self.window_s, section.lookback_s or 0.0)
@@ -144,12 +149,42 @@ class PhysioPipeline:
             given = f" and {self.kind}.params {self._params}" if self._params else ""
             raise ConfigError(f"cannot build {self._cls.__name__} at {self.sfreq:g} Hz{given}: {exc}") from None
 
+    def _select(self, features: list[str] | None) -> np.ndarray:
+        """Indices into the stage's features of the selected ones (``features``: stage or column names)."""
+        from eegaffect.config import ConfigError
+
+        names = tuple(self.stage.feature_names)  # the instance's: a stage parameter may add features (EDA slope)
+        if features is None:
+            return np.arange(len(names))
+        columns = self._column_names(names)
+        unknown = [f for f in features if f not in names and f not in columns]
+        if unknown:
+            raise ConfigError(f"physio config {self.kind}.features: unknown {unknown}; the {self.kind} stage "
+                              f"({self._cls.__name__}"
+                              f"{f' with params {self._params}' if self._params else ''}) has {list(names)} (a stage "
+                              f"parameter may add features: EDA params slope: true adds scl_slope)")
+        wanted = {names.index(f) if f in names else columns.index(f) for f in features}
+        if len(wanted) < len(features):
+            raise ConfigError(f"physio config {self.kind}.features names a feature twice: {features}")
+        return np.array(sorted(wanted), dtype=np.intp)
+
+    def _column_names(self, names) -> tuple[str, ...]:
+        prefix = f"{self.kind}_"
+        return tuple(name if name.startswith(prefix) else prefix + name for name in names)
+
     # ------------------------------------------------------------------------------------------------------------
     @property
+    def selected(self) -> tuple[str, ...]:
+        """The stage's names of the computed features (the kind's ``features``, in the stage's order)."""
+        names = self.stage.feature_names
+        return tuple(names[i] for i in self._columns)
+
+    @property
     def feature_names(self) -> tuple[str, ...]:
-        """Names of the feature columns, ``{kind}_{feature}`` (a name that already starts with ``{kind}_`` is kept)."""
-        prefix = f"{self.kind}_"
-        return tuple(name if name.startswith(prefix) else prefix + name for name in self.stage.feature_names)
+        """Names of the feature columns, ``{kind}_{feature}`` (a name that already starts with ``{kind}_`` is kept):
+        the selected features (config ``features``) in the stage's order.
+        """
+        return self._column_names(self.selected)
 
     @property
     def decision_delay(self) -> int:
@@ -240,7 +275,7 @@ class PhysioPipeline:
         out = fresh.stage.process(x)
         fresh._append(out, keep_all=True)
         frames = np.concatenate([fresh._emit(fresh._n_seen - fresh.decision_delay), fresh.flush()])
-        return PhysioResult(frames, fresh.frame_times, out, fresh.nan_reasons)
+        return PhysioResult(frames, fresh.frame_times, out, fresh.nan_reasons, fresh.selected)
 
     # ------------------------------------------------------------------------------------------------------------
     def _append(self, out, keep_all: bool = False) -> None:
@@ -272,7 +307,7 @@ class PhysioPipeline:
 
     def _emit(self, reached: int) -> np.ndarray:
         rows = []
-        names = self.stage.feature_names  # the instance's: a stage parameter may add features (EDA slope)
+        names, columns = self.selected, self._columns
         while True:
             end = self._frame_end(self._next_frame)
             if end > reached or end > self._n_seen:
@@ -282,8 +317,9 @@ class PhysioPipeline:
             ev = self._events
             ev = ev[(ev["sample"] >= start) & (ev["sample"] < end)] if len(ev) else ev
             feats = self.stage.window_features(ev, self._cont[lo:hi], self._qual[lo:hi], start, end)
-            values = np.asarray(feats.values, dtype=np.float64)
-            for name, value, reason in zip(names, values, feats.reasons):
+            values = np.asarray(feats.values, dtype=np.float64)[columns]
+            reasons = [feats.reasons[i] for i in columns]
+            for name, value, reason in zip(names, values, reasons):
                 if not np.isfinite(value):
                     self.nan_reasons[f"{name}: {reason or 'not computable'}"] += 1
             rows.append(values)
