@@ -6,6 +6,7 @@ subprocess where the scenario needs a real process restart.
 
 from __future__ import annotations
 
+import ctypes
 import subprocess
 import sys
 import time
@@ -23,8 +24,10 @@ from eegaffect.acquisition.lsl import (
     list_streams,
     resolve_streams,
 )
+from eegaffect.acquisition.lsl._binding import local_clock, was_clock_reset
 from eegaffect.acquisition.outlet import STATUS_GAP, STATUS_INVALID, STATUS_OK, Outlet, PredictionOutlet
 from eegaffect.acquisition.player import Player
+from gil_helpers import other_thread_progress
 from lsl_helpers import read_samples, reap, wait_until
 
 pytestmark = pytest.mark.live
@@ -250,9 +253,23 @@ def test_chunk_puller_fills_its_buffers_and_times_out_empty(unique_name, fmt, dt
         np.testing.assert_array_equal(np.concatenate(got), sent)  # at most 8 per pull, in order, none lost
         assert max(map(len, got)) <= 8
         np.testing.assert_allclose(np.concatenate(got_ts), stamps, atol=1e-9)
+        # the worker's calls between a chunk's first sample and the ring buffer keep the interpreter lock: the
+        # pull of the rest (timeout 0) and the clock-reset check (docs/latency.md)
+        assert puller._pull_held._flags_ & ctypes._FUNCFLAG_PYTHONAPI
+        assert not puller._pull._flags_ & ctypes._FUNCFLAG_PYTHONAPI  # the first pull waits: it releases it
+        assert was_clock_reset(inlet) is False
+        assert other_thread_progress(lambda: was_clock_reset(inlet)) == 0
         inlet.close_stream()
     finally:
         outlet.close()
+
+
+def test_local_clock_is_pylsl_s_and_keeps_the_interpreter_lock():
+    before = pylsl.local_clock()
+    now = local_clock()
+    assert before <= now <= pylsl.local_clock()
+    assert other_thread_progress(local_clock) == 0
+    assert other_thread_progress(pylsl.local_clock) > 0  # pylsl's releases it (the check sees a release)
 
 
 @pytest.mark.timeout(30)

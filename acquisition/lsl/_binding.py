@@ -13,7 +13,7 @@ import ctypes
 import numpy as np
 import pylsl
 
-__all__ = ["ChunkPuller", "NUMPY_DTYPES", "format_name", "open_inlet"]
+__all__ = ["ChunkPuller", "NUMPY_DTYPES", "format_name", "open_inlet", "local_clock", "was_clock_reset"]
 
 _FORMAT_NAMES = {
     pylsl.cf_float32: "float32",
@@ -28,6 +28,33 @@ _FORMAT_NAMES = {
 NUMPY_DTYPES = {"float32": np.float32, "float64": np.float64, "int8": np.int8, "int16": np.int16,
                 "int32": np.int32, "int64": np.int64, "string": object}
 _PROCESSING = pylsl.proc_clocksync | pylsl.proc_monotonize | pylsl.proc_threadsafe
+
+# liblsl's calls that never block, called with the interpreter lock held (``ctypes.PyDLL`` on the library pylsl
+# loaded; pylsl's ``CDLL`` releases the lock around every call). An acquisition worker that released it between
+# pulling a chunk and writing it into the ring buffer gave it to whichever thread of its process was waiting (a
+# consumer polling the buffer) and waited for it back: 0.1-0.2 ms at p99 per release, on the latency path
+# (``docs/latency.md``). These calls take microseconds.
+_HELD = ctypes.PyDLL(pylsl.lib.lib._name)
+
+
+def _held(function):
+    held = getattr(_HELD, function.__name__)
+    held.restype, held.argtypes = function.restype, function.argtypes
+    return held
+
+
+_local_clock = _held(pylsl.lib.lib.lsl_local_clock)
+_was_clock_reset = _held(pylsl.lib.lib.lsl_was_clock_reset)
+
+
+def local_clock() -> float:
+    """:func:`pylsl.local_clock`, without releasing the interpreter lock."""
+    return _local_clock()
+
+
+def was_clock_reset(inlet: pylsl.StreamInlet) -> bool:
+    """:meth:`pylsl.StreamInlet.was_clock_reset`, without releasing the interpreter lock."""
+    return bool(_was_clock_reset(inlet.obj))
 
 
 def format_name(info: pylsl.StreamInfo) -> str:
@@ -62,7 +89,8 @@ class ChunkPuller:
     """Pull chunks from a numeric inlet into preallocated arrays, with no Python-level allocation per call.
 
     One :meth:`pull` waits up to ``timeout`` seconds for the first sample, then takes whatever else is already
-    there, up to the capacity, without waiting: two liblsl calls (``lsl_pull_chunk_*``) made through
+    there, up to the capacity, without waiting (and without releasing the interpreter lock, see
+    :func:`local_clock`): two liblsl calls (``lsl_pull_chunk_*``) made through
     ctypes with arguments built once. :meth:`pylsl.StreamInlet.pull_chunk` with ``min_samples=1`` does the same
     two calls, but builds ctypes buffers, memoryviews and result arrays in Python on each of them, which
     added ~0.1-0.2 ms between liblsl handing the samples over and the worker having them in a live worker
@@ -105,6 +133,7 @@ class ChunkPuller:
             ctypes.c_void_p(self.timestamps.ctypes.data + 8), c_size((capacity - 1) * n_chans), c_size(capacity - 1),
             ctypes.c_double(0.0), ctypes.byref(self._errcode))
         self._pull = inlet.do_pull_chunk
+        self._pull_held = _held(inlet.do_pull_chunk)
 
     def pull(self) -> int:
         """Wait for data and pull it; return the number of samples now in ``data[:n]`` / ``timestamps[:n]``.
@@ -118,7 +147,7 @@ class ChunkPuller:
         if n_values == 0:
             return 0
         if self._rest_args is not None:
-            n_values += self._pull(*self._rest_args)
+            n_values += self._pull_held(*self._rest_args)
             if self._errcode.value:
                 pylsl.util.handle_error(self._errcode)
         return n_values // self._n_chans

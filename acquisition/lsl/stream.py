@@ -26,7 +26,7 @@ from typing import Sequence
 
 import numpy as np
 import pylsl
-from eegaffect.acquisition.lsl._binding import NUMPY_DTYPES, ChunkPuller, open_inlet
+from eegaffect.acquisition.lsl._binding import NUMPY_DTYPES, ChunkPuller, local_clock, open_inlet, was_clock_reset
 from eegaffect.acquisition.lsl.discovery import (
     StreamDescription,
     _find_index_channel,
@@ -546,7 +546,7 @@ class Stream:
             # liblsl flags a recovered connection through was_clock_reset(), but its own clock-sync
             # post-processing may consume that flag first; after a silence, ask the network whether the
             # outlet behind our source_id is a new one (a restart keeps source_id but gets a new uid).
-            reconnect = bool(self._inlet.was_clock_reset())
+            reconnect = was_clock_reset(self._inlet)
             if not reconnect and monitor.n_received and (resumed or ts[0] - monitor.last_timestamp > 0.25):
                 reconnect = self._outlet_restarted()
             if reconnect and monitor.n_received:
@@ -558,7 +558,7 @@ class Stream:
         monitor.received(n, float(ts[-1]))
         with self._new_data:
             overrun = self._buffer._write(data, out_ts)
-            self._written_at = pylsl.local_clock()
+            self._written_at = local_clock()
             self._new_data.notify_all()
         if overrun:
             monitor.overrun(overrun, float(ts[0]))
