@@ -24,7 +24,7 @@ from eegaffect.acquisition.lsl import (
     list_streams,
     resolve_streams,
 )
-from eegaffect.acquisition.lsl._binding import local_clock, was_clock_reset
+from eegaffect.acquisition.lsl._binding import local_clock, open_inlet, was_clock_reset
 from eegaffect.acquisition.outlet import STATUS_GAP, STATUS_INVALID, STATUS_OK, Outlet, PredictionOutlet
 from eegaffect.acquisition.player import Player
 from gil_helpers import other_thread_progress
@@ -260,6 +260,22 @@ def test_chunk_puller_fills_its_buffers_and_times_out_empty(unique_name, fmt, dt
         assert was_clock_reset(inlet) is False
         assert other_thread_progress(lambda: was_clock_reset(inlet)) == 0
         inlet.close_stream()
+    finally:
+        outlet.close()
+
+
+@pytest.mark.timeout(30)
+def test_open_inlet_starts_the_clock_offset_estimate(unique_name):
+    """liblsl estimates an inlet's clock offset (~0.6 s of probes) only once asked, and its clock synchronisation
+    first asks at the first pulled sample, waiting up to 5 s: a source gone before the estimate was complete made
+    every pull wait 5 s and fail (eegaffect record then never followed the source's successor). open_inlet starts
+    the estimate with the inlet."""
+    outlet = Outlet(unique_name, "EEG", ["a"], 100.0)
+    try:
+        info = resolve_streams(name=unique_name, timeout=5)[0]
+        inlet = open_inlet(info._info, max_buflen=10)
+        time.sleep(2.0)  # nothing asks for the offset meanwhile
+        inlet.time_correction(timeout=0.3)  # an estimate started only now would take ~0.6 s: TimeoutError
     finally:
         outlet.close()
 

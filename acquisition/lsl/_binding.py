@@ -80,9 +80,23 @@ def open_inlet(info: pylsl.StreamInfo, max_buflen: int) -> pylsl.StreamInlet:
     Returns
     -------
     inlet : pylsl.StreamInlet
-        Not opened yet (call ``open_stream``).
+        Not opened yet (call ``open_stream``); the estimation of its clock offset is under way.
+
+    Notes
+    -----
+    liblsl starts estimating an inlet's clock offset (eight probes of the outlet's time service over ~0.6 s) only
+    when something first asks for it, and its clock synchronisation asks at the first sample pulled, inside that
+    pull, waiting up to 5 s. A source that went away before the estimate was complete then made every pull wait
+    those 5 s and fail with a timeout, each dropping a sample, while the worker could not look for the source's
+    successor: ``eegaffect record`` did not follow a source that lived half a second. The estimate is started
+    here, with the inlet, so it is ready by the first sample even when the worker starts pulling late.
     """
-    return pylsl.StreamInlet(info, max_buflen=int(max_buflen), recover=True, processing_flags=_PROCESSING)
+    inlet = pylsl.StreamInlet(info, max_buflen=int(max_buflen), recover=True, processing_flags=_PROCESSING)
+    try:
+        inlet.time_correction(timeout=0.0)  # starts liblsl's time-probe thread; no estimate yet
+    except pylsl.util.TimeoutError:
+        pass
+    return inlet
 
 
 class ChunkPuller:

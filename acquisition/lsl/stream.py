@@ -440,28 +440,33 @@ class Stream:
         inlet = open_inlet(desc._info, max_buflen=max(1, int(np.ceil(self._bufsize)), 30))
         try:
             full = inlet.info(timeout=self._timeout)
-            with realtime_scope(self._realtime, inherit=True):  # liblsl's receiver threads start here
-                inlet.open_stream(timeout=self._timeout)
         except Exception as exc:
             raise StreamNotFoundError(f"could not open stream {desc.summary()}: {exc}") from None
         names, types, units = read_channel_info(full)
         index = _find_index_channel(self._index_request, names)
         _validate_channels(desc, names, index, self._expect)
-        self._description = desc
-        self._ch_names, self._ch_types, self._ch_units = names, types, units
-        self._index = index
+        # everything the worker needs is made before the data connection opens (the ring buffer's compiled copies
+        # load from numba's cache here, ~0.4 s in a new process): from then on the outlet sends and the worker pulls
         dtype = NUMPY_DTYPES[desc.channel_format]
         capacity = int(round(self._bufsize * desc.sfreq)) if desc.sfreq > 0 else int(round(100 * self._bufsize))
         capacity = max(capacity, 1)
-        self._buffer = RingBuffer(capacity, desc.n_chans, dtype)
-        max_chunk = self._max_chunk_request or max(64, capacity // 10)
-        self._max_chunk = int(min(max_chunk, capacity))
-        self._puller = None if dtype is object else ChunkPuller(inlet, self._max_chunk, self._poll_timeout)
-        self._tracker = None
+        buffer = RingBuffer(capacity, desc.n_chans, dtype)
+        max_chunk = int(min(self._max_chunk_request or max(64, capacity // 10), capacity))
+        puller = None if dtype is object else ChunkPuller(inlet, max_chunk, self._poll_timeout)
+        tracker = None
         if desc.sfreq > 0:
-            self._tracker = TimestampTracker(
+            tracker = TimestampTracker(
                 desc.sfreq, gap_limit(desc.sfreq, self._jitter_tol), counter_col=index,
-                dejitter=self._dejitter, halflife_samples=self._halflife * desc.sfreq, capacity=self._max_chunk)
+                dejitter=self._dejitter, halflife_samples=self._halflife * desc.sfreq, capacity=max_chunk)
+        try:
+            with realtime_scope(self._realtime, inherit=True):  # liblsl's receiver threads start here
+                inlet.open_stream(timeout=self._timeout)
+        except Exception as exc:
+            raise StreamNotFoundError(f"could not open stream {desc.summary()}: {exc}") from None
+        self._description = desc
+        self._ch_names, self._ch_types, self._ch_units = names, types, units
+        self._index = index
+        self._buffer, self._max_chunk, self._puller, self._tracker = buffer, max_chunk, puller, tracker
         self._inlet = inlet
         self._uid = desc.uid
         inlet.was_clock_reset()  # clear the flag; from now on it signals a reconnect
