@@ -265,6 +265,40 @@ def test_chunk_puller_fills_its_buffers_and_times_out_empty(unique_name, fmt, dt
 
 
 @pytest.mark.timeout(30)
+def test_chunk_puller_keeps_the_interpreter_lock_only_once_the_clock_offset_is_known(unique_name):
+    """liblsl's clock synchronisation asks for the offset inside a pull and waits up to 5 s while there is no estimate
+    (before the first, after a recovery): the pull of the rest of a chunk keeps the interpreter lock only once the
+    offset is known, so that wait never holds every other thread of the process."""
+    outlet = Outlet(unique_name, "EEG", ["a"], 100.0)
+    try:
+        info = resolve_streams(name=unique_name, timeout=5)[0]
+        inlet = pylsl.StreamInlet(info._info, max_buflen=10)  # nothing has asked for its offset yet
+        inlet.open_stream(timeout=5)
+        assert outlet.wait_for_consumers(5)
+        puller = ChunkPuller(inlet, capacity=8, timeout=1.0)
+        calls = []
+        released, held = puller._pull, puller._pull_held
+        puller._pull = lambda *args: calls.append("released") or released(*args)
+        puller._pull_held = lambda *args: calls.append("held") or held(*args)
+
+        def pull_three(first):
+            outlet.push(np.arange(first, first + 3, dtype=np.float32)[:, None], 50.0 + np.arange(3) / 100.0)
+            assert wait_until(lambda: inlet.samples_available() >= 3, 5)
+            calls.clear()
+            assert puller.pull() == 3
+
+        pull_three(0)  # the first question about the offset is asked here: no estimate yet
+        assert calls == ["released", "released"]
+        inlet.time_correction(timeout=5.0)  # the estimate
+        assert puller.offset_known()
+        pull_three(3)
+        assert calls == ["released", "held"]
+        inlet.close_stream()
+    finally:
+        outlet.close()
+
+
+@pytest.mark.timeout(30)
 def test_open_inlet_starts_the_clock_offset_estimate(unique_name):
     """liblsl estimates an inlet's clock offset (~0.6 s of probes) only once asked, and its clock synchronisation
     first asks at the first pulled sample, waiting up to 5 s: a source gone before the estimate was complete made
@@ -276,6 +310,7 @@ def test_open_inlet_starts_the_clock_offset_estimate(unique_name):
         inlet = open_inlet(info._info, max_buflen=10)
         time.sleep(2.0)  # nothing asks for the offset meanwhile
         inlet.time_correction(timeout=0.3)  # an estimate started only now would take ~0.6 s: TimeoutError
+        assert ChunkPuller(inlet, capacity=8, timeout=0.05).offset_known()
     finally:
         outlet.close()
 

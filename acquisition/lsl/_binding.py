@@ -29,11 +29,14 @@ NUMPY_DTYPES = {"float32": np.float32, "float64": np.float64, "int8": np.int8, "
                 "int32": np.int32, "int64": np.int64, "string": object}
 _PROCESSING = pylsl.proc_clocksync | pylsl.proc_monotonize | pylsl.proc_threadsafe
 
-# liblsl's calls that never block, called with the interpreter lock held (``ctypes.PyDLL`` on the library pylsl
+# liblsl's calls that do not block, called with the interpreter lock held (``ctypes.PyDLL`` on the library pylsl
 # loaded; pylsl's ``CDLL`` releases the lock around every call). An acquisition worker that released it between
 # pulling a chunk and writing it into the ring buffer gave it to whichever thread of its process was waiting (a
 # consumer polling the buffer) and waited for it back: 0.1-0.2 ms at p99 per release, on the latency path
-# (``docs/latency.md``). These calls take microseconds.
+# (``docs/latency.md``). These calls take microseconds. A pull with timeout 0 is one of them only while the inlet's
+# clock offset is known: liblsl's clock synchronisation asks for the offset every 50 samples inside the pull and
+# waits up to 5 s for it when there is none yet (before the first estimate, and again after each recovery), see
+# :meth:`ChunkPuller.pull`.
 _HELD = ctypes.PyDLL(pylsl.lib.lib._name)
 
 
@@ -45,6 +48,7 @@ def _held(function):
 
 _local_clock = _held(pylsl.lib.lib.lsl_local_clock)
 _was_clock_reset = _held(pylsl.lib.lib.lsl_was_clock_reset)
+_time_correction = _held(pylsl.lib.lib.lsl_time_correction)
 
 
 def local_clock() -> float:
@@ -103,9 +107,9 @@ class ChunkPuller:
     """Pull chunks from a numeric inlet into preallocated arrays, with no Python-level allocation per call.
 
     One :meth:`pull` waits up to ``timeout`` seconds for the first sample, then takes whatever else is already
-    there, up to the capacity, without waiting (and without releasing the interpreter lock, see
-    :func:`local_clock`): two liblsl calls (``lsl_pull_chunk_*``) made through
-    ctypes with arguments built once. :meth:`pylsl.StreamInlet.pull_chunk` with ``min_samples=1`` does the same
+    there, up to the capacity, without waiting (and, while the clock offset is known, without releasing the
+    interpreter lock, see :func:`local_clock`): two liblsl calls (``lsl_pull_chunk_*``) made through ctypes with
+    arguments built once. :meth:`pylsl.StreamInlet.pull_chunk` with ``min_samples=1`` does the same
     two calls, but builds ctypes buffers, memoryviews and result arrays in Python on each of them, which
     added ~0.1-0.2 ms between liblsl handing the samples over and the worker having them in a live worker
     that wakes once per chunk (measured with ``eegaffect bench acquisition``).
@@ -139,6 +143,7 @@ class ChunkPuller:
         row_bytes = self.data.itemsize * n_chans
         c_size = ctypes.c_size_t
         self._errcode = ctypes.c_int()
+        self._offset_errcode = ctypes.c_int()
         self._first_args = (inlet.obj, ctypes.c_void_p(self.data.ctypes.data),
                             ctypes.c_void_p(self.timestamps.ctypes.data), c_size(n_chans), c_size(1),
                             ctypes.c_double(timeout), ctypes.byref(self._errcode))
@@ -148,6 +153,7 @@ class ChunkPuller:
             ctypes.c_double(0.0), ctypes.byref(self._errcode))
         self._pull = inlet.do_pull_chunk
         self._pull_held = _held(inlet.do_pull_chunk)
+        self._offset_args = (inlet.obj, ctypes.c_double(0.0), ctypes.byref(self._offset_errcode))
 
     def pull(self) -> int:
         """Wait for data and pull it; return the number of samples now in ``data[:n]`` / ``timestamps[:n]``.
@@ -161,8 +167,18 @@ class ChunkPuller:
         if n_values == 0:
             return 0
         if self._rest_args is not None:
-            n_values += self._pull_held(*self._rest_args)
+            # the rest keeps the interpreter lock unless liblsl's clock synchronisation could wait in it for an
+            # offset estimate (none yet, or reset by a recovery): then another thread may run meanwhile
+            pull = self._pull_held if self.offset_known() else self._pull
+            n_values += pull(*self._rest_args)
             if self._errcode.value:
                 pylsl.util.handle_error(self._errcode)
         return n_values // self._n_chans
+
+    def offset_known(self) -> bool:
+        """Whether liblsl has an estimate of the inlet's clock offset now (asked without waiting, and without
+        releasing the interpreter lock): a pull with timeout 0 then never waits.
+        """
+        _time_correction(*self._offset_args)
+        return not self._offset_errcode.value
 
