@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -313,6 +314,45 @@ def test_open_inlet_starts_the_clock_offset_estimate(unique_name):
         assert ChunkPuller(inlet, capacity=8, timeout=0.05).offset_known()
     finally:
         outlet.close()
+
+
+@pytest.mark.timeout(30)
+def test_failing_pulls_do_not_keep_the_worker_from_looking_for_another_source():
+    """Each pull of a sample left by a source that went away before liblsl estimated its clock offset waits 5 s in
+    liblsl's clock synchronisation and fails with a timeout: the worker still notices the silence and looks for
+    another source between such pulls (it went straight back to pulling, so it never looked while any was left)."""
+
+    class FailingPuller:
+        data, timestamps = np.zeros((8, 1), np.float32), np.zeros(8)
+        n_pulls = 0
+
+        def pull(self):
+            self.n_pulls += 1
+            time.sleep(0.05)  # liblsl's wait, shortened
+            raise pylsl.util.TimeoutError("the operation failed due to a timeout.")
+
+    class GoneInlet:
+        def time_correction(self, timeout):
+            raise pylsl.util.TimeoutError("the operation failed due to a timeout.")
+
+    stream = Stream(name="gone", stall_timeout_s=0.02, reresolve_after_s=0.04, poll_timeout_s=0.01,
+                    realtime=False, log_events=False)
+    puller, searches = FailingPuller(), []
+
+    def look(silent_s):
+        searches.append(silent_s)
+        stream._stop.set()
+        return False
+
+    stream._puller, stream._inlet, stream._switch_source = puller, GoneInlet(), look
+    stream._description = type("Description", (), {"sfreq": 100.0})()
+    worker = threading.Thread(target=stream._run, daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive() and searches
+    assert puller.n_pulls == 1  # looked after the first failed pull
+    kinds = [e.kind for e in stream.get_events()]
+    assert kinds[:2] == ["error", "stall"]
 
 
 def test_local_clock_is_pylsl_s_and_keeps_the_interpreter_lock():

@@ -500,9 +500,12 @@ class Stream:
                         data, ts = inlet.pull_chunk(timeout=self._poll_timeout, max_samples=self._max_chunk,
                                                     min_samples=1, as_numpy=True)
                 except Exception as exc:  # LostError only happens without recovery; keep reporting
+                    # (a TimeoutError is liblsl's clock synchronisation: it waited 5 s in the pull for the offset of
+                    # a source that left before it was estimated, and the next pull of its samples would too; the
+                    # checks below still run, so that the silence is seen and another source looked for)
                     self._monitor.error(f"pull failed: {exc}")
                     self._stop.wait(self._poll_timeout)
-                    continue
+                    data = ts = ()
                 now = time.perf_counter()
                 if len(ts):
                     resumed = stalled
@@ -514,8 +517,8 @@ class Stream:
                 elif regular and not stalled and now - last_data > self._stall_timeout:
                     stalled = True
                     self._monitor.stall(now - last_data)
-                elif (regular and self._reresolve is not None and now - last_data > self._reresolve
-                      and now >= next_search):
+                if (not len(ts) and regular and self._reresolve is not None and now - last_data > self._reresolve
+                        and now >= next_search):
                     next_search = now + self._reresolve
                     if self._switch_source(now - last_data):
                         inlet, puller = self._inlet, self._puller
