@@ -35,7 +35,8 @@ _PREV_TS, _OFFSET = 0, 1
 _PREV_COUNTER, _NEXT_K, _STARTED = 0, 1, 2
 
 
-@jit
+@jit(nogil=False)  # a few microseconds: releasing the interpreter lock would hand it to another thread of an
+# acquisition worker's process and make the worker wait to get it back (see eegaffect.acquisition.ringbuffer)
 def _track_kernel(timestamps, data, counter_col, sfreq, tolerance, dejitter, halflife_samples, state_f, state_i,
                   lost, line):  # pragma: no cover - compiled
     """Fill ``lost`` and (with ``dejitter``) ``line`` for one chunk, update the state; return the number of

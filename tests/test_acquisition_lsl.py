@@ -6,8 +6,10 @@ subprocess where the scenario needs a real process restart.
 
 from __future__ import annotations
 
+import ctypes
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -23,8 +25,10 @@ from eegaffect.acquisition.lsl import (
     list_streams,
     resolve_streams,
 )
+from eegaffect.acquisition.lsl._binding import local_clock, open_inlet, was_clock_reset
 from eegaffect.acquisition.outlet import STATUS_GAP, STATUS_INVALID, STATUS_OK, Outlet, PredictionOutlet
 from eegaffect.acquisition.player import Player
+from gil_helpers import other_thread_progress
 from lsl_helpers import read_samples, reap, wait_until
 
 pytestmark = pytest.mark.live
@@ -250,9 +254,113 @@ def test_chunk_puller_fills_its_buffers_and_times_out_empty(unique_name, fmt, dt
         np.testing.assert_array_equal(np.concatenate(got), sent)  # at most 8 per pull, in order, none lost
         assert max(map(len, got)) <= 8
         np.testing.assert_allclose(np.concatenate(got_ts), stamps, atol=1e-9)
+        # the worker's calls between a chunk's first sample and the ring buffer keep the interpreter lock: the
+        # pull of the rest (timeout 0) and the clock-reset check (docs/latency.md)
+        assert puller._pull_held._flags_ & ctypes._FUNCFLAG_PYTHONAPI
+        assert not puller._pull._flags_ & ctypes._FUNCFLAG_PYTHONAPI  # the first pull waits: it releases it
+        assert was_clock_reset(inlet) is False
+        assert other_thread_progress(lambda: was_clock_reset(inlet)) == 0
         inlet.close_stream()
     finally:
         outlet.close()
+
+
+@pytest.mark.timeout(30)
+def test_chunk_puller_keeps_the_interpreter_lock_only_once_the_clock_offset_is_known(unique_name):
+    """liblsl's clock synchronisation asks for the offset inside a pull and waits up to 5 s while there is no estimate
+    (before the first, after a recovery): the pull of the rest of a chunk keeps the interpreter lock only once the
+    offset is known, so that wait never holds every other thread of the process."""
+    outlet = Outlet(unique_name, "EEG", ["a"], 100.0)
+    try:
+        info = resolve_streams(name=unique_name, timeout=5)[0]
+        inlet = pylsl.StreamInlet(info._info, max_buflen=10)  # nothing has asked for its offset yet
+        inlet.open_stream(timeout=5)
+        assert outlet.wait_for_consumers(5)
+        puller = ChunkPuller(inlet, capacity=8, timeout=1.0)
+        calls = []
+        released, held = puller._pull, puller._pull_held
+        puller._pull = lambda *args: calls.append("released") or released(*args)
+        puller._pull_held = lambda *args: calls.append("held") or held(*args)
+
+        def pull_three(first):
+            outlet.push(np.arange(first, first + 3, dtype=np.float32)[:, None], 50.0 + np.arange(3) / 100.0)
+            assert wait_until(lambda: inlet.samples_available() >= 3, 5)
+            calls.clear()
+            assert puller.pull() == 3
+
+        pull_three(0)  # the first question about the offset is asked here: no estimate yet
+        assert calls == ["released", "released"]
+        inlet.time_correction(timeout=5.0)  # the estimate
+        assert puller.offset_known()
+        pull_three(3)
+        assert calls == ["released", "held"]
+        inlet.close_stream()
+    finally:
+        outlet.close()
+
+
+@pytest.mark.timeout(30)
+def test_open_inlet_starts_the_clock_offset_estimate(unique_name):
+    """liblsl estimates an inlet's clock offset (~0.6 s of probes) only once asked, and its clock synchronisation
+    first asks at the first pulled sample, waiting up to 5 s: a source gone before the estimate was complete made
+    every pull wait 5 s and fail (eegaffect record then never followed the source's successor). open_inlet starts
+    the estimate with the inlet."""
+    outlet = Outlet(unique_name, "EEG", ["a"], 100.0)
+    try:
+        info = resolve_streams(name=unique_name, timeout=5)[0]
+        inlet = open_inlet(info._info, max_buflen=10)
+        time.sleep(2.0)  # nothing asks for the offset meanwhile
+        inlet.time_correction(timeout=0.3)  # an estimate started only now would take ~0.6 s: TimeoutError
+        assert ChunkPuller(inlet, capacity=8, timeout=0.05).offset_known()
+    finally:
+        outlet.close()
+
+
+@pytest.mark.timeout(30)
+def test_failing_pulls_do_not_keep_the_worker_from_looking_for_another_source():
+    """Each pull of a sample left by a source that went away before liblsl estimated its clock offset waits 5 s in
+    liblsl's clock synchronisation and fails with a timeout: the worker still notices the silence and looks for
+    another source between such pulls (it went straight back to pulling, so it never looked while any was left)."""
+
+    class FailingPuller:
+        data, timestamps = np.zeros((8, 1), np.float32), np.zeros(8)
+        n_pulls = 0
+
+        def pull(self):
+            self.n_pulls += 1
+            time.sleep(0.05)  # liblsl's wait, shortened
+            raise pylsl.util.TimeoutError("the operation failed due to a timeout.")
+
+    class GoneInlet:
+        def time_correction(self, timeout):
+            raise pylsl.util.TimeoutError("the operation failed due to a timeout.")
+
+    stream = Stream(name="gone", stall_timeout_s=0.02, reresolve_after_s=0.04, poll_timeout_s=0.01,
+                    realtime=False, log_events=False)
+    puller, searches = FailingPuller(), []
+
+    def look(silent_s):
+        searches.append(silent_s)
+        stream._stop.set()
+        return False
+
+    stream._puller, stream._inlet, stream._switch_source = puller, GoneInlet(), look
+    stream._description = type("Description", (), {"sfreq": 100.0})()
+    worker = threading.Thread(target=stream._run, daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive() and searches
+    assert puller.n_pulls == 1  # looked after the first failed pull
+    kinds = [e.kind for e in stream.get_events()]
+    assert kinds[:2] == ["error", "stall"]
+
+
+def test_local_clock_is_pylsl_s_and_keeps_the_interpreter_lock():
+    before = pylsl.local_clock()
+    now = local_clock()
+    assert before <= now <= pylsl.local_clock()
+    assert other_thread_progress(local_clock) == 0
+    assert other_thread_progress(pylsl.local_clock) > 0  # pylsl's releases it (the check sees a release)
 
 
 @pytest.mark.timeout(30)

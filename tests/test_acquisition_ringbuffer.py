@@ -132,3 +132,56 @@ def test_concurrent_writer_and_reader_lose_nothing_when_the_buffer_suffices():
         np.testing.assert_array_equal(seen, np.arange(total))
     else:  # the reader was descheduled for long: what it missed is counted exactly
         assert len(seen) + ring.n_overrun == total
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_compiled_and_numpy_copies_agree(compiled, rng):
+    """Both copy paths (the compiled loops, and NumPy for object samples or NUMBA_DISABLE_JIT) keep the same
+    contents, through wrap-arounds, with data of another dtype (cast) and non-contiguous data."""
+    import numba
+
+    if compiled and numba.config.DISABLE_JIT:
+        pytest.skip("the compiled copies need numba's JIT")
+    ring = RingBuffer(50, 4, np.float32)
+    ring._compiled = compiled
+    ref = _Reference(50)
+    counter = 0
+    for i in range(200):
+        n = int(rng.integers(1, 40))
+        data = (np.arange(counter, counter + n, dtype=np.float64)[:, None] * np.array([1.0, 2.0, 3.0, 4.0]))
+        if i % 3 == 1:
+            data = np.asfortranarray(data)
+        elif i % 3 == 2:
+            data = data.astype(np.float32)
+        ts = np.arange(counter, counter + n) / 10.0
+        counter += n
+        ring.write(data, ts)
+        ref.write(list(data), list(ts))
+        if i % 2:
+            got, got_ts = ring.read_new()
+            want, want_ts = ref.read_new()
+            np.testing.assert_array_equal(got, np.asarray(want, dtype=np.float32).reshape(-1, 4))
+            np.testing.assert_array_equal(got_ts, np.asarray(want_ts))
+            assert got.dtype == np.float32
+    assert ring.n_overrun == ref.overrun
+
+
+def test_numeric_copies_hold_the_interpreter_lock():
+    """Writing and reading a 32 x 256 float32 chunk never hands the interpreter lock to another thread (NumPy's
+    copy of 500+ elements would: the acquisition worker then waits to get it back, docs/latency.md)."""
+    import numba
+    from gil_helpers import other_thread_progress
+
+    if numba.config.DISABLE_JIT:
+        pytest.skip("the compiled copies need numba's JIT")
+    ring = RingBuffer(5000, 256, np.float32)
+    chunk, ts = np.ones((32, 256), np.float32), np.arange(32.0)
+
+    def write_and_read():
+        ring.write(chunk, ts)
+        ring.read_new()
+
+    assert other_thread_progress(write_and_read) == 0
+    # the check itself sees a release: NumPy's own copy of the same chunk
+    target = np.empty_like(chunk)
+    assert other_thread_progress(lambda: np.copyto(target, chunk)) > 0

@@ -130,3 +130,23 @@ def test_clear_errors():
     with pytest.raises(ValueError, match=r"expected the chunk's data, shape \(3, > 2\) with the counter column, "
                                          r"got \(3, 2\)"):
         tracker.update(np.arange(3.0), np.zeros((3, 2)))
+
+
+def test_update_keeps_the_interpreter_lock():
+    """The kernel runs in an acquisition worker between pulling a chunk and writing it into the ring buffer: it
+    takes microseconds, and releasing the lock there would make the worker wait to get it back (docs/latency.md)."""
+    import numba
+    from gil_helpers import other_thread_progress
+
+    if numba.config.DISABLE_JIT:
+        pytest.skip("needs numba's JIT")
+    tracker = TimestampTracker(1000.0, 0.01, counter_col=0, capacity=32)
+    data = np.zeros((32, 256), np.float32)
+    stamps = np.arange(1_000_000) / 1000.0  # made here: np.arange itself releases the lock
+    k = [0]
+
+    def update():
+        tracker.update(stamps[k[0]:k[0] + 32], data)
+        k[0] = (k[0] + 32) % (len(stamps) - 32)
+
+    assert other_thread_progress(update) == 0

@@ -26,7 +26,7 @@ from typing import Sequence
 
 import numpy as np
 import pylsl
-from eegaffect.acquisition.lsl._binding import NUMPY_DTYPES, ChunkPuller, open_inlet
+from eegaffect.acquisition.lsl._binding import NUMPY_DTYPES, ChunkPuller, local_clock, open_inlet, was_clock_reset
 from eegaffect.acquisition.lsl.discovery import (
     StreamDescription,
     _find_index_channel,
@@ -440,28 +440,33 @@ class Stream:
         inlet = open_inlet(desc._info, max_buflen=max(1, int(np.ceil(self._bufsize)), 30))
         try:
             full = inlet.info(timeout=self._timeout)
-            with realtime_scope(self._realtime, inherit=True):  # liblsl's receiver threads start here
-                inlet.open_stream(timeout=self._timeout)
         except Exception as exc:
             raise StreamNotFoundError(f"could not open stream {desc.summary()}: {exc}") from None
         names, types, units = read_channel_info(full)
         index = _find_index_channel(self._index_request, names)
         _validate_channels(desc, names, index, self._expect)
-        self._description = desc
-        self._ch_names, self._ch_types, self._ch_units = names, types, units
-        self._index = index
+        # everything the worker needs is made before the data connection opens (the ring buffer's compiled copies
+        # load from numba's cache here, ~0.4 s in a new process): from then on the outlet sends and the worker pulls
         dtype = NUMPY_DTYPES[desc.channel_format]
         capacity = int(round(self._bufsize * desc.sfreq)) if desc.sfreq > 0 else int(round(100 * self._bufsize))
         capacity = max(capacity, 1)
-        self._buffer = RingBuffer(capacity, desc.n_chans, dtype)
-        max_chunk = self._max_chunk_request or max(64, capacity // 10)
-        self._max_chunk = int(min(max_chunk, capacity))
-        self._puller = None if dtype is object else ChunkPuller(inlet, self._max_chunk, self._poll_timeout)
-        self._tracker = None
+        buffer = RingBuffer(capacity, desc.n_chans, dtype)
+        max_chunk = int(min(self._max_chunk_request or max(64, capacity // 10), capacity))
+        puller = None if dtype is object else ChunkPuller(inlet, max_chunk, self._poll_timeout)
+        tracker = None
         if desc.sfreq > 0:
-            self._tracker = TimestampTracker(
+            tracker = TimestampTracker(
                 desc.sfreq, gap_limit(desc.sfreq, self._jitter_tol), counter_col=index,
-                dejitter=self._dejitter, halflife_samples=self._halflife * desc.sfreq, capacity=self._max_chunk)
+                dejitter=self._dejitter, halflife_samples=self._halflife * desc.sfreq, capacity=max_chunk)
+        try:
+            with realtime_scope(self._realtime, inherit=True):  # liblsl's receiver threads start here
+                inlet.open_stream(timeout=self._timeout)
+        except Exception as exc:
+            raise StreamNotFoundError(f"could not open stream {desc.summary()}: {exc}") from None
+        self._description = desc
+        self._ch_names, self._ch_types, self._ch_units = names, types, units
+        self._index = index
+        self._buffer, self._max_chunk, self._puller, self._tracker = buffer, max_chunk, puller, tracker
         self._inlet = inlet
         self._uid = desc.uid
         inlet.was_clock_reset()  # clear the flag; from now on it signals a reconnect
@@ -495,9 +500,12 @@ class Stream:
                         data, ts = inlet.pull_chunk(timeout=self._poll_timeout, max_samples=self._max_chunk,
                                                     min_samples=1, as_numpy=True)
                 except Exception as exc:  # LostError only happens without recovery; keep reporting
+                    # (a TimeoutError is liblsl's clock synchronisation: it waited 5 s in the pull for the offset of
+                    # a source that left before it was estimated, and the next pull of its samples would too; the
+                    # checks below still run, so that the silence is seen and another source looked for)
                     self._monitor.error(f"pull failed: {exc}")
                     self._stop.wait(self._poll_timeout)
-                    continue
+                    data = ts = ()
                 now = time.perf_counter()
                 if len(ts):
                     resumed = stalled
@@ -509,8 +517,8 @@ class Stream:
                 elif regular and not stalled and now - last_data > self._stall_timeout:
                     stalled = True
                     self._monitor.stall(now - last_data)
-                elif (regular and self._reresolve is not None and now - last_data > self._reresolve
-                      and now >= next_search):
+                if (not len(ts) and regular and self._reresolve is not None and now - last_data > self._reresolve
+                        and now >= next_search):
                     next_search = now + self._reresolve
                     if self._switch_source(now - last_data):
                         inlet, puller = self._inlet, self._puller
@@ -546,7 +554,7 @@ class Stream:
             # liblsl flags a recovered connection through was_clock_reset(), but its own clock-sync
             # post-processing may consume that flag first; after a silence, ask the network whether the
             # outlet behind our source_id is a new one (a restart keeps source_id but gets a new uid).
-            reconnect = bool(self._inlet.was_clock_reset())
+            reconnect = was_clock_reset(self._inlet)
             if not reconnect and monitor.n_received and (resumed or ts[0] - monitor.last_timestamp > 0.25):
                 reconnect = self._outlet_restarted()
             if reconnect and monitor.n_received:
@@ -558,7 +566,7 @@ class Stream:
         monitor.received(n, float(ts[-1]))
         with self._new_data:
             overrun = self._buffer._write(data, out_ts)
-            self._written_at = pylsl.local_clock()
+            self._written_at = local_clock()
             self._new_data.notify_all()
         if overrun:
             monitor.overrun(overrun, float(ts[0]))
