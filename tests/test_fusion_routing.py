@@ -86,6 +86,22 @@ def test_valence_is_the_eeg_pass_and_arousal_the_fused_pass(predictor):
     assert not np.array_equal(noisy.va[:, 1], routed.va[:, 1])
 
 
+def test_whole_sequence_run_routes_as_the_stream(predictor):
+    """EEGDancerChain.run (the whole-sequence path) routes the same columns, both passes in one batched call."""
+    eeg, _, ecg = _session()
+    frames = predictor._new_pipeline().process(eeg)
+    rows = predictor._asof_rows({"ecg": (ecg, ECG_SFREQ)}, len(frames))
+    routed = predictor.chain.run(frames, rows)
+    plain = _unrouted(predictor).chain
+    fused, eeg_pass = plain.run(frames, rows), plain.run(frames, rows, ("ecg",))
+    for field in ("va", "base_va"):
+        np.testing.assert_allclose(routed[field][:, 0], eeg_pass[field][:, 0], rtol=0, atol=1e-5)
+        np.testing.assert_allclose(routed[field][:, 1], fused[field][:, 1], rtol=0, atol=1e-5)
+    assert not np.allclose(fused["va"][:, 0], eeg_pass["va"][:, 0])
+    streamed = predictor.predict(eeg, physio={"ecg": (ecg, ECG_SFREQ)})
+    np.testing.assert_allclose(routed["va"], streamed.va, rtol=0, atol=1e-4)
+
+
 def test_live_steps_equal_offline(predictor, rng):
     eeg, _, ecg = _session(40.0)
     offline = predictor.predict(eeg, physio={"ecg": (ecg, ECG_SFREQ)})

@@ -242,10 +242,12 @@ class EEGDancerChain:
         x = torch.from_numpy(self.normalise(features)).permute(1, 2, 0)[None]
         phys = self.physio_inputs(physio, features.shape[0], drop)
         with torch.no_grad():
-            out = self.model(x, None if phys is None else tuple(t[None] for t in phys))
-            if self.eeg_pass_columns:
+            if self.eeg_pass_columns:  # the fused pass and the EEG pass as rows 0 and 1 of one batch, as ChainStream
                 eeg = self.physio_inputs(physio, features.shape[0], self._eeg_pass_drop(drop))
-                out = self._route(out, self.model(x, tuple(t[None] for t in eeg)))
+                both = self.model(torch.cat([x, x]), tuple(torch.stack([a, b]) for a, b in zip(phys, eeg)))
+                out = self._route(*(_batch_row(both, r) for r in (0, 1)))
+            else:
+                out = self.model(x, None if phys is None else tuple(t[None] for t in phys))
         res = self._collect({k: (v[0] if v is not None else None) for k, v in out.items()})
         if self.optimizer is not None:
             res["va"] = self.optimizer.run(res["context"], res["base_va"])
