@@ -265,22 +265,21 @@ def _calibrate(chain, features, va, physio, full, steps, lr, anchor, seed, match
     gen_state = torch.get_rng_state()
     torch.manual_seed(seed)
 
-    def inputs(ph_list):  # what the transformer reads: the EEG latent the heads read, plus the physiology when fused
-        return [model._fuse(model.vqvae.encode(x)["head"], ph) for x, ph in zip(norm, ph_list)]
-
-    def routed(lat_eeg, i):
-        return None if lat_eeg is None else (lat_eeg[i], cols)
+    def latents():  # what the transformer reads, per sequence: the fused pass and (routed) the EEG pass, one encoding
+        out = []
+        for x, ph, eph in zip(norm, phys, eeg_phys or [None] * len(norm)):
+            head = model.vqvae.encode(x)["head"]
+            out.append((model._fuse(head, ph), None if eph is None else model._fuse(head, eph)))
+        return out
 
     try:
         with torch.no_grad():  # frozen trunk: its (fused) latents (readout only) are computed once
-            latents = None if full else inputs(phys)
-            latents_eeg = None if full or not cols else inputs(eeg_phys)
+            frozen = None if full else latents()
         opt = torch.optim.Adam(trainable, lr=lr)
         for _ in range(steps):
-            lat = inputs(phys) if full else latents
-            lat_eeg = (inputs(eeg_phys) if cols else None) if full else latents_eeg
-            loss = sum(tr.regression_loss(z, y, routed=routed(lat_eeg, i)) * y.shape[1]
-                       for i, (z, y) in enumerate(zip(lat, targets))) / sum(y.shape[1] for y in targets)
+            lat = latents() if full else frozen
+            loss = sum(tr.regression_loss(z, y, routed=None if z_eeg is None else (z_eeg, cols)) * y.shape[1]
+                       for (z, z_eeg), y in zip(lat, targets)) / sum(y.shape[1] for y in targets)
             loss = loss + anchor * sum(((p - p0) ** 2).mean() for p, p0 in zip(trainable, parent))
             opt.zero_grad(set_to_none=True)
             loss.backward()
