@@ -5,8 +5,8 @@ It tracks how many samples were written in total and how many the reader has con
 behind is told exactly how many unread samples were overwritten (an *overrun*) instead of silently losing them.
 One lock protects the state and is held only while copying.
 
-The copies of numeric samples into and out of the buffer hold the interpreter lock (two small compiled loops,
-:func:`_put` and :func:`_take`): NumPy releases it while it copies 500 elements or more (a 32-sample chunk of 16+
+The copies of numeric samples into and out of the buffer hold the interpreter lock (one small compiled loop,
+:func:`_copy_rows`): NumPy releases it while it copies 500 elements or more (a 32-sample chunk of 16+
 channels), and in a process where an acquisition worker writes while another thread polls the buffer, each such
 release handed the interpreter lock to the poller and the worker waited to get it back (or for the buffer's lock
 the poller then held): the write of a 256-channel chunk took 0.04 ms at the median and 0.2 ms at p99 that way
@@ -25,30 +25,20 @@ __all__ = ["RingBuffer"]
 
 
 @jit(nogil=False)
-def _put(dst, dst_ts, src, src_ts, start):  # pragma: no cover - compiled
-    """Copy rows ``src`` (and ``src_ts``) into the ring ``dst`` from row ``start`` on, wrapping at its end."""
-    cap = dst.shape[0]
-    j = start
-    for i in range(src.shape[0]):
+def _copy_rows(src, src_ts, src_start, dst, dst_ts, dst_start, n):  # pragma: no cover - compiled
+    """Copy ``n`` rows (and timestamps) from row ``src_start`` of ``src`` to row ``dst_start`` of ``dst``, each side's
+    row index wrapping at its own length: into the ring (``dst``) or out of it (``src``) with one loop.
+    """
+    i, j = src_start, dst_start
+    for _ in range(n):
         dst_ts[j] = src_ts[i]
         for c in range(src.shape[1]):
             dst[j, c] = src[i, c]
+        i += 1
+        if i == src.shape[0]:
+            i = 0
         j += 1
-        if j == cap:
-            j = 0
-
-
-@jit(nogil=False)
-def _take(src, src_ts, start, out, out_ts):  # pragma: no cover - compiled
-    """Copy ``len(out)`` rows of the ring ``src`` (and ``src_ts``) from row ``start`` on, wrapping, into ``out``."""
-    cap = src.shape[0]
-    j = start
-    for i in range(out.shape[0]):
-        out_ts[i] = src_ts[j]
-        for c in range(out.shape[1]):
-            out[i, c] = src[j, c]
-        j += 1
-        if j == cap:
+        if j == dst.shape[0]:
             j = 0
 
 
@@ -79,12 +69,11 @@ class RingBuffer:
         if self._data.dtype == object:
             self._data[:] = ""
         self._ts = np.zeros(n_samples, dtype=np.float64)
-        # numeric samples are copied by the compiled loops (compiled or loaded from numba's cache here, not on the
+        # numeric samples are copied by the compiled loop (compiled or loaded from numba's cache here, not on the
         # first write); object samples, and runs with NUMBA_DISABLE_JIT, by NumPy
         self._compiled = self._data.dtype != object and not numba.config.DISABLE_JIT
         if self._compiled:
             self._take_range(0, 0)
-            _put(self._data, self._ts, self._data[:0], self._ts[:0], 0)
         self._n_written = 0
         self._n_read = 0
         self._n_overrun = 0
@@ -160,7 +149,7 @@ class RingBuffer:
             start = (self._n_written + (n - m)) % cap
             if self._compiled and data.dtype == self._data.dtype and data.flags.c_contiguous \
                     and timestamps.flags.c_contiguous:
-                _put(self._data, self._ts, data, timestamps, start)
+                _copy_rows(data, timestamps, 0, self._data, self._ts, start, m)
             else:
                 first = min(m, cap - start)
                 self._data[start:start + first] = data[:first]
@@ -236,7 +225,7 @@ class RingBuffer:
     def _take_range(self, start: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         data = np.empty((n, self._data.shape[1]), dtype=self._data.dtype)
         ts = np.empty(n, dtype=np.float64)
-        _take(self._data, self._ts, start, data, ts)
+        _copy_rows(self._data, self._ts, start, data, ts, 0, n)
         return data, ts
 
     def clear(self) -> None:
