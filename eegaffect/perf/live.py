@@ -274,8 +274,8 @@ def format_stages(details: dict) -> str:
 
 def _bundle_modalities(bundle: Path) -> dict:
     """What a bench bundle fuses: ``{"physio": [kinds], "eeg_pass_outputs": [outputs]}`` (empty lists: EEG-only)."""
-    import json
+    from eegaffect.models.bundle import read_bundle
 
-    doc = json.loads((Path(bundle) / "bundle.json").read_text()).get("modalities") or {}
+    doc = read_bundle(bundle).get("modalities") or {}
     return {"physio": [m["kind"] for m in doc.get("physio", [])],
             "eeg_pass_outputs": list(doc.get("eeg_pass_outputs", []))}

@@ -132,7 +132,7 @@ def _events(ax, events: np.ndarray, y: np.ndarray, sfreq: float, event_type: str
 
 def _feature_line(ax, result, stage, feature: str) -> None:
     """One window feature at its frames' end times (steps: each value holds until the next frame)."""
-    names = list(getattr(result, "feature_names", ()) or stage.feature_names)  # the selected features' columns
+    names = list(result.feature_names or stage.feature_names)  # the selected features' columns
     if feature not in names or not len(result.times):
         return
     values = np.asarray(result.frames)[:, names.index(feature)]
